@@ -1,0 +1,23 @@
+import type { Metadata } from 'next'
+import { listExamples, loadExample } from '~/server/examples'
+import { ComposePage } from '~/components/composer/ComposePage'
+
+export const dynamic = 'force-dynamic'
+export const metadata: Metadata = { title: 'Compose · Control Room' }
+
+const DEFAULT_EXAMPLE = 'local-quickstart'
+
+export default async function Page({ searchParams }: { searchParams: Promise<{ example?: string | string[] }> }) {
+  const sp = await searchParams
+  const asked = typeof sp.example === 'string' ? sp.example : null
+  const examples = listExamples().map((e) => ({ id: e.id, title: e.title, description: e.description, file: e.file }))
+  const known = asked && examples.some((e) => e.id === asked)
+  const start = await loadExample(known ? asked! : examples.some((e) => e.id === DEFAULT_EXAMPLE) ? DEFAULT_EXAMPLE : examples[0].id)
+  return (
+    <ComposePage
+      examples={examples}
+      initial={{ id: start.id, fileName: start.fileName, source: start.source }}
+      requested={Boolean(known)}
+    />
+  )
+}

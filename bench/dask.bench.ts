@@ -1,0 +1,119 @@
+/**
+ * Dask backend bench: per-task overhead of dask+local against local+local.
+ *  - N short tasks (default 2,000; BENCH_DASK_TASKS), each a `shell` op running `true` through the
+ *    task runtime (one `node runner.mjs` per task, as on every backend), in one run through the run
+ *    engine (SQLite), pool `default` with one worker per CPU, on backend local and on backend dask
+ *    (a real scheduler, per-pool workers and the bridge). Per-task overhead = (run wall time -
+ *    session start-up) / N; start-up (scheduler + workers + bridge) is reported on its own.
+ *  - Dask alone: the same N tasks as bare commands (`true`, no runtime, no engine) through a
+ *    DaskSession, i.e. what the bridge + scheduler + worker task function cost per task.
+ *   npx tsx bench/dask.bench.ts      (or through `npm run bench`, which calls benchDask())
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { createTestDatabase } from '../server/db/testing.ts'
+import { saveVersion } from '../server/library/workflows.ts'
+import { compileWorkflow } from '../server/workflow/index.ts'
+import type { ExecutionPlan, PlanStage } from '../server/workflow/types.ts'
+import { RunEngine } from '../server/execution/engine.ts'
+import { registerBackend } from '../server/execution/registry.ts'
+import { DaskBackend } from '../server/execution/backends/dask.ts'
+import { DaskSession } from '../server/execution/backends/dask/session.ts'
+import { TaskLog, testPool } from '../server/execution/backends/dask/testing.ts'
+import { findProcesses } from '../server/execution/backends/dask/procs.ts'
+
+const N = Number(process.env.BENCH_DASK_TASKS || 2_000)
+
+function planWith(base: ExecutionPlan, n: number, workers: number, backend: 'local' | 'dask'): ExecutionPlan {
+  const s0 = base.stages[0]!
+  const stages: PlanStage[] = Array.from({ length: n }, (_, i) => ({ ...s0, id: `t${i}`, needs: [], inputs: [], index: i }))
+  return {
+    ...base,
+    backend,
+    strategy: 'local',
+    stages,
+    edges: [],
+    pools: base.pools.map((p) => ({ ...p, workers, stages: stages.map((s) => s.id) })),
+  }
+}
+
+export async function benchDask(): Promise<string[]> {
+  registerBackend('dask', () => new DaskBackend())
+  const lines: string[] = []
+  const cpus = os.availableParallelism?.() ?? os.cpus().length
+  const home = mkdtempSync(path.join(os.tmpdir(), 'cr-bench-dask-'))
+  const prevHome = process.env.CONTROLROOM_HOME
+  process.env.CONTROLROOM_HOME = home
+  const t = await createTestDatabase('sqlite')
+  const engine = new RunEngine({ db: t.db, url: t.url, log: () => {} })
+  const perTask: Record<string, number> = {}
+  try {
+    const yaml = `version: 1\nname: bench-dask\nanalysis:\n  stages:\n    - id: t0\n      op: shell\n      params: { argv: ["true"] }\nexecution:\n  pools:\n    default: { workers: ${cpus}, resources: { cpus: 1 } }\n`
+    const saved = await saveVersion(t.db, { id: null, name: 'bench', mode: 'token', admin: true }, { yaml })
+    const compiled = compileWorkflow(yaml, { forRun: true })
+    if (!compiled.plan) throw new Error('bench workflow did not compile')
+    for (const backend of ['local', 'dask'] as const) {
+      const plan = planWith(compiled.plan, N, cpus, backend)
+      const t0 = performance.now()
+      const r = await engine.createRun({ workflowId: saved.workflow.id, versionId: saved.version.id, plan, source: 'api' })
+      const started = performance.now()
+      const state = await engine.waitForRun(r.runId)
+      const t1 = performance.now()
+      if (state !== 'succeeded') {
+        const bad = await t.db.task.findFirst({ where: { runId: r.runId, state: { not: 'succeeded' } } })
+        throw new Error(`bench run on ${backend} ended ${state}: ${bad?.stageId} ${bad?.state} ${bad?.reason}`)
+      }
+      const startup = started - t0
+      perTask[backend] = (t1 - started) / N
+      lines.push(
+        `dask bench: ${backend}+local, ${N} short tasks (shell \`true\` through the task runtime), ${cpus} workers: ${((t1 - t0) / 1000).toFixed(2)} s wall, session start-up ${(startup / 1000).toFixed(2)} s, ${perTask[backend]!.toFixed(2)} ms/task after start-up`,
+      )
+    }
+    lines.push(
+      `dask bench: per-task overhead dask+local / local+local = ${(perTask.dask! / perTask.local!).toFixed(2)} (${perTask.dask!.toFixed(2)} vs ${perTask.local!.toFixed(2)} ms/task; extra ${(perTask.dask! - perTask.local!).toFixed(2)} ms/task)`,
+    )
+
+    // ---- Dask alone: bare commands through the bridge, scheduler and workers
+    const runDir = mkdtempSync(path.join(home, 'bare-'))
+    const s = new DaskSession({ runId: 'bench', runDir, pools: [testPool('default', cpus)], strategy: 'local' })
+    const log = new TaskLog(s)
+    const ts = performance.now()
+    await s.start()
+    const tStarted = performance.now()
+    const pingMs: number[] = []
+    for (let i = 0; i < 20; i++) pingMs.push(await s.bridge!.ping())
+    pingMs.sort((a, b) => a - b)
+    const ids = Array.from({ length: N }, (_, i) => `b${i}`)
+    const tb = performance.now()
+    await s.submit(ids.map((id) => ({ taskId: id, attempt: 0, pool: 'default', argv: ['true'] })))
+    await log.waitAll(ids, ['finished', 'failed', 'lost', 'cancelled'], 600_000)
+    const te = performance.now()
+    const bad = ids.filter((id) => log.last(id)?.kind !== 'finished' || log.last(id)?.exitCode !== 0)
+    await s.close()
+    lines.push(
+      `dask bench: bare DaskSession (no engine, no runtime), ${N} x \`true\` on ${cpus} workers: ${((te - tb) / 1000).toFixed(2)} s = ${((te - tb) / N).toFixed(2)} ms/task; cluster start-up ${((tStarted - ts) / 1000).toFixed(2)} s; bridge round trip median ${pingMs[10]!.toFixed(2)} ms${bad.length ? `; ${bad.length} FAILED` : ''}`,
+    )
+    const left = findProcesses(home)
+    if (left.length) lines.push(`dask bench: WARNING ${left.length} process(es) left: ${left.map((p) => p.cmdline).join(' | ')}`)
+  } finally {
+    await engine.shutdown({ detach: false }).catch(() => {})
+    await t.cleanup()
+    rmSync(home, { recursive: true, force: true })
+    if (prevHome === undefined) delete process.env.CONTROLROOM_HOME
+    else process.env.CONTROLROOM_HOME = prevHome
+  }
+  return lines
+}
+
+if (process.argv[1] && /dask\.bench\.ts$/.test(process.argv[1])) {
+  benchDask()
+    .then((ls) => {
+      for (const l of ls) console.log(l)
+      process.exit(0)
+    })
+    .catch((e) => {
+      console.error(e)
+      process.exit(1)
+    })
+}

@@ -1,0 +1,146 @@
+/**
+ * Run engine bench (local backend, local strategy):
+ *  - 10,000 no-op tasks in one run. `noop` runs in the engine's process (no task process), so this
+ *    measures the engine itself: state machine, batched DB writes of every transition + its event
+ *    (SQLite), bus emission. Engine overhead per task = run wall time / N (median of 3 runs), and
+ *    the time until a bus subscriber has received every event of the run.
+ *  - the same 10,000 tasks' commands as `xargs -P <cpus>` would run them (`true`), for the ratio.
+ *  - N tasks (default 1,000; BENCH_PROCESS_TASKS) with noop run as real task processes
+ *    (execution.config.noop: process: one detached `node runner.mjs` per task), against
+ *    `xargs -P <cpus>` running the same runtime command N times.
+ *   npx tsx bench/engine.bench.ts      (or through `npm run bench`, which calls benchEngine())
+ */
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createTestDatabase } from '../server/db/testing.ts'
+import { saveVersion } from '../server/library/workflows.ts'
+import { compileWorkflow } from '../server/workflow/index.ts'
+import type { ExecutionPlan, PlanStage } from '../server/workflow/types.ts'
+import { RunEngine } from '../server/execution/engine.ts'
+import { subscribe } from '../server/execution/bus.ts'
+import { runtimeScript } from '../server/execution/paths.ts'
+
+const N = Number(process.env.BENCH_ENGINE_TASKS || 10_000)
+const NPROC = Number(process.env.BENCH_PROCESS_TASKS || 1_000)
+const REPS = Number(process.env.BENCH_ENGINE_REPS || 3)
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]!
+}
+
+function planWith(base: ExecutionPlan, n: number, workers: number, noopMode: 'inprocess' | 'process'): ExecutionPlan {
+  const s0 = base.stages[0]!
+  const stages: PlanStage[] = Array.from({ length: n }, (_, i) => ({ ...s0, id: `t${i}`, needs: [], inputs: [], index: i }))
+  return {
+    ...base,
+    stages,
+    edges: [],
+    pools: base.pools.map((p) => ({ ...p, workers, stages: stages.map((s) => s.id) })),
+    config: { ...base.config, ...(noopMode === 'process' ? { noop: 'process' } : {}) },
+  }
+}
+
+function xargsSeconds(n: number, cpus: number, cmd: string[]): number {
+  const input = Array.from({ length: n }, () => 'x').join('\n')
+  const t0 = performance.now()
+  const r = spawnSync('sh', ['-c', `xargs -P ${cpus} -n 1 ${cmd.map((c) => `'${c}'`).join(' ')} >/dev/null`], { input })
+  if (r.status !== 0) throw new Error(`xargs failed: ${r.stderr}`)
+  return (performance.now() - t0) / 1000
+}
+
+export async function benchEngine(): Promise<string[]> {
+  const lines: string[] = []
+  const cpus = os.availableParallelism?.() ?? os.cpus().length
+  const home = mkdtempSync(path.join(os.tmpdir(), 'cr-bench-engine-'))
+  const prevHome = process.env.CONTROLROOM_HOME
+  process.env.CONTROLROOM_HOME = home
+  const t = await createTestDatabase('sqlite')
+  const engine = new RunEngine({ db: t.db, url: t.url, log: () => {} })
+  try {
+    const yaml = `version: 1\nname: bench-noop\nanalysis:\n  stages:\n    - id: t0\n      op: noop\nexecution:\n  pools:\n    default: { workers: ${cpus}, resources: { cpus: 1 } }\n`
+    const saved = await saveVersion(t.db, { id: null, name: 'bench', mode: 'token', admin: true }, { yaml })
+    const compiled = compileWorkflow(yaml, { forRun: true })
+    if (!compiled.plan) throw new Error('bench workflow did not compile')
+    const base = compiled.plan
+
+    // ---- in-process noop, N tasks
+    const perTask: number[] = []
+    const toListener: number[] = []
+    for (let rep = 0; rep < REPS; rep++) {
+      const plan = planWith(base, N, cpus, 'inprocess')
+      let received = 0
+      let lastAt = 0
+      let runId = ''
+      const expected = 3 * N + 3 // created, running, 3 per task (queued, running, succeeded), final
+      const unsub = subscribe(null, (evs) => {
+        for (const e of evs) if (e.runId === runId || !runId) received++
+        lastAt = performance.now()
+      })
+      const t0 = performance.now()
+      const r = await engine.createRun({ workflowId: saved.workflow.id, versionId: saved.version.id, plan, source: 'api' })
+      runId = r.runId
+      const state = await engine.waitForRun(r.runId)
+      const t1 = performance.now()
+      while (received < expected && performance.now() - t1 < 10_000) await new Promise((res) => setTimeout(res, 5))
+      unsub()
+      if (state !== 'succeeded') throw new Error(`bench run ended ${state}`)
+      perTask.push((t1 - t0) / N)
+      toListener.push(lastAt - t0)
+      if (received < expected) lines.push(`engine: WARNING only ${received}/${expected} events reached the bus listener`)
+    }
+    const xTrue = xargsSeconds(N, cpus, ['true'])
+    const med = median(perTask)
+    lines.push(`engine: ${N} no-op tasks (noop in-process), local backend, SQLite, ${REPS} runs: engine overhead per task median ${med.toFixed(3)} ms (runs: ${perTask.map((x) => x.toFixed(3)).join(', ')} ms/task)`)
+    lines.push(`engine: all ${3 * N + 3} events of the run reached a subscribed bus listener ${(median(toListener) / 1000).toFixed(2)} s after dispatch (median)`)
+    lines.push(`engine: xargs -P ${cpus} running \`true\` ${N} times: ${xTrue.toFixed(2)} s; engine run ${((med * N) / 1000).toFixed(2)} s; ratio engine/xargs ${((med * N) / 1000 / xTrue).toFixed(2)}`)
+
+    // ---- noop as real task processes
+    const plan = planWith(base, NPROC, cpus, 'process')
+    const t0 = performance.now()
+    const r = await engine.createRun({ workflowId: saved.workflow.id, versionId: saved.version.id, plan, source: 'api' })
+    const state = await engine.waitForRun(r.runId)
+    const procSeconds = (performance.now() - t0) / 1000
+    if (state !== 'succeeded') throw new Error(`bench process run ended ${state}`)
+    // xargs running the same runtime command (a no-op spec) NPROC times
+    const specDir = path.join(home, 'xargs-spec')
+    mkdirSync(specDir, { recursive: true })
+    const spec = {
+      version: 1, runId: 'x', taskId: 'x', stageId: 'x', pool: 'default', attempt: 0, op: 'noop', argv: [], env: {}, cwd: specDir, taskDir: specDir, runDir: specDir,
+      stdoutPath: path.join(specDir, 'stdout.log'), stderrPath: path.join(specDir, 'stderr.log'), resultPath: path.join(specDir, 'result.json'),
+      timeoutSeconds: null, collect: { profile: false, diagnostics: false, rssSampleMs: 0 }, outputsPath: path.join(specDir, 'outputs.json'), modifiers: [], metadata: {},
+    }
+    writeFileSync(path.join(specDir, 'spec.json'), JSON.stringify(spec))
+    const xRuntime = xargsSeconds(NPROC, cpus, [process.execPath, runtimeScript(), '--spec', path.join(specDir, 'spec.json')])
+    lines.push(
+      `engine: ${NPROC} no-op tasks as task processes (detached node runtime per task, ${cpus} workers): ${procSeconds.toFixed(2)} s = ${((procSeconds * 1000) / NPROC).toFixed(1)} ms/task; xargs -P ${cpus} of the same runtime command: ${xRuntime.toFixed(2)} s; ratio ${(procSeconds / xRuntime).toFixed(2)}`,
+    )
+    try {
+      lines.push(`engine: (node ${process.version}, ${cpus} cpus, ${execFileSync('uname', ['-r']).toString().trim()})`)
+    } catch {
+      /* no uname */
+    }
+  } finally {
+    await engine.shutdown({ detach: false }).catch(() => {})
+    await t.cleanup()
+    rmSync(home, { recursive: true, force: true })
+    if (prevHome === undefined) delete process.env.CONTROLROOM_HOME
+    else process.env.CONTROLROOM_HOME = prevHome
+  }
+  return lines
+}
+
+if (process.argv[1] && /engine\.bench\.ts$/.test(process.argv[1])) {
+  benchEngine()
+    .then((ls) => {
+      for (const l of ls) console.log(l)
+      process.exit(0)
+    })
+    .catch((e) => {
+      console.error(e)
+      process.exit(1)
+    })
+}

@@ -1,0 +1,279 @@
+'use client'
+
+import { memo, useMemo, useState } from 'react'
+import type { CompileResult, ExecutionPlan, Problem } from '~/server/workflow'
+import { formatMemory } from './planGraph'
+
+export type PlanTab = 'routing' | 'pools' | 'problems' | 'json'
+
+export interface PlanPanelProps {
+  plan: ExecutionPlan | null
+  problems: readonly Problem[]
+  colors: Record<string, string>
+  /** the plan shown is the last good one (the source does not parse now) */
+  stale: boolean
+  compileMs: number
+  onProblemClick(p: Problem): void
+  onStageClick(id: string): void
+  tab: PlanTab
+  onTab(tab: PlanTab): void
+}
+
+/** What will be dispatched: backend/strategy, pools, where every stage runs and why, problems, the plan JSON. */
+export const PlanPanel = memo(function PlanPanel(props: PlanPanelProps) {
+  const { plan, problems, colors, stale, compileMs, tab, onTab } = props
+  const errors = problems.filter((p) => p.severity === 'error').length
+  const warnings = problems.length - errors
+  return (
+    <section className="plan-panel" data-testid="plan-panel">
+      <div className="plan-panel-head">
+        <div className="tabs" role="tablist">
+          <TabButton id="routing" tab={tab} onTab={onTab}>
+            Routing
+          </TabButton>
+          <TabButton id="pools" tab={tab} onTab={onTab}>
+            Pools
+          </TabButton>
+          <TabButton id="problems" tab={tab} onTab={onTab}>
+            Problems{' '}
+            <span className={`count${errors ? ' error' : warnings ? ' warning' : ''}`} data-testid="problem-count">
+              {errors} ✖ {warnings} ▲
+            </span>
+          </TabButton>
+          <TabButton id="json" tab={tab} onTab={onTab}>
+            Plan JSON
+          </TabButton>
+        </div>
+        {plan ? (
+          <div className="plan-facts" data-testid="plan-facts">
+            backend <code data-testid="plan-backend">{plan.backend}</code> · strategy{' '}
+            <code data-testid="plan-strategy">{plan.strategy}</code> · env <code>{plan.environment?.type}</code> ·{' '}
+            {plan.stages.length} stages · {plan.pools.length} pools · plan <code title={plan.hash}>{plan.hash?.slice(0, 10)}</code>
+            {stale ? <span className="warning"> · last good plan</span> : null}
+            <span className="muted"> · compiled in {compileMs.toFixed(1)} ms</span>
+          </div>
+        ) : null}
+      </div>
+      <div className="plan-panel-body">
+        {tab === 'routing' ? <RoutingTable plan={plan} colors={colors} onStageClick={props.onStageClick} /> : null}
+        {tab === 'pools' ? <PoolsTable plan={plan} colors={colors} /> : null}
+        {tab === 'problems' ? <ProblemsList problems={problems} onProblemClick={props.onProblemClick} /> : null}
+        {tab === 'json' ? <PlanJson plan={plan} /> : null}
+      </div>
+    </section>
+  )
+})
+
+function TabButton({ id, tab, onTab, children }: { id: PlanTab; tab: PlanTab; onTab(t: PlanTab): void; children: React.ReactNode }) {
+  return (
+    <button role="tab" aria-selected={tab === id} className={tab === id ? 'active' : ''} data-testid={`plan-tab-${id}`} onClick={() => onTab(id)}>
+      {children}
+    </button>
+  )
+}
+
+const ROW_HEIGHT = 23
+/** Above this many stages the routing table renders only the rows in view. */
+const WINDOW_ABOVE = 150
+
+function RoutingTable({ plan, colors, onStageClick }: { plan: ExecutionPlan | null; colors: Record<string, string>; onStageClick(id: string): void }) {
+  const [range, setRange] = useState({ first: 0, count: 60 })
+  const stages = useMemo(() => (plan ? [...plan.stages].sort((a, b) => a.index - b.index) : []), [plan])
+  if (!plan) return <p className="muted">No plan.</p>
+  const windowed = stages.length > WINDOW_ABOVE
+  const first = windowed ? Math.max(0, Math.min(range.first, stages.length - range.count)) : 0
+  const shown = windowed ? stages.slice(first, first + range.count) : stages
+  const onScroll = (e: React.UIEvent<HTMLElement>) => {
+    const body = (e.currentTarget.closest('.plan-panel-body') ?? e.currentTarget) as HTMLElement
+    const f = Math.max(0, Math.floor(body.scrollTop / ROW_HEIGHT) - 10)
+    const c = Math.ceil(body.clientHeight / ROW_HEIGHT) + 20
+    if (f !== range.first || c !== range.count) setRange({ first: f, count: c })
+  }
+  return (
+    <table className="routing-table" data-testid="routing-table" ref={(el) => attachScroll(el, onScroll)}>
+      <thead>
+        <tr>
+          <th>stage</th>
+          <th>op</th>
+          <th>pool</th>
+          <th>decision</th>
+          <th>modifiers</th>
+          <th>why</th>
+        </tr>
+      </thead>
+      <tbody>
+        {windowed && first > 0 ? (
+          <tr style={{ height: first * ROW_HEIGHT }} aria-hidden>
+            <td colSpan={6} />
+          </tr>
+        ) : null}
+        {shown.map((s) => (
+          <RoutingRow
+            key={s.id}
+            id={s.id}
+            op={s.op}
+            pool={s.pool}
+            color={colors[s.pool]}
+            decision={s.routing.decision}
+            modifiers={s.modifiers.map((m) => m.name).join(', ')}
+            reason={s.routing.reason}
+            onStageClick={onStageClick}
+          />
+        ))}
+        {windowed && first + shown.length < stages.length ? (
+          <tr style={{ height: (stages.length - first - shown.length) * ROW_HEIGHT }} aria-hidden>
+            <td colSpan={6} />
+          </tr>
+        ) : null}
+      </tbody>
+    </table>
+  )
+}
+
+/** Listens to the scrolling panel body around the table (replacing the previous listener). */
+function attachScroll(table: HTMLElement | null, onScroll: (e: React.UIEvent<HTMLElement>) => void) {
+  if (!table) return
+  const body = table.closest('.plan-panel-body') as (HTMLElement & { __rt?: (e: Event) => void }) | null
+  if (!body) return
+  if (body.__rt) body.removeEventListener('scroll', body.__rt)
+  body.__rt = (e: Event) => onScroll(e as unknown as React.UIEvent<HTMLElement>)
+  body.addEventListener('scroll', body.__rt, { passive: true })
+}
+
+/** One routing row; memoised on its (primitive) props, so a re-plan re-renders only rows that changed. */
+const RoutingRow = memo(function RoutingRow(p: {
+  id: string
+  op: string
+  pool: string
+  color: string | undefined
+  decision: string
+  modifiers: string
+  reason: string
+  onStageClick(id: string): void
+}) {
+  return (
+    <tr data-testid={`routing-${p.id}`} onClick={() => p.onStageClick(p.id)}>
+      <td className="mono">{p.id}</td>
+      <td className="mono">{p.op}</td>
+      <td>
+        <span className="swatch" style={{ background: p.color }} /> {p.pool}
+      </td>
+      <td className={p.decision === 'fallback' ? 'warning' : ''}>{p.decision}</td>
+      <td>{p.modifiers}</td>
+      <td className="muted">{p.reason}</td>
+    </tr>
+  )
+})
+
+function PoolsTable({ plan, colors }: { plan: ExecutionPlan | null; colors: Record<string, string> }) {
+  if (!plan) return <p className="muted">No plan.</p>
+  return (
+    <table data-testid="pools-table">
+      <thead>
+        <tr>
+          <th>pool</th>
+          <th>workers</th>
+          <th>cpus</th>
+          <th>memory</th>
+          <th>gpus</th>
+          <th>disk</th>
+          <th>class</th>
+          <th>config</th>
+          <th>stages</th>
+        </tr>
+      </thead>
+      <tbody>
+        {plan.pools.map((p) => (
+          <tr key={p.name} data-testid={`pool-row-${p.name}`}>
+            <td>
+              <span className="swatch" style={{ background: colors[p.name] }} /> {p.name}
+              {p.implicit ? <span className="muted"> (implicit)</span> : null}
+            </td>
+            <td>{p.workers}</td>
+            <td>{p.resources.cpus}</td>
+            <td>{formatMemory(p.resources.memoryBytes) ?? '—'}</td>
+            <td>{p.resources.gpus}</td>
+            <td>{formatMemory(p.resources.diskBytes) ?? '—'}</td>
+            <td>{p.resourceClass ?? '—'}</td>
+            <td className="mono small">{Object.keys(p.config ?? {}).length ? JSON.stringify(p.config) : '—'}</td>
+            <td>{p.stages.length}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+function ProblemsList({ problems, onProblemClick }: { problems: readonly Problem[]; onProblemClick(p: Problem): void }) {
+  return (
+    <ul className="problems-list" data-testid="problems-list">
+      {problems.length === 0 ? <li className="muted">No problems.</li> : null}
+      {problems.map((p, i) => (
+        <li
+          key={i}
+          className={p.severity}
+          data-testid="problem"
+          data-code={p.code}
+          data-line={p.range.start.line}
+          data-severity={p.severity}
+          onClick={() => onProblemClick(p)}
+        >
+          <span className="sev">{p.severity === 'error' ? '✖' : '▲'}</span>
+          <span className="loc mono">
+            {p.range.start.line}:{p.range.start.col}
+          </span>
+          <span className="msg">
+            {p.message}
+            {p.hint ? <span className="hint"> {p.hint}</span> : null}
+          </span>
+          <span className="code muted mono">{p.code}</span>
+        </li>
+      ))}
+    </ul>
+  )
+}
+
+function PlanJson({ plan }: { plan: ExecutionPlan | null }) {
+  const json = useMemo(() => (plan ? JSON.stringify(plan, null, 2) : ''), [plan])
+  const [copied, setCopied] = useState<'idle' | 'ok' | 'failed'>('idle')
+  const copy = async () => {
+    try {
+      if (navigator.clipboard?.writeText) await navigator.clipboard.writeText(json)
+      else fallbackCopy(json)
+      setCopied('ok')
+    } catch {
+      try {
+        fallbackCopy(json)
+        setCopied('ok')
+      } catch {
+        setCopied('failed')
+      }
+    }
+    setTimeout(() => setCopied('idle'), 1500)
+  }
+  if (!plan) return <p className="muted">No plan.</p>
+  return (
+    <div className="plan-json-wrap">
+      <button className="copy" onClick={copy} data-testid="copy-plan-json">
+        {copied === 'ok' ? 'Copied' : copied === 'failed' ? 'Copy failed' : 'Copy'}
+      </button>
+      <pre className="plan-json" data-testid="plan-json">
+        {json}
+      </pre>
+    </div>
+  )
+}
+
+function fallbackCopy(text: string) {
+  const ta = document.createElement('textarea')
+  ta.value = text
+  ta.style.position = 'fixed'
+  ta.style.opacity = '0'
+  document.body.appendChild(ta)
+  ta.select()
+  const ok = document.execCommand('copy')
+  ta.remove()
+  if (!ok) throw new Error('copy failed')
+}
+
+export type { CompileResult }

@@ -1,0 +1,342 @@
+'use client'
+
+import { memo, useCallback, useEffect, useMemo, useRef, type ReactNode } from 'react'
+import {
+  Background,
+  Controls,
+  MarkerType,
+  MiniMap,
+  Position,
+  ReactFlow,
+  ReactFlowProvider,
+  useReactFlow,
+  useStoreApi,
+  type Edge,
+  type NodeMouseHandler,
+} from '@xyflow/react'
+import '@xyflow/react/dist/style.css'
+import './dag.css'
+import { nodeTypes, type StageFlowNode } from './StageNode'
+import { useGraphLayout } from './useGraphLayout'
+import { NODE_HEIGHT, NODE_WIDTH, type GraphEdgeData, type GraphLegendPool, type GraphNodeData } from './types'
+import { PoolLegend } from './PoolLegend'
+
+export interface PipelineGraphProps {
+  /** one node per stage (or task group); the id is the node id */
+  nodes: GraphNodeData[]
+  edges: GraphEdgeData[]
+  /** highlighted node (e.g. the stage under the editor's cursor) */
+  selectedId?: string | null
+  onNodeClick?: (id: string) => void
+  /** pools shown in the legend (omit to hide the legend) */
+  legend?: GraphLegendPool[]
+  /** when this value changes the view is fitted to the graph again (e.g. another workflow was loaded) */
+  fitKey?: string | number
+  /** dims the graph (e.g. the source has a syntax error and this is the last good graph) */
+  stale?: boolean
+  /** overlays drawn over the graph (banners) */
+  children?: ReactNode
+  className?: string
+  /** show the minimap (default: when more than 60 nodes) */
+  minimap?: boolean
+}
+
+const HANDLES = [
+  { type: 'target' as const, position: Position.Left, x: 0, y: NODE_HEIGHT / 2 - 1, width: 2, height: 2 },
+  { type: 'source' as const, position: Position.Right, x: NODE_WIDTH - 2, y: NODE_HEIGHT / 2 - 1, width: 2, height: 2 },
+]
+
+const EDGE_STYLE: Record<GraphEdgeData['kind'], { style: React.CSSProperties; className: string }> = {
+  implicit: { style: { stroke: '#6b7385', strokeWidth: 1.2, strokeDasharray: '5 4' }, className: 'edge-implicit' },
+  needs: { style: { stroke: '#9aa3b2', strokeWidth: 1.4 }, className: 'edge-needs' },
+  from: { style: { stroke: '#5aa9ff', strokeWidth: 2 }, className: 'edge-from' },
+}
+
+const MARKER = { type: MarkerType.ArrowClosed, width: 14, height: 14 }
+const PRO_OPTIONS = { hideAttribution: true }
+const MINIMAP_STYLE = { width: 180, height: 110 }
+
+/**
+ * A read-only, auto-laid-out pipeline DAG (React Flow). Nodes are memoised and carry fixed sizes and
+ * handle positions, so nothing is measured and only visible elements are rendered: 500+ nodes pan and
+ * zoom smoothly. Reused by the composer (pools) and the run page (task state, progress).
+ */
+export function PipelineGraph(props: PipelineGraphProps) {
+  return (
+    <ReactFlowProvider>
+      <PipelineGraphInner {...props} />
+    </ReactFlowProvider>
+  )
+}
+
+function nodeSignature(d: GraphNodeData): string {
+  return JSON.stringify(d)
+}
+
+const PipelineGraphInner = memo(function PipelineGraphInner({
+  nodes,
+  edges,
+  selectedId,
+  onNodeClick,
+  legend,
+  fitKey,
+  stale,
+  children,
+  className,
+  minimap,
+}: PipelineGraphProps) {
+  const layoutInput = useMemo(
+    () => ({ nodes: nodes.map((n) => ({ id: n.id })), edges: edges.map((e) => ({ from: e.from, to: e.to })) }),
+    [nodes, edges],
+  )
+  // The layout input only changes identity when the structure does (keeps useGraphLayout's memo cheap).
+  const structural = useStableByKey(layoutInput)
+  const { positions, key: layoutKey, pending } = useGraphLayout(structural)
+
+  // Reuse node objects whose data, position and selection did not change: React Flow and the memoised
+  // node component then skip them entirely.
+  const cache = useRef(new Map<string, { sig: string; node: StageFlowNode }>())
+  const rfNodes = useMemo(() => {
+    const next = new Map<string, { sig: string; node: StageFlowNode }>()
+    const out: StageFlowNode[] = []
+    for (const d of nodes) {
+      const pos = positions[d.id] ?? { x: 0, y: 0 }
+      const selected = d.id === selectedId
+      const sig = `${nodeSignature(d)}|${pos.x},${pos.y}|${selected ? 1 : 0}`
+      const prev = cache.current.get(d.id)
+      let node: StageFlowNode
+      if (prev && prev.sig === sig) node = prev.node
+      else
+        node = {
+          id: d.id,
+          type: 'stage',
+          position: pos,
+          data: d as StageFlowNode['data'],
+          width: NODE_WIDTH,
+          height: NODE_HEIGHT,
+          measured: { width: NODE_WIDTH, height: NODE_HEIGHT },
+          handles: HANDLES,
+          selected,
+          draggable: false,
+          connectable: false,
+          focusable: false,
+          ariaLabel: `stage ${d.id}`,
+        }
+      next.set(d.id, { sig, node })
+      out.push(node)
+    }
+    cache.current = next
+    return out
+  }, [nodes, positions, selectedId])
+
+  // Same for edges: only edges whose kind or highlight changed get new objects.
+  const edgeCache = useRef(new Map<string, { sig: string; edge: Edge }>())
+  const rfEdges = useMemo(() => {
+    const next = new Map<string, { sig: string; edge: Edge }>()
+    const out: Edge[] = []
+    for (const e of edges) {
+      const id = `${e.from}->${e.to}`
+      if (next.has(id)) continue
+      const active = selectedId != null && (e.from === selectedId || e.to === selectedId)
+      const sig = `${e.kind}|${active ? 1 : 0}`
+      const prev = edgeCache.current.get(id)
+      let edge: Edge
+      if (prev && prev.sig === sig) edge = prev.edge
+      else {
+        const st = EDGE_STYLE[e.kind] ?? EDGE_STYLE.needs
+        edge = {
+          id,
+          source: e.from,
+          target: e.to,
+          style: active ? { ...st.style, stroke: '#e6e8ee', strokeWidth: 2.2 } : st.style,
+          className: st.className + (active ? ' edge-active' : ''),
+          markerEnd: MARKER,
+          focusable: false,
+          selectable: false,
+          zIndex: active ? 1 : 0,
+        }
+      }
+      next.set(id, { sig, edge })
+      out.push(edge)
+    }
+    edgeCache.current = next
+    return out
+  }, [edges, selectedId])
+
+  const handleClick = useCallback<NodeMouseHandler<StageFlowNode>>((_, node) => onNodeClick?.(node.id), [onNodeClick])
+  const showMinimap = minimap ?? nodes.length > 60
+
+  return (
+    <div className={`pipeline-graph${stale ? ' is-stale' : ''}${className ? ` ${className}` : ''}`} data-testid="pipeline-graph" data-layout={pending ? 'pending' : 'ready'} data-nodes={nodes.length}>
+      <ReactFlow<StageFlowNode>
+        nodes={rfNodes}
+        edges={rfEdges}
+        nodeTypes={nodeTypes}
+        onNodeClick={handleClick}
+        onlyRenderVisibleElements
+        nodesDraggable={false}
+        nodesConnectable={false}
+        elementsSelectable={false}
+        nodesFocusable={false}
+        edgesFocusable={false}
+        minZoom={0.03}
+        maxZoom={2}
+        proOptions={PRO_OPTIONS}
+        colorMode="dark"
+      >
+        <Background gap={24} size={1} color="#262b36" />
+        <Controls showInteractive={false} position="bottom-left" />
+        {showMinimap ? <MiniMap pannable zoomable nodeColor={minimapColor} maskColor="rgba(15,17,21,0.6)" bgColor="#171a21" style={MINIMAP_STYLE} /> : null}
+        <AutoFit fitKey={fitKey} layoutKey={layoutKey} pending={pending} nodes={nodes} positions={positions} />
+        <RevealSelected selectedId={selectedId ?? null} positions={positions} />
+      </ReactFlow>
+      {legend ? <PoolLegend pools={legend} /> : null}
+      {children}
+    </div>
+  )
+})
+
+const FIT_OPTIONS = { padding: 0.15, maxZoom: 1 }
+/** Zoom at which a large graph opens (node text readable); it is shown from its start (left). */
+const READABLE_ZOOM = 0.6
+
+type Flow = ReturnType<typeof useReactFlow>
+type StoreApi = ReturnType<typeof useStoreApi>
+
+/**
+ * Fits the whole graph when it is readable that way; a large graph instead opens at a readable zoom
+ * on its first layers (left edge, top of those layers): pan, zoom out or use the minimap for the rest.
+ */
+export function fitGraph(rf: Flow, store: StoreApi, positions: Record<string, { x: number; y: number }>, nodes: { id: string }[], duration = 0): boolean {
+  const { width, height } = store.getState()
+  if (!width || !height) return false
+  if (nodes.length === 0) return true
+  let minX = Infinity
+  let minY = Infinity
+  let maxX = -Infinity
+  let maxY = -Infinity
+  for (const n of nodes) {
+    const p = positions[n.id]
+    if (!p) continue
+    minX = Math.min(minX, p.x)
+    minY = Math.min(minY, p.y)
+    maxX = Math.max(maxX, p.x + NODE_WIDTH)
+    maxY = Math.max(maxY, p.y + NODE_HEIGHT)
+  }
+  if (!Number.isFinite(minX)) return true
+  const pad = 0.15
+  const zoomAll = Math.min(width / ((maxX - minX) * (1 + pad)), height / ((maxY - minY) * (1 + pad)))
+  if (zoomAll >= 0.45) {
+    void rf.fitView({ ...FIT_OPTIONS, duration })
+    return true
+  }
+  const zoom = READABLE_ZOOM
+  const visibleRight = minX + width / zoom
+  let top = Infinity
+  let bottom = -Infinity
+  for (const n of nodes) {
+    const p = positions[n.id]
+    if (!p || p.x > visibleRight) continue
+    top = Math.min(top, p.y)
+    bottom = Math.max(bottom, p.y + NODE_HEIGHT)
+  }
+  const contentH = (bottom - top) * zoom
+  const y = contentH < height ? (height - contentH) / 2 - top * zoom : 24 - top * zoom
+  void rf.setViewport({ x: 24 - minX * zoom, y, zoom }, { duration })
+  return true
+}
+
+function minimapColor(n: { data?: { color?: unknown } }): string {
+  return (n.data?.color as string) ?? '#888'
+}
+
+/** Keeps the same object while the structure key is the same (so layout hooks see no change). */
+function useStableByKey<T extends { nodes: { id: string }[]; edges: { from: string; to: string }[] }>(v: T): T {
+  const ref = useRef<{ key: string; value: T } | null>(null)
+  let key = ''
+  for (const n of v.nodes) key += n.id + '\u0000'
+  key += '\u0001'
+  for (const e of v.edges) key += `${e.from}>${e.to}\u0000`
+  if (!ref.current || ref.current.key !== key) ref.current = { key, value: v }
+  return ref.current.value
+}
+
+/** Graphs up to this size are fitted again when their structure changes (a stage added or removed). */
+const REFIT_SMALL = 40
+
+/**
+ * Fits the view: when `fitKey` changes (another workflow), again once its real layout arrives, and for
+ * small graphs whenever the structure changes. Large graphs otherwise keep the user's viewport.
+ */
+function AutoFit({
+  fitKey,
+  layoutKey,
+  pending,
+  nodes,
+  positions,
+}: {
+  fitKey?: string | number
+  layoutKey: string
+  pending: boolean
+  nodes: { id: string }[]
+  positions: Record<string, { x: number; y: number }>
+}) {
+  const rf = useReactFlow()
+  const store = useStoreApi()
+  const latest = useRef({ nodes, positions })
+  latest.current = { nodes, positions }
+  const state = useRef({ fitKey, needFinal: true, lastLayoutKey: layoutKey, mounted: false })
+  useEffect(() => {
+    const st = state.current
+    let fit = false
+    let animate = false
+    if (!st.mounted || st.fitKey !== fitKey) {
+      st.fitKey = fitKey
+      st.needFinal = true
+      fit = true
+    }
+    if (!pending && st.needFinal) {
+      st.needFinal = false
+      fit = true
+    }
+    if (st.lastLayoutKey !== layoutKey && !pending) {
+      if (latest.current.nodes.length <= REFIT_SMALL) {
+        fit = true
+        animate = st.mounted
+      }
+      st.lastLayoutKey = layoutKey
+    }
+    st.mounted = true
+    if (!fit) return
+    // the flow's size is known only once it has been measured: retry briefly until then
+    let tries = 0
+    let t: ReturnType<typeof setTimeout>
+    const attempt = () => {
+      if (!fitGraph(rf, store, latest.current.positions, latest.current.nodes, animate ? 200 : 0) && ++tries < 40) t = setTimeout(attempt, 50)
+    }
+    t = setTimeout(attempt, 30)
+    return () => clearTimeout(t)
+  }, [fitKey, layoutKey, pending, rf, store])
+  return null
+}
+
+/** Pans (without zooming) to the selected node when it is outside the viewport. */
+function RevealSelected({ selectedId, positions }: { selectedId: string | null; positions: Record<string, { x: number; y: number }> }) {
+  const rf = useReactFlow()
+  const store = useStoreApi()
+  const target = selectedId ? positions[selectedId] : undefined
+  useEffect(() => {
+    if (!selectedId) return
+    const p = positions[selectedId]
+    if (!p) return
+    const { x, y, zoom } = rf.getViewport()
+    const { width: w, height: h } = store.getState()
+    if (!w || !h) return
+    const sx = p.x * zoom + x
+    const sy = p.y * zoom + y
+    const inside = sx >= 0 && sy >= 0 && sx + NODE_WIDTH * zoom <= w && sy + NODE_HEIGHT * zoom <= h
+    if (!inside) rf.setCenter(p.x + NODE_WIDTH / 2, p.y + NODE_HEIGHT / 2, { zoom: Math.max(zoom, 0.6), duration: 200 })
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selectedId, target?.x, target?.y])
+  return null
+}

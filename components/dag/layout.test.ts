@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest'
+import { layoutGraph, provisionalPositions, quickLayout, structureKey, toLayoutInput } from './layout'
+import { NODE_HEIGHT, NODE_WIDTH } from './types'
+
+const plan = {
+  stages: [{ id: 'A' }, { id: 'B' }, { id: 'C' }, { id: 'D' }],
+  edges: [
+    { from: 'A', to: 'B', kind: 'implicit' },
+    { from: 'A', to: 'C', kind: 'needs' },
+    { from: 'B', to: 'D', kind: 'from' },
+    { from: 'C', to: 'D', kind: 'needs' },
+  ],
+}
+
+function overlaps(p: Record<string, { x: number; y: number }>) {
+  const ids = Object.keys(p)
+  for (let i = 0; i < ids.length; i++)
+    for (let j = i + 1; j < ids.length; j++) {
+      const a = p[ids[i]]
+      const b = p[ids[j]]
+      if (Math.abs(a.x - b.x) < NODE_WIDTH && Math.abs(a.y - b.y) < NODE_HEIGHT) return `${ids[i]}/${ids[j]}`
+    }
+  return null
+}
+
+describe('layoutGraph (elk, layered left→right)', () => {
+  it('puts every edge left to right without overlaps', async () => {
+    const { positions, engine } = await layoutGraph(plan)
+    expect(engine).toBe('elk')
+    expect(Object.keys(positions).sort()).toEqual(['A', 'B', 'C', 'D'])
+    for (const e of plan.edges) expect(positions[e.to].x).toBeGreaterThan(positions[e.from].x)
+    expect(overlaps(positions)).toBeNull()
+  })
+  it('is deterministic', async () => {
+    expect((await layoutGraph(plan)).positions).toEqual((await layoutGraph(plan)).positions)
+  })
+  it('handles an empty graph and edges to unknown nodes', async () => {
+    expect((await layoutGraph({ nodes: [], edges: [] })).positions).toEqual({})
+    const r = await layoutGraph({ nodes: [{ id: 'x' }], edges: [{ from: 'x', to: 'nope' }, { from: 'x', to: 'x' }] })
+    expect(Object.keys(r.positions)).toEqual(['x'])
+  })
+})
+
+describe('quickLayout', () => {
+  it('layers by longest path and tolerates cycles', () => {
+    const r = quickLayout(plan).positions
+    expect(r.A.x).toBe(0)
+    expect(r.B.x).toBe(r.C.x)
+    expect(r.D.x).toBeGreaterThan(r.B.x)
+    expect(overlaps(r)).toBeNull()
+    const cyc = quickLayout({ nodes: [{ id: 'a' }, { id: 'b' }, { id: 'c' }], edges: [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: 'b' }] })
+    expect(Object.keys(cyc.positions)).toHaveLength(3)
+  })
+})
+
+describe('structureKey', () => {
+  it('ignores edge kinds and duplicates, changes with ids and edges', () => {
+    const k = structureKey(plan)
+    expect(structureKey({ ...plan, edges: plan.edges.map((e) => ({ ...e, kind: 'needs' })) })).toBe(k)
+    expect(structureKey({ ...plan, edges: [...plan.edges, plan.edges[0]] })).toBe(k)
+    expect(structureKey({ ...plan, stages: [...plan.stages, { id: 'E' }] })).not.toBe(k)
+    expect(structureKey({ ...plan, edges: plan.edges.slice(1) })).not.toBe(k)
+  })
+})
+
+describe('provisionalPositions', () => {
+  it('keeps known nodes and places a new one right of its upstream, not on top of anything', () => {
+    const prev = quickLayout(plan).positions
+    const next = toLayoutInput({ stages: [...plan.stages, { id: 'E' }], edges: [...plan.edges, { from: 'D', to: 'E' }] })
+    const p = provisionalPositions(next, prev)
+    for (const id of ['A', 'B', 'C', 'D']) expect(p[id]).toEqual(prev[id])
+    expect(p.E.x).toBeGreaterThan(p.D.x)
+    expect(overlaps(p)).toBeNull()
+  })
+})

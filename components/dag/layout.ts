@@ -1,0 +1,226 @@
+/**
+ * Layered left→right layout of a pipeline graph.
+ *
+ * `layoutGraph(planOrGraph)` is pure (same input, same positions) and runs anywhere: in Node (bench,
+ * tests), in the layout Web Worker (`layout.worker.ts`) and, as a fallback, on the main thread. It uses
+ * elkjs's `layered` algorithm. `quickLayout` is an O(n + e) longest-path layering used for the first
+ * paint and to place new nodes while ELK runs.
+ */
+import type { ELK as ElkApi, ElkNode } from 'elkjs/lib/elk-api'
+import { NODE_HEIGHT, NODE_WIDTH, type Positions } from './types'
+
+export interface LayoutNode {
+  id: string
+  width?: number
+  height?: number
+}
+export interface LayoutEdge {
+  from: string
+  to: string
+}
+export interface LayoutInput {
+  nodes: LayoutNode[]
+  edges: LayoutEdge[]
+}
+/** Anything shaped like an execution plan (stages + edges). */
+export interface PlanLike {
+  stages: { id: string }[]
+  edges: { from: string; to: string }[]
+}
+
+export interface LayoutResult {
+  positions: Positions
+  width: number
+  height: number
+  /** wall time of the layout in ms */
+  ms: number
+  engine: 'elk' | 'quick'
+}
+
+export const LAYER_GAP = 70
+export const NODE_GAP = 22
+
+export function toLayoutInput(g: LayoutInput | PlanLike): LayoutInput {
+  if ('nodes' in g) return g
+  return { nodes: g.stages.map((s) => ({ id: s.id })), edges: g.edges.map((e) => ({ from: e.from, to: e.to })) }
+}
+
+/** Edges between known nodes, without self loops and duplicates, in input order. */
+export function cleanEdges(input: LayoutInput): LayoutEdge[] {
+  const ids = new Set(input.nodes.map((n) => n.id))
+  const seen = new Set<string>()
+  const out: LayoutEdge[] = []
+  for (const e of input.edges) {
+    if (e.from === e.to || !ids.has(e.from) || !ids.has(e.to)) continue
+    const k = `${e.from}\u0000${e.to}`
+    if (seen.has(k)) continue
+    seen.add(k)
+    out.push(e)
+  }
+  return out
+}
+
+/**
+ * A key that changes exactly when the layout may change: the node ids (in order) and the edges.
+ * Typing that only changes ops, params, pools or modifiers keeps the key, so no re-layout happens.
+ */
+export function structureKey(g: LayoutInput | PlanLike): string {
+  const input = toLayoutInput(g)
+  const parts: string[] = []
+  for (const n of input.nodes) parts.push(n.id)
+  parts.push('\u0001')
+  for (const e of cleanEdges(input)) parts.push(`${e.from}>${e.to}`)
+  return parts.join('\u0000')
+}
+
+export function elkGraph(input: LayoutInput): ElkNode {
+  const n = input.nodes.length
+  const large = n > 300
+  return {
+    id: '__root',
+    layoutOptions: {
+      'elk.algorithm': 'layered',
+      'elk.direction': 'RIGHT',
+      'elk.spacing.nodeNode': String(NODE_GAP),
+      'elk.layered.spacing.nodeNodeBetweenLayers': String(LAYER_GAP),
+      'elk.spacing.edgeNode': '12',
+      'elk.layered.spacing.edgeNodeBetweenLayers': '12',
+      'elk.edgeRouting': 'POLYLINE',
+      // Keep the source order within layers: adding a stage moves few others.
+      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+      'elk.layered.crossingMinimization.forceNodeModelOrder': large ? 'true' : 'false',
+      'elk.layered.thoroughness': large ? '1' : '4',
+      'elk.layered.nodePlacement.strategy': large ? 'SIMPLE' : 'BRANDES_KOEPF',
+      'elk.separateConnectedComponents': 'false',
+      'elk.randomSeed': '1',
+    },
+    children: input.nodes.map((nd) => ({ id: nd.id, width: nd.width ?? NODE_WIDTH, height: nd.height ?? NODE_HEIGHT })),
+    edges: cleanEdges(input).map((e, i) => ({ id: `e${i}`, sources: [e.from], targets: [e.to] })),
+  }
+}
+
+let defaultElk: Promise<ElkApi> | null = null
+async function getDefaultElk(): Promise<ElkApi> {
+  if (!defaultElk) {
+    defaultElk = import('elkjs/lib/elk.bundled.js').then((m) => {
+      const Ctor = ((m as unknown as { default?: unknown }).default ?? m) as new () => ElkApi
+      return new Ctor()
+    })
+  }
+  return defaultElk
+}
+
+/** Layered layout with ELK. Pass an ELK instance to reuse one (the worker does). */
+export async function layoutGraph(g: LayoutInput | PlanLike, opts: { elk?: ElkApi } = {}): Promise<LayoutResult> {
+  const input = toLayoutInput(g)
+  const t0 = now()
+  if (input.nodes.length === 0) return { positions: {}, width: 0, height: 0, ms: 0, engine: 'elk' }
+  const elk = opts.elk ?? (await getDefaultElk())
+  const out = await elk.layout(elkGraph(input))
+  const positions: Positions = {}
+  for (const c of out.children ?? []) positions[c.id] = { x: Math.round(c.x ?? 0), y: Math.round(c.y ?? 0) }
+  return { positions, width: out.width ?? 0, height: out.height ?? 0, ms: now() - t0, engine: 'elk' }
+}
+
+/**
+ * Longest-path layering (x = layer), nodes stacked in source order inside a layer (y). Linear time;
+ * tolerates cycles (nodes on a cycle go after the last layer reached).
+ */
+export function quickLayout(g: LayoutInput | PlanLike): LayoutResult {
+  const t0 = now()
+  const input = toLayoutInput(g)
+  const edges = cleanEdges(input)
+  const index = new Map(input.nodes.map((n, i) => [n.id, i]))
+  const indeg = new Array<number>(input.nodes.length).fill(0)
+  const out: number[][] = input.nodes.map(() => [])
+  for (const e of edges) {
+    const a = index.get(e.from)!
+    const b = index.get(e.to)!
+    out[a].push(b)
+    indeg[b]++
+  }
+  const layer = new Array<number>(input.nodes.length).fill(-1)
+  const queue: number[] = []
+  for (let i = 0; i < indeg.length; i++) if (indeg[i] === 0) { queue.push(i); layer[i] = 0 }
+  const tmp: number[] = new Array<number>(input.nodes.length).fill(0)
+  for (let qi = 0; qi < queue.length; qi++) {
+    const a = queue[qi]
+    for (const b of out[a]) {
+      tmp[b] = Math.max(tmp[b], layer[a] + 1)
+      if (--indeg[b] === 0) { layer[b] = tmp[b]; queue.push(b) }
+    }
+  }
+  let maxLayer = 0
+  for (const l of layer) maxLayer = Math.max(maxLayer, l)
+  for (let i = 0; i < layer.length; i++) if (layer[i] < 0) layer[i] = Math.max(tmp[i], maxLayer + 1)
+  const rows = new Map<number, number>()
+  const positions: Positions = {}
+  let width = 0
+  let height = 0
+  input.nodes.forEach((n, i) => {
+    const l = layer[i]
+    const r = rows.get(l) ?? 0
+    rows.set(l, r + 1)
+    const w = n.width ?? NODE_WIDTH
+    const h = n.height ?? NODE_HEIGHT
+    const x = l * (NODE_WIDTH + LAYER_GAP)
+    const y = r * (h + NODE_GAP)
+    positions[n.id] = { x, y }
+    width = Math.max(width, x + w)
+    height = Math.max(height, y + h)
+  })
+  return { positions, width, height, ms: now() - t0, engine: 'quick' }
+}
+
+/**
+ * Positions for a new structure while its real layout is computed: nodes seen before keep their
+ * positions; a new node goes one layer right of its placed upstream (or below everything), nudged
+ * down until it overlaps nothing.
+ */
+export function provisionalPositions(g: LayoutInput | PlanLike, previous: Positions): Positions {
+  const input = toLayoutInput(g)
+  const edges = cleanEdges(input)
+  const preds = new Map<string, string[]>()
+  for (const e of edges) {
+    const l = preds.get(e.to)
+    if (l) l.push(e.from)
+    else preds.set(e.to, [e.from])
+  }
+  const result: Positions = {}
+  const occupied = new Set<string>()
+  const cell = (x: number, y: number) => `${Math.round(x / 40)}:${Math.round(y / 20)}`
+  let maxY = 0
+  let anyPlaced = false
+  for (const n of input.nodes) {
+    const p = previous[n.id]
+    if (p) {
+      result[n.id] = p
+      occupied.add(cell(p.x, p.y))
+      maxY = Math.max(maxY, p.y + NODE_HEIGHT)
+      anyPlaced = true
+    }
+  }
+  if (!anyPlaced) return quickLayout(input).positions
+  for (const n of input.nodes) {
+    if (result[n.id]) continue
+    const placedPreds = (preds.get(n.id) ?? []).map((id) => result[id]).filter(Boolean)
+    let x: number
+    let y: number
+    if (placedPreds.length) {
+      x = Math.max(...placedPreds.map((p) => p.x)) + NODE_WIDTH + LAYER_GAP
+      y = placedPreds[0].y
+    } else {
+      x = 0
+      y = maxY + NODE_GAP
+    }
+    while (occupied.has(cell(x, y))) y += NODE_HEIGHT + NODE_GAP
+    result[n.id] = { x, y }
+    occupied.add(cell(x, y))
+    maxY = Math.max(maxY, y + NODE_HEIGHT)
+  }
+  return result
+}
+
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now()
+}

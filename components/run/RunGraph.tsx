@@ -1,0 +1,184 @@
+'use client'
+/**
+ * The run's DAG: one node per stage (all its tasks/partitions grouped), border coloured by pool,
+ * filled by the stage's aggregate state, with n/N done and a per-state bar.
+ *
+ * A thin wrapper in the run's folder: it reuses the composer's plan → graph mapping
+ * (components/composer/planGraph.ts), the DAG's layout hook (ELK in a web worker), its node component
+ * (StageNode), legend and styles; it only adds its own node wrapper (stable test ids
+ * `stage-node-<id>` with `data-state`, the n/N text, per-state segments) which PipelineGraph has no
+ * prop for. If PipelineGraph gains a `nodeTypes` (or `renderNode`) prop, this can become a call to it.
+ */
+import { memo, useCallback, useEffect, useMemo, useRef } from 'react'
+import { Background, Controls, MarkerType, MiniMap, Position, ReactFlow, ReactFlowProvider, useReactFlow, type Edge, type Node, type NodeMouseHandler, type NodeProps } from '@xyflow/react'
+import '@xyflow/react/dist/style.css'
+import '~/components/dag/dag.css'
+import { StageNode, type StageFlowNode } from '~/components/dag/StageNode'
+import { PoolLegend } from '~/components/dag/PoolLegend'
+import { useGraphLayout } from '~/components/dag/useGraphLayout'
+import { NODE_HEIGHT, NODE_WIDTH, type GraphEdgeData, type GraphNodeData } from '~/components/dag/types'
+import { planToGraph } from '~/components/composer/planGraph'
+import type { ExecutionPlan } from '~/server/workflow/types'
+import { aggregateState, progressOf, STATE_COLORS, TASK_STATE_ORDER } from './aggregate'
+
+interface RunNodeData extends GraphNodeData {
+  counts: Record<string, number>
+  total: number
+  done: number
+}
+type RunFlowNode = Node<RunNodeData & Record<string, unknown>, 'runStage'>
+
+const SEGMENT_ORDER = ['succeeded', 'failed', 'lost', 'cancelled', 'running', 'retrying', 'queued'] as const
+
+const RunStageNode = memo(function RunStageNode(props: NodeProps<RunFlowNode>) {
+  const d = props.data
+  const title = TASK_STATE_ORDER.filter((s) => d.counts[s]).map((s) => `${d.counts[s]} ${s}`).join(', ') || 'no tasks yet'
+  return (
+    <div className={`run-stage-node rs-${d.state}`} data-testid={`stage-node-${d.id}`} data-state={d.state} data-done={d.done} data-total={d.total} title={`${d.id}: ${title}`}>
+      <StageNode {...(props as unknown as NodeProps<StageFlowNode>)} />
+      <span className="rsn-count" data-testid={`stage-count-${d.id}`}>
+        {d.done}/{d.total}
+      </span>
+      {d.total > 0 ? (
+        <div className="rsn-bar" aria-hidden>
+          {SEGMENT_ORDER.map((s) =>
+            d.counts[s] ? <span key={s} style={{ width: `${(100 * d.counts[s]) / d.total}%`, background: STATE_COLORS[s] }} /> : null,
+          )}
+        </div>
+      ) : null}
+    </div>
+  )
+})
+
+const nodeTypes = { runStage: RunStageNode }
+
+const HANDLES = [
+  { type: 'target' as const, position: Position.Left, x: 0, y: NODE_HEIGHT / 2 - 1, width: 2, height: 2 },
+  { type: 'source' as const, position: Position.Right, x: NODE_WIDTH - 2, y: NODE_HEIGHT / 2 - 1, width: 2, height: 2 },
+]
+const EDGE_STYLE: Record<GraphEdgeData['kind'], React.CSSProperties> = {
+  implicit: { stroke: '#6b7385', strokeWidth: 1.2, strokeDasharray: '5 4' },
+  needs: { stroke: '#9aa3b2', strokeWidth: 1.4 },
+  from: { stroke: '#5aa9ff', strokeWidth: 2 },
+}
+const MARKER = { type: MarkerType.ArrowClosed, width: 14, height: 14 }
+const FIT = { padding: 0.15, maxZoom: 1 }
+const PRO = { hideAttribution: true }
+
+export interface RunGraphProps {
+  plan: ExecutionPlan
+  stageCounts: Record<string, Record<string, number>>
+  selectedStage: string | null
+  onSelectStage: (id: string | null) => void
+}
+
+export function RunGraph(props: RunGraphProps) {
+  return (
+    <ReactFlowProvider>
+      <RunGraphInner {...props} />
+    </ReactFlowProvider>
+  )
+}
+
+function RunGraphInner({ plan, stageCounts, selectedStage, onSelectStage }: RunGraphProps) {
+  const graph = useMemo(() => planToGraph(plan), [plan])
+  const layoutInput = useMemo(() => ({ nodes: graph.nodes.map((n) => ({ id: n.id })), edges: graph.edges.map((e) => ({ from: e.from, to: e.to })) }), [graph])
+  const { positions } = useGraphLayout(layoutInput)
+
+  // node objects are reused while their data and position are unchanged (React Flow skips them)
+  const cache = useRef(new Map<string, { sig: string; node: RunFlowNode }>())
+  const nodes = useMemo(() => {
+    const next = new Map<string, { sig: string; node: RunFlowNode }>()
+    const out: RunFlowNode[] = []
+    for (const g of graph.nodes) {
+      const counts = stageCounts[g.id] ?? {}
+      const p = progressOf(counts)
+      const state = aggregateState(counts)
+      const pos = positions[g.id] ?? { x: 0, y: 0 }
+      const selected = g.id === selectedStage
+      const sig = `${JSON.stringify(counts)}|${pos.x},${pos.y}|${selected ? 1 : 0}`
+      const prev = cache.current.get(g.id)
+      const node: RunFlowNode =
+        prev && prev.sig === sig
+          ? prev.node
+          : {
+              id: g.id,
+              type: 'runStage',
+              position: pos,
+              data: { ...g, state, progress: { done: p.done, total: p.total, failed: p.failed }, counts, total: p.total, done: p.done },
+              width: NODE_WIDTH,
+              height: NODE_HEIGHT,
+              measured: { width: NODE_WIDTH, height: NODE_HEIGHT },
+              handles: HANDLES,
+              selected,
+              draggable: false,
+              connectable: false,
+              focusable: false,
+              ariaLabel: `stage ${g.id}: ${state}, ${p.done} of ${p.total} done`,
+            }
+      next.set(g.id, { sig, node })
+      out.push(node)
+    }
+    cache.current = next
+    return out
+  }, [graph, stageCounts, positions, selectedStage])
+
+  const edges = useMemo<Edge[]>(() => {
+    const seen = new Set<string>()
+    const out: Edge[] = []
+    for (const e of graph.edges) {
+      const id = `${e.from}->${e.to}`
+      if (seen.has(id)) continue
+      seen.add(id)
+      const active = selectedStage != null && (e.from === selectedStage || e.to === selectedStage)
+      const st = EDGE_STYLE[e.kind] ?? EDGE_STYLE.needs
+      out.push({ id, source: e.from, target: e.to, style: active ? { ...st, stroke: '#e6e8ee', strokeWidth: 2.2 } : st, markerEnd: MARKER, focusable: false, selectable: false })
+    }
+    return out
+  }, [graph, selectedStage])
+
+  const onNodeClick = useCallback<NodeMouseHandler<RunFlowNode>>((_, n) => onSelectStage(n.id === selectedStage ? null : n.id), [onSelectStage, selectedStage])
+
+  return (
+    <div className="pipeline-graph run-graph" data-testid="run-graph">
+      <ReactFlow<RunFlowNode>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodeClick={onNodeClick}
+        onPaneClick={() => onSelectStage(null)}
+        onlyRenderVisibleElements
+        nodesDraggable={false}
+        nodesConnectable={false}
+        elementsSelectable={false}
+        nodesFocusable={false}
+        edgesFocusable={false}
+        minZoom={0.03}
+        maxZoom={2}
+        fitView
+        fitViewOptions={FIT}
+        proOptions={PRO}
+        colorMode="dark"
+      >
+        <Background gap={24} size={1} color="#262b36" />
+        <Controls showInteractive={false} position="bottom-left" />
+        {nodes.length > 60 ? <MiniMap pannable zoomable nodeColor={(n) => STATE_COLORS[(n.data as unknown as RunNodeData).state ?? 'pending'] ?? '#888'} maskColor="rgba(15,17,21,0.7)" /> : null}
+        <FitWhenLaidOut positions={positions} />
+      </ReactFlow>
+      <PoolLegend pools={graph.legend} />
+    </div>
+  )
+}
+
+/** fit once the first real layout arrives (the first paint uses the quick layout) */
+function FitWhenLaidOut({ positions }: { positions: object }) {
+  const rf = useReactFlow()
+  const done = useRef(0)
+  useEffect(() => {
+    if (done.current >= 3) return
+    done.current++
+    const t = setTimeout(() => rf.fitView(FIT), 80)
+    return () => clearTimeout(t)
+  }, [positions, rf])
+  return null
+}

@@ -1,0 +1,55 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createEventBatcher } from './eventBatcher'
+
+beforeEach(() => {
+  vi.useFakeTimers()
+})
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+const ids = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => ({ id: a + i }))
+
+describe('createEventBatcher', () => {
+  it('flushes a burst as one batch, at most every 200 ms', () => {
+    const flushes: { at: number; ids: number[] }[] = []
+    const b = createEventBatcher<{ id: number }>((evs) => flushes.push({ at: Date.now(), ids: evs.map((e) => e.id) }))
+    const start = Date.now()
+    // 100 SSE messages of 100 events over 1 s
+    for (let m = 0; m < 100; m++) {
+      b.push(ids(m * 100 + 1, m * 100 + 100))
+      vi.advanceTimersByTime(10)
+    }
+    vi.advanceTimersByTime(500)
+    expect(flushes.flatMap((f) => f.ids)).toEqual(ids(1, 10_000).map((e) => e.id))
+    expect(flushes.length).toBeLessThanOrEqual(7) // ~1000 ms / 200 ms (+ first and last)
+    for (let i = 1; i < flushes.length; i++) expect(flushes[i].at - flushes[i - 1].at).toBeGreaterThanOrEqual(200)
+    expect(flushes[0].at - start).toBeLessThan(20) // an event after a quiet period is shown at once
+  })
+
+  it('de-duplicates inside the buffer and against what was flushed, and sorts by id', () => {
+    const out: number[][] = []
+    const b = createEventBatcher<{ id: number }>((evs) => out.push(evs.map((e) => e.id)))
+    b.push([{ id: 3 }, { id: 1 }, { id: 2 }, { id: 3 }])
+    vi.advanceTimersByTime(0)
+    b.push([{ id: 2 }, { id: 3 }, { id: 4 }]) // a reconnect re-sends 2 and 3
+    vi.advanceTimersByTime(300)
+    expect(out).toEqual([[1, 2, 3], [4]])
+    expect(b.lastFlushedId()).toBe(4)
+    b.push([{ id: 4 }])
+    vi.advanceTimersByTime(300)
+    expect(out.length).toBe(2)
+  })
+
+  it('flush() hands over at once; dispose() drops the rest', () => {
+    const out: number[][] = []
+    const b = createEventBatcher<{ id: number }>((evs) => out.push(evs.map((e) => e.id)))
+    b.push([{ id: 1 }])
+    b.flush()
+    b.push([{ id: 2 }])
+    expect(b.pending()).toBe(1)
+    b.dispose()
+    vi.advanceTimersByTime(1000)
+    expect(out).toEqual([[1]])
+  })
+})

@@ -1,0 +1,79 @@
+/**
+ * Gathers streamed events and hands them over at most once per `intervalMs` (default 200 ms), so a
+ * burst of thousands of task transitions is one React update, not one per event or per SSE message.
+ * Events are de-duplicated by id inside the buffer and against everything already flushed, and
+ * flushed in id order. Timers are injectable (tests).
+ */
+
+export interface BatchedEvent {
+  id: number
+}
+
+export interface EventBatcherOptions {
+  intervalMs?: number
+  now?: () => number
+  setTimer?: (fn: () => void, ms: number) => unknown
+  clearTimer?: (handle: unknown) => void
+}
+
+export interface EventBatcher<E extends BatchedEvent> {
+  push(events: readonly E[]): void
+  /** flush what is buffered now (e.g. before unmount) */
+  flush(): void
+  /** events waiting in the buffer */
+  pending(): number
+  /** the highest id handed over so far */
+  lastFlushedId(): number
+  dispose(): void
+}
+
+export function createEventBatcher<E extends BatchedEvent>(onFlush: (events: E[]) => void, opts: EventBatcherOptions = {}): EventBatcher<E> {
+  const interval = opts.intervalMs ?? 200
+  const now = opts.now ?? (() => Date.now())
+  const setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms))
+  const clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>))
+  let buffer = new Map<number, E>()
+  let timer: unknown = null
+  let lastFlushAt = -Infinity
+  let flushedId = -Infinity
+  let disposed = false
+
+  function flush() {
+    if (timer !== null) {
+      clearTimer(timer)
+      timer = null
+    }
+    if (buffer.size === 0) return
+    const out = [...buffer.values()].sort((a, b) => a.id - b.id)
+    buffer = new Map()
+    lastFlushAt = now()
+    flushedId = Math.max(flushedId, out[out.length - 1].id)
+    onFlush(out)
+  }
+
+  function schedule() {
+    if (timer !== null || disposed) return
+    const wait = Math.max(0, lastFlushAt + interval - now())
+    timer = setTimer(() => {
+      timer = null
+      if (!disposed) flush()
+    }, wait)
+  }
+
+  return {
+    push(events) {
+      if (disposed) return
+      for (const e of events) if (e.id > flushedId && !buffer.has(e.id)) buffer.set(e.id, e)
+      if (buffer.size) schedule()
+    },
+    flush,
+    pending: () => buffer.size,
+    lastFlushedId: () => flushedId,
+    dispose() {
+      disposed = true
+      if (timer !== null) clearTimer(timer)
+      timer = null
+      buffer = new Map()
+    },
+  }
+}

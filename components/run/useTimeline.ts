@@ -1,0 +1,44 @@
+'use client'
+/**
+ * The tasks that started, for the timeline and the workers' utilisation: read in pages of 1,000 from
+ * `run.tasks` (sorted by start; at most 10,000), refreshed slowly while the run is active, with the
+ * streamed patches laid over them in between.
+ */
+import { useMemo } from 'react'
+import { useQuery } from '@tanstack/react-query'
+import { useTRPCClient } from '~/components/trpc/client'
+import { toMs } from './aggregate'
+import { mergeTimeline, type GanttTask } from './gantt'
+import type { LiveState } from './liveState'
+
+const MAX_PAGES = 10
+const RAN = ['running', 'succeeded', 'failed', 'cancelled', 'lost', 'retrying'] as const
+
+export function useTimeline(runId: string, live: LiveState | null, active: boolean): { tasks: GanttTask[]; truncated: boolean; loading: boolean } {
+  const client = useTRPCClient()
+  const q = useQuery({
+    queryKey: ['controlroom', 'run-timeline', runId],
+    queryFn: async () => {
+      const out: GanttTask[] = []
+      let cursor: number | null = 0
+      let pages = 0
+      while (cursor != null && pages < MAX_PAGES) {
+        const res: Awaited<ReturnType<typeof client.run.tasks.query>> = await client.run.tasks.query({ runId, state: [...RAN], sort: 'started', cursor, limit: 1000 })
+        for (const t of res.items) {
+          const start = toMs(t.startedAt)
+          if (start == null) continue
+          out.push({ id: t.id, stage: t.stageId, pool: t.pool, state: t.state, workerId: t.workerId, start, end: t.state === 'running' ? null : (toMs(t.finishedAt) ?? (t.durationMs != null ? start + t.durationMs : start)) })
+        }
+        cursor = res.nextCursor
+        pages++
+      }
+      return { tasks: out, truncated: cursor != null }
+    },
+    staleTime: 0,
+    refetchInterval: (query) => (active ? ((query.state.data?.tasks.length ?? 0) > 2000 ? 15_000 : 5_000) : false),
+  })
+  const fetched = q.data?.tasks
+  const patches = live?.tasks
+  const tasks = useMemo(() => mergeTimeline(fetched ?? [], patches ? patches.values() : []), [fetched, patches])
+  return { tasks, truncated: q.data?.truncated ?? false, loading: q.isLoading }
+}

@@ -1,0 +1,1 @@
+export { TRPCReactProvider, useTRPC, useTRPCClient, httpStatusOf } from './client'

@@ -1,0 +1,57 @@
+/**
+ * Test harness (not a test): a real HTTP server that does what `next start` does for our routes:
+ * the proxy (server/auth/gate.ts) first, then the tRPC route handler. Lets tests speak HTTP to the
+ * real code (cookies, headers, status codes, the tRPC client) without building Next.
+ */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { NextRequest } from 'next/server'
+import { gate } from '../auth/gate.ts'
+import { GET, POST } from '../../app/api/trpc/[trpc]/route.ts'
+
+export interface Harness {
+  url: string
+  close(): Promise<void>
+}
+
+export async function startHarness(): Promise<Harness> {
+  const server = http.createServer(async (req, res) => {
+    try {
+      const chunks: Buffer[] = []
+      for await (const c of req) chunks.push(c as Buffer)
+      const body = Buffer.concat(chunks)
+      const url = `http://${req.headers.host}${req.url}`
+      const headers = new Headers()
+      for (const [k, v] of Object.entries(req.headers)) {
+        if (Array.isArray(v)) v.forEach((x) => headers.append(k, x))
+        else if (typeof v === 'string') headers.set(k, v)
+      }
+      const method = req.method ?? 'GET'
+      const init = { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : body }
+      let response: Response = await gate(new NextRequest(url, init))
+      if (response.headers.get('x-middleware-next') === '1') {
+        const u = new URL(url)
+        if (u.pathname.startsWith('/api/trpc/')) {
+          const handler = method === 'POST' ? POST : GET
+          response = await handler(new Request(url, init))
+        } else {
+          response = new Response(`page ${u.pathname}`, { status: 200, headers: { 'content-type': 'text/plain' } })
+        }
+      }
+      const out: Record<string, string | string[]> = {}
+      response.headers.forEach((v, k) => {
+        if (k !== 'set-cookie') out[k] = v
+      })
+      const cookies = response.headers.getSetCookie()
+      if (cookies.length) out['set-cookie'] = cookies
+      res.writeHead(response.status, out)
+      res.end(Buffer.from(await response.arrayBuffer()))
+    } catch (e) {
+      res.writeHead(500, { 'content-type': 'text/plain' })
+      res.end(String(e))
+    }
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) }
+}

@@ -1,0 +1,19 @@
+/**
+ * The app's tRPC router. Adding a router is one line below (its procedures must use
+ * `protectedProcedure` from ./trpc.ts; server/api/access.test.ts checks every procedure).
+ */
+import { createCallerFactory, createTRPCRouter } from './trpc.ts'
+import { workflowRouter } from './routers/workflow.ts'
+import { authRouter } from './routers/auth.ts'
+import { runRouter } from './routers/run.ts'
+
+export const appRouter = createTRPCRouter({
+  auth: authRouter,
+  workflow: workflowRouter,
+  run: runRouter,
+})
+
+export type AppRouter = typeof appRouter
+
+/** Server-side caller: `createCaller(createInternalContext({ db }))`. */
+export const createCaller = createCallerFactory(appRouter)

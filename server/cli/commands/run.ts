@@ -1,0 +1,188 @@
+/**
+ * `controlroom run FILE [--backend B] [--strategy S] [--json]`
+ *
+ * Saves FILE as a workflow version (the workflow with the same name, else a new one; an unchanged
+ * text reuses the head version) in the same database as the dashboard, then runs it through the
+ * same engine in this process: the run appears live in the dashboard. Prints progress and a
+ * summary. Ctrl-C cancels the run (a second Ctrl-C leaves at once; the server adopts the run).
+ * Exit codes: 0 the run succeeded; 1 it failed, was cancelled or was refused; 2 usage errors.
+ *
+ * Only types come from ../main.ts (no import cycle); heavy modules load lazily.
+ */
+import path from 'node:path'
+import { readFile } from 'node:fs/promises'
+import type { CliIO, Command, ParsedArgs } from '../main.ts'
+
+const EXIT_OK = 0
+const EXIT_FAILED = 1
+const EXIT_USAGE = 2
+
+function usage(io: CliIO, msg: string): number {
+  io.stderr.write(`controlroom run: ${msg}\nUsage: controlroom run FILE [--backend local|dask] [--strategy local|slurm|htcondor] [--json]\n`)
+  return EXIT_USAGE
+}
+
+const fmtMs = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`)
+
+/** saves the text as a version of the workflow named like it; returns the version */
+async function saveFileVersion(yaml: string, file: string) {
+  const { getDb } = await import('../../db/client.ts')
+  const { saveVersion } = await import('../../library/workflows.ts')
+  const { localUserName } = await import('../../auth/core.ts')
+  const { compileWorkflow } = await import('../../workflow/index.ts')
+  const db = getDb()
+  const actor = { id: null, name: localUserName(), mode: 'token' as const, admin: true }
+  const compiled = compileWorkflow(yaml, { fileName: file })
+  const name = compiled.plan?.name || path.basename(file).replace(/\.(ya?ml)$/i, '')
+  const existing = await db.workflow.findFirst({ where: { name, deletedAt: null }, orderBy: { updatedAt: 'desc' }, select: { id: true, headVersionId: true } })
+  const saved = await saveVersion(db, actor, existing ? { workflowId: existing.id, parentVersionId: existing.headVersionId, yaml, message: `controlroom run ${path.basename(file)}` } : { yaml, name, message: `controlroom run ${path.basename(file)}` })
+  return saved
+}
+
+export function runCommand(): Command {
+  return {
+    name: 'run',
+    summary: 'save a workflow as a new version and run it here (live in the dashboard too); exit 1 when the run fails',
+    usage: 'run FILE [--backend B] [--strategy S] [--json]',
+    flags: ['backend=', 'strategy=', 'json'],
+    run: (args, io) => runMain(args, io),
+  }
+}
+
+async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
+  if (args.positional.length !== 1) return usage(io, args.positional.length ? `expected one FILE, got ${args.positional.length}` : 'missing FILE argument')
+  const file = args.positional[0]
+  const backend = typeof args.flags.backend === 'string' ? args.flags.backend : undefined
+  const strategy = typeof args.flags.strategy === 'string' ? args.flags.strategy : undefined
+  if (backend && !['local', 'dask'].includes(backend)) return usage(io, `unknown backend '${backend}' (local, dask)`)
+  if (strategy && !['local', 'slurm', 'htcondor'].includes(strategy)) return usage(io, `unknown strategy '${strategy}' (local, slurm, htcondor)`)
+  const json = args.flags.json === true
+  let yaml: string
+  try {
+    yaml = await (io.readFile ?? ((p: string) => readFile(p, 'utf8')))(file)
+  } catch (e) {
+    return usage(io, `cannot read '${file}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`)
+  }
+
+  const { migrateDatabase, currentDbUrl } = await import('../../db/client.ts')
+  await migrateDatabase(currentDbUrl())
+  const { getEngine, setEngine } = await import('../../execution/engine.ts')
+  const { startRun, getRun, listTasks } = await import('../../execution/runs.ts')
+  const { subscribe } = await import('../../execution/bus.ts')
+  const { isDomainError } = await import('../../library/errors.ts')
+
+  let saved
+  try {
+    saved = await saveFileVersion(yaml, file)
+  } catch (e) {
+    io.stderr.write(`controlroom run: cannot save ${file}: ${(e as Error).message}\n`)
+    return EXIT_FAILED
+  }
+  const out = (s: string) => {
+    if (!json) io.stdout.write(s + '\n')
+  }
+  out(`${file}: workflow "${saved.workflow.name}" version ${saved.version.number}${saved.unchanged ? ' (unchanged)' : ''}`)
+
+  const engine = getEngine()
+  const stageOf = new Map<string, string>()
+  let runId = ''
+  const early: { type: string; taskId: string | null; payload: Record<string, unknown> }[] = []
+  let total = 0
+  const counts: Record<string, number> = {}
+  let lastSummary = 0
+  const verbose = () => total > 0 && total <= 50
+  const t0 = Date.now()
+  const onEvent = (e: { type: string; taskId: string | null; payload: Record<string, unknown> }) => {
+    if (e.type === 'task.state') {
+      const p = e.payload as { from: string; to: string; stage: string; reason?: string | null; attempt?: number }
+      if (p.from) counts[p.from] = Math.max(0, (counts[p.from] ?? 0) - 1)
+      counts[p.to] = (counts[p.to] ?? 0) + 1
+      if (verbose() && p.to !== 'queued') out(`  ${fmtMs(Date.now() - t0).padStart(8)}  ${p.stage.padEnd(24)} ${p.to}${p.reason ? `: ${p.reason}` : ''}${p.attempt ? ` (attempt ${p.attempt + 1})` : ''}`)
+    } else if (e.type === 'run.state') {
+      const p = e.payload as { to: string; reason?: string | null; tasks?: number }
+      if (p.tasks) {
+        total = p.tasks
+        counts.pending = p.tasks
+      }
+      out(`run ${runId}: ${p.to}${p.reason ? ` (${p.reason})` : ''}`)
+    } else if (e.type === 'run.log' && (e.payload as { level?: string }).level !== 'info') {
+      out(`  ${String((e.payload as { message?: string }).message)}`)
+    }
+    if (!verbose() && Date.now() - lastSummary > 2000 && total > 0) {
+      lastSummary = Date.now()
+      out(`  ${fmtMs(Date.now() - t0).padStart(8)}  ${Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', ')}`)
+    }
+  }
+  const unsub = subscribe(null, (evs) => {
+    for (const e of evs) {
+      if (!runId) early.push(e)
+      else if (e.runId === runId) onEvent(e)
+    }
+  })
+
+  let cancelling = false
+  const onSigint = () => {
+    if (cancelling) {
+      io.stderr.write('\ncontrolroom run: leaving; the run goes on and the server will adopt it\n')
+      process.exit(130)
+    }
+    cancelling = true
+    io.stderr.write('\ncontrolroom run: cancelling the run (Ctrl-C again to leave at once)\n')
+    void engine.cancelRun(runId).catch(() => {})
+  }
+  try {
+    try {
+      const r = await startRun({ versionId: saved.version.id, overrides: backend || strategy ? { backend, strategy } : undefined, source: 'cli' }, engine)
+      runId = r.runId
+      for (const w of r.warnings) out(`warning: ${w.pool ? `pool '${w.pool}': ` : ''}${w.message}`)
+    } catch (e) {
+      if (isDomainError(e)) {
+        const problems = (e.details?.problems as { message: string; pool?: string | null }[] | undefined) ?? []
+        if (json) io.stdout.write(JSON.stringify({ ok: false, refused: true, message: e.message, problems }, null, 2) + '\n')
+        else {
+          io.stderr.write(`controlroom run: ${e.message}\n`)
+        }
+        return EXIT_FAILED
+      }
+      throw e
+    }
+    for (const e of early.splice(0)) if ((e as { runId?: string }).runId === runId) onEvent(e)
+    process.on('SIGINT', onSigint)
+    const state = await engine.waitForRun(runId)
+    const info = await getRun(engine.db, runId)
+    const failedTasks = await listTasks(engine.db, { runId, state: ['failed', 'lost'], limit: 20 })
+    if (json) {
+      io.stdout.write(
+        JSON.stringify(
+          {
+            ok: state === 'succeeded',
+            runId,
+            state,
+            workflowId: saved.workflow.id,
+            versionId: saved.version.id,
+            durationMs: info.run.durationMs,
+            counts: info.counts,
+            stages: info.stages.map((s) => ({ id: s.id, pool: s.pool, counts: s.counts })),
+            failed: failedTasks.items.map((t) => ({ id: t.id, stage: t.stageId, reason: t.reason, exitCode: t.exitCode })),
+            runDir: info.run.runDir,
+          },
+          null,
+          2,
+        ) + '\n',
+      )
+    } else {
+      out('')
+      out(`run ${runId} ${state} in ${fmtMs(info.run.durationMs ?? 0)}  (${Object.entries(info.counts).map(([s, n]) => `${n} ${s}`).join(', ')})`)
+      for (const s of info.stages) out(`  ${s.id.padEnd(24)} pool ${s.pool.padEnd(14)} ${s.done}/${s.total} succeeded${Object.entries(s.counts).filter(([k]) => k !== 'succeeded').map(([k, n]) => `, ${n} ${k}`).join('')}`)
+      for (const t of failedTasks.items) out(`  failed: ${t.stageId} (${t.id}): ${t.reason ?? 'failed'}  logs: ${path.join(info.run.runDir ?? '', 'tasks', t.id)}`)
+      out(`logs and results: ${info.run.runDir}`)
+    }
+    return state === 'succeeded' ? EXIT_OK : EXIT_FAILED
+  } finally {
+    process.off('SIGINT', onSigint)
+    unsub()
+    await engine.shutdown({ detach: true }).catch(() => {})
+    setEngine(undefined)
+    await engine.db.$disconnect().catch(() => {})
+  }
+}

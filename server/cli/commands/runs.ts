@@ -1,0 +1,57 @@
+/** `controlroom runs [--limit N] [--workflow ID] [--state S] [--json]`: the latest runs. */
+import type { CliIO, Command, ParsedArgs } from '../main.ts'
+
+const fmtMs = (ms: number | null) => (ms == null ? '-' : ms < 1000 ? `${Math.round(ms)}ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`)
+
+export function runsCommand(): Command {
+  return {
+    name: 'runs',
+    summary: 'list the latest runs (state, workflow, backend/strategy, task counts)',
+    usage: 'runs [--limit N] [--workflow ID] [--state S] [--json]',
+    flags: ['limit=', 'workflow=', 'state=', 'json'],
+    run: (args, io) => runsMain(args, io),
+  }
+}
+
+async function runsMain(args: ParsedArgs, io: CliIO): Promise<number> {
+  const limit = args.flags.limit === undefined ? 20 : Number(args.flags.limit)
+  if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
+    io.stderr.write(`controlroom runs: --limit must be an integer from 1 to 200\nUsage: controlroom runs [--limit N] [--workflow ID] [--state S] [--json]\n`)
+    return 2
+  }
+  const { getDb, migrateDatabase, currentDbUrl } = await import('../../db/client.ts')
+  await migrateDatabase(currentDbUrl())
+  const { listRuns } = await import('../../execution/runs.ts')
+  const db = getDb()
+  try {
+    const res = await listRuns(db, {
+      limit,
+      workflowId: typeof args.flags.workflow === 'string' ? args.flags.workflow : undefined,
+      state: typeof args.flags.state === 'string' ? args.flags.state : undefined,
+    })
+    if (args.flags.json === true) {
+      io.stdout.write(JSON.stringify(res.items, null, 2) + '\n')
+      return 0
+    }
+    if (res.items.length === 0) {
+      io.stdout.write('no runs\n')
+      return 0
+    }
+    const rows = res.items.map((r) => [
+      r.id,
+      r.state,
+      `${r.workflowName} v${r.versionNumber}`,
+      `${r.backend}/${r.strategy}`,
+      `${r.counts.succeeded ?? 0}/${r.total}`,
+      fmtMs(r.durationMs),
+      r.createdAt.toISOString().replace('T', ' ').slice(0, 19),
+      r.source,
+    ])
+    const head = ['RUN', 'STATE', 'WORKFLOW', 'BACKEND', 'DONE', 'TIME', 'CREATED', 'FROM']
+    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+    for (const r of [head, ...rows]) io.stdout.write(r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd() + '\n')
+    return 0
+  } finally {
+    await db.$disconnect().catch(() => {})
+  }
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest'
+import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
+import { checkOps, registerOp, resolveOpDefinition, substitute } from './ops.ts'
+import { buildDispatch } from './spec.ts'
+import { contractPlan } from './strategies/contract.ts'
+
+function planWith(stages: Partial<PlanStage>[], ops: ExecutionPlan['registry']['ops'] = {}): ExecutionPlan {
+  const base = contractPlan([
+    { name: 'default', workers: 1, resources: { cpus: 1, memoryBytes: 2 ** 30, gpus: 0, diskBytes: null }, resourceClass: null, config: {}, implicit: false, stages: [] },
+  ])
+  const s0 = base.stages[0]
+  return { ...base, stages: stages.map((s, i) => ({ ...s0, id: `S${i}`, index: i, ...s }) as PlanStage), registry: { ops } }
+}
+
+const ctx = (plan: ExecutionPlan, i = 0) => ({ plan, stage: plan.stages[i], runId: 'r1', taskId: 't1', runDir: '/runs/r1', taskDir: '/runs/r1/tasks/t1', attempt: 0, partition: null })
+
+describe('op registry', () => {
+  it('resolves shell argv and command strings', () => {
+    const plan = planWith([{ op: 'shell', params: { argv: ['echo', 'a b'] } }, { op: 'shell', params: { command: 'echo $HOME | wc -c', env: { A: 1 } } }])
+    expect(resolveOpDefinition(plan, 'shell')!.resolve(ctx(plan, 0)).argv).toEqual(['echo', 'a b'])
+    const r = resolveOpDefinition(plan, 'shell')!.resolve(ctx(plan, 1))
+    expect(r.argv).toEqual(['/bin/sh', '-c', 'echo $HOME | wc -c'])
+    expect(r.env).toEqual({ A: '1' })
+  })
+
+  it('runs python module:function through the shim with the environment python', () => {
+    const plan = { ...planWith([{ op: 'python', params: { module: 'pkg.mod:fn', args: [1], kwargs: { k: 'v' } } }]), config: { python: '/opt/py/bin/python' } }
+    const r = resolveOpDefinition(plan, 'python')!.resolve(ctx(plan))
+    expect(r.argv[0]).toBe('/opt/py/bin/python')
+    expect(r.argv[1]).toMatch(/pyshim\.py$/)
+    expect(r.argv.slice(2)).toEqual(['call', 'pkg.mod:fn', JSON.stringify({ args: [1], kwargs: { k: 'v' } })])
+  })
+
+  it('custom ops: command lists substitute params raw, strings shell-quote them', () => {
+    const plan = planWith([{ op: 'custom.build', params: { input: 'a file.root', n: 3 } }], {
+      'custom.build': { command: ['build', '--in', '{input}', '--n={n}', '{task_dir}'] },
+      build2: { command: 'build --in {input}' },
+    })
+    expect(resolveOpDefinition(plan, 'custom.build')!.resolve(ctx(plan)).argv).toEqual(['build', '--in', 'a file.root', '--n=3', '/runs/r1/tasks/t1'])
+    const p2 = { ...plan, stages: [{ ...plan.stages[0], op: 'custom.build2' }] }
+    expect(resolveOpDefinition(p2, 'custom.build2')!.resolve(ctx(p2)).argv).toEqual(['/bin/sh', '-c', "build --in 'a file.root'"])
+    expect(substitute("x {a}", { a: "it's" }, true)).toBe(`x 'it'\\''s'`)
+  })
+
+  it('refuses unregistered ops and custom ops with unknown placeholders before dispatch', () => {
+    const plan = planWith([{ op: 'custom.nope' }, { op: 'custom.half', params: {} }, { op: 'shell', params: {} }, { op: 'noop' }], { 'custom.half': { command: ['x', '{missing}'] } })
+    const problems = checkOps(plan)
+    expect(problems.map((p) => [p.stage, p.code])).toEqual([
+      ['S0', 'unregistered-op'],
+      ['S1', 'bad-op-params'],
+      ['S2', 'bad-op-params'],
+    ])
+    expect(problems[0].message).toMatch(/op 'custom.nope' is not registered/)
+  })
+
+  it('accepts ops registered by other modules (the hep.* registration point)', () => {
+    registerOp({ name: 'test.echo', resolve: () => ({ argv: ['echo', 'hi'] }) })
+    expect(checkOps(planWith([{ op: 'test.echo' }]))).toEqual([])
+  })
+
+  it('applies modifiers to the spec (env, collectors, metadata)', () => {
+    const plan = planWith([{ op: 'shell', params: { command: 'true' }, modifiers: [{ name: 'gpu.preload', params: { device: 1 } }, { name: 'cuda.jit', params: {} }, { name: 'profile', params: {} }, { name: 'diagnostics', params: {} }] }])
+    const d = buildDispatch({ plan, stage: plan.stages[0], runId: 'r', runDir: '/tmp/r', taskId: 't', attempt: 0, partition: null, inputs: {} })
+    expect(d.spec.env).toMatchObject({ FASTHEP_GPU_PRELOAD: '1', CONTROLROOM_GPU_DEVICE: '1', FASTHEP_CUDA_JIT: '1' })
+    expect(d.spec.collect).toMatchObject({ profile: true, diagnostics: true })
+    expect(d.spec.metadata.gpuPreload).toEqual({ device: 1 })
+    expect(d.inProcess).toBe(false)
+  })
+
+  it('noop runs in-process unless execution.config.noop is process', () => {
+    const plan = planWith([{ op: 'noop' }])
+    expect(buildDispatch({ plan, stage: plan.stages[0], runId: 'r', runDir: '/tmp/r', taskId: 't', attempt: 0, partition: null, inputs: {} }).inProcess).toBe(true)
+    const p2 = { ...plan, config: { noop: 'process' } }
+    expect(buildDispatch({ plan: p2, stage: p2.stages[0], runId: 'r', runDir: '/tmp/r', taskId: 't', attempt: 0, partition: null, inputs: {} }).inProcess).toBe(false)
+  })
+})

@@ -1,0 +1,194 @@
+/**
+ * Restart safety: the process that runs the engine is killed with SIGKILL mid-run; a new engine
+ * (this test process) reconciles: alive tasks are re-attached (not re-run), finished results are
+ * kept, vanished ones are `lost` and retried; the run completes with no event or log lost.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { killGroup, processesWithEnv } from './procfs.ts'
+import { reconcileRuns } from './reconcile.ts'
+import { listTasks } from './runs.ts'
+import { setupEngineTest, type EngineTestEnv } from './testing.ts'
+
+let env: EngineTestEnv
+let scratch: string
+const children: ChildProcess[] = []
+
+beforeAll(async () => {
+  env = await setupEngineTest()
+  scratch = mkdtempSync(path.join(os.tmpdir(), 'cr-restart-'))
+})
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL')
+  await env?.cleanup()
+  rmSync(scratch, { recursive: true, force: true })
+})
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function workflow(tag: string) {
+  const count = path.join(scratch, `${tag}-b-count`)
+  return {
+    count,
+    yaml: `version: 1
+name: restart-${tag}
+analysis:
+  stages:
+    - id: A
+      op: shell
+      params: { command: "echo a-done" }
+    - id: B
+      op: shell
+      params:
+        command: |
+          echo run >> ${count}
+          for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo "line $i"; sleep 0.25; done
+    - id: C
+      op: shell
+      params: { command: "echo c-done" }
+`,
+  }
+}
+
+/** starts an engine in a child process; resolves with the run id */
+async function startInChild(versionId: string): Promise<{ child: ChildProcess; runId: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(process.cwd(), 'server/execution/testing-child.ts'), versionId], {
+    env: { ...process.env, DATABASE_URL: env.t.url, CONTROLROOM_HOME: env.home },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  let err = ''
+  child.stderr!.on('data', (d) => (err += d))
+  const runId = await new Promise<string>((res, rej) => {
+    let buf = ''
+    child.stdout!.on('data', (d) => {
+      buf += d
+      const line = buf.split('\n')[0]
+      if (buf.includes('\n')) res(JSON.parse(line).runId)
+    })
+    child.once('exit', (code) => rej(new Error(`engine child exited ${code}: ${err}`)))
+    setTimeout(() => rej(new Error(`engine child did not start: ${err}`)), 40_000)
+  })
+  return { child, runId }
+}
+
+async function waitForTaskRunning(runId: string, stageId: string) {
+  const t0 = Date.now()
+  for (;;) {
+    const t = await env.t.db.task.findFirst({ where: { runId, stageId } })
+    const run = await env.t.db.run.findUnique({ where: { id: runId } })
+    if (t?.state === 'running' && existsSync(path.join(run!.runDir!, 'tasks', t.id, 'started.json'))) return t
+    if (Date.now() - t0 > 40_000) throw new Error(`${stageId} did not start`)
+    await sleep(50)
+  }
+}
+
+async function killChild(child: ChildProcess) {
+  const exited = new Promise((r) => child.once('exit', r))
+  child.kill('SIGKILL')
+  await exited
+}
+
+async function runEvents(runId: string) {
+  return env.t.db.event.findMany({ where: { runId }, orderBy: { id: 'asc' } })
+}
+
+describe('server kill -9 mid-run, then restart', () => {
+  it('re-attaches a still running task: it is not re-run, nothing written is lost, ids strictly increase', async () => {
+    const wf = workflow('alive')
+    const versionId = await env.save(wf.yaml)
+    const { child, runId } = await startInChild(versionId)
+    const b = await waitForTaskRunning(runId, 'B')
+    await sleep(400) // B has written some lines
+    await killChild(child)
+    const before = await runEvents(runId)
+    expect(before.length).toBeGreaterThan(5)
+
+    const report = await reconcileRuns({ engine: env.engine })
+    expect(report.adopted).toContain(runId)
+    expect(await env.waitFor(runId)).toBe('succeeded')
+
+    const after = await runEvents(runId)
+    // nothing that was written is lost, and ids strictly increase
+    expect(after.slice(0, before.length).map((e) => [e.id, e.type, e.payload])).toEqual(before.map((e) => [e.id, e.type, e.payload]))
+    for (let i = 1; i < after.length; i++) expect(after[i].id).toBeGreaterThan(after[i - 1].id)
+    const { items } = await listTasks(env.t.db, { runId })
+    for (const t of items) expect(t).toMatchObject({ state: 'succeeded', attempt: 0 })
+    // each task has its whole life in the event log
+    for (const t of items) {
+      const seq = after.filter((e) => e.taskId === t.id && e.type === 'task.state').map((e) => JSON.parse(e.payload).to)
+      expect(seq, t.stageId).toEqual(['queued', 'running', 'succeeded'])
+    }
+    expect(readFileSync(wf.count, 'utf8')).toBe('run\n') // B ran once: re-attached, not re-run
+    const run = await env.t.db.run.findUnique({ where: { id: runId } })
+    const out = readFileSync(path.join(run!.runDir!, 'tasks', b.id, 'stdout.log'), 'utf8')
+    expect(out).toBe(Array.from({ length: 12 }, (_, i) => `line ${i + 1}\n`).join(''))
+    expect(after.some((e) => e.type === 'run.log' && JSON.parse(e.payload).message.startsWith('re-attached by process'))).toBe(true)
+    expect(processesWithEnv('CONTROLROOM_RUN_ID', runId)).toEqual([])
+  })
+
+  it('a task whose process vanished too becomes lost, is retried, and the run completes', async () => {
+    const wf = workflow('lost')
+    const versionId = await env.save(wf.yaml)
+    const { child, runId } = await startInChild(versionId)
+    const b = await waitForTaskRunning(runId, 'B')
+    await sleep(300)
+    await killChild(child)
+    const run = await env.t.db.run.findUnique({ where: { id: runId } })
+    const started = JSON.parse(readFileSync(path.join(run!.runDir!, 'tasks', b.id, 'started.json'), 'utf8'))
+    killGroup(started.pgid, 'SIGKILL')
+    killGroup(started.childPid, 'SIGKILL')
+    await sleep(200)
+    const before = await runEvents(runId)
+
+    const report = await reconcileRuns({ engine: env.engine })
+    expect(report.adopted).toContain(runId)
+    expect(await env.waitFor(runId)).toBe('succeeded')
+    const after = await runEvents(runId)
+    expect(after.slice(0, before.length).map((e) => e.id)).toEqual(before.map((e) => e.id))
+    for (let i = 1; i < after.length; i++) expect(after[i].id).toBeGreaterThan(after[i - 1].id)
+    const seq = after.filter((e) => e.taskId === b.id && e.type === 'task.state').map((e) => JSON.parse(e.payload).to)
+    expect(seq).toEqual(['queued', 'running', 'lost', 'retrying', 'queued', 'running', 'succeeded'])
+    const { items } = await listTasks(env.t.db, { runId })
+    expect(items.find((t) => t.stageId === 'B')).toMatchObject({ state: 'succeeded', attempt: 1 })
+    expect(items.find((t) => t.stageId === 'C')!.state).toBe('succeeded')
+    expect(readFileSync(wf.count, 'utf8')).toBe('run\nrun\n')
+    // the first attempt's partial log is kept, the second follows its marker
+    const out = readFileSync(path.join(run!.runDir!, 'tasks', b.id, 'stdout.log'), 'utf8')
+    expect(out).toMatch(/^line 1\n[\s\S]*--- controlroom: attempt 2 at .* ---\nline 1\n[\s\S]*line 12\n$/)
+  })
+
+  it('a cancel from another process is forwarded to the process that owns the run', async () => {
+    const wf = workflow('forward')
+    const versionId = await env.save(wf.yaml)
+    const { child, runId } = await startInChild(versionId)
+    await waitForTaskRunning(runId, 'B')
+    const { cancelRun } = await import('./runs.ts')
+    expect(await cancelRun(runId, env.engine)).toEqual({ runId, forwarded: true })
+    const t0 = Date.now()
+    while ((await env.t.db.run.findUnique({ where: { id: runId } }))!.state !== 'cancelled') {
+      if (Date.now() - t0 > 30_000) throw new Error('the owner did not cancel the run')
+      await sleep(100)
+    }
+    expect(processesWithEnv('CONTROLROOM_RUN_ID', runId)).toEqual([])
+    const { items } = await listTasks(env.t.db, { runId })
+    expect(items.find((t) => t.stageId === 'B')).toMatchObject({ state: 'cancelled', reason: 'run cancelled' })
+    await killChild(child)
+  })
+
+  it('leaves runs owned by another live process alone', async () => {
+    const wf = workflow('owned')
+    const versionId = await env.save(wf.yaml)
+    const { child, runId } = await startInChild(versionId)
+    await waitForTaskRunning(runId, 'B')
+    const report = await reconcileRuns({ engine: env.engine })
+    expect(report.adopted).not.toContain(runId)
+    expect(report.skipped.map((s) => s.runId)).toContain(runId)
+    await killChild(child)
+    expect((await reconcileRuns({ engine: env.engine })).adopted).toContain(runId)
+    expect(await env.waitFor(runId)).toBe('succeeded')
+  })
+})

@@ -1,0 +1,419 @@
+/**
+ * Run domain functions (called by the tRPC router `run.*` and the CLI). Thin over the engine:
+ * they validate, read from the database and forward control to the process that owns a run
+ * (this one, or another live process through a `control` event).
+ */
+import { open, stat } from 'node:fs/promises'
+import path from 'node:path'
+import type { Db } from '../db/client.ts'
+import { DomainError, badInput, notFound } from '../library/errors.ts'
+import { compileForRun } from '../library/workflows.ts'
+import type { ExecutionPlan } from '../workflow/types.ts'
+import { getEngine, RunRefusedError, type RunEngine } from './engine.ts'
+import { taskDirFor, taskFiles } from './paths.ts'
+import { resolveDrivers } from './registry.ts'
+import type { PoolProblem, RenderedSubmission, RunState, TaskState } from './types.ts'
+
+export interface StartRunInput {
+  versionId: string
+  overrides?: { backend?: string; strategy?: string }
+  source?: 'ui' | 'cli' | 'api'
+  ownerId?: string | null
+}
+
+function engineOf(e?: RunEngine) {
+  return e ?? getEngine()
+}
+
+function applyOverrides(plan: ExecutionPlan, o?: { backend?: string; strategy?: string }): ExecutionPlan {
+  if (!o || (!o.backend && !o.strategy)) return plan
+  return { ...plan, backend: (o.backend ?? plan.backend) as ExecutionPlan['backend'], strategy: (o.strategy ?? plan.strategy) as ExecutionPlan['strategy'] }
+}
+
+function refused(e: unknown): never {
+  if (e instanceof RunRefusedError) throw new DomainError('NOT_RUNNABLE', e.message, { problems: e.problems })
+  throw e
+}
+
+/** freezes the version's plan and starts a run; refuses invalid versions and plans this host cannot run */
+export async function startRun(input: StartRunInput, engine?: RunEngine): Promise<{ runId: string; warnings: PoolProblem[] }> {
+  const eng = engineOf(engine)
+  const version = await eng.db.workflowVersion.findUnique({ where: { id: input.versionId }, select: { id: true, workflowId: true, yaml: true, valid: true, number: true, errorCount: true } })
+  if (!version) throw notFound(`workflow version ${input.versionId} not found`)
+  const plan = applyOverrides(compileForRun(version), input.overrides)
+  try {
+    return await eng.createRun({ workflowId: version.workflowId, versionId: version.id, plan, source: input.source ?? 'api', ownerId: input.ownerId ?? null, options: { overrides: input.overrides } })
+  } catch (e) {
+    refused(e)
+  }
+}
+
+/** preflight problems + the submission text per pool for a version (the plan panel's preview) */
+export async function previewRun(input: { versionId: string; overrides?: { backend?: string; strategy?: string } }, engine?: RunEngine): Promise<{
+  problems: PoolProblem[]
+  pools: { pool: string; submission: RenderedSubmission | null; error?: string }[]
+}> {
+  const eng = engineOf(engine)
+  const version = await eng.db.workflowVersion.findUnique({ where: { id: input.versionId }, select: { id: true, yaml: true, valid: true, number: true, errorCount: true } })
+  if (!version) throw notFound(`workflow version ${input.versionId} not found`)
+  const plan = applyOverrides(compileForRun(version), input.overrides)
+  const problems = await eng.preflight(plan)
+  const pools: { pool: string; submission: RenderedSubmission | null; error?: string }[] = []
+  try {
+    const { strategy } = resolveDrivers(plan.backend, plan.strategy)
+    for (const p of plan.pools) {
+      try {
+        pools.push({ pool: p.name, submission: await strategy.render(p, plan) })
+      } catch (e) {
+        pools.push({ pool: p.name, submission: null, error: (e as Error).message })
+      }
+    }
+  } catch {
+    /* the driver problem is in `problems` */
+  }
+  return { problems, pools }
+}
+
+// ------------------------------------------------------------------ queries
+
+export interface RunListInput {
+  workflowId?: string
+  state?: string
+  cursor?: string | null
+  limit?: number
+}
+
+export async function listRuns(db: Db, input: RunListInput = {}) {
+  const limit = Math.min(Math.max(input.limit ?? 50, 1), 200)
+  const rows = await db.run.findMany({
+    where: { ...(input.workflowId ? { workflowId: input.workflowId } : {}), ...(input.state ? { state: input.state } : {}) },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: limit + 1,
+    ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
+    select: {
+      id: true,
+      workflowId: true,
+      versionId: true,
+      state: true,
+      backend: true,
+      strategy: true,
+      source: true,
+      createdAt: true,
+      startedAt: true,
+      finishedAt: true,
+      error: true,
+      workflow: { select: { name: true } },
+      version: { select: { number: true } },
+    },
+  })
+  const items = rows.slice(0, limit)
+  const counts = items.length
+    ? await db.task.groupBy({ by: ['runId', 'state'], where: { runId: { in: items.map((r) => r.id) } }, _count: { _all: true } })
+    : []
+  const byRun = new Map<string, Record<string, number>>()
+  for (const c of counts) {
+    const m = byRun.get(c.runId) ?? {}
+    m[c.state] = c._count._all
+    byRun.set(c.runId, m)
+  }
+  return {
+    items: items.map((r) => {
+      const c = byRun.get(r.id) ?? {}
+      return {
+        id: r.id,
+        workflowId: r.workflowId,
+        workflowName: r.workflow.name,
+        versionId: r.versionId,
+        versionNumber: r.version.number,
+        state: r.state,
+        backend: r.backend,
+        strategy: r.strategy,
+        source: r.source,
+        createdAt: r.createdAt,
+        startedAt: r.startedAt,
+        finishedAt: r.finishedAt,
+        durationMs: r.startedAt ? (r.finishedAt ?? new Date()).getTime() - r.startedAt.getTime() : null,
+        error: r.error,
+        counts: c,
+        total: Object.values(c).reduce((a, b) => a + b, 0),
+      }
+    }),
+    nextCursor: rows.length > limit ? rows[limit].id : null,
+  }
+}
+
+export async function getRun(db: Db, runId: string) {
+  const run = await db.run.findUnique({
+    where: { id: runId },
+    include: { workflow: { select: { name: true } }, version: { select: { number: true } } },
+  })
+  if (!run) throw notFound(`run ${runId} not found`)
+  const plan = JSON.parse(run.plan) as ExecutionPlan
+  const grouped = await db.task.groupBy({ by: ['stageId', 'state'], where: { runId }, _count: { _all: true } })
+  const stageCounts: Record<string, Record<string, number>> = {}
+  for (const g of grouped) (stageCounts[g.stageId] ??= {})[g.state] = g._count._all
+  const counts: Record<string, number> = {}
+  for (const g of grouped) counts[g.state] = (counts[g.state] ?? 0) + g._count._all
+  const workers = await db.worker.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } })
+  const lastEvent = await db.event.findFirst({ where: { runId }, orderBy: { id: 'desc' }, select: { id: true } })
+  let options: Record<string, unknown> = {}
+  try {
+    options = JSON.parse(run.options)
+  } catch {
+    /* empty */
+  }
+  return {
+    run: {
+      id: run.id,
+      workflowId: run.workflowId,
+      workflowName: run.workflow.name,
+      versionId: run.versionId,
+      versionNumber: run.version.number,
+      state: run.state as RunState,
+      backend: run.backend,
+      strategy: run.strategy,
+      source: run.source,
+      runDir: run.runDir,
+      createdAt: run.createdAt,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+      durationMs: run.startedAt ? (run.finishedAt ?? new Date()).getTime() - run.startedAt.getTime() : null,
+      error: run.error,
+      reusedFrom: (options.reusedFrom as string | undefined) ?? null,
+      rerunFromStage: (options.rerunFromStage as string | undefined) ?? null,
+    },
+    plan,
+    counts,
+    total: Object.values(counts).reduce((a, b) => a + b, 0),
+    stages: plan.stages.map((s) => {
+      const c = stageCounts[s.id] ?? {}
+      return { id: s.id, op: s.op, pool: s.pool, needs: s.needs, counts: c, total: Object.values(c).reduce((a, b) => a + b, 0), done: c.succeeded ?? 0 }
+    }),
+    pools: plan.pools.map((p) => ({
+      name: p.name,
+      workers: p.workers,
+      resources: p.resources,
+      stages: p.stages,
+      live: workers.filter((w) => w.pool === p.name),
+    })),
+    lastEventId: lastEvent?.id ?? 0,
+  }
+}
+
+export interface TaskListInput {
+  runId: string
+  state?: TaskState | TaskState[]
+  pool?: string
+  stage?: string
+  sort?: 'index' | 'duration' | '-duration' | 'started' | '-started' | 'state'
+  cursor?: number | null
+  limit?: number
+}
+
+export async function listTasks(db: Db, input: TaskListInput) {
+  const limit = Math.min(Math.max(input.limit ?? 100, 1), 1000)
+  const offset = Math.max(0, input.cursor ?? 0)
+  const where = {
+    runId: input.runId,
+    ...(input.state ? { state: Array.isArray(input.state) ? { in: input.state } : input.state } : {}),
+    ...(input.pool ? { pool: input.pool } : {}),
+    ...(input.stage ? { stageId: input.stage } : {}),
+  }
+  const orderBy =
+    input.sort === 'duration'
+      ? [{ durationMs: 'asc' as const }, { id: 'asc' as const }]
+      : input.sort === '-duration'
+        ? [{ durationMs: 'desc' as const }, { id: 'asc' as const }]
+        : input.sort === 'started'
+          ? [{ startedAt: 'asc' as const }, { id: 'asc' as const }]
+          : input.sort === '-started'
+            ? [{ startedAt: 'desc' as const }, { id: 'asc' as const }]
+            : input.sort === 'state'
+              ? [{ state: 'asc' as const }, { id: 'asc' as const }]
+              : [{ createdAt: 'asc' as const }, { partitionIndex: 'asc' as const }, { id: 'asc' as const }]
+  const [rows, total] = await Promise.all([db.task.findMany({ where, orderBy, skip: offset, take: limit + 1 }), db.task.count({ where })])
+  const items = rows.slice(0, limit).map((t) => ({
+    ...t,
+    outputs: t.outputs ? (JSON.parse(t.outputs) as unknown) : null,
+    metrics: t.metrics ? (JSON.parse(t.metrics) as unknown) : null,
+    modifiers: t.modifiers ? (JSON.parse(t.modifiers) as unknown) : [],
+  }))
+  return { items, total, nextCursor: rows.length > limit ? offset + limit : null }
+}
+
+// ------------------------------------------------------------------ logs (served from the task's files)
+
+export interface LogInput {
+  taskId: string
+  stream: 'stdout' | 'stderr'
+  offset?: number
+  /** max bytes (default 64 KiB, at most 1 MiB) */
+  limit?: number
+  /** read the last `limit` bytes instead (offset ignored) */
+  tail?: boolean
+}
+
+export async function readLog(db: Db, input: LogInput) {
+  const task = await db.task.findUnique({ where: { id: input.taskId }, select: { id: true, runId: true, state: true, run: { select: { runDir: true } } } })
+  if (!task) throw notFound(`task ${input.taskId} not found`)
+  if (!task.run.runDir) throw notFound(`run ${task.runId} has no run directory`)
+  const file = taskFiles(taskDirFor(task.run.runDir, task.id))[input.stream]
+  const limit = Math.min(Math.max(input.limit ?? 65536, 1), 1 << 20)
+  const done = task.state === 'succeeded' || task.state === 'failed' || task.state === 'cancelled'
+  let size = 0
+  try {
+    size = (await stat(file)).size
+  } catch {
+    return { text: '', offset: 0, nextOffset: 0, size: 0, eof: true, done, path: path.basename(file) }
+  }
+  let offset = input.tail ? Math.max(0, size - limit) : Math.max(0, input.offset ?? 0)
+  if (offset > size) offset = size
+  const len = Math.min(limit, size - offset)
+  const buf = Buffer.alloc(len)
+  const fh = await open(file, 'r')
+  try {
+    await fh.read(buf, 0, len, offset)
+  } finally {
+    await fh.close()
+  }
+  // do not cut a UTF-8 character in two: stop before an incomplete trailing sequence
+  let end = len
+  if (offset + len < size) {
+    let i = len - 1
+    while (i >= 0 && i >= len - 4 && (buf[i] & 0xc0) === 0x80) i--
+    if (i >= 0 && buf[i] >= 0xc0) {
+      const need = buf[i] >= 0xf0 ? 4 : buf[i] >= 0xe0 ? 3 : 2
+      if (len - i < need) end = i
+    }
+  }
+  return { text: buf.subarray(0, end).toString('utf8'), offset, nextOffset: offset + end, size, eof: offset + end >= size, done, path: path.basename(file) }
+}
+
+/** the absolute path of a task's log file (full download) */
+export async function logFilePath(db: Db, taskId: string, stream: 'stdout' | 'stderr'): Promise<string> {
+  const task = await db.task.findUnique({ where: { id: taskId }, select: { id: true, run: { select: { runDir: true } } } })
+  if (!task?.run.runDir) throw notFound(`task ${taskId} not found`)
+  return taskFiles(taskDirFor(task.run.runDir, task.id))[stream]
+}
+
+// ------------------------------------------------------------------ control
+
+async function runRow(eng: RunEngine, runId: string) {
+  const r = await eng.db.run.findUnique({ where: { id: runId }, select: { id: true, state: true, options: true } })
+  if (!r) throw notFound(`run ${runId} not found`)
+  return r
+}
+
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled'])
+
+export async function cancelRun(runId: string, engine?: RunEngine): Promise<{ runId: string; forwarded: boolean }> {
+  const eng = engineOf(engine)
+  if (eng.isActive(runId)) {
+    await eng.cancelRun(runId)
+    return { runId, forwarded: false }
+  }
+  const r = await runRow(eng, runId)
+  if (FINISHED.has(r.state)) throw badInput(`run ${runId} is already ${r.state}`)
+  if (eng.ownedElsewhere(r.options)) {
+    await eng.requestControl(runId, 'cancel')
+    return { runId, forwarded: true }
+  }
+  await eng.adopt(runId)
+  await eng.cancelRun(runId)
+  return { runId, forwarded: false }
+}
+
+async function taskRow(eng: RunEngine, taskId: string) {
+  const t = await eng.db.task.findUnique({ where: { id: taskId }, select: { id: true, runId: true, state: true } })
+  if (!t) throw notFound(`task ${taskId} not found`)
+  return t
+}
+
+export async function cancelTask(taskId: string, engine?: RunEngine): Promise<{ taskId: string; forwarded: boolean }> {
+  const eng = engineOf(engine)
+  const t = await taskRow(eng, taskId)
+  if (eng.isActive(t.runId)) {
+    await eng.cancelTask(t.runId, taskId).catch((e) => {
+      throw badInput((e as Error).message)
+    })
+    return { taskId, forwarded: false }
+  }
+  const r = await runRow(eng, t.runId)
+  if (FINISHED.has(r.state)) throw badInput(`run ${t.runId} is already ${r.state}`)
+  if (eng.ownedElsewhere(r.options)) {
+    await eng.requestControl(t.runId, 'cancelTask', taskId)
+    return { taskId, forwarded: true }
+  }
+  await eng.adopt(t.runId)
+  await eng.cancelTask(t.runId, taskId)
+  return { taskId, forwarded: false }
+}
+
+export async function retryTask(taskId: string, engine?: RunEngine): Promise<{ taskId: string; forwarded: boolean }> {
+  const eng = engineOf(engine)
+  const t = await taskRow(eng, taskId)
+  if (t.state !== 'failed' && t.state !== 'cancelled' && t.state !== 'lost') throw badInput(`task ${taskId} is ${t.state}: only failed, cancelled or lost tasks can be retried`)
+  if (!eng.isActive(t.runId)) {
+    const r = await runRow(eng, t.runId)
+    if (!FINISHED.has(r.state) && eng.ownedElsewhere(r.options)) {
+      await eng.requestControl(t.runId, 'retryTask', taskId)
+      return { taskId, forwarded: true }
+    }
+  }
+  try {
+    await eng.retryTask(t.runId, taskId)
+  } catch (e) {
+    throw badInput((e as Error).message)
+  }
+  return { taskId, forwarded: false }
+}
+
+/**
+ * Re-run from a stage: a NEW run of the same frozen plan. Tasks of stages that are not downstream
+ * of `stageId` and succeeded in the old run are reused (copied as succeeded); the stage and
+ * everything downstream of it (and anything upstream that did not succeed) run again.
+ */
+export async function rerunFrom(input: { runId: string; stageId: string; source?: 'ui' | 'cli' | 'api'; ownerId?: string | null }, engine?: RunEngine): Promise<{ runId: string }> {
+  const eng = engineOf(engine)
+  const old = await eng.db.run.findUnique({ where: { id: input.runId } })
+  if (!old) throw notFound(`run ${input.runId} not found`)
+  const plan = JSON.parse(old.plan) as ExecutionPlan
+  if (!plan.stages.some((s) => s.id === input.stageId)) throw badInput(`run ${input.runId} has no stage '${input.stageId}' (stages: ${plan.stages.map((s) => s.id).join(', ')})`)
+  // the stage and everything downstream of it
+  const down = new Set<string>([input.stageId])
+  for (let changed = true; changed; ) {
+    changed = false
+    for (const s of plan.stages) if (!down.has(s.id) && s.needs.some((n) => down.has(n))) (down.add(s.id), (changed = true))
+  }
+  const oldTasks = await eng.db.task.findMany({ where: { runId: old.id, state: 'succeeded' } })
+  const reuse = new Map<string, { taskDir: string; outputs: string | null; metrics: string | null; exitCode: number | null; startedAt: Date | null; finishedAt: Date | null; durationMs: number | null }>()
+  for (const t of oldTasks) {
+    if (down.has(t.stageId)) continue
+    const dir = t.reason?.startsWith('reused from run ') && t.message ? t.message : taskDirFor(old.runDir ?? '', t.id)
+    reuse.set(`${t.stageId}\0${t.partitionKey ?? ''}`, { taskDir: dir, outputs: t.outputs, metrics: t.metrics, exitCode: t.exitCode, startedAt: t.startedAt, finishedAt: t.finishedAt, durationMs: t.durationMs })
+  }
+  try {
+    const r = await eng.createRun({
+      workflowId: old.workflowId,
+      versionId: old.versionId,
+      plan,
+      source: input.source ?? 'api',
+      ownerId: input.ownerId ?? old.ownerId,
+      options: { reusedFrom: old.id, rerunFromStage: input.stageId },
+      reuse: { fromRunId: old.id, tasks: reuse },
+    })
+    return { runId: r.runId }
+  } catch (e) {
+    refused(e)
+  }
+}
+
+/** events of a run after `afterId` (back-fill for subscriptions, CLI progress) */
+export async function eventsSince(db: Db, runId: string | null, afterId: number, limit = 5000) {
+  const rows = await db.event.findMany({
+    where: { ...(runId ? { runId } : {}), id: { gt: afterId }, type: { not: 'control' } },
+    orderBy: { id: 'asc' },
+    take: limit,
+  })
+  return rows.map((r) => ({ id: r.id, runId: r.runId, at: r.at.toISOString(), type: r.type, taskId: r.taskId, workerId: r.workerId, payload: JSON.parse(r.payload) as Record<string, unknown> }))
+}

@@ -1,0 +1,339 @@
+/**
+ * The engine's write path: every batch of state changes + their events goes to the database in ONE
+ * transaction; only after it commits are the events (with their ids) emitted on the bus.
+ *
+ * SQLite (the embedded default): a dedicated better-sqlite3 connection with prepared statements
+ * (Prisma's per-statement cost is ~0.3 ms, far too slow for 10,000-task runs: this path writes
+ * ~30,000 events + 10,000 task updates in well under a second). Same file, WAL, busy timeout, so the
+ * Prisma client of the app (reads, other models) and this connection coexist, also across processes.
+ * PostgreSQL: the same batches through Prisma (createManyAndReturn + updates in one transaction).
+ */
+import Database from 'better-sqlite3'
+import type { Db } from '../db/client.ts'
+import { providerOf, sqlitePath } from '../db/url.ts'
+import type { RunEvent } from './types.ts'
+
+export interface RunRow {
+  id: string
+  workflowId: string
+  versionId: string
+  plan: string
+  planHash: string
+  state: string
+  backend: string
+  strategy: string
+  options: string
+  runDir: string
+  ownerId: string | null
+  source: string
+  createdAt: Date
+}
+
+export interface TaskRow {
+  id: string
+  runId: string
+  stageId: string
+  partitionKey: string | null
+  partitionIndex: number | null
+  state: string
+  attempt: number
+  maxRetries: number
+  pool: string
+  modifiers: string | null
+  createdAt: Date
+  // for tasks created already finished (re-run reuses upstream outputs)
+  reason?: string | null
+  message?: string | null
+  exitCode?: number | null
+  startedAt?: Date | null
+  finishedAt?: Date | null
+  durationMs?: number | null
+  outputs?: string | null
+  metrics?: string | null
+}
+
+export interface TaskPatch {
+  state?: string
+  attempt?: number
+  maxRetries?: number
+  workerId?: string | null
+  exitCode?: number | null
+  signal?: string | null
+  reason?: string | null
+  message?: string | null
+  startedAt?: Date | null
+  finishedAt?: Date | null
+  durationMs?: number | null
+  batchJobId?: string | null
+  pid?: number | null
+  host?: string | null
+  outputs?: string | null
+  metrics?: string | null
+}
+
+export interface WorkerRow {
+  id: string
+  runId: string
+  pool: string
+  state: string
+  kind: string
+  batchJobId: string | null
+  host: string | null
+  pid: number | null
+  reason: string | null
+  currentTaskId: string | null
+  createdAt: Date
+  startedAt: Date | null
+}
+
+export interface WorkerPatch {
+  state?: string
+  batchJobId?: string | null
+  host?: string | null
+  pid?: number | null
+  reason?: string | null
+  currentTaskId?: string | null
+  startedAt?: Date | null
+  endedAt?: Date | null
+}
+
+export interface RunPatch {
+  state?: string
+  startedAt?: Date | null
+  finishedAt?: Date | null
+  error?: string | null
+  options?: string
+}
+
+export interface NewEvent {
+  runId: string
+  type: string
+  taskId: string | null
+  workerId: string | null
+  payload: Record<string, unknown>
+  at: Date
+}
+
+export interface WriteBatch {
+  events: NewEvent[]
+  tasks: Map<string, TaskPatch>
+  newWorkers: WorkerRow[]
+  workers: Map<string, WorkerPatch>
+  runs: Map<string, RunPatch>
+}
+
+export function emptyBatch(): WriteBatch {
+  return { events: [], tasks: new Map(), newWorkers: [], workers: new Map(), runs: new Map() }
+}
+
+export function batchSize(b: WriteBatch): number {
+  return b.events.length + b.tasks.size + b.newWorkers.length + b.workers.size + b.runs.size
+}
+
+export interface EngineStore {
+  readonly provider: 'sqlite' | 'postgresql'
+  insertRun(run: RunRow, tasks: TaskRow[], events: NewEvent[]): Promise<RunEvent[]>
+  insertTasks(tasks: TaskRow[]): Promise<void>
+  write(batch: WriteBatch): Promise<RunEvent[]>
+  /** `control` events of these runs with id > afterId (requests from other processes) */
+  controlEvents(runIds: string[], afterId: number): Promise<RunEvent[]>
+  maxEventId(): Promise<number>
+  close(): void
+}
+
+// ------------------------------------------------------------------ SQLite
+
+const iso = (d: Date | null | undefined) => (d == null ? null : d.toISOString().replace('Z', '+00:00'))
+
+function sqlValue(v: unknown): unknown {
+  if (v instanceof Date) return iso(v)
+  if (v === undefined) return null
+  if (typeof v === 'boolean') return v ? 1 : 0
+  return v
+}
+
+class SqliteStore implements EngineStore {
+  readonly provider = 'sqlite' as const
+  private db: Database.Database
+  private stmtCache = new Map<string, Database.Statement>()
+  private insertEvent: Database.Statement
+  private insertTask: Database.Statement
+  private insertWorker: Database.Statement
+
+  constructor(file: string) {
+    this.db = new Database(file, { timeout: 15_000 })
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = NORMAL')
+    this.db.pragma('foreign_keys = ON')
+    this.db.pragma('busy_timeout = 15000')
+    this.insertEvent = this.db.prepare('INSERT INTO "Event" ("runId","at","type","taskId","workerId","payload") VALUES (?,?,?,?,?,?)')
+    this.insertTask = this.db.prepare(
+      'INSERT INTO "Task" ("id","runId","stageId","partitionKey","partitionIndex","state","attempt","maxRetries","pool","modifiers","createdAt","reason","message","exitCode","startedAt","finishedAt","durationMs","outputs","metrics") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
+    )
+    this.insertWorker = this.db.prepare(
+      'INSERT INTO "Worker" ("id","runId","pool","state","kind","batchJobId","host","pid","reason","currentTaskId","createdAt","startedAt") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
+    )
+  }
+
+  private update(table: string, id: string, patch: Record<string, unknown>) {
+    const keys = Object.keys(patch).filter((k) => patch[k] !== undefined)
+    if (keys.length === 0) return
+    const sig = `${table}:${keys.join(',')}`
+    let st = this.stmtCache.get(sig)
+    if (!st) {
+      st = this.db.prepare(`UPDATE "${table}" SET ${keys.map((k) => `"${k}" = ?`).join(', ')} WHERE "id" = ?`)
+      this.stmtCache.set(sig, st)
+    }
+    st.run(...keys.map((k) => sqlValue(patch[k])), id)
+  }
+
+  private addEvents(events: NewEvent[]): RunEvent[] {
+    const out: RunEvent[] = []
+    for (const e of events) {
+      const at = iso(e.at)!
+      const info = this.insertEvent.run(e.runId, at, e.type, e.taskId, e.workerId, JSON.stringify(e.payload))
+      out.push({ id: Number(info.lastInsertRowid), runId: e.runId, at: e.at.toISOString(), type: e.type, taskId: e.taskId, workerId: e.workerId, payload: e.payload })
+    }
+    return out
+  }
+
+  private addTasks(tasks: TaskRow[]) {
+    for (const t of tasks)
+      this.insertTask.run(
+        t.id,
+        t.runId,
+        t.stageId,
+        t.partitionKey,
+        t.partitionIndex,
+        t.state,
+        t.attempt,
+        t.maxRetries,
+        t.pool,
+        t.modifiers,
+        iso(t.createdAt),
+        t.reason ?? null,
+        t.message ?? null,
+        t.exitCode ?? null,
+        iso(t.startedAt),
+        iso(t.finishedAt),
+        t.durationMs ?? null,
+        t.outputs ?? null,
+        t.metrics ?? null,
+      )
+  }
+
+  async insertRun(run: RunRow, tasks: TaskRow[], events: NewEvent[]): Promise<RunEvent[]> {
+    const tx = this.db.transaction(() => {
+      this.db
+        .prepare(
+          'INSERT INTO "Run" ("id","workflowId","versionId","plan","planHash","state","backend","strategy","options","runDir","ownerId","source","createdAt") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)',
+        )
+        .run(run.id, run.workflowId, run.versionId, run.plan, run.planHash, run.state, run.backend, run.strategy, run.options, run.runDir, run.ownerId, run.source, iso(run.createdAt))
+      this.addTasks(tasks)
+      return this.addEvents(events)
+    })
+    return tx.immediate()
+  }
+
+  async insertTasks(tasks: TaskRow[]): Promise<void> {
+    this.db.transaction(() => this.addTasks(tasks)).immediate()
+  }
+
+  async write(b: WriteBatch): Promise<RunEvent[]> {
+    const tx = this.db.transaction(() => {
+      for (const w of b.newWorkers)
+        this.insertWorker.run(w.id, w.runId, w.pool, w.state, w.kind, w.batchJobId, w.host, w.pid, w.reason, w.currentTaskId, iso(w.createdAt), iso(w.startedAt))
+      const stored = this.addEvents(b.events)
+      for (const [id, p] of b.tasks) this.update('Task', id, p as Record<string, unknown>)
+      for (const [id, p] of b.workers) this.update('Worker', id, p as Record<string, unknown>)
+      for (const [id, p] of b.runs) this.update('Run', id, p as Record<string, unknown>)
+      return stored
+    })
+    return tx.immediate()
+  }
+
+  async controlEvents(runIds: string[], afterId: number): Promise<RunEvent[]> {
+    if (runIds.length === 0) return []
+    const rows = this.db
+      .prepare(`SELECT * FROM "Event" WHERE "type" = 'control' AND "id" > ? AND "runId" IN (${runIds.map(() => '?').join(',')}) ORDER BY "id"`)
+      .all(afterId, ...runIds) as { id: number; runId: string; at: string; type: string; taskId: string | null; workerId: string | null; payload: string }[]
+    return rows.map((r) => ({ ...r, at: new Date(r.at).toISOString(), payload: JSON.parse(r.payload) }))
+  }
+
+  async maxEventId(): Promise<number> {
+    const r = this.db.prepare('SELECT MAX("id") AS m FROM "Event"').get() as { m: number | null }
+    return r.m ?? 0
+  }
+
+  close() {
+    try {
+      this.db.close()
+    } catch {
+      /* closed */
+    }
+  }
+}
+
+// ------------------------------------------------------------------ Prisma (PostgreSQL)
+
+class PrismaStore implements EngineStore {
+  readonly provider = 'postgresql' as const
+  constructor(private db: Db) {}
+
+  private async addEvents(tx: Db, events: NewEvent[]): Promise<RunEvent[]> {
+    if (events.length === 0) return []
+    const rows = await tx.event.createManyAndReturn({
+      data: events.map((e) => ({ runId: e.runId, at: e.at, type: e.type, taskId: e.taskId, workerId: e.workerId, payload: JSON.stringify(e.payload) })),
+      select: { id: true },
+    })
+    const ids = rows.map((r) => r.id).sort((a, b) => a - b)
+    return events.map((e, i) => ({ id: ids[i], runId: e.runId, at: e.at.toISOString(), type: e.type, taskId: e.taskId, workerId: e.workerId, payload: e.payload }))
+  }
+
+  async insertRun(run: RunRow, tasks: TaskRow[], events: NewEvent[]): Promise<RunEvent[]> {
+    return this.db.$transaction(
+      async (tx) => {
+        await tx.run.create({ data: run })
+        for (let i = 0; i < tasks.length; i += 2000) await tx.task.createMany({ data: tasks.slice(i, i + 2000) })
+        return this.addEvents(tx as unknown as Db, events)
+      },
+      { timeout: 120_000 },
+    )
+  }
+
+  async insertTasks(tasks: TaskRow[]): Promise<void> {
+    for (let i = 0; i < tasks.length; i += 2000) await this.db.task.createMany({ data: tasks.slice(i, i + 2000) })
+  }
+
+  async write(b: WriteBatch): Promise<RunEvent[]> {
+    return this.db.$transaction(
+      async (tx) => {
+        if (b.newWorkers.length) await tx.worker.createMany({ data: b.newWorkers })
+        const stored = await this.addEvents(tx as unknown as Db, b.events)
+        for (const [id, p] of b.tasks) await tx.task.update({ where: { id }, data: p })
+        for (const [id, p] of b.workers) await tx.worker.update({ where: { id }, data: p })
+        for (const [id, p] of b.runs) await tx.run.update({ where: { id }, data: p })
+        return stored
+      },
+      { timeout: 120_000 },
+    )
+  }
+
+  async controlEvents(runIds: string[], afterId: number): Promise<RunEvent[]> {
+    if (runIds.length === 0) return []
+    const rows = await this.db.event.findMany({ where: { type: 'control', id: { gt: afterId }, runId: { in: runIds } }, orderBy: { id: 'asc' } })
+    return rows.map((r) => ({ ...r, at: r.at.toISOString(), payload: JSON.parse(r.payload) }))
+  }
+
+  async maxEventId(): Promise<number> {
+    const r = await this.db.event.aggregate({ _max: { id: true } })
+    return r._max.id ?? 0
+  }
+
+  close() {}
+}
+
+export function createStore(db: Db, url: string): EngineStore {
+  if (providerOf(url) === 'sqlite') return new SqliteStore(sqlitePath(url))
+  return new PrismaStore(db)
+}

@@ -1,0 +1,323 @@
+/**
+ * Strategy `local`: every task is a process group on this host, started detached (it survives a
+ * server restart), identified by pid + /proc start ticks (pid reuse safe). Workers are slots:
+ * pool.workers lanes per pool (the backend bounds concurrency).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readdirSync, readFileSync, statfsSync, mkdirSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts'
+import { controlroomHomeDir, runtimeArgv, taskFiles } from '../paths.ts'
+import { isProcessAlive, killGroup, processesInGroups, processesWithEnv, processStartTicks } from '../procfs.ts'
+import type {
+  HostCapacity,
+  JobRef,
+  JobStatus,
+  MappedJobState,
+  PoolProblem,
+  RenderedSubmission,
+  Strategy,
+  StrategyContext,
+  StrategyRunContext,
+  StrategySession,
+  SubmitResult,
+  TaskLaunch,
+  TaskResult,
+  TaskStarted,
+} from '../types.ts'
+
+const GiB = 1024 ** 3
+const fmtBytes = (b: number) => (b >= GiB ? `${(b / GiB).toFixed(b % GiB === 0 ? 0 : 1)} GiB` : `${Math.round(b / 1024 ** 2)} MiB`)
+
+function countGpus(): number {
+  const env = process.env.CONTROLROOM_HOST_GPUS
+  if (env != null && env !== '' && Number.isFinite(Number(env))) return Number(env)
+  try {
+    return readdirSync('/dev').filter((d) => /^nvidia\d+$/.test(d)).length
+  } catch {
+    return 0
+  }
+}
+
+/** what this host provides (overridable per call for tests and by CONTROLROOM_HOST_* variables) */
+export function hostCapacity(override?: Partial<HostCapacity>, dir?: string): HostCapacity {
+  const cpus = Number(process.env.CONTROLROOM_HOST_CPUS) || (os.availableParallelism?.() ?? os.cpus().length)
+  const memoryBytes = Number(process.env.CONTROLROOM_HOST_MEMORY_BYTES) || os.totalmem()
+  let diskBytes: number | null = null
+  try {
+    const d = dir ?? controlroomHomeDir()
+    mkdirSync(d, { recursive: true })
+    const s = statfsSync(d)
+    diskBytes = Number(s.bavail) * Number(s.bsize)
+  } catch {
+    diskBytes = null
+  }
+  return { cpus, memoryBytes, gpus: countGpus(), diskBytes, ...override }
+}
+
+/** pools that some stage is routed to */
+function usedPools(plan: ExecutionPlan): PlanPool[] {
+  const used = new Set(plan.stages.map((s) => s.pool))
+  return plan.pools.filter((p) => used.has(p.name))
+}
+
+export function preflightLocal(plan: ExecutionPlan, host: HostCapacity): PoolProblem[] {
+  const out: PoolProblem[] = []
+  for (const pool of usedPools(plan)) {
+    const r = pool.resources
+    const need = (what: string, asked: string, has: string, hint: string) =>
+      out.push({
+        code: `host-${what}-insufficient`,
+        severity: 'error',
+        pool: pool.name,
+        message: `pool '${pool.name}' needs ${asked} per worker; this host has ${has}`,
+        hint,
+      })
+    if (r.gpus > host.gpus)
+      need('gpus', `${r.gpus} GPU${r.gpus === 1 ? '' : 's'}`, `${host.gpus}`, 'run it with strategy slurm/htcondor on a cluster with GPUs, or lower resources.gpus')
+    if (r.cpus > host.cpus) need('cpus', `${r.cpus} CPUs`, `${host.cpus}`, 'lower resources.cpus or run on a cluster')
+    if (r.memoryBytes != null && r.memoryBytes > host.memoryBytes)
+      need('memory', fmtBytes(r.memoryBytes), fmtBytes(host.memoryBytes), 'lower resources.memory or run on a cluster')
+    if (r.diskBytes != null && host.diskBytes != null && r.diskBytes > host.diskBytes)
+      need('disk', fmtBytes(r.diskBytes), `${fmtBytes(host.diskBytes)} free`, 'free disk space or lower resources.disk')
+    if (pool.workers * r.cpus > host.cpus && r.cpus <= host.cpus)
+      out.push({
+        code: 'host-cpus-oversubscribed',
+        severity: 'warning',
+        pool: pool.name,
+        message: `pool '${pool.name}': ${pool.workers} workers x ${r.cpus} CPUs exceeds this host's ${host.cpus} CPUs (tasks will share CPUs)`,
+      })
+  }
+  return out
+}
+
+function readJson<T>(file: string): T | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T
+  } catch {
+    return null
+  }
+}
+
+/** the result of this attempt, if the runtime wrote it */
+export function readResult(taskDir: string, attempt: number): TaskResult | null {
+  const r = readJson<TaskResult>(taskFiles(taskDir).result)
+  return r && r.attempt === attempt ? r : null
+}
+
+export function readStarted(taskDir: string, attempt: number): TaskStarted | null {
+  const s = readJson<TaskStarted>(taskFiles(taskDir).started)
+  return s && s.attempt === attempt ? s : null
+}
+
+const SIGNALS = os.constants.signals as Record<string, number>
+
+export class LocalStrategy implements Strategy {
+  readonly name = 'local'
+  readonly workerModel = 'slot' as const
+  readonly workerKind = 'process' as const
+  readonly supportsArrays = false
+
+  async preflight(plan: ExecutionPlan, ctx?: StrategyContext): Promise<PoolProblem[]> {
+    return preflightLocal(plan, hostCapacity(ctx?.host, ctx?.runDir))
+  }
+
+  async render(pool: PlanPool, plan: ExecutionPlan, ctx?: StrategyContext & { launch?: TaskLaunch[] }): Promise<RenderedSubmission> {
+    const runDir = ctx?.runDir ?? path.join(controlroomHomeDir(), 'runs', '<runId>')
+    const stages = plan.stages.filter((s) => s.pool === pool.name).map((s) => s.id)
+    const example = ctx?.launch?.[0]?.argv ?? runtimeArgv(path.join(runDir, 'tasks', '<taskId>', 'spec.json'))
+    const lines = [
+      `# pool '${pool.name}': up to ${pool.workers} task process${pool.workers === 1 ? '' : 'es'} at once on this host`,
+      `# resources per worker: ${pool.resources.cpus} cpu, ${pool.resources.memoryBytes != null ? fmtBytes(pool.resources.memoryBytes) : 'any'} memory, ${pool.resources.gpus} gpu`,
+      `# stages: ${stages.join(', ') || '(none)'}`,
+      '# each task runs detached in its own process group; logs and result.json go to its task directory',
+      example.map((a) => (/^[\w@%+=:,./<>-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '),
+    ]
+    return { kind: 'command', text: lines.join('\n') + '\n', problems: preflightLocal({ ...plan, stages: plan.stages.filter((s) => s.pool === pool.name) }, hostCapacity(ctx?.host, ctx?.runDir)) }
+  }
+
+  mapState(external: { state: string; reason?: string | null; exitCode?: number | null; signal?: string | number | null }): MappedJobState {
+    switch (external.state) {
+      case 'starting':
+        return { worker: 'requested', task: 'queued', final: false, reason: external.reason ?? null, hopeless: false }
+      case 'alive':
+        return { worker: 'running', task: 'running', final: false, reason: null, hopeless: false }
+      case 'exited': {
+        const ok = external.exitCode === 0 && !external.signal
+        return {
+          worker: 'running',
+          task: ok ? 'succeeded' : 'failed',
+          final: true,
+          reason: ok ? null : external.signal ? `killed by ${external.signal}` : `exit code ${external.exitCode}`,
+          hopeless: false,
+        }
+      }
+      case 'cancelled':
+        return { worker: 'running', task: 'cancelled', final: true, reason: external.reason ?? 'cancelled', hopeless: false }
+      default:
+        return { worker: 'gone', task: 'lost', final: true, reason: external.reason ?? 'the task process vanished without a result', hopeless: false }
+    }
+  }
+
+  async open(ctx: StrategyRunContext): Promise<StrategySession> {
+    return new LocalStrategySession(this, ctx)
+  }
+}
+
+interface Tracked {
+  ref: JobRef
+  child: ChildProcess | null
+  exited: boolean
+}
+
+class LocalStrategySession implements StrategySession {
+  private jobs = new Map<string, Tracked>()
+  constructor(
+    private strategy: LocalStrategy,
+    private ctx: StrategyRunContext,
+  ) {}
+
+  pollIntervalMs(): number {
+    // children of this process report their exit at once; polling only matters for re-attached ones
+    return [...this.jobs.values()].some((j) => !j.child && !j.exited) ? 250 : 2000
+  }
+
+  private status(ref: JobRef, state: string, extra: Partial<JobStatus> & { reason?: string | null } = {}): JobStatus {
+    const mapped = this.strategy.mapState({ state, reason: extra.reason ?? null, exitCode: extra.exitCode ?? null, signal: extra.signal ?? null })
+    return { ref, raw: state, exitCode: null, signal: null, host: ref.host ?? os.hostname(), ...mapped, ...extra, reason: extra.reason ?? mapped.reason }
+  }
+
+  async submit(group: TaskLaunch[]): Promise<SubmitResult[]> {
+    const out: SubmitResult[] = []
+    for (const l of group) {
+      try {
+        mkdirSync(l.taskDir, { recursive: true })
+        const child = spawn(l.argv[0], l.argv.slice(1), {
+          detached: true,
+          stdio: 'ignore',
+          env: { ...process.env, ...l.env },
+          cwd: l.taskDir,
+        })
+        const pid = child.pid
+        if (!pid) {
+          const err = await new Promise<Error>((res) => child.once('error', res))
+          out.push({ ok: false, taskId: l.taskId, problem: { code: 'spawn-failed', severity: 'error', pool: l.pool, message: `cannot start the task runtime: ${err.message}` } })
+          continue
+        }
+        child.unref()
+        const startTicks = processStartTicks(pid)
+        const ref: JobRef = {
+          taskId: l.taskId,
+          attempt: l.attempt,
+          pool: l.pool,
+          jobId: `${pid}:${startTicks ?? 0}`,
+          host: os.hostname(),
+          pid,
+          data: { pgid: pid, startTicks, taskDir: l.taskDir },
+        }
+        const tracked: Tracked = { ref, child, exited: false }
+        this.jobs.set(l.taskId, tracked)
+        child.once('exit', (code, signal) => {
+          tracked.exited = true
+          tracked.child = null
+          this.ctx.onStatus(this.status(ref, 'exited', { exitCode: code, signal }))
+        })
+        out.push({ ok: true, ref })
+        setImmediate(() => {
+          if (!tracked.exited) this.ctx.onStatus(this.status(ref, 'alive'))
+        })
+      } catch (e) {
+        out.push({ ok: false, taskId: l.taskId, problem: { code: 'spawn-failed', severity: 'error', pool: l.pool, message: `cannot start the task runtime: ${(e as Error).message}` } })
+      }
+    }
+    return out
+  }
+
+  /** finds the state of a job from the process table and its task directory */
+  private inspect(ref: JobRef): JobStatus {
+    const taskDir = String(ref.data?.taskDir ?? '')
+    const tracked = this.jobs.get(ref.taskId)
+    if (tracked?.child && !tracked.exited) return this.status(ref, 'alive')
+    const result = taskDir ? readResult(taskDir, ref.attempt) : null
+    const startTicks = (ref.data?.startTicks as number | null | undefined) ?? null
+    if (ref.pid && isProcessAlive(ref.pid, startTicks)) {
+      return this.status(ref, 'alive')
+    }
+    if (result) {
+      const sig = result.signal
+      return this.status(ref, 'exited', { exitCode: result.exitCode, signal: sig, endedAt: result.finishedAt, startedAt: result.startedAt })
+    }
+    // unknown job id (the server died between queueing and recording the submission): look for it
+    if (!ref.pid && taskDir) {
+      const st = readStarted(taskDir, ref.attempt)
+      if (st && isProcessAlive(st.pid, st.startTicks)) {
+        ref.pid = st.pid
+        ref.jobId = `${st.pid}:${st.startTicks ?? 0}`
+        ref.data = { ...ref.data, pgid: st.pgid, startTicks: st.startTicks }
+        return this.status(ref, 'alive')
+      }
+      const found = processesWithEnv('CONTROLROOM_TASK_ID', ref.taskId).filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/environ`).includes(Buffer.from(`CONTROLROOM_ATTEMPT=${ref.attempt}\0`))
+        } catch {
+          return false
+        }
+      })
+      if (found.length) {
+        const pid = Math.min(...found)
+        ref.pid = pid
+        ref.jobId = `${pid}:${processStartTicks(pid) ?? 0}`
+        ref.data = { ...ref.data, pgid: pid, startTicks: processStartTicks(pid) }
+        return this.status(ref, 'alive')
+      }
+    }
+    return this.status(ref, 'gone', { reason: 'the task process vanished without writing result.json' })
+  }
+
+  async poll(jobs: JobRef[]): Promise<JobStatus[]> {
+    return jobs.map((ref) => this.inspect(ref))
+  }
+
+  async reattach(jobs: JobRef[]): Promise<JobStatus[]> {
+    const out: JobStatus[] = []
+    for (const ref of jobs) {
+      const s = this.inspect(ref)
+      if (!s.final) this.jobs.set(ref.taskId, { ref: s.ref, child: null, exited: false })
+      out.push(s)
+    }
+    return out
+  }
+
+  /** SIGTERM to the runtime's and the command's process groups, SIGKILL after a grace period; waits until they are gone */
+  async cancel(jobs: JobRef[]): Promise<void> {
+    const graceMs = Number(process.env.CONTROLROOM_KILL_GRACE_MS || 3000)
+    const groups = new Set<number>()
+    for (const ref of jobs) {
+      const taskDir = String(ref.data?.taskDir ?? '')
+      const pgid = Number(ref.data?.pgid ?? ref.pid ?? 0)
+      const startTicks = (ref.data?.startTicks as number | null | undefined) ?? null
+      if (pgid && isProcessAlive(pgid, startTicks)) groups.add(pgid)
+      else if (pgid && processesInGroups([pgid]).length) groups.add(pgid)
+      const st = taskDir ? readStarted(taskDir, ref.attempt) : null
+      if (st?.childPid) groups.add(st.childPid)
+    }
+    for (const g of groups) killGroup(g, 'SIGTERM')
+    const deadline = Date.now() + graceMs
+    while (Date.now() < deadline && processesInGroups(groups).length > 0) await new Promise((r) => setTimeout(r, 50))
+    if (processesInGroups(groups).length > 0) {
+      for (const g of groups) killGroup(g, 'SIGKILL')
+      const d2 = Date.now() + 2000
+      while (Date.now() < d2 && processesInGroups(groups).length > 0) await new Promise((r) => setTimeout(r, 25))
+    }
+  }
+
+  async close(): Promise<void> {
+    this.jobs.clear()
+  }
+}
+
+export function signalNumber(name: string | null | undefined): number | null {
+  return name ? (SIGNALS[name] ?? null) : null
+}
+

@@ -1,0 +1,375 @@
+/**
+ * Strategy `slurm`: every task is a Slurm job (a stage's partitions handed over together become
+ * ONE job array), created with `sbatch` from a generated, previewable job script; the pool's
+ * resources become --cpus-per-task / --mem / --gres=gpu:N / --tmp and its site config partition,
+ * account, qos, constraint, time limit and extra directives (see slurm/script.ts).
+ *
+ * - Dependencies are held by our engine (a task is only submitted once its needs succeeded): the
+ *   failure policy, retries and behaviour stay identical across strategies; see slurm/script.ts.
+ * - pool.workers bounds concurrent jobs per pool: the backend asks for at most that many; an
+ *   array is also throttled with `%workers`.
+ * - Status: one `squeue --json` per poll for all jobs of the run, backing off while nothing
+ *   changes; sacct / jobcomp / scontrol for jobs that left squeue; unknown everywhere -> lost.
+ * - Impossible requests are refused in preflight (sinfo) or at submission with Slurm's message,
+ *   and jobs that pend for a reason waiting cannot fix are cancelled and failed with it.
+ * - Commands run on this host or on a login node through ssh (site `ssh`), see ../transport.
+ */
+import path from 'node:path';
+import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts';
+import { loadSiteConfig } from '../../site/load.ts';
+import type { SiteConfig } from '../../site/schema.ts';
+import { createTransport } from '../transport/index.ts';
+import type { CommandTransport } from '../transport/types.ts';
+import { runtimeArgv } from '../paths.ts';
+import type {
+  JobRef,
+  JobStatus,
+  MappedJobState,
+  PoolProblem,
+  RenderedSubmission,
+  Strategy,
+  StrategyContext,
+  StrategyRunContext,
+  StrategySession,
+  SubmitResult,
+  TaskLaunch,
+} from '../types.ts';
+import { SlurmClient } from './slurm/client.ts';
+import { SlurmJobs, type SlurmJobRef, type SlurmJobUpdate } from './slurm/jobs.ts';
+import { parseSinfo, preflightPools } from './slurm/preflight.ts';
+import { renderPoolPreview, workerSetup, type ScriptTask, type SlurmProblem } from './slurm/script.ts';
+import { mapSlurmState, signalName } from './slurm/status.ts';
+
+export interface SlurmStrategyOptions {
+  /** the site config; default: StrategyContext.site when it is one, else loadSiteConfig() */
+  site?: SiteConfig;
+  /** the command transport; default: createTransport(site) (ssh when the site names a login host) */
+  transport?: CommandTransport;
+  /** override the poll intervals (tests) */
+  pollIntervalMs?: number;
+  maxPollIntervalMs?: number;
+}
+
+function isSiteConfig(v: unknown): v is SiteConfig {
+  return !!v && typeof v === 'object' && 'slurm' in v && 'paths' in v && 'environment' in v;
+}
+
+function toPoolProblem(p: SlurmProblem): PoolProblem {
+  return { code: p.code, severity: p.severity, pool: p.pool, message: p.message, ...(p.hint ? { hint: p.hint } : {}) };
+}
+
+const refKey = (jobId: string, idx: number | null | undefined) => (idx == null ? jobId : `${jobId}_${idx}`);
+
+/** seconds of `--time` for tasks with a timeout and no pool/site walltime */
+export function timeLimitFor(timeouts: (number | null)[]): number | null {
+  const t = timeouts.filter((x): x is number => typeof x === 'number' && x > 0);
+  if (t.length !== timeouts.length || t.length === 0) return null;
+  const max = Math.max(...t);
+  return Math.ceil(max + Math.max(60, max * 0.1));
+}
+
+export class SlurmStrategy implements Strategy {
+  readonly name = 'slurm';
+  readonly workerModel = 'job' as const;
+  readonly workerKind = 'slurm' as const;
+  readonly supportsArrays = true;
+
+  constructor(private readonly opts: SlurmStrategyOptions = {}) {}
+
+  private loaded: SiteConfig | null = null;
+
+  site(ctx?: StrategyContext): SiteConfig {
+    if (this.opts.site) return this.opts.site;
+    if (isSiteConfig(ctx?.site)) return ctx.site;
+    return (this.loaded ??= loadSiteConfig());
+  }
+
+  transport(site: SiteConfig): CommandTransport {
+    return this.opts.transport ?? createTransport(site);
+  }
+
+  async preflight(plan: ExecutionPlan, ctx?: StrategyContext): Promise<PoolProblem[]> {
+    let site: SiteConfig;
+    try {
+      site = this.site(ctx);
+    } catch (e) {
+      return [{ code: 'site-config-invalid', severity: 'error', pool: null, message: (e as Error).message }];
+    }
+    const used = plan.pools.filter((p) => p.stages.length > 0);
+    const problems: PoolProblem[] = [];
+    if (ctx?.runDir && site.source && !isUnder(ctx.runDir, site.paths.runs)) {
+      problems.push({
+        code: 'slurm-run-dir-not-shared',
+        severity: 'warning',
+        pool: null,
+        message: `the run directory ${ctx.runDir} is not under the site's shared runs path ${site.paths.runs}: the compute nodes must see it`,
+        hint: 'set CONTROLROOM_HOME so that runs live under site paths.runs',
+      });
+    }
+    if (!site.slurm.preflight) return problems;
+    const client = new SlurmClient(this.transport(site), { binDir: site.slurm.binDir, env: site.slurm.env, timeoutMs: 30_000 });
+    let text: string;
+    try {
+      text = await client.sinfo();
+    } catch (e) {
+      return [
+        ...problems,
+        {
+          code: 'slurm-unreachable',
+          severity: 'error',
+          pool: null,
+          message: `cannot ask Slurm about its partitions and nodes (${(e as Error).message})`,
+          hint: site.ssh ? `check the ssh login host ${site.ssh.host}` : 'is the Slurm client installed and SLURM_CONF set? (site slurm.env / binDir)',
+        },
+      ];
+    }
+    return [...problems, ...preflightPools(used, site, parseSinfo(text)).map(toPoolProblem)];
+  }
+
+  async render(pool: PlanPool, plan: ExecutionPlan, ctx?: StrategyContext & { launch?: TaskLaunch[] }): Promise<RenderedSubmission> {
+    const site = this.site(ctx);
+    if (ctx?.launch?.length) {
+      const runId = ctx.launch[0]!.runId;
+      const runDir = ctx.runDir ?? path.dirname(path.dirname(ctx.launch[0]!.taskDir));
+      const jobs = new SlurmJobs({ transport: this.transport(site), site, runId, runDir });
+      const r = jobs.render(this.request(pool, plan, ctx.launch, site));
+      return { kind: 'slurm-script', text: r.script, problems: r.problems.map(toPoolProblem) };
+    }
+    const runId = ctx?.runDir ? path.basename(ctx.runDir) : 'RUN';
+    const stage = plan.stages.find((s) => s.pool === pool.name);
+    const runDir = ctx?.runDir ?? path.join(site.paths.runs, runId);
+    const spec = path.join(runDir, 'tasks', stage ? stage.id : 'TASK', 'spec.json');
+    // the example task: the runtime reads the spec file of the pool's first stage
+    const r = renderPoolPreview(plan, pool, { ...site, paths: { ...site.paths, runs: path.dirname(runDir) } }, {
+      runId,
+      taskArgv: this.taskArgv(runtimeArgv(spec), site),
+    });
+    return { kind: 'slurm-script', text: r.script, problems: r.problems.map(toPoolProblem) };
+  }
+
+  mapState(external: { state: string; reason?: string | null; exitCode?: number | null; signal?: string | number | null }): MappedJobState {
+    const sig = typeof external.signal === 'number' ? external.signal : external.signal ? signalNumber(external.signal) : null;
+    const m = mapSlurmState({ state: external.state, reason: external.reason ?? null, exitCode: external.exitCode ?? null, signal: sig });
+    return { worker: m.worker, task: m.task, final: m.final, reason: m.reasonText, hopeless: m.hopeless };
+  }
+
+  async open(ctx: StrategyRunContext): Promise<StrategySession> {
+    const site = this.site(ctx);
+    return new SlurmSession(this, ctx, site, this.transport(site), this.opts);
+  }
+
+  /** the argv a node runs for a launch: site.taskCommand replaces the runtime prefix when set */
+  taskArgv(argv: string[], site: SiteConfig): string[] {
+    if (!site.taskCommand) return argv;
+    const i = argv.indexOf('--spec');
+    return i >= 0 ? [...site.taskCommand, ...argv.slice(i)] : argv;
+  }
+
+  request(pool: PlanPool, plan: ExecutionPlan, launches: TaskLaunch[], site: SiteConfig) {
+    const tasks: ScriptTask[] = launches.map((l) => ({ taskId: l.taskId, argv: this.taskArgv(l.argv, site), env: l.env }));
+    return {
+      pool,
+      tasks,
+      setup: workerSetup(plan.environment, site),
+      arrayParallelism: launches.length > 1 ? Math.max(1, pool.workers) : undefined,
+      timeLimitSeconds: timeLimitFor(launches.map((l) => l.timeoutSeconds)),
+      header: [`stage ${[...new Set(launches.map((l) => l.stageId))].join(', ')}; attempt ${launches.map((l) => l.attempt).join(',')}`],
+    };
+  }
+}
+
+function isUnder(p: string, root: string): boolean {
+  const rel = path.relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+function signalNumber(name: string): number | null {
+  const n = Number(name);
+  if (Number.isInteger(n)) return n;
+  for (let i = 1; i < 32; i++) if (signalName(i) === name || signalName(i) === `SIG${name}`) return i;
+  return null;
+}
+
+class SlurmSession implements StrategySession {
+  private readonly jobs: SlurmJobs;
+  /** contract refs by Slurm key (jobId or jobId_index) */
+  private readonly refs = new Map<string, JobRef>();
+
+  constructor(
+    private readonly strategy: SlurmStrategy,
+    private readonly ctx: StrategyRunContext,
+    private readonly site: SiteConfig,
+    transport: CommandTransport,
+    opts: SlurmStrategyOptions,
+  ) {
+    this.jobs = new SlurmJobs({
+      transport,
+      site,
+      runId: ctx.runId,
+      runDir: ctx.runDir,
+      ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
+      ...(opts.maxPollIntervalMs ? { maxPollIntervalMs: opts.maxPollIntervalMs } : {}),
+      onUpdate: (u) => {
+        const s = this.toStatus(u);
+        if (s) ctx.onStatus(s);
+      },
+    });
+  }
+
+  private toStatus(u: SlurmJobUpdate): JobStatus | null {
+    const ref = this.refs.get(refKey(u.ref.jobId, u.ref.arrayIndex));
+    if (!ref) return null;
+    if (u.ref.elementJobId && ref.data?.elementJobId !== u.ref.elementJobId) ref.data = { ...ref.data, elementJobId: u.ref.elementJobId };
+    // a hopeless pending job (already cancelled by SlurmJobs) is reported as the contract's
+    // `hopeless` queued state: the backend fails the task with the reason (it never ran)
+    const hopeless = u.hopeless;
+    return {
+      ref,
+      worker: hopeless ? 'pending-in-queue' : u.worker,
+      task: hopeless ? 'queued' : u.task,
+      final: hopeless ? false : u.final,
+      reason: u.reasonText,
+      hopeless,
+      raw: u.slurmState,
+      exitCode: u.exitCode,
+      signal: u.signal != null ? signalName(u.signal) : null,
+      host: u.nodes,
+      startedAt: u.startTime ? new Date(u.startTime * 1000).toISOString() : null,
+      endedAt: u.endTime && u.final ? new Date(u.endTime * 1000).toISOString() : null,
+    };
+  }
+
+  private slurmRef(ref: JobRef): SlurmJobRef {
+    return {
+      taskId: ref.taskId,
+      pool: ref.pool,
+      jobId: ref.jobId.split('_')[0]!,
+      arrayIndex: ref.arrayIndex ?? (ref.jobId.includes('_') ? Number(ref.jobId.split('_')[1]) : null),
+      elementJobId: typeof ref.data?.elementJobId === 'string' ? ref.data.elementJobId : null,
+    };
+  }
+
+  async submit(group: TaskLaunch[]): Promise<SubmitResult[]> {
+    if (group.length === 0) return [];
+    const byPool = new Map<string, TaskLaunch[]>();
+    for (const l of group) byPool.set(l.pool, [...(byPool.get(l.pool) ?? []), l]);
+    const results = new Map<string, SubmitResult>();
+    for (const [poolName, launches] of byPool) {
+      const pool = this.ctx.plan.pools.find((p) => p.name === poolName);
+      if (!pool) {
+        for (const l of launches)
+          results.set(l.taskId, { ok: false, taskId: l.taskId, problem: { code: 'unknown-pool', severity: 'error', pool: poolName, message: `pool ${poolName} is not in the plan` } });
+        continue;
+      }
+      const batches = this.site.slurm.arrays && launches.length > 1 ? [launches] : launches.map((l) => [l]);
+      for (const batch of batches) {
+        const req = {
+          ...this.strategy.request(pool, this.ctx.plan, batch, this.site),
+          // register the contract refs before the first status (`requested`) is pushed
+          onSubmitted: (srefs: SlurmJobRef[], info: { scriptPath: string; cluster: string | null }) => {
+            srefs.forEach((sref, i) => {
+              const l = batch[i]!;
+              this.refs.set(refKey(sref.jobId, sref.arrayIndex), {
+                taskId: l.taskId,
+                attempt: l.attempt,
+                pool: poolName,
+                jobId: refKey(sref.jobId, sref.arrayIndex),
+                arrayIndex: sref.arrayIndex,
+                workerId: `slurm-${refKey(sref.jobId, sref.arrayIndex)}`,
+                host: null,
+                pid: null,
+                data: { scriptPath: info.scriptPath, arrayJobId: sref.arrayIndex !== null ? sref.jobId : null, cluster: info.cluster },
+              });
+            });
+          },
+        };
+        let out;
+        try {
+          out = await this.jobs.submit(req);
+        } catch (e) {
+          out = { ok: false as const, problem: { code: 'slurm-submit-failed', severity: 'error' as const, pool: poolName, message: (e as Error).message, retryable: true }, script: null };
+        }
+        if (!out.ok) {
+          for (const l of batch) results.set(l.taskId, { ok: false, taskId: l.taskId, problem: toPoolProblem(out.problem), ...(out.problem.retryable ? { retryable: true } : {}) });
+          if (out.problem.code !== 'slurm-unreachable') this.ctx.log('error', `${out.problem.message}${out.problem.hint ? ` (${out.problem.hint})` : ''}`);
+          continue;
+        }
+        for (const w of out.warnings) this.ctx.log('warn', w);
+        out.refs.forEach((sref, i) => {
+          results.set(batch[i]!.taskId, { ok: true, ref: this.refs.get(refKey(sref.jobId, sref.arrayIndex))! });
+        });
+      }
+    }
+    return group.map((l) => results.get(l.taskId)!);
+  }
+
+  private adopt(jobs: JobRef[]): void {
+    const fresh: SlurmJobRef[] = [];
+    for (const ref of jobs) {
+      const s = this.slurmRef(ref);
+      const k = refKey(s.jobId, s.arrayIndex);
+      if (!this.refs.has(k)) this.refs.set(k, ref);
+      if (!this.jobs.isTracked(s.jobId, s.arrayIndex)) fresh.push(s);
+    }
+    if (fresh.length) this.jobs.attach(fresh);
+  }
+
+  /** one status per given ref, same order (a job not heard of yet is `requested`) */
+  private statuses(jobs: JobRef[]): JobStatus[] {
+    return jobs.map((ref) => {
+      const s = this.slurmRef(ref);
+      const u = this.jobs.statusOfJob(s.jobId, s.arrayIndex);
+      const st = u ? this.toStatus(u) : null;
+      return (
+        st ?? {
+          ref: this.refs.get(refKey(s.jobId, s.arrayIndex)) ?? ref,
+          worker: 'requested',
+          task: 'queued',
+          final: false,
+          reason: 'waiting for Slurm to report the job',
+          hopeless: false,
+          raw: 'UNKNOWN',
+          exitCode: null,
+          signal: null,
+          host: null,
+        }
+      );
+    });
+  }
+
+  async poll(jobs: JobRef[]): Promise<JobStatus[]> {
+    this.adopt(jobs);
+    await this.jobs.poll();
+    return this.statuses(jobs);
+  }
+
+  async cancel(jobs: JobRef[]): Promise<void> {
+    const ids = jobs.map((r) => {
+      const s = this.slurmRef(r);
+      return refKey(s.jobId, s.arrayIndex);
+    });
+    await this.jobs.client.scancel([...new Set(ids)]);
+  }
+
+  async reattach(jobs: JobRef[]): Promise<JobStatus[]> {
+    this.adopt(jobs);
+    await this.jobs.poll();
+    return this.statuses(jobs);
+  }
+
+  pollIntervalMs(): number {
+    return this.jobs.currentInterval;
+  }
+
+  async close(): Promise<void> {
+    await this.jobs.close();
+    // the ssh control master (if any) is shared by the strategy's transport; it expires by itself (ControlPersist)
+  }
+}
+
+/** the default instance (site config from StrategyContext.site or the site file) */
+export const slurmStrategy = new SlurmStrategy();
+
+export function createSlurmStrategy(opts: SlurmStrategyOptions = {}): SlurmStrategy {
+  return new SlurmStrategy(opts);
+}

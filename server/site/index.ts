@@ -1,0 +1,13 @@
+export type { SiteConfig, SiteConfigInput, SshSiteConfig, SlurmSiteConfig, SlurmPoolDefaults } from './schema.ts';
+export { siteSchema } from './schema.ts';
+export {
+  loadSiteConfig,
+  parseSiteConfig,
+  resolveSiteConfig,
+  defaultSiteConfig,
+  siteConfigPath,
+  controlroomHome,
+  SiteConfigError,
+  type SiteProblem,
+  type LoadSiteOptions,
+} from './load.ts';

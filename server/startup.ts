@@ -1,0 +1,51 @@
+/**
+ * What the server does once when it starts (called from /instrumentation.ts `register()`, Node.js
+ * runtime only, before the first request is served). The CLI may call it too.
+ *
+ * Add start-up work to `onServerStart` below (e.g. the run engine's reconcile of active runs),
+ * AFTER the database is migrated.
+ */
+import { migrateDatabase } from './db/client.ts'
+import { databaseUrl, providerOf, redactUrl } from './db/url.ts'
+import { authMode } from './auth/core.ts'
+import { ensureToken, tokenFile } from './auth/secrets.ts'
+
+export interface StartupInfo {
+  database: string
+  provider: string
+  appliedMigrations: string[]
+  authMode: 'token' | 'users'
+}
+
+let started: Promise<StartupInfo> | null = null
+
+/** Database migrations + access token. Idempotent (one run per process). */
+export function prepareServer(log: (m: string) => void = (m) => console.log(m)): Promise<StartupInfo> {
+  started ??= (async () => {
+    const url = databaseUrl()
+    const provider = providerOf(url)
+    const res = await migrateDatabase(url)
+    log(`[controlroom] database ${provider} ${redactUrl(url)}: ${res.applied.length ? `applied ${res.applied.join(', ')}` : 'up to date'}`)
+    const mode = authMode()
+    if (mode === 'token') {
+      ensureToken() // creates <CONTROLROOM_HOME>/token (0600) when CONTROLROOM_TOKEN is not set
+      log(`[controlroom] access: token (${process.env.CONTROLROOM_TOKEN ? 'from CONTROLROOM_TOKEN' : `in ${tokenFile()}`})`)
+    } else {
+      log('[controlroom] access: user accounts (CONTROLROOM_AUTH=users)')
+    }
+    return { database: redactUrl(url), provider, appliedMigrations: res.applied, authMode: mode }
+  })()
+  started.catch(() => {
+    started = null
+  })
+  return started
+}
+
+/**
+ * The server start hook. Order matters: database first, then anything that uses it.
+ */
+export async function onServerStart(): Promise<void> {
+  await prepareServer()
+  // Run engine (issue 5): reconcile active runs here, e.g.
+  //   await (await import('./execution/reconcile.ts')).reconcileActiveRuns()
+}
