@@ -94,6 +94,8 @@ export async function benchDask(): Promise<string[]> {
     lines.push(
       `dask bench: bare DaskSession (no engine, no runtime), ${N} x \`true\` on ${cpus} workers: ${((te - tb) / 1000).toFixed(2)} s = ${((te - tb) / N).toFixed(2)} ms/task; cluster start-up ${((tStarted - ts) / 1000).toFixed(2)} s; bridge round trip median ${pingMs[10]!.toFixed(2)} ms${bad.length ? `; ${bad.length} FAILED` : ''}`,
     )
+    // the engine closes a finished run's Dask session in the background: let it finish
+    for (let i = 0; i < 200 && findProcesses(home).length; i++) await new Promise((r) => setTimeout(r, 100))
     const left = findProcesses(home)
     if (left.length) lines.push(`dask bench: WARNING ${left.length} process(es) left: ${left.map((p) => p.cmdline).join(' | ')}`)
   } finally {

@@ -177,7 +177,7 @@ test('start a run from the UI and watch it live: DAG states, log tail, workers, 
   expect(text).toContain('line 10\n')
   await shot(page, 'live-succeeded')
   // ... but not without access
-  const anon = await playwright.request.newContext({ baseURL })
+  const anon = await playwright.request.newContext({ baseURL, storageState: { cookies: [], origins: [] } })
   const denied = await anon.get(href!)
   expect(denied.status()).toBe(401)
   expect(await denied.text()).not.toContain('counting')

@@ -42,6 +42,12 @@ export const EXAMPLES: ExampleEntry[] = [
     file: 'dask-htcondor.yaml',
   },
   {
+    id: 'hep-zmumu',
+    title: 'HEP: Z→μμ plots',
+    description: 'Generates its own Z→μμ events, then hep.define / hep.select / hep.hist in 4 partitions: dimuon mass and muon pT plots with a cutflow.',
+    file: 'hep-zmumu.yaml',
+  },
+  {
     id: 'large-500',
     title: '500 stages',
     description: 'A generated 500-stage workflow with fan-in and fan-out, for speed.',

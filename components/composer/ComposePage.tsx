@@ -1,8 +1,11 @@
 'use client'
 
 import { useCallback, useEffect, useRef, useState } from 'react'
+import { useQueryClient } from '@tanstack/react-query'
 import type { CompileResult } from '~/server/workflow'
+import { useTRPC } from '~/components/trpc/client'
 import { Composer } from './Composer'
+import { SaveBar, type SavedRef } from './SaveBar'
 
 export interface ExampleEntry {
   id: string
@@ -17,6 +20,8 @@ export interface ComposePageProps {
   initial: { id: string; fileName: string; source: string }
   /** true when the URL asked for this example explicitly (it then wins over the saved draft) */
   requested: boolean
+  /** `?workflow=<id>&version=<vid>`: open a saved version instead of an example or the draft */
+  open?: { workflowId: string; versionId: string | null } | null
 }
 
 export const DRAFT_KEY = 'controlroom.composer.draft.v1'
@@ -47,23 +52,66 @@ function readDraft(): Draft | null {
 }
 
 /** /compose: the composer started from a bundled example, its text kept as a local draft across reloads. */
-export function ComposePage({ examples, initial, requested }: ComposePageProps) {
+export function ComposePage({ examples, initial, requested, open }: ComposePageProps) {
+  const trpc = useTRPC()
+  const queryClient = useQueryClient()
   const [doc, setDoc] = useState<Doc | null>(null)
   const [savedAt, setSavedAt] = useState<string | null>(null)
   const [loading, setLoading] = useState(false)
+  const [saved, setSaved] = useState<SavedRef | null>(null)
+  const [source, setSource] = useState('')
+  const [openError, setOpenError] = useState<string | null>(null)
   const keyRef = useRef(0)
 
   useEffect(() => {
+    if (open) {
+      // A saved version: its text comes from the library, not from the local draft.
+      let cancelled = false
+      queryClient
+        .fetchQuery(trpc.workflow.get.queryOptions({ id: open.workflowId, versionId: open.versionId }))
+        .then((r) => {
+          if (cancelled) return
+          if (!r.version) throw new Error('this workflow has no saved version')
+          const v = r.version
+          setSaved({ workflowId: r.workflow.id, versionId: v.id, number: v.number, name: r.workflow.name, valid: v.valid, yaml: v.yaml })
+          setSource(v.yaml)
+          setDoc({ key: ++keyRef.current, source: v.yaml, fileName: `${r.workflow.name}.yaml`, exampleId: null })
+        })
+        .catch((e: unknown) => {
+          if (!cancelled) setOpenError(e instanceof Error ? e.message : String(e))
+        })
+      return () => {
+        cancelled = true
+      }
+    }
     const draft = requested ? null : readDraft()
     if (requested) window.history.replaceState(null, '', '/compose')
     if (draft) {
       setDoc({ key: ++keyRef.current, source: draft.source, fileName: draft.fileName, exampleId: draft.exampleId })
       setSavedAt(draft.savedAt)
     } else setDoc({ key: ++keyRef.current, source: initial.source, fileName: initial.fileName, exampleId: initial.id })
-  }, [initial, requested])
+    setSource(draft ? draft.source : initial.source)
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [initial, requested, open?.workflowId, open?.versionId])
 
   const docRef = useRef(doc)
   docRef.current = doc
+  const savedRef = useRef(saved)
+  savedRef.current = saved
+  const dirty = saved !== null && saved.yaml !== source
+  useEffect(() => {
+    if (!dirty) return
+    const guard = (e: BeforeUnloadEvent) => {
+      e.preventDefault()
+      e.returnValue = ''
+    }
+    window.addEventListener('beforeunload', guard)
+    return () => window.removeEventListener('beforeunload', guard)
+  }, [dirty])
+  const onSaved = useCallback((ref: SavedRef) => {
+    setSaved(ref)
+    window.history.replaceState(null, '', `/compose?workflow=${ref.workflowId}&version=${ref.versionId}`)
+  }, [])
   // The draft is written when typing pauses (a large workflow is tens of KB: not on every re-plan).
   const saveTimer = useRef<ReturnType<typeof setTimeout> | null>(null)
   const pendingDraft = useRef<Draft | null>(null)
@@ -84,6 +132,8 @@ export function ComposePage({ examples, initial, requested }: ComposePageProps) 
     (source: string, _result: CompileResult) => {
       const d = docRef.current
       if (!d) return
+      setSource(source)
+      if (savedRef.current) return // a saved workflow's edits are protected by the unsaved-changes guard instead
       pendingDraft.current = { source, fileName: d.fileName, exampleId: d.exampleId, savedAt: new Date().toISOString() }
       if (saveTimer.current) clearTimeout(saveTimer.current)
       saveTimer.current = setTimeout(flushDraft, 400)
@@ -110,6 +160,9 @@ export function ComposePage({ examples, initial, requested }: ComposePageProps) 
         const d: Draft = { source, fileName: entry.file, exampleId: id, savedAt: new Date().toISOString() }
         localStorage.setItem(DRAFT_KEY, JSON.stringify(d))
         setSavedAt(d.savedAt)
+        setSaved(null)
+        setSource(source)
+        window.history.replaceState(null, '', '/compose')
         setDoc({ key: ++keyRef.current, source, fileName: entry.file, exampleId: id })
       } catch (e) {
         alert(`Could not load the example: ${e instanceof Error ? e.message : String(e)}`)
@@ -143,8 +196,17 @@ export function ComposePage({ examples, initial, requested }: ComposePageProps) 
       {doc ? (
         <span className="muted draft-note" data-testid="draft-note">
           {doc.exampleId ? `from ${doc.exampleId}` : doc.fileName}
-          {savedAt ? ` · draft kept in this browser` : ''}
+          {!saved && savedAt ? ` · draft kept in this browser` : ''}
         </span>
+      ) : null}
+      {doc ? (
+        <SaveBar
+          key={saved?.workflowId ?? 'new'}
+          saved={saved}
+          source={source}
+          defaultName={doc.exampleId ?? doc.fileName.replace(/\.ya?ml$/, '')}
+          onSaved={onSaved}
+        />
       ) : null}
     </>
   )
@@ -153,6 +215,10 @@ export function ComposePage({ examples, initial, requested }: ComposePageProps) 
     <div className="composer-page">
       {doc ? (
         <Composer key={doc.key} initialSource={doc.source} fileName={doc.fileName} onChange={handleChange} toolbar={toolbar} />
+      ) : openError ? (
+        <div className="editor-loading error" role="alert">
+          Could not open the workflow: {openError}
+        </div>
       ) : (
         <div className="editor-loading">Loading…</div>
       )}

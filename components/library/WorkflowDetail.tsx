@@ -13,6 +13,7 @@ import { useTRPC } from '~/components/trpc/client'
 import { AccessError } from './WorkflowLibrary'
 import { fullTime, MAX_IMPORT_BYTES, timeAgo } from './format'
 import { useUnsavedChanges } from './useUnsavedChanges'
+import { StartRunButton } from '~/components/run/StartRunButton'
 import './library.css'
 
 const YamlDiff = dynamic(() => import('./YamlDiff'), {
@@ -177,6 +178,10 @@ export function WorkflowDetail({ id }: { id: string }) {
                   Open in composer
                 </Link>
               )}
+              {head && <StartRunButton versionId={head.id} disabled={!head.valid || wf.archived} />}
+              <Link className="button" href={`/runs?workflow=${id}`} data-testid="workflow-runs-link">
+                Runs
+              </Link>
               <button
                 type="button"
                 onClick={() => {

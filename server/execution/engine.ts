@@ -28,7 +28,8 @@ import { emit } from './bus.ts'
 import './drivers.ts'
 import { newId } from './ids.ts'
 import { checkOps } from './ops.ts'
-import { partitionsOf, type Partition } from './partition.ts'
+import { partitionsOf, preparePartitions, type Partition } from './partition.ts'
+import './ops/hep.ts' // registers the hep.* ops, partitioner and merge (server/execution/ops/hep.ts)
 import { runDirFor, taskDirFor } from './paths.ts'
 import { isProcessAlive, selfIdentity } from './procfs.ts'
 import { resolveDrivers } from './registry.ts'
@@ -342,6 +343,7 @@ export class RunEngine {
     const { backend, strategy } = resolveDrivers(plan.backend, plan.strategy)
     mkdirSync(path.join(runDir, 'tasks'), { recursive: true })
     writeFileSync(path.join(runDir, 'plan.json'), JSON.stringify(plan, null, 2))
+    await preparePartitions(plan, { runDir }) // hook: partitioners that need I/O (hep.*: counting events)
 
     const options: RunOptions = { ...(args.options ?? {}), owner: this.identity }
     const createdAt = new Date()

@@ -17,7 +17,7 @@ export interface Partition {
 
 export type Partitioner = (stage: PlanStage, plan: ExecutionPlan) => Partition[] | null
 
-const g = globalThis as unknown as { __controlroomPartitioners?: Partitioner[] }
+const g = globalThis as unknown as { __controlroomPartitioners?: Partitioner[]; __controlroomPartitionPreparers?: PartitionPreparer[] }
 const partitioners = (g.__controlroomPartitioners ??= [])
 
 export function registerPartitioner(p: Partitioner): void {
@@ -43,3 +43,21 @@ export function partitionsOf(stage: PlanStage, plan: ExecutionPlan): Partition[]
   }
   return null
 }
+
+// ---- async preparation (hep.*: planning partitions needs I/O, e.g. counting a file's events) ----
+/**
+ * Runs once per run, awaited by the engine before the stages are expanded (createRun), with the
+ * run directory created. A preparer may write files there and cache what its (synchronous)
+ * partitioner returns for this plan object.
+ */
+export type PartitionPreparer = (plan: ExecutionPlan, ctx: { runDir: string }) => Promise<void>
+const preparers = (g.__controlroomPartitionPreparers ??= [])
+
+export function registerPartitionPreparer(p: PartitionPreparer): void {
+  if (!preparers.includes(p)) preparers.push(p)
+}
+
+export async function preparePartitions(plan: ExecutionPlan, ctx: { runDir: string }): Promise<void> {
+  for (const p of preparers) await p(plan, ctx)
+}
+// ---- end async preparation ----

@@ -310,7 +310,18 @@ class PrismaStore implements EngineStore {
       async (tx) => {
         if (b.newWorkers.length) await tx.worker.createMany({ data: b.newWorkers })
         const stored = await this.addEvents(tx as unknown as Db, b.events)
-        for (const [id, p] of b.tasks) await tx.task.update({ where: { id }, data: p })
+        // identical patches (e.g. many tasks queued at once) become one updateMany
+        const groups = new Map<string, { data: TaskPatch; ids: string[] }>()
+        for (const [id, p] of b.tasks) {
+          const k = JSON.stringify(p)
+          const g = groups.get(k)
+          if (g) g.ids.push(id)
+          else groups.set(k, { data: p, ids: [id] })
+        }
+        for (const g of groups.values()) {
+          if (g.ids.length === 1) await tx.task.update({ where: { id: g.ids[0] }, data: g.data })
+          else for (let i = 0; i < g.ids.length; i += 1000) await tx.task.updateMany({ where: { id: { in: g.ids.slice(i, i + 1000) } }, data: g.data })
+        }
         for (const [id, p] of b.workers) await tx.worker.update({ where: { id }, data: p })
         for (const [id, p] of b.runs) await tx.run.update({ where: { id }, data: p })
         return stored

@@ -35,19 +35,19 @@ export interface LoadSiteOptions {
 /** the Control Room home directory: $CONTROLROOM_HOME or ./var */
 export function controlroomHome(opts: LoadSiteOptions = {}): string {
   const env = opts.env ?? process.env;
-  return path.resolve(opts.cwd ?? process.cwd(), env.CONTROLROOM_HOME || 'var');
+  return path.resolve(/*turbopackIgnore: true*/ opts.cwd ?? process.cwd(), env.CONTROLROOM_HOME || 'var');
 }
 
 /** which file would be read: $CONTROLROOM_SITE, else the first of site.yaml|site.yml|site.json in the home */
 export function siteConfigPath(opts: LoadSiteOptions = {}): { file: string; explicit: boolean } {
   const env = opts.env ?? process.env;
-  if (env.CONTROLROOM_SITE) return { file: path.resolve(opts.cwd ?? process.cwd(), env.CONTROLROOM_SITE), explicit: true };
+  if (env.CONTROLROOM_SITE) return { file: path.resolve(/*turbopackIgnore: true*/ opts.cwd ?? process.cwd(), env.CONTROLROOM_SITE), explicit: true };
   const home = controlroomHome(opts);
   for (const name of ['site.yaml', 'site.yml', 'site.json']) {
-    const f = path.join(home, name);
+    const f = path.join(/*turbopackIgnore: true*/ home, name);
     if (existsSync(f)) return { file: f, explicit: false };
   }
-  return { file: path.join(home, 'site.yaml'), explicit: false };
+  return { file: path.join(/*turbopackIgnore: true*/ home, 'site.yaml'), explicit: false };
 }
 
 /**

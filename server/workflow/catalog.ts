@@ -71,6 +71,11 @@ export const BUILTIN_OPS: readonly BuiltinOpInfo[] = [
   },
   { name: 'noop', description: 'Do nothing (useful to join branches or as a placeholder).' },
   {
+    name: 'hep.generate',
+    description: 'Write synthetic Z->mumu events as Parquet files into the run directory (for demos and tests).',
+    params: { output: 'path relative to the run directory ({i}: file number)', files: 'number of files', events: 'events per file', seed: 'random seed' },
+  },
+  {
     name: 'hep.define',
     description: 'Define new event variables from expressions over existing branches.',
     params: { variables: 'map of name -> expression', dataset: 'dataset name' },

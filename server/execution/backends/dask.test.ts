@@ -53,7 +53,8 @@ describe('dask backend in the run engine (dask + local)', () => {
   });
   afterAll(async () => {
     await env?.cleanup();
-    expect(findProcesses(env.home)).toEqual([]);
+    // the engine does not wait for a session to close (a Dask cluster takes a moment to stop)
+    await waitUntil(() => findProcesses(env.home).length === 0, 20_000, 'no process of the runs left');
   });
 
   it('runs the heterogeneous workflow with every task on a worker of its pool, same results as local', async () => {
@@ -85,7 +86,7 @@ describe('dask backend in the run engine (dask + local)', () => {
         // every pool had its workers, all gone at the end of the run
         for (const pool of ['default', 'high_memory', 'gpu']) expect(workers.filter((w) => w.pool === pool).length).toBeGreaterThan(0);
         await waitUntil(async () => (await env.t.db.worker.findMany({ where: { runId } })).every((w) => w.state === 'gone'), 10_000, 'workers gone');
-        expect(findProcesses(path.join(env.home, 'runs', runId))).toEqual([]);
+        await waitUntil(() => findProcesses(path.join(env.home, 'runs', runId)).length === 0, 20_000, 'scheduler, workers and bridge of the run stopped');
         const log = env.events.filter((e) => e.runId === runId && e.type === 'worker.state');
         expect(log.length).toBeGreaterThan(0);
       }

@@ -5,10 +5,23 @@
  * on PATH may be another interpreter without Dask).
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const BRIDGE_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bridge.py');
+/**
+ * bridge.py beside this module; when bundled (Next.js server chunks) the source tree's copy
+ * (CONTROLROOM_APP_ROOT or the working directory), like the task runtime (../../paths.ts).
+ */
+export const BRIDGE_PATH = (() => {
+  try {
+    const here = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bridge.py');
+    if (existsSync(here)) return here;
+  } catch {
+    /* import.meta.url is not a file URL in a bundle */
+  }
+  return path.join(process.env.CONTROLROOM_APP_ROOT || process.cwd(), 'server', 'execution', 'backends', 'dask', 'bridge.py');
+})();
 
 export interface PythonProbe {
   python: string;

@@ -767,8 +767,10 @@ export class DaskSession extends EventEmitter<DaskSessionEvents> {
     // existing cluster are not ours, they just stop serving this run
     const connected = [...this.connected.values()];
     this.connected.clear();
-    if (this.deployment) await this.deployment.stop().catch((e) => errors.push(`workers: ${(e as Error).message}`));
-    if (this.scheduler) await this.scheduler.stop().catch((e) => errors.push(`scheduler: ${(e as Error).message}`));
+    await Promise.all([
+      this.deployment?.stop().catch((e) => errors.push(`workers: ${(e as Error).message}`)),
+      this.scheduler?.stop().catch((e) => errors.push(`scheduler: ${(e as Error).message}`)),
+    ]);
     for (const name of this.deployed.keys()) this.publishWorker(name);
     for (const w of connected) {
       if (this.deployed.has(w.name) || this.views.get(w.name)?.startsWith('["gone"')) continue;

@@ -1,0 +1,143 @@
+/**
+ * Run artifacts of hep.* stages, server side: the task processes write files and
+ * `<runDir>/hep/<stage>/<dataset>/artifacts.json` manifests (they never touch the database);
+ * `syncRunArtifacts` registers them as Artifact rows (idempotent, by path), called when artifacts
+ * are listed. Also the per-(stage, dataset) progress of hep stages from the task rows.
+ */
+import { readdir, readFile, realpath } from 'node:fs/promises'
+import path from 'node:path'
+import type { Db } from '../db/client.ts'
+import type { ExecutionPlan } from '../workflow/types.ts'
+import { HEP_EVENT_OPS, parsePartitionKey, type HepManifest, type HepTaskOutputs } from './ops/hep-shared.ts'
+
+export interface RunArtifact {
+  id: string
+  runId: string
+  taskId: string | null
+  name: string
+  kind: string
+  mime: string
+  path: string
+  size: number
+  meta: Record<string, unknown>
+  createdAt: Date
+}
+
+async function readManifests(runDir: string): Promise<HepManifest[]> {
+  const root = path.join(runDir, 'hep')
+  const out: HepManifest[] = []
+  let stages: string[] = []
+  try {
+    stages = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name)
+  } catch {
+    return out
+  }
+  for (const s of stages.sort()) {
+    let dss: string[] = []
+    try {
+      dss = (await readdir(path.join(root, s), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name)
+    } catch {
+      continue
+    }
+    for (const d of dss.sort()) {
+      try {
+        out.push(JSON.parse(await readFile(path.join(root, s, d, 'artifacts.json'), 'utf8')) as HepManifest)
+      } catch {
+        // not merged yet
+      }
+    }
+  }
+  return out
+}
+
+const g = globalThis as unknown as { __controlroomArtifactSync?: Map<string, Promise<void>> }
+const syncing = (g.__controlroomArtifactSync ??= new Map())
+
+/** registers the artifacts of finished merges as Artifact rows (once per path) */
+export async function syncRunArtifacts(db: Db, runId: string): Promise<void> {
+  const prev = syncing.get(runId)
+  if (prev) return prev
+  const p = (async () => {
+    const run = await db.run.findUnique({ where: { id: runId }, select: { runDir: true } })
+    if (!run?.runDir) return
+    const manifests = await readManifests(run.runDir)
+    if (!manifests.length) return
+    const existing = await db.artifact.findMany({ where: { runId }, select: { id: true, path: true, size: true } })
+    const byPath = new Map(existing.map((a) => [a.path, a]))
+    for (const m of manifests) {
+      for (const a of m.artifacts) {
+        const e = byPath.get(a.path)
+        const meta = JSON.stringify({ ...a.meta, stage: m.stage, op: m.op, dataset: m.dataset })
+        if (!e) await db.artifact.create({ data: { runId, name: a.name, kind: a.kind, mime: a.mime, path: a.path, size: a.size, meta } })
+        else if (e.size !== a.size) await db.artifact.update({ where: { id: e.id }, data: { size: a.size, meta } })
+      }
+    }
+  })().finally(() => syncing.delete(runId))
+  syncing.set(runId, p)
+  return p
+}
+
+export async function listRunArtifacts(db: Db, runId: string): Promise<RunArtifact[]> {
+  await syncRunArtifacts(db, runId)
+  const rows = await db.artifact.findMany({ where: { runId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] })
+  return rows.map((r) => ({ ...r, meta: safeJson(r.meta) }))
+}
+
+function safeJson(s: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(s) as unknown
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {}
+  } catch {
+    return {}
+  }
+}
+
+/** the file of an artifact (inside its run directory), or null */
+export async function artifactFile(db: Db, runId: string, artifactId: string): Promise<{ file: string; name: string; mime: string; size: number } | null> {
+  const a = await db.artifact.findUnique({ where: { id: artifactId }, select: { runId: true, path: true, name: true, mime: true, size: true, run: { select: { runDir: true } } } })
+  if (!a || a.runId !== runId || !a.run.runDir) return null
+  const root = await realpath(a.run.runDir).catch(() => null)
+  if (!root) return null
+  const file = await realpath(path.resolve(root, a.path)).catch(() => null)
+  if (!file || !file.startsWith(root + path.sep)) return null
+  return { file, name: a.name, mime: a.mime, size: a.size }
+}
+
+export interface HepProgressRow {
+  stage: string
+  op: string
+  dataset: string
+  total: number
+  done: number
+  failed: number
+  running: number
+  events: number
+  selected: number
+}
+
+/** per hep stage and dataset: partitions done / total, events processed */
+export async function hepProgress(db: Db, runId: string): Promise<HepProgressRow[]> {
+  const run = await db.run.findUnique({ where: { id: runId }, select: { plan: true } })
+  if (!run) return []
+  const plan = JSON.parse(run.plan) as ExecutionPlan
+  const ops = new Map(plan.stages.filter((s) => HEP_EVENT_OPS.has(s.op)).map((s) => [s.id, s.op]))
+  if (!ops.size) return []
+  const tasks = await db.task.findMany({ where: { runId, stageId: { in: [...ops.keys()] } }, select: { stageId: true, partitionKey: true, state: true, outputs: true } })
+  const rows = new Map<string, HepProgressRow>()
+  for (const t of tasks) {
+    const ds = t.partitionKey ? (parsePartitionKey(t.partitionKey)?.dataset ?? t.partitionKey) : '(all)'
+    const k = `${t.stageId}\0${ds}`
+    let r = rows.get(k)
+    if (!r) rows.set(k, (r = { stage: t.stageId, op: ops.get(t.stageId)!, dataset: ds, total: 0, done: 0, failed: 0, running: 0, events: 0, selected: 0 }))
+    r.total++
+    if (t.state === 'succeeded') {
+      r.done++
+      const o = t.outputs ? (safeJson(t.outputs) as unknown as Partial<HepTaskOutputs>) : null
+      r.events += Number(o?.hep?.events ?? 0)
+      r.selected += Number(o?.hep?.selected ?? 0)
+    } else if (t.state === 'failed' || t.state === 'lost') r.failed++
+    else if (t.state === 'running') r.running++
+  }
+  const order = new Map(plan.stages.map((s, i) => [s.id, i]))
+  return [...rows.values()].sort((a, b) => (order.get(a.stage)! - order.get(b.stage)!) || a.dataset.localeCompare(b.dataset))
+}

@@ -1,0 +1,170 @@
+/**
+ * hep.* stages through the real engine (task processes, SQLite) on the real ROOT test files in
+ * ../shared/data/root/ (read from there): partitioned == unpartitioned, entries against the files'
+ * known counts, compression variants, generated input + modifiers, artifacts registered.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Hist1D } from '../hep/hist.ts'
+import type { Cutflow } from '../hep/cutflow.ts'
+import { hepProgress, listRunArtifacts } from './hep-artifacts.ts'
+import { listTasks, startRun } from './runs.ts'
+import { setupEngineTest, type EngineTestEnv } from './testing.ts'
+
+const DATA = path.resolve(process.cwd(), '..', 'shared', 'data', 'root')
+const HAVE_DATA = existsSync(path.join(DATA, 'uproot-Zmumu.root'))
+
+let env: EngineTestEnv
+beforeAll(async () => {
+  env = await setupEngineTest({})
+})
+afterAll(async () => {
+  await env?.cleanup()
+})
+
+function zmumuYaml(file: string, chunk: number | null, name: string): string {
+  return `version: 1
+name: ${name}
+execution:
+  config:
+    workers: 4
+${chunk ? `    chunk_size: ${chunk}\n` : ''}data:
+  datasets:
+    - name: zmumu
+      files: [${file}]
+      treeName: events
+analysis:
+  stages:
+    - id: define
+      op: hep.define
+      params:
+        variables:
+          mass: sqrt((E1 + E2) ** 2 - (px1 + px2) ** 2 - (py1 + py2) ** 2 - (pz1 + pz2) ** 2)
+    - id: select
+      op: hep.select
+      params:
+        selection:
+          all:
+            - Q1 * Q2 < 0
+            - min(pt1, pt2) > 10
+    - id: hist
+      op: hep.hist
+      params:
+        histograms:
+          - { name: dimuon_mass, expr: mass, bins: { n: 60, low: 60, high: 120 } }
+          - { name: muon_pt, expr: 'max(pt1, pt2)', bins: { n: 50, low: 0, high: 200 } }
+          - { name: M, variable: M, bins: { n: 60, low: 60, high: 120 }, weight: abs(eta1) + 0.1 }
+`
+}
+
+async function runYaml(yaml: string) {
+  const { runId } = await startRun({ versionId: await env.save(yaml) }, env.engine)
+  const state = await env.waitFor(runId, 120_000)
+  const { items } = await listTasks(env.t.db, { runId, limit: 1000 })
+  if (state !== 'succeeded') {
+    const failed = items.filter((t) => t.state !== 'succeeded')
+    const runDir = (await env.t.db.run.findUnique({ where: { id: runId } }))!.runDir!
+    const logs = failed.map((t) => {
+      try {
+        return readFileSync(path.join(runDir, 'tasks', t.id, 'stderr.log'), 'utf8')
+      } catch {
+        return ''
+      }
+    })
+    throw new Error(`run ${state}: ${failed.map((t) => `${t.stageId} ${t.partitionKey} ${t.state} ${t.reason}`).join('; ')}\n${logs.join('\n')}`)
+  }
+  const runDir = (await env.t.db.run.findUnique({ where: { id: runId } }))!.runDir!
+  const artifacts = await listRunArtifacts(env.t.db, runId)
+  const read = <T,>(name: string, dataset = 'zmumu'): T => {
+    const a = artifacts.find((x) => x.name === name && (x.meta as { dataset?: string }).dataset === dataset)
+    if (!a) throw new Error(`no artifact ${name} of ${dataset} in ${artifacts.map((x) => x.name).join(', ')}`)
+    return JSON.parse(readFileSync(path.join(runDir, a.path), 'utf8')) as T
+  }
+  return { runId, runDir, items, artifacts, read }
+}
+
+describe.skipIf(!HAVE_DATA)('hep runs on uproot-Zmumu.root', () => {
+  it('4 partitions give histograms identical to 1 partition; 2304 events', async () => {
+    const file = path.join(DATA, 'uproot-Zmumu.root')
+    const one = await runYaml(zmumuYaml(file, null, 'zmumu-1'))
+    const four = await runYaml(zmumuYaml(file, 576, 'zmumu-4'))
+    expect(one.items.filter((t) => t.stageId === 'hist')).toHaveLength(1)
+    const hist4 = four.items.filter((t) => t.stageId === 'hist')
+    expect(hist4).toHaveLength(4)
+    expect(hist4.map((t) => t.partitionKey).sort()).toEqual(['zmumu#0', 'zmumu#1', 'zmumu#2', 'zmumu#3'])
+    expect(hist4.reduce((n, t) => n + ((t.outputs as { hep: { events: number } }).hep.events ?? 0), 0)).toBe(2304)
+
+    for (const name of ['dimuon_mass.json', 'muon_pt.json', 'M.json']) {
+      const a = one.read<Hist1D>(name)
+      const b = four.read<Hist1D>(name)
+      expect(b).toEqual(a)
+    }
+    const cf1 = one.read<Cutflow>('cutflow-select.json')
+    const cf4 = four.read<Cutflow>('cutflow-select.json')
+    expect(cf4).toEqual(cf1)
+    expect(cf1.rows[0].passed).toBe(2304)
+    const selected = cf1.rows[cf1.rows.length - 1].passed
+    // every selected event fills M and muon_pt once (under/overflow included)
+    expect(one.read<Hist1D>('M.json').entries + one.read<Hist1D>('M.json').missing).toBe(selected)
+    expect(four.read<Hist1D>('muon_pt.json').entries).toBe(selected)
+    // plots rendered
+    const svg = four.artifacts.find((a) => a.name === 'dimuon_mass.svg')!
+    expect(readFileSync(path.join(four.runDir, svg.path), 'utf8')).toMatch(/^<svg/)
+
+    const progress = await hepProgress(env.t.db, four.runId)
+    expect(progress.find((p) => p.stage === 'hist' && p.dataset === 'zmumu')).toMatchObject({ total: 4, done: 4, events: 2304 })
+  }, 180_000)
+
+  it('compression variants read to the same histograms (zstd Zmumu, lz4 HZZ)', async () => {
+    const plain = await runYaml(zmumuYaml(path.join(DATA, 'uproot-Zmumu.root'), 1000, 'zmumu-plain'))
+    const zstd = await runYaml(zmumuYaml(path.join(DATA, 'uproot-Zmumu-zstd.root'), 1000, 'zmumu-zstd'))
+    expect(zstd.read<Hist1D>('dimuon_mass.json')).toEqual(plain.read<Hist1D>('dimuon_mass.json'))
+    expect(zstd.read<Cutflow>('cutflow-select.json').rows[0].passed).toBe(2304)
+
+    const hzz = (file: string, n: string) => `version: 1
+name: ${n}
+execution: { config: { workers: 2, chunk_size: 1000 } }
+data:
+  datasets:
+    - { name: hzz, files: [${file}] }
+analysis:
+  stages:
+    - id: muons
+      op: hep.define
+      params:
+        variables:
+          Muon_Pt: sqrt(Muon_Px ** 2 + Muon_Py ** 2)
+    - id: sel
+      op: hep.select
+      params: { selection: 'NMuon >= 2' }
+    - id: plots
+      op: hep.hist
+      params:
+        histograms:
+          - { name: lead_pt, expr: leading(Muon_Pt), bins: { n: 50, low: 0, high: 200 }, weight: EventWeight }
+`
+    const a = await runYaml(hzz(path.join(DATA, 'uproot-HZZ.root'), 'hzz'))
+    const b = await runYaml(hzz(path.join(DATA, 'uproot-HZZ-lz4.root'), 'hzz-lz4'))
+    expect(b.read<Hist1D>('lead_pt.json', 'hzz')).toEqual(a.read<Hist1D>('lead_pt.json', 'hzz'))
+    expect(a.read<Cutflow>('cutflow-sel.json', 'hzz').rows[0].passed).toBe(2421)
+    expect(a.items.filter((t) => t.stageId === 'plots')).toHaveLength(3)
+  }, 240_000)
+})
+
+describe('hep runs on generated input', () => {
+  it('hep.generate -> define/select/hist over deferred partitions, with profile + diagnostics', async () => {
+    const yaml = readFileSync(path.join(process.cwd(), 'examples', 'hep-zmumu.yaml'), 'utf8')
+    const r = await runYaml(yaml)
+    const hist = r.items.filter((t) => t.stageId === 'Histograms')
+    expect(hist.length).toBe(4)
+    const m = hist[0].metrics as Record<string, unknown>
+    expect(m.wallMs).toBeGreaterThan(0)
+    expect(m.peakRssBytes).toBeGreaterThan(0)
+    expect((m.diagnostics as { host: string }).host).toBeTruthy()
+    expect((hist[0].modifiers as { name: string }[]).map((x) => x.name)).toEqual(['profile', 'diagnostics'])
+    const mass = r.read<Hist1D>('dimuon_mass.json')
+    expect(mass.entries).toBeGreaterThan(1000)
+    expect(r.read<Cutflow>('cutflow-SelectZ.json').rows[0].passed).toBe(20000)
+  }, 180_000)
+})

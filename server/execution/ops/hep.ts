@@ -1,0 +1,193 @@
+/**
+ * The hep.* op family in runs: registration (op resolver, partitioner, partition preparer).
+ * Imported once by engine.ts. The work itself happens in the task process
+ * (runtime/hep-task.ts, run with node + tsx); see hep-shared.ts for the design.
+ *
+ *   hep.generate  { output: 'data/zmumu-{i}.parquet', files: 2, events: 10000, seed: 42 }
+ *                 synthetic Z->mumu Parquet files written under the run directory (one task)
+ *   hep.define / hep.select / hep.hist   server/hep/ops.ts params + dataset | datasets
+ */
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { ExecutionPlan, PlanStage } from '../../workflow/types.ts'
+import { prepareDefine, prepareHist, prepareSelect } from '../../hep/ops.ts'
+import { registerOpFamily, type OpDefinition } from '../ops.ts'
+import { registerPartitioner, registerPartitionPreparer, type Partition } from '../partition.ts'
+import {
+  HEP_EVENT_OPS,
+  baseDirOf,
+  chunkSizeOf,
+  expandPattern,
+  opParams,
+  parsePartitionKey,
+  partitionCount,
+  partitionKey,
+  partitionsFilePath,
+  stageDatasets,
+  type DatasetPartitions,
+  type HepPartitionsFile,
+} from './hep-shared.ts'
+
+function appRoot(): string {
+  return path.resolve(process.env.CONTROLROOM_APP_ROOT || process.cwd())
+}
+
+function here(): string | null {
+  try {
+    return path.dirname(fileURLToPath(import.meta.url))
+  } catch {
+    return null
+  }
+}
+
+/** the task script (TypeScript, run through tsx) */
+export function hepTaskScript(): string {
+  const h = here()
+  const local = h ? path.join(h, '..', 'runtime', 'hep-task.ts') : null
+  if (local && existsSync(local)) return local
+  return path.join(appRoot(), 'server', 'execution', 'runtime', 'hep-task.ts')
+}
+
+/** node + the tsx loader: runs TypeScript directly (Node 20 has no type stripping) */
+export function tsxNodeArgv(): string[] {
+  const candidates = [path.join(appRoot(), 'node_modules', 'tsx', 'dist', 'loader.mjs')]
+  const h = here()
+  if (h) candidates.push(path.join(h, '..', '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs'))
+  const loader = candidates.find((c) => existsSync(c)) ?? candidates[0]
+  return [process.execPath, '--import', pathToFileURL(loader).href]
+}
+
+// ------------------------------------------------------------------ checks
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
+
+function checkHepStage(stage: PlanStage, plan: ExecutionPlan): string | null {
+  if (stage.op === 'hep.generate') {
+    const p = stage.params ?? {}
+    if (p.events !== undefined && !(Number.isInteger(Number(p.events)) && Number(p.events) > 0)) return `stage '${stage.id}': hep.generate params.events must be a positive integer`
+    if (p.files !== undefined && !(Number.isInteger(Number(p.files)) && Number(p.files) > 0)) return `stage '${stage.id}': hep.generate params.files must be a positive integer`
+    if (p.output !== undefined && typeof p.output !== 'string') return `stage '${stage.id}': hep.generate params.output must be a path`
+    return null
+  }
+  if (!HEP_EVENT_OPS.has(stage.op)) return `op '${stage.op}' is not a HEP op (hep.generate, hep.define, hep.select, hep.hist)`
+  const names = new Set((plan.datasets ?? []).map((d) => d.name))
+  const ds = stageDatasets(stage, plan)
+  if (ds.length === 0) return `stage '${stage.id}': ${stage.op} reads events, but the workflow declares no data.datasets`
+  for (const d of ds) if (!names.has(d)) return `stage '${stage.id}': unknown dataset '${d}' (declared: ${[...names].join(', ') || 'none'})`
+  try {
+    const params = opParams(stage) as never
+    if (stage.op === 'hep.define') prepareDefine(params)
+    else if (stage.op === 'hep.select') prepareSelect(params)
+    else prepareHist(params)
+  } catch (e) {
+    return `stage '${stage.id}': ${(e as Error).message}`
+  }
+  return null
+}
+
+function definition(name: string): OpDefinition | null {
+  if (name !== 'hep.generate' && !HEP_EVENT_OPS.has(name)) return null
+  return {
+    name,
+    description:
+      name === 'hep.generate'
+        ? 'synthetic Z->mumu events as Parquet files under the run directory (params: output, files, events, seed)'
+        : `${name} over each partition of the stage's datasets (server/hep; merged per dataset)`,
+    check: checkHepStage,
+    resolve(ctx) {
+      const argv = [...tsxNodeArgv(), hepTaskScript(), '--run-dir', ctx.runDir, '--stage', ctx.stage.id]
+      if (name !== 'hep.generate') {
+        const part = ctx.partition ? parsePartitionKey(ctx.partition.key) : null
+        if (!part) throw new Error(`stage '${ctx.stage.id}': a ${name} task needs a partition (dataset#index), got ${ctx.partition?.key ?? 'none'}`)
+        argv.push('--dataset', part.dataset, '--index', String(part.index))
+      }
+      return { argv, env: { CONTROLROOM_APP_ROOT: appRoot() } }
+    },
+  }
+}
+
+// ------------------------------------------------------------------ partitions
+
+const planned = new WeakMap<ExecutionPlan, HepPartitionsFile>()
+
+function deferred(name: string, files: string[], treeName: string | null, nevents: number | undefined, chunk: number | null, note: string): DatasetPartitions {
+  const ranges: { index: number; start: number; stop: number | null }[] = []
+  if (nevents !== undefined && chunk) {
+    for (let s = 0, i = 0; s < nevents; s += chunk, i++) ranges.push({ index: i, start: s, stop: Math.min(nevents, s + chunk) })
+  } else ranges.push({ index: 0, start: 0, stop: nevents ?? null })
+  if (ranges.length === 0) ranges.push({ index: 0, start: 0, stop: 0 })
+  return { name, mode: 'deferred', partitions: null, ranges, files, treeName, note, events: nevents ?? null }
+}
+
+/** plans every dataset read by a hep stage; writes <runDir>/hep/partitions.json */
+export async function planHepPartitions(plan: ExecutionPlan, runDir: string): Promise<HepPartitionsFile | null> {
+  const used = new Set<string>()
+  for (const s of plan.stages) if (HEP_EVENT_OPS.has(s.op)) for (const d of stageDatasets(s, plan)) used.add(d)
+  if (used.size === 0) return null
+  const { planPartitions } = await import('../../hep/partition.ts')
+  const baseDir = baseDirOf(plan)
+  const chunk = chunkSizeOf(plan)
+  const out: HepPartitionsFile = { version: 1, baseDir, chunkSize: chunk, datasets: {} }
+  for (const ds of plan.datasets ?? []) {
+    if (!used.has(ds.name)) continue
+    const files = ds.files.map((f) => expandPattern(f, runDir))
+    const nevents = typeof ds.nevents === 'number' ? ds.nevents : undefined
+    const treeName = ds.treeName ?? null
+    // files made during the run (under {run_dir}) cannot be counted yet
+    if (ds.files.some((f) => f.includes('{run_dir}'))) {
+      out.datasets[ds.name] = deferred(ds.name, files, treeName, nevents, chunk, 'files are produced during the run')
+      continue
+    }
+    try {
+      const p = await planPartitions([{ name: ds.name, files, nevents, treeName: treeName ?? undefined }], { baseDir, chunkSize: chunk ?? undefined })
+      out.datasets[ds.name] = {
+        name: ds.name,
+        mode: 'planned',
+        partitions: p.partitions.map((x) => ({ index: x.index, pieces: [{ file: x.file, treeName: x.treeName, start: x.start, stop: x.stop }] })),
+        ranges: null,
+        files,
+        treeName,
+        events: p.datasets[0]?.events ?? 0,
+      }
+      // a dataset with no events still gets one (empty) partition: its histograms exist, empty
+      if (out.datasets[ds.name].partitions!.length === 0) out.datasets[ds.name].partitions = [{ index: 0, pieces: [] }]
+    } catch (e) {
+      // planned again by the task, where the error is reported on the task
+      out.datasets[ds.name] = deferred(ds.name, files, treeName, nevents, chunk, `not planned at run creation: ${(e as Error).message}`)
+    }
+  }
+  const file = partitionsFilePath(runDir)
+  mkdirSync(path.dirname(file), { recursive: true })
+  writeFileSync(`${file}.tmp`, JSON.stringify(out, null, 2))
+  renameSync(`${file}.tmp`, file)
+  return out
+}
+
+registerPartitionPreparer(async (plan, { runDir }) => {
+  const r = await planHepPartitions(plan, runDir)
+  if (r) planned.set(plan, r)
+})
+
+registerPartitioner((stage, plan) => {
+  if (!HEP_EVENT_OPS.has(stage.op)) return null
+  const pf = planned.get(plan)
+  const out: Partition[] = []
+  let i = 0
+  for (const d of stageDatasets(stage, plan)) {
+    const dp = pf?.datasets[d]
+    const n = dp ? partitionCount(dp) : 1
+    for (let k = 0; k < n; k++) {
+      const piece = dp?.partitions?.[k]?.pieces[0]
+      const range = dp?.ranges?.[k]
+      out.push({
+        key: partitionKey(d, k),
+        index: i++,
+        data: { dataset: d, index: k, ...(piece ? { file: path.basename(piece.file), start: piece.start, stop: piece.stop } : range ? { start: range.start, stop: range.stop } : {}) },
+      })
+    }
+  }
+  return out.length ? out : null
+})
+
+registerOpFamily('hep.', definition)
