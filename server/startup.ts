@@ -46,6 +46,8 @@ export function prepareServer(log: (m: string) => void = (m) => console.log(m)):
  */
 export async function onServerStart(): Promise<void> {
   await prepareServer()
-  // Run engine (issue 5): reconcile active runs here, e.g.
-  //   await (await import('./execution/reconcile.ts')).reconcileActiveRuns()
+  // The run engine: reconcile the runs that were active when the server stopped (re-attach live
+  // tasks, collect finished ones, mark vanished ones lost), then keep adopting orphaned runs.
+  const { startExecution } = await import('./execution/index.ts')
+  await startExecution()
 }

@@ -32,6 +32,7 @@ import {
   MODIFIERS_BY_NAME,
 } from './catalog.ts';
 import { cycleThrough, cyclicComponents, topoOrder } from './graph.ts';
+import { checkHepStageParams } from './hep-check.ts';
 import { canonicalize, sha256Hex } from './hash.ts';
 import {
   CredentialsSchema,
@@ -407,6 +408,8 @@ function compileInner(ctx: SourceContext, options: CompileOptions): CompileResul
     };
     recs.push(rec);
     idToRec.set(id, rec);
+    // hep.* expressions: syntax errors at their characters in the YAML (hep-check.ts)
+    if (op.startsWith('hep.') && !Object.prototype.hasOwnProperty.call(ops, op)) checkHepStageParams(ctx, op, raw.params, [...path, 'params']);
     const node = stageNodes[i];
     if (node) stageRanges[id] = ctx.range(node.start, node.end);
   }

@@ -8,6 +8,7 @@ import { tracked } from '@trpc/server'
 import { z } from 'zod'
 import { subscribe } from '../../execution/bus.ts'
 import * as runs from '../../execution/runs.ts'
+import { hepProgress, listRunArtifacts } from '../../execution/hep-artifacts.ts'
 import { TASK_STATES, RUN_STATES, type RunEvent } from '../../execution/types.ts'
 import { createTRPCRouter, protectedProcedure } from '../trpc.ts'
 
@@ -59,6 +60,11 @@ export const runRouter = createTRPCRouter({
         .strict(),
     )
     .query(({ ctx, input }) => runs.listTasks(ctx.db, input)),
+
+  /** artifacts of the run (hep.* histograms, plots, cutflows), registered from the run directory; download: /runs/<id>/artifacts/<artifactId> */
+  artifacts: protectedProcedure.input(z.object({ runId: id }).strict()).query(({ ctx, input }) => listRunArtifacts(ctx.db, input.runId)),
+  /** hep.* stages: partitions done / total and events processed, per stage and dataset */
+  hepProgress: protectedProcedure.input(z.object({ runId: id }).strict()).query(({ ctx, input }) => hepProgress(ctx.db, input.runId)),
 
   cancel: protectedProcedure.input(z.object({ runId: id }).strict()).mutation(({ input }) => runs.cancelRun(input.runId)),
   cancelTask: protectedProcedure.input(z.object({ taskId: id }).strict()).mutation(({ input }) => runs.cancelTask(input.taskId)),
