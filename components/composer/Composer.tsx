@@ -104,6 +104,8 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
   const [panelOpen, setPanelOpen] = useState(true)
   const apiRef = useRef<EditorApi | null>(null)
   const sourceRef = useRef(initialSource)
+  /** the source of the last plan (the Submission tab previews it) */
+  const [plannedSource, setPlannedSource] = useState(initialSource)
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null)
   const editorBox = useRef<HTMLDivElement>(null)
   const cursorText = useRef<HTMLSpanElement>(null)
@@ -144,6 +146,7 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
         if (!r || !alive.current) return
         const next = toCompiled(r.result, r.ms)
         setCompiled(next)
+        setPlannedSource(source)
         setPlanning(false)
         if (!next.syntax && next.result.plan) setLastGood(next)
         onChangeRef.current?.(source, next.result)
@@ -314,6 +317,7 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
           onStageClick={revealStage}
           tab={tab}
           onTab={setTab}
+          source={plannedSource}
         />
       ) : null}
     </div>

@@ -3,8 +3,9 @@
 import { memo, useMemo, useState } from 'react'
 import type { CompileResult, ExecutionPlan, Problem } from '~/server/workflow'
 import { formatMemory } from './planGraph'
+import { SubmissionPreview } from './SubmissionPreview'
 
-export type PlanTab = 'routing' | 'pools' | 'problems' | 'json'
+export type PlanTab = 'routing' | 'pools' | 'problems' | 'json' | 'submission'
 
 export interface PlanPanelProps {
   plan: ExecutionPlan | null
@@ -17,6 +18,8 @@ export interface PlanPanelProps {
   onStageClick(id: string): void
   tab: PlanTab
   onTab(tab: PlanTab): void
+  /** the YAML being edited (the Submission tab previews it) */
+  source?: string
 }
 
 /** What will be dispatched: backend/strategy, pools, where every stage runs and why, problems, the plan JSON. */
@@ -43,6 +46,9 @@ export const PlanPanel = memo(function PlanPanel(props: PlanPanelProps) {
           <TabButton id="json" tab={tab} onTab={onTab}>
             Plan JSON
           </TabButton>
+          <TabButton id="submission" tab={tab} onTab={onTab}>
+            Submission
+          </TabButton>
         </div>
         {plan ? (
           <div className="plan-facts" data-testid="plan-facts">
@@ -59,6 +65,7 @@ export const PlanPanel = memo(function PlanPanel(props: PlanPanelProps) {
         {tab === 'pools' ? <PoolsTable plan={plan} colors={colors} /> : null}
         {tab === 'problems' ? <ProblemsList problems={problems} onProblemClick={props.onProblemClick} /> : null}
         {tab === 'json' ? <PlanJson plan={plan} /> : null}
+        {tab === 'submission' ? props.source != null ? <SubmissionPreview source={props.source} /> : <p className="muted">No source to preview.</p> : null}
       </div>
     </section>
   )

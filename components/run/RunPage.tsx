@@ -11,12 +11,15 @@ import { assignPoolColors } from '~/components/dag/palette'
 import { httpStatusOf } from '~/components/trpc/client'
 import type { ExecutionPlan } from '~/server/workflow/types'
 import { FINISHED_RUN_STATES } from './aggregate'
+import { DaskPanel } from './DaskPanel'
 import { Gantt } from './Gantt'
+import { HepPanel } from './HepPanel'
 import type { GanttWorker } from './gantt'
 import { runCounts } from './liveState'
 import { RunGraph } from './RunGraph'
 import { RunHeader } from './RunHeader'
 import { EMPTY_FILTERS, TaskTable, type TaskFilters, type TaskView } from './TaskTable'
+import { TaskJobScript } from './TaskJobScript'
 import { TaskLog } from './TaskLog'
 import { takeStartWarnings } from './StartRunButton'
 import { useNow, useRunLive } from './useRunLive'
@@ -110,6 +113,7 @@ export function RunPage({ runId }: { runId: string }) {
         </div>
         <WorkersPanel pools={detail.pools} workers={workers} tasks={timeline.tasks} colors={colors} now={now} taskStage={stageOfTask} onSelectTask={(id) => selectTask(id)} />
       </div>
+      {detail.run.backend === 'dask' ? <DaskPanel runId={runId} active={active} /> : null}
       <Gantt
         tasks={timeline.tasks}
         workers={ganttWorkers}
@@ -122,6 +126,7 @@ export function RunPage({ runId }: { runId: string }) {
         selectedTaskId={selected?.id ?? null}
         onSelectTask={(id) => selectTask(id)}
       />
+      <HepPanel runId={runId} active={active} />
       <div className={`run-bottom${selected ? ' has-log' : ''}`}>
         <TaskTable
           runId={runId}
@@ -137,6 +142,7 @@ export function RunPage({ runId }: { runId: string }) {
         />
         {selected ? <TaskLog key={selected.id} runId={runId} taskId={selected.id} label={selected.label} state={selectedState} onClose={() => setSelected(null)} /> : null}
       </div>
+      {selected ? <TaskJobScript key={selected.id} taskId={selected.id} active={active} /> : null}
     </div>
   )
 }

@@ -40,6 +40,39 @@ export interface TaskView {
   startedAt: number | null
   finishedAt: number | null
   durationMs: number | null
+  /** modifiers applied to the task (names) */
+  modifiers: string[]
+  /** profile / diagnostics results (result.json metrics) */
+  metrics: Record<string, unknown> | null
+  /** JSON outputs of the task (hep tasks: events processed) */
+  outputs: Record<string, unknown> | null
+}
+
+function fmtBytes(b: unknown): string {
+  const n = Number(b)
+  if (!Number.isFinite(n) || n <= 0) return '–'
+  const u = ['B', 'KiB', 'MiB', 'GiB']
+  let i = 0
+  let x = n
+  while (x >= 1024 && i < u.length - 1) {
+    x /= 1024
+    i++
+  }
+  return `${x.toFixed(x >= 100 || i === 0 ? 0 : 1)} ${u[i]}`
+}
+
+/** cpu / wall / peak memory of a task (profile modifier) and where it ran (diagnostics) */
+export function profileSummary(m: Record<string, unknown> | null): { text: string; title: string } {
+  if (!m) return { text: '–', title: '' }
+  const cpu = Number(m.cpuUserMs ?? 0) + Number(m.cpuSystemMs ?? 0)
+  const parts: string[] = []
+  if (m.cpuUserMs != null) parts.push(`cpu ${formatDuration(cpu)}`)
+  if (m.wallMs != null) parts.push(`wall ${formatDuration(Number(m.wallMs))}`)
+  if (m.peakRssBytes != null) parts.push(`peak ${fmtBytes(m.peakRssBytes)}`)
+  if (m.events != null) parts.push(`${Number(m.events).toLocaleString()} ev`)
+  const d = m.diagnostics as Record<string, unknown> | undefined
+  const title = d ? `host ${String(d.host)} · ${String(d.platform)} · node ${String(d.node)} · ${String(d.cpus)} cpus · user ${String(d.user)}` : ''
+  return { text: parts.join(' · ') || '–', title }
 }
 
 /** a fetched row with the streamed state laid over it */
@@ -66,6 +99,9 @@ export function mergeTask(row: RunTaskRow, p: LiveTaskPatch | undefined, now: nu
     startedAt,
     finishedAt,
     durationMs,
+    modifiers: Array.isArray(row.modifiers) ? (row.modifiers as { name?: string }[]).map((m) => String(m?.name ?? m)) : [],
+    metrics: (row.metrics as Record<string, unknown> | null) ?? null,
+    outputs: (row.outputs as Record<string, unknown> | null) ?? null,
   }
 }
 
@@ -199,6 +235,8 @@ export function TaskTable({ runId, detail, live, active, now, colors, filters, o
                 </button>
               </th>
               <th>started</th>
+              <th title="execution modifiers applied to the task">modifiers</th>
+              <th title="profile: CPU, wall time, peak memory; hover for diagnostics">profile</th>
               <th>reason</th>
               <th />
             </tr>
@@ -237,6 +275,18 @@ export function TaskTable({ runId, detail, live, active, now, colors, filters, o
                 <td className={t.exitCode ? 'error' : undefined}>{t.signal ? t.signal : (t.exitCode ?? '–')}</td>
                 <td>{formatDuration(t.durationMs)}</td>
                 <td>{t.startedAt ? formatTime(t.startedAt) : '–'}</td>
+                <td className="tt-modifiers" data-testid={`task-modifiers-${t.id}`}>
+                  {t.modifiers.length ? t.modifiers.map((m) => <span key={m} className="tt-mod">{m}</span>) : <span className="muted">–</span>}
+                </td>
+                {(() => {
+                  const p = profileSummary(t.metrics)
+                  return (
+                    <td className="tt-profile" data-testid={`task-profile-${t.id}`} title={p.title || undefined}>
+                      {p.text}
+                      {p.title ? <span className="muted"> ⓘ</span> : null}
+                    </td>
+                  )
+                })()}
                 <td className="tt-reason" title={t.reason ?? undefined}>
                   {t.reason ?? ''}
                 </td>
@@ -259,7 +309,7 @@ export function TaskTable({ runId, detail, live, active, now, colors, filters, o
             ))}
             {rows.length === 0 && !q.isLoading ? (
               <tr>
-                <td colSpan={12} className="muted">
+                <td colSpan={14} className="muted">
                   {total === 0 && !filters.state && !filters.pool && !filters.stage ? 'No tasks yet.' : 'No task matches the filters.'}
                 </td>
               </tr>

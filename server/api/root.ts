@@ -6,11 +6,15 @@ import { createCallerFactory, createTRPCRouter } from './trpc.ts'
 import { workflowRouter } from './routers/workflow.ts'
 import { authRouter } from './routers/auth.ts'
 import { runRouter } from './routers/run.ts'
+import { credentialsRouter } from './routers/credentials.ts'
+import { planRouter } from './routers/plan.ts'
 
 export const appRouter = createTRPCRouter({
   auth: authRouter,
   workflow: workflowRouter,
   run: runRouter,
+  credentials: credentialsRouter,
+  plan: planRouter,
 })
 
 export type AppRouter = typeof appRouter

@@ -24,7 +24,7 @@ export { inspectX509Pem, parseVomsExtension, gridDn, VOMS_AC_EXTENSION_OID, VOMS
 export type { X509Inspection, VomsAttributes } from './x509.ts';
 export { inspectToken } from './token.ts';
 export type { TokenInspection } from './token.ts';
-export { checkCredentials, evaluateCredential, estimateRunSeconds } from './policy.ts';
+export { checkCredentials, evaluateCredential, estimateRunSeconds, credentialPolicyOf } from './policy.ts';
 export type { CheckOptions } from './policy.ts';
 export { stageCredential, jobCredentialSetup, STAGED_NAMES, STAGED_ENV, CredentialStageError } from './stage.ts';
 export type { StageOptions, CredentialDelivery, JobCredentialSetup } from './stage.ts';

@@ -95,6 +95,17 @@ export function evaluateCredential(
 }
 
 /**
+ * The dispatch policy of a plan: `execution.config.credential_policy` (or `credentialPolicy`,
+ * `credentials.policy`), else $CONTROLROOM_CREDENTIAL_POLICY, else `warn`.
+ */
+export function credentialPolicyOf(plan: Pick<ExecutionPlan, 'config'>, override?: CredentialPolicyMode, env: Record<string, string | undefined> = process.env): CredentialPolicyMode {
+  if (override) return override;
+  const cfg = (plan.config ?? {}) as Record<string, unknown>;
+  const v = cfg.credential_policy ?? cfg.credentialPolicy ?? (cfg.credentials as Record<string, unknown> | undefined)?.policy ?? env.CONTROLROOM_CREDENTIAL_POLICY;
+  return v === 'refuse' ? 'refuse' : 'warn';
+}
+
+/**
  * Resolve, inspect and check every credential the plan references.
  * `expectedRunSeconds` null: only presence, expiry and `minValidSeconds` are checked.
  */

@@ -77,7 +77,7 @@ describe('runs on real processes', () => {
     yaml = yaml.replace('echo building index', 'echo building index; sleep 0.3').replace('echo training model', 'echo training model on $CONTROLROOM_POOL; sleep 0.3')
     // hep.hist reads events (the hep.* ops need data.datasets, covered by their own tests): here the
     // plotting stage is a declared custom op, so this test is about routing, pools, modifiers, order
-    yaml = yaml.replace('op: hep.hist', 'op: custom.plots').replace('registry:\n  ops:\n', 'registry:\n  ops:\n    custom.plots:\n      command: ["sh", "-c", "echo histogram of {expression}"]\n')
+    yaml = yaml.replace('registry:\n  ops:\n', 'registry:\n  ops:\n    custom.plots:\n      command: ["sh", "-c", "echo histogram of {expression}"]\n').replace(/id: ProducePlots\n      op: [\w.]+\n/, 'id: ProducePlots\n      op: custom.plots\n      params: { expression: Muon_Pt }\n')
     const versionId = await env.save(yaml)
     const { runId } = await startRun({ versionId }, env.engine)
     expect(await env.waitFor(runId)).toBe('succeeded')

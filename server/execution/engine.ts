@@ -21,6 +21,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { checkCredentials, credentialPolicyOf, estimateRunSeconds, redactDeep, redactSecrets, type CredentialPolicyMode } from '../credentials/index.ts'
 import type { Db } from '../db/client.ts'
 import { createDb, currentDbUrl, getDb } from '../db/client.ts'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
@@ -79,6 +80,10 @@ export interface EngineOptions {
   lostRetries?: number
   /** extra seconds after a task's timeout before the engine itself kills it (the runtime enforces the timeout first) */
   timeoutGraceSeconds?: number
+  /** credential policy for every run (default: the plan's execution.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else warn) */
+  credentialPolicy?: CredentialPolicyMode
+  /** environment credentials are discovered in (default process.env; tests) */
+  credentialEnv?: Record<string, string | undefined>
 }
 
 export interface RunOptions {
@@ -171,10 +176,14 @@ export class RunEngine {
   // ---------------------------------------------------------------- persistence
 
   private queueEvent(e: Omit<NewEvent, 'at'> & { at?: Date }) {
-    this.batch.events.push({ ...e, at: e.at ?? new Date() })
+    // messages from tasks and drivers (errors, stderr tails) may quote a token or a PEM block
+    const payload = e.type === 'task.state' || e.type === 'run.log' ? redactDeep(e.payload) : e.payload
+    this.batch.events.push({ ...e, payload, at: e.at ?? new Date() })
     this.flushSoon()
   }
   private queueTask(id: string, p: TaskPatch) {
+    if (typeof p.reason === 'string') p.reason = redactSecrets(p.reason)
+    if (typeof p.message === 'string') p.message = redactSecrets(p.message)
     const cur = this.batch.tasks.get(id)
     this.batch.tasks.set(id, cur ? Object.assign(cur, p) : { ...p })
   }
@@ -317,7 +326,37 @@ export class RunEngine {
     } catch (e) {
       problems.push({ code: 'preflight-failed', severity: 'error', pool: null, message: `preflight failed: ${(e as Error).message}` })
     }
-    return problems
+    const creds = await this.credentialProblems(plan)
+    // a strategy may check the credentials itself (htcondor): keep each problem once (the engine's)
+    const ours = new Set(creds.map((p) => `${p.severity}\0${p.code}\0${p.rawMessage}`))
+    return [
+      ...problems.filter((p) => !(p.code.startsWith('credential-') && ours.has(`${p.severity}\0${p.code}\0${p.message}`))),
+      ...creds.map(({ rawMessage: _raw, ...p }) => p),
+    ]
+  }
+
+  /**
+   * The dispatch-time credential policy for every strategy: each credential the plan references
+   * must exist and outlive the run's expected end. `refuse`: errors (the run is not started);
+   * `warn`: warnings (stored as run events and shown on the run page).
+   */
+  async credentialProblems(plan: ExecutionPlan): Promise<(PoolProblem & { rawMessage: string })[]> {
+    if (!plan.credentials?.length) return []
+    try {
+      const mode = credentialPolicyOf(plan, this.opts.credentialPolicy, this.opts.credentialEnv ?? process.env)
+      const check = await checkCredentials(plan, estimateRunSeconds(plan), { mode, ...(this.opts.credentialEnv ? { env: this.opts.credentialEnv } : {}) })
+      return check.problems.map((p) => ({
+        code: p.code,
+        severity: p.severity,
+        pool: null,
+        message: redactSecrets(p.path && !p.message.includes(p.path) ? `${p.message} [${p.path}]` : p.message),
+        rawMessage: p.message,
+        ...(p.hint ? { hint: p.hint } : {}),
+      }))
+    } catch (e) {
+      const message = `could not check the credentials: ${redactSecrets((e as Error).message)}`
+      return [{ code: 'credential-check-failed', severity: 'warning', pool: null, message, rawMessage: message }]
+    }
   }
 
   /**
@@ -339,7 +378,7 @@ export class RunEngine {
     const runDir = runDirFor(runId)
     const problems = await this.preflight(plan, path.dirname(runDir))
     const errors = problems.filter((p) => p.severity === 'error')
-    if (errors.length) throw new RunRefusedError(`the run was refused: ${errors.map((e) => e.message).join('; ')}`, problems)
+    if (errors.length) throw new RunRefusedError(`the run was refused: ${errors.map((e) => (e.code.startsWith('credential-') && e.hint ? `${e.message} (${e.hint})` : e.message)).join('; ')}`, problems)
     const { backend, strategy } = resolveDrivers(plan.backend, plan.strategy)
     mkdirSync(path.join(runDir, 'tasks'), { recursive: true })
     writeFileSync(path.join(runDir, 'plan.json'), JSON.stringify(plan, null, 2))
@@ -411,6 +450,12 @@ export class RunEngine {
       ],
     )
     emit(stored)
+    // credential warnings (warn policy) are run events: the run page lists them with the engine's messages
+    for (const w of problems) {
+      if (w.severity === 'warning' && w.code.startsWith('credential-')) {
+        this.queueEvent({ runId, type: 'run.log', taskId: null, workerId: null, payload: { level: 'warn', code: w.code, message: `${w.message}${w.hint ? ` (${w.hint})` : ''}` } })
+      }
+    }
     this.runs.set(runId, run)
     this.startControlPolling()
     await this.openSession(run)

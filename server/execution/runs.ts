@@ -8,6 +8,7 @@ import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import { DomainError, badInput, notFound } from '../library/errors.ts'
 import { compileForRun } from '../library/workflows.ts'
+import { redactSecrets } from '../credentials/index.ts'
 import type { ExecutionPlan } from '../workflow/types.ts'
 import { getEngine, RunRefusedError, type RunEngine } from './engine.ts'
 import { taskDirFor, taskFiles } from './paths.ts'
@@ -286,7 +287,41 @@ export async function readLog(db: Db, input: LogInput) {
       if (len - i < need) end = i
     }
   }
-  return { text: buf.subarray(0, end).toString('utf8'), offset, nextOffset: offset + end, size, eof: offset + end >= size, done, path: path.basename(file) }
+  let text = buf.subarray(0, end).toString('utf8')
+  // a token cut by the chunk's end would leak its head here and its tail in the next chunk:
+  // stop before a trailing run of token characters (it is read whole next time)
+  if (offset + end < size) {
+    const tail = /[A-Za-z0-9_.+/=-]+$/.exec(text)
+    if (tail && tail[0].length < text.length && tail[0].length <= 16384) {
+      text = text.slice(0, text.length - tail[0].length)
+      end -= tail[0].length // ASCII: one byte per character
+    }
+  }
+  return { text: await redactChunk(file, offset, text), offset, nextOffset: offset + end, size, eof: offset + end >= size, done, path: path.basename(file) }
+}
+
+/**
+ * Task output goes to the browser redacted (tokens, PEM blocks: redactSecrets). A chunk that
+ * starts inside a PEM block (a follow-up read) is redacted with the block's start, found by
+ * looking back before the offset.
+ */
+async function redactChunk(file: string, offset: number, text: string): Promise<string> {
+  if (offset > 0) {
+    const back = Math.min(offset, 64 * 1024)
+    const prev = Buffer.alloc(back)
+    const fh = await open(file, 'r')
+    try {
+      await fh.read(prev, 0, back, offset - back)
+    } finally {
+      await fh.close()
+    }
+    const before = prev.toString('latin1')
+    const b = before.lastIndexOf('-----BEGIN ')
+    if (b >= 0 && b > before.lastIndexOf('-----END ')) {
+      return redactSecrets(prev.subarray(b).toString('utf8') + text)
+    }
+  }
+  return redactSecrets(text)
 }
 
 /** the absolute path of a task's log file (full download) */

@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { subscribe } from '../../execution/bus.ts'
 import * as runs from '../../execution/runs.ts'
 import { hepProgress, listRunArtifacts } from '../../execution/hep-artifacts.ts'
+import { readTaskJobScript, runBackendInfo } from '../../execution/submitted.ts'
 import { TASK_STATES, RUN_STATES, type RunEvent } from '../../execution/types.ts'
 import { createTRPCRouter, protectedProcedure } from '../trpc.ts'
 
@@ -65,6 +66,11 @@ export const runRouter = createTRPCRouter({
   artifacts: protectedProcedure.input(z.object({ runId: id }).strict()).query(({ ctx, input }) => listRunArtifacts(ctx.db, input.runId)),
   /** hep.* stages: partitions done / total and events processed, per stage and dataset */
   hepProgress: protectedProcedure.input(z.object({ runId: id }).strict()).query(({ ctx, input }) => hepProgress(ctx.db, input.runId)),
+
+  /** the job script (and submit description) actually submitted for a task, read from its run directory */
+  jobScript: protectedProcedure.input(z.object({ taskId: id }).strict()).query(({ ctx, input }) => readTaskJobScript(ctx.db, input.taskId)),
+  /** backend details of a run: the Dask session (scheduler, dashboard, workers per pool with batch job ids) */
+  backendInfo: protectedProcedure.input(z.object({ runId: id }).strict()).query(({ ctx, input }) => runBackendInfo(ctx.db, input.runId)),
 
   cancel: protectedProcedure.input(z.object({ runId: id }).strict()).mutation(({ input }) => runs.cancelRun(input.runId)),
   cancelTask: protectedProcedure.input(z.object({ taskId: id }).strict()).mutation(({ input }) => runs.cancelTask(input.taskId)),

@@ -19,6 +19,7 @@
  */
 import path from 'node:path'
 import type { ExecutionPlan, PlanStage } from '../../workflow/types.ts'
+import { exprVariables, parseExpr } from '../../hep/expr/index.ts'
 
 export const HEP_EVENT_OPS = new Set(['hep.define', 'hep.select', 'hep.hist'])
 export const HEP_OPS = new Set([...HEP_EVENT_OPS, 'hep.generate'])
@@ -38,6 +39,43 @@ export function opParams(stage: PlanStage): Record<string, unknown> {
     return { ...rest, histograms: [{ name: stage.id, expr: expression ?? expr, bins, ...(weight !== undefined ? { weight } : {}) }] }
   }
   if (stage.op === 'hep.select' && Array.isArray(out.selection)) out.selection = { all: out.selection }
+  if (stage.op === 'hep.define' && out.variables && typeof out.variables === 'object' && !Array.isArray(out.variables)) {
+    out.variables = orderDefinitions(out.variables as Record<string, unknown>)
+  }
+  return out
+}
+
+/**
+ * The frozen plan has its keys sorted (canonical JSON), so the YAML order of hep.define variables
+ * is lost: order them so that each comes after the variables it uses (ties: as given; a cycle or
+ * an unparsable expression leaves the rest as given, and the op reports it).
+ */
+export function orderDefinitions(vars: Record<string, unknown>): Record<string, unknown> {
+  const names = Object.keys(vars)
+  const deps = new Map<string, Set<string>>()
+  for (const n of names) {
+    const src = vars[n]
+    let used: string[] = []
+    try {
+      if (typeof src === 'string') used = exprVariables(parseExpr(src).ast)
+    } catch {
+      used = []
+    }
+    deps.set(n, new Set(used.filter((u) => u !== n && u in vars)))
+  }
+  const out: Record<string, unknown> = {}
+  const done = new Set<string>()
+  let progress = true
+  while (done.size < names.length && progress) {
+    progress = false
+    for (const n of names) {
+      if (done.has(n) || [...deps.get(n)!].some((d) => !done.has(d))) continue
+      out[n] = vars[n]
+      done.add(n)
+      progress = true
+    }
+  }
+  for (const n of names) if (!done.has(n)) out[n] = vars[n]
   return out
 }
 
@@ -64,7 +102,7 @@ export function chunkSizeOf(plan: ExecutionPlan): number | null {
 export function baseDirOf(plan: ExecutionPlan): string {
   const data = (plan.passthrough?.data ?? {}) as Record<string, unknown>
   const b = data.base_dir ?? data.baseDir
-  return path.resolve(typeof b === 'string' && b ? b : process.env.CONTROLROOM_APP_ROOT || process.cwd())
+  return path.resolve(/*turbopackIgnore: true*/ typeof b === 'string' && b ? b : process.env.CONTROLROOM_APP_ROOT || process.cwd())
 }
 
 /** `{run_dir}` in dataset file patterns */

@@ -30,7 +30,7 @@ import {
 } from './hep-shared.ts'
 
 function appRoot(): string {
-  return path.resolve(process.env.CONTROLROOM_APP_ROOT || process.cwd())
+  return path.resolve(/*turbopackIgnore: true*/ process.env.CONTROLROOM_APP_ROOT || process.cwd())
 }
 
 function here(): string | null {

@@ -20,7 +20,7 @@
  * simulator of the command line tools (htcondor/__fixtures__/fake-condor), see *.format.test.ts.
  */
 import path from 'node:path';
-import { prepareRunCredentials, redactSecrets, jobCredentialSetup, checkCredentials, estimateRunSeconds, type CredentialPolicyMode, type JobCredentialSetup } from '../../credentials/index.ts';
+import { prepareRunCredentials, redactSecrets, jobCredentialSetup, checkCredentials, estimateRunSeconds, credentialPolicyOf, type CredentialPolicyMode, type JobCredentialSetup } from '../../credentials/index.ts';
 import { loadSiteConfig } from '../../site/load.ts';
 import type { SiteConfig } from '../../site/schema.ts';
 import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts';
@@ -69,12 +69,7 @@ function isSiteConfig(v: unknown): v is SiteConfig {
   return !!v && typeof v === 'object' && 'paths' in v && 'environment' in v && 'htcondor' in v;
 }
 
-export function credentialPolicyOf(plan: Pick<ExecutionPlan, 'config'>, override?: CredentialPolicyMode): CredentialPolicyMode {
-  if (override) return override;
-  const cfg = (plan.config ?? {}) as Record<string, unknown>;
-  const v = cfg.credential_policy ?? cfg.credentialPolicy ?? (cfg.credentials as Record<string, unknown> | undefined)?.policy ?? process.env.CONTROLROOM_CREDENTIAL_POLICY;
-  return v === 'refuse' ? 'refuse' : 'warn';
-}
+export { credentialPolicyOf };
 
 export class HTCondorStrategy implements Strategy {
   readonly name = 'htcondor';

@@ -13,9 +13,29 @@
  * - Impossible requests are refused in preflight (sinfo) or at submission with Slurm's message,
  *   and jobs that pend for a reason waiting cannot fix are cancelled and failed with it.
  * - Commands run on this host or on a login node through ssh (site `ssh`), see ../transport.
+ * - Worker environment (execution.environment): shared-fs (site/workflow setup lines), or a
+ *   packed-pixi / conda-pack archive read from its shared path, unpacked into the job's scratch
+ *   directory and activated (../environments, delivery `shared-path`); a missing archive is a
+ *   preflight error with its path.
+ * - Credentials (execution.credentials): checked by the engine's preflight (warn / refuse), staged
+ *   once per run into `<run>/credentials/` (0600, directory 0700) and exported to the job as
+ *   X509_USER_PROXY / BEARER_TOKEN_FILE (absolute paths on the shared file system).
  */
 import path from 'node:path';
 import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts';
+import {
+  credentialPolicyOf,
+  estimateRunSeconds,
+  jobCredentialSetup,
+  prepareRunCredentials,
+  redactSecrets,
+  STAGED_ENV,
+  STAGED_NAMES,
+  type CredentialPolicyMode,
+  type JobCredentialSetup,
+  type StagedCredential,
+} from '../../credentials/index.ts';
+import { preflightEnvironment, renderEnvironmentSetup } from '../environments/index.ts';
 import { loadSiteConfig } from '../../site/load.ts';
 import type { SiteConfig } from '../../site/schema.ts';
 import { createTransport } from '../transport/index.ts';
@@ -37,7 +57,7 @@ import type {
 import { SlurmClient } from './slurm/client.ts';
 import { SlurmJobs, type SlurmJobRef, type SlurmJobUpdate } from './slurm/jobs.ts';
 import { parseSinfo, preflightPools } from './slurm/preflight.ts';
-import { renderPoolPreview, workerSetup, type ScriptTask, type SlurmProblem } from './slurm/script.ts';
+import { renderPoolPreview, SLURM_ENV_SCRATCH, workerSetup, type ScriptTask, type SlurmProblem } from './slurm/script.ts';
 import { mapSlurmState, signalName } from './slurm/status.ts';
 
 export interface SlurmStrategyOptions {
@@ -48,6 +68,29 @@ export interface SlurmStrategyOptions {
   /** override the poll intervals (tests) */
   pollIntervalMs?: number;
   maxPollIntervalMs?: number;
+  /** credential policy; default plan.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else warn */
+  credentialPolicy?: CredentialPolicyMode;
+  /** environment credentials are discovered in (default process.env; tests) */
+  credentialEnv?: Record<string, string | undefined>;
+  /** directory relative archive paths are resolved against (default process.cwd()) */
+  baseDir?: string;
+}
+
+/** where the credentials of a run will be staged (the preview: nothing is read or copied) */
+function previewStaged(plan: Pick<ExecutionPlan, 'credentials'>, runDir: string): StagedCredential[] {
+  const seen = new Set<string>();
+  const out: StagedCredential[] = [];
+  for (const c of plan.credentials ?? []) {
+    if (seen.has(c.kind)) continue;
+    seen.add(c.kind);
+    out.push({ kind: c.kind, path: path.posix.join(runDir, 'credentials', STAGED_NAMES[c.kind]), fileName: STAGED_NAMES[c.kind], envVar: STAGED_ENV[c.kind], status: null as never });
+  }
+  return out;
+}
+
+function credentialHeader(creds: JobCredentialSetup): string[] {
+  const vars = Object.entries(creds.env);
+  return vars.length ? [`credentials: ${vars.map(([k, v]) => `${k}=${v}`).join(', ')} (staged copies, mode 0600)`] : [];
 }
 
 function isSiteConfig(v: unknown): v is SiteConfig {
@@ -97,6 +140,14 @@ export class SlurmStrategy implements Strategy {
     }
     const used = plan.pools.filter((p) => p.stages.length > 0);
     const problems: PoolProblem[] = [];
+    const transport = this.transport(site);
+    const exists =
+      transport.kind === 'local'
+        ? undefined
+        : async (p: string) => (await transport.run(['test', '-f', p], { timeoutMs: 30_000 }).catch(() => ({ code: 1 }))).code === 0;
+    for (const p of await preflightEnvironment(plan.environment, { delivery: 'shared-path', scratchDir: SLURM_ENV_SCRATCH, ...(this.opts.baseDir ? { baseDir: this.opts.baseDir } : {}), ...(exists ? { exists } : {}) })) {
+      problems.push({ code: p.code, severity: p.severity, pool: null, message: p.message, ...(p.hint ? { hint: p.hint } : {}) });
+    }
     if (ctx?.runDir && site.source && !isUnder(ctx.runDir, site.paths.runs)) {
       problems.push({
         code: 'slurm-run-dir-not-shared',
@@ -107,7 +158,7 @@ export class SlurmStrategy implements Strategy {
       });
     }
     if (!site.slurm.preflight) return problems;
-    const client = new SlurmClient(this.transport(site), { binDir: site.slurm.binDir, env: site.slurm.env, timeoutMs: 30_000 });
+    const client = new SlurmClient(transport, { binDir: site.slurm.binDir, env: site.slurm.env, timeoutMs: 30_000 });
     let text: string;
     try {
       text = await client.sinfo();
@@ -132,7 +183,7 @@ export class SlurmStrategy implements Strategy {
       const runId = ctx.launch[0]!.runId;
       const runDir = ctx.runDir ?? path.dirname(path.dirname(ctx.launch[0]!.taskDir));
       const jobs = new SlurmJobs({ transport: this.transport(site), site, runId, runDir });
-      const r = jobs.render(this.request(pool, plan, ctx.launch, site));
+      const r = jobs.render(this.request(pool, plan, ctx.launch, site, jobCredentialSetup(previewStaged(plan, runDir), 'shared-path')));
       return { kind: 'slurm-script', text: r.script, problems: r.problems.map(toPoolProblem) };
     }
     const runId = ctx?.runDir ? path.basename(ctx.runDir) : 'RUN';
@@ -140,11 +191,17 @@ export class SlurmStrategy implements Strategy {
     const runDir = ctx?.runDir ?? path.join(site.paths.runs, runId);
     const spec = path.join(runDir, 'tasks', stage ? stage.id : 'TASK', 'spec.json');
     // the example task: the runtime reads the spec file of the pool's first stage
+    const creds = jobCredentialSetup(previewStaged(plan, runDir), 'shared-path');
+    const envSetup = this.environmentSetup(plan);
     const r = renderPoolPreview(plan, pool, { ...site, paths: { ...site.paths, runs: path.dirname(runDir) } }, {
       runId,
       taskArgv: this.taskArgv(runtimeArgv(spec), site),
+      env: creds.env,
+      header: [...(envSetup.type !== 'shared-fs' ? [envSetup.summary] : []), ...credentialHeader(creds)],
+      ...(this.opts.baseDir ? { baseDir: this.opts.baseDir } : {}),
     });
-    return { kind: 'slurm-script', text: r.script, problems: r.problems.map(toPoolProblem) };
+    const envProblems = envSetup.problems.map((p) => ({ code: p.code, severity: p.severity, pool: null, message: p.message, ...(p.hint ? { hint: p.hint } : {}) }));
+    return { kind: 'slurm-script', text: r.script, problems: [...r.problems.map(toPoolProblem), ...envProblems] };
   }
 
   mapState(external: { state: string; reason?: string | null; exitCode?: number | null; signal?: string | number | null }): MappedJobState {
@@ -165,15 +222,26 @@ export class SlurmStrategy implements Strategy {
     return i >= 0 ? [...site.taskCommand, ...argv.slice(i)] : argv;
   }
 
-  request(pool: PlanPool, plan: ExecutionPlan, launches: TaskLaunch[], site: SiteConfig) {
+  /** the worker environment of a plan as Slurm jobs get it (shared path, node scratch) */
+  environmentSetup(plan: Pick<ExecutionPlan, 'environment'>) {
+    return renderEnvironmentSetup(plan.environment, { delivery: 'shared-path', scratchDir: SLURM_ENV_SCRATCH, ...(this.opts.baseDir ? { baseDir: this.opts.baseDir } : {}) });
+  }
+
+  request(pool: PlanPool, plan: ExecutionPlan, launches: TaskLaunch[], site: SiteConfig, creds?: JobCredentialSetup) {
     const tasks: ScriptTask[] = launches.map((l) => ({ taskId: l.taskId, argv: this.taskArgv(l.argv, site), env: l.env }));
+    const envSetup = this.environmentSetup(plan);
     return {
       pool,
       tasks,
-      setup: workerSetup(plan.environment, site),
+      setup: workerSetup(plan.environment, site, { baseDir: this.opts.baseDir }),
+      ...(creds && Object.keys(creds.env).length ? { env: creds.env } : {}),
       arrayParallelism: launches.length > 1 ? Math.max(1, pool.workers) : undefined,
       timeLimitSeconds: timeLimitFor(launches.map((l) => l.timeoutSeconds)),
-      header: [`stage ${[...new Set(launches.map((l) => l.stageId))].join(', ')}; attempt ${launches.map((l) => l.attempt).join(',')}`],
+      header: [
+        `stage ${[...new Set(launches.map((l) => l.stageId))].join(', ')}; attempt ${launches.map((l) => l.attempt).join(',')}`,
+        ...(envSetup.type !== 'shared-fs' ? [envSetup.summary] : []),
+        ...(creds ? credentialHeader(creds) : []),
+      ],
     };
   }
 }
@@ -194,13 +262,14 @@ class SlurmSession implements StrategySession {
   private readonly jobs: SlurmJobs;
   /** contract refs by Slurm key (jobId or jobId_index) */
   private readonly refs = new Map<string, JobRef>();
+  private prepared: Promise<{ creds: JobCredentialSetup; blocked: PoolProblem | null }> | null = null;
 
   constructor(
     private readonly strategy: SlurmStrategy,
     private readonly ctx: StrategyRunContext,
     private readonly site: SiteConfig,
-    transport: CommandTransport,
-    opts: SlurmStrategyOptions,
+    private readonly transport: CommandTransport,
+    private readonly opts: SlurmStrategyOptions,
   ) {
     this.jobs = new SlurmJobs({
       transport,
@@ -214,6 +283,29 @@ class SlurmSession implements StrategySession {
         if (s) ctx.onStatus(s);
       },
     });
+  }
+
+  /**
+   * Once per run: stage the plan's credentials into `<run>/credentials/` (0600) on the shared file
+   * system. The policy was applied by the engine's preflight (its warnings are run events); an
+   * error here means a credential became unusable since (refuse mode): the jobs are not submitted.
+   */
+  private prepare() {
+    return (this.prepared ??= (async () => {
+      if (!this.ctx.plan.credentials?.length) return { creds: jobCredentialSetup([], 'shared-path'), blocked: null };
+      const p = await prepareRunCredentials(this.ctx.plan, this.ctx.runDir, estimateRunSeconds(this.ctx.plan), {
+        mode: credentialPolicyOf(this.ctx.plan, this.opts.credentialPolicy),
+        transport: this.transport,
+        env: this.opts.credentialEnv,
+      });
+      const err = p.check.problems.find((x) => x.severity === 'error');
+      if (err) this.ctx.log('error', redactSecrets(`${err.message}${err.hint ? ` (${err.hint})` : ''}`));
+      const blocked: PoolProblem | null = err ? { code: err.code, severity: 'error', pool: null, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } : null;
+      return { creds: jobCredentialSetup(p.staged, 'shared-path'), blocked };
+    })().catch((e: Error) => ({
+      creds: jobCredentialSetup([], 'shared-path'),
+      blocked: { code: 'credential-stage-failed', severity: 'error' as const, pool: null, message: redactSecrets(`could not stage the credentials: ${e.message}`) },
+    })));
   }
 
   private toStatus(u: SlurmJobUpdate): JobStatus | null {
@@ -251,6 +343,8 @@ class SlurmSession implements StrategySession {
 
   async submit(group: TaskLaunch[]): Promise<SubmitResult[]> {
     if (group.length === 0) return [];
+    const { creds, blocked } = await this.prepare();
+    if (blocked) return group.map((l) => ({ ok: false, taskId: l.taskId, problem: { ...blocked, pool: l.pool } }));
     const byPool = new Map<string, TaskLaunch[]>();
     for (const l of group) byPool.set(l.pool, [...(byPool.get(l.pool) ?? []), l]);
     const results = new Map<string, SubmitResult>();
@@ -264,7 +358,7 @@ class SlurmSession implements StrategySession {
       const batches = this.site.slurm.arrays && launches.length > 1 ? [launches] : launches.map((l) => [l]);
       for (const batch of batches) {
         const req = {
-          ...this.strategy.request(pool, this.ctx.plan, batch, this.site),
+          ...this.strategy.request(pool, this.ctx.plan, batch, this.site, creds),
           // register the contract refs before the first status (`requested`) is pushed
           onSubmitted: (srefs: SlurmJobRef[], info: { scriptPath: string; cluster: string | null }) => {
             srefs.forEach((sref, i) => {

@@ -16,6 +16,7 @@ import type { ExecutionPlan, PlanPool } from '../../../workflow/types.ts';
 import type { SiteConfig } from '../../../site/schema.ts';
 import { isEnvName, shellJoin, shellQuote } from '../../transport/quote.ts';
 import { tryParseDuration } from '../../../workflow/units.ts';
+import { renderEnvironmentSetup } from '../../environments/index.ts';
 
 export interface SlurmProblem {
   /** stable kebab-case id, e.g. `slurm-invalid-partition` */
@@ -375,6 +376,12 @@ export interface PreviewOptions {
   taskCommand?: string[];
   /** the complete command of the example task (replaces taskCommand + `--run R --task T`) */
   taskArgv?: string[];
+  /** extra variables every task gets (the staged credentials: X509_USER_PROXY, BEARER_TOKEN_FILE) */
+  env?: Record<string, string>;
+  /** extra header lines (worker environment summary, credentials) */
+  header?: string[];
+  /** directory relative archive paths are resolved against */
+  baseDir?: string;
 }
 
 /**
@@ -400,20 +407,42 @@ export function renderPoolPreview(
     logDir: `${runDir}/slurm`,
     tasks: [{ taskId, argv: opts.taskArgv ?? [...taskCommand, '--run', runId, '--task', taskId] }],
     comment: `controlroom:run=${runId}:pool=${pool.name}`,
-    env: { ...site.environment.env, CONTROLROOM_RUN_ID: runId, CONTROLROOM_RUN_DIR: runDir },
+    env: { ...site.environment.env, ...opts.env, CONTROLROOM_RUN_ID: runId, CONTROLROOM_RUN_DIR: runDir },
     header: [
       `pool ${pool.name}: ${pool.workers} concurrent job(s) at most; stages ${pool.stages.join(', ') || '(none)'}`,
       ...(plan.hash ? [`plan ${plan.hash.slice(0, 12)}`] : []),
+      ...(opts.header ?? []),
       'preview: the run id and task are filled in at dispatch',
     ],
   };
-  return renderJobScript(spec, site, { setup: workerSetup(plan.environment, site) });
+  return renderJobScript(spec, site, { setup: workerSetup(plan.environment, site, { baseDir: opts.baseDir }) });
 }
 
-/** the shell lines that prepare the worker environment (shared-fs: the site's setup lines) */
-export function workerSetup(env: ExecutionPlan['environment'] | undefined, site: Pick<SiteConfig, 'environment'>): string[] {
+/**
+ * Where a packed worker environment (packed-pixi, conda-pack) is unpacked on a Slurm node:
+ * node-local scratch ($SLURM_TMPDIR when the site sets it, else $TMPDIR), one directory per job.
+ * CONTROLROOM_SCRATCH overrides it (site environment.env).
+ */
+export const SLURM_ENV_SCRATCH = '${CONTROLROOM_SCRATCH:-${SLURM_TMPDIR:-${TMPDIR:-/tmp}}}/controlroom-env.${SLURM_JOB_ID:-$$}';
+
+export interface WorkerSetupOptions {
+  /** directory relative archive paths are resolved against (default process.cwd()) */
+  baseDir?: string;
+}
+
+/**
+ * The shell lines that prepare the worker environment: the site's setup lines, then
+ * shared-fs: the workflow's `setup` lines and `activate` script;
+ * packed-pixi / conda-pack: the archive is read from its path on the shared file system, unpacked
+ * into the job's scratch directory and activated (environments/, delivery `shared-path`).
+ */
+export function workerSetup(env: ExecutionPlan['environment'] | undefined, site: Pick<SiteConfig, 'environment'>, opts: WorkerSetupOptions = {}): string[] {
   const lines = [...site.environment.setup];
   const e = (env ?? { type: 'shared-fs' }) as Record<string, unknown>;
+  if (e.type === 'packed-pixi' || e.type === 'conda-pack') {
+    lines.push(...renderEnvironmentSetup(e, { delivery: 'shared-path', scratchDir: SLURM_ENV_SCRATCH, ...(opts.baseDir ? { baseDir: opts.baseDir } : {}) }).lines);
+    return lines;
+  }
   const own = e.setup;
   if (typeof own === 'string') lines.push(own);
   else if (Array.isArray(own)) lines.push(...own.map(String));

@@ -1,0 +1,127 @@
+'use client'
+/**
+ * The plan panel's "Submission" tab: exactly what would be submitted for every pool (sbatch script,
+ * HTCondor submit description + job script, Dask worker job, local command), rendered on the server
+ * from the YAML being edited (`plan.preview`, debounced) with the preflight problems (Slurm
+ * unreachable, unknown partition, impossible gres, ...). Nothing is submitted.
+ */
+import { useEffect, useState } from 'react'
+import { keepPreviousData, useQuery } from '@tanstack/react-query'
+import { useTRPC } from '~/components/trpc/client'
+
+/** the preview is fetched this long after the last change */
+export const SUBMISSION_DEBOUNCE_MS = 500
+const MAX_PREVIEW_CHARS = 512 * 1024
+
+interface ProblemLike {
+  code: string
+  severity: 'error' | 'warning'
+  message: string
+  hint?: string
+}
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value)
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms)
+    return () => clearTimeout(t)
+  }, [value, ms])
+  return v
+}
+
+export function SubmissionPreview({ source }: { source: string }) {
+  const trpc = useTRPC()
+  const yaml = useDebounced(source, SUBMISSION_DEBOUNCE_MS)
+  const tooLarge = yaml.length > MAX_PREVIEW_CHARS
+  const q = useQuery({
+    ...trpc.plan.preview.queryOptions({ yaml }),
+    enabled: !tooLarge,
+    placeholderData: keepPreviousData,
+    staleTime: 30_000,
+    refetchOnWindowFocus: false,
+  })
+  if (tooLarge) return <p className="muted">The workflow is too large to preview its submissions.</p>
+  if (q.error && !q.data) return <div className="submission-error error" role="alert">Preview failed: {q.error.message}</div>
+  if (!q.data) return <p className="muted" data-testid="submission-loading">Rendering the submissions…</p>
+  const d = q.data
+  return (
+    <div className="submission-preview" data-testid="submission-preview" data-stale={q.isFetching || yaml !== source ? 'true' : 'false'}>
+      <div className="submission-head">
+        backend <code>{d.backend ?? '—'}</code> · strategy <code>{d.strategy ?? '—'}</code>
+        {q.isFetching || yaml !== source ? <span className="muted"> · updating…</span> : null}
+        <span className="muted"> · preview only: nothing is submitted; the run id and task are filled in at dispatch</span>
+      </div>
+      {d.compileProblems.length ? <Problems problems={d.compileProblems} testId="submission-compile-problems" /> : null}
+      {d.problems.length ? <Problems problems={d.problems} testId="submission-problems" /> : null}
+      {d.pools.length === 0 && !d.compileProblems.length ? <p className="muted">No pools.</p> : null}
+      {d.pools.map((p) => (
+        <section key={p.pool} className="submission-pool" data-testid={`submission-${p.pool}`} data-kind={p.submission?.kind ?? ''}>
+          <header>
+            <strong>{p.pool}</strong>
+            <span className="muted">
+              {' '}
+              · {p.submission?.kind ?? 'no submission'} · stages {p.stages.join(', ') || '(none)'}
+            </span>
+            {p.submission ? <CopyButton text={p.submission.text} testId={`submission-copy-${p.pool}`} /> : null}
+          </header>
+          {p.problems.length ? <Problems problems={p.problems} testId={`submission-problems-${p.pool}`} /> : null}
+          {p.error ? <div className="error">Could not render: {p.error}</div> : null}
+          {p.submission ? <pre className="submission-text">{p.submission.text}</pre> : null}
+        </section>
+      ))}
+    </div>
+  )
+}
+
+function Problems({ problems, testId }: { problems: readonly ProblemLike[]; testId: string }) {
+  return (
+    <ul className="problems-list submission-problem-list" data-testid={testId}>
+      {problems.map((p, i) => (
+        <li key={i} className={p.severity} data-code={p.code} data-severity={p.severity}>
+          <span className="sev">{p.severity === 'error' ? '✖' : '▲'}</span>
+          <span className="msg">
+            {p.message}
+            {p.hint ? <span className="hint"> {p.hint}</span> : null}
+          </span>
+          <span className="code muted mono">{p.code}</span>
+        </li>
+      ))}
+    </ul>
+  )
+}
+
+export function CopyButton({ text, testId }: { text: string; testId?: string }) {
+  const [state, setState] = useState<'idle' | 'ok' | 'failed'>('idle')
+  const copy = async () => {
+    try {
+      if (navigator.clipboard?.writeText) await navigator.clipboard.writeText(text)
+      else fallbackCopy(text)
+      setState('ok')
+    } catch {
+      try {
+        fallbackCopy(text)
+        setState('ok')
+      } catch {
+        setState('failed')
+      }
+    }
+    setTimeout(() => setState('idle'), 1500)
+  }
+  return (
+    <button type="button" className="copy" onClick={copy} data-testid={testId}>
+      {state === 'ok' ? 'Copied' : state === 'failed' ? 'Copy failed' : 'Copy'}
+    </button>
+  )
+}
+
+function fallbackCopy(text: string) {
+  const ta = document.createElement('textarea')
+  ta.value = text
+  ta.style.position = 'fixed'
+  ta.style.opacity = '0'
+  document.body.appendChild(ta)
+  ta.select()
+  const ok = document.execCommand('copy')
+  ta.remove()
+  if (!ok) throw new Error('copy failed')
+}

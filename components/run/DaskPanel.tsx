@@ -1,0 +1,91 @@
+'use client'
+/**
+ * Dask runs: the scheduler (address, dashboard link when there is one, health) and the Dask
+ * workers per pool with their batch job ids, from <runDir>/dask/session.json (`run.backendInfo`).
+ */
+import { useQuery } from '@tanstack/react-query'
+import { useTRPC } from '~/components/trpc/client'
+
+interface WorkerLike {
+  id?: string
+  name?: string
+  state?: string
+  detail?: string
+  batch?: string
+  jobId?: string | null
+  host?: string | null
+  connected?: boolean
+  reason?: string | null
+}
+
+export function DaskPanel({ runId, active }: { runId: string; active: boolean }) {
+  const trpc = useTRPC()
+  const q = useQuery({ ...trpc.run.backendInfo.queryOptions({ runId }), refetchInterval: active ? 3000 : false })
+  const d = q.data
+  if (!d || d.backend !== 'dask') return null
+  const s = d.dask
+  return (
+    <section className="dask-panel" data-testid="dask-panel">
+      <h3>
+        Dask <span className="muted small">({d.strategy} workers)</span>
+      </h3>
+      {!s ? (
+        <p className="muted small">{d.note ?? 'no Dask session yet'}</p>
+      ) : (
+        <>
+          <div className="dask-facts small">
+            scheduler <code data-testid="dask-scheduler">{s.scheduler.address ?? '–'}</code>
+            {s.external ? <span className="muted"> (existing cluster)</span> : null}
+            {s.scheduler.dashboard ? (
+              <>
+                {' '}
+                ·{' '}
+                <a href={s.scheduler.dashboard} target="_blank" rel="noreferrer noopener" data-testid="dask-dashboard">
+                  dashboard
+                </a>
+              </>
+            ) : null}
+            {s.scheduler.health ? <span className="muted"> · health {s.scheduler.health}</span> : null}
+            {s.python ? <span className="muted"> · python {s.python}</span> : null}
+          </div>
+          <table className="dask-workers small">
+            <thead>
+              <tr>
+                <th>pool</th>
+                <th>worker</th>
+                <th>state</th>
+                <th>batch job</th>
+                <th>host</th>
+                <th>reason</th>
+              </tr>
+            </thead>
+            <tbody>
+              {s.pools.map((p) =>
+                (p.workers as WorkerLike[]).length === 0 ? (
+                  <tr key={p.name} data-testid={`dask-pool-${p.name}`}>
+                    <td>{p.name}</td>
+                    <td colSpan={5} className={p.exhausted ? 'error' : 'muted'}>
+                      {p.exhausted ? `can never get a worker: ${p.reason ?? ''}` : `no worker yet (target ${p.target})`}
+                    </td>
+                  </tr>
+                ) : (
+                  (p.workers as WorkerLike[]).map((w, i) => (
+                    <tr key={`${p.name}-${w.id ?? w.name ?? i}`} data-testid={`dask-worker-${w.name ?? i}`}>
+                      <td>{i === 0 ? p.name : ''}</td>
+                      <td className="mono">{w.name ?? w.id ?? '?'}</td>
+                      <td>{w.detail ?? w.state ?? '?'}</td>
+                      <td className="mono">{w.jobId ?? '–'}</td>
+                      <td>{w.host ?? '–'}</td>
+                      <td className="muted">{w.reason ?? ''}</td>
+                    </tr>
+                  ))
+                ),
+              )}
+            </tbody>
+          </table>
+          {s.updatedAt ? <div className="muted small">as of {new Date(s.updatedAt).toLocaleTimeString()}</div> : null}
+        </>
+      )}
+    </section>
+  )
+}

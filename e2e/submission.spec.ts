@@ -1,0 +1,25 @@
+/**
+ * The composer's Submission tab: for every pool, the exact text that would be submitted (here the
+ * Dask worker sbatch scripts of examples/dask-slurm.yaml), live from the YAML being edited, with a
+ * Copy button; works whether or not Slurm is reachable (its preflight problem is shown).
+ */
+import { expect, test } from '@playwright/test'
+
+test('Submission tab: #SBATCH lines per pool, updated live from the editor', async ({ page }) => {
+  await page.goto('/compose?example=dask-slurm')
+  await expect(page.getByTestId('composer-editor').locator('.monaco-editor .view-lines')).toBeVisible()
+  await page.waitForFunction(() => Boolean(window.__composer) && window.__composer!.getValue().length > 0)
+
+  await page.getByTestId('plan-tab-submission').click()
+  const def = page.getByTestId('submission-default')
+  const hm = page.getByTestId('submission-high_memory')
+  await expect(def.locator('pre')).toContainText('#SBATCH --partition=debug', { timeout: 30_000 })
+  await expect(def.locator('pre')).toContainText('distributed.cli.dask_worker')
+  await expect(hm.locator('pre')).toContainText('#SBATCH --mem=65536M')
+  await expect(hm.locator('pre')).toContainText('#SBATCH --partition=highmem')
+  await expect(page.getByTestId('submission-copy-default')).toBeVisible()
+
+  // an unsaved edit is previewed: the high_memory pool's partition changes in the script
+  await page.evaluate(() => window.__composer!.setValue(window.__composer!.getValue().replace('partition: highmem', 'partition: bigmem')))
+  await expect(hm.locator('pre')).toContainText('#SBATCH --partition=bigmem', { timeout: 30_000 })
+})

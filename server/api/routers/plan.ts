@@ -1,0 +1,19 @@
+/**
+ * plan.*: the plan of a workflow being edited (not necessarily saved). Thin: zod input, then the
+ * domain (server/execution/preview.ts).
+ */
+import { z } from 'zod'
+import { PREVIEW_MAX_YAML, previewSubmissions } from '../../execution/preview.ts'
+import { createTRPCRouter, protectedProcedure } from '../trpc.ts'
+
+const overrides = z
+  .object({ backend: z.enum(['local', 'dask']).optional(), strategy: z.enum(['local', 'slurm', 'htcondor']).optional() })
+  .strict()
+  .optional()
+
+export const planRouter = createTRPCRouter({
+  /** exactly what would be submitted per pool (sbatch script, submit description, Dask worker job), with preflight problems; submits nothing */
+  preview: protectedProcedure
+    .input(z.object({ yaml: z.string().max(PREVIEW_MAX_YAML), overrides }).strict())
+    .query(({ input }) => previewSubmissions(input.yaml, { overrides: input.overrides })),
+})
