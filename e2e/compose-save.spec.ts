@@ -1,7 +1,7 @@
 /**
  * Saving from the composer: a draft becomes a workflow, an edit becomes version 2, the workflow page
  * shows both versions and their diff, and reopening the saved version in the composer after a reload
- * gives back exactly the saved text. A stale tab gets a conflict instead of overwriting.
+ * gives back exactly the saved text, and Run starts it and follows it live to success. A stale tab gets a conflict instead of overwriting.
  */
 import { expect, test, type Page } from '@playwright/test'
 
@@ -51,6 +51,17 @@ test('save from the composer, edit, save again, see history and diff, reopen aft
   await expect(rows).toHaveCount(2)
   await expect(rows.first()).toContainText('second')
   await expect(rows.last()).toContainText('first')
+
+  // Back in the composer, run the saved version: the run page follows it live to success.
+  await page.goBack()
+  await page.waitForFunction(() => Boolean(window.__composer) && window.__composer!.getValue().length > 0)
+  await page.getByTestId('start-run-button').click()
+  const anyway = page.getByTestId('start-run-anyway')
+  await Promise.race([page.waitForURL(/\/runs\/[^/?]+$/), anyway.waitFor({ state: 'visible' })])
+  if (await anyway.isVisible()) await anyway.click()
+  await page.waitForURL(/\/runs\/[^/?]+$/)
+  await expect(page.getByTestId('run-state')).toContainText(/succeeded/i, { timeout: 45_000 })
+  await expect(page.getByTestId('stage-node-Summarise')).toHaveAttribute('data-state', 'succeeded')
 })
 
 test('a stale composer tab gets a conflict and keeps its text', async ({ page, context }) => {
