@@ -6,13 +6,13 @@ const failedSuites = process.argv.slice(2)
 let passed = 0
 let failed = 0
 
-const vitest = 'test-results/vitest.json'
+const vitest = 'var/reports/vitest.json'
 if (existsSync(vitest)) {
   const r = JSON.parse(readFileSync(vitest, 'utf8'))
   passed += r.numPassedTests ?? 0
   failed += (r.numFailedTests ?? 0) + (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
 }
-const e2e = 'test-results/e2e-results.json'
+const e2e = 'var/reports/e2e-results.json'
 if (existsSync(e2e)) {
   const r = JSON.parse(readFileSync(e2e, 'utf8'))
   passed += r.stats?.expected ?? 0

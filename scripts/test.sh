@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 export NEXT_TELEMETRY_DISABLED=1
 mkdir -p var test-results
-rm -f test-results/vitest.json test-results/e2e-results.json
+mkdir -p var/reports; rm -f var/reports/vitest.json var/reports/e2e-results.json
 
 bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -30,7 +30,7 @@ echo "== typecheck"
 if ! npx tsc --noEmit -p tsconfig.json; then failed_suites+=(typecheck); fi
 
 echo "== unit and integration tests (vitest)"
-npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || failed_suites+=(vitest)
+npx vitest run --reporter=default --reporter=json --outputFile.json=var/reports/vitest.json || failed_suites+=(vitest)
 
 echo "== end-to-end tests (Playwright, Chromium)"
 if npx next build > test-results/next-build.log 2>&1; then

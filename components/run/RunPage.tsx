@@ -14,6 +14,7 @@ import { FINISHED_RUN_STATES } from './aggregate'
 import { DaskPanel } from './DaskPanel'
 import { Gantt } from './Gantt'
 import { HepPanel } from './HepPanel'
+import { PoolProfile } from './PoolProfile'
 import type { GanttWorker } from './gantt'
 import { runCounts } from './liveState'
 import { RunGraph } from './RunGraph'
@@ -113,6 +114,7 @@ export function RunPage({ runId }: { runId: string }) {
         </div>
         <WorkersPanel pools={detail.pools} workers={workers} tasks={timeline.tasks} colors={colors} now={now} taskStage={stageOfTask} onSelectTask={(id) => selectTask(id)} />
       </div>
+      <PoolProfile runId={runId} active={active} colors={colors} />
       {detail.run.backend === 'dask' ? <DaskPanel runId={runId} active={active} /> : null}
       <Gantt
         tasks={timeline.tasks}

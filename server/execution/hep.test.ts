@@ -11,9 +11,9 @@ import type { Cutflow } from '../hep/cutflow.ts'
 import { hepProgress, listRunArtifacts } from './hep-artifacts.ts'
 import { listTasks, startRun } from './runs.ts'
 import { setupEngineTest, type EngineTestEnv } from './testing.ts'
+import { hepTestDataDir } from '../hep/testdata.ts'
 
-const DATA = path.resolve(process.cwd(), '..', 'shared', 'data', 'root')
-const HAVE_DATA = existsSync(path.join(DATA, 'uproot-Zmumu.root'))
+const DATA = hepTestDataDir()
 
 let env: EngineTestEnv
 beforeAll(async () => {
@@ -84,7 +84,7 @@ async function runYaml(yaml: string) {
   return { runId, runDir, items, artifacts, read }
 }
 
-describe.skipIf(!HAVE_DATA)('hep runs on uproot-Zmumu.root', () => {
+describe('hep runs on uproot-Zmumu.root', () => {
   it('4 partitions give histograms identical to 1 partition; 2304 events', async () => {
     const file = path.join(DATA, 'uproot-Zmumu.root')
     const one = await runYaml(zmumuYaml(file, null, 'zmumu-1'))

@@ -5,8 +5,9 @@ import { join, resolve } from 'node:path';
 import { expandFiles, planPartitions, splitEvenly, splitRange } from './partition.ts';
 import { writeZmumuParquet } from './generate.ts';
 import { HepError } from './types.ts';
+import { hepTestDataDir } from './testdata.ts';
 
-const DATA = resolve(process.env.HEP_TEST_DATA ?? '/work/shared/data/root');
+const DATA = hepTestDataDir();
 
 describe('ranges', () => {
   it('splitRange and splitEvenly', () => {

@@ -10,8 +10,9 @@ import { planPartitions, splitEvenly } from './partition.ts';
 import { preparePipeline, mergePipelineResults, runPartition, type HepStage, type PipelineResult } from './pipeline.ts';
 import type { Hist1D } from './hist.ts';
 import type { JaggedColumn } from './types.ts';
+import { hepTestDataDir } from './testdata.ts';
 
-const DATA = resolve(process.env.HEP_TEST_DATA ?? '/work/shared/data/root');
+const DATA = hepTestDataDir();
 const HZZ = `${DATA}/uproot-HZZ.root`;
 const HZZ_LZ4 = `${DATA}/uproot-HZZ-lz4.root`;
 const ZMUMU = `${DATA}/uproot-Zmumu.root`;

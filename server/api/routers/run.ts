@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { subscribe } from '../../execution/bus.ts'
 import * as runs from '../../execution/runs.ts'
 import { hepProgress, listRunArtifacts } from '../../execution/hep-artifacts.ts'
+import { poolProfileSummary } from '../../execution/profile-summary.ts'
 import { readTaskJobScript, runBackendInfo } from '../../execution/submitted.ts'
 import { TASK_STATES, RUN_STATES, type RunEvent } from '../../execution/types.ts'
 import { createTRPCRouter, protectedProcedure } from '../trpc.ts'
@@ -66,6 +67,9 @@ export const runRouter = createTRPCRouter({
   artifacts: protectedProcedure.input(z.object({ runId: id }).strict()).query(({ ctx, input }) => listRunArtifacts(ctx.db, input.runId)),
   /** hep.* stages: partitions done / total and events processed, per stage and dataset */
   hepProgress: protectedProcedure.input(z.object({ runId: id }).strict()).query(({ ctx, input }) => hepProgress(ctx.db, input.runId)),
+
+  /** profile modifier results per pool: tasks profiled, total / mean CPU, total wall, max peak RSS */
+  poolProfile: protectedProcedure.input(z.object({ runId: id }).strict()).query(({ ctx, input }) => poolProfileSummary(ctx.db, input.runId)),
 
   /** the job script (and submit description) actually submitted for a task, read from its run directory */
   jobScript: protectedProcedure.input(z.object({ taskId: id }).strict()).query(({ ctx, input }) => readTaskJobScript(ctx.db, input.taskId)),

@@ -13,8 +13,9 @@ import {
 import { readRootColumns } from './root.ts';
 import { readEvents, countEvents } from './index.ts';
 import { sliceBatch, type EventBatch } from '../types.ts';
+import { hepTestDataDir } from '../testdata.ts';
 
-const DATA = resolve(process.env.HEP_TEST_DATA ?? '/work/shared/data/root');
+const DATA = hepTestDataDir();
 
 function sample(n: number): EventBatch {
   const off = new Int32Array(n + 1);

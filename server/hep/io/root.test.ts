@@ -14,8 +14,9 @@ import {
 } from './root.ts';
 import { readEvents, countEvents, defaultTreeName, fileFormat } from './index.ts';
 import { sliceBatch, concatBatches } from '../types.ts';
+import { hepTestDataDir } from '../testdata.ts';
 
-const DATA = resolve(process.env.HEP_TEST_DATA ?? '/work/shared/data/root');
+const DATA = hepTestDataDir();
 const HZZ = `${DATA}/uproot-HZZ.root`;
 const ZMUMU = `${DATA}/uproot-Zmumu.root`;
 const SIMPLE = `${DATA}/uproot-simple.root`;

@@ -99,7 +99,7 @@ describe('dask + htcondor against the HTCondor CLI simulator, with a real Dask s
     const dep = s.deployment as HTCondorWorkers;
 
     await s.submit([{ taskId: 'T1', attempt: 0, pool: 'default', argv: ['sh', '-c', `echo "$CONTROLROOM_DASK_WORKER" > ${dir}/T1.where`] }]);
-    const waiting = await waitUntil(() => log.of('T1').some((e) => e.kind === 'waiting' && /HTCondor job \d+\.0 idle/.test(e.reason ?? '')), 15_000, 'T1 waiting on an Idle job').then(
+    const waiting = await waitUntil(() => log.of('T1').some((e) => e.kind === 'waiting' && /HTCondor job \d+\.0 idle/.test(e.reason ?? '')), 60_000, 'T1 waiting on an Idle job').then(
       () => log.of('T1').filter((e) => e.kind === 'waiting').pop()!,
     );
     expect(waiting.reason).toMatch(/^waiting for workers of pool default: default-0: HTCondor job \d+\.0 idle \(idle: waiting for a matching slot\)/);
@@ -109,7 +109,7 @@ describe('dask + htcondor against the HTCondor CLI simulator, with a real Dask s
 
     // the negotiator matches it: the job runs its executable on the "execute node"
     expect(fake.start(jobId)).toBe(true);
-    await waitUntil(() => log.of('T1').some((e) => e.kind === 'waiting' && /running on slot1_1@fake-ep\.example\.org; worker connecting/.test(e.reason ?? '')), 15_000, 'T1 sees the job running');
+    await waitUntil(() => log.of('T1').some((e) => e.kind === 'waiting' && /running on slot1_1@fake-ep\.example\.org; worker connecting/.test(e.reason ?? '')), 60_000, 'T1 sees the job running');
     const script = path.join(dir, 'dask', 'scripts', 'dask-worker-default.sh');
     jobsRun.push(spawnGroup(['bash', script, 'default-0'], { env: { ...process.env, CONTROLROOM_WORKER_JOB_ID: jobId }, logFile: path.join(dir, 'exec-node.log') }));
     const done = await log.waitFor('T1', ['finished', 'failed'], 30_000).catch((e: Error) => {
@@ -135,5 +135,5 @@ describe('dask + htcondor against the HTCondor CLI simulator, with a real Dask s
 
     await s.close();
     expect(fake.calls('condor_rm').some((c) => c.argv.includes(jobId))).toBe(true);
-  }, 60_000);
+  }, 240_000);
 });
