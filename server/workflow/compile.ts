@@ -33,6 +33,9 @@ import {
 } from './catalog.ts';
 import { cycleThrough, cyclicComponents, topoOrder } from './graph.ts';
 import { checkHepStageParams } from './hep-check.ts';
+
+/** hep ops that read events (one task per data partition) */
+const HEP_EVENT_OPS = new Set(['hep.define', 'hep.select', 'hep.hist']);
 import { canonicalize, sha256Hex } from './hash.ts';
 import {
   CredentialsSchema,
@@ -409,7 +412,15 @@ function compileInner(ctx: SourceContext, options: CompileOptions): CompileResul
     recs.push(rec);
     idToRec.set(id, rec);
     // hep.* expressions: syntax errors at their characters in the YAML (hep-check.ts)
-    if (op.startsWith('hep.') && !Object.prototype.hasOwnProperty.call(ops, op)) checkHepStageParams(ctx, op, raw.params, [...path, 'params']);
+    if (op.startsWith('hep.') && !Object.prototype.hasOwnProperty.call(ops, op)) {
+      checkHepStageParams(ctx, op, raw.params, [...path, 'params']);
+      // event-reading ops run once per data partition: without datasets there is nothing to read
+      if (HEP_EVENT_OPS.has(op) && datasets.length === 0) {
+        ctx.add('hep-no-datasets', forRun ? 'error' : 'warning', `stage '${id}' (${op}) reads events, but the workflow declares no data.datasets`, [...path, 'op'], {
+          hint: 'declare the input:  data: { datasets: [ { name: zmumu, files: [data/*.root], treeName: events } ] }',
+        });
+      }
+    }
     const node = stageNodes[i];
     if (node) stageRanges[id] = ctx.range(node.start, node.end);
   }

@@ -73,3 +73,18 @@ describe('hep expression errors point into the YAML', () => {
     }
   });
 });
+
+describe('hep ops without datasets', () => {
+  const yaml = ['analysis:', '  stages:', '    - id: Plot', '      op: hep.hist', '      params: { histograms: [{ name: pt, expr: x, bins: { n: 10, low: 0, high: 1 } }] }', ''].join('\n')
+  it('warns while editing and refuses for a run, at the op', () => {
+    const edit = compileWorkflow(yaml)
+    const w = edit.problems.find((p) => p.code === 'hep-no-datasets')
+    expect(w?.severity).toBe('warning')
+    expect(w?.range.start.line).toBe(4)
+    expect(w?.range.start.col).toBe(11)
+    expect(w?.hint).toMatch(/data: \{ datasets/)
+    const run = compileWorkflow(yaml, { forRun: true })
+    expect(run.ok).toBe(false)
+    expect(run.problems.find((p) => p.code === 'hep-no-datasets')?.severity).toBe('error')
+  })
+})
