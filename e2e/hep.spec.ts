@@ -8,24 +8,15 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { expect, test } from '@playwright/test'
+import { saveWorkflow, startFromUi } from './runs'
 
 const STAMP = Date.now().toString(36)
 
 test('the HEP example runs from the UI and shows its plots', async ({ page, request }) => {
   test.setTimeout(180_000)
   const yaml = fs.readFileSync(path.join('examples', 'hep-zmumu.yaml'), 'utf8').replace(/^name: .*$/m, `name: e2e-hep-${STAMP}`)
-  const res = await request.post('/api/trpc/workflow.saveVersion', { data: { json: { yaml, message: 'e2e hep' } }, headers: { 'content-type': 'application/json' } })
-  expect(res.ok(), await res.text()).toBe(true)
-  const saved = ((await res.json()) as { result: { data: { json: { workflow: { id: string }; version: { valid: boolean } } } } }).result.data.json
-  expect(saved.version.valid).toBe(true)
-
-  await page.goto(`/runs?workflow=${saved.workflow.id}`)
-  const button = page.getByTestId('start-run-button')
-  await expect(button).toBeEnabled()
-  await button.click()
-  await page.waitForURL(/\/runs\/[^/?]+$/, { timeout: 30_000 })
-  const runId = new URL(page.url()).pathname.split('/').pop()!
-  await expect(page.getByTestId('run-page')).toBeVisible()
+  const { workflowId } = await saveWorkflow(request, yaml, 'e2e hep')
+  const runId = await startFromUi(page, workflowId)
 
   // per stage and dataset: 4 partitions of 5,000 events, all done
   const hist = page.getByTestId('hep-progress-Histograms-zmumu')

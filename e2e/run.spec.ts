@@ -9,7 +9,8 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test'
+import { expect, test, type Page } from '@playwright/test'
+import { saveWorkflow, startFromUi } from './runs'
 
 const SHOTS = path.join('test-results', 'screenshots')
 const STAMP = Date.now().toString(36)
@@ -17,28 +18,6 @@ const STAMP = Date.now().toString(36)
 async function shot(page: Page, name: string) {
   fs.mkdirSync(SHOTS, { recursive: true })
   await page.screenshot({ path: path.join(SHOTS, `run-${name}.png`), fullPage: true })
-}
-
-/** saves a new workflow through the tRPC HTTP API; returns its id and head version id */
-async function saveWorkflow(request: APIRequestContext, yaml: string): Promise<{ workflowId: string; versionId: string }> {
-  const res = await request.post('/api/trpc/workflow.saveVersion', { data: { json: { yaml, message: 'e2e run test' } }, headers: { 'content-type': 'application/json' } })
-  expect(res.ok(), await res.text()).toBe(true)
-  const body = (await res.json()) as { result: { data: { json: { workflow: { id: string }; version: { id: string; valid: boolean } } } } }
-  const saved = body.result.data.json
-  expect(saved.version.valid).toBe(true)
-  return { workflowId: saved.workflow.id, versionId: saved.version.id }
-}
-
-/** from the workflow's run history page, press Run; returns the new run's id */
-async function startFromUi(page: Page, workflowId: string): Promise<string> {
-  await page.goto(`/runs?workflow=${workflowId}`)
-  const button = page.getByTestId('start-run-button')
-  await expect(button).toBeEnabled()
-  await button.click()
-  await page.waitForURL(/\/runs\/[^/?]+$/, { timeout: 30_000 })
-  const runId = new URL(page.url()).pathname.split('/').pop()!
-  await expect(page.getByTestId('run-page')).toBeVisible()
-  return runId
 }
 
 const node = (page: Page, stage: string) => page.getByTestId(`stage-node-${stage}`)

@@ -3,6 +3,7 @@
 import { memo, useMemo, useState } from 'react'
 import type { CompileResult, ExecutionPlan, Problem } from '~/server/workflow'
 import { formatMemory } from './planGraph'
+import { CopyButton } from '~/components/ui/CopyButton'
 import { SubmissionPreview } from './SubmissionPreview'
 
 export type PlanTab = 'routing' | 'pools' | 'problems' | 'json' | 'submission'
@@ -242,45 +243,15 @@ function ProblemsList({ problems, onProblemClick }: { problems: readonly Problem
 
 function PlanJson({ plan }: { plan: ExecutionPlan | null }) {
   const json = useMemo(() => (plan ? JSON.stringify(plan, null, 2) : ''), [plan])
-  const [copied, setCopied] = useState<'idle' | 'ok' | 'failed'>('idle')
-  const copy = async () => {
-    try {
-      if (navigator.clipboard?.writeText) await navigator.clipboard.writeText(json)
-      else fallbackCopy(json)
-      setCopied('ok')
-    } catch {
-      try {
-        fallbackCopy(json)
-        setCopied('ok')
-      } catch {
-        setCopied('failed')
-      }
-    }
-    setTimeout(() => setCopied('idle'), 1500)
-  }
   if (!plan) return <p className="muted">No plan.</p>
   return (
     <div className="plan-json-wrap">
-      <button className="copy" onClick={copy} data-testid="copy-plan-json">
-        {copied === 'ok' ? 'Copied' : copied === 'failed' ? 'Copy failed' : 'Copy'}
-      </button>
+      <CopyButton text={json} testId="copy-plan-json" />
       <pre className="plan-json" data-testid="plan-json">
         {json}
       </pre>
     </div>
   )
-}
-
-function fallbackCopy(text: string) {
-  const ta = document.createElement('textarea')
-  ta.value = text
-  ta.style.position = 'fixed'
-  ta.style.opacity = '0'
-  document.body.appendChild(ta)
-  ta.select()
-  const ok = document.execCommand('copy')
-  ta.remove()
-  if (!ok) throw new Error('copy failed')
 }
 
 export type { CompileResult }

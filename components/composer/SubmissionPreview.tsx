@@ -5,9 +5,10 @@
  * from the YAML being edited (`plan.preview`, debounced) with the preflight problems (Slurm
  * unreachable, unknown partition, impossible gres, ...). Nothing is submitted.
  */
-import { useEffect, useState } from 'react'
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import { useTRPC } from '~/components/trpc/client'
+import { CopyButton } from '~/components/ui/CopyButton'
+import { useDebounced } from '~/components/ui/useDebounced'
 
 /** the preview is fetched this long after the last change */
 export const SUBMISSION_DEBOUNCE_MS = 500
@@ -18,15 +19,6 @@ interface ProblemLike {
   severity: 'error' | 'warning'
   message: string
   hint?: string
-}
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value)
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms)
-    return () => clearTimeout(t)
-  }, [value, ms])
-  return v
 }
 
 export function SubmissionPreview({ source }: { source: string }) {
@@ -88,40 +80,4 @@ function Problems({ problems, testId }: { problems: readonly ProblemLike[]; test
       ))}
     </ul>
   )
-}
-
-export function CopyButton({ text, testId }: { text: string; testId?: string }) {
-  const [state, setState] = useState<'idle' | 'ok' | 'failed'>('idle')
-  const copy = async () => {
-    try {
-      if (navigator.clipboard?.writeText) await navigator.clipboard.writeText(text)
-      else fallbackCopy(text)
-      setState('ok')
-    } catch {
-      try {
-        fallbackCopy(text)
-        setState('ok')
-      } catch {
-        setState('failed')
-      }
-    }
-    setTimeout(() => setState('idle'), 1500)
-  }
-  return (
-    <button type="button" className="copy" onClick={copy} data-testid={testId}>
-      {state === 'ok' ? 'Copied' : state === 'failed' ? 'Copy failed' : 'Copy'}
-    </button>
-  )
-}
-
-function fallbackCopy(text: string) {
-  const ta = document.createElement('textarea')
-  ta.value = text
-  ta.style.position = 'fixed'
-  ta.style.opacity = '0'
-  document.body.appendChild(ta)
-  ta.select()
-  const ok = document.execCommand('copy')
-  ta.remove()
-  if (!ok) throw new Error('copy failed')
 }

@@ -3,24 +3,16 @@
  * /workflows: the library. Search, filters (valid/invalid, backend, last run state, archived),
  * import of a .yaml file, links to each workflow and to the composer.
  */
-import { useEffect, useRef, useState } from 'react'
+import { useRef, useState } from 'react'
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useTRPC, httpStatusOf } from '~/components/trpc/client'
 import { fileToBase64, fullTime, MAX_IMPORT_BYTES, timeAgo } from './format'
+import { useDebounced } from '~/components/ui/useDebounced'
 import './library.css'
 
 const RUN_STATES = ['none', 'pending', 'running', 'succeeded', 'failed', 'cancelled']
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value)
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms)
-    return () => clearTimeout(t)
-  }, [value, ms])
-  return v
-}
 
 export function AccessError({ error }: { error: unknown }) {
   const status = httpStatusOf(error)

@@ -8,6 +8,7 @@ import { readdir, readFile, realpath } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import type { ExecutionPlan } from '../workflow/types.ts'
+import { isInside } from './paths.ts'
 import { HEP_EVENT_OPS, parsePartitionKey, type HepManifest, type HepTaskOutputs } from './ops/hep-shared.ts'
 
 export interface RunArtifact {
@@ -99,7 +100,7 @@ export async function artifactFile(db: Db, runId: string, artifactId: string): P
   const root = await realpath(a.run.runDir).catch(() => null)
   if (!root) return null
   const file = await realpath(path.resolve(root, a.path)).catch(() => null)
-  if (!file || !file.startsWith(root + path.sep)) return null
+  if (!file || file === root || !isInside(root, file)) return null
   return { file, name: a.name, mime: a.mime, size: a.size }
 }
 

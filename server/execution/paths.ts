@@ -58,3 +58,9 @@ export function pythonShim(): string {
 export function runtimeArgv(specPath: string): string[] {
   return [process.execPath, runtimeScript(), '--spec', specPath]
 }
+
+/** true when `p` is `root` or below it (both absolute; resolve symlinks first where that matters) */
+export function isInside(root: string, p: string): boolean {
+  const rel = path.relative(root, p)
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
+}

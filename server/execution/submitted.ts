@@ -9,6 +9,7 @@ import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import { badInput, notFound } from '../library/errors.ts'
 import type { DaskSessionStatus } from './backends/dask/session.ts'
+import { isInside } from './paths.ts'
 import type { JobRef } from './types.ts'
 
 /** at most this much of a script is returned */
@@ -43,11 +44,6 @@ export interface TaskJobScript {
   note: string | null
 }
 
-function inside(root: string, p: string): boolean {
-  const rel = path.relative(root, p)
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))
-}
-
 /**
  * Resolves `file` (absolute, or relative to the run directory) and refuses anything outside the run
  * directory, symlinks included. Exported for tests.
@@ -55,7 +51,7 @@ function inside(root: string, p: string): boolean {
 export async function resolveInsideRunDir(runDir: string, file: string): Promise<string> {
   const root = path.resolve(runDir)
   const abs = path.resolve(root, file)
-  if (!inside(root, abs)) throw badInput(`the recorded job script ${file} is outside the run directory: not shown`)
+  if (!isInside(root, abs)) throw badInput(`the recorded job script ${file} is outside the run directory: not shown`)
   let realRoot = root
   try {
     realRoot = await realpath(root)
@@ -68,7 +64,7 @@ export async function resolveInsideRunDir(runDir: string, file: string): Promise
   } catch {
     throw notFound(`the job script ${path.relative(root, abs)} no longer exists in the run directory`)
   }
-  if (!inside(realRoot, real)) throw badInput(`the recorded job script ${file} resolves outside the run directory: not shown`)
+  if (!isInside(realRoot, real)) throw badInput(`the recorded job script ${file} resolves outside the run directory: not shown`)
   return real
 }
 

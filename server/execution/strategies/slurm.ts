@@ -35,12 +35,12 @@ import {
   type JobCredentialSetup,
   type StagedCredential,
 } from '../../credentials/index.ts';
-import { preflightEnvironment, renderEnvironmentSetup } from '../environments/index.ts';
+import { preflightEnvironment } from '../environments/index.ts';
 import { loadSiteConfig } from '../../site/load.ts';
 import type { SiteConfig } from '../../site/schema.ts';
 import { createTransport } from '../transport/index.ts';
 import type { CommandTransport } from '../transport/types.ts';
-import { runtimeArgv } from '../paths.ts';
+import { isInside, runtimeArgv } from '../paths.ts';
 import type {
   JobRef,
   JobStatus,
@@ -57,7 +57,7 @@ import type {
 import { SlurmClient } from './slurm/client.ts';
 import { SlurmJobs, type SlurmJobRef, type SlurmJobUpdate } from './slurm/jobs.ts';
 import { parseSinfo, preflightPools } from './slurm/preflight.ts';
-import { renderPoolPreview, SLURM_ENV_SCRATCH, workerSetup, type ScriptTask, type SlurmProblem } from './slurm/script.ts';
+import { renderPoolPreview, SLURM_ENV_SCRATCH, slurmEnvironmentSetup, workerSetup, type ScriptTask, type SlurmProblem } from './slurm/script.ts';
 import { mapSlurmState, signalName } from './slurm/status.ts';
 
 export interface SlurmStrategyOptions {
@@ -148,7 +148,7 @@ export class SlurmStrategy implements Strategy {
     for (const p of await preflightEnvironment(plan.environment, { delivery: 'shared-path', scratchDir: SLURM_ENV_SCRATCH, ...(this.opts.baseDir ? { baseDir: this.opts.baseDir } : {}), ...(exists ? { exists } : {}) })) {
       problems.push({ code: p.code, severity: p.severity, pool: null, message: p.message, ...(p.hint ? { hint: p.hint } : {}) });
     }
-    if (ctx?.runDir && site.source && !isUnder(ctx.runDir, site.paths.runs)) {
+    if (ctx?.runDir && site.source && !isInside(site.paths.runs, ctx.runDir)) {
       problems.push({
         code: 'slurm-run-dir-not-shared',
         severity: 'warning',
@@ -224,7 +224,7 @@ export class SlurmStrategy implements Strategy {
 
   /** the worker environment of a plan as Slurm jobs get it (shared path, node scratch) */
   environmentSetup(plan: Pick<ExecutionPlan, 'environment'>) {
-    return renderEnvironmentSetup(plan.environment, { delivery: 'shared-path', scratchDir: SLURM_ENV_SCRATCH, ...(this.opts.baseDir ? { baseDir: this.opts.baseDir } : {}) });
+    return slurmEnvironmentSetup(plan.environment, this.opts.baseDir);
   }
 
   request(pool: PlanPool, plan: ExecutionPlan, launches: TaskLaunch[], site: SiteConfig, creds?: JobCredentialSetup) {
@@ -233,7 +233,7 @@ export class SlurmStrategy implements Strategy {
     return {
       pool,
       tasks,
-      setup: workerSetup(plan.environment, site, { baseDir: this.opts.baseDir }),
+      setup: workerSetup(plan.environment, site, { baseDir: this.opts.baseDir, rendered: envSetup }),
       ...(creds && Object.keys(creds.env).length ? { env: creds.env } : {}),
       arrayParallelism: launches.length > 1 ? Math.max(1, pool.workers) : undefined,
       timeLimitSeconds: timeLimitFor(launches.map((l) => l.timeoutSeconds)),
@@ -244,11 +244,6 @@ export class SlurmStrategy implements Strategy {
       ],
     };
   }
-}
-
-function isUnder(p: string, root: string): boolean {
-  const rel = path.relative(root, p);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 function signalNumber(name: string): number | null {

@@ -17,6 +17,7 @@ import type { SiteConfig } from '../../../site/schema.ts';
 import { isEnvName, shellJoin, shellQuote } from '../../transport/quote.ts';
 import { tryParseDuration } from '../../../workflow/units.ts';
 import { renderEnvironmentSetup } from '../../environments/index.ts';
+import type { EnvironmentSetup } from '../../environments/types.ts';
 
 export interface SlurmProblem {
   /** stable kebab-case id, e.g. `slurm-invalid-partition` */
@@ -428,6 +429,13 @@ export const SLURM_ENV_SCRATCH = '${CONTROLROOM_SCRATCH:-${SLURM_TMPDIR:-${TMPDI
 export interface WorkerSetupOptions {
   /** directory relative archive paths are resolved against (default process.cwd()) */
   baseDir?: string;
+  /** the environment already rendered by `slurmEnvironmentSetup` (so a caller needing its summary renders it once) */
+  rendered?: EnvironmentSetup;
+}
+
+/** The worker environment as Slurm jobs get it: an archive read from its shared path, unpacked into node scratch. */
+export function slurmEnvironmentSetup(env: ExecutionPlan['environment'] | Record<string, unknown> | undefined, baseDir?: string): EnvironmentSetup {
+  return renderEnvironmentSetup(env, { delivery: 'shared-path', scratchDir: SLURM_ENV_SCRATCH, ...(baseDir ? { baseDir } : {}) });
 }
 
 /**
@@ -440,7 +448,7 @@ export function workerSetup(env: ExecutionPlan['environment'] | undefined, site:
   const lines = [...site.environment.setup];
   const e = (env ?? { type: 'shared-fs' }) as Record<string, unknown>;
   if (e.type === 'packed-pixi' || e.type === 'conda-pack') {
-    lines.push(...renderEnvironmentSetup(e, { delivery: 'shared-path', scratchDir: SLURM_ENV_SCRATCH, ...(opts.baseDir ? { baseDir: opts.baseDir } : {}) }).lines);
+    lines.push(...(opts.rendered ?? slurmEnvironmentSetup(e, opts.baseDir)).lines);
     return lines;
   }
   const own = e.setup;
