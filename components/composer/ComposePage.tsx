@@ -91,7 +91,7 @@ export function ComposePage({ examples, initial, requested, open }: ComposePageP
       setSavedAt(draft.savedAt)
     } else setDoc({ key: ++keyRef.current, source: initial.source, fileName: initial.fileName, exampleId: initial.id })
     setSource(draft ? draft.source : initial.source)
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `open` is a new object on every render of the page: depend on its ids
   }, [initial, requested, open?.workflowId, open?.versionId])
 
   const docRef = useRef(doc)
