@@ -37,7 +37,12 @@ export default defineConfig({
   },
   projects: [
     { name: 'auth-setup', testMatch: /auth\.setup\.ts$/ },
-    { name: 'e2e', testIgnore: /auth\.setup\.ts$/, dependencies: ['auth-setup'], use: { storageState: E2E_AUTH_STATE } },
+    {
+      name: 'e2e',
+      testIgnore: /auth\.setup\.ts$/,
+      dependencies: ['auth-setup'],
+      use: { storageState: E2E_AUTH_STATE },
+    },
   ],
   webServer: {
     command: `npx next start -p ${PORT} -H 127.0.0.1`,

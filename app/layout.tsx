@@ -16,7 +16,9 @@ export default function RootLayout({ children }: { children: ReactNode }) {
         {/* the providers wrap the header too: the credential badge queries tRPC */}
         <Providers>
           <header className="topbar">
-            <a href="/" className="brand">Control Room</a>
+            <a href="/" className="brand">
+              Control Room
+            </a>
             <nav>
               <a href="/compose">Compose</a>
               <a href="/workflows">Workflows</a>

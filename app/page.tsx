@@ -13,15 +13,17 @@ export default async function HomePage() {
     <div className="page">
       <h1>Control Room</h1>
       <p className="muted">
-        Compose FAST-HEP workflows, see where every stage will run, dispatch them to this machine, Slurm,
-        HTCondor or Dask, and watch them live.
+        Compose FAST-HEP workflows, see where every stage will run, dispatch them to this machine, Slurm, HTCondor or
+        Dask, and watch them live.
       </p>
       <p>
         <Link href="/compose">Open the composer</Link> · <Link href="/workflows">Workflows</Link> ·{' '}
         <Link href="/runs">Runs</Link>
       </p>
       <h2>Example: {example.title}</h2>
-      <pre className="example-source" data-testid="example-source">{example.source}</pre>
+      <pre className="example-source" data-testid="example-source">
+        {example.source}
+      </pre>
       {plan ? <PlanSummary plan={plan} problems={problems} /> : <p className="error">The example does not compile.</p>}
       <h2>More examples</h2>
       <ul>

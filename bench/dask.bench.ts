@@ -27,7 +27,13 @@ const N = Number(process.env.BENCH_DASK_TASKS || 2_000)
 
 function planWith(base: ExecutionPlan, n: number, workers: number, backend: 'local' | 'dask'): ExecutionPlan {
   const s0 = base.stages[0]!
-  const stages: PlanStage[] = Array.from({ length: n }, (_, i) => ({ ...s0, id: `t${i}`, needs: [], inputs: [], index: i }))
+  const stages: PlanStage[] = Array.from({ length: n }, (_, i) => ({
+    ...s0,
+    id: `t${i}`,
+    needs: [],
+    inputs: [],
+    index: i,
+  }))
   return {
     ...base,
     backend,
@@ -56,7 +62,12 @@ export async function benchDask(): Promise<string[]> {
     for (const backend of ['local', 'dask'] as const) {
       const plan = planWith(compiled.plan, N, cpus, backend)
       const t0 = performance.now()
-      const r = await engine.createRun({ workflowId: saved.workflow.id, versionId: saved.version.id, plan, source: 'api' })
+      const r = await engine.createRun({
+        workflowId: saved.workflow.id,
+        versionId: saved.version.id,
+        plan,
+        source: 'api',
+      })
       const started = performance.now()
       const state = await engine.waitForRun(r.runId)
       const t1 = performance.now()
@@ -97,7 +108,8 @@ export async function benchDask(): Promise<string[]> {
     // the engine closes a finished run's Dask session in the background: let it finish
     for (let i = 0; i < 200 && findProcesses(home).length; i++) await new Promise((r) => setTimeout(r, 100))
     const left = findProcesses(home)
-    if (left.length) lines.push(`dask bench: WARNING ${left.length} process(es) left: ${left.map((p) => p.cmdline).join(' | ')}`)
+    if (left.length)
+      lines.push(`dask bench: WARNING ${left.length} process(es) left: ${left.map((p) => p.cmdline).join(' | ')}`)
   } finally {
     await engine.shutdown({ detach: false }).catch(() => {})
     await t.cleanup()

@@ -14,7 +14,6 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createTestDatabase } from '../server/db/testing.ts'
 import { saveVersion } from '../server/library/workflows.ts'
 import { compileWorkflow } from '../server/workflow/index.ts'
@@ -34,7 +33,13 @@ function median(xs: number[]): number {
 
 function planWith(base: ExecutionPlan, n: number, workers: number, noopMode: 'inprocess' | 'process'): ExecutionPlan {
   const s0 = base.stages[0]!
-  const stages: PlanStage[] = Array.from({ length: n }, (_, i) => ({ ...s0, id: `t${i}`, needs: [], inputs: [], index: i }))
+  const stages: PlanStage[] = Array.from({ length: n }, (_, i) => ({
+    ...s0,
+    id: `t${i}`,
+    needs: [],
+    inputs: [],
+    index: i,
+  }))
   return {
     ...base,
     stages,
@@ -81,7 +86,12 @@ export async function benchEngine(): Promise<string[]> {
         lastAt = performance.now()
       })
       const t0 = performance.now()
-      const r = await engine.createRun({ workflowId: saved.workflow.id, versionId: saved.version.id, plan, source: 'api' })
+      const r = await engine.createRun({
+        workflowId: saved.workflow.id,
+        versionId: saved.version.id,
+        plan,
+        source: 'api',
+      })
       runId = r.runId
       const state = await engine.waitForRun(r.runId)
       const t1 = performance.now()
@@ -90,18 +100,30 @@ export async function benchEngine(): Promise<string[]> {
       if (state !== 'succeeded') throw new Error(`bench run ended ${state}`)
       perTask.push((t1 - t0) / N)
       toListener.push(lastAt - t0)
-      if (received < expected) lines.push(`engine: WARNING only ${received}/${expected} events reached the bus listener`)
+      if (received < expected)
+        lines.push(`engine: WARNING only ${received}/${expected} events reached the bus listener`)
     }
     const xTrue = xargsSeconds(N, cpus, ['true'])
     const med = median(perTask)
-    lines.push(`engine: ${N} no-op tasks (noop in-process), local backend, SQLite, ${REPS} runs: engine overhead per task median ${med.toFixed(3)} ms (runs: ${perTask.map((x) => x.toFixed(3)).join(', ')} ms/task)`)
-    lines.push(`engine: all ${3 * N + 3} events of the run reached a subscribed bus listener ${(median(toListener) / 1000).toFixed(2)} s after dispatch (median)`)
-    lines.push(`engine: xargs -P ${cpus} running \`true\` ${N} times: ${xTrue.toFixed(2)} s; engine run ${((med * N) / 1000).toFixed(2)} s; ratio engine/xargs ${((med * N) / 1000 / xTrue).toFixed(2)}`)
+    lines.push(
+      `engine: ${N} no-op tasks (noop in-process), local backend, SQLite, ${REPS} runs: engine overhead per task median ${med.toFixed(3)} ms (runs: ${perTask.map((x) => x.toFixed(3)).join(', ')} ms/task)`,
+    )
+    lines.push(
+      `engine: all ${3 * N + 3} events of the run reached a subscribed bus listener ${(median(toListener) / 1000).toFixed(2)} s after dispatch (median)`,
+    )
+    lines.push(
+      `engine: xargs -P ${cpus} running \`true\` ${N} times: ${xTrue.toFixed(2)} s; engine run ${((med * N) / 1000).toFixed(2)} s; ratio engine/xargs ${((med * N) / 1000 / xTrue).toFixed(2)}`,
+    )
 
     // ---- noop as real task processes
     const plan = planWith(base, NPROC, cpus, 'process')
     const t0 = performance.now()
-    const r = await engine.createRun({ workflowId: saved.workflow.id, versionId: saved.version.id, plan, source: 'api' })
+    const r = await engine.createRun({
+      workflowId: saved.workflow.id,
+      versionId: saved.version.id,
+      plan,
+      source: 'api',
+    })
     const state = await engine.waitForRun(r.runId)
     const procSeconds = (performance.now() - t0) / 1000
     if (state !== 'succeeded') throw new Error(`bench process run ended ${state}`)
@@ -109,12 +131,34 @@ export async function benchEngine(): Promise<string[]> {
     const specDir = path.join(home, 'xargs-spec')
     mkdirSync(specDir, { recursive: true })
     const spec = {
-      version: 1, runId: 'x', taskId: 'x', stageId: 'x', pool: 'default', attempt: 0, op: 'noop', argv: [], env: {}, cwd: specDir, taskDir: specDir, runDir: specDir,
-      stdoutPath: path.join(specDir, 'stdout.log'), stderrPath: path.join(specDir, 'stderr.log'), resultPath: path.join(specDir, 'result.json'),
-      timeoutSeconds: null, collect: { profile: false, diagnostics: false, rssSampleMs: 0 }, outputsPath: path.join(specDir, 'outputs.json'), modifiers: [], metadata: {},
+      version: 1,
+      runId: 'x',
+      taskId: 'x',
+      stageId: 'x',
+      pool: 'default',
+      attempt: 0,
+      op: 'noop',
+      argv: [],
+      env: {},
+      cwd: specDir,
+      taskDir: specDir,
+      runDir: specDir,
+      stdoutPath: path.join(specDir, 'stdout.log'),
+      stderrPath: path.join(specDir, 'stderr.log'),
+      resultPath: path.join(specDir, 'result.json'),
+      timeoutSeconds: null,
+      collect: { profile: false, diagnostics: false, rssSampleMs: 0 },
+      outputsPath: path.join(specDir, 'outputs.json'),
+      modifiers: [],
+      metadata: {},
     }
     writeFileSync(path.join(specDir, 'spec.json'), JSON.stringify(spec))
-    const xRuntime = xargsSeconds(NPROC, cpus, [process.execPath, runtimeScript(), '--spec', path.join(specDir, 'spec.json')])
+    const xRuntime = xargsSeconds(NPROC, cpus, [
+      process.execPath,
+      runtimeScript(),
+      '--spec',
+      path.join(specDir, 'spec.json'),
+    ])
     lines.push(
       `engine: ${NPROC} no-op tasks as task processes (detached node runtime per task, ${cpus} workers): ${procSeconds.toFixed(2)} s = ${((procSeconds * 1000) / NPROC).toFixed(1)} ms/task; xargs -P ${cpus} of the same runtime command: ${xRuntime.toFixed(2)} s; ratio ${(procSeconds / xRuntime).toFixed(2)}`,
     )

@@ -4,30 +4,31 @@
  *   npm run bench              all benches
  *   npm run bench -- compile   only modules whose file name contains "compile"
  */
-import { readdirSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, join } from 'node:path';
+import { readdirSync } from 'node:fs'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { dirname, join } from 'node:path'
 
-const dir = dirname(fileURLToPath(import.meta.url));
-const filters = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const dir = dirname(fileURLToPath(import.meta.url))
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('-'))
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-  .sort();
+  .sort()
 
-let failed = 0;
+let failed = 0
 for (const f of files) {
-  const mod = (await import(pathToFileURL(join(dir, f)).href)) as Record<string, unknown>;
-  const benches = Object.entries(mod).filter(([name, v]) => typeof v === 'function' && /^bench/.test(name));
+  const mod = (await import(pathToFileURL(join(dir, f)).href)) as Record<string, unknown>
+  const benches = Object.entries(mod).filter(([name, v]) => typeof v === 'function' && /^bench/.test(name))
   for (const [name, fn] of benches) {
-    console.log(`\n== ${f} ${name}()`);
+    console.log(`\n== ${f} ${name}()`)
     try {
-      const lines = await (fn as () => Promise<string[] | void>)();
-      for (const line of lines ?? []) console.log(line);
+      // biome-ignore lint/suspicious/noConfusingVoidType: pre-existing: review when this component is next changed
+      const lines = await (fn as () => Promise<string[] | void>)()
+      for (const line of lines ?? []) console.log(line)
     } catch (e) {
-      failed++;
-      console.log(`FAILED: ${(e as Error)?.stack ?? e}`);
+      failed++
+      console.log(`FAILED: ${(e as Error)?.stack ?? e}`)
     }
   }
 }
-if (failed) process.exitCode = 1;
+if (failed) process.exitCode = 1

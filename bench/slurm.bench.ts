@@ -11,7 +11,13 @@ import { execFileSync } from 'node:child_process'
 import path from 'node:path'
 import { LocalTransport } from '../server/execution/transport/local.ts'
 import { SlurmJobs, type SlurmJobUpdate } from '../server/execution/strategies/slurm/jobs.ts'
-import { ensureSlurm, pool, removeTempRunsDirs, tempRunsDir, testSite } from '../server/execution/strategies/slurm/testing.ts'
+import {
+  ensureSlurm,
+  pool,
+  removeTempRunsDirs,
+  tempRunsDir,
+  testSite,
+} from '../server/execution/strategies/slurm/testing.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const POLL_MS = 200
@@ -45,7 +51,13 @@ function makeJobs(label: string) {
   const site = testSite(runs, { pollIntervalMs: POLL_MS, maxPollIntervalMs: 1000 })
   const updates: SlurmJobUpdate[] = []
   const runId = `${label}${Date.now().toString(36)}`
-  const jobs = new SlurmJobs({ transport: new LocalTransport(), site, runId, runDir: path.join(runs, runId), onUpdate: (u) => updates.push(u) })
+  const jobs = new SlurmJobs({
+    transport: new LocalTransport(),
+    site,
+    runId,
+    runDir: path.join(runs, runId),
+    onUpdate: (u) => updates.push(u),
+  })
   return { jobs, updates }
 }
 
@@ -54,7 +66,8 @@ async function untilAll(jobs: SlurmJobs, updates: SlurmJobUpdate[], n: number, t
   for (;;) {
     await jobs.poll()
     if (updates.filter((u) => u.final).length >= n) return
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out with ${updates.filter((u) => u.final).length}/${n} finished`)
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`timed out with ${updates.filter((u) => u.final).length}/${n} finished`)
     await sleep(jobs.currentInterval)
   }
 }
@@ -68,13 +81,18 @@ async function firstRunningOurs(): Promise<{ total: number; submit: number; slur
   await idle(1000)
   const { jobs, updates } = makeJobs('first')
   const t0 = performance.now()
-  const r = await jobs.submit({ pool: pool('default', { memory: 50 * 1024 ** 2 }), tasks: [{ taskId: 't', argv: ['sleep', '1'] }] })
+  const r = await jobs.submit({
+    pool: pool('default', { memory: 50 * 1024 ** 2 }),
+    tasks: [{ taskId: 't', argv: ['sleep', '1'] }],
+  })
   if (!r.ok) throw new Error(r.problem.message)
   const submit = performance.now() - t0
   let slurm = 0
   const tight = (async () => {
     for (;;) {
-      const st = execFileSync('squeue', ['-h', '-j', r.jobId, '-o', '%T'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
+      const st = execFileSync('squeue', ['-h', '-j', r.jobId, '-o', '%T'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim()
       if (st !== 'PENDING') return (slurm = performance.now() - t0)
       await sleep(20)
     }
@@ -94,9 +112,13 @@ async function firstRunningOurs(): Promise<{ total: number; submit: number; slur
 async function firstRunningPlain(): Promise<number> {
   await idle(1000)
   const t0 = performance.now()
-  const id = execFileSync('sbatch', ['--parsable', '--mem=50M', '-o', '/dev/null', '--wrap', 'sleep 1']).toString().trim()
+  const id = execFileSync('sbatch', ['--parsable', '--mem=50M', '-o', '/dev/null', '--wrap', 'sleep 1'])
+    .toString()
+    .trim()
   for (;;) {
-    const st = execFileSync('squeue', ['-h', '-j', id, '-o', '%T'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
+    const st = execFileSync('squeue', ['-h', '-j', id, '-o', '%T'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim()
     if (st === 'RUNNING' || st === 'COMPLETED' || st === '') break
     await sleep(20)
   }
@@ -123,7 +145,10 @@ async function oneArray(n: number): Promise<{ ms: number; submitMs: number; sque
   await idle()
   const { jobs, updates } = makeJobs('array')
   const t0 = performance.now()
-  const r = await jobs.submit({ pool: pool('default', { memory: 50 * 1024 ** 2 }), tasks: Array.from({ length: n }, (_, i) => ({ taskId: `t${i}`, argv: ['true'] })) })
+  const r = await jobs.submit({
+    pool: pool('default', { memory: 50 * 1024 ** 2 }),
+    tasks: Array.from({ length: n }, (_, i) => ({ taskId: `t${i}`, argv: ['true'] })),
+  })
   if (!r.ok) throw new Error(r.problem.message)
   const submitMs = performance.now() - t0
   await untilAll(jobs, updates, n, 600_000)
@@ -134,8 +159,14 @@ async function oneArray(n: number): Promise<{ ms: number; submitMs: number; sque
 async function plainLoop(n: number): Promise<{ ms: number; submitMs: number }> {
   await idle()
   const t0 = performance.now()
-  const out = execFileSync('bash', ['-c', `for i in $(seq ${n}); do sbatch --parsable --mem=50M -o /dev/null --wrap true; done`]).toString()
-  const ids = out.split('\n').filter(Boolean).map((l) => l.split(';')[0]!)
+  const out = execFileSync('bash', [
+    '-c',
+    `for i in $(seq ${n}); do sbatch --parsable --mem=50M -o /dev/null --wrap true; done`,
+  ]).toString()
+  const ids = out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(';')[0]!)
   const submitMs = performance.now() - t0
   while (squeueActive(ids) > 0) await sleep(POLL_MS)
   return { ms: performance.now() - t0, submitMs }
@@ -177,14 +208,18 @@ async function runBench(): Promise<string[]> {
   const jobsR = await manyJobs(n)
   const arr = await oneArray(n)
   const rate = (ms: number) => ((n / ms) * 1000).toFixed(1)
-  lines.push(`slurm ${n} short tasks, plain sbatch loop: ${(loop.ms / 1000).toFixed(1)} s (${rate(loop.ms)} tasks/s; submitting ${(loop.submitMs / 1000).toFixed(2)} s)`)
+  lines.push(
+    `slurm ${n} short tasks, plain sbatch loop: ${(loop.ms / 1000).toFixed(1)} s (${rate(loop.ms)} tasks/s; submitting ${(loop.submitMs / 1000).toFixed(2)} s)`,
+  )
   lines.push(
     `slurm ${n} short tasks as ${n} jobs (strategy): ${(jobsR.ms / 1000).toFixed(1)} s (${rate(jobsR.ms)} tasks/s; submitting ${(jobsR.submitMs / 1000).toFixed(2)} s; ${jobsR.squeue} squeue calls for ${jobsR.polls} polls) · ratio vs plain loop ${(jobsR.ms / loop.ms).toFixed(2)}`,
   )
   lines.push(
     `slurm ${n} short tasks as 1 job array (strategy): ${(arr.ms / 1000).toFixed(1)} s (${rate(arr.ms)} tasks/s; submitting ${(arr.submitMs / 1000).toFixed(2)} s; ${arr.squeue} squeue calls) · ratio vs plain loop ${(arr.ms / loop.ms).toFixed(2)} · vs ${n} jobs ${(arr.ms / jobsR.ms).toFixed(2)}`,
   )
-  lines.push('slurm note: 1 node, 2 cpus: the run time of short tasks is bounded by slurmd launching ~2 jobs/s here, not by the submitter')
+  lines.push(
+    'slurm note: 1 node, 2 cpus: the run time of short tasks is bounded by slurmd launching ~2 jobs/s here, not by the submitter',
+  )
   return lines
 }
 

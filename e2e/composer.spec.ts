@@ -69,11 +69,18 @@ test('typing a stage that requires gpu adds a node in the gpu pool colour', asyn
   await shot(page, 'heterogeneous')
 
   // after the last stage: the line after its range
-  type Range = { start: { line: number; col: number; offset: number }; end: { line: number; col: number; offset: number } }
+  type Range = {
+    start: { line: number; col: number; offset: number }
+    end: { line: number; col: number; offset: number }
+  }
   const ranges: Record<string, Range> = await page.evaluate(() => window.__composer!.result().stageRanges)
   const last = Object.values(ranges).sort((a, b) => b.end.offset - a.end.offset)[0]
   const after = last.end.col === 1 ? last.end.line : last.end.line + 1
-  await typeNewLineAbove(page, after, '    - { id: GpuSkim, op: noop, needs: [TrainModel], execution: { require: gpu } }')
+  await typeNewLineAbove(
+    page,
+    after,
+    '    - { id: GpuSkim, op: noop, needs: [TrainModel], execution: { require: gpu } }',
+  )
 
   const node = page.getByTestId('dag-node-GpuSkim')
   await expect(node).toBeVisible()
@@ -110,7 +117,14 @@ test('renaming a pool marks the now-unknown requirement at its line', async ({ p
   await expect(problem).toHaveAttribute('data-line', String(requireLine))
   await expect(problem).toHaveAttribute('data-severity', 'error')
   await expect
-    .poll(() => page.evaluate(() => window.__composer!.markers().filter((m) => m.code === 'unknown-pool').map((m) => [m.line, m.severity])))
+    .poll(() =>
+      page.evaluate(() =>
+        window
+          .__composer!.markers()
+          .filter((m) => m.code === 'unknown-pool')
+          .map((m) => [m.line, m.severity]),
+      ),
+    )
     .toEqual([[requireLine, 'error']])
   await expect(page.getByTestId('dag-node-TrainModel')).toHaveAttribute('data-marker', 'error')
   await expect(page.getByTestId('composer-status')).toContainText('error')
@@ -145,7 +159,8 @@ test('a YAML syntax error keeps the last good graph with a banner', async ({ pag
   await typeNewLineAbove(page, analysisLine, 'oops: @broken')
   await expect(page.getByTestId('syntax-banner')).toBeVisible()
   await expect(page.getByTestId('pipeline-graph')).toHaveClass(/is-stale/)
-  for (const id of ['BuildIndex', 'TrainModel', 'ProducePlots']) await expect(page.getByTestId(`dag-node-${id}`)).toBeVisible()
+  for (const id of ['BuildIndex', 'TrainModel', 'ProducePlots'])
+    await expect(page.getByTestId(`dag-node-${id}`)).toBeVisible()
   await shot(page, 'syntax-error')
   // undo → the banner goes
   await page.keyboard.press('Control+z')
@@ -172,7 +187,9 @@ test('plan panel: backend/strategy, pools, routing, plan JSON; the draft survive
   const [nameLine] = await linesMatching(page, /^name:/)
   await cursorAt(page, nameLine, 200)
   await page.keyboard.type('-draft', { delay: 20 })
-  await expect.poll(() => page.evaluate(() => localStorage.getItem('controlroom.composer.draft.v1') ?? '')).toContain('heterogeneous-pools-draft')
+  await expect
+    .poll(() => page.evaluate(() => localStorage.getItem('controlroom.composer.draft.v1') ?? ''))
+    .toContain('heterogeneous-pools-draft')
   await page.reload()
   await page.waitForFunction(() => Boolean(window.__composer))
   expect(await page.evaluate(() => window.__composer!.getValue())).toContain('name: heterogeneous-pools-draft')
@@ -210,9 +227,16 @@ test('default example, "New from example" menu and the 500-stage workflow stay r
   await expect(page.getByTestId('plan-facts')).toContainText('500 stages')
   await page.waitForTimeout(800)
   const long = await page.evaluate(() => (window as unknown as { __long: number[] }).__long)
-  const replanMs = Number(((await page.getByTestId('plan-facts').textContent()) ?? '').match(/compiled in ([\d.]+) ms/)?.[1])
-  test.info().annotations.push({ type: 'perf', description: `500 stages: re-plan ${replanMs} ms; long tasks while typing: ${JSON.stringify(long.map(Math.round))}` })
-  console.log(`[composer perf] 500 stages: re-plan ${replanMs} ms; long tasks while typing: ${JSON.stringify(long.map(Math.round))}`)
+  const replanMs = Number(
+    ((await page.getByTestId('plan-facts').textContent()) ?? '').match(/compiled in ([\d.]+) ms/)?.[1],
+  )
+  test.info().annotations.push({
+    type: 'perf',
+    description: `500 stages: re-plan ${replanMs} ms; long tasks while typing: ${JSON.stringify(long.map(Math.round))}`,
+  })
+  console.log(
+    `[composer perf] 500 stages: re-plan ${replanMs} ms; long tasks while typing: ${JSON.stringify(long.map(Math.round))}`,
+  )
   // Zooming out renders the cheap far view; panning keeps working.
   const pane = page.getByTestId('pipeline-graph').locator('.react-flow__pane')
   await pane.hover()
@@ -221,7 +245,7 @@ test('default example, "New from example" menu and the 500-stage workflow stay r
   await shot(page, 'large-500-zoomed')
 })
 
-test('completion offers the plan\'s pools, stage ids and modifiers; hover explains keys', async ({ page }) => {
+test("completion offers the plan's pools, stage ids and modifiers; hover explains keys", async ({ page }) => {
   await openComposer(page, 'heterogeneous')
   const suggest = page.locator('.monaco-editor .suggest-widget')
 
@@ -230,7 +254,10 @@ test('completion offers the plan\'s pools, stage ids and modifiers; hover explai
   await cursorAt(page, reqLine, 12)
   await page.keyboard.press('Control+k')
   await page.keyboard.press('Control+i')
-  await expect(page.locator('.monaco-editor .monaco-hover:not(.hidden)').first()).toContainText('Label the stage requires', { timeout: 20_000 })
+  await expect(page.locator('.monaco-editor .monaco-hover:not(.hidden)').first()).toContainText(
+    'Label the stage requires',
+    { timeout: 20_000 },
+  )
   await page.keyboard.press('Escape')
 
   // pools after `require:`

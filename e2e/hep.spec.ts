@@ -14,7 +14,9 @@ const STAMP = Date.now().toString(36)
 
 test('the HEP example runs from the UI and shows its plots', async ({ page, request }) => {
   test.setTimeout(180_000)
-  const yaml = fs.readFileSync(path.join('examples', 'hep-zmumu.yaml'), 'utf8').replace(/^name: .*$/m, `name: e2e-hep-${STAMP}`)
+  const yaml = fs
+    .readFileSync(path.join('examples', 'hep-zmumu.yaml'), 'utf8')
+    .replace(/^name: .*$/m, `name: e2e-hep-${STAMP}`)
   const { workflowId } = await saveWorkflow(request, yaml, 'e2e hep')
   const runId = await startFromUi(page, workflowId)
 
@@ -28,7 +30,9 @@ test('the HEP example runs from the UI and shows its plots', async ({ page, requ
   for (const name of ['dimuon_mass', 'muon_pt']) {
     const img = page.getByTestId(`hep-plot-${name}`).locator('img')
     await expect(img).toBeVisible({ timeout: 30_000 })
-    await expect.poll(async () => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth), { timeout: 15_000 }).toBeGreaterThan(0)
+    await expect
+      .poll(async () => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth), { timeout: 15_000 })
+      .toBeGreaterThan(0)
     const src = await img.getAttribute('src')
     expect(src).toContain(`/runs/${runId}/artifacts/`)
     const svg = await page.request.get(src!)

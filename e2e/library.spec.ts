@@ -20,11 +20,15 @@ analysis:
     - id: plot
       op: noop
 `
-const V2 = V1.replace('echo select', 'echo select muons') + `    - id: summary
+const V2 =
+  V1.replace('echo select', 'echo select muons') +
+  `    - id: summary
       op: noop
       needs: [plot]
 `
-const V3 = V2 + `    - id: broken
+const V3 =
+  V2 +
+  `    - id: broken
       op: noop
       needs: [nowhere]
 `
@@ -116,7 +120,10 @@ test('save, edit, save again, history, diff, reload and find it all', async ({ p
   expect(fs.readFileSync((await download.path())!, 'utf8')).toBe(V3)
 
   // 8. "open in composer" points at the head version
-  await expect(page.getByTestId('open-in-composer')).toHaveAttribute('href', new RegExp(`^/compose\\?workflow=[^&]+&version=[^&]+$`))
+  await expect(page.getByTestId('open-in-composer')).toHaveAttribute(
+    'href',
+    /^\/compose\?workflow=[^&]+&version=[^&]+$/,
+  )
 
   // 9. the library lists it; search and filters find it
   await page.goto('/workflows')
@@ -137,9 +144,14 @@ test('save, edit, save again, history, diff, reload and find it all', async ({ p
   await expect(page).toHaveURL(workflowUrl)
 })
 
-test('two tabs saving the same workflow: the second gets a clear conflict and can save a copy', async ({ page, context }) => {
+test('two tabs saving the same workflow: the second gets a clear conflict and can save a copy', async ({
+  page,
+  context,
+}) => {
   await page.goto('/workflows')
-  await page.getByTestId('import-input').setInputFiles(file(`${NAME}-conflict.yaml`, V1.replace(NAME, `${NAME}-conflict`)))
+  await page
+    .getByTestId('import-input')
+    .setInputFiles(file(`${NAME}-conflict.yaml`, V1.replace(NAME, `${NAME}-conflict`)))
   await expect(page).toHaveURL(/\/workflows\/[^/]+$/)
   const other = await context.newPage()
   other.on('request', (r) => requests.push(r.url()))
@@ -154,7 +166,9 @@ test('two tabs saving the same workflow: the second gets a clear conflict and ca
   await other.getByLabel('Version message').fill('second tab')
   await other.getByTestId('upload-version-save').click()
   const err = other.getByTestId('upload-error')
-  await expect(err).toContainText(/this workflow was saved by .+ at .+ \(version 2\) since you opened it; reload or save as a copy/)
+  await expect(err).toContainText(
+    /this workflow was saved by .+ at .+ \(version 2\) since you opened it; reload or save as a copy/,
+  )
   await shot(other, 'conflict')
   await other.getByTestId('save-as-copy').click()
   await expect(other.getByTestId('workflow-name')).toHaveText(`${NAME}-conflict (copy)`)

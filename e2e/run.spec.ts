@@ -53,7 +53,12 @@ execution:
     workers: 3
 `
 
-test('start a run from the UI and watch it live: DAG states, log tail, workers, timeline', async ({ page, context, playwright, baseURL }) => {
+test('start a run from the UI and watch it live: DAG states, log tail, workers, timeline', async ({
+  page,
+  context,
+  playwright,
+  baseURL,
+}) => {
   test.setTimeout(120_000)
   const { workflowId } = await saveWorkflow(page.request, LIVE)
   const runId = await startFromUi(page, workflowId)
@@ -100,7 +105,9 @@ test('start a run from the UI and watch it live: DAG states, log tail, workers, 
   await expect(page.getByTestId(`task-row-${taskId}`)).toHaveAttribute('data-state', 'running')
   await expect(log).toContainText(/line [4-9]\b/, { timeout: 10_000 })
   await expect(page.getByTestId('workers-panel')).toContainText('default')
-  await expect(page.getByTestId('workers-panel').locator('[data-testid^="worker-"][data-state="running"]').first()).toBeVisible()
+  await expect(
+    page.getByTestId('workers-panel').locator('[data-testid^="worker-"][data-state="running"]').first(),
+  ).toBeVisible()
   await shot(page, 'live-running')
 
   // drop the event stream for a moment: it reconnects from the last event id
@@ -114,7 +121,11 @@ test('start a run from the UI and watch it live: DAG states, log tail, workers, 
   // the end: every node succeeded with all its tasks counted exactly once
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'succeeded', { timeout: 40_000 })
   await expect(page.getByTestId('run-stream')).toHaveAttribute('data-stream', 'live', { timeout: 15_000 })
-  for (const [stage, n] of [['Prepare', 1], ['Count', 6], ['Summarise', 1]] as const) {
+  for (const [stage, n] of [
+    ['Prepare', 1],
+    ['Count', 6],
+    ['Summarise', 1],
+  ] as const) {
     await expect(node(page, stage)).toHaveAttribute('data-state', 'succeeded')
     await expect(page.getByTestId(`stage-count-${stage}`)).toHaveText(`${n}/${n}`)
   }
@@ -127,8 +138,12 @@ test('start a run from the UI and watch it live: DAG states, log tail, workers, 
     for (const s of seq) if (s === want[i]) i++
     return i === want.length
   }
-  expect(order(states.Count, ['pending', 'running', 'succeeded']), `Count showed ${states.Count.join(' → ')}`).toBe(true)
-  expect(order(states.Summarise, ['pending', 'succeeded']), `Summarise showed ${states.Summarise.join(' → ')}`).toBe(true)
+  expect(order(states.Count, ['pending', 'running', 'succeeded']), `Count showed ${states.Count.join(' → ')}`).toBe(
+    true,
+  )
+  expect(order(states.Summarise, ['pending', 'succeeded']), `Summarise showed ${states.Summarise.join(' → ')}`).toBe(
+    true,
+  )
   expect(states.Count).not.toContain('failed')
 
   // the timeline has a bar per task; the pools panel its workers

@@ -2,10 +2,19 @@
 import { expect, type APIRequestContext, type Page } from '@playwright/test'
 
 /** saves a new workflow through the tRPC HTTP API; returns its id and head version id */
-export async function saveWorkflow(request: APIRequestContext, yaml: string, message = 'e2e run test'): Promise<{ workflowId: string; versionId: string }> {
-  const res = await request.post('/api/trpc/workflow.saveVersion', { data: { json: { yaml, message } }, headers: { 'content-type': 'application/json' } })
+export async function saveWorkflow(
+  request: APIRequestContext,
+  yaml: string,
+  message = 'e2e run test',
+): Promise<{ workflowId: string; versionId: string }> {
+  const res = await request.post('/api/trpc/workflow.saveVersion', {
+    data: { json: { yaml, message } },
+    headers: { 'content-type': 'application/json' },
+  })
   expect(res.ok(), await res.text()).toBe(true)
-  const body = (await res.json()) as { result: { data: { json: { workflow: { id: string }; version: { id: string; valid: boolean } } } } }
+  const body = (await res.json()) as {
+    result: { data: { json: { workflow: { id: string }; version: { id: string; valid: boolean } } } }
+  }
   const saved = body.result.data.json
   expect(saved.version.valid).toBe(true)
   return { workflowId: saved.workflow.id, versionId: saved.version.id }

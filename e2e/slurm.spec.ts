@@ -47,7 +47,10 @@ execution:
 
 test('a Slurm run shows pending (with the reason) -> running -> completed, with job ids', async ({ page }) => {
   test.setTimeout(120_000)
-  const res = await page.request.post('/api/trpc/workflow.saveVersion', { data: { json: { yaml: GPU_PAIR, message: 'e2e slurm' } }, headers: { 'content-type': 'application/json' } })
+  const res = await page.request.post('/api/trpc/workflow.saveVersion', {
+    data: { json: { yaml: GPU_PAIR, message: 'e2e slurm' } },
+    headers: { 'content-type': 'application/json' },
+  })
   expect(res.ok(), await res.text()).toBe(true)
   const saved = (await res.json()).result.data.json as { workflow: { id: string }; version: { valid: boolean } }
   expect(saved.version.valid).toBe(true)
@@ -64,7 +67,9 @@ test('a Slurm run shows pending (with the reason) -> running -> completed, with 
     const w = window as unknown as { __workers: Record<string, { states: string[]; ids: string[]; reasons: string[] }> }
     w.__workers = {}
     setInterval(() => {
-      for (const row of document.querySelectorAll<HTMLElement>('[data-testid="workers-panel"] tr[data-testid^="worker-"]')) {
+      for (const row of document.querySelectorAll<HTMLElement>(
+        '[data-testid="workers-panel"] tr[data-testid^="worker-"]',
+      )) {
         const id = row.dataset.testid!
         const rec = (w.__workers[id] ??= { states: [], ids: [], reasons: [] })
         const cells = row.querySelectorAll('td')
@@ -89,10 +94,15 @@ test('a Slurm run shows pending (with the reason) -> running -> completed, with 
 
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 })
   await expect(panel.locator('tr[data-state="gone"]')).toHaveCount(2, { timeout: 15_000 })
-  for (const stage of ['TrainA', 'TrainB']) await expect(page.getByTestId(`stage-node-${stage}`)).toHaveAttribute('data-state', 'succeeded')
+  for (const stage of ['TrainA', 'TrainB'])
+    await expect(page.getByTestId(`stage-node-${stage}`)).toHaveAttribute('data-state', 'succeeded')
   await shot(page, 'completed')
 
-  const seen = await page.evaluate(() => (window as unknown as { __workers: Record<string, { states: string[]; ids: string[]; reasons: string[] }> }).__workers)
+  const seen = await page.evaluate(
+    () =>
+      (window as unknown as { __workers: Record<string, { states: string[]; ids: string[]; reasons: string[] }> })
+        .__workers,
+  )
   const rows = Object.values(seen)
   expect(rows.length).toBe(2)
   const order = (seq: string[], want: string[]) => {

@@ -20,6 +20,8 @@ test('Submission tab: #SBATCH lines per pool, updated live from the editor', asy
   await expect(page.getByTestId('submission-copy-default')).toBeVisible()
 
   // an unsaved edit is previewed: the high_memory pool's partition changes in the script
-  await page.evaluate(() => window.__composer!.setValue(window.__composer!.getValue().replace('partition: highmem', 'partition: bigmem')))
+  await page.evaluate(() =>
+    window.__composer!.setValue(window.__composer!.getValue().replace('partition: highmem', 'partition: bigmem')),
+  )
   await expect(hm.locator('pre')).toContainText('#SBATCH --partition=bigmem', { timeout: 30_000 })
 })

@@ -3,11 +3,11 @@
  * reads the files (server/examples.ts), the compiler stays pure.
  */
 export interface ExampleEntry {
-  id: string;
-  title: string;
-  description: string;
+  id: string
+  title: string
+  description: string
   /** file name inside examples/ */
-  file: string;
+  file: string
 }
 
 export const EXAMPLES: ExampleEntry[] = [
@@ -26,7 +26,8 @@ export const EXAMPLES: ExampleEntry[] = [
   {
     id: 'fasthep-flow',
     title: 'fasthep-flow form',
-    description: 'Resource classes, pools naming classes, prefer/fallback, modifiers, timeouts, credentials and a packed Pixi environment.',
+    description:
+      'Resource classes, pools naming classes, prefer/fallback, modifiers, timeouts, credentials and a packed Pixi environment.',
     file: 'fasthep-flow.yaml',
   },
   {
@@ -44,7 +45,8 @@ export const EXAMPLES: ExampleEntry[] = [
   {
     id: 'hep-zmumu',
     title: 'HEP: Z→μμ plots',
-    description: 'Generates its own Z→μμ events, then hep.define / hep.select / hep.hist in 4 partitions: dimuon mass and muon pT plots with a cutflow.',
+    description:
+      'Generates its own Z→μμ events, then hep.define / hep.select / hep.hist in 4 partitions: dimuon mass and muon pT plots with a cutflow.',
     file: 'hep-zmumu.yaml',
   },
   {
@@ -53,9 +55,9 @@ export const EXAMPLES: ExampleEntry[] = [
     description: 'A generated 500-stage workflow with fan-in and fan-out, for speed.',
     file: 'large-500.yaml',
   },
-];
+]
 
 /** Alias kept for callers that prefer the lower-case name. */
-export const examples = EXAMPLES;
+export const examples = EXAMPLES
 
-export const DEFAULT_EXAMPLE_ID = 'local-quickstart';
+export const DEFAULT_EXAMPLE_ID = 'local-quickstart'

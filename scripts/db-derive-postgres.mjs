@@ -16,7 +16,8 @@ export function derivePostgresSchema(text) {
   if (!provider.test(out)) throw new Error('prisma/schema.prisma: datasource provider "sqlite" not found')
   out = out.replace(/(datasource\s+db\s*\{[^}]*?provider\s*=\s*)"sqlite"/, '$1"postgresql"')
   const output = /(generator\s+client\s*\{[^}]*?output\s*=\s*)"\.\.\/server\/db\/generated\/sqlite"/
-  if (!output.test(out)) throw new Error('prisma/schema.prisma: generator output "../server/db/generated/sqlite" not found')
+  if (!output.test(out))
+    throw new Error('prisma/schema.prisma: generator output "../server/db/generated/sqlite" not found')
   out = out.replace(output, '$1"../../server/db/generated/postgres"')
   const header =
     '// GENERATED from prisma/schema.prisma by scripts/db-derive-postgres.mjs: DO NOT EDIT.\n' +

@@ -28,7 +28,11 @@ execFileSync('node', [path.join(root, 'scripts/db-derive-postgres.mjs')], { stdi
 
 const targets: { provider: Provider; schema: string; dir: string }[] = [
   { provider: 'sqlite', schema: path.join(root, 'prisma/schema.prisma'), dir: path.join(root, 'prisma/migrations') },
-  { provider: 'postgresql', schema: path.join(root, 'prisma/postgres/schema.prisma'), dir: path.join(root, 'prisma/postgres/migrations') },
+  {
+    provider: 'postgresql',
+    schema: path.join(root, 'prisma/postgres/schema.prisma'),
+    dir: path.join(root, 'prisma/postgres/migrations'),
+  },
 ]
 
 function pgUrl(): string {

@@ -28,6 +28,12 @@ failed_suites=()
 
 echo "== typecheck"
 if ! npx tsc --noEmit -p tsconfig.json; then failed_suites+=(typecheck); fi
+# The stricter checks (noUncheckedIndexedAccess, ...) cover the folders listed in tsconfig.strict.json;
+# a folder joins the list once it passes them.
+if ! npx tsc --noEmit -p tsconfig.strict.json; then failed_suites+=(typecheck-strict); fi
+
+echo "== format and lint (Biome)"
+if ! npx biome ci . --colors=off; then failed_suites+=(lint); fi
 
 echo "== unit and integration tests (vitest)"
 npx vitest run --reporter=default --reporter=json --outputFile.json=var/reports/vitest.json || failed_suites+=(vitest)

@@ -7,7 +7,9 @@ export function listExamples() {
   return EXAMPLES
 }
 
-export async function loadExample(id: string): Promise<{ id: string; title: string; fileName: string; source: string }> {
+export async function loadExample(
+  id: string,
+): Promise<{ id: string; title: string; fileName: string; source: string }> {
   const entry = EXAMPLES.find((e) => e.id === id)
   if (!entry) throw new Error(`unknown example '${id}'; known: ${EXAMPLES.map((e) => e.id).join(', ')}`)
   const source = await readFile(path.join(/*turbopackIgnore: true*/ process.cwd(), 'examples', entry.file), 'utf8')

@@ -25,11 +25,15 @@ export function prepareServer(log: (m: string) => void = (m) => console.log(m)):
     const url = databaseUrl()
     const provider = providerOf(url)
     const res = await migrateDatabase(url)
-    log(`[controlroom] database ${provider} ${redactUrl(url)}: ${res.applied.length ? `applied ${res.applied.join(', ')}` : 'up to date'}`)
+    log(
+      `[controlroom] database ${provider} ${redactUrl(url)}: ${res.applied.length ? `applied ${res.applied.join(', ')}` : 'up to date'}`,
+    )
     const mode = authMode()
     if (mode === 'token') {
       ensureToken() // creates <CONTROLROOM_HOME>/token (0600) when CONTROLROOM_TOKEN is not set
-      log(`[controlroom] access: token (${process.env.CONTROLROOM_TOKEN ? 'from CONTROLROOM_TOKEN' : `in ${tokenFile()}`})`)
+      log(
+        `[controlroom] access: token (${process.env.CONTROLROOM_TOKEN ? 'from CONTROLROOM_TOKEN' : `in ${tokenFile()}`})`,
+      )
     } else {
       log('[controlroom] access: user accounts (CONTROLROOM_AUTH=users)')
     }

@@ -7,12 +7,18 @@ export const metadata: Metadata = { title: 'Compose · Control Room' }
 
 const DEFAULT_EXAMPLE = 'local-quickstart'
 
-export default async function Page({ searchParams }: { searchParams: Promise<{ example?: string | string[]; workflow?: string | string[]; version?: string | string[] }> }) {
+export default async function Page({
+  searchParams,
+}: {
+  searchParams: Promise<{ example?: string | string[]; workflow?: string | string[]; version?: string | string[] }>
+}) {
   const sp = await searchParams
   const asked = typeof sp.example === 'string' ? sp.example : null
   const examples = listExamples().map((e) => ({ id: e.id, title: e.title, description: e.description, file: e.file }))
   const known = asked && examples.some((e) => e.id === asked)
-  const start = await loadExample(known ? asked! : examples.some((e) => e.id === DEFAULT_EXAMPLE) ? DEFAULT_EXAMPLE : examples[0].id)
+  const start = await loadExample(
+    known ? asked! : examples.some((e) => e.id === DEFAULT_EXAMPLE) ? DEFAULT_EXAMPLE : examples[0].id,
+  )
   const open =
     typeof sp.workflow === 'string' && sp.workflow
       ? { workflowId: sp.workflow, versionId: typeof sp.version === 'string' && sp.version ? sp.version : null }

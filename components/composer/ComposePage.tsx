@@ -63,6 +63,7 @@ export function ComposePage({ examples, initial, requested, open }: ComposePageP
   const [openError, setOpenError] = useState<string | null>(null)
   const keyRef = useRef(0)
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useEffect(() => {
     if (open) {
       // A saved version: its text comes from the library, not from the local draft.
@@ -73,7 +74,14 @@ export function ComposePage({ examples, initial, requested, open }: ComposePageP
           if (cancelled) return
           if (!r.version) throw new Error('this workflow has no saved version')
           const v = r.version
-          setSaved({ workflowId: r.workflow.id, versionId: v.id, number: v.number, name: r.workflow.name, valid: v.valid, yaml: v.yaml })
+          setSaved({
+            workflowId: r.workflow.id,
+            versionId: v.id,
+            number: v.number,
+            name: r.workflow.name,
+            valid: v.valid,
+            yaml: v.yaml,
+          })
           setSource(v.yaml)
           setDoc({ key: ++keyRef.current, source: v.yaml, fileName: `${r.workflow.name}.yaml`, exampleId: null })
         })
@@ -214,7 +222,13 @@ export function ComposePage({ examples, initial, requested, open }: ComposePageP
   return (
     <div className="composer-page">
       {doc ? (
-        <Composer key={doc.key} initialSource={doc.source} fileName={doc.fileName} onChange={handleChange} toolbar={toolbar} />
+        <Composer
+          key={doc.key}
+          initialSource={doc.source}
+          fileName={doc.fileName}
+          onChange={handleChange}
+          toolbar={toolbar}
+        />
       ) : openError ? (
         <div className="editor-loading error" role="alert">
           Could not open the workflow: {openError}

@@ -98,7 +98,9 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
     initialSource.length <= SYNC_FIRST_COMPILE_CHARS ? compileNow(initialSource, fileName) : PENDING,
   )
   const [planning, setPlanning] = useState(compiled === PENDING)
-  const [lastGood, setLastGood] = useState<Compiled | null>(() => (compiled.syntax || !compiled.result.plan ? null : compiled))
+  const [lastGood, setLastGood] = useState<Compiled | null>(() =>
+    compiled.syntax || !compiled.result.plan ? null : compiled,
+  )
   const [selectedId, setSelectedId] = useState<string | null>(null)
   const [tab, setTab] = useState<PlanTab>('routing')
   const [panelOpen, setPanelOpen] = useState(true)
@@ -158,9 +160,9 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
       })
   }, [fileName])
   // A large first document is planned in the worker.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useEffect(() => {
     if (compiled === PENDING) replan()
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [])
 
   const handleChange = useCallback(
@@ -180,7 +182,8 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
       box.dataset.cursorCol = String(pos.col)
     }
     const id = stageAt(stageIndexRef.current, pos)
-    if (cursorText.current) cursorText.current.textContent = `Ln ${pos.line}, Col ${pos.col}${id ? ` · stage ${id}` : ''}`
+    if (cursorText.current)
+      cursorText.current.textContent = `Ln ${pos.line}, Col ${pos.col}${id ? ` · stage ${id}` : ''}`
     if (id !== selectedRef.current) setSelectedId(id)
   }, [])
 
@@ -191,6 +194,7 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
   }, [])
 
   // Push problems, pool stripes and completion names into the editor after every re-plan.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useEffect(() => {
     const api = apiRef.current
     if (!api) return
@@ -199,6 +203,7 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
     const id = stageAt(stageIndexRef.current, api.getCursor())
     if (id !== selectedRef.current) setSelectedId(id)
   }, [compiled, editorReady])
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useEffect(() => {
     const api = apiRef.current
     if (!api || !plan || !graph) return
@@ -208,7 +213,14 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
       const r = ranges[s.id]
       if (!r) continue
       const slot = POOL_PALETTE.indexOf(graph.colors[s.pool] as (typeof POOL_PALETTE)[number])
-      stripes.push({ range: r, className: `pool-stripe pool-stripe-${slot < 0 ? 0 : slot}`, hover: `${s.id} → ${s.pool}` })
+      stripes.push({
+        range: r,
+        className: `pool-stripe pool-stripe-${
+          // biome-ignore lint/complexity/useMathMinMax: pre-existing: review when this component is next changed
+          slot < 0 ? 0 : slot
+        }`,
+        hover: `${s.id} → ${s.pool}`,
+      })
     }
     api.setStripes(stripes)
     api.setCompletionData(completionNames(plan))
@@ -247,23 +259,43 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
   const firstSyntax = problems.find(isSyntaxProblem) ?? problems[0]
 
   return (
-    <div className={`composer${panelOpen ? '' : ' panel-closed'}`} data-testid="composer" data-planning={planning ? 'true' : 'false'}>
+    <div
+      className={`composer${panelOpen ? '' : ' panel-closed'}`}
+      data-testid="composer"
+      data-planning={planning ? 'true' : 'false'}
+    >
       <div className="composer-toolbar">
         {toolbar}
         <span className="spacer" />
-        <span className={`composer-status ${errors ? 'error' : warnings ? 'warning' : 'ok'}`} data-testid="composer-status">
+        <span
+          className={`composer-status ${errors ? 'error' : warnings ? 'warning' : 'ok'}`}
+          data-testid="composer-status"
+        >
           {errors ? `${errors} error${errors === 1 ? '' : 's'}` : warnings ? '' : 'plan ok'}
           {errors && warnings ? ' · ' : ''}
           {warnings ? `${warnings} warning${warnings === 1 ? '' : 's'}` : ''}
         </span>
+        {/** biome-ignore lint/a11y/useButtonType: pre-existing: review when this component is next changed */}
         <button onClick={() => setPanelOpen((o) => !o)} data-testid="toggle-plan-panel">
           {panelOpen ? 'Hide plan' : 'Show plan'}
         </button>
       </div>
       <div className="composer-main">
-        <div className="composer-editor" data-testid="composer-editor" ref={editorBox} data-cursor-line="1" data-cursor-col="1">
+        <div
+          className="composer-editor"
+          data-testid="composer-editor"
+          ref={editorBox}
+          data-cursor-line="1"
+          data-cursor-col="1"
+        >
           <div className="composer-editor-inner">
-            <YamlEditor initialValue={initialSource} path={modelPath} onChange={handleChange} onCursor={handleCursor} onReady={handleReady} />
+            <YamlEditor
+              initialValue={initialSource}
+              path={modelPath}
+              onChange={handleChange}
+              onCursor={handleCursor}
+              onReady={handleReady}
+            />
           </div>
           <div className="composer-editor-status">
             <span ref={cursorText} data-testid="cursor-status">
@@ -286,7 +318,13 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
               fitKey={modelPath}
             >
               {compiled.syntax ? (
-                <div className="syntax-banner" data-testid="syntax-banner" onClick={() => firstSyntax && revealProblem(firstSyntax)}>
+                // biome-ignore lint/a11y/noStaticElementInteractions: pre-existing: review when this component is next changed
+                // biome-ignore lint/a11y/useKeyWithClickEvents: pre-existing: review when this component is next changed
+                <div
+                  className="syntax-banner"
+                  data-testid="syntax-banner"
+                  onClick={() => firstSyntax && revealProblem(firstSyntax)}
+                >
                   <strong>YAML does not parse</strong>
                   {firstSyntax ? ` (line ${firstSyntax.range.start.line}: ${firstSyntax.message})` : ''}
                   {lastGood ? ' · showing the last good graph' : ''}
@@ -301,7 +339,9 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
                   {firstSyntax ? ` (line ${firstSyntax.range.start.line}: ${firstSyntax.message})` : ''}
                 </div>
               ) : null}
-              <p className="muted">{compiled === PENDING ? 'Planning…' : 'No stages yet: add some under analysis.stages.'}</p>
+              <p className="muted">
+                {compiled === PENDING ? 'Planning…' : 'No stages yet: add some under analysis.stages.'}
+              </p>
             </div>
           )}
         </div>

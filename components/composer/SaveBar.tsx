@@ -90,7 +90,13 @@ export function SaveBar({ saved, source, defaultName, onSaved }: SaveBarProps) {
         }}
         size={18}
       />
-      <button type="button" className="primary" data-testid="save-button" disabled={!dirty || save.isPending} onClick={onSave}>
+      <button
+        type="button"
+        className="primary"
+        data-testid="save-button"
+        disabled={!dirty || save.isPending}
+        onClick={onSave}
+      >
         {save.isPending ? 'Saving…' : saved ? 'Save version' : 'Save'}
       </button>
       <span className="muted" data-testid="save-state">

@@ -33,21 +33,43 @@ export function SubmissionPreview({ source }: { source: string }) {
     refetchOnWindowFocus: false,
   })
   if (tooLarge) return <p className="muted">The workflow is too large to preview its submissions.</p>
-  if (q.error && !q.data) return <div className="submission-error error" role="alert">Preview failed: {q.error.message}</div>
-  if (!q.data) return <p className="muted" data-testid="submission-loading">Rendering the submissions…</p>
+  if (q.error && !q.data)
+    return (
+      <div className="submission-error error" role="alert">
+        Preview failed: {q.error.message}
+      </div>
+    )
+  if (!q.data)
+    return (
+      <p className="muted" data-testid="submission-loading">
+        Rendering the submissions…
+      </p>
+    )
   const d = q.data
   return (
-    <div className="submission-preview" data-testid="submission-preview" data-stale={q.isFetching || yaml !== source ? 'true' : 'false'}>
+    <div
+      className="submission-preview"
+      data-testid="submission-preview"
+      data-stale={q.isFetching || yaml !== source ? 'true' : 'false'}
+    >
       <div className="submission-head">
         backend <code>{d.backend ?? '—'}</code> · strategy <code>{d.strategy ?? '—'}</code>
         {q.isFetching || yaml !== source ? <span className="muted"> · updating…</span> : null}
-        <span className="muted"> · preview only: nothing is submitted; the run id and task are filled in at dispatch</span>
+        <span className="muted">
+          {' '}
+          · preview only: nothing is submitted; the run id and task are filled in at dispatch
+        </span>
       </div>
       {d.compileProblems.length ? <Problems problems={d.compileProblems} testId="submission-compile-problems" /> : null}
       {d.problems.length ? <Problems problems={d.problems} testId="submission-problems" /> : null}
       {d.pools.length === 0 && !d.compileProblems.length ? <p className="muted">No pools.</p> : null}
       {d.pools.map((p) => (
-        <section key={p.pool} className="submission-pool" data-testid={`submission-${p.pool}`} data-kind={p.submission?.kind ?? ''}>
+        <section
+          key={p.pool}
+          className="submission-pool"
+          data-testid={`submission-${p.pool}`}
+          data-kind={p.submission?.kind ?? ''}
+        >
           <header>
             <strong>{p.pool}</strong>
             <span className="muted">
@@ -69,6 +91,7 @@ function Problems({ problems, testId }: { problems: readonly ProblemLike[]; test
   return (
     <ul className="problems-list submission-problem-list" data-testid={testId}>
       {problems.map((p, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
         <li key={i} className={p.severity} data-code={p.code} data-severity={p.severity}>
           <span className="sev">{p.severity === 'error' ? '✖' : '▲'}</span>
           <span className="msg">

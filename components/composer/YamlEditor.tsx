@@ -124,7 +124,11 @@ export default function YamlEditor({ initialValue, path, onChange, onCursor, onR
       selectRange: (r) => {
         // anchor at the end, cursor at the start: the cursor lands on the stage's first line
         editor.setSelection(new monaco.Selection(r.end.line, r.end.col, r.start.line, r.start.col))
-        editor.revealLinesInCenterIfOutsideViewport(r.start.line, Math.min(r.end.line, r.start.line + 20), monaco.editor.ScrollType.Smooth)
+        editor.revealLinesInCenterIfOutsideViewport(
+          r.start.line,
+          Math.min(r.end.line, r.start.line + 20),
+          monaco.editor.ScrollType.Smooth,
+        )
         editor.focus()
       },
       getCursor: () => {

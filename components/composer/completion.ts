@@ -35,7 +35,11 @@ function stripQuote(prefix: string): string {
  * @param lineNumber 1-based
  * @param column 1-based (the cursor is before this column)
  */
-export function completionContext(lines: readonly string[], lineNumber: number, column: number): CompletionContext | null {
+export function completionContext(
+  lines: readonly string[],
+  lineNumber: number,
+  column: number,
+): CompletionContext | null {
   const line = lines[lineNumber - 1] ?? ''
   const before = line.slice(0, column - 1)
   if (/#/.test(before.replace(/(["'])(?:(?!\1).)*\1/g, ''))) return null // inside a comment
@@ -58,7 +62,8 @@ export function completionContext(lines: readonly string[], lineNumber: number, 
     if (kv[1] === 'name' || kv[1] === 'node') {
       const parent = parentKey(lines, lineNumber, indentOf(line.replace(/^(\s*)-\s+/, '$1  ')))
       if (kv[1] === 'name' && parent === 'modifiers') return { kind: 'modifier', prefix: stripQuote(kv[2].trim()) }
-      if (kv[1] === 'node' && (parent === 'from' || parent === 'needs')) return { kind: 'stage', prefix: stripQuote(kv[2].trim()) }
+      if (kv[1] === 'node' && (parent === 'from' || parent === 'needs'))
+        return { kind: 'stage', prefix: stripQuote(kv[2].trim()) }
     }
     return null
   }

@@ -82,7 +82,12 @@ export function setupMonaco(): typeof monaco {
       const ctx = completionContext(lines, position.lineNumber, position.column)
       if (!ctx) return { suggestions: [] }
       const data = dataByModel.get(model.uri.toString()) ?? { pools: [], stages: [], ops: [] }
-      const range = new monaco.Range(position.lineNumber, position.column - ctx.prefix.length, position.lineNumber, position.column)
+      const range = new monaco.Range(
+        position.lineNumber,
+        position.column - ctx.prefix.length,
+        position.lineNumber,
+        position.column,
+      )
       const K = monaco.languages.CompletionItemKind
       const items: monaco.languages.CompletionItem[] = []
       const push = (label: string, kind: monaco.languages.CompletionItemKind, detail: string, documentation?: string) =>

@@ -50,9 +50,15 @@ describe('routingText', () => {
   const base = { require: null, prefer: null, fallback: null, reason: '' }
   it('says how the stage got its pool', () => {
     expect(routingText({ pool: 'gpu', routing: { ...base, require: 'gpu', decision: 'require' } })).toBe('required')
-    expect(routingText({ pool: 'big', routing: { ...base, require: 'high_memory', decision: 'require' } })).toBe('require high_memory')
-    expect(routingText({ pool: 'default', routing: { ...base, prefer: 'gpu', fallback: 'default', decision: 'fallback' } })).toBe('prefer gpu → fallback')
+    expect(routingText({ pool: 'big', routing: { ...base, require: 'high_memory', decision: 'require' } })).toBe(
+      'require high_memory',
+    )
+    expect(
+      routingText({ pool: 'default', routing: { ...base, prefer: 'gpu', fallback: 'default', decision: 'fallback' } }),
+    ).toBe('prefer gpu → fallback')
     expect(routingText({ pool: 'default', routing: { ...base, decision: 'default' } })).toBe('no requirement')
-    expect(routingText({ pool: 'default', routing: { ...base, require: 'gpu', decision: 'default' } })).toMatch(/require gpu .*unresolved/)
+    expect(routingText({ pool: 'default', routing: { ...base, require: 'gpu', decision: 'default' } })).toMatch(
+      /require gpu .*unresolved/,
+    )
   })
 })

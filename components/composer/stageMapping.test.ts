@@ -41,8 +41,17 @@ describe('offsetAt', () => {
 })
 
 describe('problemsByStage', () => {
-  const plan = { stages: [{ id: 'A', index: 0 }, { id: 'B', index: 1 }] } as never
-  const p = (path: Problem['path'], severity: Problem['severity'], r: SourceRange = range(src, 1, 1, 1, 1)): Problem => ({
+  const plan = {
+    stages: [
+      { id: 'A', index: 0 },
+      { id: 'B', index: 1 },
+    ],
+  } as never
+  const p = (
+    path: Problem['path'],
+    severity: Problem['severity'],
+    r: SourceRange = range(src, 1, 1, 1, 1),
+  ): Problem => ({
     code: 'x',
     severity,
     message: 'm',
@@ -51,7 +60,11 @@ describe('problemsByStage', () => {
   })
   it('uses the YAML path, then the range, keeping the worst severity', () => {
     const m = problemsByStage(
-      [p(['analysis', 'stages', 1, 'execution', 'require'], 'warning'), p(['analysis', 'stages', 1], 'error'), p([], 'warning', range(src, 4, 9, 4, 13))],
+      [
+        p(['analysis', 'stages', 1, 'execution', 'require'], 'warning'),
+        p(['analysis', 'stages', 1], 'error'),
+        p([], 'warning', range(src, 4, 9, 4, 13)),
+      ],
       plan,
       ranges,
     )

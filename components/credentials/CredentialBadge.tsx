@@ -14,7 +14,12 @@ const NAME = { x509: 'X509 proxy', scitoken: 'token' } as const
 
 export function CredentialBadge() {
   const trpc = useTRPC()
-  const q = useQuery({ ...trpc.credentials.status.queryOptions(), refetchInterval: 60_000, refetchOnWindowFocus: true, retry: false })
+  const q = useQuery({
+    ...trpc.credentials.status.queryOptions(),
+    refetchInterval: 60_000,
+    refetchOnWindowFocus: true,
+    retry: false,
+  })
   const [now, setNow] = useState(() => Date.now())
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 15_000)

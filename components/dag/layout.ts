@@ -141,13 +141,20 @@ export function quickLayout(g: LayoutInput | PlanLike): LayoutResult {
   }
   const layer = new Array<number>(input.nodes.length).fill(-1)
   const queue: number[] = []
-  for (let i = 0; i < indeg.length; i++) if (indeg[i] === 0) { queue.push(i); layer[i] = 0 }
+  for (let i = 0; i < indeg.length; i++)
+    if (indeg[i] === 0) {
+      queue.push(i)
+      layer[i] = 0
+    }
   const tmp: number[] = new Array<number>(input.nodes.length).fill(0)
   for (let qi = 0; qi < queue.length; qi++) {
     const a = queue[qi]
     for (const b of out[a]) {
       tmp[b] = Math.max(tmp[b], layer[a] + 1)
-      if (--indeg[b] === 0) { layer[b] = tmp[b]; queue.push(b) }
+      if (--indeg[b] === 0) {
+        layer[b] = tmp[b]
+        queue.push(b)
+      }
     }
   }
   let maxLayer = 0

@@ -4,15 +4,7 @@
  */
 
 /** Task/stage execution states (see DESIGN.md, "Runs"). `undefined` = not running (composer). */
-export type NodeRunState =
-  | 'pending'
-  | 'queued'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled'
-  | 'retrying'
-  | 'lost'
+export type NodeRunState = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'retrying' | 'lost'
 
 export interface GraphNodeData {
   /** stage id (also the node id) */

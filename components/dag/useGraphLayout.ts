@@ -22,9 +22,11 @@ export function useGraphLayout(input: LayoutInput): { positions: Positions; key:
   inputRef.current = input
 
   const cached = cache.current.get(key)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   const positions = useMemo(
-    () => cached ?? (Object.keys(last.current).length ? provisionalPositions(input, last.current) : quickLayout(input).positions),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    () =>
+      cached ??
+      (Object.keys(last.current).length ? provisionalPositions(input, last.current) : quickLayout(input).positions),
     [key, cached],
   )
 

@@ -92,7 +92,12 @@ export function WorkflowDetail({ id }: { id: string }) {
 
   // upload a new version (edited elsewhere): file -> message -> save with the head as parent
   const uploadInput = useRef<HTMLInputElement>(null)
-  const [pending, setPending] = useState<{ fileName: string; yaml: string; parentId: string; parentNumber: number } | null>(null)
+  const [pending, setPending] = useState<{
+    fileName: string
+    yaml: string
+    parentId: string
+    parentNumber: number
+  } | null>(null)
   const [message, setMessage] = useState('')
   const [uploadError, setUploadError] = useState<{ message: string; conflict: boolean } | null>(null)
   useUnsavedChanges(!!pending, 'The uploaded version is not saved yet. Leave this page and lose it?')
@@ -117,7 +122,10 @@ export function WorkflowDetail({ id }: { id: string }) {
     if (!file || !head) return
     setUploadError(null)
     if (file.size > MAX_IMPORT_BYTES) {
-      setUploadError({ message: `file ${file.name} is ${(file.size / 1048576).toFixed(1)} MiB; the limit is 1.0 MiB`, conflict: false })
+      setUploadError({
+        message: `file ${file.name} is ${(file.size / 1048576).toFixed(1)} MiB; the limit is 1.0 MiB`,
+        conflict: false,
+      })
       return
     }
     let yaml: string
@@ -158,8 +166,21 @@ export function WorkflowDetail({ id }: { id: string }) {
               rename.mutate({ id, name, description })
             }}
           >
-            <input value={name} onChange={(e) => setName(e.target.value)} aria-label="Workflow name" maxLength={200} autoFocus />
-            <textarea value={description} onChange={(e) => setDescription(e.target.value)} aria-label="Description" placeholder="Description" maxLength={5000} />
+            <input
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              aria-label="Workflow name"
+              maxLength={200}
+              // biome-ignore lint/a11y/noAutofocus: pre-existing: review when this component is next changed
+              autoFocus
+            />
+            <textarea
+              value={description}
+              onChange={(e) => setDescription(e.target.value)}
+              aria-label="Description"
+              placeholder="Description"
+              maxLength={5000}
+            />
             <button type="submit" className="primary" disabled={rename.isPending || !name.trim()}>
               Save name
             </button>
@@ -174,7 +195,11 @@ export function WorkflowDetail({ id }: { id: string }) {
             </h1>
             <div className="lib-actions">
               {head && (
-                <Link className="button primary" href={`/compose?workflow=${id}&version=${head.id}`} data-testid="open-in-composer">
+                <Link
+                  className="button primary"
+                  href={`/compose?workflow=${id}&version=${head.id}`}
+                  data-testid="open-in-composer"
+                >
                   Open in composer
                 </Link>
               )}
@@ -192,25 +217,51 @@ export function WorkflowDetail({ id }: { id: string }) {
               >
                 Rename
               </button>
-              <button type="button" onClick={() => uploadInput.current?.click()} disabled={!!pending} data-testid="upload-version-button">
+              <button
+                type="button"
+                onClick={() => uploadInput.current?.click()}
+                disabled={!!pending}
+                data-testid="upload-version-button"
+              >
                 Upload new version
               </button>
-              <input ref={uploadInput} type="file" accept=".yaml,.yml,application/yaml,text/yaml" hidden onChange={onUploadFile} data-testid="upload-version-input" />
+              <input
+                ref={uploadInput}
+                type="file"
+                accept=".yaml,.yml,application/yaml,text/yaml"
+                hidden
+                onChange={onUploadFile}
+                data-testid="upload-version-input"
+              />
               <button type="button" onClick={() => duplicate.mutate({ id })} disabled={duplicate.isPending}>
                 Duplicate
               </button>
               {head && (
-                <a className="button" href={`/workflows/${id}/export?version=${head.id}`} download data-testid="export-link">
+                <a
+                  className="button"
+                  href={`/workflows/${id}/export?version=${head.id}`}
+                  download
+                  data-testid="export-link"
+                >
                   Export .yaml
                 </a>
               )}
-              <button type="button" onClick={() => archive.mutate({ id, archived: !wf.archived })} disabled={archive.isPending}>
+              <button
+                type="button"
+                onClick={() => archive.mutate({ id, archived: !wf.archived })}
+                disabled={archive.isPending}
+              >
                 {wf.archived ? 'Unarchive' : 'Archive'}
               </button>
               <button
                 type="button"
                 onClick={() => {
-                  if (window.confirm(`Delete "${wf.name}"? Runs keep their versions; the workflow disappears from the library.`)) del.mutate({ id })
+                  if (
+                    window.confirm(
+                      `Delete "${wf.name}"? Runs keep their versions; the workflow disappears from the library.`,
+                    )
+                  )
+                    del.mutate({ id })
                 }}
                 disabled={del.isPending}
               >
@@ -222,7 +273,8 @@ export function WorkflowDetail({ id }: { id: string }) {
       </div>
       {!editing && wf.description && <p className="lib-desc">{wf.description}</p>}
       <p className="muted">
-        {wf.owner ? `Owner ${wf.owner} · ` : ''}created {timeAgo(wf.createdAt)} · {wf.versionCount} version{wf.versionCount === 1 ? '' : 's'}
+        {wf.owner ? `Owner ${wf.owner} · ` : ''}created {timeAgo(wf.createdAt)} · {wf.versionCount} version
+        {wf.versionCount === 1 ? '' : 's'}
         {wf.lastRun ? ` · last run ${wf.lastRun.state}` : ''}
       </p>
       {error && (
@@ -242,7 +294,13 @@ export function WorkflowDetail({ id }: { id: string }) {
           <span>
             {pending.fileName} as a new version after v{pending.parentNumber}:
           </span>
-          <input value={message} onChange={(e) => setMessage(e.target.value)} placeholder="What changed?" aria-label="Version message" maxLength={2000} />
+          <input
+            value={message}
+            onChange={(e) => setMessage(e.target.value)}
+            placeholder="What changed?"
+            aria-label="Version message"
+            maxLength={2000}
+          />
           <button type="submit" className="primary" disabled={save.isPending} data-testid="upload-version-save">
             Save version
           </button>
@@ -276,7 +334,13 @@ export function WorkflowDetail({ id }: { id: string }) {
               <button
                 type="button"
                 data-testid="save-as-copy"
-                onClick={() => save.mutate({ yaml: pending.yaml, name: `${wf.name} (copy)`, message: message || `Copy of an edit of "${wf.name}" v${pending.parentNumber}` })}
+                onClick={() =>
+                  save.mutate({
+                    yaml: pending.yaml,
+                    name: `${wf.name} (copy)`,
+                    message: message || `Copy of an edit of "${wf.name}" v${pending.parentNumber}`,
+                  })
+                }
               >
                 Save as a copy
               </button>
@@ -312,20 +376,40 @@ export function WorkflowDetail({ id }: { id: string }) {
                 <td title={fullTime(v.createdAt)}>{timeAgo(v.createdAt)}</td>
                 <td>
                   {v.valid ? (
-                    <span className="badge valid">valid{v.warningCount ? ` · ${v.warningCount} warning${v.warningCount === 1 ? '' : 's'}` : ''}</span>
+                    <span className="badge valid">
+                      valid{v.warningCount ? ` · ${v.warningCount} warning${v.warningCount === 1 ? '' : 's'}` : ''}
+                    </span>
                   ) : (
                     <span className="badge invalid">
                       invalid · {v.errorCount} error{v.errorCount === 1 ? '' : 's'}
                     </span>
                   )}
-                  {v.runCount > 0 && <span className="badge">{v.runCount} run{v.runCount === 1 ? '' : 's'}</span>}
+                  {v.runCount > 0 && (
+                    <span className="badge">
+                      {v.runCount} run{v.runCount === 1 ? '' : 's'}
+                    </span>
+                  )}
                 </td>
                 <td>
                   <label title="compare from (old side)">
-                    <input type="radio" name="diff-from" checked={fromId === v.id} onChange={() => setFromId(v.id)} aria-label={`compare from v${v.number}`} /> A
+                    <input
+                      type="radio"
+                      name="diff-from"
+                      checked={fromId === v.id}
+                      onChange={() => setFromId(v.id)}
+                      aria-label={`compare from v${v.number}`}
+                    />{' '}
+                    A
                   </label>{' '}
                   <label title="compare to (new side)">
-                    <input type="radio" name="diff-to" checked={toId === v.id} onChange={() => setToId(v.id)} aria-label={`compare to v${v.number}`} /> B
+                    <input
+                      type="radio"
+                      name="diff-to"
+                      checked={toId === v.id}
+                      onChange={() => setToId(v.id)}
+                      aria-label={`compare to v${v.number}`}
+                    />{' '}
+                    B
                   </label>
                 </td>
                 <td>
@@ -380,7 +464,8 @@ export function WorkflowDetail({ id }: { id: string }) {
                 `v${diff.data.from.number} and v${diff.data.to.number} are identical`
               ) : (
                 <>
-                  v{diff.data.from.number} → v{diff.data.to.number}: <span className="add">+{diff.data.diff.added}</span>{' '}
+                  v{diff.data.from.number} → v{diff.data.to.number}:{' '}
+                  <span className="add">+{diff.data.diff.added}</span>{' '}
                   <span className="del">−{diff.data.diff.removed}</span> lines in {diff.data.diff.hunks.length} change
                   {diff.data.diff.hunks.length === 1 ? '' : 's'}
                 </>
@@ -392,12 +477,18 @@ export function WorkflowDetail({ id }: { id: string }) {
           <AccessError error={diff.error} />
         ) : diff.data ? (
           <>
-            <YamlDiff original={diff.data.from.yaml} modified={diff.data.to.yaml} originalId={diff.data.from.id} modifiedId={diff.data.to.id} />
+            <YamlDiff
+              original={diff.data.from.yaml}
+              modified={diff.data.to.yaml}
+              originalId={diff.data.from.id}
+              modifiedId={diff.data.to.id}
+            />
             {problems.length > 0 && (
               <div className="lib-note" data-testid="version-problems">
                 Problems in v{diff.data.to.number}:
                 <ul className="lib-problems">
                   {problems.map((p, i) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
                     <li key={i} className={p.severity === 'error' ? 'error' : 'warning'}>
                       line {p.range.start.line}: {p.message}
                     </li>

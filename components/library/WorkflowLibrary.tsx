@@ -19,7 +19,8 @@ export function AccessError({ error }: { error: unknown }) {
   if (status === 401) {
     return (
       <div className="lib-alert" role="alert">
-        Your access to this server is missing or expired: open the URL printed when the server started (…/?token=…) or log in again.
+        Your access to this server is missing or expired: open the URL printed when the server started (…/?token=…) or
+        log in again.
       </div>
     )
   }
@@ -80,10 +81,22 @@ export function WorkflowLibrary() {
     <div className="lib-page">
       <div className="lib-head">
         <h1>Workflows</h1>
-        <button type="button" onClick={() => fileInput.current?.click()} disabled={importMut.isPending} data-testid="import-button">
+        <button
+          type="button"
+          onClick={() => fileInput.current?.click()}
+          disabled={importMut.isPending}
+          data-testid="import-button"
+        >
           {importMut.isPending ? 'Importing…' : 'Import .yaml'}
         </button>
-        <input ref={fileInput} type="file" accept=".yaml,.yml,application/yaml,text/yaml" hidden onChange={onFile} data-testid="import-input" />
+        <input
+          ref={fileInput}
+          type="file"
+          accept=".yaml,.yml,application/yaml,text/yaml"
+          hidden
+          onChange={onFile}
+          data-testid="import-input"
+        />
         <Link className="button primary" href="/compose">
           New workflow
         </Link>
@@ -103,7 +116,11 @@ export function WorkflowLibrary() {
         />
         <label>
           Validity
-          <select value={validity} onChange={(e) => setValidity(e.target.value as typeof validity)} aria-label="Validity">
+          <select
+            value={validity}
+            onChange={(e) => setValidity(e.target.value as typeof validity)}
+            aria-label="Validity"
+          >
             <option value="all">all</option>
             <option value="valid">valid</option>
             <option value="invalid">invalid</option>
@@ -130,7 +147,11 @@ export function WorkflowLibrary() {
         </label>
         <label>
           Show
-          <select value={archived} onChange={(e) => setArchived(e.target.value as typeof archived)} aria-label="Archived">
+          <select
+            value={archived}
+            onChange={(e) => setArchived(e.target.value as typeof archived)}
+            aria-label="Archived"
+          >
             <option value="active">active</option>
             <option value="all">active + archived</option>
             <option value="archived">archived only</option>
@@ -144,7 +165,9 @@ export function WorkflowLibrary() {
         <p className="muted">Loading…</p>
       ) : items.length === 0 ? (
         <div className="lib-empty" data-testid="library-empty">
-          {filtered ? 'No workflow matches these filters.' : (
+          {filtered ? (
+            'No workflow matches these filters.'
+          ) : (
             <>
               No workflows yet. <Link href="/compose">Compose one</Link> or import a .yaml file.
             </>
@@ -166,9 +189,15 @@ export function WorkflowLibrary() {
           </thead>
           <tbody>
             {items.map((w) => (
-              <tr key={w.id} className={w.archived ? 'archived' : ''} data-testid="workflow-row" data-workflow-id={w.id}>
+              <tr
+                key={w.id}
+                className={w.archived ? 'archived' : ''}
+                data-testid="workflow-row"
+                data-workflow-id={w.id}
+              >
                 <td>
-                  <Link href={`/workflows/${w.id}`}>{w.name}</Link> {w.archived && <span className="badge">archived</span>}
+                  <Link href={`/workflows/${w.id}`}>{w.name}</Link>{' '}
+                  {w.archived && <span className="badge">archived</span>}
                   {w.description && <div className="muted">{w.description.slice(0, 120)}</div>}
                 </td>
                 <td>v{w.head?.number ?? '–'}</td>
@@ -184,7 +213,13 @@ export function WorkflowLibrary() {
                   ) : null}
                 </td>
                 <td className="mono">{w.head?.backend ? `${w.head.backend} / ${w.head.strategy}` : '–'}</td>
-                <td>{w.lastRun ? <span className={`badge state-${w.lastRun.state}`}>{w.lastRun.state}</span> : <span className="muted">never</span>}</td>
+                <td>
+                  {w.lastRun ? (
+                    <span className={`badge state-${w.lastRun.state}`}>{w.lastRun.state}</span>
+                  ) : (
+                    <span className="muted">never</span>
+                  )}
+                </td>
                 <td title={fullTime(w.updatedAt)}>{timeAgo(w.updatedAt)}</td>
                 <td>{w.owner ?? ''}</td>
                 <td>
@@ -199,7 +234,11 @@ export function WorkflowLibrary() {
           </tbody>
         </table>
       )}
-      {list.data && list.data.total > items.length && <p className="muted">Showing {items.length} of {list.data.total}.</p>}
+      {list.data && list.data.total > items.length && (
+        <p className="muted">
+          Showing {items.length} of {list.data.total}.
+        </p>
+      )}
     </div>
   )
 }

@@ -5,7 +5,10 @@ import { useEffect } from 'react'
  * While `dirty`, leaving the page asks first: reload/close (beforeunload) and in-app links
  * (a capture-phase click handler on <a href>).
  */
-export function useUnsavedChanges(dirty: boolean, message = 'You have unsaved changes. Leave this page and lose them?') {
+export function useUnsavedChanges(
+  dirty: boolean,
+  message = 'You have unsaved changes. Leave this page and lose them?',
+) {
   useEffect(() => {
     if (!dirty) return
     const onBeforeUnload = (e: BeforeUnloadEvent) => {

@@ -12,12 +12,22 @@ export function PlanSummary({ plan, problems }: { plan: ExecutionPlan; problems:
       <h3>Pools</h3>
       <table>
         <thead>
-          <tr><th>pool</th><th>workers</th><th>cpus</th><th>memory</th><th>gpus</th><th>stages</th></tr>
+          <tr>
+            <th>pool</th>
+            <th>workers</th>
+            <th>cpus</th>
+            <th>memory</th>
+            <th>gpus</th>
+            <th>stages</th>
+          </tr>
         </thead>
         <tbody>
           {plan.pools.map((p) => (
             <tr key={p.name}>
-              <td>{p.name}{p.implicit ? ' (implicit)' : ''}</td>
+              <td>
+                {p.name}
+                {p.implicit ? ' (implicit)' : ''}
+              </td>
               <td>{p.workers}</td>
               <td>{p.resources.cpus}</td>
               <td>{p.resources.memoryBytes == null ? '—' : formatBytes(p.resources.memoryBytes)}</td>
@@ -30,13 +40,21 @@ export function PlanSummary({ plan, problems }: { plan: ExecutionPlan; problems:
       <h3>Stages</h3>
       <table>
         <thead>
-          <tr><th>stage</th><th>op</th><th>needs</th><th>pool</th><th>why</th></tr>
+          <tr>
+            <th>stage</th>
+            <th>op</th>
+            <th>needs</th>
+            <th>pool</th>
+            <th>why</th>
+          </tr>
         </thead>
         <tbody>
           {plan.stages.map((s) => (
             <tr key={s.id} data-testid={`plan-stage-${s.id}`}>
               <td>{s.id}</td>
-              <td><code>{s.op}</code></td>
+              <td>
+                <code>{s.op}</code>
+              </td>
               <td>{s.needs.join(', ') || '—'}</td>
               <td>{s.pool}</td>
               <td className="muted">{s.routing.reason}</td>
@@ -49,6 +67,7 @@ export function PlanSummary({ plan, problems }: { plan: ExecutionPlan; problems:
           <h3>Problems</h3>
           <ul>
             {problems.map((p, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
               <li key={i} className={p.severity}>
                 {p.range.start.line}:{p.range.start.col} {p.severity} {p.code}: {p.message}
                 {p.hint ? <span className="muted"> ({p.hint})</span> : null}

@@ -22,7 +22,7 @@ export function DaskPanel({ runId, active }: { runId: string; active: boolean })
   const trpc = useTRPC()
   const q = useQuery({ ...trpc.run.backendInfo.queryOptions({ runId }), refetchInterval: active ? 3000 : false })
   const d = q.data
-  if (!d || d.backend !== 'dask') return null
+  if (d?.backend !== 'dask') return null
   const s = d.dask
   return (
     <section className="dask-panel" data-testid="dask-panel">

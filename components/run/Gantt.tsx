@@ -41,7 +41,18 @@ function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] 
   return [ref, w]
 }
 
-export const Gantt = memo(function Gantt({ tasks, workers, poolOrder, colors, t0: runStart, t1, now, truncated, selectedTaskId, onSelectTask }: GanttProps) {
+export const Gantt = memo(function Gantt({
+  tasks,
+  workers,
+  poolOrder,
+  colors,
+  t0: runStart,
+  t1,
+  now,
+  truncated,
+  selectedTaskId,
+  onSelectTask,
+}: GanttProps) {
   const [box, width] = useWidth<HTMLDivElement>()
   const plotW = Math.max(200, width - LABEL_W - 8)
   const t0 = useMemo(() => {
@@ -54,11 +65,18 @@ export const Gantt = memo(function Gantt({ tasks, workers, poolOrder, colors, t0
 
   const groups = useMemo(() => buildLanes(tasks, workers, { now, poolOrder }), [tasks, workers, now, poolOrder])
   const rows = useMemo(() => {
-    const out: ({ kind: 'pool'; pool: string; text: string } | { kind: 'lane'; key: string; pool: string; label: string; title: string; bars: ReturnType<typeof coalesceBars> })[] = []
+    const out: (
+      | { kind: 'pool'; pool: string; text: string }
+      | { kind: 'lane'; key: string; pool: string; label: string; title: string; bars: ReturnType<typeof coalesceBars> }
+    )[] = []
     let lanes = 0
     const byId = new Map(workers.map((w) => [w.id, w]))
     for (const g of groups) {
-      out.push({ kind: 'pool', pool: g.pool, text: `${g.pool} · ${g.workers} worker${g.workers === 1 ? '' : 's'}${g.packed ? ' (tasks packed into lanes)' : ''}` })
+      out.push({
+        kind: 'pool',
+        pool: g.pool,
+        text: `${g.pool} · ${g.workers} worker${g.workers === 1 ? '' : 's'}${g.packed ? ' (tasks packed into lanes)' : ''}`,
+      })
       for (const l of g.lanes) {
         if (lanes++ >= MAX_LANES_SHOWN) break
         const w = l.workerId ? byId.get(l.workerId) : undefined
@@ -67,7 +85,9 @@ export const Gantt = memo(function Gantt({ tasks, workers, poolOrder, colors, t0
           key: l.key,
           pool: l.pool,
           label: l.label,
-          title: w ? `${l.label}: ${w.state}${w.host ? ` on ${w.host}` : ''}${w.batchJobId ? ` · batch id ${w.batchJobId}` : ''}` : l.label,
+          title: w
+            ? `${l.label}: ${w.state}${w.host ? ` on ${w.host}` : ''}${w.batchJobId ? ` · batch id ${w.batchJobId}` : ''}`
+            : l.label,
           bars: coalesceBars(l.tasks, (t) => ((t - t0) / (end - t0)) * plotW, now),
         })
       }
@@ -90,7 +110,8 @@ export const Gantt = memo(function Gantt({ tasks, workers, poolOrder, colors, t0
       <div className="panel-head">
         <h2>Timeline</h2>
         <span className="muted">
-          {tasks.length} task{tasks.length === 1 ? '' : 's'} started{truncated ? ' (first 10,000 shown)' : ''} · {formatDuration(end - t0)}
+          {tasks.length} task{tasks.length === 1 ? '' : 's'} started{truncated ? ' (first 10,000 shown)' : ''} ·{' '}
+          {formatDuration(end - t0)}
         </span>
         <span className="gantt-legend">
           {['running', 'succeeded', 'failed', 'cancelled', 'lost', 'retrying'].map((s) => (
@@ -104,6 +125,7 @@ export const Gantt = memo(function Gantt({ tasks, workers, poolOrder, colors, t0
         {tasks.length === 0 && workers.length === 0 ? (
           <div className="muted gantt-empty">No task has started yet.</div>
         ) : (
+          // biome-ignore lint/a11y/useKeyWithClickEvents: pre-existing: review when this component is next changed
           <svg
             width={LABEL_W + plotW + 4}
             height={height}
@@ -123,7 +145,9 @@ export const Gantt = memo(function Gantt({ tasks, workers, poolOrder, colors, t0
                   </text>
                 </g>
               ))}
-              {t1 >= now - 1500 && now <= end ? <line className="gantt-now" x1={scale(now)} x2={scale(now)} y1={AXIS_H - 4} y2={height} /> : null}
+              {t1 >= now - 1500 && now <= end ? (
+                <line className="gantt-now" x1={scale(now)} x2={scale(now)} y1={AXIS_H - 4} y2={height} />
+              ) : null}
             </g>
             {laid.map(({ r, top }) =>
               r.kind === 'pool' ? (

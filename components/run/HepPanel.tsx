@@ -15,8 +15,14 @@ interface CutflowTableData {
 }
 
 /** the server escapes cells for HTML; here they are text, so undo the entities */
-function unescape(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&apos;/g, "'").replace(/&amp;/g, '&')
+function unescapeHtml(s: string): string {
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&')
 }
 
 export function HepPanel({ runId, active }: { runId: string; active: boolean }) {
@@ -24,18 +30,21 @@ export function HepPanel({ runId, active }: { runId: string; active: boolean }) 
   const progress = useQuery({ ...trpc.run.hepProgress.queryOptions({ runId }), refetchInterval: active ? 2000 : false })
   const artifacts = useQuery({ ...trpc.run.artifacts.queryOptions({ runId }), refetchInterval: active ? 3000 : false })
   // one more read when the run ends (the last tasks, the final merges)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useEffect(() => {
     if (active) return
     void progress.refetch()
     void artifacts.refetch()
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [active])
   const rows = progress.data ?? []
   const arts = artifacts.data ?? []
   if (!rows.length && !arts.length) return null
 
-  const datasets = [...new Set([...rows.map((r) => r.dataset), ...arts.map((a) => String(a.meta.dataset ?? ''))])].filter(Boolean)
-  const url = (id: string, download = false) => `/runs/${encodeURIComponent(runId)}/artifacts/${encodeURIComponent(id)}${download ? '?download=1' : ''}`
+  const datasets = [
+    ...new Set([...rows.map((r) => r.dataset), ...arts.map((a) => String(a.meta.dataset ?? ''))]),
+  ].filter(Boolean)
+  const url = (id: string, download = false) =>
+    `/runs/${encodeURIComponent(runId)}/artifacts/${encodeURIComponent(id)}${download ? '?download=1' : ''}`
 
   return (
     <section className="run-panel hep-panel" data-testid="hep-panel">
@@ -56,7 +65,12 @@ export function HepPanel({ runId, active }: { runId: string; active: boolean }) 
         </thead>
         <tbody>
           {rows.map((r) => (
-            <tr key={`${r.stage}/${r.dataset}`} data-testid={`hep-progress-${r.stage}-${r.dataset}`} data-done={r.done} data-total={r.total}>
+            <tr
+              key={`${r.stage}/${r.dataset}`}
+              data-testid={`hep-progress-${r.stage}-${r.dataset}`}
+              data-done={r.done}
+              data-total={r.total}
+            >
               <td>{r.stage}</td>
               <td className="mono">{r.op}</td>
               <td>{r.dataset}</td>
@@ -65,7 +79,12 @@ export function HepPanel({ runId, active }: { runId: string; active: boolean }) 
                 {r.running ? <span className="muted"> ({r.running} running)</span> : null}
                 {r.failed ? <span className="error"> ({r.failed} failed)</span> : null}
                 <span className="rh-bar small">
-                  <span style={{ width: `${r.total ? (100 * r.done) / r.total : 0}%`, background: r.failed ? 'var(--error)' : 'var(--ok)' }} />
+                  <span
+                    style={{
+                      width: `${r.total ? (100 * r.done) / r.total : 0}%`,
+                      background: r.failed ? 'var(--error)' : 'var(--ok)',
+                    }}
+                  />
                 </span>
               </td>
               <td>{r.events.toLocaleString()}</td>
@@ -85,14 +104,26 @@ export function HepPanel({ runId, active }: { runId: string; active: boolean }) 
             </h3>
             <div className="hep-plots">
               {plots.map((p) => {
-                const json = arts.find((a) => a.meta.dataset === ds && a.kind === 'histogram' && a.meta.histogram === p.meta.histogram && a.meta.stage === p.meta.stage)
+                const json = arts.find(
+                  (a) =>
+                    a.meta.dataset === ds &&
+                    a.kind === 'histogram' &&
+                    a.meta.histogram === p.meta.histogram &&
+                    a.meta.stage === p.meta.stage,
+                )
                 return (
                   <figure key={p.id} className="hep-plot" data-testid={`hep-plot-${String(p.meta.histogram)}`}>
-                    {/* eslint-disable-next-line @next/next/no-img-element */}
-                    <img src={url(p.id)} alt={`${String(p.meta.title ?? p.meta.histogram)} (${ds})`} width={480} height={320} />
+                    {/** biome-ignore lint/performance/noImgElement: pre-existing: review when this component is next changed */}
+                    <img
+                      src={url(p.id)}
+                      alt={`${String(p.meta.title ?? p.meta.histogram)} (${ds})`}
+                      width={480}
+                      height={320}
+                    />
                     <figcaption>
                       <span>
-                        {String(p.meta.histogram)} · {String(p.meta.entries ?? '')} entries · {String(p.meta.partitions ?? '')} partitions
+                        {String(p.meta.histogram)} · {String(p.meta.entries ?? '')} entries ·{' '}
+                        {String(p.meta.partitions ?? '')} partitions
                       </span>
                       <a href={url(p.id, true)} download>
                         SVG
@@ -109,7 +140,9 @@ export function HepPanel({ runId, active }: { runId: string; active: boolean }) 
             </div>
             {cutflows.map((c) => {
               const t = c.meta.table as CutflowTableData | undefined
-              const html = arts.find((a) => a.kind === 'table' && a.meta.dataset === ds && a.meta.stage === c.meta.stage)
+              const html = arts.find(
+                (a) => a.kind === 'table' && a.meta.dataset === ds && a.meta.stage === c.meta.stage,
+              )
               return (
                 <div key={c.id} className="hep-cutflow" data-testid={`hep-cutflow-${String(c.meta.stage)}`}>
                   <div className="panel-head">
@@ -130,16 +163,19 @@ export function HepPanel({ runId, active }: { runId: string; active: boolean }) 
                       <thead>
                         <tr>
                           {t.columns.map((col, i) => (
-                            <th key={i}>{unescape(col)}</th>
+                            // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
+                            <th key={i}>{unescapeHtml(col)}</th>
                           ))}
                         </tr>
                       </thead>
                       <tbody>
                         {t.rows.map((r, i) => (
+                          // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
                           <tr key={i} className={`cut-${r.kind}`}>
                             {r.cells.map((cell, j) => (
+                              // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
                               <td key={j} style={j === 0 ? { paddingLeft: `${r.depth + 0.3}em` } : undefined}>
-                                {unescape(cell)}
+                                {unescapeHtml(cell)}
                               </td>
                             ))}
                           </tr>

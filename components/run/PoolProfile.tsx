@@ -10,13 +10,21 @@ import { formatMemory } from '~/components/composer/planGraph'
 import { useTRPC } from '~/components/trpc/client'
 import { formatDuration } from './aggregate'
 
-export function PoolProfile({ runId, active, colors }: { runId: string; active: boolean; colors: Record<string, string> }) {
+export function PoolProfile({
+  runId,
+  active,
+  colors,
+}: {
+  runId: string
+  active: boolean
+  colors: Record<string, string>
+}) {
   const trpc = useTRPC()
   const q = useQuery({ ...trpc.run.poolProfile.queryOptions({ runId }), refetchInterval: active ? 3000 : false })
   // one more read when the run ends (the last tasks' metrics)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useEffect(() => {
     if (!active) void q.refetch()
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [active])
   const rows = q.data ?? []
   if (!rows.length) return null
@@ -41,7 +49,16 @@ export function PoolProfile({ runId, active, colors }: { runId: string; active: 
           {rows.map((r) => (
             <tr key={r.pool} data-testid={`pool-profile-${r.pool}`} data-tasks={r.tasks}>
               <td>
-                <span style={{ display: 'inline-block', width: 10, height: 10, borderRadius: 3, background: colors[r.pool] ?? '#888' }} /> {r.pool}
+                <span
+                  style={{
+                    display: 'inline-block',
+                    width: 10,
+                    height: 10,
+                    borderRadius: 3,
+                    background: colors[r.pool] ?? '#888',
+                  }}
+                />{' '}
+                {r.pool}
               </td>
               <td>{r.tasks}</td>
               <td>{formatDuration(r.totalCpuSeconds * 1000)}</td>

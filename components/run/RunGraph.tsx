@@ -10,7 +10,20 @@
  * prop for. If PipelineGraph gains a `nodeTypes` (or `renderNode`) prop, this can become a call to it.
  */
 import { memo, useCallback, useEffect, useMemo, useRef } from 'react'
-import { Background, Controls, MarkerType, MiniMap, Position, ReactFlow, ReactFlowProvider, useReactFlow, type Edge, type Node, type NodeMouseHandler, type NodeProps } from '@xyflow/react'
+import {
+  Background,
+  Controls,
+  MarkerType,
+  MiniMap,
+  Position,
+  ReactFlow,
+  ReactFlowProvider,
+  useReactFlow,
+  type Edge,
+  type Node,
+  type NodeMouseHandler,
+  type NodeProps,
+} from '@xyflow/react'
 import '@xyflow/react/dist/style.css'
 import '~/components/dag/dag.css'
 import { StageNode, type StageFlowNode } from '~/components/dag/StageNode'
@@ -32,9 +45,19 @@ const SEGMENT_ORDER = ['succeeded', 'failed', 'lost', 'cancelled', 'running', 'r
 
 const RunStageNode = memo(function RunStageNode(props: NodeProps<RunFlowNode>) {
   const d = props.data
-  const title = TASK_STATE_ORDER.filter((s) => d.counts[s]).map((s) => `${d.counts[s]} ${s}`).join(', ') || 'no tasks yet'
+  const title =
+    TASK_STATE_ORDER.filter((s) => d.counts[s])
+      .map((s) => `${d.counts[s]} ${s}`)
+      .join(', ') || 'no tasks yet'
   return (
-    <div className={`run-stage-node rs-${d.state}`} data-testid={`stage-node-${d.id}`} data-state={d.state} data-done={d.done} data-total={d.total} title={`${d.id}: ${title}`}>
+    <div
+      className={`run-stage-node rs-${d.state}`}
+      data-testid={`stage-node-${d.id}`}
+      data-state={d.state}
+      data-done={d.done}
+      data-total={d.total}
+      title={`${d.id}: ${title}`}
+    >
       <StageNode {...(props as unknown as NodeProps<StageFlowNode>)} />
       <span className="rsn-count" data-testid={`stage-count-${d.id}`}>
         {d.done}/{d.total}
@@ -42,7 +65,9 @@ const RunStageNode = memo(function RunStageNode(props: NodeProps<RunFlowNode>) {
       {d.total > 0 ? (
         <div className="rsn-bar" aria-hidden>
           {SEGMENT_ORDER.map((s) =>
-            d.counts[s] ? <span key={s} style={{ width: `${(100 * d.counts[s]) / d.total}%`, background: STATE_COLORS[s] }} /> : null,
+            d.counts[s] ? (
+              <span key={s} style={{ width: `${(100 * d.counts[s]) / d.total}%`, background: STATE_COLORS[s] }} />
+            ) : null,
           )}
         </div>
       ) : null}
@@ -82,7 +107,13 @@ export function RunGraph(props: RunGraphProps) {
 
 function RunGraphInner({ plan, stageCounts, selectedStage, onSelectStage }: RunGraphProps) {
   const graph = useMemo(() => planToGraph(plan), [plan])
-  const layoutInput = useMemo(() => ({ nodes: graph.nodes.map((n) => ({ id: n.id })), edges: graph.edges.map((e) => ({ from: e.from, to: e.to })) }), [graph])
+  const layoutInput = useMemo(
+    () => ({
+      nodes: graph.nodes.map((n) => ({ id: n.id })),
+      edges: graph.edges.map((e) => ({ from: e.from, to: e.to })),
+    }),
+    [graph],
+  )
   const { positions } = useGraphLayout(layoutInput)
 
   // node objects are reused while their data and position are unchanged (React Flow skips them)
@@ -105,7 +136,14 @@ function RunGraphInner({ plan, stageCounts, selectedStage, onSelectStage }: RunG
               id: g.id,
               type: 'runStage',
               position: pos,
-              data: { ...g, state, progress: { done: p.done, total: p.total, failed: p.failed }, counts, total: p.total, done: p.done },
+              data: {
+                ...g,
+                state,
+                progress: { done: p.done, total: p.total, failed: p.failed },
+                counts,
+                total: p.total,
+                done: p.done,
+              },
               width: NODE_WIDTH,
               height: NODE_HEIGHT,
               measured: { width: NODE_WIDTH, height: NODE_HEIGHT },
@@ -132,12 +170,23 @@ function RunGraphInner({ plan, stageCounts, selectedStage, onSelectStage }: RunG
       seen.add(id)
       const active = selectedStage != null && (e.from === selectedStage || e.to === selectedStage)
       const st = EDGE_STYLE[e.kind] ?? EDGE_STYLE.needs
-      out.push({ id, source: e.from, target: e.to, style: active ? { ...st, stroke: '#e6e8ee', strokeWidth: 2.2 } : st, markerEnd: MARKER, focusable: false, selectable: false })
+      out.push({
+        id,
+        source: e.from,
+        target: e.to,
+        style: active ? { ...st, stroke: '#e6e8ee', strokeWidth: 2.2 } : st,
+        markerEnd: MARKER,
+        focusable: false,
+        selectable: false,
+      })
     }
     return out
   }, [graph, selectedStage])
 
-  const onNodeClick = useCallback<NodeMouseHandler<RunFlowNode>>((_, n) => onSelectStage(n.id === selectedStage ? null : n.id), [onSelectStage, selectedStage])
+  const onNodeClick = useCallback<NodeMouseHandler<RunFlowNode>>(
+    (_, n) => onSelectStage(n.id === selectedStage ? null : n.id),
+    [onSelectStage, selectedStage],
+  )
 
   return (
     <div className="pipeline-graph run-graph" data-testid="run-graph">
@@ -162,7 +211,14 @@ function RunGraphInner({ plan, stageCounts, selectedStage, onSelectStage }: RunG
       >
         <Background gap={24} size={1} color="#262b36" />
         <Controls showInteractive={false} position="bottom-left" />
-        {nodes.length > 60 ? <MiniMap pannable zoomable nodeColor={(n) => STATE_COLORS[(n.data as unknown as RunNodeData).state ?? 'pending'] ?? '#888'} maskColor="rgba(15,17,21,0.7)" /> : null}
+        {nodes.length > 60 ? (
+          <MiniMap
+            pannable
+            zoomable
+            nodeColor={(n) => STATE_COLORS[(n.data as unknown as RunNodeData).state ?? 'pending'] ?? '#888'}
+            maskColor="rgba(15,17,21,0.7)"
+          />
+        ) : null}
         <FitWhenLaidOut positions={positions} />
       </ReactFlow>
       <PoolLegend pools={graph.legend} />
@@ -174,6 +230,7 @@ function RunGraphInner({ plan, stageCounts, selectedStage, onSelectStage }: RunG
 function FitWhenLaidOut({ positions }: { positions: object }) {
   const rf = useReactFlow()
   const done = useRef(0)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useEffect(() => {
     if (done.current >= 3) return
     done.current++

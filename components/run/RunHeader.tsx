@@ -25,7 +25,12 @@ export interface RunHeaderProps {
 
 export function StateBadge({ state, testId }: { state: string; testId?: string }) {
   return (
-    <span className={`run-badge state-${state}`} data-testid={testId} data-state={state} style={{ ['--state' as string]: STATE_COLORS[state] ?? '#888' }}>
+    <span
+      className={`run-badge state-${state}`}
+      data-testid={testId}
+      data-state={state}
+      style={{ ['--state' as string]: STATE_COLORS[state] ?? '#888' }}
+    >
       {state}
     </span>
   )
@@ -47,7 +52,10 @@ export function RunHeader({ detail, live, counts, now, stream, selectedStage, on
   const cancel = useMutation(
     trpc.run.cancel.mutationOptions({
       onSuccess: (r) => {
-        setMessage({ kind: 'info', text: r.forwarded ? 'Cancel requested from the process that owns the run.' : 'Cancelling…' })
+        setMessage({
+          kind: 'info',
+          text: r.forwarded ? 'Cancel requested from the process that owns the run.' : 'Cancelling…',
+        })
         onChanged()
       },
       onError: (e) => setMessage({ kind: 'error', text: e.message }),
@@ -74,12 +82,18 @@ export function RunHeader({ detail, live, counts, now, stream, selectedStage, on
         if (!ids.length) break
         const before = ok
         for (let i = 0; i < ids.length; i += 8) {
-          const rs = await Promise.allSettled(ids.slice(i, i + 8).map((taskId) => client.run.retryTask.mutate({ taskId })))
+          const rs = await Promise.allSettled(
+            ids.slice(i, i + 8).map((taskId) => client.run.retryTask.mutate({ taskId })),
+          )
           for (const r of rs) r.status === 'fulfilled' ? ok++ : errors.push((r.reason as Error).message)
         }
         if (ok === before || res.nextCursor == null) break
       }
-      setMessage(errors.length ? { kind: 'error', text: `retried ${ok}; ${errors.length} refused: ${errors[0]}` } : { kind: 'info', text: `retried ${ok} task${ok === 1 ? '' : 's'}` })
+      setMessage(
+        errors.length
+          ? { kind: 'error', text: `retried ${ok}; ${errors.length} refused: ${errors[0]}` }
+          : { kind: 'info', text: `retried ${ok} task${ok === 1 ? '' : 's'}` },
+      )
       onChanged()
     } catch (e) {
       setMessage({ kind: 'error', text: (e as Error).message })
@@ -101,18 +115,45 @@ export function RunHeader({ detail, live, counts, now, stream, selectedStage, on
           </Link>
         </h1>
         <StateBadge state={live.runState} testId="run-state" />
-        <span className={`rh-stream ${stream}`} data-testid="run-stream" data-stream={stream} title={stream === 'live' ? 'live updates connected' : stream === 'connecting' ? 'reconnecting…' : stream}>
-          {stream === 'live' ? '● live' : stream === 'connecting' ? '◌ connecting' : stream === 'error' ? '✖ disconnected' : ''}
+        <span
+          className={`rh-stream ${stream}`}
+          data-testid="run-stream"
+          data-stream={stream}
+          title={stream === 'live' ? 'live updates connected' : stream === 'connecting' ? 'reconnecting…' : stream}
+        >
+          {stream === 'live'
+            ? '● live'
+            : stream === 'connecting'
+              ? '◌ connecting'
+              : stream === 'error'
+                ? '✖ disconnected'
+                : ''}
         </span>
         <div className="rh-actions">
-          <button type="button" data-testid="run-cancel" disabled={finished || live.runState === 'cancelling' || cancel.isPending} onClick={() => cancel.mutate({ runId: run.id })}>
+          <button
+            type="button"
+            data-testid="run-cancel"
+            disabled={finished || live.runState === 'cancelling' || cancel.isPending}
+            onClick={() => cancel.mutate({ runId: run.id })}
+          >
             Cancel run
           </button>
-          <button type="button" data-testid="run-retry-failed" disabled={failedCount === 0 || retrying} onClick={() => void retryFailed()} title="Retry every failed or lost task">
+          <button
+            type="button"
+            data-testid="run-retry-failed"
+            disabled={failedCount === 0 || retrying}
+            onClick={() => void retryFailed()}
+            title="Retry every failed or lost task"
+          >
             Retry failed{failedCount ? ` (${failedCount})` : ''}
           </button>
           <span className="rh-rerun">
-            <select aria-label="Stage to re-run from" value={stageForRerun} onChange={(e) => setRerunStage(e.target.value)} data-testid="rerun-stage">
+            <select
+              aria-label="Stage to re-run from"
+              value={stageForRerun}
+              onChange={(e) => setRerunStage(e.target.value)}
+              data-testid="rerun-stage"
+            >
               <option value="">re-run from…</option>
               {detail.stages.map((s) => (
                 <option key={s.id} value={s.id}>
@@ -120,7 +161,13 @@ export function RunHeader({ detail, live, counts, now, stream, selectedStage, on
                 </option>
               ))}
             </select>
-            <button type="button" data-testid="run-rerun" disabled={!stageForRerun || rerun.isPending} onClick={() => rerun.mutate({ runId: run.id, stageId: stageForRerun })} title="A new run of the same plan reusing the succeeded upstream tasks">
+            <button
+              type="button"
+              data-testid="run-rerun"
+              disabled={!stageForRerun || rerun.isPending}
+              onClick={() => rerun.mutate({ runId: run.id, stageId: stageForRerun })}
+              title="A new run of the same plan reusing the succeeded upstream tasks"
+            >
               Re-run
             </button>
           </span>
@@ -162,16 +209,26 @@ export function RunHeader({ detail, live, counts, now, stream, selectedStage, on
         ) : null}
       </dl>
       <div className="rh-counts" data-testid="run-counts">
-        <span className="muted">{total} task{total === 1 ? '' : 's'}:</span>
+        <span className="muted">
+          {total} task{total === 1 ? '' : 's'}:
+        </span>
         {TASK_STATE_ORDER.filter((s) => counts[s]).map((s) => (
-          <span key={s} className="rh-count" data-state={s} data-testid={`run-count-${s}`} style={{ ['--state' as string]: STATE_COLORS[s] }}>
+          <span
+            key={s}
+            className="rh-count"
+            data-state={s}
+            data-testid={`run-count-${s}`}
+            style={{ ['--state' as string]: STATE_COLORS[s] }}
+          >
             {counts[s]} {s}
           </span>
         ))}
         {total > 0 ? (
           <span className="rh-bar" aria-hidden>
             {(['succeeded', 'failed', 'lost', 'cancelled', 'running', 'retrying', 'queued'] as const).map((s) =>
-              counts[s] ? <span key={s} style={{ width: `${(100 * counts[s]) / total}%`, background: STATE_COLORS[s] }} /> : null,
+              counts[s] ? (
+                <span key={s} style={{ width: `${(100 * counts[s]) / total}%`, background: STATE_COLORS[s] }} />
+              ) : null,
             )}
           </span>
         ) : null}
@@ -182,7 +239,10 @@ export function RunHeader({ detail, live, counts, now, stream, selectedStage, on
         </div>
       ) : null}
       {message && (message.kind === 'error' || !finished || message.text.startsWith('retried')) ? (
-        <div className={message.kind === 'error' ? 'run-alert' : 'run-note'} role={message.kind === 'error' ? 'alert' : 'status'}>
+        <div
+          className={message.kind === 'error' ? 'run-alert' : 'run-note'}
+          role={message.kind === 'error' ? 'alert' : 'status'}
+        >
           {message.text}
         </div>
       ) : null}

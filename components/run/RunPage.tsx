@@ -44,15 +44,31 @@ export function RunPage({ runId }: { runId: string }) {
   }, [active, queryClient, runId])
 
   const plan = detail?.plan as ExecutionPlan | undefined
-  const colors = useMemo(() => (plan ? assignPoolColors([...plan.pools.map((p) => p.name), ...plan.stages.map((s) => s.pool)]) : {}), [plan])
+  const colors = useMemo(
+    () => (plan ? assignPoolColors([...plan.pools.map((p) => p.name), ...plan.stages.map((s) => s.pool)]) : {}),
+    [plan],
+  )
   const poolOrder = useMemo(() => plan?.pools.map((p) => p.name) ?? [], [plan])
   const counts = useMemo(() => (live ? runCounts(live) : {}), [live])
-  const workers = useMemo(() => (live ? [...live.workers.values()] : []), [live?.workers]) // eslint-disable-line react-hooks/exhaustive-deps
-  const ganttWorkers = useMemo<GanttWorker[]>(() => workers.map((w) => ({ id: w.id, pool: w.pool, state: w.state, batchJobId: w.batchJobId, host: w.host, startedAt: w.startedAt, endedAt: w.endedAt })), [workers])
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
+  const workers = useMemo(() => (live ? [...live.workers.values()] : []), [live?.workers])
+  const ganttWorkers = useMemo<GanttWorker[]>(
+    () =>
+      workers.map((w) => ({
+        id: w.id,
+        pool: w.pool,
+        state: w.state,
+        batchJobId: w.batchJobId,
+        host: w.host,
+        startedAt: w.startedAt,
+        endedAt: w.endedAt,
+      })),
+    [workers],
+  )
 
   const stageOfTask = useCallback(
     (taskId: string) => live?.tasks.get(taskId)?.stage ?? timeline.tasks.find((t) => t.id === taskId)?.stage ?? null,
-    [live?.tasks, timeline.tasks], // eslint-disable-line react-hooks/exhaustive-deps
+    [live?.tasks, timeline.tasks],
   )
   const selectTask = useCallback(
     (id: string | null, view?: TaskView) => {
@@ -77,15 +93,30 @@ export function RunPage({ runId }: { runId: string }) {
   }
   if (!detail || !live || !plan) return <div className="run-page muted">Loading run…</div>
 
-  const selectedState = selected ? (live.tasks.get(selected.id)?.state ?? timeline.tasks.find((t) => t.id === selected.id)?.state ?? null) : null
-  const t1 = live.finishedAt ?? (FINISHED_RUN_STATES.has(live.runState) ? Math.max(...timeline.tasks.map((t) => t.end ?? 0), live.startedAt ?? 0) : now)
+  const selectedState = selected
+    ? (live.tasks.get(selected.id)?.state ?? timeline.tasks.find((t) => t.id === selected.id)?.state ?? null)
+    : null
+  const t1 =
+    live.finishedAt ??
+    (FINISHED_RUN_STATES.has(live.runState)
+      ? Math.max(...timeline.tasks.map((t) => t.end ?? 0), live.startedAt ?? 0)
+      : now)
 
   return (
     <div className="run-page" data-testid="run-page" data-run-id={runId}>
-      <RunHeader detail={detail} live={live} counts={counts} now={now} stream={stream} selectedStage={filters.stage || null} onChanged={refresh} />
+      <RunHeader
+        detail={detail}
+        live={live}
+        counts={counts}
+        now={now}
+        stream={stream}
+        selectedStage={filters.stage || null}
+        onChanged={refresh}
+      />
       {startWarnings.length ? (
         <div className="run-note run-warnings" data-testid="run-warnings">
           {startWarnings.map((w, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
             <div key={i} className="lvl-warn">
               ▲ {w.pool ? `pool ${w.pool}: ` : ''}
               {w.message}
@@ -97,7 +128,10 @@ export function RunPage({ runId }: { runId: string }) {
       {live.messages.length ? (
         <details className="run-messages">
           <summary>
-            {live.messages.length} engine message{live.messages.length === 1 ? '' : 's'}: <span className={`lvl-${live.messages[live.messages.length - 1].level}`}>{live.messages[live.messages.length - 1].message}</span>
+            {live.messages.length} engine message{live.messages.length === 1 ? '' : 's'}:{' '}
+            <span className={`lvl-${live.messages[live.messages.length - 1].level}`}>
+              {live.messages[live.messages.length - 1].message}
+            </span>
           </summary>
           <ul>
             {live.messages.map((m) => (
@@ -110,9 +144,22 @@ export function RunPage({ runId }: { runId: string }) {
       ) : null}
       <div className="run-top">
         <div className="run-graph-box">
-          <RunGraph plan={plan} stageCounts={live.stageCounts} selectedStage={filters.stage || null} onSelectStage={selectStage} />
+          <RunGraph
+            plan={plan}
+            stageCounts={live.stageCounts}
+            selectedStage={filters.stage || null}
+            onSelectStage={selectStage}
+          />
         </div>
-        <WorkersPanel pools={detail.pools} workers={workers} tasks={timeline.tasks} colors={colors} now={now} taskStage={stageOfTask} onSelectTask={(id) => selectTask(id)} />
+        <WorkersPanel
+          pools={detail.pools}
+          workers={workers}
+          tasks={timeline.tasks}
+          colors={colors}
+          now={now}
+          taskStage={stageOfTask}
+          onSelectTask={(id) => selectTask(id)}
+        />
       </div>
       <PoolProfile runId={runId} active={active} colors={colors} />
       {detail.run.backend === 'dask' ? <DaskPanel runId={runId} active={active} /> : null}
@@ -142,7 +189,16 @@ export function RunPage({ runId }: { runId: string }) {
           selectedTaskId={selected?.id ?? null}
           onSelectTask={selectTask}
         />
-        {selected ? <TaskLog key={selected.id} runId={runId} taskId={selected.id} label={selected.label} state={selectedState} onClose={() => setSelected(null)} /> : null}
+        {selected ? (
+          <TaskLog
+            key={selected.id}
+            runId={runId}
+            taskId={selected.id}
+            label={selected.label}
+            state={selectedState}
+            onClose={() => setSelected(null)}
+          />
+        ) : null}
       </div>
       {selected ? <TaskJobScript key={selected.id} taskId={selected.id} active={active} /> : null}
     </div>

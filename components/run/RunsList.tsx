@@ -50,7 +50,12 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
     setLastKey(filterKey)
     setCursors([null])
   }
-  const input = { ...(f.workflow ? { workflowId: f.workflow } : {}), ...(f.state ? { state: f.state as (typeof RUN_STATE_NAMES)[number] } : {}), cursor, limit: PAGE }
+  const input = {
+    ...(f.workflow ? { workflowId: f.workflow } : {}),
+    ...(f.state ? { state: f.state as (typeof RUN_STATE_NAMES)[number] } : {}),
+    cursor,
+    limit: PAGE,
+  }
   const list = useQuery({
     ...trpc.run.list.queryOptions(input),
     placeholderData: keepPreviousData,
@@ -84,9 +89,15 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
       <div className="rl-filters">
         <label>
           workflow
-          <select value={f.workflow} onChange={(e) => set({ workflow: e.target.value })} data-testid="runs-filter-workflow">
+          <select
+            value={f.workflow}
+            onChange={(e) => set({ workflow: e.target.value })}
+            data-testid="runs-filter-workflow"
+          >
             <option value="">all</option>
-            {f.workflow && !workflows.data?.items.some((w) => w.id === f.workflow) ? <option value={f.workflow}>{wf.data?.workflow.name ?? f.workflow}</option> : null}
+            {f.workflow && !workflows.data?.items.some((w) => w.id === f.workflow) ? (
+              <option value={f.workflow}>{wf.data?.workflow.name ?? f.workflow}</option>
+            ) : null}
             {workflows.data?.items.map((w) => (
               <option key={w.id} value={w.id}>
                 {w.name}
@@ -107,7 +118,11 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
         </label>
         <label>
           backend
-          <select value={f.backend} onChange={(e) => set({ backend: e.target.value })} data-testid="runs-filter-backend">
+          <select
+            value={f.backend}
+            onChange={(e) => set({ backend: e.target.value })}
+            data-testid="runs-filter-backend"
+          >
             <option value="">all</option>
             {BACKENDS.map((b) => (
               <option key={b} value={b}>
@@ -148,7 +163,9 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
           {rows.length === 0 && !list.isLoading ? (
             <tr>
               <td colSpan={9} className="muted rl-empty">
-                {f.workflow || f.state || f.backend ? 'No run matches the filters.' : 'No runs yet. Open a workflow and run it.'}
+                {f.workflow || f.state || f.backend
+                  ? 'No run matches the filters.'
+                  : 'No runs yet. Open a workflow and run it.'}
               </td>
             </tr>
           ) : null}
@@ -159,7 +176,11 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
           ‹ newer
         </button>
         <span className="muted">page {cursors.length}</span>
-        <button type="button" disabled={!list.data?.nextCursor} onClick={() => list.data?.nextCursor && setCursors((c) => [...c, list.data!.nextCursor])}>
+        <button
+          type="button"
+          disabled={!list.data?.nextCursor}
+          onClick={() => list.data?.nextCursor && setCursors((c) => [...c, list.data!.nextCursor])}
+        >
           older ›
         </button>
         {list.isFetching ? <span className="muted">…</span> : null}
@@ -200,13 +221,20 @@ function RunRow({ r, showWorkflow }: { r: RunListItem; showWorkflow: boolean }) 
         {r.backend} / {r.strategy}
       </td>
       <td>
-        <span className="rl-progress" title={Object.entries(c).map(([k, v]) => `${v} ${k}`).join(', ')}>
+        <span
+          className="rl-progress"
+          title={Object.entries(c)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ')}
+        >
           {done}/{r.total}
           {failed ? <span className="error"> · {failed} failed</span> : null}
           {r.total ? (
             <span className="rh-bar small" aria-hidden>
               {(['succeeded', 'failed', 'lost', 'cancelled', 'running', 'queued'] as const).map((s) =>
-                c[s] ? <span key={s} style={{ width: `${(100 * c[s]) / r.total}%`, background: STATE_COLORS[s] }} /> : null,
+                c[s] ? (
+                  <span key={s} style={{ width: `${(100 * c[s]) / r.total}%`, background: STATE_COLORS[s] }} />
+                ) : null,
               )}
             </span>
           ) : null}

@@ -21,7 +21,10 @@ const WARNINGS_KEY = (runId: string) => `controlroom.run.warnings.${runId}`
 
 function rememberWarnings(runId: string, warnings: Problem[]) {
   try {
-    sessionStorage.setItem(WARNINGS_KEY(runId), JSON.stringify(warnings.map((w) => ({ pool: w.pool, message: w.message, hint: w.hint ?? null }))))
+    sessionStorage.setItem(
+      WARNINGS_KEY(runId),
+      JSON.stringify(warnings.map((w) => ({ pool: w.pool, message: w.message, hint: w.hint ?? null }))),
+    )
   } catch {
     /* storage unavailable: the warnings are just not carried over */
   }
@@ -93,14 +96,26 @@ export function StartRunButton({ versionId, disabled }: StartRunButtonProps) {
   const blocking = problems?.some((p) => p.severity === 'error') ?? false
   return (
     <span className="start-run" data-testid="start-run">
-      <button type="button" className="primary" onClick={() => void onClick()} disabled={disabled || busy} data-testid="start-run-button" title="Check the plan on this host, then start a run">
+      <button
+        type="button"
+        className="primary"
+        onClick={() => void onClick()}
+        disabled={disabled || busy}
+        data-testid="start-run-button"
+        title="Check the plan on this host, then start a run"
+      >
         {checking ? 'Checking…' : start.isPending || start.isSuccess ? 'Starting…' : '▶ Run'}
       </button>
-      {problems && problems.length ? (
-        <div className={`start-run-problems${blocking ? ' blocking' : ''}`} role="alert" data-testid="start-run-problems">
+      {problems?.length ? (
+        <div
+          className={`start-run-problems${blocking ? ' blocking' : ''}`}
+          role="alert"
+          data-testid="start-run-problems"
+        >
           <strong>{blocking ? 'This run cannot start:' : 'Before you start:'}</strong>
           <ul>
             {problems.map((p, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
               <li key={i} className={p.severity} data-code={p.code}>
                 {p.pool ? <span className="badge">pool {p.pool}</span> : null} {p.message}
                 {p.hint ? <span className="muted"> — {p.hint}</span> : null}
@@ -109,7 +124,13 @@ export function StartRunButton({ versionId, disabled }: StartRunButtonProps) {
           </ul>
           <span className="start-run-actions">
             {!blocking ? (
-              <button type="button" className="primary" onClick={() => start.mutate({ versionId })} disabled={busy} data-testid="start-run-anyway">
+              <button
+                type="button"
+                className="primary"
+                onClick={() => start.mutate({ versionId })}
+                disabled={busy}
+                data-testid="start-run-anyway"
+              >
                 Start anyway
               </button>
             ) : null}

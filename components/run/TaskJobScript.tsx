@@ -11,7 +11,11 @@ import { useTRPC } from '~/components/trpc/client'
 export function TaskJobScript({ taskId, active }: { taskId: string; active: boolean }) {
   const trpc = useTRPC()
   const [open, setOpen] = useState(false)
-  const q = useQuery({ ...trpc.run.jobScript.queryOptions({ taskId }), refetchInterval: active ? 3000 : false, retry: false })
+  const q = useQuery({
+    ...trpc.run.jobScript.queryOptions({ taskId }),
+    refetchInterval: active ? 3000 : false,
+    retry: false,
+  })
   const d = q.data
   return (
     <section className="task-job" data-testid="task-job-script" data-task-id={taskId}>
@@ -31,7 +35,13 @@ export function TaskJobScript({ taskId, active }: { taskId: string; active: bool
         <span className="task-job-reason" title={d?.reason ?? undefined}>
           reason: {d?.reason ?? '–'}
         </span>
-        <button type="button" className="linklike" onClick={() => setOpen((o) => !o)} data-testid="task-job-script-toggle" disabled={!d?.files.length && !q.error}>
+        <button
+          type="button"
+          className="linklike"
+          onClick={() => setOpen((o) => !o)}
+          data-testid="task-job-script-toggle"
+          disabled={!d?.files.length && !q.error}
+        >
           {open ? 'hide job script' : 'job script'}
         </button>
       </div>
@@ -46,7 +56,9 @@ export function TaskJobScript({ taskId, active }: { taskId: string; active: bool
             <div key={f.label} className="task-job-file">
               <div className="muted small">
                 {f.label} <code>{f.path}</code>
-                {d.submittedAttempt != null && d.submittedAttempt !== d.attempt ? ` (attempt ${d.submittedAttempt + 1})` : ''}
+                {d.submittedAttempt != null && d.submittedAttempt !== d.attempt
+                  ? ` (attempt ${d.submittedAttempt + 1})`
+                  : ''}
                 {f.truncated ? ' (truncated)' : ''}
               </div>
               <pre className="task-job-text">{f.text}</pre>

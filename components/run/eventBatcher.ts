@@ -27,7 +27,10 @@ export interface EventBatcher<E extends BatchedEvent> {
   dispose(): void
 }
 
-export function createEventBatcher<E extends BatchedEvent>(onFlush: (events: E[]) => void, opts: EventBatcherOptions = {}): EventBatcher<E> {
+export function createEventBatcher<E extends BatchedEvent>(
+  onFlush: (events: E[]) => void,
+  opts: EventBatcherOptions = {},
+): EventBatcher<E> {
   const interval = opts.intervalMs ?? 200
   const now = opts.now ?? (() => Date.now())
   const setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms))

@@ -1,14 +1,44 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { buildLanes, coalesceBars, mergeTimeline, packIntervals, timeTicks, utilisation, type GanttTask, type GanttWorker } from './gantt'
+import {
+  buildLanes,
+  coalesceBars,
+  mergeTimeline,
+  packIntervals,
+  timeTicks,
+  utilisation,
+  type GanttTask,
+  type GanttWorker,
+} from './gantt'
 
-const task = (id: string, start: number, end: number | null, o: Partial<GanttTask> = {}): GanttTask => ({ id, stage: 'S', pool: 'default', state: 'succeeded', workerId: null, start, end, ...o })
-const worker = (id: string, pool = 'default', o: Partial<GanttWorker> = {}): GanttWorker => ({ id, pool, state: 'running', batchJobId: null, host: null, startedAt: 0, endedAt: null, ...o })
+const task = (id: string, start: number, end: number | null, o: Partial<GanttTask> = {}): GanttTask => ({
+  id,
+  stage: 'S',
+  pool: 'default',
+  state: 'succeeded',
+  workerId: null,
+  start,
+  end,
+  ...o,
+})
+const worker = (id: string, pool = 'default', o: Partial<GanttWorker> = {}): GanttWorker => ({
+  id,
+  pool,
+  state: 'running',
+  batchJobId: null,
+  host: null,
+  startedAt: 0,
+  endedAt: null,
+  ...o,
+})
 
 describe('packIntervals', () => {
   it('packs non-overlapping tasks into one lane and overlapping ones apart', () => {
     const lanes = packIntervals([task('a', 0, 10), task('b', 10, 20), task('c', 5, 15), task('d', 15, 30)], 100)
-    expect(lanes.map((l) => l.map((t) => t.id))).toEqual([['a', 'b'], ['c', 'd']])
+    expect(lanes.map((l) => l.map((t) => t.id))).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ])
   })
   it('a running task (no end) occupies its lane until now', () => {
     const lanes = packIntervals([task('a', 0, null), task('b', 50, 60)], 100)
@@ -16,15 +46,20 @@ describe('packIntervals', () => {
   })
   it('property: lanes never overlap and their number is the maximum overlap', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 200 })), { maxLength: 200 }), (iv) => {
-        const items = iv.map(([s, d], i) => task(`t${i}`, s, s + d))
-        const lanes = packIntervals(items, 5000)
-        expect(lanes.flat().length).toBe(items.length)
-        for (const l of lanes) for (let i = 1; i < l.length; i++) expect(l[i].start).toBeGreaterThanOrEqual(l[i - 1].end!)
-        let maxOverlap = 0
-        for (const a of items) maxOverlap = Math.max(maxOverlap, items.filter((b) => b.start <= a.start && b.end! > a.start).length)
-        expect(lanes.length).toBe(maxOverlap)
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 200 })), { maxLength: 200 }),
+        (iv) => {
+          const items = iv.map(([s, d], i) => task(`t${i}`, s, s + d))
+          const lanes = packIntervals(items, 5000)
+          expect(lanes.flat().length).toBe(items.length)
+          for (const l of lanes)
+            for (let i = 1; i < l.length; i++) expect(l[i].start).toBeGreaterThanOrEqual(l[i - 1].end!)
+          let maxOverlap = 0
+          for (const a of items)
+            maxOverlap = Math.max(maxOverlap, items.filter((b) => b.start <= a.start && b.end! > a.start).length)
+          expect(lanes.length).toBe(maxOverlap)
+        },
+      ),
     )
   })
 })
@@ -32,8 +67,18 @@ describe('packIntervals', () => {
 describe('buildLanes', () => {
   it('one lane per worker, grouped by pool in plan order, workers without tasks included', () => {
     const groups = buildLanes(
-      [task('a', 0, 10, { workerId: 'w1' }), task('b', 10, 20, { workerId: 'w1' }), task('c', 2, 8, { workerId: 'w2' }), task('g', 5, 9, { workerId: 'g1', pool: 'gpu' })],
-      [worker('w1', 'default', { startedAt: 0 }), worker('w2', 'default', { startedAt: 1 }), worker('w3', 'default', { startedAt: 50 }), worker('g1', 'gpu')],
+      [
+        task('a', 0, 10, { workerId: 'w1' }),
+        task('b', 10, 20, { workerId: 'w1' }),
+        task('c', 2, 8, { workerId: 'w2' }),
+        task('g', 5, 9, { workerId: 'g1', pool: 'gpu' }),
+      ],
+      [
+        worker('w1', 'default', { startedAt: 0 }),
+        worker('w2', 'default', { startedAt: 1 }),
+        worker('w3', 'default', { startedAt: 50 }),
+        worker('g1', 'gpu'),
+      ],
       { now: 100, poolOrder: ['gpu', 'default'] },
     )
     expect(groups.map((g) => g.pool)).toEqual(['gpu', 'default'])
@@ -46,7 +91,11 @@ describe('buildLanes', () => {
     ])
   })
   it('labels batch workers by job id, and puts tasks without a worker in packed lanes', () => {
-    const groups = buildLanes([task('a', 0, 10, { workerId: 'j1' }), task('u', 0, 5), task('v', 1, 6)], [worker('j1', 'default', { batchJobId: '4242' })], { now: 100 })
+    const groups = buildLanes(
+      [task('a', 0, 10, { workerId: 'j1' }), task('u', 0, 5), task('v', 1, 6)],
+      [worker('j1', 'default', { batchJobId: '4242' })],
+      { now: 100 },
+    )
     expect(groups[0].lanes.map((l) => l.label)).toEqual(['job 4242', 'unassigned', 'unassigned'])
   })
   it('packs a pool with thousands of one-task workers (batch jobs) into few lanes', () => {
@@ -66,7 +115,11 @@ describe('buildLanes', () => {
 describe('coalesceBars', () => {
   const scale = (t: number) => t / 10 // 10 ms per pixel
   it('keeps wide bars apart and merges tiny ones sharing a pixel cell, showing the most notable state', () => {
-    const bars = coalesceBars([task('a', 0, 100), task('b', 200, 201), task('c', 205, 206, { state: 'failed' }), task('d', 500, 600)], scale, 1000)
+    const bars = coalesceBars(
+      [task('a', 0, 100), task('b', 200, 201), task('c', 205, 206, { state: 'failed' }), task('d', 500, 600)],
+      scale,
+      1000,
+    )
     expect(bars.map((b) => [b.task.id, b.count, b.state])).toEqual([
       ['a', 1, 'succeeded'],
       ['b', 2, 'failed'],
@@ -75,7 +128,9 @@ describe('coalesceBars', () => {
     expect(bars[1].w).toBeGreaterThanOrEqual(2)
   })
   it('draws 10,000 back-to-back tasks in a lane with at most ~width/minPx rectangles', () => {
-    const ts = Array.from({ length: 10_000 }, (_, i) => task(`t${i}`, i * 3, i * 3 + 3, { state: i % 7 === 0 ? 'failed' : 'succeeded' }))
+    const ts = Array.from({ length: 10_000 }, (_, i) =>
+      task(`t${i}`, i * 3, i * 3 + 3, { state: i % 7 === 0 ? 'failed' : 'succeeded' }),
+    )
     const width = 1000
     const bars = coalesceBars(ts, (t) => (t / 30_000) * width, 40_000)
     expect(bars.length).toBeLessThanOrEqual(width / 2 + 1)

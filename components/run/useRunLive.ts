@@ -82,7 +82,9 @@ export function useRunLive(runId: string): RunLive {
 
   const batcher = useRef<EventBatcher<LiveEvent> | null>(null)
   useEffect(() => {
-    const b = createEventBatcher<LiveEvent>((evs) => setLive((prev) => (prev ? applyEvents(prev, evs) : prev)), { intervalMs: BATCH_MS })
+    const b = createEventBatcher<LiveEvent>((evs) => setLive((prev) => (prev ? applyEvents(prev, evs) : prev)), {
+      intervalMs: BATCH_MS,
+    })
     batcher.current = b
     return () => {
       b.flush()
@@ -110,7 +112,15 @@ export function useRunLive(runId: string): RunLive {
     prevState.current = runState
   }, [runState, queryClient, snapOpts.queryKey])
 
-  const stream: StreamStatus = sub.status === 'pending' ? 'live' : sub.status === 'connecting' ? 'connecting' : sub.status === 'error' ? 'error' : 'idle'
+  const stream: StreamStatus =
+    sub.status === 'pending'
+      ? 'live'
+      : sub.status === 'connecting'
+        ? 'connecting'
+        : sub.status === 'error'
+          ? 'error'
+          : 'idle'
+  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   return useMemo(
     () => ({
       detail: snap.data,
@@ -121,7 +131,6 @@ export function useRunLive(runId: string): RunLive {
       active,
       refresh: () => void snap.refetch(),
     }),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     [snap.data, live, snap.error, stream, sub.error, active],
   )
 }

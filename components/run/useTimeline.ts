@@ -14,7 +14,11 @@ import type { LiveState } from './liveState'
 const MAX_PAGES = 10
 const RAN = ['running', 'succeeded', 'failed', 'cancelled', 'lost', 'retrying'] as const
 
-export function useTimeline(runId: string, live: LiveState | null, active: boolean): { tasks: GanttTask[]; truncated: boolean; loading: boolean } {
+export function useTimeline(
+  runId: string,
+  live: LiveState | null,
+  active: boolean,
+): { tasks: GanttTask[]; truncated: boolean; loading: boolean } {
   const client = useTRPCClient()
   const q = useQuery({
     queryKey: ['controlroom', 'run-timeline', runId],
@@ -23,11 +27,28 @@ export function useTimeline(runId: string, live: LiveState | null, active: boole
       let cursor: number | null = 0
       let pages = 0
       while (cursor != null && pages < MAX_PAGES) {
-        const res: Awaited<ReturnType<typeof client.run.tasks.query>> = await client.run.tasks.query({ runId, state: [...RAN], sort: 'started', cursor, limit: 1000 })
+        const res: Awaited<ReturnType<typeof client.run.tasks.query>> = await client.run.tasks.query({
+          runId,
+          state: [...RAN],
+          sort: 'started',
+          cursor,
+          limit: 1000,
+        })
         for (const t of res.items) {
           const start = toMs(t.startedAt)
           if (start == null) continue
-          out.push({ id: t.id, stage: t.stageId, pool: t.pool, state: t.state, workerId: t.workerId, start, end: t.state === 'running' ? null : (toMs(t.finishedAt) ?? (t.durationMs != null ? start + t.durationMs : start)) })
+          out.push({
+            id: t.id,
+            stage: t.stageId,
+            pool: t.pool,
+            state: t.state,
+            workerId: t.workerId,
+            start,
+            end:
+              t.state === 'running'
+                ? null
+                : (toMs(t.finishedAt) ?? (t.durationMs != null ? start + t.durationMs : start)),
+          })
         }
         cursor = res.nextCursor
         pages++

@@ -47,7 +47,11 @@ describe.each(PROVIDERS)('HTTP access and the tRPC route (%s)', (provider) => {
   it('refuses requests without a token or with a wrong one, writing nothing', async () => {
     const before = await counts(tdb.db)
     const post = (headers: Record<string, string>) =>
-      fetch(`${h.url}/api/trpc/workflow.saveVersion?batch=1`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: saveBody(VALID_YAML) })
+      fetch(`${h.url}/api/trpc/workflow.saveVersion?batch=1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: saveBody(VALID_YAML),
+      })
 
     const none = await post({})
     expect(none.status).toBe(401)
@@ -74,15 +78,29 @@ describe.each(PROVIDERS)('HTTP access and the tRPC route (%s)', (provider) => {
     const c = client(h.url, { authorization: `Bearer ${TOKEN}` })
     const saved = await c.workflow.saveVersion.mutate({ yaml: VALID_YAML, name: 'HTTP workflow', message: 'v1' })
     expect(saved.version.createdAt).toBeInstanceOf(Date)
-    const v2 = await c.workflow.saveVersion.mutate({ workflowId: saved.workflow.id, parentVersionId: saved.version.id, yaml: VALID_YAML_2 })
-    const [got, hist] = await Promise.all([c.workflow.get.query({ id: saved.workflow.id }), c.workflow.history.query({ id: saved.workflow.id })])
+    const v2 = await c.workflow.saveVersion.mutate({
+      workflowId: saved.workflow.id,
+      parentVersionId: saved.version.id,
+      yaml: VALID_YAML_2,
+    })
+    const [got, hist] = await Promise.all([
+      c.workflow.get.query({ id: saved.workflow.id }),
+      c.workflow.history.query({ id: saved.workflow.id }),
+    ])
     expect(got.version?.yaml).toBe(VALID_YAML_2)
     expect(hist.versions.map((v) => v.number)).toEqual([2, 1])
 
     // conflict over HTTP: code, user-facing message and the head in error.data.details
-    const e = await c.workflow.saveVersion.mutate({ workflowId: saved.workflow.id, parentVersionId: saved.version.id, yaml: VALID_YAML + '#x\n' }).catch((x) => x)
+    const e = await c.workflow.saveVersion
+      .mutate({ workflowId: saved.workflow.id, parentVersionId: saved.version.id, yaml: VALID_YAML + '#x\n' })
+      .catch((x) => x)
     expect(e).toBeInstanceOf(TRPCClientError)
-    expect(e.data).toMatchObject({ code: 'CONFLICT', httpStatus: 409, domainCode: 'CONFLICT', details: { headVersionId: v2.version.id, headNumber: 2 } })
+    expect(e.data).toMatchObject({
+      code: 'CONFLICT',
+      httpStatus: 409,
+      domainCode: 'CONFLICT',
+      details: { headVersionId: v2.version.id, headNumber: 2 },
+    })
     expect(e.message).toMatch(/saved by .* \(version 2\) since you opened it; reload or save as a copy/)
 
     // wrong types over HTTP: 400 with a readable message, no stack
@@ -130,15 +148,30 @@ describe.each(PROVIDERS)('HTTP access and the tRPC route (%s)', (provider) => {
     const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]
     const before = await counts(tdb.db)
     const url = `${h.url}/api/trpc/workflow.saveVersion?batch=1`
-    const evil = await fetch(url, { method: 'POST', headers: { cookie, 'content-type': 'application/json', origin: 'http://evil.example' }, body: saveBody(VALID_YAML) })
+    const evil = await fetch(url, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json', origin: 'http://evil.example' },
+      body: saveBody(VALID_YAML),
+    })
     expect(evil.status).toBe(403)
     expect(await evil.text()).toMatch(/cross-origin request refused/)
-    const site = await fetch(url, { method: 'POST', headers: { cookie, 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' }, body: saveBody(VALID_YAML) })
+    const site = await fetch(url, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' },
+      body: saveBody(VALID_YAML),
+    })
     expect(site.status).toBe(403)
-    const form = await fetch(url, { method: 'POST', headers: { cookie, 'content-type': 'text/plain' }, body: saveBody(VALID_YAML) })
+    const form = await fetch(url, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'text/plain' },
+      body: saveBody(VALID_YAML),
+    })
     expect(form.status).toBe(415)
     expect(await form.text()).toMatch(/changes must be sent as application\/json/)
-    const viaGet = await fetch(`${h.url}/api/trpc/workflow.saveVersion?input=${encodeURIComponent(JSON.stringify({ json: { yaml: VALID_YAML } }))}`, { headers: { cookie } })
+    const viaGet = await fetch(
+      `${h.url}/api/trpc/workflow.saveVersion?input=${encodeURIComponent(JSON.stringify({ json: { yaml: VALID_YAML } }))}`,
+      { headers: { cookie } },
+    )
     expect(viaGet.status).toBe(405)
     expect(await counts(tdb.db)).toEqual(before)
   })

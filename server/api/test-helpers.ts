@@ -25,7 +25,11 @@ analysis:
 `
 
 export async function counts(db: Db) {
-  const [workflows, versions, users] = await Promise.all([db.workflow.count(), db.workflowVersion.count(), db.user.count()])
+  const [workflows, versions, users] = await Promise.all([
+    db.workflow.count(),
+    db.workflowVersion.count(),
+    db.user.count(),
+  ])
   return { workflows, versions, users }
 }
 

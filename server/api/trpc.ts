@@ -45,7 +45,12 @@ export function createInternalContext(opts: { db?: Db; user?: Partial<AuthUser> 
       ? { ok: false, reason: 'missing', message: 'no credentials' }
       : {
           ok: true,
-          user: { name: opts.user?.name ?? localUserName(), admin: opts.user?.admin ?? true, mode: opts.user?.mode ?? 'token', via: 'internal' },
+          user: {
+            name: opts.user?.name ?? localUserName(),
+            admin: opts.user?.admin ?? true,
+            mode: opts.user?.mode ?? 'token',
+            via: 'internal',
+          },
         }
   return { db: opts.db ?? getDb(), auth, req: null, resHeaders: null }
 }
@@ -109,7 +114,11 @@ const mapErrors = t.middleware(async ({ next }) => {
   }
   if (!res.ok && res.error.cause instanceof ZodError && res.error.code === 'BAD_REQUEST') {
     // readable for server-side callers too (the errorFormatter only shapes HTTP responses)
-    throw new TRPCError({ code: 'BAD_REQUEST', message: `invalid input: ${zodMessage(res.error.cause)}`, cause: res.error.cause })
+    throw new TRPCError({
+      code: 'BAD_REQUEST',
+      message: `invalid input: ${zodMessage(res.error.cause)}`,
+      cause: res.error.cause,
+    })
   }
   return res
 })

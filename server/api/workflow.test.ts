@@ -28,7 +28,15 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
     expect(first.createdWorkflow).toBe(true)
     expect(first.workflow.name).toBe('demo-analysis') // from the YAML's name:
     expect(first.workflow.owner).toBe('alice')
-    expect(first.version).toMatchObject({ number: 1, parentId: null, valid: true, author: 'alice', message: 'first', backend: 'local', errorCount: 0 })
+    expect(first.version).toMatchObject({
+      number: 1,
+      parentId: null,
+      valid: true,
+      author: 'alice',
+      message: 'first',
+      backend: 'local',
+      errorCount: 0,
+    })
     expect(first.version.planHash).toMatch(/^[0-9a-f]{64}$/)
 
     const second = await alice.workflow.saveVersion({
@@ -43,7 +51,11 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
 
     // same text again: nothing written
     const before = await counts(db)
-    const same = await alice.workflow.saveVersion({ workflowId: first.workflow.id, parentVersionId: second.version.id, yaml: VALID_YAML_2 })
+    const same = await alice.workflow.saveVersion({
+      workflowId: first.workflow.id,
+      parentVersionId: second.version.id,
+      yaml: VALID_YAML_2,
+    })
     expect(same.unchanged).toBe(true)
     expect(same.version.id).toBe(second.version.id)
     expect(await counts(db)).toEqual(before)
@@ -109,8 +121,18 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
         // rounds 0-1: two tabs on one server (one client); 2-3: two processes (two connections)
         const bob = round < 2 ? bobSameServer : bobOwnConnection
         const results = await Promise.allSettled([
-          alice.workflow.saveVersion({ workflowId: wid, parentVersionId: parent, yaml: VALID_YAML + `# alice ${round}\n`, message: `alice ${round}` }),
-          bob.workflow.saveVersion({ workflowId: wid, parentVersionId: parent, yaml: VALID_YAML + `# bob ${round}\n`, message: `bob ${round}` }),
+          alice.workflow.saveVersion({
+            workflowId: wid,
+            parentVersionId: parent,
+            yaml: VALID_YAML + `# alice ${round}\n`,
+            message: `alice ${round}`,
+          }),
+          bob.workflow.saveVersion({
+            workflowId: wid,
+            parentVersionId: parent,
+            yaml: VALID_YAML + `# bob ${round}\n`,
+            message: `bob ${round}`,
+          }),
         ])
         const won = results.filter((r) => r.status === 'fulfilled')
         const lost = results.filter((r) => r.status === 'rejected')
@@ -120,7 +142,9 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
         const e = (lost[0] as PromiseRejectedResult).reason
         expect(e.code).toBe('CONFLICT')
         expect(e.message).toMatch(
-          new RegExp(`this workflow was saved by ${winner.version.author} at .* \\(version ${winner.version.number}\\) since you opened it; reload or save as a copy`),
+          new RegExp(
+            `this workflow was saved by ${winner.version.author} at .* \\(version ${winner.version.number}\\) since you opened it; reload or save as a copy`,
+          ),
         )
         expectedVersions++
         expect(winner.version.number).toBe(expectedVersions)
@@ -133,7 +157,9 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
 
       // a stale save later: CONFLICT with the current head in the details; nothing written
       const before = await counts(db)
-      const stale = await trpcError(bob.workflow.saveVersion({ workflowId: wid, parentVersionId: base.version.id, yaml: VALID_YAML + '# stale\n' }))
+      const stale = await trpcError(
+        bob.workflow.saveVersion({ workflowId: wid, parentVersionId: base.version.id, yaml: VALID_YAML + '# stale\n' }),
+      )
       expect(stale.code).toBe('CONFLICT')
       expect(await counts(db)).toEqual(before)
       // the loser keeps their text and can save it as a copy
@@ -148,26 +174,63 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
     const w = await alice.workflow.saveVersion({ yaml: VALID_YAML, name: 'Target' })
     const before = await counts(db)
     const cases: [() => Promise<unknown>, string, RegExp][] = [
-      [() => alice.workflow.saveVersion({ yaml: '#' + 'x'.repeat(MAX_YAML_BYTES) }), 'PAYLOAD_TOO_LARGE', /is 1\.0 MiB; the limit is 1\.0 MiB/],
       [
-        () => alice.workflow.saveVersion({ workflowId: w.workflow.id, parentVersionId: w.version.id, yaml: 'x'.repeat(3 * 1024 * 1024) }),
+        () => alice.workflow.saveVersion({ yaml: '#' + 'x'.repeat(MAX_YAML_BYTES) }),
+        'PAYLOAD_TOO_LARGE',
+        /is 1\.0 MiB; the limit is 1\.0 MiB/,
+      ],
+      [
+        () =>
+          alice.workflow.saveVersion({
+            workflowId: w.workflow.id,
+            parentVersionId: w.version.id,
+            yaml: 'x'.repeat(3 * 1024 * 1024),
+          }),
         'PAYLOAD_TOO_LARGE',
         /3\.0 MiB; the limit is 1\.0 MiB/,
       ],
-      [() => alice.workflow.saveVersion({ yaml: 'name: a\u0000\u0001\u0002' }), 'BAD_REQUEST', /NUL byte at line 1, column 8: it looks like a binary file/],
+      [
+        () => alice.workflow.saveVersion({ yaml: 'name: a\u0000\u0001\u0002' }),
+        'BAD_REQUEST',
+        /NUL byte at line 1, column 8: it looks like a binary file/,
+      ],
       [() => alice.workflow.saveVersion({ yaml: '\u0089PNG\r\n\u001a\n' }), 'BAD_REQUEST', /control character 0x1A/],
-      [() => alice.workflow.saveVersion({ yaml: 42 as never }), 'BAD_REQUEST', /invalid input: yaml: .*expected string, received number/i],
+      [
+        () => alice.workflow.saveVersion({ yaml: 42 as never }),
+        'BAD_REQUEST',
+        /invalid input: yaml: .*expected string, received number/i,
+      ],
       [() => alice.workflow.saveVersion({} as never), 'BAD_REQUEST', /invalid input: yaml: .*expected string/i],
       [() => alice.workflow.saveVersion({ yaml: VALID_YAML, workflowId: 7 } as never), 'BAD_REQUEST', /workflowId/],
-      [() => alice.workflow.saveVersion({ yaml: VALID_YAML, extra: true } as never), 'BAD_REQUEST', /unrecognized key.*extra/i],
-      [() => alice.workflow.saveVersion({ yaml: VALID_YAML, parentVersionId: w.version.id }), 'BAD_REQUEST', /parentVersionId was given without workflowId/],
-      [() => alice.workflow.saveVersion({ yaml: VALID_YAML, workflowId: w.workflow.id }), 'BAD_REQUEST', /parentVersionId is required/],
-      [() => alice.workflow.saveVersion({ yaml: VALID_YAML, workflowId: 'nope', parentVersionId: 'x' }), 'NOT_FOUND', /workflow nope not found/],
+      [
+        () => alice.workflow.saveVersion({ yaml: VALID_YAML, extra: true } as never),
+        'BAD_REQUEST',
+        /unrecognized key.*extra/i,
+      ],
+      [
+        () => alice.workflow.saveVersion({ yaml: VALID_YAML, parentVersionId: w.version.id }),
+        'BAD_REQUEST',
+        /parentVersionId was given without workflowId/,
+      ],
+      [
+        () => alice.workflow.saveVersion({ yaml: VALID_YAML, workflowId: w.workflow.id }),
+        'BAD_REQUEST',
+        /parentVersionId is required/,
+      ],
+      [
+        () => alice.workflow.saveVersion({ yaml: VALID_YAML, workflowId: 'nope', parentVersionId: 'x' }),
+        'NOT_FOUND',
+        /workflow nope not found/,
+      ],
       [() => alice.workflow.saveVersion({ yaml: VALID_YAML, name: '   ' }), 'BAD_REQUEST', /name must not be empty/],
       [() => alice.workflow.archive({ id: w.workflow.id, archived: 'yes' as never }), 'BAD_REQUEST', /archived/],
       [() => alice.workflow.rename({ id: w.workflow.id, name: '' }), 'BAD_REQUEST', /name must not be empty/],
       [() => alice.workflow.get({ id: 'missing' }), 'NOT_FOUND', /workflow missing not found/],
-      [() => alice.workflow.get({ id: w.workflow.id, versionId: 'other' }), 'NOT_FOUND', /version other of workflow "Target" not found/],
+      [
+        () => alice.workflow.get({ id: w.workflow.id, versionId: 'other' }),
+        'NOT_FOUND',
+        /version other of workflow "Target" not found/,
+      ],
     ]
     for (const [call, code, msg] of cases) {
       const e = await trpcError(call())
@@ -179,9 +242,17 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
 
   it('renames, duplicates, archives and deletes (soft when runs reference a version)', async () => {
     const w = await alice.workflow.saveVersion({ yaml: VALID_YAML, name: 'Original' })
-    const v2 = await alice.workflow.saveVersion({ workflowId: w.workflow.id, parentVersionId: w.version.id, yaml: VALID_YAML_2 })
+    const v2 = await alice.workflow.saveVersion({
+      workflowId: w.workflow.id,
+      parentVersionId: w.version.id,
+      yaml: VALID_YAML_2,
+    })
 
-    const renamed = await alice.workflow.rename({ id: w.workflow.id, name: '  Renamed   analysis ', description: 'Z to mumu' })
+    const renamed = await alice.workflow.rename({
+      id: w.workflow.id,
+      name: '  Renamed   analysis ',
+      description: 'Z to mumu',
+    })
     expect(renamed).toMatchObject({ name: 'Renamed analysis', description: 'Z to mumu' })
 
     const dup = await alice.workflow.duplicate({ id: w.workflow.id, versionId: w.version.id })
@@ -204,7 +275,15 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
 
     // a run references version 2: soft delete, the run keeps its version
     const run = await db.run.create({
-      data: { workflowId: w.workflow.id, versionId: v2.version.id, plan: '{}', planHash: v2.version.planHash!, state: 'succeeded', backend: 'local', strategy: 'local' },
+      data: {
+        workflowId: w.workflow.id,
+        versionId: v2.version.id,
+        plan: '{}',
+        planHash: v2.version.planHash!,
+        state: 'succeeded',
+        backend: 'local',
+        strategy: 'local',
+      },
     })
     const listed = (await alice.workflow.list({ lastRunState: 'succeeded' })).items
     expect(listed.map((x) => x.id)).toEqual([w.workflow.id])
@@ -224,7 +303,10 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
 
   it('imports .yaml files (size, UTF-8, no NUL) and exports them', async () => {
     const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64')
-    const imported = await alice.workflow.import({ fileName: 'zmumu.yaml', contentBase64: b64(VALID_YAML.replace('name: demo-analysis\n', '')) })
+    const imported = await alice.workflow.import({
+      fileName: 'zmumu.yaml',
+      contentBase64: b64(VALID_YAML.replace('name: demo-analysis\n', '')),
+    })
     expect(imported.createdWorkflow).toBe(true)
     expect(imported.workflow.name).toBe('zmumu')
     expect(imported.version.message).toBe('Imported from zmumu.yaml')
@@ -232,17 +314,57 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
     expect(named.workflow.name).toBe('demo-analysis')
 
     const exp = await alice.workflow.export({ id: imported.workflow.id })
-    expect(exp).toEqual({ fileName: 'zmumu-v1.yaml', yaml: VALID_YAML.replace('name: demo-analysis\n', ''), version: 1 })
+    expect(exp).toEqual({
+      fileName: 'zmumu-v1.yaml',
+      yaml: VALID_YAML.replace('name: demo-analysis\n', ''),
+      version: 1,
+    })
 
     const before = await counts(db)
     const bad: [() => Promise<unknown>, string, RegExp][] = [
-      [() => alice.workflow.import({ fileName: 'a.yaml', contentBase64: b64(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2])) }), 'BAD_REQUEST', /NUL bytes: it is a binary file/],
-      [() => alice.workflow.import({ fileName: 'latin1.yaml', contentBase64: b64(new Uint8Array([0x6e, 0x3a, 0x20, 0xe9, 0x0a])) }), 'BAD_REQUEST', /not UTF-8 text/],
-      [() => alice.workflow.import({ fileName: 'big.yaml', contentBase64: b64('#'.repeat(MAX_YAML_BYTES + 1)) }), 'PAYLOAD_TOO_LARGE', /limit is 1\.0 MiB/],
-      [() => alice.workflow.import({ fileName: 'big.yaml', content: '#'.repeat(MAX_YAML_BYTES + 1) }), 'PAYLOAD_TOO_LARGE', /limit is 1\.0 MiB/],
-      [() => alice.workflow.import({ fileName: 'notes.txt', content: VALID_YAML }), 'BAD_REQUEST', /only \.yaml or \.yml files/],
-      [() => alice.workflow.import({ fileName: 'a.yaml' }), 'BAD_REQUEST', /contentBase64 \(bytes\) or content \(text\)/],
-      [() => alice.workflow.import({ fileName: 'a.yaml', contentBase64: '%%%not base64' }), 'BAD_REQUEST', /not valid base64/],
+      [
+        () =>
+          alice.workflow.import({
+            fileName: 'a.yaml',
+            contentBase64: b64(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2])),
+          }),
+        'BAD_REQUEST',
+        /NUL bytes: it is a binary file/,
+      ],
+      [
+        () =>
+          alice.workflow.import({
+            fileName: 'latin1.yaml',
+            contentBase64: b64(new Uint8Array([0x6e, 0x3a, 0x20, 0xe9, 0x0a])),
+          }),
+        'BAD_REQUEST',
+        /not UTF-8 text/,
+      ],
+      [
+        () => alice.workflow.import({ fileName: 'big.yaml', contentBase64: b64('#'.repeat(MAX_YAML_BYTES + 1)) }),
+        'PAYLOAD_TOO_LARGE',
+        /limit is 1\.0 MiB/,
+      ],
+      [
+        () => alice.workflow.import({ fileName: 'big.yaml', content: '#'.repeat(MAX_YAML_BYTES + 1) }),
+        'PAYLOAD_TOO_LARGE',
+        /limit is 1\.0 MiB/,
+      ],
+      [
+        () => alice.workflow.import({ fileName: 'notes.txt', content: VALID_YAML }),
+        'BAD_REQUEST',
+        /only \.yaml or \.yml files/,
+      ],
+      [
+        () => alice.workflow.import({ fileName: 'a.yaml' }),
+        'BAD_REQUEST',
+        /contentBase64 \(bytes\) or content \(text\)/,
+      ],
+      [
+        () => alice.workflow.import({ fileName: 'a.yaml', contentBase64: '%%%not base64' }),
+        'BAD_REQUEST',
+        /not valid base64/,
+      ],
       [() => alice.workflow.import({ fileName: 'a.yaml', content: 12 } as never), 'BAD_REQUEST', /content/],
     ]
     for (const [call, code, msg] of bad) {
@@ -260,14 +382,22 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
     const w = await carol.workflow.saveVersion({ yaml: VALID_YAML, name: "Carol's" })
     expect(w.workflow.owner).toBe('carol')
     const before = await counts(db)
-    for (const call of [() => dave.workflow.rename({ id: w.workflow.id, name: 'mine' }), () => dave.workflow.archive({ id: w.workflow.id, archived: true }), () => dave.workflow.delete({ id: w.workflow.id })]) {
+    for (const call of [
+      () => dave.workflow.rename({ id: w.workflow.id, name: 'mine' }),
+      () => dave.workflow.archive({ id: w.workflow.id, archived: true }),
+      () => dave.workflow.delete({ id: w.workflow.id }),
+    ]) {
       const e = await trpcError(call())
       expect(e.code).toBe('FORBIDDEN')
       expect(e.message).toMatch(/only the owner of "Carol's" \(or an admin\)/)
     }
     expect(await counts(db)).toEqual(before)
     // others may still save versions (authored by them) and read
-    const v2 = await dave.workflow.saveVersion({ workflowId: w.workflow.id, parentVersionId: w.version.id, yaml: VALID_YAML_2 })
+    const v2 = await dave.workflow.saveVersion({
+      workflowId: w.workflow.id,
+      parentVersionId: w.version.id,
+      yaml: VALID_YAML_2,
+    })
     expect(v2.version.author).toBe('dave')
     await root.workflow.rename({ id: w.workflow.id, name: 'Renamed by admin' })
   })

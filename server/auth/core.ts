@@ -81,7 +81,9 @@ export function readCookie(headers: Headers, name: string): string | null {
 const SESSION_HOURS = () => Number(process.env.CONTROLROOM_SESSION_HOURS ?? 12) || 12
 
 export function createSessionValue(name: string, now = Date.now()): string {
-  const body = Buffer.from(JSON.stringify({ u: name, iat: now, exp: now + SESSION_HOURS() * 3600_000 })).toString('base64url')
+  const body = Buffer.from(JSON.stringify({ u: name, iat: now, exp: now + SESSION_HOURS() * 3600_000 })).toString(
+    'base64url',
+  )
   return `${body}.${hmac(sessionSecret(), body)}`
 }
 
@@ -139,9 +141,19 @@ export function authenticate(req: RequestLike): AuthResult {
     if (c !== null) {
       return safeEqual(c, tokenCookieValue(token))
         ? { ok: true, user: { name: localUserName(), admin: true, mode, via: 'cookie' } }
-        : { ok: false, reason: 'invalid', message: 'the access cookie does not match this server\'s token (it changed?): open the URL with ?token= printed at start' }
+        : {
+            ok: false,
+            reason: 'invalid',
+            message:
+              "the access cookie does not match this server's token (it changed?): open the URL with ?token= printed at start",
+          }
     }
-    return { ok: false, reason: 'missing', message: 'an access token is required: open the URL printed at start (…/?token=…) or send Authorization: Bearer <token>' }
+    return {
+      ok: false,
+      reason: 'missing',
+      message:
+        'an access token is required: open the URL printed at start (…/?token=…) or send Authorization: Bearer <token>',
+    }
   }
 
   // users mode

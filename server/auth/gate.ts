@@ -8,7 +8,16 @@
  * Non-GET requests must come from this origin (Origin / Sec-Fetch-Site).
  */
 import { NextResponse, type NextRequest } from 'next/server'
-import { authMode, authenticate, cookieName, createSessionValue, crossSiteProblem, isValidToken, tokenCookieValue, type AuthResult } from './core.ts'
+import {
+  authMode,
+  authenticate,
+  cookieName,
+  createSessionValue,
+  crossSiteProblem,
+  isValidToken,
+  tokenCookieValue,
+  type AuthResult,
+} from './core.ts'
 import { ensureToken } from './secrets.ts'
 import { checkLogin } from './users.ts'
 
@@ -37,7 +46,12 @@ button{margin-top:16px;padding:8px 16px;border:0;border-radius:4px;background:#3
 .err{color:#f87171}code{color:#cbd5e1}</style></head><body><main>${body}</main></body></html>`
   return new Response(html, {
     status,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' },
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+    },
   })
 }
 
@@ -56,7 +70,10 @@ ${error ? `<p class="err" role="alert">${esc(error)}</p>` : ''}
 }
 
 function loginPage(req: NextRequest, error?: string, status = 401): Response {
-  const next = req.nextUrl.pathname === '/login' ? (req.nextUrl.searchParams.get('next') ?? '/') : req.nextUrl.pathname + req.nextUrl.search
+  const next =
+    req.nextUrl.pathname === '/login'
+      ? (req.nextUrl.searchParams.get('next') ?? '/')
+      : req.nextUrl.pathname + req.nextUrl.search
   return page(
     'Log in',
     `<h1>Control Room</h1><p>Log in with your account.</p>
@@ -76,12 +93,24 @@ function safeNext(next: string): string {
 function unauthorizedJson(auth: Extract<AuthResult, { ok: false }>): Response {
   return Response.json(
     { error: { code: 'UNAUTHORIZED', reason: auth.reason, message: auth.message } },
-    { status: 401, headers: { 'cache-control': 'no-store', 'www-authenticate': authMode() === 'token' ? 'Bearer realm="controlroom"' : 'Basic realm="controlroom"' } },
+    {
+      status: 401,
+      headers: {
+        'cache-control': 'no-store',
+        'www-authenticate': authMode() === 'token' ? 'Bearer realm="controlroom"' : 'Basic realm="controlroom"',
+      },
+    },
   )
 }
 
 function setAuthCookie(res: NextResponse | Response, req: NextRequest, value: string, maxAgeSeconds: number) {
-  const parts = [`${cookieName(req)}=${encodeURIComponent(value)}`, 'Path=/', 'HttpOnly', 'SameSite=Strict', `Max-Age=${maxAgeSeconds}`]
+  const parts = [
+    `${cookieName(req)}=${encodeURIComponent(value)}`,
+    'Path=/',
+    'HttpOnly',
+    'SameSite=Strict',
+    `Max-Age=${maxAgeSeconds}`,
+  ]
   if (secure(req)) parts.push('Secure')
   res.headers.append('set-cookie', parts.join('; '))
 }
@@ -104,7 +133,14 @@ function redirectTo(req: NextRequest, url: URL): Response {
   const target = esc(url.pathname + url.search)
   return new Response(
     `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${target}"><a href="${target}">Continue</a>`,
-    { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } },
+    {
+      status: 200,
+      headers: {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        'referrer-policy': 'no-referrer',
+      },
+    },
   )
 }
 
@@ -150,7 +186,12 @@ export async function gate(req: NextRequest): Promise<Response> {
         const u = name && password ? checkLogin(name, password) : null
         if (!u) return loginPage(req, 'Wrong user name or password.')
         const res = redirectTo(req, new URL(next, ownOrigin(req)))
-        setAuthCookie(res, req, createSessionValue(u.name), Number(process.env.CONTROLROOM_SESSION_HOURS ?? 12) * 3600 || 43200)
+        setAuthCookie(
+          res,
+          req,
+          createSessionValue(u.name),
+          Number(process.env.CONTROLROOM_SESSION_HOURS ?? 12) * 3600 || 43200,
+        )
         return res
       }
       return new Response('Method not allowed', { status: 405 })
@@ -173,7 +214,10 @@ export async function gate(req: NextRequest): Promise<Response> {
     const res = NextResponse.next()
     return res
   }
-  if (auth.reason === 'misconfigured') return new Response(`Control Room is misconfigured: ${auth.message}`, { status: 500 })
+  if (auth.reason === 'misconfigured')
+    return new Response(`Control Room is misconfigured: ${auth.message}`, { status: 500 })
   if (isApi(pathname) || !safeMethod) return unauthorizedJson(auth)
-  return mode === 'token' ? tokenPage(req, auth.reason === 'invalid' ? auth.message : undefined) : loginPage(req, auth.reason === 'expired' ? auth.message : undefined)
+  return mode === 'token'
+    ? tokenPage(req, auth.reason === 'invalid' ? auth.message : undefined)
+    : loginPage(req, auth.reason === 'expired' ? auth.message : undefined)
 }

@@ -7,5 +7,7 @@ import { hashPassword } from './users.ts'
 
 const chunks: Buffer[] = []
 for await (const c of process.stdin) chunks.push(c as Buffer)
-const pw = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
+const pw = Buffer.concat(chunks)
+  .toString('utf8')
+  .replace(/\r?\n$/, '')
 process.stdout.write(hashPassword(pw) + '\n')

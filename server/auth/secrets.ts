@@ -7,7 +7,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import path from 'node:path'
 
 export function controlroomHome(): string {
-  return path.resolve(/*turbopackIgnore: true*/ process.env.CONTROLROOM_HOME || path.join(/*turbopackIgnore: true*/ process.cwd(), 'var'))
+  return path.resolve(
+    /*turbopackIgnore: true*/ process.env.CONTROLROOM_HOME || path.join(/*turbopackIgnore: true*/ process.cwd(), 'var'),
+  )
 }
 
 export function tokenFile(): string {

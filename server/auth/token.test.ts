@@ -16,7 +16,11 @@ function home() {
   delete process.env.CONTROLROOM_AUTH
 }
 
-const req = (headers: Record<string, string>, url = 'http://127.0.0.1:3000/api/trpc/x', method = 'GET') => ({ url, method, headers: new Headers({ host: '127.0.0.1:3000', ...headers }) })
+const req = (headers: Record<string, string>, url = 'http://127.0.0.1:3000/api/trpc/x', method = 'GET') => ({
+  url,
+  method,
+  headers: new Headers({ host: '127.0.0.1:3000', ...headers }),
+})
 
 describe('token mode', () => {
   it('generates a random token once, 0600, in CONTROLROOM_HOME/token, and reuses it', () => {
@@ -40,17 +44,34 @@ describe('token mode', () => {
   it('accepts the bearer token or the derived cookie, nothing else', () => {
     home()
     process.env.CONTROLROOM_TOKEN = 'the-token-0123456789'
-    expect(authenticate(req({ authorization: 'Bearer the-token-0123456789' }))).toMatchObject({ ok: true, user: { via: 'bearer', mode: 'token' } })
-    expect(authenticate(req({ authorization: 'Bearer the-token-012345678' }))).toMatchObject({ ok: false, reason: 'invalid' })
-    expect(authenticate(req({ authorization: 'Bearer the-token-0123456789x' }))).toMatchObject({ ok: false, reason: 'invalid' })
+    expect(authenticate(req({ authorization: 'Bearer the-token-0123456789' }))).toMatchObject({
+      ok: true,
+      user: { via: 'bearer', mode: 'token' },
+    })
+    expect(authenticate(req({ authorization: 'Bearer the-token-012345678' }))).toMatchObject({
+      ok: false,
+      reason: 'invalid',
+    })
+    expect(authenticate(req({ authorization: 'Bearer the-token-0123456789x' }))).toMatchObject({
+      ok: false,
+      reason: 'invalid',
+    })
     expect(authenticate(req({}))).toMatchObject({ ok: false, reason: 'missing' })
     const r = req({})
     const name = cookieName(r)
     expect(name).toBe('cr_auth_3000')
-    expect(authenticate(req({ cookie: `other=1; ${name}=${tokenCookieValue('the-token-0123456789')}` }))).toMatchObject({ ok: true, user: { via: 'cookie' } })
-    expect(authenticate(req({ cookie: `${name}=the-token-0123456789` }))).toMatchObject({ ok: false, reason: 'invalid' })
+    expect(authenticate(req({ cookie: `other=1; ${name}=${tokenCookieValue('the-token-0123456789')}` }))).toMatchObject(
+      { ok: true, user: { via: 'cookie' } },
+    )
+    expect(authenticate(req({ cookie: `${name}=the-token-0123456789` }))).toMatchObject({
+      ok: false,
+      reason: 'invalid',
+    })
     // a cookie for another port (another server on this host) is not ours
-    expect(authenticate(req({ cookie: `cr_auth_3217=${tokenCookieValue('the-token-0123456789')}` }))).toMatchObject({ ok: false, reason: 'missing' })
+    expect(authenticate(req({ cookie: `cr_auth_3217=${tokenCookieValue('the-token-0123456789')}` }))).toMatchObject({
+      ok: false,
+      reason: 'missing',
+    })
   })
 
   it('compares in constant time and correctly', () => {
@@ -62,12 +83,26 @@ describe('token mode', () => {
 
   it('CSRF check: JSON POST from the same origin only', () => {
     expect(csrfProblem(req({ 'content-type': 'application/json' }, undefined, 'POST'))).toBeNull()
-    expect(csrfProblem(req({ 'content-type': 'application/json', origin: 'http://127.0.0.1:3000', 'sec-fetch-site': 'same-origin' }, undefined, 'POST'))).toBeNull()
+    expect(
+      csrfProblem(
+        req(
+          { 'content-type': 'application/json', origin: 'http://127.0.0.1:3000', 'sec-fetch-site': 'same-origin' },
+          undefined,
+          'POST',
+        ),
+      ),
+    ).toBeNull()
     expect(csrfProblem(req({ 'content-type': 'application/json' }, undefined, 'GET'))).toMatch(/POST/)
     expect(csrfProblem(req({ 'content-type': 'text/plain' }, undefined, 'POST'))).toMatch(/application\/json/)
-    expect(csrfProblem(req({ 'content-type': 'application/json', origin: 'http://127.0.0.1:4000' }, undefined, 'POST'))).toMatch(/cross-origin/)
-    expect(csrfProblem(req({ 'content-type': 'application/json', origin: 'null' }, undefined, 'POST'))).toMatch(/cross-origin/)
-    expect(csrfProblem(req({ 'content-type': 'application/json', 'sec-fetch-site': 'same-site' }, undefined, 'POST'))).toMatch(/cross-site/)
+    expect(
+      csrfProblem(req({ 'content-type': 'application/json', origin: 'http://127.0.0.1:4000' }, undefined, 'POST')),
+    ).toMatch(/cross-origin/)
+    expect(csrfProblem(req({ 'content-type': 'application/json', origin: 'null' }, undefined, 'POST'))).toMatch(
+      /cross-origin/,
+    )
+    expect(
+      csrfProblem(req({ 'content-type': 'application/json', 'sec-fetch-site': 'same-site' }, undefined, 'POST')),
+    ).toMatch(/cross-site/)
   })
 
   it('refuses a misconfigured mode', () => {

@@ -89,7 +89,8 @@ describe('users mode', () => {
   })
 
   it('records owners and lets only the owner or an admin change a workflow', async () => {
-    const cookieOf = async (u: string, p: string) => ((await login(h, u, p)).headers.get('set-cookie') ?? '').split(';')[0]
+    const cookieOf = async (u: string, p: string) =>
+      ((await login(h, u, p)).headers.get('set-cookie') ?? '').split(';')[0]
     const alice = client(h.url, await cookieOf('alice', 'alice-password'))
     const bob = client(h.url, await cookieOf('bob', 'bob-password'))
     const admin = client(h.url, await cookieOf('admin', 'admin-password'))
@@ -109,22 +110,31 @@ describe('users mode', () => {
     expect(renamed.name).toBe('Renamed by admin')
 
     // Basic auth for scripts
-    const basic = await fetch(`${h.url}/api/trpc/auth.me`, { headers: { authorization: 'Basic ' + Buffer.from('bob:bob-password').toString('base64') } })
+    const basic = await fetch(`${h.url}/api/trpc/auth.me`, {
+      headers: { authorization: 'Basic ' + Buffer.from('bob:bob-password').toString('base64') },
+    })
     expect(basic.status).toBe(200)
-    const basicBad = await fetch(`${h.url}/api/trpc/auth.me`, { headers: { authorization: 'Basic ' + Buffer.from('bob:wrong').toString('base64') } })
+    const basicBad = await fetch(`${h.url}/api/trpc/auth.me`, {
+      headers: { authorization: 'Basic ' + Buffer.from('bob:wrong').toString('base64') },
+    })
     expect(basicBad.status).toBe(401)
   })
 
   it('refuses forged and expired sessions; logout clears the cookie', async () => {
     const port = new URL(h.url).port
     const name = `cr_session_${port}`
-    const forged = Buffer.from(JSON.stringify({ u: 'admin', iat: Date.now(), exp: Date.now() + 1e6 })).toString('base64url') + '.AAAA'
+    const forged =
+      Buffer.from(JSON.stringify({ u: 'admin', iat: Date.now(), exp: Date.now() + 1e6 })).toString('base64url') +
+      '.AAAA'
     expect((await fetch(`${h.url}/api/trpc/auth.me`, { headers: { cookie: `${name}=${forged}` } })).status).toBe(401)
     const expired = createSessionValue('alice', Date.now() - 13 * 3600_000)
     const r = await fetch(`${h.url}/api/trpc/auth.me`, { headers: { cookie: `${name}=${expired}` } })
     expect(r.status).toBe(401)
     expect(await r.json()).toMatchObject({ error: { reason: 'expired' } })
-    const out = await fetch(`${h.url}/logout`, { redirect: 'manual', headers: { cookie: `${name}=${createSessionValue('alice')}` } })
+    const out = await fetch(`${h.url}/logout`, {
+      redirect: 'manual',
+      headers: { cookie: `${name}=${createSessionValue('alice')}` },
+    })
     expect(out.status).toBe(303)
     expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/)
   })

@@ -41,7 +41,12 @@ export function verifyPassword(password: string, stored: string): boolean {
   const want = Buffer.from(hash, 'base64')
   let got: Buffer
   try {
-    got = scryptSync(password, Buffer.from(salt, 'base64'), want.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 256 * 1024 * 1024 })
+    got = scryptSync(password, Buffer.from(salt, 'base64'), want.length, {
+      N: Number(n),
+      r: Number(r),
+      p: Number(p),
+      maxmem: 256 * 1024 * 1024,
+    })
   } catch {
     return false
   }
@@ -55,8 +60,14 @@ function parseUsers(text: string, source: string): UserEntry[] {
   if (t.startsWith('[')) {
     const raw = JSON.parse(t) as { name?: unknown; password?: unknown; admin?: unknown; displayName?: unknown }[]
     list = raw.map((u, i) => {
-      if (typeof u?.name !== 'string' || typeof u?.password !== 'string') throw new Error(`${source}: entry ${i + 1} needs "name" and "password" (a scrypt hash)`)
-      return { name: u.name, password: u.password, admin: u.admin === true, displayName: typeof u.displayName === 'string' ? u.displayName : undefined }
+      if (typeof u?.name !== 'string' || typeof u?.password !== 'string')
+        throw new Error(`${source}: entry ${i + 1} needs "name" and "password" (a scrypt hash)`)
+      return {
+        name: u.name,
+        password: u.password,
+        admin: u.admin === true,
+        displayName: typeof u.displayName === 'string' ? u.displayName : undefined,
+      }
     })
   } else {
     list = t
@@ -69,7 +80,8 @@ function parseUsers(text: string, source: string): UserEntry[] {
         return { name, password, admin: admin === 'admin' }
       })
   }
-  for (const u of list) if (!/^[A-Za-z0-9._@-]{1,64}$/.test(u.name)) throw new Error(`${source}: invalid user name '${u.name}'`)
+  for (const u of list)
+    if (!/^[A-Za-z0-9._@-]{1,64}$/.test(u.name)) throw new Error(`${source}: invalid user name '${u.name}'`)
   return list
 }
 

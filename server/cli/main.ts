@@ -10,93 +10,95 @@
  *
  * Later commands (`run`, `runs`, ...) register themselves with `registerCommand`.
  */
-import { readFile } from 'node:fs/promises';
-import { compileWorkflow } from '../workflow/index.ts';
-import type { CompileResult, Problem } from '../workflow/index.ts';
-import { renderPlan, renderProblem } from './render.ts';
-import { runCommand } from './commands/run.ts';
-import { runsCommand } from './commands/runs.ts';
+import { readFile } from 'node:fs/promises'
+import { compileWorkflow } from '../workflow/index.ts'
+import type { CompileResult, Problem } from '../workflow/index.ts'
+import { renderPlan, renderProblem } from './render.ts'
+import { runCommand } from './commands/run.ts'
+import { runsCommand } from './commands/runs.ts'
 
 export interface Writable {
-  write(chunk: string): unknown;
+  write(chunk: string): unknown
 }
 
 export interface CliIO {
-  stdout: Writable;
-  stderr: Writable;
+  stdout: Writable
+  stderr: Writable
   /** file reader (defaults to fs.readFile utf8); injectable for tests */
-  readFile?: (path: string) => Promise<string>;
+  readFile?: (path: string) => Promise<string>
   /** colour output (default false) */
-  color?: boolean;
+  color?: boolean
 }
 
 export interface ParsedArgs {
-  positional: string[];
-  flags: Record<string, string | boolean>;
+  positional: string[]
+  flags: Record<string, string | boolean>
 }
 
 export interface Command {
-  name: string;
-  summary: string;
-  usage: string;
+  name: string
+  summary: string
+  usage: string
   /** flags the command accepts (without the leading --); a trailing '=' means it takes a value */
-  flags: string[];
-  run(args: ParsedArgs, io: CliIO): Promise<number>;
+  flags: string[]
+  run(args: ParsedArgs, io: CliIO): Promise<number>
 }
 
-export const EXIT_OK = 0;
-export const EXIT_INVALID = 1;
-export const EXIT_USAGE = 2;
+export const EXIT_OK = 0
+export const EXIT_INVALID = 1
+export const EXIT_USAGE = 2
 
 export class UsageError extends Error {}
 
-const commands = new Map<string, Command>();
+const commands = new Map<string, Command>()
 
 export function registerCommand(cmd: Command): void {
-  commands.set(cmd.name, cmd);
+  commands.set(cmd.name, cmd)
 }
 
 export function listCommands(): Command[] {
-  return [...commands.values()];
+  return [...commands.values()]
 }
 
 function parseArgs(argv: string[], cmd: Command): ParsedArgs {
-  const positional: string[] = [];
-  const flags: Record<string, string | boolean> = {};
-  let onlyPositional = false;
+  const positional: string[] = []
+  const flags: Record<string, string | boolean> = {}
+  let onlyPositional = false
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i]
     if (onlyPositional || !a.startsWith('-') || a === '-') {
-      positional.push(a);
-      continue;
+      positional.push(a)
+      continue
     }
     if (a === '--') {
-      onlyPositional = true;
-      continue;
+      onlyPositional = true
+      continue
     }
     if (a === '-h') {
-      flags.help = true;
-      continue;
+      flags.help = true
+      continue
     }
-    if (!a.startsWith('--')) throw new UsageError(`unknown option '${a}' for '${cmd.name}'`);
-    const eq = a.indexOf('=');
-    const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+    if (!a.startsWith('--')) throw new UsageError(`unknown option '${a}' for '${cmd.name}'`)
+    const eq = a.indexOf('=')
+    const name = eq >= 0 ? a.slice(2, eq) : a.slice(2)
     if (name === 'help') {
-      flags.help = true;
-      continue;
+      flags.help = true
+      continue
     }
     if (cmd.flags.includes(name)) {
-      if (eq >= 0) throw new UsageError(`option '--${name}' takes no value`);
-      flags[name] = true;
+      if (eq >= 0) throw new UsageError(`option '--${name}' takes no value`)
+      flags[name] = true
     } else if (cmd.flags.includes(name + '=')) {
-      if (eq >= 0) flags[name] = a.slice(eq + 1);
-      else if (i + 1 < argv.length) flags[name] = argv[++i];
-      else throw new UsageError(`option '--${name}' needs a value`);
+      if (eq >= 0) flags[name] = a.slice(eq + 1)
+      else if (i + 1 < argv.length) flags[name] = argv[++i]
+      else throw new UsageError(`option '--${name}' needs a value`)
     } else {
-      throw new UsageError(`unknown option '--${name}' for '${cmd.name}' (options: ${cmd.flags.map((f) => '--' + f.replace(/=$/, ' VALUE')).join(', ') || 'none'})`);
+      throw new UsageError(
+        `unknown option '--${name}' for '${cmd.name}' (options: ${cmd.flags.map((f) => '--' + f.replace(/=$/, ' VALUE')).join(', ') || 'none'})`,
+      )
     }
   }
-  return { positional, flags };
+  return { positional, flags }
 }
 
 function helpText(): string {
@@ -106,85 +108,100 @@ function helpText(): string {
     'Usage: controlroom <command> [options]',
     '',
     'Commands:',
-  ];
-  const width = Math.max(...listCommands().map((c) => c.usage.length), 10);
-  for (const c of listCommands()) lines.push(`  ${c.usage.padEnd(width)}  ${c.summary}`);
-  lines.push('', 'Exit codes: 0 valid, 1 workflow errors, 2 usage errors.', '');
-  return lines.join('\n');
+  ]
+  const width = Math.max(...listCommands().map((c) => c.usage.length), 10)
+  for (const c of listCommands()) lines.push(`  ${c.usage.padEnd(width)}  ${c.summary}`)
+  lines.push('', 'Exit codes: 0 valid, 1 workflow errors, 2 usage errors.', '')
+  return lines.join('\n')
 }
 
 /** Run the CLI with the arguments after the program name. Returns the exit code. */
 export async function main(argv: string[], io: CliIO): Promise<number> {
-  const args = [...argv];
-  const name = args.shift();
+  const args = [...argv]
+  const name = args.shift()
   if (!name) {
-    io.stderr.write(helpText());
-    return EXIT_USAGE;
+    io.stderr.write(helpText())
+    return EXIT_USAGE
   }
   if (name === '--help' || name === '-h') {
-    io.stdout.write(helpText());
-    return EXIT_OK;
+    io.stdout.write(helpText())
+    return EXIT_OK
   }
   if (name === '--version' || name === '-v') {
-    io.stdout.write('controlroom 0.1.0\n');
-    return EXIT_OK;
+    io.stdout.write('controlroom 0.1.0\n')
+    return EXIT_OK
   }
-  const cmd = commands.get(name);
+  const cmd = commands.get(name)
   if (!cmd) {
-    const names = listCommands().map((c) => c.name);
-    io.stderr.write(`controlroom: unknown command '${name}' (commands: ${names.join(', ')}). Run 'controlroom help'.\n`);
-    return EXIT_USAGE;
+    const names = listCommands().map((c) => c.name)
+    io.stderr.write(`controlroom: unknown command '${name}' (commands: ${names.join(', ')}). Run 'controlroom help'.\n`)
+    return EXIT_USAGE
   }
   try {
-    const parsed = parseArgs(args, cmd);
+    const parsed = parseArgs(args, cmd)
     if (parsed.flags.help) {
-      io.stdout.write(`Usage: controlroom ${cmd.usage}\n\n${cmd.summary}\n`);
-      return EXIT_OK;
+      io.stdout.write(`Usage: controlroom ${cmd.usage}\n\n${cmd.summary}\n`)
+      return EXIT_OK
     }
-    return await cmd.run(parsed, io);
+    return await cmd.run(parsed, io)
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr.write(`controlroom ${cmd.name}: ${e.message}\nUsage: controlroom ${cmd.usage}\n`);
-      return EXIT_USAGE;
+      io.stderr.write(`controlroom ${cmd.name}: ${e.message}\nUsage: controlroom ${cmd.usage}\n`)
+      return EXIT_USAGE
     }
-    throw e;
+    throw e
   }
 }
 
 // ---- shared helpers ---------------------------------------------------------------------------
 
 export async function readWorkflowFile(file: string | undefined, io: CliIO): Promise<string> {
-  if (!file) throw new UsageError('missing FILE argument');
-  const reader = io.readFile ?? ((p: string) => readFile(p, 'utf8'));
+  if (!file) throw new UsageError('missing FILE argument')
+  const reader = io.readFile ?? ((p: string) => readFile(p, 'utf8'))
   try {
-    return await reader(file);
+    return await reader(file)
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException)?.code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error)?.message ?? e);
-    throw new UsageError(`cannot read '${file}': ${why}`);
+    const code = (e as NodeJS.ErrnoException)?.code
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : String((e as Error)?.message ?? e)
+    throw new UsageError(`cannot read '${file}': ${why}`)
   }
 }
 
 function problemJson(p: Problem, file: string) {
-  return { file, code: p.code, severity: p.severity, message: p.message, ...(p.hint ? { hint: p.hint } : {}), range: p.range, path: p.path };
+  return {
+    file,
+    code: p.code,
+    severity: p.severity,
+    message: p.message,
+    ...(p.hint ? { hint: p.hint } : {}),
+    range: p.range,
+    path: p.path,
+  }
 }
 
 function compileFile(file: string, text: string, flags: ParsedArgs['flags']): CompileResult {
-  return compileWorkflow(text, { fileName: file, forRun: flags['for-run'] === true });
+  return compileWorkflow(text, { fileName: file, forRun: flags['for-run'] === true })
 }
 
 function printProblems(io: CliIO, result: CompileResult, file: string, text: string) {
-  for (const p of result.problems) io.stderr.write(renderProblem(p, file, text, io.color === true) + '\n');
+  for (const p of result.problems) io.stderr.write(renderProblem(p, file, text, io.color === true) + '\n')
 }
 
 function summaryLine(result: CompileResult, file: string): string {
-  const errors = result.problems.filter((p) => p.severity === 'error').length;
-  const warnings = result.problems.length - errors;
-  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  if (errors) return `${file}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
-  const stages = result.plan?.stages.length ?? 0;
-  const pools = result.plan?.pools.length ?? 0;
-  return `${file}: valid (${plural(stages, 'stage')}, ${plural(pools, 'pool')}${warnings ? `, ${plural(warnings, 'warning')}` : ''})`;
+  const errors = result.problems.filter((p) => p.severity === 'error').length
+  const warnings = result.problems.length - errors
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`
+  if (errors) return `${file}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`
+  const stages = result.plan?.stages.length ?? 0
+  const pools = result.plan?.pools.length ?? 0
+  return `${file}: valid (${plural(stages, 'stage')}, ${plural(pools, 'pool')}${warnings ? `, ${plural(warnings, 'warning')}` : ''})`
 }
 
 // ---- commands ---------------------------------------------------------------------------------
@@ -195,24 +212,24 @@ registerCommand({
   usage: 'validate FILE [--json] [--for-run]',
   flags: ['json', 'for-run'],
   async run(args, io) {
-    if (args.positional.length > 1) throw new UsageError(`expected one FILE, got ${args.positional.length}`);
-    const file = args.positional[0];
-    const text = await readWorkflowFile(file, io);
-    const result = compileFile(file, text, args.flags);
+    if (args.positional.length > 1) throw new UsageError(`expected one FILE, got ${args.positional.length}`)
+    const file = args.positional[0]
+    const text = await readWorkflowFile(file, io)
+    const result = compileFile(file, text, args.flags)
     if (args.flags.json) {
       const out = {
         ok: result.ok,
         errors: result.problems.filter((p) => p.severity === 'error').map((p) => problemJson(p, file)),
         warnings: result.problems.filter((p) => p.severity === 'warning').map((p) => problemJson(p, file)),
-      };
-      io.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      }
+      io.stdout.write(JSON.stringify(out, null, 2) + '\n')
     } else {
-      printProblems(io, result, file, text);
-      (result.ok ? io.stdout : io.stderr).write(summaryLine(result, file) + '\n');
+      printProblems(io, result, file, text)
+      ;(result.ok ? io.stdout : io.stderr).write(summaryLine(result, file) + '\n')
     }
-    return result.ok ? EXIT_OK : EXIT_INVALID;
+    return result.ok ? EXIT_OK : EXIT_INVALID
   },
-});
+})
 
 registerCommand({
   name: 'plan',
@@ -220,32 +237,32 @@ registerCommand({
   usage: 'plan FILE [--json] [--for-run]',
   flags: ['json', 'for-run'],
   async run(args, io) {
-    if (args.positional.length > 1) throw new UsageError(`expected one FILE, got ${args.positional.length}`);
-    const file = args.positional[0];
-    const text = await readWorkflowFile(file, io);
-    const result = compileFile(file, text, args.flags);
+    if (args.positional.length > 1) throw new UsageError(`expected one FILE, got ${args.positional.length}`)
+    const file = args.positional[0]
+    const text = await readWorkflowFile(file, io)
+    const result = compileFile(file, text, args.flags)
     if (args.flags.json) {
       if (result.ok && result.plan) {
-        io.stdout.write(JSON.stringify(result.plan, null, 2) + '\n');
+        io.stdout.write(JSON.stringify(result.plan, null, 2) + '\n')
       } else {
         const out = {
           errors: result.problems.filter((p) => p.severity === 'error').map((p) => problemJson(p, file)),
           warnings: result.problems.filter((p) => p.severity === 'warning').map((p) => problemJson(p, file)),
-        };
-        io.stdout.write(JSON.stringify(out, null, 2) + '\n');
+        }
+        io.stdout.write(JSON.stringify(out, null, 2) + '\n')
       }
-      return result.ok ? EXIT_OK : EXIT_INVALID;
+      return result.ok ? EXIT_OK : EXIT_INVALID
     }
     if (!result.ok || !result.plan) {
-      printProblems(io, result, file, text);
-      io.stderr.write(summaryLine(result, file) + '\n');
-      return EXIT_INVALID;
+      printProblems(io, result, file, text)
+      io.stderr.write(summaryLine(result, file) + '\n')
+      return EXIT_INVALID
     }
-    io.stdout.write(renderPlan(result.plan, file) + '\n');
-    for (const p of result.problems) io.stdout.write(renderProblem(p, file, text, io.color === true) + '\n');
-    return EXIT_OK;
+    io.stdout.write(renderPlan(result.plan, file) + '\n')
+    for (const p of result.problems) io.stdout.write(renderProblem(p, file, text, io.color === true) + '\n')
+    return EXIT_OK
   },
-});
+})
 
 registerCommand({
   name: 'help',
@@ -253,17 +270,17 @@ registerCommand({
   usage: 'help [COMMAND]',
   flags: [],
   async run(args, io) {
-    const which = args.positional[0];
+    const which = args.positional[0]
     if (which) {
-      const c = commands.get(which);
-      if (!c) throw new UsageError(`unknown command '${which}'`);
-      io.stdout.write(`Usage: controlroom ${c.usage}\n\n${c.summary}\n`);
-      return EXIT_OK;
+      const c = commands.get(which)
+      if (!c) throw new UsageError(`unknown command '${which}'`)
+      io.stdout.write(`Usage: controlroom ${c.usage}\n\n${c.summary}\n`)
+      return EXIT_OK
     }
-    io.stdout.write(helpText());
-    return EXIT_OK;
+    io.stdout.write(helpText())
+    return EXIT_OK
   },
-});
+})
 
-registerCommand(runCommand());
-registerCommand(runsCommand());
+registerCommand(runCommand())
+registerCommand(runsCommand())

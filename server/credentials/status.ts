@@ -5,29 +5,29 @@
  * proxy, its key or the token, and never a path (a token's file name is not secret, but the badge
  * does not need it).
  */
-import { discoverAll, type DiscoveryOptions } from './discover.ts';
-import { redactDeep } from './redact.ts';
-import type { CredentialKind, CredentialStatus } from './types.ts';
+import { discoverAll, type DiscoveryOptions } from './discover.ts'
+import { redactDeep } from './redact.ts'
+import type { CredentialKind, CredentialStatus } from './types.ts'
 
 export interface CredentialBadgeStatus {
-  kind: CredentialKind;
-  id: string;
+  kind: CredentialKind
+  id: string
   /** `env:X509_USER_PROXY`, `default:/tmp/x509up_u1000`, `env:BEARER_TOKEN`, ... */
-  source: string;
-  found: boolean;
-  readable: boolean;
-  subject: string | null;
-  issuer: string | null;
-  identity: string | null;
-  vo: string | null;
-  fqans: string[];
-  scopes: string[];
-  audience: string[];
-  expiresAt: string | null;
-  secondsLeft: number | null;
-  expired: boolean;
-  error: string | null;
-  checkedAt: string;
+  source: string
+  found: boolean
+  readable: boolean
+  subject: string | null
+  issuer: string | null
+  identity: string | null
+  vo: string | null
+  fqans: string[]
+  scopes: string[]
+  audience: string[]
+  expiresAt: string | null
+  secondsLeft: number | null
+  expired: boolean
+  error: string | null
+  checkedAt: string
 }
 
 /** the browser-safe projection of a status (an allow-list: new fields do not leak by default) */
@@ -50,11 +50,13 @@ export function toBadgeStatus(s: CredentialStatus): CredentialBadgeStatus {
     expired: s.expired,
     error: s.error,
     checkedAt: s.checkedAt,
-  });
+  })
 }
 
 /** discover the X509 proxy and the bearer token (usual places) and return what was found */
-export async function credentialBadgeStatuses(opts: DiscoveryOptions = {}): Promise<{ credentials: CredentialBadgeStatus[]; checkedAt: string }> {
-  const all = await discoverAll(opts);
-  return { credentials: all.filter((s) => s.found).map(toBadgeStatus), checkedAt: new Date().toISOString() };
+export async function credentialBadgeStatuses(
+  opts: DiscoveryOptions = {},
+): Promise<{ credentials: CredentialBadgeStatus[]; checkedAt: string }> {
+  const all = await discoverAll(opts)
+  return { credentials: all.filter((s) => s.found).map(toBadgeStatus), checkedAt: new Date().toISOString() }
 }

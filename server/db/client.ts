@@ -55,7 +55,9 @@ function sqliteAdapter(url: string): SqlMigrationAwareDriverAdapterFactory {
 export function createDb(url: string = databaseUrl()): Db {
   const provider = providerOf(url)
   if (provider === 'sqlite') return new SqliteClient({ adapter: sqliteAdapter(url) })
-  const client = new PostgresClient({ adapter: new PrismaPg({ connectionString: url, max: Number(process.env.CONTROLROOM_PG_POOL ?? 10) }) })
+  const client = new PostgresClient({
+    adapter: new PrismaPg({ connectionString: url, max: Number(process.env.CONTROLROOM_PG_POOL ?? 10) }),
+  })
   return client as unknown as Db
 }
 

@@ -10,7 +10,10 @@ import { openSchemaEngine, migrationList, NO_FILTER } from './schema-engine.ts'
 import { sqlitePath } from './url.ts'
 
 const root = path.resolve(import.meta.dirname, '../..')
-const schemaFor = { sqlite: path.join(root, 'prisma/schema.prisma'), postgresql: path.join(root, 'prisma/postgres/schema.prisma') }
+const schemaFor = {
+  sqlite: path.join(root, 'prisma/schema.prisma'),
+  postgresql: path.join(root, 'prisma/postgres/schema.prisma'),
+}
 const cleanups: (() => Promise<void>)[] = []
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c()
@@ -19,7 +22,9 @@ afterAll(async () => {
 async function tables(provider: string, url: string): Promise<string[]> {
   if (provider === 'sqlite') {
     const db = new Database(sqlitePath(url), { readonly: true })
-    const rows = db.prepare(`SELECT name FROM sqlite_master WHERE type='table' ORDER BY name`).all() as { name: string }[]
+    const rows = db.prepare(`SELECT name FROM sqlite_master WHERE type='table' ORDER BY name`).all() as {
+      name: string
+    }[]
     db.close()
     return rows.map((r) => r.name)
   }
@@ -33,7 +38,9 @@ async function tables(provider: string, url: string): Promise<string[]> {
 describe('schemas', () => {
   it('the PostgreSQL schema is derived from the SQLite one (run bash scripts/db-generate.sh after editing)', async () => {
     const { derivePostgresSchema } = await import('../../scripts/db-derive-postgres.mjs')
-    expect(readFileSync(schemaFor.postgresql, 'utf8')).toBe(derivePostgresSchema(readFileSync(schemaFor.sqlite, 'utf8')))
+    expect(readFileSync(schemaFor.postgresql, 'utf8')).toBe(
+      derivePostgresSchema(readFileSync(schemaFor.sqlite, 'utf8')),
+    )
   })
 })
 
@@ -49,7 +56,18 @@ describe.each(PROVIDERS)('migrations on %s', (provider) => {
     expect(first.alreadyApplied).toEqual([])
 
     const names = await tables(provider, url)
-    for (const t of ['User', 'Workflow', 'WorkflowVersion', 'Run', 'Task', 'Worker', 'Event', 'LogChunk', 'Artifact', '_prisma_migrations']) {
+    for (const t of [
+      'User',
+      'Workflow',
+      'WorkflowVersion',
+      'Run',
+      'Task',
+      'Worker',
+      'Event',
+      'LogChunk',
+      'Artifact',
+      '_prisma_migrations',
+    ]) {
       expect(names).toContain(t)
     }
 
@@ -72,14 +90,25 @@ describe.each(PROVIDERS)('migrations on %s', (provider) => {
     const engine = await openSchemaEngine(provider, url, schemaFor[provider])
     try {
       const list = migrationList(migrationsDirFor(provider), provider)
-      const diag = await engine.diagnoseMigrationHistory({ migrationsList: list, optInToShadowDatabase: false, filters: NO_FILTER })
+      const diag = await engine.diagnoseMigrationHistory({
+        migrationsList: list,
+        optInToShadowDatabase: false,
+        filters: NO_FILTER,
+      })
       expect(diag.hasMigrationsTable).toBe(true)
       expect(diag.history).toBeNull()
       expect(diag.editedMigrationNames).toEqual([])
       expect(diag.failedMigrationNames).toEqual([])
       const drift = await engine.diff({
-        from: { tag: 'schemaDatasource', files: [{ path: schemaFor[provider], content: readFileSync(schemaFor[provider], 'utf8') }], configDir: root },
-        to: { tag: 'schemaDatamodel', files: [{ path: schemaFor[provider], content: readFileSync(schemaFor[provider], 'utf8') }] },
+        from: {
+          tag: 'schemaDatasource',
+          files: [{ path: schemaFor[provider], content: readFileSync(schemaFor[provider], 'utf8') }],
+          configDir: root,
+        },
+        to: {
+          tag: 'schemaDatamodel',
+          files: [{ path: schemaFor[provider], content: readFileSync(schemaFor[provider], 'utf8') }],
+        },
         script: true,
         exitCode: null,
         filters: NO_FILTER,
@@ -119,8 +148,13 @@ describe.each(PROVIDERS)('migrations on %s', (provider) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cr-mig-'))
     cpSync(migrationsDirFor(provider), dir, { recursive: true })
     mkdirSync(path.join(dir, '99999999999999_broken'))
-    writeFileSync(path.join(dir, '99999999999999_broken', 'migration.sql'), 'CREATE TABLE "Half" ("id" INTEGER);\nTHIS IS NOT SQL;\n')
-    await expect(migrate(url, { migrationsDir: dir, log: () => {} })).rejects.toThrow(/migration 99999999999999_broken failed/)
+    writeFileSync(
+      path.join(dir, '99999999999999_broken', 'migration.sql'),
+      'CREATE TABLE "Half" ("id" INTEGER);\nTHIS IS NOT SQL;\n',
+    )
+    await expect(migrate(url, { migrationsDir: dir, log: () => {} })).rejects.toThrow(
+      /migration 99999999999999_broken failed/,
+    )
     const names = await tables(provider, url)
     expect(names).toContain('Workflow')
     expect(names).not.toContain('Half')

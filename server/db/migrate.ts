@@ -50,12 +50,18 @@ export function appRoot(): string {
   } catch {
     /* bundled without a file URL */
   }
-  for (const c of candidates) if (existsSync(/*turbopackIgnore: true*/ path.join(/*turbopackIgnore: true*/ c, 'prisma', 'schema.prisma'))) return path.resolve(/*turbopackIgnore: true*/ c)
+  for (const c of candidates)
+    if (existsSync(/*turbopackIgnore: true*/ path.join(/*turbopackIgnore: true*/ c, 'prisma', 'schema.prisma')))
+      return path.resolve(/*turbopackIgnore: true*/ c)
   return /*turbopackIgnore: true*/ process.cwd()
 }
 
 export function migrationsDirFor(provider: Provider): string {
-  return path.join(/*turbopackIgnore: true*/ appRoot(), 'prisma', ...(provider === 'sqlite' ? ['migrations'] : ['postgres', 'migrations']))
+  return path.join(
+    /*turbopackIgnore: true*/ appRoot(),
+    'prisma',
+    ...(provider === 'sqlite' ? ['migrations'] : ['postgres', 'migrations']),
+  )
 }
 
 /** Prisma's checksum: sha256 (hex) of the migration script. */
@@ -108,7 +114,11 @@ function warnEdited(log: (m: string) => void, name: string) {
   log(`[db] warning: migration ${name} was edited after it was applied (checksum differs); it is not re-applied`)
 }
 
-async function migrateSqlite(url: string, folders: MigrationFolder[], log: (m: string) => void): Promise<MigrateResult> {
+async function migrateSqlite(
+  url: string,
+  folders: MigrationFolder[],
+  log: (m: string) => void,
+): Promise<MigrateResult> {
   const { default: Database } = await import('better-sqlite3')
   const file = sqlitePath(url)
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true })
@@ -125,7 +135,9 @@ async function migrateSqlite(url: string, folders: MigrationFolder[], log: (m: s
       db.exec('BEGIN IMMEDIATE')
       try {
         const rows = db
-          .prepare(`SELECT checksum FROM "_prisma_migrations" WHERE migration_name = ? AND finished_at IS NOT NULL AND rolled_back_at IS NULL`)
+          .prepare(
+            `SELECT checksum FROM "_prisma_migrations" WHERE migration_name = ? AND finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+          )
           .all(m.name) as { checksum: string }[]
         if (rows.length) {
           db.exec('COMMIT')
@@ -135,16 +147,16 @@ async function migrateSqlite(url: string, folders: MigrationFolder[], log: (m: s
         }
         const id = randomUUID()
         const now = new Date().toISOString()
-        db.prepare(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ?, 0)`).run(
-          id,
-          m.checksum,
-          m.name,
-          now,
-        )
+        db.prepare(
+          `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ?, 0)`,
+        ).run(id, m.checksum, m.name, now)
         db.exec(m.sql)
         const bad = db.prepare('PRAGMA foreign_key_check').all()
         if (bad.length) throw new Error(`foreign key check failed after migration: ${JSON.stringify(bad.slice(0, 5))}`)
-        db.prepare(`UPDATE "_prisma_migrations" SET finished_at = ?, applied_steps_count = 1 WHERE id = ?`).run(new Date().toISOString(), id)
+        db.prepare(`UPDATE "_prisma_migrations" SET finished_at = ?, applied_steps_count = 1 WHERE id = ?`).run(
+          new Date().toISOString(),
+          id,
+        )
         db.exec('COMMIT')
         applied.push(m.name)
         log(`[db] applied migration ${m.name}`)
@@ -159,7 +171,11 @@ async function migrateSqlite(url: string, folders: MigrationFolder[], log: (m: s
   return { provider: 'sqlite', applied, alreadyApplied: already }
 }
 
-async function migratePostgres(url: string, folders: MigrationFolder[], log: (m: string) => void): Promise<MigrateResult> {
+async function migratePostgres(
+  url: string,
+  folders: MigrationFolder[],
+  log: (m: string) => void,
+): Promise<MigrateResult> {
   const { default: pg } = await import('pg')
   const client = new pg.Client({ connectionString: url })
   try {
@@ -187,13 +203,15 @@ async function migratePostgres(url: string, folders: MigrationFolder[], log: (m:
       const id = randomUUID()
       try {
         await client.query('BEGIN')
-        await client.query(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)`, [
-          id,
-          m.checksum,
-          m.name,
-        ])
+        await client.query(
+          `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)`,
+          [id, m.checksum, m.name],
+        )
         await client.query(m.sql)
-        await client.query(`UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`, [id])
+        await client.query(
+          `UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`,
+          [id],
+        )
         await client.query('COMMIT')
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {})

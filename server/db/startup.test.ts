@@ -29,7 +29,11 @@ describe('server start', () => {
     expect(statSync(path.join(home, 'token')).mode & 0o777).toBe(0o600)
     const db = new Database(path.join(home, 'controlroom.db'))
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
-    const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type='table' AND name IN ('Workflow','WorkflowVersion','Run','Event')`).get() as { n: number }
+    const tables = db
+      .prepare(
+        `SELECT count(*) AS n FROM sqlite_master WHERE type='table' AND name IN ('Workflow','WorkflowVersion','Run','Event')`,
+      )
+      .get() as { n: number }
     expect(tables.n).toBe(4)
     db.close()
     await onServerStart() // idempotent in one process

@@ -9,7 +9,9 @@ import path from 'node:path'
 export type Provider = 'sqlite' | 'postgresql'
 
 export function controlroomHome(): string {
-  return path.resolve(/*turbopackIgnore: true*/ process.env.CONTROLROOM_HOME || path.join(/*turbopackIgnore: true*/ process.cwd(), 'var'))
+  return path.resolve(
+    /*turbopackIgnore: true*/ process.env.CONTROLROOM_HOME || path.join(/*turbopackIgnore: true*/ process.cwd(), 'var'),
+  )
 }
 
 export function defaultDatabaseUrl(): string {

@@ -32,7 +32,9 @@ async function collect(iterable: AsyncIterable<unknown>, until: (evs: RunEvent[]
   const t0 = Date.now()
   for await (const m of iterable) {
     const [id, data] = m as [string, { events: RunEvent[] }] | never
-    const msg = Array.isArray(m) ? { id, events: data.events } : { id: (m as { id: string }).id, events: (m as { data: { events: RunEvent[] } }).data.events }
+    const msg = Array.isArray(m)
+      ? { id, events: data.events }
+      : { id: (m as { id: string }).id, events: (m as { data: { events: RunEvent[] } }).data.events }
     messages.push(msg)
     all.push(...msg.events)
     if (until(all) || Date.now() - t0 > timeoutMs) break
@@ -40,7 +42,10 @@ async function collect(iterable: AsyncIterable<unknown>, until: (evs: RunEvent[]
   return { messages, all }
 }
 
-const finished = (evs: RunEvent[]) => evs.some((e) => e.type === 'run.state' && ['succeeded', 'failed', 'cancelled'].includes((e.payload as { to: string }).to))
+const finished = (evs: RunEvent[]) =>
+  evs.some(
+    (e) => e.type === 'run.state' && ['succeeded', 'failed', 'cancelled'].includes((e.payload as { to: string }).to),
+  )
 
 describe('run router', () => {
   it('starts a run, streams its events in batches, resumes from lastEventId without gap or duplicate', async () => {
@@ -76,13 +81,18 @@ describe('run router', () => {
     const list = await caller.run.list({ workflowId: saved.workflow.id })
     expect(list.items.map((r) => r.id)).toEqual([runId])
     expect(list.items[0]).toMatchObject({ state: 'succeeded', total: 2, counts: { succeeded: 2 }, source: 'ui' })
-    await expect(caller.run.retryTask({ taskId: a.id })).rejects.toThrow(/only failed, cancelled or lost tasks can be retried/)
+    await expect(caller.run.retryTask({ taskId: a.id })).rejects.toThrow(
+      /only failed, cancelled or lost tasks can be retried/,
+    )
     await expect(caller.run.rerunFrom({ runId, stageId: 'Nope' })).rejects.toThrow(/has no stage 'Nope'/)
   })
 
   it('batches a burst: 2,000 no-op tasks arrive in few messages, every event once', async () => {
     const stages = Array.from({ length: 2000 }, (_, i) => `    - id: n${i}\n      op: noop\n      needs: []\n`).join('')
-    const saved = await caller.workflow.saveVersion({ yaml: `version: 1\nname: burst\nanalysis:\n  stages:\n${stages}`, name: 'burst' })
+    const saved = await caller.workflow.saveVersion({
+      yaml: `version: 1\nname: burst\nanalysis:\n  stages:\n${stages}`,
+      name: 'burst',
+    })
     const before = (await env.t.db.event.findFirst({ orderBy: { id: 'desc' } }))?.id ?? 0
     const sub = await caller.run.events({ runId: null, lastEventId: String(before) })
     const { runId } = await caller.run.start({ versionId: saved.version.id })
@@ -94,7 +104,12 @@ describe('run router', () => {
   })
 
   it('refuses an invalid version with NOT_RUNNABLE / PRECONDITION_FAILED', async () => {
-    const saved = await caller.workflow.saveVersion({ yaml: `version: 1\nname: bad\nanalysis:\n  stages:\n    - id: A\n      op: noop\n      needs: [Missing]\n`, name: 'bad' })
-    await expect(caller.run.start({ versionId: saved.version.id })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' })
+    const saved = await caller.workflow.saveVersion({
+      yaml: `version: 1\nname: bad\nanalysis:\n  stages:\n    - id: A\n      op: noop\n      needs: [Missing]\n`,
+      name: 'bad',
+    })
+    await expect(caller.run.start({ versionId: saved.version.id })).rejects.toMatchObject({
+      code: 'PRECONDITION_FAILED',
+    })
   })
 })

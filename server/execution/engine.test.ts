@@ -38,13 +38,17 @@ async function tasksByStage(runId: string) {
 
 /** [start, end] (event ids and times) of each task's last attempt, from task.state events */
 function spans(events: RunEvent[]) {
-  const out = new Map<string, { stage: string; pool: string; startId: number; endId: number; start: number; end: number }>()
+  const out = new Map<
+    string,
+    { stage: string; pool: string; startId: number; endId: number; start: number; end: number }
+  >()
   for (const e of events) {
     if (e.type !== 'task.state' || !e.taskId) continue
     const p = e.payload as { to: string; stage: string; pool: string }
     const cur = out.get(e.taskId) ?? { stage: p.stage, pool: p.pool, startId: -1, endId: -1, start: -1, end: -1 }
     if (p.to === 'running') Object.assign(cur, { startId: e.id, start: Date.parse(e.at) })
-    if (p.to === 'succeeded' || p.to === 'failed' || p.to === 'cancelled') Object.assign(cur, { endId: e.id, end: Date.parse(e.at) })
+    if (p.to === 'succeeded' || p.to === 'failed' || p.to === 'cancelled')
+      Object.assign(cur, { endId: e.id, end: Date.parse(e.at) })
     out.set(e.taskId, cur)
   }
   return [...out.values()]
@@ -73,11 +77,24 @@ describe('runs on real processes', () => {
   it('runs the heterogeneous example to success, in order, within each pool concurrency', async () => {
     let yaml = readFileSync(path.join(process.cwd(), 'examples', 'heterogeneous.yaml'), 'utf8')
     // a host configuration this 2-cpu machine satisfies (the engine is told the host has 1 GPU)
-    yaml = yaml.replace(/cpus: 4\n(\s+)memory: 64GB/, 'cpus: 1\n$1memory: 1GB').replace(/memory: 16GB/, 'memory: 1GB').replace(/memory: 4GB/, 'memory: 1GB')
-    yaml = yaml.replace('echo building index', 'echo building index; sleep 0.3').replace('echo training model', 'echo training model on $CONTROLROOM_POOL; sleep 0.3')
+    yaml = yaml
+      .replace(/cpus: 4\n(\s+)memory: 64GB/, 'cpus: 1\n$1memory: 1GB')
+      .replace(/memory: 16GB/, 'memory: 1GB')
+      .replace(/memory: 4GB/, 'memory: 1GB')
+    yaml = yaml
+      .replace('echo building index', 'echo building index; sleep 0.3')
+      .replace('echo training model', 'echo training model on $CONTROLROOM_POOL; sleep 0.3')
     // hep.hist reads events (the hep.* ops need data.datasets, covered by their own tests): here the
     // plotting stage is a declared custom op, so this test is about routing, pools, modifiers, order
-    yaml = yaml.replace('registry:\n  ops:\n', 'registry:\n  ops:\n    custom.plots:\n      command: ["sh", "-c", "echo histogram of {expression}"]\n').replace(/id: ProducePlots\n      op: [\w.]+\n/, 'id: ProducePlots\n      op: custom.plots\n      params: { expression: Muon_Pt }\n')
+    yaml = yaml
+      .replace(
+        'registry:\n  ops:\n',
+        'registry:\n  ops:\n    custom.plots:\n      command: ["sh", "-c", "echo histogram of {expression}"]\n',
+      )
+      .replace(
+        /id: ProducePlots\n {6}op: [\w.]+\n/,
+        'id: ProducePlots\n      op: custom.plots\n      params: { expression: Muon_Pt }\n',
+      )
     const versionId = await env.save(yaml)
     const { runId } = await startRun({ versionId }, env.engine)
     expect(await env.waitFor(runId)).toBe('succeeded')
@@ -96,9 +113,13 @@ describe('runs on real processes', () => {
     expect(sp.ProducePlots.start).toBeGreaterThanOrEqual(sp.TrainModel.end)
     const log = await readLog(env.t.db, { taskId: tasks.TrainModel.id, stream: 'stdout' })
     expect(log.text).toContain('training model on gpu')
-    expect((await readLog(env.t.db, { taskId: tasks.ProducePlots.id, stream: 'stdout' })).text).toBe('histogram of Muon_Pt\n')
+    expect((await readLog(env.t.db, { taskId: tasks.ProducePlots.id, stream: 'stdout' })).text).toBe(
+      'histogram of Muon_Pt\n',
+    )
     // modifiers travelled to the task
-    const spec = JSON.parse(readFileSync(path.join(env.home, 'runs', runId, 'tasks', tasks.TrainModel.id, 'spec.json'), 'utf8'))
+    const spec = JSON.parse(
+      readFileSync(path.join(env.home, 'runs', runId, 'tasks', tasks.TrainModel.id, 'spec.json'), 'utf8'),
+    )
     expect(spec.env).toMatchObject({ FASTHEP_GPU_PRELOAD: '1', FASTHEP_CUDA_JIT: '1' })
     const info = await getRun(env.t.db, runId)
     expect(info.run.state).toBe('succeeded')
@@ -112,7 +133,8 @@ describe('runs on real processes', () => {
   })
 
   it('respects per-pool concurrency (max running per pool <= workers)', async () => {
-    const stage = (id: string, pool: string) => `    - id: ${id}\n      op: shell\n      needs: []\n      params: { command: "sleep 0.4" }\n${pool === 'default' ? '' : `      execution: { require: ${pool} }\n`}`
+    const stage = (id: string, pool: string) =>
+      `    - id: ${id}\n      op: shell\n      needs: []\n      params: { command: "sleep 0.4" }\n${pool === 'default' ? '' : `      execution: { require: ${pool} }\n`}`
     const yaml = `version: 1\nname: concurrency\nanalysis:\n  stages:\n${['a1', 'a2', 'a3', 'a4', 'a5'].map((s) => stage(s, 'default')).join('')}${['s1', 's2', 's3'].map((s) => stage(s, 'solo')).join('')}execution:\n  pools:\n    default: { workers: 2, resources: { cpus: 1 } }\n    solo: { workers: 1, resources: { cpus: 1 } }\n`
     const { runId } = await startRun({ versionId: await env.save(yaml) }, env.engine)
     expect(await env.waitFor(runId)).toBe('succeeded')
@@ -193,7 +215,9 @@ analysis:
     expect(await env.waitFor(runId)).toBe('succeeded')
     const t = await tasksByStage(runId)
     expect(t.Flaky).toMatchObject({ state: 'succeeded', attempt: 1, maxRetries: 1 })
-    const seq = (await dbEvents(runId)).filter((e) => e.type === 'task.state').map((e) => (e.payload as { to: string }).to)
+    const seq = (await dbEvents(runId))
+      .filter((e) => e.type === 'task.state')
+      .map((e) => (e.payload as { to: string }).to)
     expect(seq).toEqual(['queued', 'running', 'failed', 'retrying', 'queued', 'running', 'succeeded'])
     const log = await readLog(env.t.db, { taskId: t.Flaky.id, stream: 'stdout' })
     expect(log.text).toMatch(/^first\n--- controlroom: attempt 2 at .* ---\nsecond\n$/)
@@ -231,7 +255,8 @@ execution:
     }
     // wait until both runtimes have started their commands
     const taskDirs = path.join(env.home, 'runs', runId, 'tasks')
-    while (readdirSync(taskDirs).filter((d) => existsSync(path.join(taskDirs, d, 'started.json'))).length < 2) await new Promise((r) => setTimeout(r, 50))
+    while (readdirSync(taskDirs).filter((d) => existsSync(path.join(taskDirs, d, 'started.json'))).length < 2)
+      await new Promise((r) => setTimeout(r, 50))
     const pgids: number[] = []
     for (const d of readdirSync(taskDirs)) {
       const f = path.join(taskDirs, d, 'started.json')
@@ -272,7 +297,8 @@ execution:
     const t0 = Date.now()
     for (;;) {
       long = await env.t.db.task.findFirst({ where: { runId, stageId: 'Long' } })
-      if (long?.state === 'running' && existsSync(path.join(env.home, 'runs', runId, 'tasks', long.id, 'started.json'))) break
+      if (long?.state === 'running' && existsSync(path.join(env.home, 'runs', runId, 'tasks', long.id, 'started.json')))
+        break
       if (Date.now() - t0 > 30_000) throw new Error('Long did not start')
       await new Promise((r) => setTimeout(r, 50))
     }
@@ -304,7 +330,9 @@ execution:
     expect(isDomainError(e)).toBe(true)
     expect(e.domainCode).toBe('NOT_RUNNABLE')
     expect(e.message).toMatch(/pool 'gpu' needs 64 GPUs per worker; this host has 1/)
-    expect(e.details.problems).toEqual([expect.objectContaining({ pool: 'gpu', code: 'host-gpus-insufficient', severity: 'error' })])
+    expect(e.details.problems).toEqual([
+      expect.objectContaining({ pool: 'gpu', code: 'host-gpus-insufficient', severity: 'error' }),
+    ])
     expect(await env.t.db.run.count()).toBe(before)
   })
 
@@ -315,9 +343,17 @@ execution:
     expect(isDomainError(e)).toBe(true)
     expect(e.domainCode).toBe('NOT_RUNNABLE')
     // the engine checks it too, whatever the compiler says
-    const plan = compileWorkflow(`version: 1\nname: x\nanalysis:\n  stages:\n    - id: X\n      op: noop\n`, { forRun: true }).plan!
+    const plan = compileWorkflow(`version: 1\nname: x\nanalysis:\n  stages:\n    - id: X\n      op: noop\n`, {
+      forRun: true,
+    }).plan!
     const v = await env.t.db.workflowVersion.findUnique({ where: { id: versionId } })
-    const e2 = await env.engine.createRun({ workflowId: v!.workflowId, versionId, plan: { ...plan, stages: [{ ...plan.stages[0], op: 'mystery.op' }] } }).catch((x) => x)
+    const e2 = await env.engine
+      .createRun({
+        workflowId: v!.workflowId,
+        versionId,
+        plan: { ...plan, stages: [{ ...plan.stages[0], op: 'mystery.op' }] },
+      })
+      .catch((x) => x)
     expect(e2).toBeInstanceOf(RunRefusedError)
     expect(e2.problems[0]).toMatchObject({ code: 'unregistered-op', severity: 'error' })
     expect(e2.message).toMatch(/op 'mystery.op' is not registered/)

@@ -21,7 +21,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { checkCredentials, credentialPolicyOf, estimateRunSeconds, redactDeep, redactSecrets, type CredentialPolicyMode } from '../credentials/index.ts'
+import {
+  checkCredentials,
+  credentialPolicyOf,
+  estimateRunSeconds,
+  redactDeep,
+  redactSecrets,
+  type CredentialPolicyMode,
+} from '../credentials/index.ts'
 import type { Db } from '../db/client.ts'
 import { createDb, currentDbUrl, getDb } from '../db/client.ts'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
@@ -35,7 +42,18 @@ import { runDirFor, taskDirFor } from './paths.ts'
 import { isProcessAlive, selfIdentity } from './procfs.ts'
 import { resolveDrivers } from './registry.ts'
 import { buildDispatch, writeSpec } from './spec.ts'
-import { batchSize, createStore, emptyBatch, type EngineStore, type NewEvent, type RunPatch, type TaskPatch, type TaskRow, type WorkerPatch, type WriteBatch } from './store.ts'
+import {
+  batchSize,
+  createStore,
+  emptyBatch,
+  type EngineStore,
+  type NewEvent,
+  type RunPatch,
+  type TaskPatch,
+  type TaskRow,
+  type WorkerPatch,
+  type WriteBatch,
+} from './store.ts'
 import {
   checkTransition,
   TERMINAL_TASK_STATES,
@@ -170,7 +188,8 @@ export class RunEngine {
 
   log(level: 'info' | 'warn' | 'error', msg: string) {
     if (this.opts.log) this.opts.log(level, msg)
-    else if (level !== 'info' || process.env.CONTROLROOM_DEBUG) console[level === 'info' ? 'log' : level](`[controlroom engine] ${msg}`)
+    else if (level !== 'info' || process.env.CONTROLROOM_DEBUG)
+      console[level === 'info' ? 'log' : level](`[controlroom engine] ${msg}`)
   }
 
   // ---------------------------------------------------------------- persistence
@@ -277,7 +296,13 @@ export class RunEngine {
       patch.error = extra.error ?? null
     }
     this.queueRun(run.id, patch)
-    this.queueEvent({ runId: run.id, type: 'run.state', taskId: null, workerId: null, payload: { from, to, reason: extra.reason ?? null, counts: this.counts(run) } })
+    this.queueEvent({
+      runId: run.id,
+      type: 'run.state',
+      taskId: null,
+      workerId: null,
+      payload: { from, to, reason: extra.reason ?? null, counts: this.counts(run) },
+    })
     return true
   }
 
@@ -287,7 +312,13 @@ export class RunEngine {
     return c
   }
 
-  private setTask(run: ActiveRun, t: TaskRec, to: TaskState, patch: TaskPatch = {}, payload: Record<string, unknown> = {}): boolean {
+  private setTask(
+    run: ActiveRun,
+    t: TaskRec,
+    to: TaskState,
+    patch: TaskPatch = {},
+    payload: Record<string, unknown> = {},
+  ): boolean {
     if (!checkTransition('task', t.state, to, `${t.stageId}/${t.id}`, (m) => this.log('warn', m))) return false
     const from = t.state
     const wasTerminal = TERMINAL_TASK_STATES.has(from)
@@ -301,7 +332,15 @@ export class RunEngine {
       type: 'task.state',
       taskId: t.id,
       workerId: t.workerId,
-      payload: { from, to, attempt: t.attempt, stage: t.stageId, pool: t.pool, ...(patch.reason !== undefined ? { reason: patch.reason } : {}), ...payload },
+      payload: {
+        from,
+        to,
+        attempt: t.attempt,
+        stage: t.stageId,
+        pool: t.pool,
+        ...(patch.reason !== undefined ? { reason: patch.reason } : {}),
+        ...payload,
+      },
     })
     return true
   }
@@ -311,7 +350,13 @@ export class RunEngine {
   /** problems that refuse a plan before anything is dispatched */
   async preflight(plan: ExecutionPlan, runDir?: string): Promise<PoolProblem[]> {
     const problems: PoolProblem[] = []
-    for (const p of checkOps(plan)) problems.push({ code: p.code, severity: 'error', pool: plan.stages.find((s) => s.id === p.stage)?.pool ?? null, message: p.message })
+    for (const p of checkOps(plan))
+      problems.push({
+        code: p.code,
+        severity: 'error',
+        pool: plan.stages.find((s) => s.id === p.stage)?.pool ?? null,
+        message: p.message,
+      })
     let drivers: { backend: Backend; strategy: Strategy }
     try {
       drivers = resolveDrivers(plan.backend, plan.strategy)
@@ -324,13 +369,20 @@ export class RunEngine {
       problems.push(...(await drivers.strategy.preflight(plan, ctx)))
       if (drivers.backend.preflight) problems.push(...(await drivers.backend.preflight(plan, drivers.strategy, ctx)))
     } catch (e) {
-      problems.push({ code: 'preflight-failed', severity: 'error', pool: null, message: `preflight failed: ${(e as Error).message}` })
+      problems.push({
+        code: 'preflight-failed',
+        severity: 'error',
+        pool: null,
+        message: `preflight failed: ${(e as Error).message}`,
+      })
     }
     const creds = await this.credentialProblems(plan)
     // a strategy may check the credentials itself (htcondor): keep each problem once (the engine's)
     const ours = new Set(creds.map((p) => `${p.severity}\0${p.code}\0${p.rawMessage}`))
     return [
-      ...problems.filter((p) => !(p.code.startsWith('credential-') && ours.has(`${p.severity}\0${p.code}\0${p.message}`))),
+      ...problems.filter(
+        (p) => !(p.code.startsWith('credential-') && ours.has(`${p.severity}\0${p.code}\0${p.message}`)),
+      ),
       ...creds.map(({ rawMessage: _raw, ...p }) => p),
     ]
   }
@@ -344,7 +396,10 @@ export class RunEngine {
     if (!plan.credentials?.length) return []
     try {
       const mode = credentialPolicyOf(plan, this.opts.credentialPolicy, this.opts.credentialEnv ?? process.env)
-      const check = await checkCredentials(plan, estimateRunSeconds(plan), { mode, ...(this.opts.credentialEnv ? { env: this.opts.credentialEnv } : {}) })
+      const check = await checkCredentials(plan, estimateRunSeconds(plan), {
+        mode,
+        ...(this.opts.credentialEnv ? { env: this.opts.credentialEnv } : {}),
+      })
       return check.problems.map((p) => ({
         code: p.code,
         severity: p.severity,
@@ -371,14 +426,32 @@ export class RunEngine {
     ownerId?: string | null
     options?: RunOptions
     /** rerunFrom: stage id -> tasks (by partition key) copied as succeeded */
-    reuse?: { fromRunId: string; tasks: Map<string, { taskDir: string; outputs: string | null; metrics: string | null; exitCode: number | null; startedAt: Date | null; finishedAt: Date | null; durationMs: number | null }> }
+    reuse?: {
+      fromRunId: string
+      tasks: Map<
+        string,
+        {
+          taskDir: string
+          outputs: string | null
+          metrics: string | null
+          exitCode: number | null
+          startedAt: Date | null
+          finishedAt: Date | null
+          durationMs: number | null
+        }
+      >
+    }
   }): Promise<{ runId: string; warnings: PoolProblem[] }> {
     const plan = args.plan
     const runId = newId('r')
     const runDir = runDirFor(runId)
     const problems = await this.preflight(plan, path.dirname(runDir))
     const errors = problems.filter((p) => p.severity === 'error')
-    if (errors.length) throw new RunRefusedError(`the run was refused: ${errors.map((e) => (e.code.startsWith('credential-') && e.hint ? `${e.message} (${e.hint})` : e.message)).join('; ')}`, problems)
+    if (errors.length)
+      throw new RunRefusedError(
+        `the run was refused: ${errors.map((e) => (e.code.startsWith('credential-') && e.hint ? `${e.message} (${e.hint})` : e.message)).join('; ')}`,
+        problems,
+      )
     const { backend, strategy } = resolveDrivers(plan.backend, plan.strategy)
     mkdirSync(path.join(runDir, 'tasks'), { recursive: true })
     writeFileSync(path.join(runDir, 'plan.json'), JSON.stringify(plan, null, 2))
@@ -445,7 +518,14 @@ export class RunEngine {
           taskId: null,
           workerId: null,
           at: createdAt,
-          payload: { from: null, to: 'pending', tasks: rows.length, backend: plan.backend, strategy: plan.strategy, warnings: problems.filter((p) => p.severity === 'warning') },
+          payload: {
+            from: null,
+            to: 'pending',
+            tasks: rows.length,
+            backend: plan.backend,
+            strategy: plan.strategy,
+            warnings: problems.filter((p) => p.severity === 'warning'),
+          },
         },
       ],
     )
@@ -453,7 +533,13 @@ export class RunEngine {
     // credential warnings (warn policy) are run events: the run page lists them with the engine's messages
     for (const w of problems) {
       if (w.severity === 'warning' && w.code.startsWith('credential-')) {
-        this.queueEvent({ runId, type: 'run.log', taskId: null, workerId: null, payload: { level: 'warn', code: w.code, message: `${w.message}${w.hint ? ` (${w.hint})` : ''}` } })
+        this.queueEvent({
+          runId,
+          type: 'run.log',
+          taskId: null,
+          workerId: null,
+          payload: { level: 'warn', code: w.code, message: `${w.message}${w.hint ? ` (${w.hint})` : ''}` },
+        })
       }
     }
     this.runs.set(runId, run)
@@ -468,8 +554,28 @@ export class RunEngine {
   }
 
   private buildRun(
-    base: { id: string; plan: ExecutionPlan; runDir: string; state: RunState; options: RunOptions; backend: Backend; strategy: Strategy },
-    rows: { id: string; stageId: string; state: string; attempt: number; maxRetries: number; pool: string; partitionKey: string | null; partitionIndex: number | null; workerId?: string | null; message?: string | null; reason?: string | null }[],
+    base: {
+      id: string
+      plan: ExecutionPlan
+      runDir: string
+      state: RunState
+      options: RunOptions
+      backend: Backend
+      strategy: Strategy
+    },
+    rows: {
+      id: string
+      stageId: string
+      state: string
+      attempt: number
+      maxRetries: number
+      pool: string
+      partitionKey: string | null
+      partitionIndex: number | null
+      workerId?: string | null
+      message?: string | null
+      reason?: string | null
+    }[],
   ): ActiveRun {
     const run: ActiveRun = {
       ...base,
@@ -521,11 +627,12 @@ export class RunEngine {
       const mine = run.byStage.get(stage.id) ?? []
       for (const need of stage.needs) {
         const ups = run.byStage.get(need) ?? []
-        for (const t of mine) for (const u of ups) {
-          t.deps.push(u)
-          u.dependants.push(t)
-          if (u.state !== 'succeeded') t.unmet++
-        }
+        for (const t of mine)
+          for (const u of ups) {
+            t.deps.push(u)
+            u.dependants.push(t)
+            if (u.state !== 'succeeded') t.unmet++
+          }
       }
     }
     return run
@@ -543,7 +650,14 @@ export class RunEngine {
         worker: (u) => this.onWorkerUpdate(run, u),
         log: (level, message) => {
           this.log(level, `run ${run.id}: ${message}`)
-          if (level !== 'info') this.queueEvent({ runId: run.id, type: 'run.log', taskId: null, workerId: null, payload: { level, message } })
+          if (level !== 'info')
+            this.queueEvent({
+              runId: run.id,
+              type: 'run.log',
+              taskId: null,
+              workerId: null,
+              payload: { level, message },
+            })
         },
       },
       runInProcess: async (d) => this.runInProcess(d),
@@ -606,7 +720,16 @@ export class RunEngine {
         }
         let d: DispatchTask
         try {
-          d = buildDispatch({ plan: run.plan, stage: run.stages.get(t.stageId)!, runId: run.id, runDir: run.runDir, taskId: t.id, attempt: t.attempt, partition: t.partition, inputs: this.inputsOf(run, t) })
+          d = buildDispatch({
+            plan: run.plan,
+            stage: run.stages.get(t.stageId)!,
+            runId: run.id,
+            runDir: run.runDir,
+            taskId: t.id,
+            attempt: t.attempt,
+            partition: t.partition,
+            inputs: this.inputsOf(run, t),
+          })
         } catch (e) {
           t.inReady = false
           i++
@@ -618,7 +741,18 @@ export class RunEngine {
         if (!d.inProcess && cap <= 0) break
         t.inReady = false
         i++
-        this.setTask(run, t, 'queued', { attempt: t.attempt, workerId: null, startedAt: null, finishedAt: null, exitCode: null, signal: null, reason: null, durationMs: null, pid: null, batchJobId: null })
+        this.setTask(run, t, 'queued', {
+          attempt: t.attempt,
+          workerId: null,
+          startedAt: null,
+          finishedAt: null,
+          exitCode: null,
+          signal: null,
+          reason: null,
+          durationMs: null,
+          pid: null,
+          batchJobId: null,
+        })
         batch.push({ t, d })
         if (!d.inProcess) {
           cap--
@@ -654,13 +788,15 @@ export class RunEngine {
           this.log('error', `dispatch failed: ${(e as Error).stack ?? e}`)
           for (const d of go) {
             const t = run.tasks.get(d.launch.taskId)
-            if (t && t.state === 'queued' && t.attempt === d.launch.attempt) this.failTask(run, t, `dispatch failed: ${(e as Error).message}`)
+            if (t && t.state === 'queued' && t.attempt === d.launch.attempt)
+              this.failTask(run, t, `dispatch failed: ${(e as Error).message}`)
           }
         })
       this.schedulePump(run)
     })
   }
 
+  // biome-ignore lint/correctness/noUnusedFunctionParameters: pre-existing: review when this component is next changed
   private inputsOf(run: ActiveRun, t: TaskRec): Record<string, string[]> {
     const out: Record<string, string[]> = {}
     for (const d of t.deps) (out[d.stageId] ??= []).push(d.reusedDir ?? d.taskDir)
@@ -694,7 +830,20 @@ export class RunEngine {
         createdAt: now,
         startedAt: u.state === 'running' ? now : null,
       })
-      this.queueEvent({ runId: run.id, type: 'worker.state', taskId: null, workerId: u.workerId, payload: { from: null, to: u.state, pool: u.pool, kind: u.kind, batchJobId: u.batchJobId ?? null, reason: u.reason ?? null } })
+      this.queueEvent({
+        runId: run.id,
+        type: 'worker.state',
+        taskId: null,
+        workerId: u.workerId,
+        payload: {
+          from: null,
+          to: u.state,
+          pool: u.pool,
+          kind: u.kind,
+          batchJobId: u.batchJobId ?? null,
+          reason: u.reason ?? null,
+        },
+      })
       return
     }
     if (cur.state !== u.state) {
@@ -705,7 +854,13 @@ export class RunEngine {
       if (u.state === 'running') patch.startedAt = new Date()
       if (u.state === 'gone') patch.endedAt = new Date()
       this.queueWorker(u.workerId, patch)
-      this.queueEvent({ runId: run.id, type: 'worker.state', taskId: null, workerId: u.workerId, payload: { from, to: u.state, pool: u.pool, batchJobId: u.batchJobId ?? null, reason: u.reason ?? null } })
+      this.queueEvent({
+        runId: run.id,
+        type: 'worker.state',
+        taskId: null,
+        workerId: u.workerId,
+        payload: { from, to: u.state, pool: u.pool, batchJobId: u.batchJobId ?? null, reason: u.reason ?? null },
+      })
     } else if (Object.keys(patch).length) {
       this.queueWorker(u.workerId, patch)
       this.flushSoon()
@@ -719,13 +874,30 @@ export class RunEngine {
       case 'submitted': {
         t.ref = u.ref
         if (u.ref.workerId) t.workerId = u.ref.workerId
-        this.queueTask(t.id, { batchJobId: u.ref.jobId, pid: u.ref.pid ?? null, host: u.ref.host ?? null, workerId: t.workerId })
-        this.queueEvent({ runId: run.id, type: 'task.submitted', taskId: t.id, workerId: t.workerId, payload: { attempt: t.attempt, jobRef: u.ref } })
+        this.queueTask(t.id, {
+          batchJobId: u.ref.jobId,
+          pid: u.ref.pid ?? null,
+          host: u.ref.host ?? null,
+          workerId: t.workerId,
+        })
+        this.queueEvent({
+          runId: run.id,
+          type: 'task.submitted',
+          taskId: t.id,
+          workerId: t.workerId,
+          payload: { attempt: t.attempt, jobRef: u.ref },
+        })
         return
       }
       case 'info': {
         this.queueTask(t.id, { reason: u.reason })
-        this.queueEvent({ runId: run.id, type: 'task.info', taskId: t.id, workerId: t.workerId, payload: { attempt: t.attempt, reason: u.reason, raw: u.raw ?? null } })
+        this.queueEvent({
+          runId: run.id,
+          type: 'task.info',
+          taskId: t.id,
+          workerId: t.workerId,
+          payload: { attempt: t.attempt, reason: u.reason, raw: u.raw ?? null },
+        })
         return
       }
       case 'running': {
@@ -733,7 +905,13 @@ export class RunEngine {
         if (u.workerId) t.workerId = u.workerId
         const at = u.at ? new Date(u.at) : new Date()
         t.startedAt = at.getTime()
-        this.setTask(run, t, 'running', { startedAt: at, workerId: t.workerId, host: u.host ?? undefined, pid: u.pid ?? undefined, reason: null })
+        this.setTask(run, t, 'running', {
+          startedAt: at,
+          workerId: t.workerId,
+          host: u.host ?? undefined,
+          pid: u.pid ?? undefined,
+          reason: null,
+        })
         this.armTimeout(run, t)
         return
       }
@@ -758,7 +936,10 @@ export class RunEngine {
       run.timers.delete(t.id)
       if (t.attempt !== attempt || t.state !== 'running') return
       t.engineTimedOut = true
-      this.log('warn', `task ${t.id} exceeded its timeout (${t.timeoutSeconds}s) and the runtime did not stop it: killing it`)
+      this.log(
+        'warn',
+        `task ${t.id} exceeded its timeout (${t.timeoutSeconds}s) and the runtime did not stop it: killing it`,
+      )
       void run.session?.cancel([{ taskId: t.id, attempt, ref: t.ref }])
     }, ms)
     timer.unref?.()
@@ -795,8 +976,14 @@ export class RunEngine {
     }
     const payload = { exitCode, signal, durationMs }
     if (t.cancelRequested || run.cancelRequested) {
-      if (!r || r.exitCode !== 0 || r.cancelled) {
-        this.setTask(run, t, 'cancelled', { ...common, reason: t.cancelRequested ? 'cancelled by user' : 'run cancelled' }, payload)
+      if (r?.exitCode !== 0 || r.cancelled) {
+        this.setTask(
+          run,
+          t,
+          'cancelled',
+          { ...common, reason: t.cancelRequested ? 'cancelled by user' : 'run cancelled' },
+          payload,
+        )
         this.afterTerminal(run, t)
         return
       }
@@ -808,19 +995,26 @@ export class RunEngine {
       return
     }
     let reason: string
-    if ((r && r.timedOut) || t.engineTimedOut) reason = `timed out after ${t.timeoutSeconds}s`
+    if (r?.timedOut || t.engineTimedOut) reason = `timed out after ${t.timeoutSeconds}s`
     else if (r?.error) reason = r.error
-    else if (!r) reason = `exited without a result (${signal ? `signal ${signal}` : `exit code ${exitCode ?? '?'}`})${u.reason ? `: ${u.reason}` : ''}`
+    else if (!r)
+      reason = `exited without a result (${signal ? `signal ${signal}` : `exit code ${exitCode ?? '?'}`})${u.reason ? `: ${u.reason}` : ''}`
     else if (signal) reason = `killed by ${signal}`
     else reason = `exit code ${exitCode}`
     this.failTask(run, t, reason, { patch: common, payload })
   }
 
   /** queued|running -> failed, then retry or cascade */
-  private failTask(run: ActiveRun, t: TaskRec, reason: string, o: { final?: boolean; patch?: TaskPatch; payload?: Record<string, unknown> } = {}) {
+  private failTask(
+    run: ActiveRun,
+    t: TaskRec,
+    reason: string,
+    o: { final?: boolean; patch?: TaskPatch; payload?: Record<string, unknown> } = {},
+  ) {
     this.clearTimer(run, t)
     if (t.state !== 'failed') {
-      if (!this.setTask(run, t, 'failed', { finishedAt: new Date(), ...(o.patch ?? {}), reason }, o.payload ?? {})) return
+      if (!this.setTask(run, t, 'failed', { finishedAt: new Date(), ...(o.patch ?? {}), reason }, o.payload ?? {}))
+        return
     }
     if (!o.final && !t.cancelRequested && !run.cancelRequested && t.retriesUsed < t.maxRetries) {
       t.retriesUsed++
@@ -843,7 +1037,10 @@ export class RunEngine {
     if (t.state !== 'queued' && t.state !== 'running') return
     this.clearTimer(run, t)
     if (t.cancelRequested || run.cancelRequested) {
-      this.setTask(run, t, 'cancelled', { reason: t.cancelRequested ? 'cancelled by user' : 'run cancelled', finishedAt: new Date() })
+      this.setTask(run, t, 'cancelled', {
+        reason: t.cancelRequested ? 'cancelled by user' : 'run cancelled',
+        finishedAt: new Date(),
+      })
       this.afterTerminal(run, t)
       return
     }
@@ -899,7 +1096,12 @@ export class RunEngine {
       else if (t.state === 'cancelled') cancelled++
     }
     const to: RunState = failed > 0 ? 'failed' : cancelled > 0 ? 'cancelled' : 'succeeded'
-    const error = failed > 0 ? `${failed} task${failed === 1 ? '' : 's'} failed` : cancelled > 0 ? `${cancelled} task${cancelled === 1 ? '' : 's'} cancelled` : null
+    const error =
+      failed > 0
+        ? `${failed} task${failed === 1 ? '' : 's'} failed`
+        : cancelled > 0
+          ? `${cancelled} task${cancelled === 1 ? '' : 's'} cancelled`
+          : null
     run.finishing = true
     this.setRunState(run, to, { error, reason: error ?? undefined })
     this.onCommit(async () => {
@@ -910,7 +1112,11 @@ export class RunEngine {
       const s = run.session
       run.session = null
       // closing a session (a Dask cluster, a batch poller) may take a while: off the write path
-      if (s) await Promise.race([s.close().catch((e) => this.log('warn', `closing the session of ${run.id}: ${(e as Error).message}`)), new Promise((r) => setTimeout(r, 50))])
+      if (s)
+        await Promise.race([
+          s.close().catch((e) => this.log('warn', `closing the session of ${run.id}: ${(e as Error).message}`)),
+          new Promise((r) => setTimeout(r, 50)),
+        ])
       // resolve waiters once the workers' last changes are stored too
       this.onCommit(() => {
         if (run.open === 0 && run.session === null && this.runs.get(run.id) === run) {
@@ -934,7 +1140,10 @@ export class RunEngine {
   /** resolves with the final state once the run ends */
   waitForRun(runId: string): Promise<RunState> {
     const run = this.runs.get(runId)
-    if (!run) return this.db.run.findUnique({ where: { id: runId }, select: { state: true } }).then((r) => (r?.state ?? 'failed') as RunState)
+    if (!run)
+      return this.db.run
+        .findUnique({ where: { id: runId }, select: { state: true } })
+        .then((r) => (r?.state ?? 'failed') as RunState)
     // task processes are unref'd (they outlive us): keep this process alive while someone waits
     const keep = setInterval(() => {}, 1 << 30)
     return new Promise((res) =>
@@ -976,7 +1185,10 @@ export class RunEngine {
     const tm = setTimeout(() => {
       for (const [t, a] of attempts)
         if (t.attempt === a && (t.state === 'queued' || t.state === 'running')) {
-          this.setTask(run, t, 'cancelled', { reason: 'cancelled (no confirmation from the worker)', finishedAt: new Date() })
+          this.setTask(run, t, 'cancelled', {
+            reason: 'cancelled (no confirmation from the worker)',
+            finishedAt: new Date(),
+          })
           this.afterTerminal(run, t)
         }
     }, 20_000)
@@ -1007,7 +1219,8 @@ export class RunEngine {
     if (!run) run = await this.adopt(runId, { reopen: true })
     const t = run.tasks.get(taskId)
     if (!t) throw new Error(`task ${taskId} is not part of run ${runId}`)
-    if (t.state !== 'failed' && t.state !== 'cancelled' && t.state !== 'lost') throw new Error(`task ${taskId} is ${t.state}: only failed, cancelled or lost tasks can be retried`)
+    if (t.state !== 'failed' && t.state !== 'cancelled' && t.state !== 'lost')
+      throw new Error(`task ${taskId} is ${t.state}: only failed, cancelled or lost tasks can be retried`)
     if (run.state === 'failed' || run.state === 'cancelled') {
       run.cancelRequested = false
       run.options.cancelRequested = false
@@ -1051,9 +1264,33 @@ export class RunEngine {
     const { backend, strategy } = resolveDrivers(row.backend, row.strategy)
     const tasks = await this.db.task.findMany({
       where: { runId },
-      select: { id: true, stageId: true, state: true, attempt: true, maxRetries: true, pool: true, partitionKey: true, partitionIndex: true, workerId: true, startedAt: true, reason: true, message: true },
+      select: {
+        id: true,
+        stageId: true,
+        state: true,
+        attempt: true,
+        maxRetries: true,
+        pool: true,
+        partitionKey: true,
+        partitionIndex: true,
+        workerId: true,
+        startedAt: true,
+        reason: true,
+        message: true,
+      },
     })
-    const run = this.buildRun({ id: runId, plan, runDir: row.runDir ?? runDirFor(runId), state: row.state as RunState, options: { ...options, owner: this.identity }, backend, strategy }, tasks)
+    const run = this.buildRun(
+      {
+        id: runId,
+        plan,
+        runDir: row.runDir ?? runDirFor(runId),
+        state: row.state as RunState,
+        options: { ...options, owner: this.identity },
+        backend,
+        strategy,
+      },
+      tasks,
+    )
     const workers = await this.db.worker.findMany({ where: { runId }, select: { id: true, state: true, pool: true } })
     for (const w of workers) run.workers.set(w.id, { state: w.state as WorkerState, pool: w.pool })
     const startedAt = new Map(tasks.map((t) => [t.id, t.startedAt]))
@@ -1084,13 +1321,32 @@ export class RunEngine {
         const ref = refs.get(t.id)
         t.ref = ref && ref.attempt === t.attempt ? ref : null
         if (t.state === 'running') t.startedAt = startedAt.get(t.id)?.getTime() ?? Date.now()
-        reattach.push({ taskId: t.id, attempt: t.attempt, pool: t.pool, stageId: t.stageId, state: t.state, taskDir: t.taskDir, ref: t.ref, timeoutSeconds: t.timeoutSeconds, startedAt: startedAt.get(t.id)?.toISOString() ?? null })
+        reattach.push({
+          taskId: t.id,
+          attempt: t.attempt,
+          pool: t.pool,
+          stageId: t.stageId,
+          state: t.state,
+          taskDir: t.taskDir,
+          ref: t.ref,
+          timeoutSeconds: t.timeoutSeconds,
+          startedAt: startedAt.get(t.id)?.toISOString() ?? null,
+        })
       }
-      for (const t of run.tasks.values()) if ((t.state === 'pending' || t.state === 'retrying') && t.unmet === 0) this.makeReady(run, t)
+      for (const t of run.tasks.values())
+        if ((t.state === 'pending' || t.state === 'retrying') && t.unmet === 0) this.makeReady(run, t)
       if (run.cancelRequested) {
-        for (const t of run.tasks.values()) if (t.state === 'pending' || t.state === 'retrying') this.setTask(run, t, 'cancelled', { reason: 'run cancelled', finishedAt: new Date() })
+        for (const t of run.tasks.values())
+          if (t.state === 'pending' || t.state === 'retrying')
+            this.setTask(run, t, 'cancelled', { reason: 'run cancelled', finishedAt: new Date() })
       }
-      this.queueEvent({ runId, type: 'run.log', taskId: null, workerId: null, payload: { level: 'info', message: `re-attached by process ${process.pid}: ${reattach.length} active task(s)` } })
+      this.queueEvent({
+        runId,
+        type: 'run.log',
+        taskId: null,
+        workerId: null,
+        payload: { level: 'info', message: `re-attached by process ${process.pid}: ${reattach.length} active task(s)` },
+      })
       await this.flush()
       if (reattach.length && run.session) await run.session.reattach(reattach)
       for (const t of active) if (t.state === 'running') this.armTimeout(run, t)
@@ -1109,7 +1365,13 @@ export class RunEngine {
 
   /** asks the process that owns a run to do something (cancel, cancelTask, retryTask) */
   async requestControl(runId: string, action: 'cancel' | 'cancelTask' | 'retryTask', taskId?: string): Promise<void> {
-    this.queueEvent({ runId, type: 'control', taskId: taskId ?? null, workerId: null, payload: { action, taskId: taskId ?? null, from: process.pid } })
+    this.queueEvent({
+      runId,
+      type: 'control',
+      taskId: taskId ?? null,
+      workerId: null,
+      payload: { action, taskId: taskId ?? null, from: process.pid },
+    })
     await this.flush()
   }
 
@@ -1171,7 +1433,8 @@ export class RunEngine {
    * otherwise cancel every active run first.
    */
   async shutdown(o: { detach?: boolean } = { detach: true }): Promise<void> {
-    if (!o.detach) for (const id of this.activeRunIds()) await this.cancelRun(id, 'server shutting down').catch(() => {})
+    if (!o.detach)
+      for (const id of this.activeRunIds()) await this.cancelRun(id, 'server shutting down').catch(() => {})
     await this.flush()
     for (const run of this.runs.values()) {
       for (const tm of run.timers.values()) clearTimeout(tm)

@@ -36,7 +36,9 @@ async function readManifests(runDir: string): Promise<HepManifest[]> {
   for (const s of stages.sort()) {
     let dss: string[] = []
     try {
-      dss = (await readdir(path.join(root, s), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name)
+      dss = (await readdir(path.join(root, s), { withFileTypes: true }))
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
     } catch {
       continue
     }
@@ -69,7 +71,10 @@ export async function syncRunArtifacts(db: Db, runId: string): Promise<void> {
       for (const a of m.artifacts) {
         const e = byPath.get(a.path)
         const meta = JSON.stringify({ ...a.meta, stage: m.stage, op: m.op, dataset: m.dataset })
-        if (!e) await db.artifact.create({ data: { runId, name: a.name, kind: a.kind, mime: a.mime, path: a.path, size: a.size, meta } })
+        if (!e)
+          await db.artifact.create({
+            data: { runId, name: a.name, kind: a.kind, mime: a.mime, path: a.path, size: a.size, meta },
+          })
         else if (e.size !== a.size) await db.artifact.update({ where: { id: e.id }, data: { size: a.size, meta } })
       }
     }
@@ -94,8 +99,15 @@ function safeJson(s: string): Record<string, unknown> {
 }
 
 /** the file of an artifact (inside its run directory), or null */
-export async function artifactFile(db: Db, runId: string, artifactId: string): Promise<{ file: string; name: string; mime: string; size: number } | null> {
-  const a = await db.artifact.findUnique({ where: { id: artifactId }, select: { runId: true, path: true, name: true, mime: true, size: true, run: { select: { runDir: true } } } })
+export async function artifactFile(
+  db: Db,
+  runId: string,
+  artifactId: string,
+): Promise<{ file: string; name: string; mime: string; size: number } | null> {
+  const a = await db.artifact.findUnique({
+    where: { id: artifactId },
+    select: { runId: true, path: true, name: true, mime: true, size: true, run: { select: { runDir: true } } },
+  })
   if (!a || a.runId !== runId || !a.run.runDir) return null
   const root = await realpath(a.run.runDir).catch(() => null)
   if (!root) return null
@@ -123,13 +135,30 @@ export async function hepProgress(db: Db, runId: string): Promise<HepProgressRow
   const plan = JSON.parse(run.plan) as ExecutionPlan
   const ops = new Map(plan.stages.filter((s) => HEP_EVENT_OPS.has(s.op)).map((s) => [s.id, s.op]))
   if (!ops.size) return []
-  const tasks = await db.task.findMany({ where: { runId, stageId: { in: [...ops.keys()] } }, select: { stageId: true, partitionKey: true, state: true, outputs: true } })
+  const tasks = await db.task.findMany({
+    where: { runId, stageId: { in: [...ops.keys()] } },
+    select: { stageId: true, partitionKey: true, state: true, outputs: true },
+  })
   const rows = new Map<string, HepProgressRow>()
   for (const t of tasks) {
     const ds = t.partitionKey ? (parsePartitionKey(t.partitionKey)?.dataset ?? t.partitionKey) : '(all)'
     const k = `${t.stageId}\0${ds}`
     let r = rows.get(k)
-    if (!r) rows.set(k, (r = { stage: t.stageId, op: ops.get(t.stageId)!, dataset: ds, total: 0, done: 0, failed: 0, running: 0, events: 0, selected: 0 }))
+    if (!r)
+      rows.set(
+        k,
+        (r = {
+          stage: t.stageId,
+          op: ops.get(t.stageId)!,
+          dataset: ds,
+          total: 0,
+          done: 0,
+          failed: 0,
+          running: 0,
+          events: 0,
+          selected: 0,
+        }),
+      )
     r.total++
     if (t.state === 'succeeded') {
       r.done++
@@ -140,5 +169,7 @@ export async function hepProgress(db: Db, runId: string): Promise<HepProgressRow
     else if (t.state === 'running') r.running++
   }
   const order = new Map(plan.stages.map((s, i) => [s.id, i]))
-  return [...rows.values()].sort((a, b) => (order.get(a.stage)! - order.get(b.stage)!) || a.dataset.localeCompare(b.dataset))
+  return [...rows.values()].sort(
+    (a, b) => order.get(a.stage)! - order.get(b.stage)! || a.dataset.localeCompare(b.dataset),
+  )
 }

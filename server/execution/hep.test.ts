@@ -3,7 +3,7 @@
  * ../shared/data/root/ (read from there): partitioned == unpartitioned, entries against the files'
  * known counts, compression variants, generated input + modifiers, artifacts registered.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Hist1D } from '../hep/hist.ts'
@@ -72,11 +72,13 @@ async function runYaml(yaml: string) {
         return ''
       }
     })
-    throw new Error(`run ${state}: ${failed.map((t) => `${t.stageId} ${t.partitionKey} ${t.state} ${t.reason}`).join('; ')}\n${logs.join('\n')}`)
+    throw new Error(
+      `run ${state}: ${failed.map((t) => `${t.stageId} ${t.partitionKey} ${t.state} ${t.reason}`).join('; ')}\n${logs.join('\n')}`,
+    )
   }
   const runDir = (await env.t.db.run.findUnique({ where: { id: runId } }))!.runDir!
   const artifacts = await listRunArtifacts(env.t.db, runId)
-  const read = <T,>(name: string, dataset = 'zmumu'): T => {
+  const read = <T>(name: string, dataset = 'zmumu'): T => {
     const a = artifacts.find((x) => x.name === name && (x.meta as { dataset?: string }).dataset === dataset)
     if (!a) throw new Error(`no artifact ${name} of ${dataset} in ${artifacts.map((x) => x.name).join(', ')}`)
     return JSON.parse(readFileSync(path.join(runDir, a.path), 'utf8')) as T
@@ -113,7 +115,11 @@ describe('hep runs on uproot-Zmumu.root', () => {
     expect(readFileSync(path.join(four.runDir, svg.path), 'utf8')).toMatch(/^<svg/)
 
     const progress = await hepProgress(env.t.db, four.runId)
-    expect(progress.find((p) => p.stage === 'hist' && p.dataset === 'zmumu')).toMatchObject({ total: 4, done: 4, events: 2304 })
+    expect(progress.find((p) => p.stage === 'hist' && p.dataset === 'zmumu')).toMatchObject({
+      total: 4,
+      done: 4,
+      events: 2304,
+    })
   }, 180_000)
 
   it('compression variants read to the same histograms (zstd Zmumu, lz4 HZZ)', async () => {

@@ -20,14 +20,20 @@ export { registerPartitioner } from './partition.ts'
 export { registerBackend, registerStrategy, registeredBackends, registeredStrategies } from './registry.ts'
 export * as runs from './runs.ts'
 
-const g = globalThis as unknown as { __controlroomExecution?: { stopLoop: () => void; report: Promise<ReconcileReport> } }
+const g = globalThis as unknown as {
+  __controlroomExecution?: { stopLoop: () => void; report: Promise<ReconcileReport> }
+}
 
-export function startExecution(opts: { intervalMs?: number; log?: (m: string) => void } = {}): Promise<ReconcileReport> {
+export function startExecution(
+  opts: { intervalMs?: number; log?: (m: string) => void } = {},
+): Promise<ReconcileReport> {
   if (g.__controlroomExecution) return g.__controlroomExecution.report
   const log = opts.log ?? ((m: string) => console.log(m))
   const report = reconcileRuns().then((r) => {
     if (r.adopted.length || r.failed.length || r.skipped.length)
-      log(`[controlroom] runs reconciled: ${r.adopted.length} re-attached, ${r.skipped.length} owned by another process, ${r.failed.length} failed${r.failed.length ? ` (${r.failed.map((f) => `${f.runId}: ${f.error}`).join('; ')})` : ''}`)
+      log(
+        `[controlroom] runs reconciled: ${r.adopted.length} re-attached, ${r.skipped.length} owned by another process, ${r.failed.length} failed${r.failed.length ? ` (${r.failed.map((f) => `${f.runId}: ${f.error}`).join('; ')})` : ''}`,
+      )
     return r
   })
   g.__controlroomExecution = { report, stopLoop: startReconcileLoop(opts.intervalMs ?? 15_000) }

@@ -36,7 +36,8 @@ export function registeredModifiers(): string[] {
 
 registerModifier({
   name: 'profile',
-  description: 'wall / CPU time and peak RSS of the command (sampled every 100 ms; exact for python ops); cprofile: true runs cProfile',
+  description:
+    'wall / CPU time and peak RSS of the command (sampled every 100 ms; exact for python ops); cprofile: true runs cProfile',
   apply({ spec, params }) {
     spec.collect.profile = true
     spec.collect.rssSampleMs = spec.collect.rssSampleMs ? Math.min(spec.collect.rssSampleMs, 100) : 100

@@ -6,17 +6,41 @@ import { contractPlan } from './strategies/contract.ts'
 
 function planWith(stages: Partial<PlanStage>[], ops: ExecutionPlan['registry']['ops'] = {}): ExecutionPlan {
   const base = contractPlan([
-    { name: 'default', workers: 1, resources: { cpus: 1, memoryBytes: 2 ** 30, gpus: 0, diskBytes: null }, resourceClass: null, config: {}, implicit: false, stages: [] },
+    {
+      name: 'default',
+      workers: 1,
+      resources: { cpus: 1, memoryBytes: 2 ** 30, gpus: 0, diskBytes: null },
+      resourceClass: null,
+      config: {},
+      implicit: false,
+      stages: [],
+    },
   ])
   const s0 = base.stages[0]
-  return { ...base, stages: stages.map((s, i) => ({ ...s0, id: `S${i}`, index: i, ...s }) as PlanStage), registry: { ops } }
+  return {
+    ...base,
+    stages: stages.map((s, i) => ({ ...s0, id: `S${i}`, index: i, ...s }) as PlanStage),
+    registry: { ops },
+  }
 }
 
-const ctx = (plan: ExecutionPlan, i = 0) => ({ plan, stage: plan.stages[i], runId: 'r1', taskId: 't1', runDir: '/runs/r1', taskDir: '/runs/r1/tasks/t1', attempt: 0, partition: null })
+const ctx = (plan: ExecutionPlan, i = 0) => ({
+  plan,
+  stage: plan.stages[i],
+  runId: 'r1',
+  taskId: 't1',
+  runDir: '/runs/r1',
+  taskDir: '/runs/r1/tasks/t1',
+  attempt: 0,
+  partition: null,
+})
 
 describe('op registry', () => {
   it('resolves shell argv and command strings', () => {
-    const plan = planWith([{ op: 'shell', params: { argv: ['echo', 'a b'] } }, { op: 'shell', params: { command: 'echo $HOME | wc -c', env: { A: 1 } } }])
+    const plan = planWith([
+      { op: 'shell', params: { argv: ['echo', 'a b'] } },
+      { op: 'shell', params: { command: 'echo $HOME | wc -c', env: { A: 1 } } },
+    ])
     expect(resolveOpDefinition(plan, 'shell')!.resolve(ctx(plan, 0)).argv).toEqual(['echo', 'a b'])
     const r = resolveOpDefinition(plan, 'shell')!.resolve(ctx(plan, 1))
     expect(r.argv).toEqual(['/bin/sh', '-c', 'echo $HOME | wc -c'])
@@ -24,7 +48,10 @@ describe('op registry', () => {
   })
 
   it('runs python module:function through the shim with the environment python', () => {
-    const plan = { ...planWith([{ op: 'python', params: { module: 'pkg.mod:fn', args: [1], kwargs: { k: 'v' } } }]), config: { python: '/opt/py/bin/python' } }
+    const plan = {
+      ...planWith([{ op: 'python', params: { module: 'pkg.mod:fn', args: [1], kwargs: { k: 'v' } } }]),
+      config: { python: '/opt/py/bin/python' },
+    }
     const r = resolveOpDefinition(plan, 'python')!.resolve(ctx(plan))
     expect(r.argv[0]).toBe('/opt/py/bin/python')
     expect(r.argv[1]).toMatch(/pyshim\.py$/)
@@ -36,14 +63,27 @@ describe('op registry', () => {
       'custom.build': { command: ['build', '--in', '{input}', '--n={n}', '{task_dir}'] },
       build2: { command: 'build --in {input}' },
     })
-    expect(resolveOpDefinition(plan, 'custom.build')!.resolve(ctx(plan)).argv).toEqual(['build', '--in', 'a file.root', '--n=3', '/runs/r1/tasks/t1'])
+    expect(resolveOpDefinition(plan, 'custom.build')!.resolve(ctx(plan)).argv).toEqual([
+      'build',
+      '--in',
+      'a file.root',
+      '--n=3',
+      '/runs/r1/tasks/t1',
+    ])
     const p2 = { ...plan, stages: [{ ...plan.stages[0], op: 'custom.build2' }] }
-    expect(resolveOpDefinition(p2, 'custom.build2')!.resolve(ctx(p2)).argv).toEqual(['/bin/sh', '-c', "build --in 'a file.root'"])
-    expect(substitute("x {a}", { a: "it's" }, true)).toBe(`x 'it'\\''s'`)
+    expect(resolveOpDefinition(p2, 'custom.build2')!.resolve(ctx(p2)).argv).toEqual([
+      '/bin/sh',
+      '-c',
+      "build --in 'a file.root'",
+    ])
+    expect(substitute('x {a}', { a: "it's" }, true)).toBe(`x 'it'\\''s'`)
   })
 
   it('refuses unregistered ops and custom ops with unknown placeholders before dispatch', () => {
-    const plan = planWith([{ op: 'custom.nope' }, { op: 'custom.half', params: {} }, { op: 'shell', params: {} }, { op: 'noop' }], { 'custom.half': { command: ['x', '{missing}'] } })
+    const plan = planWith(
+      [{ op: 'custom.nope' }, { op: 'custom.half', params: {} }, { op: 'shell', params: {} }, { op: 'noop' }],
+      { 'custom.half': { command: ['x', '{missing}'] } },
+    )
     const problems = checkOps(plan)
     expect(problems.map((p) => [p.stage, p.code])).toEqual([
       ['S0', 'unregistered-op'],
@@ -59,8 +99,28 @@ describe('op registry', () => {
   })
 
   it('applies modifiers to the spec (env, collectors, metadata)', () => {
-    const plan = planWith([{ op: 'shell', params: { command: 'true' }, modifiers: [{ name: 'gpu.preload', params: { device: 1 } }, { name: 'cuda.jit', params: {} }, { name: 'profile', params: {} }, { name: 'diagnostics', params: {} }] }])
-    const d = buildDispatch({ plan, stage: plan.stages[0], runId: 'r', runDir: '/tmp/r', taskId: 't', attempt: 0, partition: null, inputs: {} })
+    const plan = planWith([
+      {
+        op: 'shell',
+        params: { command: 'true' },
+        modifiers: [
+          { name: 'gpu.preload', params: { device: 1 } },
+          { name: 'cuda.jit', params: {} },
+          { name: 'profile', params: {} },
+          { name: 'diagnostics', params: {} },
+        ],
+      },
+    ])
+    const d = buildDispatch({
+      plan,
+      stage: plan.stages[0],
+      runId: 'r',
+      runDir: '/tmp/r',
+      taskId: 't',
+      attempt: 0,
+      partition: null,
+      inputs: {},
+    })
     expect(d.spec.env).toMatchObject({ FASTHEP_GPU_PRELOAD: '1', CONTROLROOM_GPU_DEVICE: '1', FASTHEP_CUDA_JIT: '1' })
     expect(d.spec.collect).toMatchObject({ profile: true, diagnostics: true })
     expect(d.spec.metadata.gpuPreload).toEqual({ device: 1 })
@@ -69,8 +129,30 @@ describe('op registry', () => {
 
   it('noop runs in-process unless execution.config.noop is process', () => {
     const plan = planWith([{ op: 'noop' }])
-    expect(buildDispatch({ plan, stage: plan.stages[0], runId: 'r', runDir: '/tmp/r', taskId: 't', attempt: 0, partition: null, inputs: {} }).inProcess).toBe(true)
+    expect(
+      buildDispatch({
+        plan,
+        stage: plan.stages[0],
+        runId: 'r',
+        runDir: '/tmp/r',
+        taskId: 't',
+        attempt: 0,
+        partition: null,
+        inputs: {},
+      }).inProcess,
+    ).toBe(true)
     const p2 = { ...plan, config: { noop: 'process' } }
-    expect(buildDispatch({ plan: p2, stage: p2.stages[0], runId: 'r', runDir: '/tmp/r', taskId: 't', attempt: 0, partition: null, inputs: {} }).inProcess).toBe(false)
+    expect(
+      buildDispatch({
+        plan: p2,
+        stage: p2.stages[0],
+        runId: 'r',
+        runDir: '/tmp/r',
+        taskId: 't',
+        attempt: 0,
+        partition: null,
+        inputs: {},
+      }).inProcess,
+    ).toBe(false)
   })
 })

@@ -51,7 +51,10 @@ export class OpError extends Error {
   }
 }
 
-const g = globalThis as unknown as { __controlroomOps?: Map<string, OpDefinition>; __controlroomOpFamilies?: Map<string, (name: string) => OpDefinition | null> }
+const g = globalThis as unknown as {
+  __controlroomOps?: Map<string, OpDefinition>
+  __controlroomOpFamilies?: Map<string, (name: string) => OpDefinition | null>
+}
 const registry = (g.__controlroomOps ??= new Map())
 /** prefix resolvers, e.g. `hep.` -> (name) => definition */
 const families = (g.__controlroomOpFamilies ??= new Map())
@@ -73,7 +76,8 @@ function stringEnv(v: unknown, what: string): Record<string, string> {
   if (v == null) return {}
   if (typeof v !== 'object' || Array.isArray(v)) throw new OpError(`${what} must be a map of variables`)
   const out: Record<string, string> = {}
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = typeof x === 'string' ? x : JSON.stringify(x)
+  for (const [k, x] of Object.entries(v as Record<string, unknown>))
+    out[k] = typeof x === 'string' ? x : JSON.stringify(x)
   return out
 }
 
@@ -96,12 +100,27 @@ function pythonPathEnv(plan: ExecutionPlan, params: Record<string, unknown>): Re
   return { CONTROLROOM_PYTHONPATH: list.map((p) => path.resolve(p)).join(path.delimiter) }
 }
 
-function pythonArgv(plan: ExecutionPlan, target: { module?: string; script?: string }, args: unknown, kwargs: unknown): string[] {
+function pythonArgv(
+  plan: ExecutionPlan,
+  target: { module?: string; script?: string },
+  args: unknown,
+  kwargs: unknown,
+): string[] {
   const py = pythonFor(plan)
   if (target.module) {
-    return [py, pythonShim(), 'call', target.module, JSON.stringify({ args: Array.isArray(args) ? args : args == null ? [] : [args], kwargs: kwargs ?? {} })]
+    return [
+      py,
+      pythonShim(),
+      'call',
+      target.module,
+      JSON.stringify({ args: Array.isArray(args) ? args : args == null ? [] : [args], kwargs: kwargs ?? {} }),
+    ]
   }
-  const argList = Array.isArray(args) ? args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))) : args == null ? [] : [String(args)]
+  const argList = Array.isArray(args)
+    ? args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a)))
+    : args == null
+      ? []
+      : [String(args)]
   return [py, pythonShim(), 'script', path.resolve(target.script!), ...argList]
 }
 
@@ -179,7 +198,16 @@ function builtinValues(ctx: OpContext): Record<string, string> {
     partition_index: String(ctx.partition?.index ?? 0),
   }
 }
-const BUILTIN_PLACEHOLDERS = new Set(['run_id', 'task_id', 'run_dir', 'task_dir', 'stage', 'attempt', 'partition', 'partition_index'])
+const BUILTIN_PLACEHOLDERS = new Set([
+  'run_id',
+  'task_id',
+  'run_dir',
+  'task_dir',
+  'stage',
+  'attempt',
+  'partition',
+  'partition_index',
+])
 
 function valueText(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v)
@@ -221,7 +249,10 @@ function customDefinition(name: string, spec: OpSpec): OpDefinition {
           : ['/bin/sh', '-c', substitute(String(spec.command), values, true)]
         return { argv, env, cwd: resolveCwd(spec.cwd) }
       }
-      return { argv: pythonArgv(ctx.plan, { module: String(spec.python) }, [], params), env: { ...env, ...pythonPathEnv(ctx.plan, params) } }
+      return {
+        argv: pythonArgv(ctx.plan, { module: String(spec.python) }, [], params),
+        env: { ...env, ...pythonPathEnv(ctx.plan, params) },
+      }
     },
   }
 }
@@ -242,7 +273,11 @@ export function checkOps(plan: ExecutionPlan): { stage: string; message: string;
   for (const s of plan.stages) {
     const def = resolveOpDefinition(plan, s.op)
     if (!def) {
-      out.push({ stage: s.id, code: 'unregistered-op', message: `stage '${s.id}': op '${s.op}' is not registered (built in: ${registeredOps().join(', ')}; custom ops are declared under registry.ops)` })
+      out.push({
+        stage: s.id,
+        code: 'unregistered-op',
+        message: `stage '${s.id}': op '${s.op}' is not registered (built in: ${registeredOps().join(', ')}; custom ops are declared under registry.ops)`,
+      })
       continue
     }
     const why = def.check?.(s, plan)

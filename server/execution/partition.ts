@@ -17,7 +17,10 @@ export interface Partition {
 
 export type Partitioner = (stage: PlanStage, plan: ExecutionPlan) => Partition[] | null
 
-const g = globalThis as unknown as { __controlroomPartitioners?: Partitioner[]; __controlroomPartitionPreparers?: PartitionPreparer[] }
+const g = globalThis as unknown as {
+  __controlroomPartitioners?: Partitioner[]
+  __controlroomPartitionPreparers?: PartitionPreparer[]
+}
 const partitioners = (g.__controlroomPartitioners ??= [])
 
 export function registerPartitioner(p: Partitioner): void {

@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url'
 import { existsSync } from 'node:fs'
 
 export function controlroomHomeDir(): string {
-  return path.resolve(/*turbopackIgnore: true*/ process.env.CONTROLROOM_HOME || path.join(/*turbopackIgnore: true*/ process.cwd(), 'var'))
+  return path.resolve(
+    /*turbopackIgnore: true*/ process.env.CONTROLROOM_HOME || path.join(/*turbopackIgnore: true*/ process.cwd(), 'var'),
+  )
 }
 
 export function runsRoot(): string {

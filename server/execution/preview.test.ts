@@ -36,7 +36,10 @@ function unreachableSite(): SiteConfig {
 
 describe('previewSubmissions', () => {
   it('slurm: the gpu pool asks for --gres=gpu:1, high_memory for its memory, per pool', async () => {
-    const r = await previewSubmissions(heterogeneous, { overrides: { strategy: 'slurm' }, site: { ...site, slurm: { ...site.slurm, preflight: false } } })
+    const r = await previewSubmissions(heterogeneous, {
+      overrides: { strategy: 'slurm' },
+      site: { ...site, slurm: { ...site.slurm, preflight: false } },
+    })
     expect(r.ok).toBe(true)
     expect(r.strategy).toBe('slurm')
     expect(r.pools.map((p) => p.pool).sort()).toEqual(['default', 'gpu', 'high_memory'])
@@ -97,8 +100,22 @@ describe('readTaskJobScript / runBackendInfo', () => {
   const outside = () => path.join(home, 'secret.txt')
 
   async function task(jobRef: Record<string, unknown> | null, extra: Record<string, unknown> = {}) {
-    const tk = await t.db.task.create({ data: { runId, stageId: 'TrainModel', pool: 'gpu', state: 'running', batchJobId: '42', workerId: 'slurm-42', reason: 'Resources', ...extra } })
-    if (jobRef) await t.db.event.create({ data: { runId, type: 'task.submitted', taskId: tk.id, payload: JSON.stringify({ attempt: 0, jobRef }) } })
+    const tk = await t.db.task.create({
+      data: {
+        runId,
+        stageId: 'TrainModel',
+        pool: 'gpu',
+        state: 'running',
+        batchJobId: '42',
+        workerId: 'slurm-42',
+        reason: 'Resources',
+        ...extra,
+      },
+    })
+    if (jobRef)
+      await t.db.event.create({
+        data: { runId, type: 'task.submitted', taskId: tk.id, payload: JSON.stringify({ attempt: 0, jobRef }) },
+      })
     return tk.id
   }
 
@@ -111,7 +128,16 @@ describe('readTaskJobScript / runBackendInfo', () => {
     writeFileSync(outside(), 'not for you\n')
     symlinkSync(outside(), path.join(runDir, 'slurm', 'scripts', 'link.sh'))
     const run = await t.db.run.create({
-      data: { workflowId: v.workflow.id, versionId: v.version.id, plan: '{}', planHash: 'x', backend: 'local', strategy: 'slurm', runDir, state: 'running' },
+      data: {
+        workflowId: v.workflow.id,
+        versionId: v.version.id,
+        plan: '{}',
+        planHash: 'x',
+        backend: 'local',
+        strategy: 'slurm',
+        runDir,
+        state: 'running',
+      },
     })
     runId = run.id
   })
@@ -120,7 +146,13 @@ describe('readTaskJobScript / runBackendInfo', () => {
   })
 
   it('returns the recorded script with the job id, worker and reason', async () => {
-    const id = await task({ taskId: 'x', attempt: 0, pool: 'gpu', jobId: '42', data: { scriptPath: path.join(runDir, 'slurm', 'scripts', 'job.sh') } })
+    const id = await task({
+      taskId: 'x',
+      attempt: 0,
+      pool: 'gpu',
+      jobId: '42',
+      data: { scriptPath: path.join(runDir, 'slurm', 'scripts', 'job.sh') },
+    })
     const r = await readTaskJobScript(t.db, id)
     expect(r.batchJobId).toBe('42')
     expect(r.workerId).toBe('slurm-42')
@@ -131,11 +163,23 @@ describe('readTaskJobScript / runBackendInfo', () => {
   })
 
   it('refuses a recorded path outside the run directory (traversal and symlink)', async () => {
-    const a = await task({ taskId: 'x', attempt: 0, pool: 'gpu', jobId: '43', data: { scriptPath: path.join(runDir, '..', '..', 'secret.txt') } })
+    const a = await task({
+      taskId: 'x',
+      attempt: 0,
+      pool: 'gpu',
+      jobId: '43',
+      data: { scriptPath: path.join(runDir, '..', '..', 'secret.txt') },
+    })
     await expect(readTaskJobScript(t.db, a)).rejects.toThrow(/outside the run directory/)
     const b = await task({ taskId: 'x', attempt: 0, pool: 'gpu', jobId: '44', data: { scriptPath: '/etc/passwd' } })
     await expect(readTaskJobScript(t.db, b)).rejects.toThrow(/outside the run directory/)
-    const c = await task({ taskId: 'x', attempt: 0, pool: 'gpu', jobId: '45', data: { scriptPath: path.join(runDir, 'slurm', 'scripts', 'link.sh') } })
+    const c = await task({
+      taskId: 'x',
+      attempt: 0,
+      pool: 'gpu',
+      jobId: '45',
+      data: { scriptPath: path.join(runDir, 'slurm', 'scripts', 'link.sh') },
+    })
     await expect(readTaskJobScript(t.db, c)).rejects.toThrow(/outside the run directory/)
   })
 
@@ -152,7 +196,17 @@ describe('readTaskJobScript / runBackendInfo', () => {
     const v = await t.db.workflowVersion.findFirstOrThrow()
     const dir = path.join(home, 'runs', 'r2')
     mkdirSync(path.join(dir, 'dask'), { recursive: true })
-    const run = await t.db.run.create({ data: { workflowId: v.workflowId, versionId: v.id, plan: '{}', planHash: 'x', backend: 'dask', strategy: 'slurm', runDir: dir } })
+    const run = await t.db.run.create({
+      data: {
+        workflowId: v.workflowId,
+        versionId: v.id,
+        plan: '{}',
+        planHash: 'x',
+        backend: 'dask',
+        strategy: 'slurm',
+        runDir: dir,
+      },
+    })
     expect((await runBackendInfo(t.db, run.id)).note).toMatch(/not started/)
     writeFileSync(
       path.join(dir, 'dask', 'session.json'),
@@ -161,14 +215,23 @@ describe('readTaskJobScript / runBackendInfo', () => {
         external: false,
         python: '/usr/bin/python3',
         scheduler: { address: 'tcp://10.0.0.1:8786', dashboard: 'http://10.0.0.1:8787', health: 'ok', pid: 12 },
-        pools: [{ name: 'gpu', target: 1, exhausted: false, reason: null, connected: 1, workers: [{ id: 'dask-gpu-0', name: 'gpu-0', pool: 'gpu', state: 'running', jobId: '77' }] }],
+        pools: [
+          {
+            name: 'gpu',
+            target: 1,
+            exhausted: false,
+            reason: null,
+            connected: 1,
+            workers: [{ id: 'dask-gpu-0', name: 'gpu-0', pool: 'gpu', state: 'running', jobId: '77' }],
+          },
+        ],
         updatedAt: '2025-01-01T00:00:00Z',
       }),
     )
     const info = await runBackendInfo(t.db, run.id)
     expect(info.dask?.scheduler.address).toBe('tcp://10.0.0.1:8786')
     expect(info.dask?.scheduler.dashboard).toBe('http://10.0.0.1:8787/')
-    expect(info.dask?.pools[0]!.workers[0]!.jobId).toBe('77')
+    expect(info.dask!.pools[0]!.workers[0]!.jobId).toBe('77')
     expect((await runBackendInfo(t.db, runId)).dask).toBeNull()
   })
 })

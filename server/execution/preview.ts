@@ -83,7 +83,12 @@ function siteOrProblem(opts: PreviewOptions): { site: SiteConfig; problem: PoolP
   } catch (e) {
     return {
       site: defaultSiteConfig(controlroomHome()),
-      problem: { code: 'site-config-invalid', severity: 'error', pool: null, message: `${(e as Error).message} (the preview uses the default site settings)` },
+      problem: {
+        code: 'site-config-invalid',
+        severity: 'error',
+        pool: null,
+        message: `${(e as Error).message} (the preview uses the default site settings)`,
+      },
     }
   }
 }
@@ -115,16 +120,40 @@ function renderDaskWorker(pool: PlanPool, plan: ExecutionPlan, site: SiteConfig,
     ...(p.hint ? { hint: p.hint } : {}),
   })
   if (strategy === 'slurm') {
-    const d = new SlurmWorkers({ ...base, site, transport: NO_TRANSPORT, runId, setup: workerSetupLines(plan.environment ?? null, site), preflight: false })
+    const d = new SlurmWorkers({
+      ...base,
+      site,
+      transport: NO_TRANSPORT,
+      runId,
+      setup: workerSetupLines(plan.environment ?? null, site),
+      preflight: false,
+    })
     const r = d.renderWorkerScript(pool, name)
     return { kind: 'dask-worker-slurm', text: r.script, problems: r.problems.map(toProblem) }
   }
   if (strategy === 'htcondor') {
-    const d = new HTCondorWorkers({ ...base, site, transport: NO_TRANSPORT, runId, setup: workerSetupLines(plan.environment ?? null, site) })
+    const d = new HTCondorWorkers({
+      ...base,
+      site,
+      transport: NO_TRANSPORT,
+      runId,
+      setup: workerSetupLines(plan.environment ?? null, site),
+    })
     const r = d.render(pool, name)
-    return { kind: 'dask-worker-htcondor', text: `${r.submit}\n# ---- worker script ${r.scriptPath} ----\n${r.script}`, problems: r.problems.map(toProblem) }
+    return {
+      kind: 'dask-worker-htcondor',
+      text: `${r.submit}\n# ---- worker script ${r.scriptPath} ----\n${r.script}`,
+      problems: r.problems.map(toProblem),
+    }
   }
-  const argv = daskWorkerArgv({ python, schedulerAddress, pool, name, localDirectory: path.posix.join(dir, 'workers', 'space'), host: '127.0.0.1' })
+  const argv = daskWorkerArgv({
+    python,
+    schedulerAddress,
+    pool,
+    name,
+    localDirectory: path.posix.join(dir, 'workers', 'space'),
+    host: '127.0.0.1',
+  })
   const quoted = argv.map((a) => (/^[\w@%+=:,./<>-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')
   const text = [
     `# pool '${pool.name}': ${pool.workers} Dask worker process${pool.workers === 1 ? '' : 'es'} on this host (${pool.name}-0 … ${pool.name}-${Math.max(0, pool.workers - 1)})`,
@@ -141,21 +170,36 @@ export async function previewSubmissions(yaml: string, opts: PreviewOptions = {}
       ok: false,
       backend: null,
       strategy: null,
-      compileProblems: [{ code: 'too-large', severity: 'error', message: `the workflow is larger than ${PREVIEW_MAX_YAML} characters` }],
+      compileProblems: [
+        { code: 'too-large', severity: 'error', message: `the workflow is larger than ${PREVIEW_MAX_YAML} characters` },
+      ],
       problems: [],
       pools: [],
     }
   }
   const compiled = compileWorkflow(yaml)
-  const compileProblems = compiled.problems.filter((p) => p.severity === 'error').map((p) => ({ code: p.code, severity: p.severity, message: `line ${p.range.start.line}: ${p.message}` }))
+  const compileProblems = compiled.problems
+    .filter((p) => p.severity === 'error')
+    .map((p) => ({ code: p.code, severity: p.severity, message: `line ${p.range.start.line}: ${p.message}` }))
   if (!compiled.plan) return { ok: false, backend: null, strategy: null, compileProblems, problems: [], pools: [] }
   let plan = compiled.plan
   const o = opts.overrides
-  if (o?.backend || o?.strategy) plan = { ...plan, backend: (o.backend ?? plan.backend) as ExecutionPlan['backend'], strategy: (o.strategy ?? plan.strategy) as ExecutionPlan['strategy'] }
+  if (o?.backend || o?.strategy)
+    plan = {
+      ...plan,
+      backend: (o.backend ?? plan.backend) as ExecutionPlan['backend'],
+      strategy: (o.strategy ?? plan.strategy) as ExecutionPlan['strategy'],
+    }
 
   const { site, problem: siteProblem } = siteOrProblem(opts)
   const problems: PoolProblem[] = siteProblem ? [siteProblem] : []
-  for (const p of checkOps(plan)) problems.push({ code: p.code, severity: 'error', pool: plan.stages.find((s) => s.id === p.stage)?.pool ?? null, message: p.message })
+  for (const p of checkOps(plan))
+    problems.push({
+      code: p.code,
+      severity: 'error',
+      pool: plan.stages.find((s) => s.id === p.stage)?.pool ?? null,
+      message: p.message,
+    })
 
   let drivers: { backend: Backend; strategy: Strategy } | null = null
   try {
@@ -168,21 +212,40 @@ export async function previewSubmissions(yaml: string, opts: PreviewOptions = {}
   const timeout = opts.preflightTimeoutMs ?? 10_000
   if (drivers) {
     const d = drivers
-    const checks: Promise<PoolProblem[]>[] = [withTimeout(d.strategy.preflight(plan, ctx), timeout, `${d.strategy.name} preflight`)]
-    if (d.backend.preflight) checks.push(withTimeout(d.backend.preflight(plan, d.strategy, ctx), timeout, `${d.backend.name} preflight`))
+    const checks: Promise<PoolProblem[]>[] = [
+      withTimeout(d.strategy.preflight(plan, ctx), timeout, `${d.strategy.name} preflight`),
+    ]
+    if (d.backend.preflight)
+      checks.push(withTimeout(d.backend.preflight(plan, d.strategy, ctx), timeout, `${d.backend.name} preflight`))
     for (const r of await Promise.allSettled(checks)) {
       if (r.status === 'fulfilled') problems.push(...r.value)
-      else problems.push({ code: 'preflight-failed', severity: 'error', pool: null, message: `preflight failed: ${(r.reason as Error)?.message ?? String(r.reason)}` })
+      else
+        problems.push({
+          code: 'preflight-failed',
+          severity: 'error',
+          pool: null,
+          message: `preflight failed: ${(r.reason as Error)?.message ?? String(r.reason)}`,
+        })
     }
   }
 
   const pools: PoolSubmissionPreview[] = []
   for (const pool of plan.pools) {
-    const entry: PoolSubmissionPreview = { pool: pool.name, stages: [...pool.stages], submission: null, problems: problems.filter((p) => p.pool === pool.name) }
+    const entry: PoolSubmissionPreview = {
+      pool: pool.name,
+      stages: [...pool.stages],
+      submission: null,
+      problems: problems.filter((p) => p.pool === pool.name),
+    }
     if (drivers) {
       try {
-        entry.submission = plan.backend === 'dask' ? renderDaskWorker(pool, plan, site, runDir) : await drivers.strategy.render(pool, plan, ctx)
-        for (const p of entry.submission.problems) if (!entry.problems.some((q) => q.code === p.code && q.message === p.message)) entry.problems.push({ ...p, pool: p.pool ?? pool.name })
+        entry.submission =
+          plan.backend === 'dask'
+            ? renderDaskWorker(pool, plan, site, runDir)
+            : await drivers.strategy.render(pool, plan, ctx)
+        for (const p of entry.submission.problems)
+          if (!entry.problems.some((q) => q.code === p.code && q.message === p.message))
+            entry.problems.push({ ...p, pool: p.pool ?? pool.name })
       } catch (e) {
         entry.error = (e as Error).message
       }

@@ -23,7 +23,9 @@ describe('poolProfileSummary', () => {
   it('sums CPU and wall time and takes the max peak RSS of the profiled tasks per pool', async () => {
     const stage = (id: string, pool: string, profile: boolean) =>
       `    - id: ${id}\n      op: shell\n      needs: []\n      params: { command: ${JSON.stringify(BURN)} }\n` +
-      (pool !== 'default' || profile ? `      execution: { ${pool === 'default' ? '' : `require: ${pool}`}${pool !== 'default' && profile ? ', ' : ''}${profile ? 'modifiers: [profile]' : ''} }\n` : '')
+      (pool !== 'default' || profile
+        ? `      execution: { ${pool === 'default' ? '' : `require: ${pool}`}${pool !== 'default' && profile ? ', ' : ''}${profile ? 'modifiers: [profile]' : ''} }\n`
+        : '')
     const yaml =
       `version: 1\nname: pool-profile\nanalysis:\n  stages:\n` +
       stage('a1', 'default', true) +
@@ -38,9 +40,18 @@ describe('poolProfileSummary', () => {
 
     const { items } = await listTasks(env.t.db, { runId, limit: 1000 })
     expect(items).toHaveLength(6)
-    const profiled = (pool: string) => items.filter((t) => t.pool === pool && (t.modifiers as { name: string }[]).some((m) => m.name === 'profile'))
-    expect(profiled('default').map((t) => t.stageId).sort()).toEqual(['a1', 'a2'])
-    expect(profiled('big').map((t) => t.stageId).sort()).toEqual(['b1', 'b2', 'b3'])
+    const profiled = (pool: string) =>
+      items.filter((t) => t.pool === pool && (t.modifiers as { name: string }[]).some((m) => m.name === 'profile'))
+    expect(
+      profiled('default')
+        .map((t) => t.stageId)
+        .sort(),
+    ).toEqual(['a1', 'a2'])
+    expect(
+      profiled('big')
+        .map((t) => t.stageId)
+        .sort(),
+    ).toEqual(['b1', 'b2', 'b3'])
 
     const rows = await poolProfileSummary(env.t.db, runId)
     expect(rows.map((r) => r.pool)).toEqual(['default', 'big'])

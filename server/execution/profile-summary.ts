@@ -45,14 +45,15 @@ export async function poolProfileSummary(db: Db, runId: string): Promise<PoolPro
   const acc = new Map<string, { tasks: number; cpuMs: number; wallMs: number; peak: number | null }>()
   let cursor: string | null = null
   for (;;) {
-    const page: { id: string; pool: string; modifiers: string | null; metrics: string | null }[] = await db.task.findMany({
-      // the LIKE pre-filter narrows the rows; hasProfile decides exactly
-      where: { runId, metrics: { not: null }, modifiers: { contains: 'profile' } },
-      select: { id: true, pool: true, modifiers: true, metrics: true },
-      orderBy: { id: 'asc' },
-      take: PAGE,
-      ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-    })
+    const page: { id: string; pool: string; modifiers: string | null; metrics: string | null }[] =
+      await db.task.findMany({
+        // the LIKE pre-filter narrows the rows; hasProfile decides exactly
+        where: { runId, metrics: { not: null }, modifiers: { contains: 'profile' } },
+        select: { id: true, pool: true, modifiers: true, metrics: true },
+        orderBy: { id: 'asc' },
+        take: PAGE,
+        ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+      })
     for (const t of page) {
       if (!hasProfile(t.modifiers) || !t.metrics) continue
       let m: Record<string, unknown>

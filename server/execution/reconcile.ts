@@ -36,7 +36,8 @@ export async function reconcileRuns(opts: { engine?: RunEngine } = {}): Promise<
       engine.log('error', `could not reconcile run ${r.id}: ${(e as Error).message}`)
     }
   }
-  if (report.adopted.length) engine.log('info', `reconciled ${report.adopted.length} run(s): ${report.adopted.join(', ')}`)
+  if (report.adopted.length)
+    engine.log('info', `reconciled ${report.adopted.length} run(s): ${report.adopted.join(', ')}`)
   return report
 }
 

@@ -12,7 +12,9 @@ import type { Backend, Strategy } from './types.ts'
 
 type Factory<T> = () => T
 
-const g = globalThis as unknown as { __controlroomDrivers?: { backends: Map<string, Factory<Backend>>; strategies: Map<string, Factory<Strategy>> } }
+const g = globalThis as unknown as {
+  __controlroomDrivers?: { backends: Map<string, Factory<Backend>>; strategies: Map<string, Factory<Strategy>> }
+}
 const drivers = (g.__controlroomDrivers ??= { backends: new Map(), strategies: new Map() })
 
 export function registerBackend(name: string, factory: Factory<Backend>): void {
@@ -41,11 +43,18 @@ export class DriverError extends Error {
 export function resolveDrivers(backendName: string, strategyName: string): { backend: Backend; strategy: Strategy } {
   const strategy = strategyName === 'default' ? 'local' : strategyName
   const bf = drivers.backends.get(backendName)
-  if (!bf) throw new DriverError(`backend '${backendName}' is not available in this server (available: ${registeredBackends().join(', ')})`)
+  if (!bf)
+    throw new DriverError(
+      `backend '${backendName}' is not available in this server (available: ${registeredBackends().join(', ')})`,
+    )
   const sf = drivers.strategies.get(strategy)
-  if (!sf) throw new DriverError(`strategy '${strategy}' is not available in this server (available: ${registeredStrategies().join(', ')})`)
+  if (!sf)
+    throw new DriverError(
+      `strategy '${strategy}' is not available in this server (available: ${registeredStrategies().join(', ')})`,
+    )
   const backend = bf()
   const s = sf()
-  if (!backend.supportsStrategy(s.name)) throw new DriverError(`backend '${backendName}' cannot use strategy '${strategy}'`)
+  if (!backend.supportsStrategy(s.name))
+    throw new DriverError(`backend '${backendName}' cannot use strategy '${strategy}'`)
   return { backend, strategy: s }
 }

@@ -55,10 +55,14 @@ analysis:
 
 /** starts an engine in a child process; resolves with the run id */
 async function startInChild(versionId: string): Promise<{ child: ChildProcess; runId: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(process.cwd(), 'server/execution/testing-child.ts'), versionId], {
-    env: { ...process.env, DATABASE_URL: env.t.url, CONTROLROOM_HOME: env.home },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(process.cwd(), 'server/execution/testing-child.ts'), versionId],
+    {
+      env: { ...process.env, DATABASE_URL: env.t.url, CONTROLROOM_HOME: env.home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   children.push(child)
   let err = ''
   child.stderr!.on('data', (d) => (err += d))
@@ -113,7 +117,9 @@ describe('server kill -9 mid-run, then restart', () => {
 
     const after = await runEvents(runId)
     // nothing that was written is lost, and ids strictly increase
-    expect(after.slice(0, before.length).map((e) => [e.id, e.type, e.payload])).toEqual(before.map((e) => [e.id, e.type, e.payload]))
+    expect(after.slice(0, before.length).map((e) => [e.id, e.type, e.payload])).toEqual(
+      before.map((e) => [e.id, e.type, e.payload]),
+    )
     for (let i = 1; i < after.length; i++) expect(after[i].id).toBeGreaterThan(after[i - 1].id)
     const { items } = await listTasks(env.t.db, { runId })
     for (const t of items) expect(t).toMatchObject({ state: 'succeeded', attempt: 0 })
@@ -126,7 +132,9 @@ describe('server kill -9 mid-run, then restart', () => {
     const run = await env.t.db.run.findUnique({ where: { id: runId } })
     const out = readFileSync(path.join(run!.runDir!, 'tasks', b.id, 'stdout.log'), 'utf8')
     expect(out).toBe(Array.from({ length: 12 }, (_, i) => `line ${i + 1}\n`).join(''))
-    expect(after.some((e) => e.type === 'run.log' && JSON.parse(e.payload).message.startsWith('re-attached by process'))).toBe(true)
+    expect(
+      after.some((e) => e.type === 'run.log' && JSON.parse(e.payload).message.startsWith('re-attached by process')),
+    ).toBe(true)
     expect(processesWithEnv('CONTROLROOM_RUN_ID', runId)).toEqual([])
   })
 

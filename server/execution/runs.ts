@@ -28,7 +28,11 @@ function engineOf(e?: RunEngine) {
 
 function applyOverrides(plan: ExecutionPlan, o?: { backend?: string; strategy?: string }): ExecutionPlan {
   if (!o || (!o.backend && !o.strategy)) return plan
-  return { ...plan, backend: (o.backend ?? plan.backend) as ExecutionPlan['backend'], strategy: (o.strategy ?? plan.strategy) as ExecutionPlan['strategy'] }
+  return {
+    ...plan,
+    backend: (o.backend ?? plan.backend) as ExecutionPlan['backend'],
+    strategy: (o.strategy ?? plan.strategy) as ExecutionPlan['strategy'],
+  }
 }
 
 function refused(e: unknown): never {
@@ -37,25 +41,44 @@ function refused(e: unknown): never {
 }
 
 /** freezes the version's plan and starts a run; refuses invalid versions and plans this host cannot run */
-export async function startRun(input: StartRunInput, engine?: RunEngine): Promise<{ runId: string; warnings: PoolProblem[] }> {
+export async function startRun(
+  input: StartRunInput,
+  engine?: RunEngine,
+): Promise<{ runId: string; warnings: PoolProblem[] }> {
   const eng = engineOf(engine)
-  const version = await eng.db.workflowVersion.findUnique({ where: { id: input.versionId }, select: { id: true, workflowId: true, yaml: true, valid: true, number: true, errorCount: true } })
+  const version = await eng.db.workflowVersion.findUnique({
+    where: { id: input.versionId },
+    select: { id: true, workflowId: true, yaml: true, valid: true, number: true, errorCount: true },
+  })
   if (!version) throw notFound(`workflow version ${input.versionId} not found`)
   const plan = applyOverrides(compileForRun(version), input.overrides)
   try {
-    return await eng.createRun({ workflowId: version.workflowId, versionId: version.id, plan, source: input.source ?? 'api', ownerId: input.ownerId ?? null, options: { overrides: input.overrides } })
+    return await eng.createRun({
+      workflowId: version.workflowId,
+      versionId: version.id,
+      plan,
+      source: input.source ?? 'api',
+      ownerId: input.ownerId ?? null,
+      options: { overrides: input.overrides },
+    })
   } catch (e) {
     refused(e)
   }
 }
 
 /** preflight problems + the submission text per pool for a version (the plan panel's preview) */
-export async function previewRun(input: { versionId: string; overrides?: { backend?: string; strategy?: string } }, engine?: RunEngine): Promise<{
+export async function previewRun(
+  input: { versionId: string; overrides?: { backend?: string; strategy?: string } },
+  engine?: RunEngine,
+): Promise<{
   problems: PoolProblem[]
   pools: { pool: string; submission: RenderedSubmission | null; error?: string }[]
 }> {
   const eng = engineOf(engine)
-  const version = await eng.db.workflowVersion.findUnique({ where: { id: input.versionId }, select: { id: true, yaml: true, valid: true, number: true, errorCount: true } })
+  const version = await eng.db.workflowVersion.findUnique({
+    where: { id: input.versionId },
+    select: { id: true, yaml: true, valid: true, number: true, errorCount: true },
+  })
   if (!version) throw notFound(`workflow version ${input.versionId} not found`)
   const plan = applyOverrides(compileForRun(version), input.overrides)
   const problems = await eng.preflight(plan)
@@ -87,7 +110,10 @@ export interface RunListInput {
 export async function listRuns(db: Db, input: RunListInput = {}) {
   const limit = Math.min(Math.max(input.limit ?? 50, 1), 200)
   const rows = await db.run.findMany({
-    where: { ...(input.workflowId ? { workflowId: input.workflowId } : {}), ...(input.state ? { state: input.state } : {}) },
+    where: {
+      ...(input.workflowId ? { workflowId: input.workflowId } : {}),
+      ...(input.state ? { state: input.state } : {}),
+    },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: limit + 1,
     ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
@@ -109,7 +135,11 @@ export async function listRuns(db: Db, input: RunListInput = {}) {
   })
   const items = rows.slice(0, limit)
   const counts = items.length
-    ? await db.task.groupBy({ by: ['runId', 'state'], where: { runId: { in: items.map((r) => r.id) } }, _count: { _all: true } })
+    ? await db.task.groupBy({
+        by: ['runId', 'state'],
+        where: { runId: { in: items.map((r) => r.id) } },
+        _count: { _all: true },
+      })
     : []
   const byRun = new Map<string, Record<string, number>>()
   for (const c of counts) {
@@ -188,7 +218,15 @@ export async function getRun(db: Db, runId: string) {
     total: Object.values(counts).reduce((a, b) => a + b, 0),
     stages: plan.stages.map((s) => {
       const c = stageCounts[s.id] ?? {}
-      return { id: s.id, op: s.op, pool: s.pool, needs: s.needs, counts: c, total: Object.values(c).reduce((a, b) => a + b, 0), done: c.succeeded ?? 0 }
+      return {
+        id: s.id,
+        op: s.op,
+        pool: s.pool,
+        needs: s.needs,
+        counts: c,
+        total: Object.values(c).reduce((a, b) => a + b, 0),
+        done: c.succeeded ?? 0,
+      }
     }),
     pools: plan.pools.map((p) => ({
       name: p.name,
@@ -232,7 +270,10 @@ export async function listTasks(db: Db, input: TaskListInput) {
             : input.sort === 'state'
               ? [{ state: 'asc' as const }, { id: 'asc' as const }]
               : [{ createdAt: 'asc' as const }, { partitionIndex: 'asc' as const }, { id: 'asc' as const }]
-  const [rows, total] = await Promise.all([db.task.findMany({ where, orderBy, skip: offset, take: limit + 1 }), db.task.count({ where })])
+  const [rows, total] = await Promise.all([
+    db.task.findMany({ where, orderBy, skip: offset, take: limit + 1 }),
+    db.task.count({ where }),
+  ])
   const items = rows.slice(0, limit).map((t) => ({
     ...t,
     outputs: t.outputs ? (JSON.parse(t.outputs) as unknown) : null,
@@ -255,7 +296,10 @@ export interface LogInput {
 }
 
 export async function readLog(db: Db, input: LogInput) {
-  const task = await db.task.findUnique({ where: { id: input.taskId }, select: { id: true, runId: true, state: true, run: { select: { runDir: true } } } })
+  const task = await db.task.findUnique({
+    where: { id: input.taskId },
+    select: { id: true, runId: true, state: true, run: { select: { runDir: true } } },
+  })
   if (!task) throw notFound(`task ${input.taskId} not found`)
   if (!task.run.runDir) throw notFound(`run ${task.runId} has no run directory`)
   const file = taskFiles(taskDirFor(task.run.runDir, task.id))[input.stream]
@@ -297,7 +341,15 @@ export async function readLog(db: Db, input: LogInput) {
       end -= tail[0].length // ASCII: one byte per character
     }
   }
-  return { text: await redactChunk(file, offset, text), offset, nextOffset: offset + end, size, eof: offset + end >= size, done, path: path.basename(file) }
+  return {
+    text: await redactChunk(file, offset, text),
+    offset,
+    nextOffset: offset + end,
+    size,
+    eof: offset + end >= size,
+    done,
+    path: path.basename(file),
+  }
 }
 
 /**
@@ -326,7 +378,10 @@ async function redactChunk(file: string, offset: number, text: string): Promise<
 
 /** the absolute path of a task's log file (full download) */
 export async function logFilePath(db: Db, taskId: string, stream: 'stdout' | 'stderr'): Promise<string> {
-  const task = await db.task.findUnique({ where: { id: taskId }, select: { id: true, run: { select: { runDir: true } } } })
+  const task = await db.task.findUnique({
+    where: { id: taskId },
+    select: { id: true, run: { select: { runDir: true } } },
+  })
   if (!task?.run.runDir) throw notFound(`task ${taskId} not found`)
   return taskFiles(taskDirFor(task.run.runDir, task.id))[stream]
 }
@@ -387,7 +442,8 @@ export async function cancelTask(taskId: string, engine?: RunEngine): Promise<{ 
 export async function retryTask(taskId: string, engine?: RunEngine): Promise<{ taskId: string; forwarded: boolean }> {
   const eng = engineOf(engine)
   const t = await taskRow(eng, taskId)
-  if (t.state !== 'failed' && t.state !== 'cancelled' && t.state !== 'lost') throw badInput(`task ${taskId} is ${t.state}: only failed, cancelled or lost tasks can be retried`)
+  if (t.state !== 'failed' && t.state !== 'cancelled' && t.state !== 'lost')
+    throw badInput(`task ${taskId} is ${t.state}: only failed, cancelled or lost tasks can be retried`)
   if (!eng.isActive(t.runId)) {
     const r = await runRow(eng, t.runId)
     if (!FINISHED.has(r.state) && eng.ownedElsewhere(r.options)) {
@@ -408,24 +464,50 @@ export async function retryTask(taskId: string, engine?: RunEngine): Promise<{ t
  * of `stageId` and succeeded in the old run are reused (copied as succeeded); the stage and
  * everything downstream of it (and anything upstream that did not succeed) run again.
  */
-export async function rerunFrom(input: { runId: string; stageId: string; source?: 'ui' | 'cli' | 'api'; ownerId?: string | null }, engine?: RunEngine): Promise<{ runId: string }> {
+export async function rerunFrom(
+  input: { runId: string; stageId: string; source?: 'ui' | 'cli' | 'api'; ownerId?: string | null },
+  engine?: RunEngine,
+): Promise<{ runId: string }> {
   const eng = engineOf(engine)
   const old = await eng.db.run.findUnique({ where: { id: input.runId } })
   if (!old) throw notFound(`run ${input.runId} not found`)
   const plan = JSON.parse(old.plan) as ExecutionPlan
-  if (!plan.stages.some((s) => s.id === input.stageId)) throw badInput(`run ${input.runId} has no stage '${input.stageId}' (stages: ${plan.stages.map((s) => s.id).join(', ')})`)
+  if (!plan.stages.some((s) => s.id === input.stageId))
+    throw badInput(
+      `run ${input.runId} has no stage '${input.stageId}' (stages: ${plan.stages.map((s) => s.id).join(', ')})`,
+    )
   // the stage and everything downstream of it
   const down = new Set<string>([input.stageId])
   for (let changed = true; changed; ) {
     changed = false
-    for (const s of plan.stages) if (!down.has(s.id) && s.needs.some((n) => down.has(n))) (down.add(s.id), (changed = true))
+    for (const s of plan.stages)
+      if (!down.has(s.id) && s.needs.some((n) => down.has(n))) down.add(s.id), (changed = true)
   }
   const oldTasks = await eng.db.task.findMany({ where: { runId: old.id, state: 'succeeded' } })
-  const reuse = new Map<string, { taskDir: string; outputs: string | null; metrics: string | null; exitCode: number | null; startedAt: Date | null; finishedAt: Date | null; durationMs: number | null }>()
+  const reuse = new Map<
+    string,
+    {
+      taskDir: string
+      outputs: string | null
+      metrics: string | null
+      exitCode: number | null
+      startedAt: Date | null
+      finishedAt: Date | null
+      durationMs: number | null
+    }
+  >()
   for (const t of oldTasks) {
     if (down.has(t.stageId)) continue
     const dir = t.reason?.startsWith('reused from run ') && t.message ? t.message : taskDirFor(old.runDir ?? '', t.id)
-    reuse.set(`${t.stageId}\0${t.partitionKey ?? ''}`, { taskDir: dir, outputs: t.outputs, metrics: t.metrics, exitCode: t.exitCode, startedAt: t.startedAt, finishedAt: t.finishedAt, durationMs: t.durationMs })
+    reuse.set(`${t.stageId}\0${t.partitionKey ?? ''}`, {
+      taskDir: dir,
+      outputs: t.outputs,
+      metrics: t.metrics,
+      exitCode: t.exitCode,
+      startedAt: t.startedAt,
+      finishedAt: t.finishedAt,
+      durationMs: t.durationMs,
+    })
   }
   try {
     const r = await eng.createRun({
@@ -450,5 +532,13 @@ export async function eventsSince(db: Db, runId: string | null, afterId: number,
     orderBy: { id: 'asc' },
     take: limit,
   })
-  return rows.map((r) => ({ id: r.id, runId: r.runId, at: r.at.toISOString(), type: r.type, taskId: r.taskId, workerId: r.workerId, payload: JSON.parse(r.payload) as Record<string, unknown> }))
+  return rows.map((r) => ({
+    id: r.id,
+    runId: r.runId,
+    at: r.at.toISOString(),
+    type: r.type,
+    taskId: r.taskId,
+    workerId: r.workerId,
+    payload: JSON.parse(r.payload) as Record<string, unknown>,
+  }))
 }

@@ -37,7 +37,9 @@ export function buildDispatch(input: SpecInput): DispatchTask {
     env: {
       ...(r.env ?? {}),
       CONTROLROOM_POOL: stage.pool,
-      ...(input.partition ? { CONTROLROOM_PARTITION: input.partition.key, CONTROLROOM_PARTITION_INDEX: String(input.partition.index) } : {}),
+      ...(input.partition
+        ? { CONTROLROOM_PARTITION: input.partition.key, CONTROLROOM_PARTITION_INDEX: String(input.partition.index) }
+        : {}),
       ...(Object.keys(input.inputs).length ? { CONTROLROOM_INPUTS: JSON.stringify(input.inputs) } : {}),
     },
     cwd: r.cwd ?? taskDir,

@@ -166,7 +166,9 @@ class SqliteStore implements EngineStore {
     this.db.pragma('synchronous = NORMAL')
     this.db.pragma('foreign_keys = ON')
     this.db.pragma('busy_timeout = 15000')
-    this.insertEvent = this.db.prepare('INSERT INTO "Event" ("runId","at","type","taskId","workerId","payload") VALUES (?,?,?,?,?,?)')
+    this.insertEvent = this.db.prepare(
+      'INSERT INTO "Event" ("runId","at","type","taskId","workerId","payload") VALUES (?,?,?,?,?,?)',
+    )
     this.insertTask = this.db.prepare(
       'INSERT INTO "Task" ("id","runId","stageId","partitionKey","partitionIndex","state","attempt","maxRetries","pool","modifiers","createdAt","reason","message","exitCode","startedAt","finishedAt","durationMs","outputs","metrics") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
     )
@@ -192,7 +194,15 @@ class SqliteStore implements EngineStore {
     for (const e of events) {
       const at = iso(e.at)!
       const info = this.insertEvent.run(e.runId, at, e.type, e.taskId, e.workerId, JSON.stringify(e.payload))
-      out.push({ id: Number(info.lastInsertRowid), runId: e.runId, at: e.at.toISOString(), type: e.type, taskId: e.taskId, workerId: e.workerId, payload: e.payload })
+      out.push({
+        id: Number(info.lastInsertRowid),
+        runId: e.runId,
+        at: e.at.toISOString(),
+        type: e.type,
+        taskId: e.taskId,
+        workerId: e.workerId,
+        payload: e.payload,
+      })
     }
     return out
   }
@@ -228,7 +238,21 @@ class SqliteStore implements EngineStore {
         .prepare(
           'INSERT INTO "Run" ("id","workflowId","versionId","plan","planHash","state","backend","strategy","options","runDir","ownerId","source","createdAt") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)',
         )
-        .run(run.id, run.workflowId, run.versionId, run.plan, run.planHash, run.state, run.backend, run.strategy, run.options, run.runDir, run.ownerId, run.source, iso(run.createdAt))
+        .run(
+          run.id,
+          run.workflowId,
+          run.versionId,
+          run.plan,
+          run.planHash,
+          run.state,
+          run.backend,
+          run.strategy,
+          run.options,
+          run.runDir,
+          run.ownerId,
+          run.source,
+          iso(run.createdAt),
+        )
       this.addTasks(tasks)
       return this.addEvents(events)
     })
@@ -242,7 +266,20 @@ class SqliteStore implements EngineStore {
   async write(b: WriteBatch): Promise<RunEvent[]> {
     const tx = this.db.transaction(() => {
       for (const w of b.newWorkers)
-        this.insertWorker.run(w.id, w.runId, w.pool, w.state, w.kind, w.batchJobId, w.host, w.pid, w.reason, w.currentTaskId, iso(w.createdAt), iso(w.startedAt))
+        this.insertWorker.run(
+          w.id,
+          w.runId,
+          w.pool,
+          w.state,
+          w.kind,
+          w.batchJobId,
+          w.host,
+          w.pid,
+          w.reason,
+          w.currentTaskId,
+          iso(w.createdAt),
+          iso(w.startedAt),
+        )
       const stored = this.addEvents(b.events)
       for (const [id, p] of b.tasks) this.update('Task', id, p as Record<string, unknown>)
       for (const [id, p] of b.workers) this.update('Worker', id, p as Record<string, unknown>)
@@ -255,8 +292,18 @@ class SqliteStore implements EngineStore {
   async controlEvents(runIds: string[], afterId: number): Promise<RunEvent[]> {
     if (runIds.length === 0) return []
     const rows = this.db
-      .prepare(`SELECT * FROM "Event" WHERE "type" = 'control' AND "id" > ? AND "runId" IN (${runIds.map(() => '?').join(',')}) ORDER BY "id"`)
-      .all(afterId, ...runIds) as { id: number; runId: string; at: string; type: string; taskId: string | null; workerId: string | null; payload: string }[]
+      .prepare(
+        `SELECT * FROM "Event" WHERE "type" = 'control' AND "id" > ? AND "runId" IN (${runIds.map(() => '?').join(',')}) ORDER BY "id"`,
+      )
+      .all(afterId, ...runIds) as {
+      id: number
+      runId: string
+      at: string
+      type: string
+      taskId: string | null
+      workerId: string | null
+      payload: string
+    }[]
     return rows.map((r) => ({ ...r, at: new Date(r.at).toISOString(), payload: JSON.parse(r.payload) }))
   }
 
@@ -283,11 +330,26 @@ class PrismaStore implements EngineStore {
   private async addEvents(tx: Db, events: NewEvent[]): Promise<RunEvent[]> {
     if (events.length === 0) return []
     const rows = await tx.event.createManyAndReturn({
-      data: events.map((e) => ({ runId: e.runId, at: e.at, type: e.type, taskId: e.taskId, workerId: e.workerId, payload: JSON.stringify(e.payload) })),
+      data: events.map((e) => ({
+        runId: e.runId,
+        at: e.at,
+        type: e.type,
+        taskId: e.taskId,
+        workerId: e.workerId,
+        payload: JSON.stringify(e.payload),
+      })),
       select: { id: true },
     })
     const ids = rows.map((r) => r.id).sort((a, b) => a - b)
-    return events.map((e, i) => ({ id: ids[i], runId: e.runId, at: e.at.toISOString(), type: e.type, taskId: e.taskId, workerId: e.workerId, payload: e.payload }))
+    return events.map((e, i) => ({
+      id: ids[i],
+      runId: e.runId,
+      at: e.at.toISOString(),
+      type: e.type,
+      taskId: e.taskId,
+      workerId: e.workerId,
+      payload: e.payload,
+    }))
   }
 
   async insertRun(run: RunRow, tasks: TaskRow[], events: NewEvent[]): Promise<RunEvent[]> {
@@ -320,7 +382,9 @@ class PrismaStore implements EngineStore {
         }
         for (const g of groups.values()) {
           if (g.ids.length === 1) await tx.task.update({ where: { id: g.ids[0] }, data: g.data })
-          else for (let i = 0; i < g.ids.length; i += 1000) await tx.task.updateMany({ where: { id: { in: g.ids.slice(i, i + 1000) } }, data: g.data })
+          else
+            for (let i = 0; i < g.ids.length; i += 1000)
+              await tx.task.updateMany({ where: { id: { in: g.ids.slice(i, i + 1000) } }, data: g.data })
         }
         for (const [id, p] of b.workers) await tx.worker.update({ where: { id }, data: p })
         for (const [id, p] of b.runs) await tx.run.update({ where: { id }, data: p })
@@ -332,7 +396,10 @@ class PrismaStore implements EngineStore {
 
   async controlEvents(runIds: string[], afterId: number): Promise<RunEvent[]> {
     if (runIds.length === 0) return []
-    const rows = await this.db.event.findMany({ where: { type: 'control', id: { gt: afterId }, runId: { in: runIds } }, orderBy: { id: 'asc' } })
+    const rows = await this.db.event.findMany({
+      where: { type: 'control', id: { gt: afterId }, runId: { in: runIds } },
+      orderBy: { id: 'asc' },
+    })
     return rows.map((r) => ({ ...r, at: r.at.toISOString(), payload: JSON.parse(r.payload) }))
   }
 

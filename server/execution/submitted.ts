@@ -64,7 +64,8 @@ export async function resolveInsideRunDir(runDir: string, file: string): Promise
   } catch {
     throw notFound(`the job script ${path.relative(root, abs)} no longer exists in the run directory`)
   }
-  if (!isInside(realRoot, real)) throw badInput(`the recorded job script ${file} resolves outside the run directory: not shown`)
+  if (!isInside(realRoot, real))
+    throw badInput(`the recorded job script ${file} resolves outside the run directory: not shown`)
   return real
 }
 
@@ -115,7 +116,11 @@ export async function readTaskJobScript(db: Db, taskId: string): Promise<TaskJob
     files: [],
     note: null,
   }
-  const ev = await db.event.findFirst({ where: { runId: task.runId, taskId: task.id, type: 'task.submitted' }, orderBy: { id: 'desc' }, select: { payload: true } })
+  const ev = await db.event.findFirst({
+    where: { runId: task.runId, taskId: task.id, type: 'task.submitted' },
+    orderBy: { id: 'desc' },
+    select: { payload: true },
+  })
   if (!ev) {
     out.note = 'the task has not been submitted yet'
     return out
@@ -160,7 +165,10 @@ export interface RunBackendInfo {
 
 /** backend-specific information of a run (the Dask session written by the dask backend) */
 export async function runBackendInfo(db: Db, runId: string): Promise<RunBackendInfo> {
-  const run = await db.run.findUnique({ where: { id: runId }, select: { id: true, backend: true, strategy: true, runDir: true } })
+  const run = await db.run.findUnique({
+    where: { id: runId },
+    select: { id: true, backend: true, strategy: true, runDir: true },
+  })
   if (!run) throw notFound(`run ${runId} not found`)
   const info: RunBackendInfo = { runId: run.id, backend: run.backend, strategy: run.strategy, dask: null, note: null }
   if (run.backend !== 'dask') return info
@@ -169,7 +177,9 @@ export async function runBackendInfo(db: Db, runId: string): Promise<RunBackendI
     return info
   }
   try {
-    const raw = JSON.parse(await readFile(path.join(run.runDir, 'dask', 'session.json'), 'utf8')) as Partial<DaskSessionStatus> & { updatedAt?: string }
+    const raw = JSON.parse(
+      await readFile(path.join(run.runDir, 'dask', 'session.json'), 'utf8'),
+    ) as Partial<DaskSessionStatus> & { updatedAt?: string }
     info.dask = {
       strategy: (raw.strategy ?? run.strategy) as DaskSessionStatus['strategy'],
       external: !!raw.external,
@@ -184,7 +194,10 @@ export async function runBackendInfo(db: Db, runId: string): Promise<RunBackendI
       updatedAt: raw.updatedAt ?? null,
     }
   } catch (e) {
-    info.note = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the Dask session has not started yet' : `cannot read the Dask session: ${(e as Error).message}`
+    info.note =
+      (e as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'the Dask session has not started yet'
+        : `cannot read the Dask session: ${(e as Error).message}`
   }
   return info
 }

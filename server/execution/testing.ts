@@ -41,7 +41,10 @@ export async function setupEngineTest(opts: Partial<EngineOptions> = {}): Promis
     async waitFor(runId: string, timeoutMs = 60_000) {
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<never>((_, rej) => {
-        timer = setTimeout(() => rej(new Error(`run ${runId} did not finish within ${timeoutMs} ms\n${logs.join('\n')}`)), timeoutMs)
+        timer = setTimeout(
+          () => rej(new Error(`run ${runId} did not finish within ${timeoutMs} ms\n${logs.join('\n')}`)),
+          timeoutMs,
+        )
       })
       try {
         return await Promise.race([engine.waitForRun(runId), timeout])

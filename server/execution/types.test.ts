@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { canTransition, checkTransition, IllegalTransitionError, TASK_STATES, TASK_TRANSITIONS, WORKER_TRANSITIONS, TERMINAL_TASK_STATES } from './types.ts'
+import {
+  canTransition,
+  checkTransition,
+  IllegalTransitionError,
+  TASK_STATES,
+  TASK_TRANSITIONS,
+  WORKER_TRANSITIONS,
+  TERMINAL_TASK_STATES,
+} from './types.ts'
 
 describe('task state machine', () => {
   it('allows the documented life cycle', () => {

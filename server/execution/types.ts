@@ -12,23 +12,32 @@
  *
  * Pure module (types + the transition function): no I/O.
  */
-import type { ExecutionPlan, PlanPool } from '../workflow/types.ts';
+import type { ExecutionPlan, PlanPool } from '../workflow/types.ts'
 
 // ------------------------------------------------------------------ states
 
-export const TASK_STATES = ['pending', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'retrying', 'lost'] as const;
-export type TaskState = (typeof TASK_STATES)[number];
+export const TASK_STATES = [
+  'pending',
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'retrying',
+  'lost',
+] as const
+export type TaskState = (typeof TASK_STATES)[number]
 
-export const WORKER_STATES = ['requested', 'pending-in-queue', 'running', 'gone'] as const;
-export type WorkerState = (typeof WORKER_STATES)[number];
+export const WORKER_STATES = ['requested', 'pending-in-queue', 'running', 'gone'] as const
+export type WorkerState = (typeof WORKER_STATES)[number]
 
-export const RUN_STATES = ['pending', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const;
-export type RunState = (typeof RUN_STATES)[number];
+export const RUN_STATES = ['pending', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const
+export type RunState = (typeof RUN_STATES)[number]
 
-export const TERMINAL_TASK_STATES: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'cancelled']);
+export const TERMINAL_TASK_STATES: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'cancelled'])
 /** states in which a task holds (or may hold) a process / job somewhere */
-export const ACTIVE_TASK_STATES: ReadonlySet<TaskState> = new Set(['queued', 'running']);
-export const TERMINAL_RUN_STATES: ReadonlySet<RunState> = new Set(['succeeded', 'failed', 'cancelled']);
+export const ACTIVE_TASK_STATES: ReadonlySet<TaskState> = new Set(['queued', 'running'])
+export const TERMINAL_RUN_STATES: ReadonlySet<RunState> = new Set(['succeeded', 'failed', 'cancelled'])
 
 /**
  * Allowed task transitions.
@@ -50,14 +59,14 @@ export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>>
   cancelled: ['retrying', 'pending'],
   retrying: ['queued', 'pending', 'cancelled'],
   succeeded: [],
-};
+}
 
 export const WORKER_TRANSITIONS: Readonly<Record<WorkerState, readonly WorkerState[]>> = {
   requested: ['pending-in-queue', 'running', 'gone'],
   'pending-in-queue': ['running', 'gone'],
   running: ['gone', 'pending-in-queue'],
   gone: [],
-};
+}
 
 export const RUN_TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = {
   pending: ['running', 'failed', 'cancelled', 'cancelling'],
@@ -67,7 +76,7 @@ export const RUN_TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = 
   failed: ['running'],
   cancelled: ['running'],
   succeeded: [],
-};
+}
 
 export class IllegalTransitionError extends Error {
   constructor(
@@ -76,25 +85,27 @@ export class IllegalTransitionError extends Error {
     readonly to: string,
     readonly subject?: string,
   ) {
-    super(`illegal ${kind} transition ${from} -> ${to}${subject ? ` (${subject})` : ''}`);
-    this.name = 'IllegalTransitionError';
+    super(`illegal ${kind} transition ${from} -> ${to}${subject ? ` (${subject})` : ''}`)
+    this.name = 'IllegalTransitionError'
   }
 }
 
-export function canTransition(kind: 'task', from: TaskState, to: TaskState): boolean;
-export function canTransition(kind: 'worker', from: WorkerState, to: WorkerState): boolean;
-export function canTransition(kind: 'run', from: RunState, to: RunState): boolean;
+export function canTransition(kind: 'task', from: TaskState, to: TaskState): boolean
+export function canTransition(kind: 'worker', from: WorkerState, to: WorkerState): boolean
+export function canTransition(kind: 'run', from: RunState, to: RunState): boolean
 export function canTransition(kind: 'task' | 'worker' | 'run', from: string, to: string): boolean {
-  const table = (kind === 'task' ? TASK_TRANSITIONS : kind === 'worker' ? WORKER_TRANSITIONS : RUN_TRANSITIONS) as Record<string, readonly string[]>;
-  return (table[from] ?? []).includes(to);
+  const table = (
+    kind === 'task' ? TASK_TRANSITIONS : kind === 'worker' ? WORKER_TRANSITIONS : RUN_TRANSITIONS
+  ) as Record<string, readonly string[]>
+  return (table[from] ?? []).includes(to)
 }
 
 /** strict = throw on an illegal transition (development, tests); otherwise it is logged and refused */
 export function isStrictTransitions(): boolean {
-  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  if (v?.CONTROLROOM_STRICT_TRANSITIONS === '0') return false;
-  if (v?.CONTROLROOM_STRICT_TRANSITIONS === '1') return true;
-  return v?.NODE_ENV !== 'production';
+  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  if (v?.CONTROLROOM_STRICT_TRANSITIONS === '0') return false
+  if (v?.CONTROLROOM_STRICT_TRANSITIONS === '1') return true
+  return v?.NODE_ENV !== 'production'
 }
 
 /**
@@ -108,11 +119,11 @@ export function checkTransition(
   subject?: string,
   log: (msg: string) => void = (m) => console.warn(`[controlroom] ${m}`),
 ): boolean {
-  if (canTransition(kind as 'task', from as TaskState, to as TaskState)) return true;
-  const err = new IllegalTransitionError(kind, from, to, subject);
-  log(err.message);
-  if (isStrictTransitions()) throw err;
-  return false;
+  if (canTransition(kind as 'task', from as TaskState, to as TaskState)) return true
+  const err = new IllegalTransitionError(kind, from, to, subject)
+  log(err.message)
+  if (isStrictTransitions()) throw err
+  return false
 }
 
 // ------------------------------------------------------------------ events
@@ -125,132 +136,132 @@ export type RunEventType =
   | 'task.info' // payload: {attempt, reason, raw?} (e.g. a pending reason changed, no state change)
   | 'worker.state' // payload: {from, to, pool, batchJobId?, host?, pid?, reason?}
   | 'control' // payload: {action: 'cancel' | 'cancelTask' | 'retryTask', taskId?} (requests to the owning process)
-  | 'run.log'; // payload: {level, message} (engine messages about the run)
+  | 'run.log' // payload: {level, message} (engine messages about the run)
 
 /** an event as stored (Event row) and as emitted on the bus */
 export interface RunEvent {
-  id: number;
-  runId: string;
-  at: string;
-  type: RunEventType | string;
-  taskId: string | null;
-  workerId: string | null;
-  payload: Record<string, unknown>;
+  id: number
+  runId: string
+  at: string
+  type: RunEventType | string
+  taskId: string | null
+  workerId: string | null
+  payload: Record<string, unknown>
 }
 
 // ------------------------------------------------------------------ task runtime
 
 /** What a task process runs, resolved by the engine from op + params + modifiers (spec.json). */
 export interface TaskSpec {
-  version: 1;
-  runId: string;
-  taskId: string;
-  stageId: string;
-  pool: string;
-  attempt: number;
-  op: string;
+  version: 1
+  runId: string
+  taskId: string
+  stageId: string
+  pool: string
+  attempt: number
+  op: string
   /** the command the runtime executes; empty for in-process ops (noop) */
-  argv: string[];
+  argv: string[]
   /** added to the runtime's environment */
-  env: Record<string, string>;
+  env: Record<string, string>
   /** working directory of the command (default: the task directory) */
-  cwd: string;
-  taskDir: string;
-  runDir: string;
+  cwd: string
+  taskDir: string
+  runDir: string
   /** where to write the logs and the result (absolute) */
-  stdoutPath: string;
-  stderrPath: string;
-  resultPath: string;
+  stdoutPath: string
+  stderrPath: string
+  resultPath: string
   /** the runtime kills the command after this many seconds */
-  timeoutSeconds: number | null;
+  timeoutSeconds: number | null
   /** runtime collectors switched on by modifiers */
-  collect: { profile: boolean; diagnostics: boolean; rssSampleMs: number };
+  collect: { profile: boolean; diagnostics: boolean; rssSampleMs: number }
   /** a file the command may write JSON outputs to (CONTROLROOM_OUTPUTS) */
-  outputsPath: string;
+  outputsPath: string
   /** plan modifiers and their resolved metadata (travel with the task) */
-  modifiers: { name: string; params: Record<string, unknown> }[];
-  metadata: Record<string, unknown>;
+  modifiers: { name: string; params: Record<string, unknown> }[]
+  metadata: Record<string, unknown>
 }
 
 /** result.json, written by the runtime at the end of an attempt (atomically: tmp + rename). */
 export interface TaskResult {
-  version: 1;
-  taskId: string;
-  attempt: number;
-  exitCode: number | null;
-  signal: string | null;
+  version: 1
+  taskId: string
+  attempt: number
+  exitCode: number | null
+  signal: string | null
   /** true when the runtime killed the command because of `timeoutSeconds` */
-  timedOut: boolean;
+  timedOut: boolean
   /** true when the runtime was asked to stop (SIGTERM/SIGINT) */
-  cancelled: boolean;
-  startedAt: string;
-  finishedAt: string;
-  durationMs: number;
+  cancelled: boolean
+  startedAt: string
+  finishedAt: string
+  durationMs: number
   /** wall, cpu user/system ms, peak RSS bytes, ... */
-  metrics: Record<string, unknown>;
-  outputs: Record<string, unknown> | null;
+  metrics: Record<string, unknown>
+  outputs: Record<string, unknown> | null
   /** runtime-level error (command not found, spec unreadable, ...) */
-  error: string | null;
-  host: string;
-  pid: number;
+  error: string | null
+  host: string
+  pid: number
 }
 
 /** started.json: written by the runtime as soon as it runs (re-attach after a server restart) */
 export interface TaskStarted {
-  taskId: string;
-  attempt: number;
-  pid: number;
-  pgid: number;
+  taskId: string
+  attempt: number
+  pid: number
+  pgid: number
   /** process start time in clock ticks since boot (/proc/<pid>/stat field 22): pid + this is unique */
-  startTicks: number | null;
+  startTicks: number | null
   /** the command's own process group (it runs detached from the runtime) */
-  childPid: number | null;
-  childStartTicks: number | null;
-  host: string;
-  at: string;
+  childPid: number | null
+  childStartTicks: number | null
+  host: string
+  at: string
 }
 
 // ------------------------------------------------------------------ strategy contract
 
 export interface PoolProblem {
   /** stable kebab-case id, e.g. `host-gpus-insufficient` */
-  code: string;
-  severity: 'error' | 'warning';
+  code: string
+  severity: 'error' | 'warning'
   /** the pool it concerns (null: the whole plan) */
-  pool: string | null;
-  message: string;
-  hint?: string;
+  pool: string | null
+  message: string
+  hint?: string
 }
 
 /** the outcome of one task's job as seen by the batch system / process table */
-export type TaskOutcome = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost';
+export type TaskOutcome = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost'
 
 /** an external state mapped for the engine and the UI */
 export interface MappedJobState {
-  worker: WorkerState;
-  task: TaskOutcome;
+  worker: WorkerState
+  task: TaskOutcome
   /** terminal for the job (no more changes expected) */
-  final: boolean;
+  final: boolean
   /** pending reason or why it ended, for humans */
-  reason: string | null;
+  reason: string | null
   /** a pending reason that waiting cannot resolve (BadConstraints, ...): fail the task now */
-  hopeless: boolean;
+  hopeless: boolean
 }
 
 /** One task handed to a strategy. The spec file is already written in taskDir. */
 export interface TaskLaunch {
-  runId: string;
-  taskId: string;
-  attempt: number;
-  stageId: string;
-  pool: string;
-  taskDir: string;
-  specPath: string;
+  runId: string
+  taskId: string
+  attempt: number
+  stageId: string
+  pool: string
+  taskDir: string
+  specPath: string
   /** the command that runs the task runtime with this spec (strategies may re-root it for remote nodes) */
-  argv: string[];
+  argv: string[]
   /** environment for the runtime (CONTROLROOM_* identifiers) */
-  env: Record<string, string>;
-  timeoutSeconds: number | null;
+  env: Record<string, string>
+  timeoutSeconds: number | null
 }
 
 /**
@@ -259,64 +270,66 @@ export interface TaskLaunch {
  * `task.submitted` event (the whole ref), so a restarted server re-attaches without resubmitting.
  */
 export interface JobRef {
-  taskId: string;
-  attempt: number;
-  pool: string;
-  jobId: string;
-  arrayIndex?: number | null;
+  taskId: string
+  attempt: number
+  pool: string
+  jobId: string
+  arrayIndex?: number | null
   /** the worker row this job is (job model) or runs on (slot model) */
-  workerId?: string | null;
-  host?: string | null;
-  pid?: number | null;
+  workerId?: string | null
+  host?: string | null
+  pid?: number | null
   /** strategy-private data needed to re-attach */
-  data?: Record<string, unknown>;
+  data?: Record<string, unknown>
 }
 
 export interface JobStatus extends MappedJobState {
-  ref: JobRef;
+  ref: JobRef
   /** the external state as the batch system spells it (RUNNING, PENDING, alive, exited, ...) */
-  raw: string;
-  exitCode: number | null;
-  signal: string | null;
-  host: string | null;
-  startedAt?: string | null;
-  endedAt?: string | null;
+  raw: string
+  exitCode: number | null
+  signal: string | null
+  host: string | null
+  startedAt?: string | null
+  endedAt?: string | null
 }
 
-export type SubmitResult = { ok: true; ref: JobRef } | { ok: false; taskId: string; problem: PoolProblem; retryable?: boolean };
+export type SubmitResult =
+  | { ok: true; ref: JobRef }
+  | { ok: false; taskId: string; problem: PoolProblem; retryable?: boolean }
 
 export interface RenderedSubmission {
   /** `slurm-script` | `condor-submit` | `command` */
-  kind: string;
+  kind: string
   /** the exact text that is (or would be) submitted */
-  text: string;
-  problems: PoolProblem[];
+  text: string
+  problems: PoolProblem[]
 }
 
 /** host capacity (local strategy); tests may override it */
 export interface HostCapacity {
-  cpus: number;
-  memoryBytes: number;
-  gpus: number;
-  diskBytes: number | null;
+  cpus: number
+  memoryBytes: number
+  gpus: number
+  diskBytes: number | null
 }
 
 export interface StrategyContext {
   /** the run directory (absolute, as this host sees it) */
-  runDir?: string;
+  runDir?: string
   /** override what the host provides (local strategy) */
-  host?: Partial<HostCapacity>;
+  host?: Partial<HostCapacity>
   /** site config (batch strategies); opaque here */
-  site?: unknown;
+  site?: unknown
 }
 
 export interface StrategyRunContext extends StrategyContext {
-  runId: string;
-  runDir: string;
-  plan: ExecutionPlan;
+  runId: string
+  runDir: string
+  plan: ExecutionPlan
   /** push a status as soon as the strategy learns it (optional: the backend also polls) */
-  onStatus(status: JobStatus): void;
-  log(level: 'info' | 'warn' | 'error', message: string): void;
+  onStatus(status: JobStatus): void
+  log(level: 'info' | 'warn' | 'error', message: string): void
 }
 
 /**
@@ -325,103 +338,128 @@ export interface StrategyRunContext extends StrategyContext {
  * server/execution/strategies/contract.ts.
  */
 export interface Strategy {
-  readonly name: string;
+  readonly name: string
   /**
    * `slot`: pool.workers long-lived lanes on which tasks run one after another (local processes,
    * Dask workers); `job`: every submission is its own worker (a batch job).
    */
-  readonly workerModel: 'slot' | 'job';
+  readonly workerModel: 'slot' | 'job'
   /** worker kind stored in Worker.kind */
-  readonly workerKind: 'process' | 'slurm' | 'htcondor' | 'dask';
+  readonly workerKind: 'process' | 'slurm' | 'htcondor' | 'dask'
   /** true when submit() accepts a group that becomes one array job */
-  readonly supportsArrays: boolean;
+  readonly supportsArrays: boolean
   /** problems per pool before dispatch (a pool this host / cluster cannot satisfy is an error) */
-  preflight(plan: ExecutionPlan, ctx?: StrategyContext): Promise<PoolProblem[]>;
+  preflight(plan: ExecutionPlan, ctx?: StrategyContext): Promise<PoolProblem[]>
   /** the submission text for a pool (plan panel preview, and per job after submission) */
-  render(pool: PlanPool, plan: ExecutionPlan, ctx?: StrategyContext & { launch?: TaskLaunch[] }): Promise<RenderedSubmission>;
+  render(
+    pool: PlanPool,
+    plan: ExecutionPlan,
+    ctx?: StrategyContext & { launch?: TaskLaunch[] },
+  ): Promise<RenderedSubmission>
   /** maps the batch system's state + reason (e.g. PENDING/Priority) onto worker and task states */
-  mapState(external: { state: string; reason?: string | null; exitCode?: number | null; signal?: string | number | null }): MappedJobState;
-  open(ctx: StrategyRunContext): Promise<StrategySession>;
+  mapState(external: {
+    state: string
+    reason?: string | null
+    exitCode?: number | null
+    signal?: string | number | null
+  }): MappedJobState
+  open(ctx: StrategyRunContext): Promise<StrategySession>
 }
 
 export interface StrategySession {
   /** submit tasks; a group of several tasks of one stage/pool may become one array job. One result per launch, same order. */
-  submit(group: TaskLaunch[]): Promise<SubmitResult[]>;
+  submit(group: TaskLaunch[]): Promise<SubmitResult[]>
   /** the status of all given jobs of the run, in one call (one squeue / condor_q) */
-  poll(jobs: JobRef[]): Promise<JobStatus[]>;
+  poll(jobs: JobRef[]): Promise<JobStatus[]>
   /** stop jobs (scancel / condor_rm / kill the process groups). Resolves when they are stopped or the request is accepted. */
-  cancel(jobs: JobRef[]): Promise<void>;
+  cancel(jobs: JobRef[]): Promise<void>
   /** after a server restart: resume watching these jobs (no resubmission); returns their current status */
-  reattach(jobs: JobRef[]): Promise<JobStatus[]>;
+  reattach(jobs: JobRef[]): Promise<JobStatus[]>
   /** suggested poll interval now (ms); strategies may back off */
-  pollIntervalMs(): number;
-  close(): Promise<void>;
+  pollIntervalMs(): number
+  close(): Promise<void>
 }
 
 // ------------------------------------------------------------------ backend contract
 
 /** what the engine hands to a backend when a task may run */
 export interface DispatchTask {
-  launch: TaskLaunch;
-  spec: TaskSpec;
+  launch: TaskLaunch
+  spec: TaskSpec
   /** run in the engine's process (noop): no process, no job */
-  inProcess: boolean;
+  inProcess: boolean
 }
 
 /** a task that was active when the engine (re)loaded a run */
 export interface ActiveTask {
-  taskId: string;
-  attempt: number;
-  pool: string;
-  stageId: string;
-  state: TaskState;
-  taskDir: string;
+  taskId: string
+  attempt: number
+  pool: string
+  stageId: string
+  state: TaskState
+  taskDir: string
   /** from the last task.submitted event; null when it never reached submission */
-  ref: JobRef | null;
-  timeoutSeconds: number | null;
-  startedAt: string | null;
+  ref: JobRef | null
+  timeoutSeconds: number | null
+  startedAt: string | null
 }
 
 /** reports from a backend to the engine (the engine checks transitions, stores events, emits them) */
 export type TaskUpdate =
   | { kind: 'submitted'; taskId: string; attempt: number; ref: JobRef }
   | { kind: 'info'; taskId: string; attempt: number; reason: string | null; raw?: string }
-  | { kind: 'running'; taskId: string; attempt: number; at?: string; workerId?: string | null; host?: string | null; pid?: number | null }
+  | {
+      kind: 'running'
+      taskId: string
+      attempt: number
+      at?: string
+      workerId?: string | null
+      host?: string | null
+      pid?: number | null
+    }
   /** the attempt ended; `result` from result.json when there is one */
-  | { kind: 'finished'; taskId: string; attempt: number; result: TaskResult | null; exitCode?: number | null; signal?: string | null; reason?: string | null }
+  | {
+      kind: 'finished'
+      taskId: string
+      attempt: number
+      result: TaskResult | null
+      exitCode?: number | null
+      signal?: string | null
+      reason?: string | null
+    }
   /** the job/process vanished without a result */
   | { kind: 'lost'; taskId: string; attempt: number; reason: string }
   /** refused or impossible (submission error, hopeless pending reason) */
-  | { kind: 'failed'; taskId: string; attempt: number; reason: string };
+  | { kind: 'failed'; taskId: string; attempt: number; reason: string }
 
 export interface WorkerUpdate {
   /** our Worker id (stable per slot / job) */
-  workerId: string;
-  pool: string;
-  state: WorkerState;
-  kind: Strategy['workerKind'];
-  batchJobId?: string | null;
-  host?: string | null;
-  pid?: number | null;
-  reason?: string | null;
-  currentTaskId?: string | null;
+  workerId: string
+  pool: string
+  state: WorkerState
+  kind: Strategy['workerKind']
+  batchJobId?: string | null
+  host?: string | null
+  pid?: number | null
+  reason?: string | null
+  currentTaskId?: string | null
 }
 
 export interface BackendReporter {
-  task(update: TaskUpdate): void;
-  worker(update: WorkerUpdate): void;
-  log(level: 'info' | 'warn' | 'error', message: string): void;
+  task(update: TaskUpdate): void
+  worker(update: WorkerUpdate): void
+  log(level: 'info' | 'warn' | 'error', message: string): void
 }
 
 export interface BackendRunContext {
-  runId: string;
-  runDir: string;
-  plan: ExecutionPlan;
-  strategy: Strategy;
-  strategyContext: StrategyContext;
-  report: BackendReporter;
+  runId: string
+  runDir: string
+  plan: ExecutionPlan
+  strategy: Strategy
+  strategyContext: StrategyContext
+  report: BackendReporter
   /** run an in-process task (noop); resolves with its result */
-  runInProcess(task: DispatchTask): Promise<TaskResult>;
+  runInProcess(task: DispatchTask): Promise<TaskResult>
 }
 
 /**
@@ -429,21 +467,21 @@ export interface BackendRunContext {
  * tasks; the backend reports states through ctx.report.
  */
 export interface Backend {
-  readonly name: string;
-  supportsStrategy(strategy: string): boolean;
+  readonly name: string
+  supportsStrategy(strategy: string): boolean
   /** backend-level problems before dispatch (e.g. no Python with dask) */
-  preflight?(plan: ExecutionPlan, strategy: Strategy, ctx?: StrategyContext): Promise<PoolProblem[]>;
-  open(ctx: BackendRunContext): Promise<BackendSession>;
+  preflight?(plan: ExecutionPlan, strategy: Strategy, ctx?: StrategyContext): Promise<PoolProblem[]>
+  open(ctx: BackendRunContext): Promise<BackendSession>
 }
 
 export interface BackendSession {
   /** how many more tasks this pool accepts now (Infinity: everything ready may be handed over) */
-  capacity(pool: string): number;
-  dispatch(tasks: DispatchTask[]): Promise<void>;
+  capacity(pool: string): number
+  dispatch(tasks: DispatchTask[]): Promise<void>
   /** stop these tasks (the whole process tree / job); their final state is reported through report.task */
-  cancel(tasks: { taskId: string; attempt: number; ref: JobRef | null }[]): Promise<void>;
+  cancel(tasks: { taskId: string; attempt: number; ref: JobRef | null }[]): Promise<void>
   /** resume tasks that were active before a restart */
-  reattach(tasks: ActiveTask[]): Promise<void>;
+  reattach(tasks: ActiveTask[]): Promise<void>
   /** the run ended (or the engine shuts down with `detach`: leave processes/jobs running) */
-  close(opts?: { detach?: boolean }): Promise<void>;
+  close(opts?: { detach?: boolean }): Promise<void>
 }

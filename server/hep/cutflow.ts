@@ -1,6 +1,6 @@
 /** Cutflow tables of `hep.select`: JSON format and exact merging. */
-import { addExact, exactToNumber } from './exact.ts';
-import { HepError } from './types.ts';
+import { addExact, exactToNumber } from './exact.ts'
+import { HepError } from './types.ts'
 
 /**
  * One row per cut, in selection order (pre-order for nested all/any):
@@ -12,40 +12,40 @@ import { HepError } from './types.ts';
  * The first row (kind 'total') counts every event of the input.
  */
 export interface CutflowRow {
-  name: string;
-  kind: 'total' | 'cut' | 'all' | 'any';
+  name: string
+  kind: 'total' | 'cut' | 'all' | 'any'
   /** the expression of a 'cut' row */
-  expr?: string;
-  depth: number;
+  expr?: string
+  depth: number
   /** events entering this cut (for the efficiency passed / input) */
-  input: number;
-  passed: number;
-  passedAlone: number;
-  sumw: number;
-  sumw2: number;
-  exact: { sumw: string; sumw2: string };
+  input: number
+  passed: number
+  passedAlone: number
+  sumw: number
+  sumw2: number
+  exact: { sumw: string; sumw2: string }
 }
 
 export interface Cutflow {
-  type: 'cutflow';
-  version: 1;
+  type: 'cutflow'
+  version: 1
   /** the weight expression, absent when unweighted */
-  weight?: string;
-  rows: CutflowRow[];
+  weight?: string
+  rows: CutflowRow[]
 }
 
 /** Merges two cutflows of the same selection (exact, associative, commutative). */
 export function mergeCutflows(a: Cutflow, b: Cutflow): Cutflow {
   if (a.rows.length !== b.rows.length || (a.weight ?? '') !== (b.weight ?? '')) {
-    throw new HepError('cannot merge cutflows of different selections');
+    throw new HepError('cannot merge cutflows of different selections')
   }
   const rows = a.rows.map((r, i) => {
-    const o = b.rows[i];
+    const o = b.rows[i]
     if (r.name !== o.name || r.kind !== o.kind || r.depth !== o.depth) {
-      throw new HepError(`cannot merge cutflows: row ${i} is '${r.name}' in one and '${o.name}' in the other`);
+      throw new HepError(`cannot merge cutflows: row ${i} is '${r.name}' in one and '${o.name}' in the other`)
     }
-    const sw = addExact(r.exact.sumw, o.exact.sumw);
-    const sw2 = addExact(r.exact.sumw2, o.exact.sumw2);
+    const sw = addExact(r.exact.sumw, o.exact.sumw)
+    const sw2 = addExact(r.exact.sumw2, o.exact.sumw2)
     return {
       ...r,
       input: r.input + o.input,
@@ -54,7 +54,7 @@ export function mergeCutflows(a: Cutflow, b: Cutflow): Cutflow {
       sumw: exactToNumber(sw),
       sumw2: exactToNumber(sw2),
       exact: { sumw: sw, sumw2: sw2 },
-    };
-  });
-  return { ...a, rows };
+    }
+  })
+  return { ...a, rows }
 }

@@ -4,12 +4,12 @@
  * dataset generator. Server-side (the io modules use node:fs); `types`, `expr`, `hist`, `cutflow`,
  * `exact` and `render` are pure and also run in the browser.
  */
-export * from './types.ts';
-export * from './expr/index.ts';
-export * from './exact.ts';
-export * from './ops.ts';
-export * from './io/index.ts';
-export * from './partition.ts';
-export * from './render.ts';
-export * from './generate.ts';
-export * from './pipeline.ts';
+export * from './types.ts'
+export * from './expr/index.ts'
+export * from './exact.ts'
+export * from './ops.ts'
+export * from './io/index.ts'
+export * from './partition.ts'
+export * from './render.ts'
+export * from './generate.ts'
+export * from './pipeline.ts'

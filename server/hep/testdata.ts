@@ -15,5 +15,7 @@ export function hepTestDataDir(): string {
   for (const c of candidates) {
     if (existsSync(path.join(c, 'uproot-Zmumu.root'))) return path.resolve(c)
   }
-  throw new Error(`the real ROOT test files were not found (looked in ${candidates.join(', ')}); set HEP_TEST_DATA to the folder holding uproot-Zmumu.root`)
+  throw new Error(
+    `the real ROOT test files were not found (looked in ${candidates.join(', ')}); set HEP_TEST_DATA to the folder holding uproot-Zmumu.root`,
+  )
 }

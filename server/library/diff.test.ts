@@ -31,7 +31,13 @@ describe('diffLines', () => {
   })
 
   it('says identical texts are identical', () => {
-    expect(diffLines('x\ny\n', 'x\ny\n')).toMatchObject({ identical: true, added: 0, removed: 0, unchanged: 2, hunks: [] })
+    expect(diffLines('x\ny\n', 'x\ny\n')).toMatchObject({
+      identical: true,
+      added: 0,
+      removed: 0,
+      unchanged: 2,
+      hunks: [],
+    })
     expect(diffLines('', '')).toMatchObject({ identical: true, hunks: [] })
   })
 
@@ -50,7 +56,8 @@ describe('diffLines', () => {
         const B = bl
         const L = Array.from({ length: A.length + 1 }, () => new Array(B.length + 1).fill(0))
         for (let i = A.length - 1; i >= 0; i--)
-          for (let j = B.length - 1; j >= 0; j--) L[i][j] = A[i] === B[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1])
+          for (let j = B.length - 1; j >= 0; j--)
+            L[i][j] = A[i] === B[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1])
         expect(d.unchanged).toBe(L[0][0])
       }),
       { numRuns: 300 },

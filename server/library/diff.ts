@@ -42,7 +42,7 @@ function myers(a: number[], b: number[]): Op[] | null {
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[offset + k - 1] < v[offset + k + 1]) ? v[offset + k + 1] : v[offset + k - 1] + 1
       let y = x - k
-      while (x < n && y < m && a[x] === b[y]) (x++, y++)
+      while (x < n && y < m && a[x] === b[y]) x++, y++
       v[offset + k] = x
       if (x >= n && y >= m) return backtrack(trace, a.length, b.length, d)
     }
@@ -61,11 +61,11 @@ function backtrack(trace: Int32Array[], n: number, m: number, dEnd: number): Op[
     const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1
     const prevX = at(prevK)
     const prevY = prevX - prevK
-    while (x > prevX && y > prevY) (ops.push(0), x--, y--)
-    if (x === prevX) (ops.push(2), y--)
-    else (ops.push(1), x--)
+    while (x > prevX && y > prevY) ops.push(0), x--, y--
+    if (x === prevX) ops.push(2), y--
+    else ops.push(1), x--
   }
-  while (x > 0 && y > 0) (ops.push(0), x--, y--)
+  while (x > 0 && y > 0) ops.push(0), x--, y--
   return ops.reverse()
 }
 
@@ -106,8 +106,8 @@ export function diffLines(oldText: string, newText: string): LineDiff {
       cur = { oldStart: i + 1, oldLines: 0, newStart: j + 1, newLines: 0 }
       hunks.push(cur)
     }
-    if (op === 1) (removed++, cur.oldLines++, i++)
-    else (added++, cur.newLines++, j++)
+    if (op === 1) removed++, cur.oldLines++, i++
+    else added++, cur.newLines++, j++
   }
   for (const h of hunks) {
     if (h.oldLines === 0) h.oldStart -= 1

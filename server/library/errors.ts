@@ -23,8 +23,14 @@ export class DomainError extends Error {
 }
 
 export function isDomainError(e: unknown): e is DomainError {
-  return !!e && typeof e === 'object' && typeof (e as DomainError).domainCode === 'string' && (e as Error).name === 'DomainError'
+  return (
+    !!e &&
+    typeof e === 'object' &&
+    typeof (e as DomainError).domainCode === 'string' &&
+    (e as Error).name === 'DomainError'
+  )
 }
 
-export const badInput = (message: string, details?: Record<string, unknown>) => new DomainError('BAD_INPUT', message, details)
+export const badInput = (message: string, details?: Record<string, unknown>) =>
+  new DomainError('BAD_INPUT', message, details)
 export const notFound = (message: string) => new DomainError('NOT_FOUND', message)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { checkWorkflowText, decodeWorkflowFile, MAX_YAML_BYTES } from './text.ts'
-import { DomainError } from './errors.ts'
+import type { DomainError } from './errors.ts'
 
 function err(f: () => unknown): DomainError {
   try {
@@ -33,7 +33,11 @@ describe('workflow text checks', () => {
   })
   it('decodes files strictly as UTF-8', () => {
     expect(decodeWorkflowFile(new TextEncoder().encode('name: ü\n'), 'a.yaml')).toBe('name: ü\n')
-    expect(err(() => decodeWorkflowFile(new Uint8Array([0x6e, 0xff, 0xfe, 0x0a]), 'a.yaml')).message).toMatch(/not UTF-8 text/)
-    expect(err(() => decodeWorkflowFile(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0]), 'img.yaml')).message).toMatch(/NUL bytes: it is a binary file/)
+    expect(err(() => decodeWorkflowFile(new Uint8Array([0x6e, 0xff, 0xfe, 0x0a]), 'a.yaml')).message).toMatch(
+      /not UTF-8 text/,
+    )
+    expect(
+      err(() => decodeWorkflowFile(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0]), 'img.yaml')).message,
+    ).toMatch(/NUL bytes: it is a binary file/)
   })
 })

@@ -15,7 +15,7 @@ export function formatBytes(n: number): string {
 function lineCol(text: string, index: number): string {
   let line = 1
   let last = -1
-  for (let i = 0; i < index; i++) if (text.charCodeAt(i) === 10) (line++, (last = i))
+  for (let i = 0; i < index; i++) if (text.charCodeAt(i) === 10) line++, (last = i)
   return `line ${line}, column ${index - last}`
 }
 
@@ -28,7 +28,10 @@ const CONTROL = /[\x01-\x08\x0B\x0C\x0E-\x1F\x7F]/
  * message. `what` names the input in messages ("the workflow", "file x.yaml").
  */
 export function checkWorkflowText(input: unknown, what = 'the workflow'): string {
-  if (typeof input !== 'string') throw badInput(`${what} must be YAML text (a string), got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`)
+  if (typeof input !== 'string')
+    throw badInput(
+      `${what} must be YAML text (a string), got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`,
+    )
   let text: string = input
   const bytes = Buffer.byteLength(text, 'utf8')
   if (bytes > MAX_YAML_BYTES) {
@@ -40,11 +43,14 @@ export function checkWorkflowText(input: unknown, what = 'the workflow'): string
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
   const nul = text.indexOf('\u0000')
-  if (nul >= 0) throw badInput(`${what} contains a NUL byte at ${lineCol(text, nul)}: it looks like a binary file, not YAML text`)
+  if (nul >= 0)
+    throw badInput(`${what} contains a NUL byte at ${lineCol(text, nul)}: it looks like a binary file, not YAML text`)
   const ctl = CONTROL.exec(text)
   if (ctl) {
     const code = ctl[0].charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()
-    throw badInput(`${what} contains the control character 0x${code} at ${lineCol(text, ctl.index)}: it looks like a binary file, not YAML text`)
+    throw badInput(
+      `${what} contains the control character 0x${code} at ${lineCol(text, ctl.index)}: it looks like a binary file, not YAML text`,
+    )
   }
   if (LONE_SURROGATE.test(text)) throw badInput(`${what} is not valid Unicode text (an unpaired surrogate)`)
   if (!text.trim()) throw badInput(`${what} is empty`)
@@ -55,10 +61,14 @@ export function checkWorkflowText(input: unknown, what = 'the workflow'): string
 export function decodeWorkflowFile(bytes: Uint8Array, fileName: string): string {
   const what = `file ${fileName}`
   if (bytes.byteLength > MAX_YAML_BYTES) {
-    throw new DomainError('TOO_LARGE', `${what} is ${formatBytes(bytes.byteLength)}; the limit is ${formatBytes(MAX_YAML_BYTES)}`, {
-      bytes: bytes.byteLength,
-      limit: MAX_YAML_BYTES,
-    })
+    throw new DomainError(
+      'TOO_LARGE',
+      `${what} is ${formatBytes(bytes.byteLength)}; the limit is ${formatBytes(MAX_YAML_BYTES)}`,
+      {
+        bytes: bytes.byteLength,
+        limit: MAX_YAML_BYTES,
+      },
+    )
   }
   if (bytes.indexOf(0) >= 0) throw badInput(`${what} contains NUL bytes: it is a binary file, not YAML text`)
   let text: string

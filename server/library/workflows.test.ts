@@ -2,7 +2,15 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { PROVIDERS, type TestDatabase } from '../db/testing.ts'
 import { useTestDatabase } from '../db/testing-vitest.ts'
-import { compileForRun, deleteWorkflow, ensureUser, exportWorkflow, getWorkflow, saveVersion, type Actor } from './workflows.ts'
+import {
+  compileForRun,
+  deleteWorkflow,
+  ensureUser,
+  exportWorkflow,
+  getWorkflow,
+  saveVersion,
+  type Actor,
+} from './workflows.ts'
 import { DomainError } from './errors.ts'
 
 const actor: Actor = { id: null, name: 'tester' }
@@ -41,11 +49,24 @@ describe.each(PROVIDERS)('library domain on %s', (provider) => {
 
   it('soft-deleted workflows refuse new versions but still export for their runs', async () => {
     const r = await saveVersion(t.db, actor, { yaml: OK, name: 'With a run' })
-    await t.db.run.create({ data: { workflowId: r.workflow.id, versionId: r.version.id, plan: '{}', planHash: r.version.planHash!, backend: 'local', strategy: 'local' } })
+    await t.db.run.create({
+      data: {
+        workflowId: r.workflow.id,
+        versionId: r.version.id,
+        plan: '{}',
+        planHash: r.version.planHash!,
+        backend: 'local',
+        strategy: 'local',
+      },
+    })
     expect((await deleteWorkflow(t.db, actor, { id: r.workflow.id })).mode).toBe('soft')
-    await expect(saveVersion(t.db, actor, { workflowId: r.workflow.id, parentVersionId: r.version.id, yaml: OK + '#x\n' })).rejects.toThrow(/not found/)
+    await expect(
+      saveVersion(t.db, actor, { workflowId: r.workflow.id, parentVersionId: r.version.id, yaml: OK + '#x\n' }),
+    ).rejects.toThrow(/not found/)
     await expect(getWorkflow(t.db, { id: r.workflow.id })).rejects.toThrow(/not found/)
-    expect((await getWorkflow(t.db, { id: r.workflow.id, includeDeleted: true })).workflow.deletedAt).toBeInstanceOf(Date)
+    expect((await getWorkflow(t.db, { id: r.workflow.id, includeDeleted: true })).workflow.deletedAt).toBeInstanceOf(
+      Date,
+    )
     expect((await exportWorkflow(t.db, { id: r.workflow.id })).yaml).toBe(OK)
   })
 })

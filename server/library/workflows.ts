@@ -99,7 +99,11 @@ const workflowInclude = {
   owner: { select: { name: true } },
   headVersion: { select: versionSummarySelect },
   _count: { select: { versions: true } },
-  runs: { orderBy: { createdAt: 'desc' as const }, take: 1, select: { id: true, state: true, createdAt: true, finishedAt: true } },
+  runs: {
+    orderBy: { createdAt: 'desc' as const },
+    take: 1,
+    select: { id: true, state: true, createdAt: true, finishedAt: true },
+  },
 }
 
 type WorkflowRow = NonNullable<Awaited<ReturnType<typeof loadWorkflowRow>>>
@@ -158,7 +162,8 @@ function toFull(v: VersionSummary & { yaml: string; problems: string }): Version
 const fullSelect = { ...versionSummarySelect, yaml: true, problems: true } as const
 
 function checkId(id: unknown, what: string): string {
-  if (typeof id !== 'string' || !id.trim() || id.length > 100) throw badInput(`${what} must be an id (a non-empty string)`)
+  if (typeof id !== 'string' || !id.trim() || id.length > 100)
+    throw badInput(`${what} must be an id (a non-empty string)`)
   return id
 }
 
@@ -180,15 +185,30 @@ function checkDescription(d: unknown): string {
 }
 
 function fmtTime(d: Date): string {
-  return d.toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC')
+  return d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/:\d\d\.\d+Z$/, ' UTC')
 }
 
-function conflictError(head: { id: string; number: number; author: string; createdAt: Date } | null, workflowId: string): DomainError {
-  if (!head) return new DomainError('CONFLICT', 'this workflow changed since you opened it; reload or save as a copy', { workflowId })
+function conflictError(
+  head: { id: string; number: number; author: string; createdAt: Date } | null,
+  workflowId: string,
+): DomainError {
+  if (!head)
+    return new DomainError('CONFLICT', 'this workflow changed since you opened it; reload or save as a copy', {
+      workflowId,
+    })
   return new DomainError(
     'CONFLICT',
     `this workflow was saved by ${head.author} at ${fmtTime(head.createdAt)} (version ${head.number}) since you opened it; reload or save as a copy`,
-    { workflowId, headVersionId: head.id, headNumber: head.number, author: head.author, savedAt: head.createdAt.toISOString() },
+    {
+      workflowId,
+      headVersionId: head.id,
+      headNumber: head.number,
+      author: head.author,
+      savedAt: head.createdAt.toISOString(),
+    },
   )
 }
 
@@ -220,7 +240,8 @@ function canModify(actor: Actor, w: { ownerId: string | null }): boolean {
 }
 
 function assertCanModify(actor: Actor, w: { ownerId: string | null; name: string }, what: string) {
-  if (!canModify(actor, w)) throw new DomainError('FORBIDDEN', `only the owner of "${w.name}" (or an admin) can ${what} it`)
+  if (!canModify(actor, w))
+    throw new DomainError('FORBIDDEN', `only the owner of "${w.name}" (or an admin) can ${what} it`)
 }
 
 /** Compiles for storage; a compiler crash is recorded as an invalid version, never lost. */
@@ -266,7 +287,12 @@ export async function ensureUser(db: Db, name: string, displayName?: string): Pr
   if (hit) return hit
   for (let attempt = 0; ; attempt++) {
     try {
-      const u = await db.user.upsert({ where: { name }, update: {}, create: { name, displayName: displayName ?? null }, select: { id: true } })
+      const u = await db.user.upsert({
+        where: { name },
+        update: {},
+        create: { name, displayName: displayName ?? null },
+        select: { id: true },
+      })
       cache.set(name, u.id)
       return u.id
     } catch (e) {
@@ -298,7 +324,10 @@ export interface ListInput {
   limit?: number
 }
 
-export async function listWorkflows(db: Db, input: ListInput = {}): Promise<{ items: WorkflowSummary[]; total: number }> {
+export async function listWorkflows(
+  db: Db,
+  input: ListInput = {},
+): Promise<{ items: WorkflowSummary[]; total: number }> {
   const search = typeof input.search === 'string' ? input.search.trim().toLowerCase() : ''
   if (search.length > 200) throw badInput('search text is too long (limit 200 characters)')
   const limit = Math.min(Math.max(Number(input.limit ?? 200) || 200, 1), 1000)
@@ -315,7 +344,8 @@ export async function listWorkflows(db: Db, input: ListInput = {}): Promise<{ it
     orderBy: { updatedAt: 'desc' },
   })
   let items = rows.map(toSummary)
-  if (search) items = items.filter((w) => w.name.toLowerCase().includes(search) || w.description.toLowerCase().includes(search))
+  if (search)
+    items = items.filter((w) => w.name.toLowerCase().includes(search) || w.description.toLowerCase().includes(search))
   if (input.lastRunState) {
     items = items.filter((w) => (input.lastRunState === 'none' ? !w.lastRun : w.lastRun?.state === input.lastRunState))
   }
@@ -329,7 +359,10 @@ export interface GetInput {
   includeDeleted?: boolean
 }
 
-export async function getWorkflow(db: Db, input: GetInput): Promise<{ workflow: WorkflowSummary; version: VersionFull | null; isHead: boolean }> {
+export async function getWorkflow(
+  db: Db,
+  input: GetInput,
+): Promise<{ workflow: WorkflowSummary; version: VersionFull | null; isHead: boolean }> {
   const id = checkId(input.id, 'workflow id')
   const row = await loadWorkflowRow(db, id)
   if (!row || (row.deletedAt && !input.includeDeleted)) throw notFound(`workflow ${id} not found`)
@@ -350,7 +383,10 @@ export async function getVersion(db: Db, versionId: string): Promise<VersionFull
   return toFull(v)
 }
 
-export async function history(db: Db, workflowId: string): Promise<{ workflow: WorkflowSummary; versions: (VersionSummary & { isHead: boolean; runCount: number })[] }> {
+export async function history(
+  db: Db,
+  workflowId: string,
+): Promise<{ workflow: WorkflowSummary; versions: (VersionSummary & { isHead: boolean; runCount: number })[] }> {
   const id = checkId(workflowId, 'workflow id')
   const row = await loadWorkflowRow(db, id)
   if (!row || row.deletedAt) throw notFound(`workflow ${id} not found`)
@@ -389,7 +425,8 @@ export interface SaveInput {
 }
 
 export async function saveVersion(db: Db, actor: Actor, input: SaveInput): Promise<SaveResult> {
-  if (!input || typeof input !== 'object') throw badInput('expected an object { workflowId?, parentVersionId?, yaml, message? }')
+  if (!input || typeof input !== 'object')
+    throw badInput('expected an object { workflowId?, parentVersionId?, yaml, message? }')
   const yaml = checkWorkflowText(input.yaml)
   const message = checkMessage(input.message)
   const workflowId = input.workflowId == null ? null : checkId(input.workflowId, 'workflowId')
@@ -398,7 +435,10 @@ export async function saveVersion(db: Db, actor: Actor, input: SaveInput): Promi
   const author = actor.name || 'unknown'
 
   if (!workflowId) {
-    if (parentVersionId) throw badInput('parentVersionId was given without workflowId: give both to save a new version, or neither to create a workflow')
+    if (parentVersionId)
+      throw badInput(
+        'parentVersionId was given without workflowId: give both to save a new version, or neither to create a workflow',
+      )
     const description = checkDescription(input.description)
     const pre = compileForStorage(yaml, 'workflow.yaml')
     const name = checkName(input.name ?? pre.planName ?? 'Untitled workflow')
@@ -438,7 +478,8 @@ export async function saveVersion(db: Db, actor: Actor, input: SaveInput): Promi
   })
   if (!current || current.deletedAt) throw notFound(`workflow ${workflowId} not found (it may have been deleted)`)
   if (current.headVersionId !== parentVersionId) {
-    if (!parentVersionId) throw badInput('parentVersionId is required to save a new version: the id of the version you edited')
+    if (!parentVersionId)
+      throw badInput('parentVersionId is required to save a new version: the id of the version you edited')
     throw conflictError(current.headVersion, workflowId)
   }
   if (current.headVersion && current.headVersion.yaml === yaml) {
@@ -447,38 +488,47 @@ export async function saveVersion(db: Db, actor: Actor, input: SaveInput): Promi
   }
   const compiled = compileForStorage(yaml, fileNameFor(current.name))
   try {
-    const created = await retryBusy(() => db.$transaction(async (tx) => {
-      const wf = await tx.workflow.findUnique({
-        where: { id: workflowId },
-        select: { deletedAt: true, headVersionId: true, headVersion: { select: { id: true, number: true, author: true, createdAt: true } } },
-      })
-      if (!wf || wf.deletedAt) throw notFound(`workflow ${workflowId} not found (it may have been deleted)`)
-      if (wf.headVersionId !== parentVersionId) throw conflictError(wf.headVersion, workflowId)
-      const agg = await tx.workflowVersion.aggregate({ where: { workflowId }, _max: { number: true } })
-      const v = await tx.workflowVersion.create({
-        data: {
-          workflowId,
-          number: (agg._max.number ?? 0) + 1,
-          parentId: parentVersionId,
-          yaml,
-          planHash: compiled.planHash,
-          valid: compiled.valid,
-          problems: JSON.stringify(compiled.problems),
-          errorCount: compiled.problems.filter((p: Problem) => p.severity === 'error').length,
-          warningCount: compiled.problems.filter((p: Problem) => p.severity === 'warning').length,
-          backend: compiled.backend,
-          strategy: compiled.strategy,
-          message,
-          author,
-          authorId,
-        },
-        select: fullSelect,
-      })
-      // Compare-and-set on the head: only one of two racing saves can move it.
-      const moved = await tx.workflow.updateMany({ where: { id: workflowId, headVersionId: parentVersionId }, data: { headVersionId: v.id } })
-      if (moved.count !== 1) throw new DomainError('CONFLICT', 'lost the race')
-      return v
-    }))
+    const created = await retryBusy(() =>
+      db.$transaction(async (tx) => {
+        const wf = await tx.workflow.findUnique({
+          where: { id: workflowId },
+          select: {
+            deletedAt: true,
+            headVersionId: true,
+            headVersion: { select: { id: true, number: true, author: true, createdAt: true } },
+          },
+        })
+        if (!wf || wf.deletedAt) throw notFound(`workflow ${workflowId} not found (it may have been deleted)`)
+        if (wf.headVersionId !== parentVersionId) throw conflictError(wf.headVersion, workflowId)
+        const agg = await tx.workflowVersion.aggregate({ where: { workflowId }, _max: { number: true } })
+        const v = await tx.workflowVersion.create({
+          data: {
+            workflowId,
+            number: (agg._max.number ?? 0) + 1,
+            parentId: parentVersionId,
+            yaml,
+            planHash: compiled.planHash,
+            valid: compiled.valid,
+            problems: JSON.stringify(compiled.problems),
+            errorCount: compiled.problems.filter((p: Problem) => p.severity === 'error').length,
+            warningCount: compiled.problems.filter((p: Problem) => p.severity === 'warning').length,
+            backend: compiled.backend,
+            strategy: compiled.strategy,
+            message,
+            author,
+            authorId,
+          },
+          select: fullSelect,
+        })
+        // Compare-and-set on the head: only one of two racing saves can move it.
+        const moved = await tx.workflow.updateMany({
+          where: { id: workflowId, headVersionId: parentVersionId },
+          data: { headVersionId: v.id },
+        })
+        if (moved.count !== 1) throw new DomainError('CONFLICT', 'lost the race')
+        return v
+      }),
+    )
     const row = await loadWorkflowRow(db, workflowId)
     return { workflow: toSummary(row!), version: toFull(created), createdWorkflow: false, unchanged: false }
   } catch (e) {
@@ -488,10 +538,17 @@ export async function saveVersion(db: Db, actor: Actor, input: SaveInput): Promi
     const now = await db.workflow
       .findUnique({
         where: { id: workflowId },
-        select: { headVersionId: true, headVersion: { select: { id: true, number: true, author: true, createdAt: true } } },
+        select: {
+          headVersionId: true,
+          headVersion: { select: { id: true, number: true, author: true, createdAt: true } },
+        },
       })
       .catch(() => null)
-    if ((e instanceof DomainError && e.domainCode === 'CONFLICT') || isUniqueViolation(e) || (now && now.headVersionId !== parentVersionId)) {
+    if (
+      (e instanceof DomainError && e.domainCode === 'CONFLICT') ||
+      isUniqueViolation(e) ||
+      (now && now.headVersionId !== parentVersionId)
+    ) {
       throw conflictError(now?.headVersion ?? null, workflowId)
     }
     throw e
@@ -499,7 +556,12 @@ export async function saveVersion(db: Db, actor: Actor, input: SaveInput): Promi
 }
 
 /** Throws NOT_RUNNABLE unless the version compiled without errors. */
-export function assertRunnable(version: { valid: boolean; number?: number; errorCount?: number; problems?: unknown }): void {
+export function assertRunnable(version: {
+  valid: boolean
+  number?: number
+  errorCount?: number
+  problems?: unknown
+}): void {
   if (version.valid) return
   const n = version.errorCount ?? 0
   throw new DomainError(
@@ -520,9 +582,13 @@ export function compileForRun(version: { yaml: string; valid: boolean; number?: 
   const r = compileWorkflow(version.yaml, { forRun: true })
   if (!r.ok || !r.plan) {
     const errors = r.problems.filter((p: Problem) => p.severity === 'error')
-    throw new DomainError('NOT_RUNNABLE', `this version cannot run: ${errors.map((p: Problem) => `line ${p.range.start.line}: ${p.message}`).join('; ')}`, {
-      problems: errors,
-    })
+    throw new DomainError(
+      'NOT_RUNNABLE',
+      `this version cannot run: ${errors.map((p: Problem) => `line ${p.range.start.line}: ${p.message}`).join('; ')}`,
+      {
+        problems: errors,
+      },
+    )
   }
   return r.plan
 }
@@ -531,17 +597,27 @@ export function compileForRun(version: { yaml: string; valid: boolean; number?: 
 // Workflow-level changes
 
 async function loadForChange(db: Db, id: string) {
-  const w = await db.workflow.findUnique({ where: { id: checkId(id, 'workflow id') }, select: { id: true, name: true, ownerId: true, deletedAt: true, headVersionId: true } })
+  const w = await db.workflow.findUnique({
+    where: { id: checkId(id, 'workflow id') },
+    select: { id: true, name: true, ownerId: true, deletedAt: true, headVersionId: true },
+  })
   if (!w || w.deletedAt) throw notFound(`workflow ${id} not found`)
   return w
 }
 
-export async function renameWorkflow(db: Db, actor: Actor, input: { id: string; name: string; description?: string }): Promise<WorkflowSummary> {
+export async function renameWorkflow(
+  db: Db,
+  actor: Actor,
+  input: { id: string; name: string; description?: string },
+): Promise<WorkflowSummary> {
   const name = checkName(input.name)
   const description = input.description === undefined ? undefined : checkDescription(input.description)
   const w = await loadForChange(db, input.id)
   assertCanModify(actor, w, 'rename')
-  await db.workflow.update({ where: { id: w.id }, data: { name, ...(description !== undefined ? { description } : {}) } })
+  await db.workflow.update({
+    where: { id: w.id },
+    data: { name, ...(description !== undefined ? { description } : {}) },
+  })
   return toSummary((await loadWorkflowRow(db, w.id))!)
 }
 
@@ -582,7 +658,11 @@ export async function duplicateWorkflow(
   return { workflow: toSummary((await loadWorkflowRow(db, created.workflowId))!), version: toFull(created) }
 }
 
-export async function setArchived(db: Db, actor: Actor, input: { id: string; archived: boolean }): Promise<WorkflowSummary> {
+export async function setArchived(
+  db: Db,
+  actor: Actor,
+  input: { id: string; archived: boolean },
+): Promise<WorkflowSummary> {
   if (typeof input.archived !== 'boolean') throw badInput('archived must be true or false')
   const w = await loadForChange(db, input.id)
   assertCanModify(actor, w, input.archived ? 'archive' : 'unarchive')
@@ -594,7 +674,11 @@ export async function setArchived(db: Db, actor: Actor, input: { id: string; arc
  * Deletes a workflow. When runs reference any of its versions it is soft-deleted (hidden from the
  * library; the runs keep their versions); otherwise it and its versions are removed.
  */
-export async function deleteWorkflow(db: Db, actor: Actor, input: { id: string }): Promise<{ id: string; mode: 'soft' | 'hard'; runs: number }> {
+export async function deleteWorkflow(
+  db: Db,
+  actor: Actor,
+  input: { id: string },
+): Promise<{ id: string; mode: 'soft' | 'hard'; runs: number }> {
   const w = await loadForChange(db, input.id)
   assertCanModify(actor, w, 'delete')
   return db.$transaction(async (tx) => {
@@ -625,7 +709,8 @@ export interface ImportInput {
 
 export async function importWorkflow(db: Db, actor: Actor, input: ImportInput): Promise<SaveResult> {
   if (!input || typeof input !== 'object') throw badInput('expected { fileName, contentBase64 | content }')
-  if (typeof input.fileName !== 'string' || !input.fileName.trim()) throw badInput('fileName must be a non-empty string')
+  if (typeof input.fileName !== 'string' || !input.fileName.trim())
+    throw badInput('fileName must be a non-empty string')
   const fileName = input.fileName.split(/[\\/]/).pop()!.slice(0, 255)
   if (!/\.ya?ml$/i.test(fileName)) throw badInput(`${fileName}: only .yaml or .yml files can be imported`)
   let yaml: string
@@ -649,8 +734,15 @@ export async function importWorkflow(db: Db, actor: Actor, input: ImportInput): 
   return saveVersion(db, actor, { yaml, name, message: input.message ?? `Imported from ${fileName}` })
 }
 
-export async function exportWorkflow(db: Db, input: { id: string; versionId?: string | null }): Promise<{ fileName: string; yaml: string; version: number }> {
-  const { workflow, version } = await getWorkflow(db, { id: input.id, versionId: input.versionId ?? null, includeDeleted: true })
+export async function exportWorkflow(
+  db: Db,
+  input: { id: string; versionId?: string | null },
+): Promise<{ fileName: string; yaml: string; version: number }> {
+  const { workflow, version } = await getWorkflow(db, {
+    id: input.id,
+    versionId: input.versionId ?? null,
+    includeDeleted: true,
+  })
   if (!version) throw badInput(`workflow "${workflow.name}" has no version to export`)
   const base = fileNameFor(workflow.name).replace(/\.yaml$/, '')
   return { fileName: `${base}-v${version.number}.yaml`, yaml: version.yaml, version: version.number }

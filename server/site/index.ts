@@ -1,5 +1,5 @@
-export type { SiteConfig, SiteConfigInput, SshSiteConfig, SlurmSiteConfig, SlurmPoolDefaults } from './schema.ts';
-export { siteSchema } from './schema.ts';
+export type { SiteConfig, SiteConfigInput, SshSiteConfig, SlurmSiteConfig, SlurmPoolDefaults } from './schema.ts'
+export { siteSchema } from './schema.ts'
 export {
   loadSiteConfig,
   parseSiteConfig,
@@ -10,4 +10,4 @@ export {
   SiteConfigError,
   type SiteProblem,
   type LoadSiteOptions,
-} from './load.ts';
+} from './load.ts'

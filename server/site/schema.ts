@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod'
 
 /**
  * The site configuration: everything about WHERE runs execute that does not belong in a workflow
@@ -7,14 +7,17 @@ import { z } from 'zod';
  * Every key is optional; `site.example.yaml` beside this file documents each one.
  */
 
-const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name'), z.string());
+const envMap = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name'),
+  z.string(),
+)
 
 const directive = z
   .string()
   .regex(/^--[A-Za-z][A-Za-z0-9-]*(=.*)?$/, 'an extra directive must look like --option or --option=value')
-  .refine((s) => !/[\n\r]/.test(s), 'an extra directive must be one line');
+  .refine((s) => !/[\n\r]/.test(s), 'an extra directive must be one line')
 
-const stringOrList = z.union([z.string(), z.array(z.string())]).transform((v) => (typeof v === 'string' ? [v] : v));
+const stringOrList = z.union([z.string(), z.array(z.string())]).transform((v) => (typeof v === 'string' ? [v] : v))
 
 export const sshSchema = z.strictObject({
   host: z.string().min(1),
@@ -28,7 +31,7 @@ export const sshSchema = z.strictObject({
   controlPersistSeconds: z.number().int().min(0).optional(),
   controlDir: z.string().min(1).optional(),
   connectTimeoutSeconds: z.number().int().positive().optional(),
-});
+})
 
 export const slurmSchema = z.strictObject({
   /** default partition for pools that name none (else Slurm's default partition) */
@@ -60,7 +63,10 @@ export const slurmSchema = z.strictObject({
   /** check partitions, cpus, memory and gres against the cluster before dispatch (default true) */
   preflight: z.boolean().optional(),
   /** prefix of every job name (default `cr`) */
-  jobNamePrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,16}$/, 'letters, digits, _ . - (at most 16)').optional(),
+  jobNamePrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,16}$/, 'letters, digits, _ . - (at most 16)')
+    .optional(),
   /** extra #SBATCH directives for every job of this site */
   extra: z.array(directive).optional(),
   /**
@@ -82,7 +88,7 @@ export const slurmSchema = z.strictObject({
       }),
     )
     .optional(),
-});
+})
 
 export const siteSchema = z.strictObject({
   paths: z
@@ -111,48 +117,48 @@ export const siteSchema = z.strictObject({
   /** free-form sections for the other strategies and backends */
   htcondor: z.record(z.string(), z.unknown()).optional(),
   dask: z.record(z.string(), z.unknown()).optional(),
-});
+})
 
-export type SiteConfigInput = z.input<typeof siteSchema>;
+export type SiteConfigInput = z.input<typeof siteSchema>
 export interface SlurmPoolDefaults {
-  partition?: string;
-  account?: string;
-  qos?: string;
-  constraint?: string;
-  walltime?: string | number;
-  gpu_type?: string;
-  extra?: string[];
+  partition?: string
+  account?: string
+  qos?: string
+  constraint?: string
+  walltime?: string | number
+  gpu_type?: string
+  extra?: string[]
 }
-export type SshSiteConfig = z.output<typeof sshSchema>;
-export type SlurmSiteConfig = z.output<typeof slurmSchema>;
+export type SshSiteConfig = z.output<typeof sshSchema>
+export type SlurmSiteConfig = z.output<typeof slurmSchema>
 
 /** the resolved site configuration: defaults filled, paths absolute */
 export interface SiteConfig {
   /** the file it came from, or null when no file exists (all defaults) */
-  source: string | null;
-  home: string;
-  paths: { runs: string; scratch: string | null };
-  python: string;
-  taskCommand: string[] | null;
-  environment: { setup: string[]; env: Record<string, string> };
-  ssh: SshSiteConfig | null;
+  source: string | null
+  home: string
+  paths: { runs: string; scratch: string | null }
+  python: string
+  taskCommand: string[] | null
+  environment: { setup: string[]; env: Record<string, string> }
+  ssh: SshSiteConfig | null
   slurm: {
-    partition: string | null;
-    account: string | null;
-    qos: string | null;
-    walltime: string | number | null;
-    binDir: string | null;
-    env: Record<string, string>;
-    dependencies: 'engine' | 'afterok';
-    squeue: 'auto' | 'json' | 'format';
-    arrays: boolean;
-    pollIntervalMs: number;
-    maxPollIntervalMs: number;
-    preflight: boolean;
-    jobNamePrefix: string;
-    extra: string[];
-    pools: Record<string, SlurmPoolDefaults>;
-  };
-  htcondor: Record<string, unknown>;
-  dask: Record<string, unknown>;
+    partition: string | null
+    account: string | null
+    qos: string | null
+    walltime: string | number | null
+    binDir: string | null
+    env: Record<string, string>
+    dependencies: 'engine' | 'afterok'
+    squeue: 'auto' | 'json' | 'format'
+    arrays: boolean
+    pollIntervalMs: number
+    maxPollIntervalMs: number
+    preflight: boolean
+    jobNamePrefix: string
+    extra: string[]
+    pools: Record<string, SlurmPoolDefaults>
+  }
+  htcondor: Record<string, unknown>
+  dask: Record<string, unknown>
 }

@@ -2,12 +2,12 @@
  * Static catalogues of the workflow language: built-in ops, execution modifiers, backends,
  * strategies and environment types. Used by the compiler, the JSON Schema and the editor.
  */
-import type { BuiltinOpInfo, ModifierInfo } from './types.ts';
+import type { BuiltinOpInfo, ModifierInfo } from './types.ts'
 
-export const BACKENDS = ['local', 'dask'] as const;
+export const BACKENDS = ['local', 'dask'] as const
 /** `default` is accepted on input and normalised to `local` (fasthep-flow's default strategy). */
-export const STRATEGIES = ['local', 'default', 'slurm', 'htcondor'] as const;
-export const ENVIRONMENT_TYPES = ['shared-fs', 'packed-pixi', 'conda-pack'] as const;
+export const STRATEGIES = ['local', 'default', 'slurm', 'htcondor'] as const
+export const ENVIRONMENT_TYPES = ['shared-fs', 'packed-pixi', 'conda-pack'] as const
 
 export const KNOWN_MODIFIERS: readonly ModifierInfo[] = [
   {
@@ -56,7 +56,7 @@ export const KNOWN_MODIFIERS: readonly ModifierInfo[] = [
       key: { type: 'string', description: 'extra cache key' },
     },
   },
-];
+]
 
 export const BUILTIN_OPS: readonly BuiltinOpInfo[] = [
   {
@@ -66,14 +66,20 @@ export const BUILTIN_OPS: readonly BuiltinOpInfo[] = [
   },
   {
     name: 'python',
-    description: 'Call a Python function. params.function: "module:function"; params.args / params.kwargs passed to it.',
+    description:
+      'Call a Python function. params.function: "module:function"; params.args / params.kwargs passed to it.',
     params: { function: 'module:function', args: 'list', kwargs: 'map' },
   },
   { name: 'noop', description: 'Do nothing (useful to join branches or as a placeholder).' },
   {
     name: 'hep.generate',
     description: 'Write synthetic Z->mumu events as Parquet files into the run directory (for demos and tests).',
-    params: { output: 'path relative to the run directory ({i}: file number)', files: 'number of files', events: 'events per file', seed: 'random seed' },
+    params: {
+      output: 'path relative to the run directory ({i}: file number)',
+      files: 'number of files',
+      events: 'events per file',
+      seed: 'random seed',
+    },
   },
   {
     name: 'hep.define',
@@ -90,10 +96,10 @@ export const BUILTIN_OPS: readonly BuiltinOpInfo[] = [
     description: 'Fill histograms of expressions, with binning and optional weights.',
     params: { expression: 'expression', bins: 'number or edges', range: '[low, high]', weight: 'expression' },
   },
-];
+]
 
-export const BUILTIN_OP_NAMES: ReadonlySet<string> = new Set(BUILTIN_OPS.map((o) => o.name));
-export const MODIFIERS_BY_NAME: ReadonlyMap<string, ModifierInfo> = new Map(KNOWN_MODIFIERS.map((m) => [m.name, m]));
+export const BUILTIN_OP_NAMES: ReadonlySet<string> = new Set(BUILTIN_OPS.map((o) => o.name))
+export const MODIFIERS_BY_NAME: ReadonlyMap<string, ModifierInfo> = new Map(KNOWN_MODIFIERS.map((m) => [m.name, m]))
 
 /**
  * Keys of `execution.config` that only make sense for the Dask backend: warned about under
@@ -111,4 +117,4 @@ export const DASK_ONLY_CONFIG_KEYS = [
   'death_timeout',
   'adaptive',
   'interface',
-] as const;
+] as const

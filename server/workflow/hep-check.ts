@@ -9,47 +9,47 @@
  *   hep.select  params.selection (a string, {expr}, {all: [...]}, {any: [...]}, or a list), params.weight
  *   hep.hist    params.histograms[i].expr / .weight, params.weight, or the short form params.expression
  */
-import { ExprError, parseExpr } from '../hep/expr/index.ts';
-import type { SourceContext, Path } from './source.ts';
-import type { SourceRange } from './types.ts';
+import { ExprError, parseExpr } from '../hep/expr/index.ts'
+import type { SourceContext, Path } from './source.ts'
+import type { SourceRange } from './types.ts'
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+type Obj = Record<string, unknown>
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v)
 
 /** (path inside params, expression text) of every expression of a hep stage */
 export function hepExpressions(op: string, params: unknown): { path: Path; expr: string }[] {
-  const out: { path: Path; expr: string }[] = [];
-  if (!isObj(params)) return out;
+  const out: { path: Path; expr: string }[] = []
+  if (!isObj(params)) return out
   const add = (path: Path, v: unknown) => {
-    if (typeof v === 'string') out.push({ path, expr: v });
-  };
+    if (typeof v === 'string') out.push({ path, expr: v })
+  }
   if (op === 'hep.define') {
-    if (isObj(params.variables)) for (const [k, v] of Object.entries(params.variables)) add(['variables', k], v);
+    if (isObj(params.variables)) for (const [k, v] of Object.entries(params.variables)) add(['variables', k], v)
   } else if (op === 'hep.select') {
     const walk = (v: unknown, path: Path) => {
-      if (typeof v === 'string') add(path, v);
-      else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+      if (typeof v === 'string') add(path, v)
+      else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]))
       else if (isObj(v)) {
-        if (v.expr !== undefined) walk(v.expr, [...path, 'expr']);
-        if (v.all !== undefined) walk(v.all, [...path, 'all']);
-        if (v.any !== undefined) walk(v.any, [...path, 'any']);
+        if (v.expr !== undefined) walk(v.expr, [...path, 'expr'])
+        if (v.all !== undefined) walk(v.all, [...path, 'all'])
+        if (v.any !== undefined) walk(v.any, [...path, 'any'])
       }
-    };
-    walk(params.selection, ['selection']);
-    add(['weight'], params.weight);
+    }
+    walk(params.selection, ['selection'])
+    add(['weight'], params.weight)
   } else if (op === 'hep.hist') {
     if (Array.isArray(params.histograms)) {
       params.histograms.forEach((h, i) => {
-        if (!isObj(h)) return;
-        add(['histograms', i, 'expr'], h.expr);
-        add(['histograms', i, 'weight'], h.weight);
-      });
+        if (!isObj(h)) return
+        add(['histograms', i, 'expr'], h.expr)
+        add(['histograms', i, 'weight'], h.weight)
+      })
     }
-    add(['expression'], params.expression);
-    add(['expr'], params.expr);
-    add(['weight'], params.weight);
+    add(['expression'], params.expression)
+    add(['expr'], params.expr)
+    add(['weight'], params.weight)
   }
-  return out;
+  return out
 }
 
 /**
@@ -58,55 +58,56 @@ export function hepExpressions(op: string, params: unknown): { path: Path; expr:
  * against the raw text (a run of whitespace matches any run of whitespace or line breaks).
  */
 export function exprOffsetInScalar(source: string, start: number, end: number, expr: string, col: number): number {
-  let i = start;
+  let i = start
   // skip the quote or the block header (| or > with indicators, to the end of the line)
-  const c0 = source[i];
-  if (c0 === '"' || c0 === "'") i++;
+  const c0 = source[i]
+  if (c0 === '"' || c0 === "'") i++
   else if (c0 === '|' || c0 === '>') {
-    const nl = source.indexOf('\n', i);
-    i = nl < 0 ? end : nl + 1;
+    const nl = source.indexOf('\n', i)
+    i = nl < 0 ? end : nl + 1
   }
-  let j = 0;
+  let j = 0
   while (j < col && i < end && j < expr.length) {
-    const e = expr[j];
+    const e = expr[j]
     if (/\s/.test(e)) {
-      while (j < expr.length && /\s/.test(expr[j]) && j < col) j++;
-      while (i < end && /\s/.test(source[i])) i++;
-      continue;
+      while (j < expr.length && /\s/.test(expr[j]) && j < col) j++
+      while (i < end && /\s/.test(source[i])) i++
+      continue
     }
     // skip raw whitespace (line folding) and escape backslashes not in the value
-    while (i < end && source[i] !== e && /[\s\\]/.test(source[i])) i++;
+    while (i < end && source[i] !== e && /[\s\\]/.test(source[i])) i++
     if (source[i] === e) {
-      i++;
-      j++;
-    } else return -1;
+      i++
+      j++
+    } else return -1
   }
-  while (i < end && /\s/.test(source[i]) && j < expr.length && !/\s/.test(expr[j])) i++;
-  return i;
+  while (i < end && /\s/.test(source[i]) && j < expr.length && !/\s/.test(expr[j])) i++
+  return i
 }
 
 /** reports the syntax errors of a hep stage's expressions; `paramsPath` = path of the stage's params */
 export function checkHepStageParams(ctx: SourceContext, op: string, params: unknown, paramsPath: Path): void {
-  if (!op.startsWith('hep.')) return;
+  if (!op.startsWith('hep.')) return
   for (const { path, expr } of hepExpressions(op, params)) {
     try {
-      parseExpr(expr);
+      parseExpr(expr)
     } catch (e) {
-      if (!(e instanceof ExprError)) continue;
-      const full = [...paramsPath, ...path];
-      const loc = ctx.locate(full);
-      let range: SourceRange | undefined;
+      if (!(e instanceof ExprError)) continue
+      const full = [...paramsPath, ...path]
+      const loc = ctx.locate(full)
+      let range: SourceRange | undefined
       if (loc.exact && loc.node && loc.node.kind === 'scalar') {
-        const at = exprOffsetInScalar(ctx.source, loc.node.start, loc.node.end, expr, e.column);
+        const at = exprOffsetInScalar(ctx.source, loc.node.start, loc.node.end, expr, e.column)
         if (at >= 0) {
-          const endAt = e.length > 0 ? exprOffsetInScalar(ctx.source, loc.node.start, loc.node.end, expr, e.column + e.length) : at;
-          range = ctx.range(at, Math.max(at, endAt));
+          const endAt =
+            e.length > 0 ? exprOffsetInScalar(ctx.source, loc.node.start, loc.node.end, expr, e.column + e.length) : at
+          range = ctx.range(at, Math.max(at, endAt))
         }
       }
       ctx.error('hep-expression', `expression error: ${e.message}`, full, {
         ...(e.hint ? { hint: e.hint } : {}),
         ...(range ? { range } : {}),
-      });
+      })
     }
   }
 }

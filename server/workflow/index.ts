@@ -31,11 +31,11 @@ export type {
   ExecutionPlan,
   ModifierInfo,
   BuiltinOpInfo,
-} from './types.ts';
+} from './types.ts'
 
-export { compileWorkflow } from './compile.ts';
-export { parseMemory, parseDuration, formatBytes, formatDuration } from './units.ts';
-export { KNOWN_MODIFIERS, BUILTIN_OPS, BACKENDS, STRATEGIES, ENVIRONMENT_TYPES } from './catalog.ts';
-export { workflowJsonSchema } from './schema.ts';
-export { formatProblem } from './format.ts';
-export { sha256Hex, canonicalJson } from './hash.ts';
+export { compileWorkflow } from './compile.ts'
+export { parseMemory, parseDuration, formatBytes, formatDuration } from './units.ts'
+export { KNOWN_MODIFIERS, BUILTIN_OPS, BACKENDS, STRATEGIES, ENVIRONMENT_TYPES } from './catalog.ts'
+export { workflowJsonSchema } from './schema.ts'
+export { formatProblem } from './format.ts'
+export { sha256Hex, canonicalJson } from './hash.ts'

@@ -6,22 +6,22 @@
  * Semantic rules (memory/duration syntax, routing, graph checks) live in compile.ts; the schemas only
  * describe shapes, so a value of the right type with a bad meaning is reported once, by the compiler.
  */
-import { z } from 'zod';
-import { BACKENDS, BUILTIN_OPS, ENVIRONMENT_TYPES, KNOWN_MODIFIERS, STRATEGIES } from './catalog.ts';
+import { z } from 'zod'
+import { BACKENDS, BUILTIN_OPS, ENVIRONMENT_TYPES, KNOWN_MODIFIERS, STRATEGIES } from './catalog.ts'
 
 const memory = z
   .union([z.string(), z.number()], {
     error: 'expected a size such as 4GB, 512MiB or 64G (a plain number is MB)',
   })
-  .describe('Memory size: 4GB, 512MiB, 64G (binary units: GB = GiB = 1024^3 bytes). A plain number is MB, as in Slurm.');
+  .describe('Memory size: 4GB, 512MiB, 64G (binary units: GB = GiB = 1024^3 bytes). A plain number is MB, as in Slurm.')
 
 const duration = z
   .union([z.string(), z.number()], { error: 'expected a duration such as 02:00:00, 1-00:00:00, 90m or 2h' })
-  .describe('Duration: HH:MM:SS, D-HH:MM:SS, 90m, 2h, 30s.');
+  .describe('Duration: HH:MM:SS, D-HH:MM:SS, 90m, 2h, 30s.')
 
 const gpuCount = z
   .union([z.int().nonnegative(), z.string().regex(/^\s*\d+\s*$/)], { error: 'expected a whole number of GPUs' })
-  .describe('Number of GPUs per worker.');
+  .describe('Number of GPUs per worker.')
 
 export const ResourceSpecSchema = z
   .strictObject({
@@ -33,7 +33,7 @@ export const ResourceSpecSchema = z
       .optional()
       .describe('Scratch disk per worker, e.g. 20GB (HTCondor request_disk).'),
   })
-  .describe('Resources of one worker: {cpus, memory, gpus, disk}.');
+  .describe('Resources of one worker: {cpus, memory, gpus, disk}.')
 
 export const PoolConfigSchema = z
   .looseObject({
@@ -41,7 +41,9 @@ export const PoolConfigSchema = z
     account: z.string().optional().describe('Batch account (Slurm --account, HTCondor accounting group).'),
     qos: z.string().optional().describe('Slurm quality of service (--qos).'),
     queue: z.string().optional().describe('HTCondor JobFlavour / queue name (e.g. espresso, longlunch, workday).'),
-    walltime: duration.optional().describe('Slurm --time (HH:MM:SS or D-HH:MM:SS). Not available under HTCondor: use maxruntime.'),
+    walltime: duration
+      .optional()
+      .describe('Slurm --time (HH:MM:SS or D-HH:MM:SS). Not available under HTCondor: use maxruntime.'),
     maxruntime: duration.optional().describe('HTCondor +MaxRuntime in seconds or a duration such as 2h.'),
     constraint: z.string().optional().describe('Slurm --constraint (node features).'),
     requirements: z.string().optional().describe('HTCondor requirements expression.'),
@@ -52,7 +54,7 @@ export const PoolConfigSchema = z
       .optional()
       .describe('Extra batch directives (list of lines, or a map of directive -> value).'),
   })
-  .describe('Site configuration of the pool (depends on the strategy); unknown keys are kept as given.');
+  .describe('Site configuration of the pool (depends on the strategy); unknown keys are kept as given.')
 
 export const PoolSchema = z
   .strictObject({
@@ -62,58 +64,79 @@ export const PoolSchema = z
         error: 'expected a resource class name (from execution.resources) or a map {cpus, memory, gpus, disk}',
       })
       .optional()
-      .describe('Worker resources, inline {cpus, memory, gpus, disk}, or the name of a class under execution.resources.'),
+      .describe(
+        'Worker resources, inline {cpus, memory, gpus, disk}, or the name of a class under execution.resources.',
+      ),
     config: PoolConfigSchema.optional(),
-    use: z.string().optional().describe('Name of a site pool profile (kept as metadata, not resolved by Control Room).'),
+    use: z
+      .string()
+      .optional()
+      .describe('Name of a site pool profile (kept as metadata, not resolved by Control Room).'),
     description: z.string().optional(),
   })
-  .describe('A group of workers with the same capabilities.');
+  .describe('A group of workers with the same capabilities.')
 
 export const EnvironmentSchema = z
   .union(
     [
       z.discriminatedUnion('type', [
-      z.strictObject({
-        type: z.literal('shared-fs').describe('Workers see the same software as the submit host (shared filesystem).'),
-        python: z.string().optional().describe('Python interpreter on the workers.'),
-        setup: z.union([z.string(), z.array(z.string())]).optional().describe('Shell lines sourced before a task.'),
-        env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-      }),
-      z.strictObject({
-        type: z.literal('packed-pixi').describe('A `pixi pack` archive is shipped to the workers and unpacked.'),
-        archive_path: z.string().describe('Path of the packed environment (pixi pack --create-executable output).'),
-        environment: z.string().optional().describe('Pixi environment name (default "default").'),
-        worker_env_dir: z.string().optional().describe('Directory the archive unpacks to on the worker (default "worker-env").'),
-      }),
-      z.strictObject({
-        type: z.literal('conda-pack').describe('A conda-pack tarball is shipped to the workers and unpacked.'),
-        archive_path: z.string().describe('Path of the conda-pack archive (.tar.gz).'),
-        worker_env_dir: z.string().optional().describe('Directory the archive unpacks to on the worker (default "worker-env").'),
-      }),
+        z.strictObject({
+          type: z
+            .literal('shared-fs')
+            .describe('Workers see the same software as the submit host (shared filesystem).'),
+          python: z.string().optional().describe('Python interpreter on the workers.'),
+          setup: z
+            .union([z.string(), z.array(z.string())])
+            .optional()
+            .describe('Shell lines sourced before a task.'),
+          env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+        }),
+        z.strictObject({
+          type: z.literal('packed-pixi').describe('A `pixi pack` archive is shipped to the workers and unpacked.'),
+          archive_path: z.string().describe('Path of the packed environment (pixi pack --create-executable output).'),
+          environment: z.string().optional().describe('Pixi environment name (default "default").'),
+          worker_env_dir: z
+            .string()
+            .optional()
+            .describe('Directory the archive unpacks to on the worker (default "worker-env").'),
+        }),
+        z.strictObject({
+          type: z.literal('conda-pack').describe('A conda-pack tarball is shipped to the workers and unpacked.'),
+          archive_path: z.string().describe('Path of the conda-pack archive (.tar.gz).'),
+          worker_env_dir: z
+            .string()
+            .optional()
+            .describe('Directory the archive unpacks to on the worker (default "worker-env").'),
+        }),
       ]),
       z.enum(ENVIRONMENT_TYPES),
     ],
     { error: `expected {type: ${ENVIRONMENT_TYPES.join(' | ')}, ...}` },
   )
-  .describe('How Python packages, FAST-HEP components and analysis code reach the workers.');
+  .describe('How Python packages, FAST-HEP components and analysis code reach the workers.')
 
 const credentialFields = {
-  env: z.string().optional().describe('Environment variable naming the credential file (e.g. X509_USER_PROXY, BEARER_TOKEN_FILE).'),
+  env: z
+    .string()
+    .optional()
+    .describe('Environment variable naming the credential file (e.g. X509_USER_PROXY, BEARER_TOKEN_FILE).'),
   path: z.string().optional().describe('Path of the credential file (a reference, never the secret itself).'),
   required: z.boolean().optional().describe('Fail before dispatch when the credential is missing (default true).'),
-  min_valid: duration.optional().describe('Minimum remaining lifetime at dispatch, e.g. 2h (a plain number is seconds).'),
-};
+  min_valid: duration
+    .optional()
+    .describe('Minimum remaining lifetime at dispatch, e.g. 2h (a plain number is seconds).'),
+}
 
 export const CredentialSchema = z
   .union([z.strictObject(credentialFields), z.boolean(), z.null()], {
     error: 'expected {env | path, required, min_valid}, or true to discover it',
   })
-  .describe('Where to find the credential: {env: VAR} or {path: FILE}; `true` or {} discovers it in the usual places.');
+  .describe('Where to find the credential: {env: VAR} or {path: FILE}; `true` or {} discovers it in the usual places.')
 
 export const CredentialListItemSchema = z.strictObject({
   kind: z.enum(['x509', 'scitoken']),
   ...credentialFields,
-});
+})
 
 export const CredentialsSchema = z
   .union(
@@ -123,7 +146,7 @@ export const CredentialsSchema = z
     ],
     { error: 'expected {x509: {...}, scitoken: {...}} or a list of {kind, env | path, required, min_valid}' },
   )
-  .describe('Credential references (X509 proxies, SciTokens). Values are references only: never put secrets here.');
+  .describe('Credential references (X509 proxies, SciTokens). Values are references only: never put secrets here.')
 
 export const ExecutionConfigSchema = z
   .looseObject({
@@ -136,7 +159,7 @@ export const ExecutionConfigSchema = z
     nthreads: z.int().positive().optional().describe('Dask threads per worker (dask backend only).'),
     memory_limit: memory.optional().describe('Dask worker memory limit (dask backend only).'),
   })
-  .describe('Backend/strategy configuration; unknown keys are kept as given.');
+  .describe('Backend/strategy configuration; unknown keys are kept as given.')
 
 export const ExecutionSchema = z
   .strictObject({
@@ -152,9 +175,9 @@ export const ExecutionSchema = z
     environment: EnvironmentSchema.optional(),
     credentials: CredentialsSchema.optional(),
   })
-  .describe('Where and how the workflow runs.');
+  .describe('Where and how the workflow runs.')
 
-const modifierNames = KNOWN_MODIFIERS.map((m) => m.name) as [string, ...string[]];
+const modifierNames = KNOWN_MODIFIERS.map((m) => m.name) as [string, ...string[]]
 
 export const ModifierSchema = z
   .union(
@@ -167,7 +190,7 @@ export const ModifierSchema = z
     ],
     { error: 'expected a modifier name or {name, params}' },
   )
-  .describe(KNOWN_MODIFIERS.map((m) => `${m.name}: ${m.description}`).join('\n'));
+  .describe(KNOWN_MODIFIERS.map((m) => `${m.name}: ${m.description}`).join('\n'))
 
 export const StageExecutionSchema = z
   .strictObject({
@@ -178,9 +201,9 @@ export const StageExecutionSchema = z
     retries: z.int().nonnegative().optional().describe('How many times a failed task is retried.'),
     modifiers: z.array(ModifierSchema).optional().describe('Execution modifiers applied at runtime.'),
   })
-  .describe('Execution requirements of the stage.');
+  .describe('Execution requirements of the stage.')
 
-const builtinOpNames = BUILTIN_OPS.map((o) => o.name) as [string, ...string[]];
+const builtinOpNames = BUILTIN_OPS.map((o) => o.name) as [string, ...string[]]
 
 export const FromItemSchema = z.union(
   [
@@ -192,14 +215,14 @@ export const FromItemSchema = z.union(
     }),
   ],
   { error: 'expected a stage id, "Stage.port", or {node, port, as}' },
-);
+)
 
 export const StageSchema = z
   .strictObject({
     id: z.string().describe('Unique stage id.'),
-    op: z.union([z.enum(builtinOpNames), z.string()]).describe(
-      'Operation: ' + BUILTIN_OPS.map((o) => o.name).join(', ') + ', or an op declared under registry.ops.',
-    ),
+    op: z
+      .union([z.enum(builtinOpNames), z.string()])
+      .describe('Operation: ' + BUILTIN_OPS.map((o) => o.name).join(', ') + ', or an op declared under registry.ops.'),
     params: z.record(z.string(), z.unknown()).nullable().optional().describe('Parameters passed to the op.'),
     needs: z
       .union([z.string(), z.array(z.string())], { error: 'expected a list of stage ids' })
@@ -207,7 +230,9 @@ export const StageSchema = z
       .optional()
       .describe('Upstream stages. Omitted: the previous stage. []: no dependency.'),
     from: z
-      .union([FromItemSchema, z.array(FromItemSchema)], { error: 'expected a stage id, "Stage.port", or a list of {node, port, as}' })
+      .union([FromItemSchema, z.array(FromItemSchema)], {
+        error: 'expected a stage id, "Stage.port", or a list of {node, port, as}',
+      })
       .nullable()
       .optional()
       .describe('Products consumed from upstream stages (implies a dependency).'),
@@ -215,7 +240,7 @@ export const StageSchema = z
     description: z.string().optional(),
     write: z.unknown().optional().describe('Output writers (fasthep-flow), kept as metadata.'),
   })
-  .describe('One analysis stage.');
+  .describe('One analysis stage.')
 
 export const OpSpecSchema = z
   .looseObject({
@@ -226,17 +251,20 @@ export const OpSpecSchema = z
     python: z.string().optional().describe('Python callable "module:function".'),
     description: z.string().optional(),
   })
-  .describe('A custom operation.');
+  .describe('A custom operation.')
 
 export const RegistrySchema = z
   .looseObject({
     ops: z.record(z.string(), OpSpecSchema).optional().describe('Custom operations by name.'),
     modifiers: z
-      .record(z.string(), z.looseObject({ description: z.string().optional(), requires_gpu: z.boolean().optional() }).nullable())
+      .record(
+        z.string(),
+        z.looseObject({ description: z.string().optional(), requires_gpu: z.boolean().optional() }).nullable(),
+      )
       .optional()
       .describe('Custom execution modifiers by name.'),
   })
-  .describe('Registered capabilities.');
+  .describe('Registered capabilities.')
 
 export const DatasetSchema = z.looseObject({
   name: z.string(),
@@ -246,11 +274,11 @@ export const DatasetSchema = z.looseObject({
   tree_name: z.string().optional(),
   treeName: z.string().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
-});
+})
 
 export const DataSchema = z.looseObject({
   datasets: z.array(DatasetSchema).optional(),
-});
+})
 
 export const WorkflowSchema = z
   .looseObject({
@@ -264,9 +292,9 @@ export const WorkflowSchema = z
     analysis: z.looseObject({ stages: z.array(StageSchema) }),
     execution: ExecutionSchema.optional(),
   })
-  .describe('A FAST-HEP workflow.');
+  .describe('A FAST-HEP workflow.')
 
-let cachedJsonSchema: Record<string, unknown> | null = null;
+let cachedJsonSchema: Record<string, unknown> | null = null
 
 /**
  * JSON Schema (draft-07) of the workflow language, generated from the zod schemas above, for
@@ -274,49 +302,57 @@ let cachedJsonSchema: Record<string, unknown> | null = null;
  */
 export function workflowJsonSchema(): Record<string, unknown> {
   if (!cachedJsonSchema) {
-    const s = z.toJSONSchema(WorkflowSchema, { target: 'draft-7', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-    enrich(s);
-    s.title = 'FAST-HEP workflow (Control Room)';
-    s.$id = 'https://controlroom.local/schemas/workflow.json';
-    cachedJsonSchema = s;
+    const s = z.toJSONSchema(WorkflowSchema, { target: 'draft-7', io: 'input', unrepresentable: 'any' }) as Record<
+      string,
+      unknown
+    >
+    enrich(s)
+    s.title = 'FAST-HEP workflow (Control Room)'
+    s.$id = 'https://controlroom.local/schemas/workflow.json'
+    cachedJsonSchema = s
   }
-  return JSON.parse(JSON.stringify(cachedJsonSchema));
+  return JSON.parse(JSON.stringify(cachedJsonSchema))
 }
 
 const ENUM_DESCRIPTIONS: Record<string, Record<string, string>> = {
-  backend: { local: 'Built-in local scheduler (processes on this host or batch jobs).', dask: 'A Dask scheduler with per-pool workers.' },
+  backend: {
+    local: 'Built-in local scheduler (processes on this host or batch jobs).',
+    dask: 'A Dask scheduler with per-pool workers.',
+  },
   strategy: {
     local: 'Workers are processes on this host.',
     default: 'Same as local (fasthep-flow default).',
     slurm: 'Workers (or tasks) are Slurm jobs.',
     htcondor: 'Workers (or tasks) are HTCondor jobs.',
   },
-  modifier: Object.fromEntries(KNOWN_MODIFIERS.map((m) => [m.name, `${m.description}${m.requiresGpu ? ' Needs a GPU pool.' : ''}`])),
+  modifier: Object.fromEntries(
+    KNOWN_MODIFIERS.map((m) => [m.name, `${m.description}${m.requiresGpu ? ' Needs a GPU pool.' : ''}`]),
+  ),
   op: Object.fromEntries(BUILTIN_OPS.map((o) => [o.name, o.description])),
   environment: {
     'shared-fs': 'Workers see the submit host software on a shared filesystem.',
     'packed-pixi': 'A packed Pixi environment is shipped to each worker.',
     'conda-pack': 'A conda-pack archive is shipped to each worker.',
   },
-};
+}
 
 /** Add `enumDescriptions` / `markdownEnumDescriptions` (understood by monaco-yaml) to known enums. */
 function enrich(node: unknown): void {
   if (Array.isArray(node)) {
-    for (const x of node) enrich(x);
-    return;
+    for (const x of node) enrich(x)
+    return
   }
-  if (!node || typeof node !== 'object') return;
-  const o = node as Record<string, unknown>;
+  if (!node || typeof node !== 'object') return
+  const o = node as Record<string, unknown>
   if (Array.isArray(o.enum)) {
-    const values = o.enum.map(String);
+    const values = o.enum.map(String)
     for (const table of Object.values(ENUM_DESCRIPTIONS)) {
       if (values.every((v) => v in table)) {
-        o.enumDescriptions = values.map((v) => table[v]);
-        o.markdownEnumDescriptions = values.map((v) => table[v]);
-        break;
+        o.enumDescriptions = values.map((v) => table[v])
+        o.markdownEnumDescriptions = values.map((v) => table[v])
+        break
       }
     }
   }
-  for (const v of Object.values(o)) enrich(v);
+  for (const v of Object.values(o)) enrich(v)
 }

@@ -2,76 +2,81 @@
  * YAML source handling: parsing with ranges (fast path, else the `yaml` package), path -> node
  * lookup, and the problem collector.
  */
-import { LineCounter, parseDocument, Scalar, visit } from 'yaml';
-import type { Document } from 'yaml';
-import type { Problem, Severity, SourcePos, SourceRange } from './types.ts';
-import { fastParse, fromYamlDocument } from './ynode.ts';
-import type { YNode, YScalar } from './ynode.ts';
+import { LineCounter, parseDocument, Scalar, visit } from 'yaml'
+import type { Document } from 'yaml'
+import type { Problem, Severity, SourcePos, SourceRange } from './types.ts'
+import { fastParse, fromYamlDocument } from './ynode.ts'
+import type { YNode, YScalar } from './ynode.ts'
 
-export type Path = (string | number)[];
+export type Path = (string | number)[]
 
 export interface Located {
   /** deepest node reached */
-  node: YNode | null;
+  node: YNode | null
   /** key node of the last map pair reached, if the last step was a map key */
-  key: YScalar | null;
+  key: YScalar | null
   /** true when the whole path was found */
-  exact: boolean;
+  exact: boolean
 }
 
 const YAML_HINTS: Record<string, string> = {
   BAD_INDENT: 'check the indentation: nested keys must be indented more than their parent, with spaces',
   TAB_AS_INDENT: 'indent with spaces, not tabs',
   MISSING_CHAR: 'a closing quote or bracket is missing',
-  BLOCK_AS_IMPLICIT_KEY: "a mapping value cannot start on the same line as another key: put it on its own line, or quote the value if it contains ': '",
+  BLOCK_AS_IMPLICIT_KEY:
+    "a mapping value cannot start on the same line as another key: put it on its own line, or quote the value if it contains ': '",
   MULTILINE_IMPLICIT_KEY: 'keys must fit on one line: check for a missing colon on the previous line',
   UNEXPECTED_TOKEN: 'remove or quote the unexpected character',
   MULTIPLE_DOCS: "a workflow file holds a single YAML document: remove the extra '---'",
   DUPLICATE_KEY: 'each key may appear only once in a mapping: remove or rename one of them',
   IMPOSSIBLE: 'this construct cannot be read: simplify or quote it',
-  BAD_SCALAR_START: "quote the value: plain values cannot start with this character",
+  BAD_SCALAR_START: 'quote the value: plain values cannot start with this character',
   BAD_DIRECTIVE: "remove the '%' directive line",
   KEY_OVER_1024_CHARS: 'shorten the key',
   ALIAS_PROPS: 'an alias cannot have an anchor or tag',
   BAD_ALIAS: 'define the anchor (&name) before using the alias (*name)',
   TAG_RESOLVE_FAILED: 'remove the unknown !tag',
-};
+}
 
-const MAX_YAML_ERRORS = 50;
+const MAX_YAML_ERRORS = 50
 
 function yamlHint(code: string, message: string): string {
-  if (/without - indicator/.test(message)) return "this line is indented like a list item but has no '- ': check its indentation";
-  if (/Implicit map keys need to be followed by map values/.test(message)) return "add ': ' after the key, or check the indentation";
-  if (/Implicit keys need to be on a single line/.test(message)) return 'a key must fit on one line: check for a missing colon or quote above';
-  if (/must be sufficiently indented|end with a/.test(message)) return 'close the bracket on the same line, or indent its continuation more than the key';
-  if (/Missing closing/.test(message)) return 'add the closing quote';
-  return YAML_HINTS[code] ?? 'fix the YAML syntax here';
+  if (/without - indicator/.test(message))
+    return "this line is indented like a list item but has no '- ': check its indentation"
+  if (/Implicit map keys need to be followed by map values/.test(message))
+    return "add ': ' after the key, or check the indentation"
+  if (/Implicit keys need to be on a single line/.test(message))
+    return 'a key must fit on one line: check for a missing colon or quote above'
+  if (/must be sufficiently indented|end with a/.test(message))
+    return 'close the bracket on the same line, or indent its continuation more than the key'
+  if (/Missing closing/.test(message)) return 'add the closing quote'
+  return YAML_HINTS[code] ?? 'fix the YAML syntax here'
 }
 
 export class SourceContext {
-  readonly source: string;
-  readonly problems: Problem[] = [];
+  readonly source: string
+  readonly problems: Problem[] = []
   /** the root node (null for an empty document) */
-  root: YNode | null = null;
+  root: YNode | null = null
   /** the document as plain JS (undefined when it could not be built) */
-  value: unknown = undefined;
+  value: unknown = undefined
   /** false when the document could not be expanded to a value at all */
-  readonly valueOk: boolean;
+  readonly valueOk: boolean
   /** which parser produced the tree */
-  readonly parser: 'fast' | 'yaml';
-  private lineStarts: number[] | null = null;
+  readonly parser: 'fast' | 'yaml'
+  private lineStarts: number[] | null = null
 
   constructor(source: string) {
-    this.source = source;
-    const fast = fastParse(source);
+    this.source = source
+    const fast = fastParse(source)
     if (fast) {
-      this.parser = 'fast';
-      this.root = fast.root;
-      this.value = fast.value;
-      this.valueOk = true;
-      return;
+      this.parser = 'fast'
+      this.root = fast.root
+      this.value = fast.value
+      this.valueOk = true
+      return
     }
-    this.parser = 'yaml';
+    this.parser = 'yaml'
     const doc = parseDocument(source, {
       lineCounter: new LineCounter(),
       prettyErrors: false,
@@ -79,84 +84,84 @@ export class SourceContext {
       uniqueKeys: true,
       keepSourceTokens: false,
       logLevel: 'silent',
-    });
-    this.reportYamlErrors(doc);
-    const conv = this.toJS(doc);
-    this.valueOk = conv.ok;
-    if (conv.ok) this.value = conv.value;
-    this.root = fromYamlDocument(doc);
+    })
+    this.reportYamlErrors(doc)
+    const conv = this.toJS(doc)
+    this.valueOk = conv.ok
+    if (conv.ok) this.value = conv.value
+    this.root = fromYamlDocument(doc)
   }
 
   pos(offset: number): SourcePos {
-    const o = Math.max(0, Math.min(Number.isFinite(offset) ? offset : 0, this.source.length));
+    const o = Math.max(0, Math.min(Number.isFinite(offset) ? offset : 0, this.source.length))
     if (!this.lineStarts) {
-      const ls = [0];
-      const src = this.source;
-      for (let i = src.indexOf('\n'); i >= 0; i = src.indexOf('\n', i + 1)) ls.push(i + 1);
-      this.lineStarts = ls;
+      const ls = [0]
+      const src = this.source
+      for (let i = src.indexOf('\n'); i >= 0; i = src.indexOf('\n', i + 1)) ls.push(i + 1)
+      this.lineStarts = ls
     }
-    const ls = this.lineStarts;
-    let lo = 0;
-    let hi = ls.length - 1;
+    const ls = this.lineStarts
+    let lo = 0
+    let hi = ls.length - 1
     while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (ls[mid] <= o) lo = mid;
-      else hi = mid - 1;
+      const mid = (lo + hi + 1) >> 1
+      if (ls[mid] <= o) lo = mid
+      else hi = mid - 1
     }
-    return { col: o - ls[lo] + 1, line: lo + 1, offset: o };
+    return { col: o - ls[lo] + 1, line: lo + 1, offset: o }
   }
 
   range(start: number, end: number): SourceRange {
-    const s = this.pos(start);
-    return { end: this.pos(Math.max(start, end)), start: s };
+    const s = this.pos(start)
+    return { end: this.pos(Math.max(start, end)), start: s }
   }
 
   nodeRange(node: { start: number; end: number } | null | undefined): SourceRange | null {
-    if (!node) return null;
-    return this.range(node.start, node.end);
+    if (!node) return null
+    return this.range(node.start, node.end)
   }
 
   /** Head of a node: from its start to the end of its first line (for "missing field" problems). */
   headRange(node: YNode | null | undefined): SourceRange | null {
-    if (!node) return null;
-    const start = node.start;
-    let end = node.end;
-    const nl = this.source.indexOf('\n', start);
-    if (nl >= 0 && nl < end) end = nl;
-    return this.range(start, end);
+    if (!node) return null
+    const start = node.start
+    let end = node.end
+    const nl = this.source.indexOf('\n', start)
+    if (nl >= 0 && nl < end) end = nl
+    return this.range(start, end)
   }
 
   /** Find the node at a JS path (map keys compared as strings). */
   locate(path: Path, from: YNode | null = this.root): Located {
-    let node: YNode | null = from;
-    let key: YScalar | null = null;
+    let node: YNode | null = from
+    let key: YScalar | null = null
     for (let i = 0; i < path.length; i++) {
-      const seg = path[i];
+      const seg = path[i]
       if (node && node.kind === 'map') {
-        const want = String(seg);
-        let found = null;
-        const pairs = node.pairs;
+        const want = String(seg)
+        let found = null
+        const pairs = node.pairs
         // later duplicates win, like the JS value
         for (let j = pairs.length - 1; j >= 0; j--) {
-          const kv = pairs[j].key.value;
+          const kv = pairs[j].key.value
           if (kv !== undefined && String(kv) === want) {
-            found = pairs[j];
-            break;
+            found = pairs[j]
+            break
           }
         }
-        if (!found) return { node, key, exact: false };
-        key = found.key;
-        node = found.value;
+        if (!found) return { node, key, exact: false }
+        key = found.key
+        node = found.value
       } else if (node && node.kind === 'seq' && typeof seg === 'number') {
-        const item = node.items[seg];
-        if (item === undefined) return { node, key, exact: false };
-        key = null;
-        node = item;
+        const item = node.items[seg]
+        if (item === undefined) return { node, key, exact: false }
+        key = null
+        node = item
       } else {
-        return { node, key, exact: false };
+        return { node, key, exact: false }
       }
     }
-    return { node, key, exact: true };
+    return { node, key, exact: true }
   }
 
   /**
@@ -164,13 +169,13 @@ export class SourceContext {
    * the value otherwise; the head of the closest existing parent when the path does not exist.
    */
   rangeAt(path: Path, at: 'key' | 'value' = 'value'): SourceRange {
-    const loc = this.locate(path);
+    const loc = this.locate(path)
     if (!loc.exact) {
-      return this.headRange(loc.node) ?? this.range(0, 0);
+      return this.headRange(loc.node) ?? this.range(0, 0)
     }
-    const emptyValue = !loc.node || loc.node.start === loc.node.end;
-    if ((at === 'key' || emptyValue) && loc.key) return this.nodeRange(loc.key) ?? this.range(0, 0);
-    return this.nodeRange(loc.node) ?? this.range(0, 0);
+    const emptyValue = !loc.node || loc.node.start === loc.node.end
+    if ((at === 'key' || emptyValue) && loc.key) return this.nodeRange(loc.key) ?? this.range(0, 0)
+    return this.nodeRange(loc.node) ?? this.range(0, 0)
   }
 
   add(
@@ -180,30 +185,35 @@ export class SourceContext {
     path: Path,
     opts: { hint?: string; at?: 'key' | 'value'; range?: SourceRange } = {},
   ): Problem {
-    const range = opts.range ?? this.rangeAt(path, opts.at);
+    const range = opts.range ?? this.rangeAt(path, opts.at)
     // keys in sorted order (canonical plan JSON)
     const p: Problem = opts.hint
       ? { code, hint: opts.hint, message, path: [...path], range, severity }
-      : { code, message, path: [...path], range, severity };
-    this.problems.push(p);
-    return p;
+      : { code, message, path: [...path], range, severity }
+    this.problems.push(p)
+    return p
   }
 
-  error(code: string, message: string, path: Path, opts?: { hint?: string; at?: 'key' | 'value'; range?: SourceRange }) {
-    return this.add(code, 'error', message, path, opts);
+  error(
+    code: string,
+    message: string,
+    path: Path,
+    opts?: { hint?: string; at?: 'key' | 'value'; range?: SourceRange },
+  ) {
+    return this.add(code, 'error', message, path, opts)
   }
 
   warn(code: string, message: string, path: Path, opts?: { hint?: string; at?: 'key' | 'value'; range?: SourceRange }) {
-    return this.add(code, 'warning', message, path, opts);
+    return this.add(code, 'warning', message, path, opts)
   }
 
   /** Report YAML syntax errors and warnings (all of them). */
   private reportYamlErrors(doc: Document.Parsed): void {
     // one broken line can make the rest of a big file a cascade of errors: show the first ones
-    const shown = doc.errors.slice(0, MAX_YAML_ERRORS);
+    const shown = doc.errors.slice(0, MAX_YAML_ERRORS)
     if (doc.errors.length > MAX_YAML_ERRORS) {
-      const e = doc.errors[MAX_YAML_ERRORS];
-      const [start, end] = e.pos ?? [0, 0];
+      const e = doc.errors[MAX_YAML_ERRORS]
+      const [start, end] = e.pos ?? [0, 0]
       this.problems.push({
         code: 'yaml-syntax',
         hint: 'fix the first errors: the others often follow from them',
@@ -211,15 +221,17 @@ export class SourceContext {
         path: [],
         range: this.range(start, end),
         severity: 'error',
-      });
+      })
     }
     for (const e of shown) {
-      const code = e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax';
-      const [start, end] = e.pos ?? [0, 0];
-      let message = String(e.message).split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      const code = e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax'
+      const [start, end] = e.pos ?? [0, 0]
+      let message = String(e.message)
+        .split('\n')[0]
+        .replace(/ at line \d+, column \d+:?$/, '')
       if (e.code === 'DUPLICATE_KEY') {
-        const dupKey = this.source.slice(start, end).trim();
-        message = dupKey ? `duplicate key '${dupKey}' in this mapping` : 'duplicate key in this mapping';
+        const dupKey = this.source.slice(start, end).trim()
+        message = dupKey ? `duplicate key '${dupKey}' in this mapping` : 'duplicate key in this mapping'
       }
       this.problems.push({
         code,
@@ -228,17 +240,17 @@ export class SourceContext {
         hint: yamlHint(e.code, String(e.message)),
         range: this.range(start, end),
         path: [],
-      });
+      })
     }
     for (const w of doc.warnings) {
-      const [start, end] = w.pos ?? [0, 0];
+      const [start, end] = w.pos ?? [0, 0]
       this.problems.push({
         code: 'yaml-warning',
         severity: 'warning',
         message: String(w.message).split('\n')[0],
         range: this.range(start, end),
         path: [],
-      });
+      })
     }
   }
 
@@ -248,14 +260,14 @@ export class SourceContext {
    */
   private toJS(doc: Document.Parsed): { ok: true; value: unknown } | { ok: false } {
     try {
-      return { ok: true, value: doc.toJS({ maxAliasCount: 1000 }) };
+      return { ok: true, value: doc.toJS({ maxAliasCount: 1000 }) }
     } catch (e) {
-      const msg = String((e as Error)?.message ?? e);
+      const msg = String((e as Error)?.message ?? e)
       if (/Unresolved alias/i.test(msg)) {
         visit(doc, {
           Alias: (_key, node) => {
             if (node.resolve(doc) === undefined) {
-              const r = node.range ?? [0, 0, 0];
+              const r = node.range ?? [0, 0, 0]
               this.problems.push({
                 code: 'unresolved-alias',
                 severity: 'error',
@@ -263,14 +275,14 @@ export class SourceContext {
                 hint: `define '&${node.source}' on a node before using '*${node.source}'`,
                 range: this.range(r[0], r[1]),
                 path: [],
-              });
-              return new Scalar(null);
+              })
+              return new Scalar(null)
             }
-            return undefined;
+            return undefined
           },
-        });
+        })
         try {
-          return { ok: true, value: doc.toJS({ maxAliasCount: 1000 }) };
+          return { ok: true, value: doc.toJS({ maxAliasCount: 1000 }) }
         } catch {
           /* fall through */
         }
@@ -282,8 +294,8 @@ export class SourceContext {
         hint: 'use fewer nested aliases (*name)',
         range: this.range(0, 0),
         path: [],
-      });
-      return { ok: false };
+      })
+      return { ok: false }
     }
   }
 }

@@ -6,191 +6,191 @@
 
 export interface SourcePos {
   /** 1-based line */
-  line: number;
+  line: number
   /** 1-based column */
-  col: number;
+  col: number
   /** 0-based character offset */
-  offset: number;
+  offset: number
 }
 
 export interface SourceRange {
-  start: SourcePos;
-  end: SourcePos;
+  start: SourcePos
+  end: SourcePos
 }
 
-export type Severity = 'error' | 'warning';
+export type Severity = 'error' | 'warning'
 
 export interface Problem {
   /** kebab-case stable id, e.g. 'unknown-pool' */
-  code: string;
-  severity: Severity;
-  message: string;
-  hint?: string;
-  range: SourceRange;
+  code: string
+  severity: Severity
+  message: string
+  hint?: string
+  range: SourceRange
   /** YAML path of the offending node */
-  path: (string | number)[];
+  path: (string | number)[]
 }
 
 export interface CompileOptions {
-  fileName?: string;
+  fileName?: string
   /** When true, the plan is about to be run: unknown ops become errors instead of warnings. */
-  forRun?: boolean;
+  forRun?: boolean
 }
 
 export interface CompileResult {
   /** true when there is no error-severity problem */
-  ok: boolean;
+  ok: boolean
   /**
    * null only when the YAML cannot be parsed to a document at all or has no analysis.stages;
    * otherwise a best-effort plan, even with errors, so the DAG view can still render.
    */
-  plan: ExecutionPlan | null;
-  problems: Problem[];
+  plan: ExecutionPlan | null
+  problems: Problem[]
   /** range of each stage's mapping in the YAML, for editor <-> graph navigation */
-  stageRanges: Record<string, SourceRange>;
+  stageRanges: Record<string, SourceRange>
 }
 
 export interface PoolResources {
-  cpus: number;
-  memoryBytes: number | null;
-  gpus: number;
-  diskBytes: number | null;
+  cpus: number
+  memoryBytes: number | null
+  gpus: number
+  diskBytes: number | null
 }
 
 export interface PlanPool {
-  name: string;
-  workers: number;
-  resources: PoolResources;
+  name: string
+  workers: number
+  resources: PoolResources
   /** name of the resource class under `execution.resources` the pool refers to, if any */
-  resourceClass: string | null;
+  resourceClass: string | null
   /**
    * Site config (partition, account, qos, queue, walltime, constraint, requirements, extra, ...)
    * kept as given; a parseable `walltime` is also given as `walltimeSeconds`.
    */
-  config: Record<string, unknown>;
+  config: Record<string, unknown>
   /** true when the pool was not declared (implicit `default` pool) */
-  implicit: boolean;
+  implicit: boolean
   /** ids of the stages routed to this pool, in plan order */
-  stages: string[];
+  stages: string[]
 }
 
-export type RoutingDecision = 'require' | 'prefer' | 'fallback' | 'default';
+export type RoutingDecision = 'require' | 'prefer' | 'fallback' | 'default'
 
 export interface PlanStageRouting {
-  require: string | null;
-  prefer: string | null;
-  fallback: string | null;
-  decision: RoutingDecision;
+  require: string | null
+  prefer: string | null
+  fallback: string | null
+  decision: RoutingDecision
   /** human sentence explaining why the stage landed on its pool */
-  reason: string;
+  reason: string
 }
 
 export interface PlanStageInput {
-  node: string;
-  port: string | null;
-  as: string | null;
+  node: string
+  port: string | null
+  as: string | null
 }
 
 export interface PlanModifier {
-  name: string;
-  params: Record<string, unknown>;
+  name: string
+  params: Record<string, unknown>
 }
 
 export interface PlanStage {
-  id: string;
-  op: string;
-  params: Record<string, unknown>;
+  id: string
+  op: string
+  params: Record<string, unknown>
   /** all upstream stage ids, resolved (explicit needs + `from` nodes, or the implicit previous stage) */
-  needs: string[];
+  needs: string[]
   /** from `from` */
-  inputs: PlanStageInput[];
-  pool: string;
-  resources: PoolResources;
-  routing: PlanStageRouting;
-  modifiers: PlanModifier[];
-  timeoutSeconds: number | null;
-  retries: number | null;
+  inputs: PlanStageInput[]
+  pool: string
+  resources: PoolResources
+  routing: PlanStageRouting
+  modifiers: PlanModifier[]
+  timeoutSeconds: number | null
+  retries: number | null
   /** source order (0-based) */
-  index: number;
+  index: number
 }
 
-export type EdgeKind = 'implicit' | 'needs' | 'from';
+export type EdgeKind = 'implicit' | 'needs' | 'from'
 
 export interface PlanEdge {
-  from: string;
-  to: string;
-  kind: EdgeKind;
+  from: string
+  to: string
+  kind: EdgeKind
 }
 
-export type EnvironmentType = 'shared-fs' | 'packed-pixi' | 'conda-pack';
+export type EnvironmentType = 'shared-fs' | 'packed-pixi' | 'conda-pack'
 
 export interface PlanEnvironment {
-  type: EnvironmentType;
-  [k: string]: unknown;
+  type: EnvironmentType
+  [k: string]: unknown
 }
 
 /** A reference to where a credential is found. Never a secret value. */
 export interface CredentialRef {
-  kind: 'x509' | 'scitoken';
-  source: 'env' | 'path' | 'discover';
-  path?: string;
-  env?: string;
-  required: boolean;
-  minValidSeconds?: number;
+  kind: 'x509' | 'scitoken'
+  source: 'env' | 'path' | 'discover'
+  path?: string
+  env?: string
+  required: boolean
+  minValidSeconds?: number
 }
 
 export interface OpSpec {
-  command?: string[] | string;
-  python?: string;
-  description?: string;
-  [k: string]: unknown;
+  command?: string[] | string
+  python?: string
+  description?: string
+  [k: string]: unknown
 }
 
 export interface DatasetSpec {
-  name: string;
-  eventtype?: string;
-  files: string[];
-  nevents?: number;
-  treeName?: string;
-  metadata?: Record<string, unknown>;
-  [k: string]: unknown;
+  name: string
+  eventtype?: string
+  files: string[]
+  nevents?: number
+  treeName?: string
+  metadata?: Record<string, unknown>
+  [k: string]: unknown
 }
 
-export type Backend = 'local' | 'dask';
-export type Strategy = 'local' | 'slurm' | 'htcondor';
+export type Backend = 'local' | 'dask'
+export type Strategy = 'local' | 'slurm' | 'htcondor'
 
 export interface ExecutionPlan {
-  schemaVersion: 1;
+  schemaVersion: 1
   /** sha256 hex of the canonical (sorted-key) JSON of the plan without `hash` */
-  hash: string;
-  name?: string;
-  backend: Backend;
+  hash: string
+  name?: string
+  backend: Backend
   /** 'default' is normalised to 'local' */
-  strategy: Strategy;
-  pools: PlanPool[];
+  strategy: Strategy
+  pools: PlanPool[]
   /** in topological order, ties broken by source order */
-  stages: PlanStage[];
-  edges: PlanEdge[];
-  environment: PlanEnvironment;
-  credentials: CredentialRef[];
+  stages: PlanStage[]
+  edges: PlanEdge[]
+  environment: PlanEnvironment
+  credentials: CredentialRef[]
   /** execution.config */
-  config: Record<string, unknown>;
-  registry: { ops: Record<string, OpSpec> };
-  datasets: DatasetSpec[];
+  config: Record<string, unknown>
+  registry: { ops: Record<string, OpSpec> }
+  datasets: DatasetSpec[]
   /** other top-level keys, kept as given */
-  passthrough: Record<string, unknown>;
-  warnings: Problem[];
+  passthrough: Record<string, unknown>
+  warnings: Problem[]
 }
 
 export interface ModifierInfo {
-  name: string;
-  description: string;
-  requiresGpu: boolean;
-  params?: Record<string, { type: string; description: string }>;
+  name: string
+  description: string
+  requiresGpu: boolean
+  params?: Record<string, { type: string; description: string }>
 }
 
 export interface BuiltinOpInfo {
-  name: string;
-  description: string;
-  params?: Record<string, string>;
+  name: string
+  description: string
+  params?: Record<string, string>
 }

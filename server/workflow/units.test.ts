@@ -1,8 +1,8 @@
-import { describe, it, expect } from 'vitest';
-import { parseMemory, parseDuration, formatBytes, formatDuration } from './index.ts';
+import { describe, it, expect } from 'vitest'
+import { parseMemory, parseDuration, formatBytes, formatDuration } from './index.ts'
 
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
+const GiB = 1024 ** 3
+const MiB = 1024 ** 2
 
 describe('parseMemory (binary units; plain numbers are MB, like Slurm)', () => {
   it.each([
@@ -20,12 +20,12 @@ describe('parseMemory (binary units; plain numbers are MB, like Slurm)', () => {
     ['4096', 4096 * MiB],
     [4096, 4096 * MiB],
   ] as const)('%s', (input, bytes) => {
-    expect(parseMemory(input)).toBe(bytes);
-  });
+    expect(parseMemory(input)).toBe(bytes)
+  })
   it.each(['', 'lots', '4 GBs', '-1GB', '4XB', 'GB', '1.2.3G'])('rejects %j', (input) => {
-    expect(() => parseMemory(input)).toThrow(RangeError);
-  });
-});
+    expect(() => parseMemory(input)).toThrow(RangeError)
+  })
+})
 
 describe('parseDuration (seconds; bare numbers are Slurm minutes unless bareUnit is seconds)', () => {
   it.each([
@@ -45,23 +45,23 @@ describe('parseDuration (seconds; bare numbers are Slurm minutes unless bareUnit
     ['45', 45 * 60],
     [45, 45 * 60],
   ] as const)('%s', (input, secs) => {
-    expect(parseDuration(input)).toBe(secs);
-  });
+    expect(parseDuration(input)).toBe(secs)
+  })
   it('bare numbers can mean seconds', () => {
-    expect(parseDuration(3600, { bareUnit: 'seconds' })).toBe(3600);
-    expect(parseDuration('3600', { bareUnit: 'seconds' })).toBe(3600);
-  });
+    expect(parseDuration(3600, { bareUnit: 'seconds' })).toBe(3600)
+    expect(parseDuration('3600', { bareUnit: 'seconds' })).toBe(3600)
+  })
   it.each(['', 'soon', '5 parsecs', '01:61:00', '1:2:3:4', '-5m', 'h'])('rejects %j', (input) => {
-    expect(() => parseDuration(input)).toThrow(RangeError);
-  });
-});
+    expect(() => parseDuration(input)).toThrow(RangeError)
+  })
+})
 
 describe('formatting', () => {
   it('formats bytes and durations', () => {
-    expect(formatBytes(4 * GiB)).toBe('4 GiB');
-    expect(formatBytes(1536 * MiB)).toBe('1.5 GiB');
-    expect(formatBytes(null)).toBe('-');
-    expect(formatDuration(5400)).toBe('1h30m');
-    expect(formatDuration(86400 + 5)).toBe('1d5s');
-  });
-});
+    expect(formatBytes(4 * GiB)).toBe('4 GiB')
+    expect(formatBytes(1536 * MiB)).toBe('1.5 GiB')
+    expect(formatBytes(null)).toBe('-')
+    expect(formatDuration(5400)).toBe('1h30m')
+    expect(formatDuration(86400 + 5)).toBe('1d5s')
+  })
+})

@@ -21,7 +21,7 @@
  * the compiler uses the `try*` variants, which never throw.
  */
 
-const KIB = 1024;
+const KIB = 1024
 const MEMORY_UNITS: Record<string, number> = {
   b: 1,
   byte: 1,
@@ -41,34 +41,35 @@ const MEMORY_UNITS: Record<string, number> = {
   p: KIB ** 5,
   pb: KIB ** 5,
   pib: KIB ** 5,
-};
+}
 
-const MEMORY_RE = /^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([a-z]*)$/i;
+const MEMORY_RE = /^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([a-z]*)$/i
 
-export type ParseResult = { ok: true; value: number } | { ok: false; error: string };
+export type ParseResult = { ok: true; value: number } | { ok: false; error: string }
 
 export function tryParseMemory(input: unknown): ParseResult {
   if (typeof input === 'number') {
-    if (!Number.isFinite(input) || input < 0) return { ok: false, error: `invalid memory size ${String(input)}` };
-    return { ok: true, value: Math.round(input * KIB ** 2) };
+    if (!Number.isFinite(input) || input < 0) return { ok: false, error: `invalid memory size ${String(input)}` }
+    return { ok: true, value: Math.round(input * KIB ** 2) }
   }
-  if (typeof input !== 'string') return { ok: false, error: 'memory size must be a string like "4GB" or a number of MB' };
-  const s = input.trim();
-  const m = MEMORY_RE.exec(s);
-  if (!m) return { ok: false, error: `cannot read memory size '${input}'` };
-  const n = Number(m[1]);
-  const unit = m[2].toLowerCase();
-  if (unit === '') return { ok: true, value: Math.round(n * KIB ** 2) };
-  const mult = MEMORY_UNITS[unit];
-  if (mult === undefined) return { ok: false, error: `unknown memory unit '${m[2]}' in '${input}'` };
-  return { ok: true, value: Math.round(n * mult) };
+  if (typeof input !== 'string')
+    return { ok: false, error: 'memory size must be a string like "4GB" or a number of MB' }
+  const s = input.trim()
+  const m = MEMORY_RE.exec(s)
+  if (!m) return { ok: false, error: `cannot read memory size '${input}'` }
+  const n = Number(m[1])
+  const unit = m[2].toLowerCase()
+  if (unit === '') return { ok: true, value: Math.round(n * KIB ** 2) }
+  const mult = MEMORY_UNITS[unit]
+  if (mult === undefined) return { ok: false, error: `unknown memory unit '${m[2]}' in '${input}'` }
+  return { ok: true, value: Math.round(n * mult) }
 }
 
 /** Parse a memory size to bytes (binary units, bare numbers are MB). Throws RangeError if invalid. */
 export function parseMemory(input: string | number): number {
-  const r = tryParseMemory(input);
-  if (!r.ok) throw new RangeError(r.error);
-  return r.value;
+  const r = tryParseMemory(input)
+  if (!r.ok) throw new RangeError(r.error)
+  return r.value
 }
 
 const DURATION_UNITS: Record<string, number> = {
@@ -93,57 +94,57 @@ const DURATION_UNITS: Record<string, number> = {
   w: 604800,
   week: 604800,
   weeks: 604800,
-};
+}
 
-const CLOCK_RE = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/;
-const SUFFIX_PART_RE = /(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)\s*/iy;
+const CLOCK_RE = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/
+const SUFFIX_PART_RE = /(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)\s*/iy
 
 export function tryParseDuration(input: unknown, opts: { bareUnit?: 'minutes' | 'seconds' } = {}): ParseResult {
-  const bare = opts.bareUnit === 'seconds' ? 1 : 60;
+  const bare = opts.bareUnit === 'seconds' ? 1 : 60
   if (typeof input === 'number') {
-    if (!Number.isFinite(input) || input < 0) return { ok: false, error: `invalid duration ${String(input)}` };
-    return { ok: true, value: Math.round(input * bare) };
+    if (!Number.isFinite(input) || input < 0) return { ok: false, error: `invalid duration ${String(input)}` }
+    return { ok: true, value: Math.round(input * bare) }
   }
-  if (typeof input !== 'string') return { ok: false, error: 'duration must be a string like "02:00:00" or "90m"' };
-  const s = input.trim();
-  if (s === '') return { ok: false, error: 'empty duration' };
-  const c = CLOCK_RE.exec(s);
+  if (typeof input !== 'string') return { ok: false, error: 'duration must be a string like "02:00:00" or "90m"' }
+  const s = input.trim()
+  if (s === '') return { ok: false, error: 'empty duration' }
+  const c = CLOCK_RE.exec(s)
   if (c) {
-    const [, days, a, b, d] = c;
-    const nums = [a, b, d].filter((x) => x !== undefined).map(Number);
-    let secs: number;
+    const [, days, a, b, d] = c
+    const nums = [a, b, d].filter((x) => x !== undefined).map(Number)
+    let secs: number
     if (days !== undefined) {
       // D-HH, D-HH:MM, D-HH:MM:SS
-      const [h, mi = 0, se = 0] = nums;
-      if (mi >= 60 || se >= 60) return { ok: false, error: `minutes and seconds must be below 60 in '${input}'` };
-      secs = Number(days) * 86400 + h * 3600 + mi * 60 + se;
+      const [h, mi = 0, se = 0] = nums
+      if (mi >= 60 || se >= 60) return { ok: false, error: `minutes and seconds must be below 60 in '${input}'` }
+      secs = Number(days) * 86400 + h * 3600 + mi * 60 + se
     } else if (nums.length === 1) {
-      secs = nums[0] * bare; // bare number
+      secs = nums[0] * bare // bare number
     } else if (nums.length === 2) {
-      const [mi, se] = nums; // MM:SS
-      if (se >= 60) return { ok: false, error: `seconds must be below 60 in '${input}'` };
-      secs = mi * 60 + se;
+      const [mi, se] = nums // MM:SS
+      if (se >= 60) return { ok: false, error: `seconds must be below 60 in '${input}'` }
+      secs = mi * 60 + se
     } else {
-      const [h, mi, se] = nums; // HH:MM:SS
-      if (mi >= 60 || se >= 60) return { ok: false, error: `minutes and seconds must be below 60 in '${input}'` };
-      secs = h * 3600 + mi * 60 + se;
+      const [h, mi, se] = nums // HH:MM:SS
+      if (mi >= 60 || se >= 60) return { ok: false, error: `minutes and seconds must be below 60 in '${input}'` }
+      secs = h * 3600 + mi * 60 + se
     }
-    return { ok: true, value: secs };
+    return { ok: true, value: secs }
   }
   // suffix forms: 1h30m, 90 min, 2 hours
-  let total = 0;
-  let pos = 0;
-  SUFFIX_PART_RE.lastIndex = 0;
+  let total = 0
+  let pos = 0
+  SUFFIX_PART_RE.lastIndex = 0
   while (pos < s.length) {
-    SUFFIX_PART_RE.lastIndex = pos;
-    const m = SUFFIX_PART_RE.exec(s);
-    if (!m) return { ok: false, error: `cannot read duration '${input}'` };
-    const mult = DURATION_UNITS[m[2].toLowerCase()];
-    if (mult === undefined) return { ok: false, error: `unknown duration unit '${m[2]}' in '${input}'` };
-    total += Number(m[1]) * mult;
-    pos = SUFFIX_PART_RE.lastIndex;
+    SUFFIX_PART_RE.lastIndex = pos
+    const m = SUFFIX_PART_RE.exec(s)
+    if (!m) return { ok: false, error: `cannot read duration '${input}'` }
+    const mult = DURATION_UNITS[m[2].toLowerCase()]
+    if (mult === undefined) return { ok: false, error: `unknown duration unit '${m[2]}' in '${input}'` }
+    total += Number(m[1]) * mult
+    pos = SUFFIX_PART_RE.lastIndex
   }
-  return { ok: true, value: Math.round(total) };
+  return { ok: true, value: Math.round(total) }
 }
 
 /**
@@ -151,40 +152,40 @@ export function tryParseDuration(input: unknown, opts: { bareUnit?: 'minutes' | 
  * `opts.bareUnit` is 'seconds'. Throws RangeError if invalid.
  */
 export function parseDuration(input: string | number, opts: { bareUnit?: 'minutes' | 'seconds' } = {}): number {
-  const r = tryParseDuration(input, opts);
-  if (!r.ok) throw new RangeError(r.error);
-  return r.value;
+  const r = tryParseDuration(input, opts)
+  if (!r.ok) throw new RangeError(r.error)
+  return r.value
 }
 
 /** Human-readable binary size, e.g. 4294967296 -> "4 GiB". */
 export function formatBytes(bytes: number | null): string {
-  if (bytes === null || !Number.isFinite(bytes)) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = bytes;
-  let i = 0;
+  if (bytes === null || !Number.isFinite(bytes)) return '-'
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB']
+  let v = bytes
+  let i = 0
   while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
+    v /= 1024
+    i++
   }
-  const txt = Number.isInteger(v) ? String(v) : v.toFixed(1).replace(/\.0$/, '');
-  return `${txt} ${units[i]}`;
+  const txt = Number.isInteger(v) ? String(v) : v.toFixed(1).replace(/\.0$/, '')
+  return `${txt} ${units[i]}`
 }
 
 /** Human-readable duration, e.g. 5400 -> "1h30m". */
 export function formatDuration(seconds: number | null): string {
-  if (seconds === null || !Number.isFinite(seconds)) return '-';
-  let s = Math.round(seconds);
-  if (s === 0) return '0s';
-  const parts: string[] = [];
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  if (d) parts.push(`${d}d`);
-  if (h) parts.push(`${h}h`);
-  if (m) parts.push(`${m}m`);
-  if (s) parts.push(`${s}s`);
-  return parts.join('');
+  if (seconds === null || !Number.isFinite(seconds)) return '-'
+  let s = Math.round(seconds)
+  if (s === 0) return '0s'
+  const parts: string[] = []
+  const d = Math.floor(s / 86400)
+  s -= d * 86400
+  const h = Math.floor(s / 3600)
+  s -= h * 3600
+  const m = Math.floor(s / 60)
+  s -= m * 60
+  if (d) parts.push(`${d}d`)
+  if (h) parts.push(`${h}h`)
+  if (m) parts.push(`${m}m`)
+  if (s) parts.push(`${s}s`)
+  return parts.join('')
 }

@@ -7,7 +7,10 @@ import { PREVIEW_MAX_YAML, previewSubmissions } from '../../execution/preview.ts
 import { createTRPCRouter, protectedProcedure } from '../trpc.ts'
 
 const overrides = z
-  .object({ backend: z.enum(['local', 'dask']).optional(), strategy: z.enum(['local', 'slurm', 'htcondor']).optional() })
+  .object({
+    backend: z.enum(['local', 'dask']).optional(),
+    strategy: z.enum(['local', 'slurm', 'htcondor']).optional(),
+  })
   .strict()
   .optional()
 

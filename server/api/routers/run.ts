@@ -16,7 +16,10 @@ import { createTRPCRouter, protectedProcedure } from '../trpc.ts'
 
 const id = z.string().min(1).max(100)
 const overrides = z
-  .object({ backend: z.enum(['local', 'dask']).optional(), strategy: z.enum(['local', 'slurm', 'htcondor']).optional() })
+  .object({
+    backend: z.enum(['local', 'dask']).optional(),
+    strategy: z.enum(['local', 'slurm', 'htcondor']).optional(),
+  })
   .strict()
   .optional()
 
@@ -33,19 +36,28 @@ export const runRouter = createTRPCRouter({
     .mutation(({ input }) => runs.startRun({ versionId: input.versionId, overrides: input.overrides, source: 'ui' })),
 
   /** preflight problems and the submission text (job script / command) per pool, before dispatch */
-  preview: protectedProcedure.input(z.object({ versionId: id, overrides }).strict()).query(({ input }) => runs.previewRun(input)),
+  preview: protectedProcedure
+    .input(z.object({ versionId: id, overrides }).strict())
+    .query(({ input }) => runs.previewRun(input)),
 
   list: protectedProcedure
     .input(
       z
-        .object({ workflowId: id.optional(), state: z.enum(RUN_STATES).optional(), cursor: id.nullish(), limit: z.number().int().min(1).max(200).optional() })
+        .object({
+          workflowId: id.optional(),
+          state: z.enum(RUN_STATES).optional(),
+          cursor: id.nullish(),
+          limit: z.number().int().min(1).max(200).optional(),
+        })
         .strict()
         .optional(),
     )
     .query(({ ctx, input }) => runs.listRuns(ctx.db, input ?? {})),
 
   /** the run, per-stage counts, pools with their workers, and the last event id (subscribe from it) */
-  get: protectedProcedure.input(z.object({ runId: id }).strict()).query(({ ctx, input }) => runs.getRun(ctx.db, input.runId)),
+  get: protectedProcedure
+    .input(z.object({ runId: id }).strict())
+    .query(({ ctx, input }) => runs.getRun(ctx.db, input.runId)),
 
   tasks: protectedProcedure
     .input(
@@ -64,21 +76,37 @@ export const runRouter = createTRPCRouter({
     .query(({ ctx, input }) => runs.listTasks(ctx.db, input)),
 
   /** artifacts of the run (hep.* histograms, plots, cutflows), registered from the run directory; download: /runs/<id>/artifacts/<artifactId> */
-  artifacts: protectedProcedure.input(z.object({ runId: id }).strict()).query(({ ctx, input }) => listRunArtifacts(ctx.db, input.runId)),
+  artifacts: protectedProcedure
+    .input(z.object({ runId: id }).strict())
+    .query(({ ctx, input }) => listRunArtifacts(ctx.db, input.runId)),
   /** hep.* stages: partitions done / total and events processed, per stage and dataset */
-  hepProgress: protectedProcedure.input(z.object({ runId: id }).strict()).query(({ ctx, input }) => hepProgress(ctx.db, input.runId)),
+  hepProgress: protectedProcedure
+    .input(z.object({ runId: id }).strict())
+    .query(({ ctx, input }) => hepProgress(ctx.db, input.runId)),
 
   /** profile modifier results per pool: tasks profiled, total / mean CPU, total wall, max peak RSS */
-  poolProfile: protectedProcedure.input(z.object({ runId: id }).strict()).query(({ ctx, input }) => poolProfileSummary(ctx.db, input.runId)),
+  poolProfile: protectedProcedure
+    .input(z.object({ runId: id }).strict())
+    .query(({ ctx, input }) => poolProfileSummary(ctx.db, input.runId)),
 
   /** the job script (and submit description) actually submitted for a task, read from its run directory */
-  jobScript: protectedProcedure.input(z.object({ taskId: id }).strict()).query(({ ctx, input }) => readTaskJobScript(ctx.db, input.taskId)),
+  jobScript: protectedProcedure
+    .input(z.object({ taskId: id }).strict())
+    .query(({ ctx, input }) => readTaskJobScript(ctx.db, input.taskId)),
   /** backend details of a run: the Dask session (scheduler, dashboard, workers per pool with batch job ids) */
-  backendInfo: protectedProcedure.input(z.object({ runId: id }).strict()).query(({ ctx, input }) => runBackendInfo(ctx.db, input.runId)),
+  backendInfo: protectedProcedure
+    .input(z.object({ runId: id }).strict())
+    .query(({ ctx, input }) => runBackendInfo(ctx.db, input.runId)),
 
-  cancel: protectedProcedure.input(z.object({ runId: id }).strict()).mutation(({ input }) => runs.cancelRun(input.runId)),
-  cancelTask: protectedProcedure.input(z.object({ taskId: id }).strict()).mutation(({ input }) => runs.cancelTask(input.taskId)),
-  retryTask: protectedProcedure.input(z.object({ taskId: id }).strict()).mutation(({ input }) => runs.retryTask(input.taskId)),
+  cancel: protectedProcedure
+    .input(z.object({ runId: id }).strict())
+    .mutation(({ input }) => runs.cancelRun(input.runId)),
+  cancelTask: protectedProcedure
+    .input(z.object({ taskId: id }).strict())
+    .mutation(({ input }) => runs.cancelTask(input.taskId)),
+  retryTask: protectedProcedure
+    .input(z.object({ taskId: id }).strict())
+    .mutation(({ input }) => runs.retryTask(input.taskId)),
   /** a new run of the same plan reusing the succeeded tasks upstream of `stageId` */
   rerunFrom: protectedProcedure
     .input(z.object({ runId: id, stageId: z.string().min(1).max(200) }).strict())
@@ -92,7 +120,12 @@ export const runRouter = createTRPCRouter({
           taskId: id,
           stream: z.enum(['stdout', 'stderr']).default('stdout'),
           offset: z.number().int().min(0).optional(),
-          limit: z.number().int().min(1).max(1 << 20).optional(),
+          limit: z
+            .number()
+            .int()
+            .min(1)
+            .max(1 << 20)
+            .optional(),
           tail: z.boolean().optional(),
         })
         .strict(),
@@ -130,7 +163,11 @@ export const runRouter = createTRPCRouter({
       try {
         if (last < 0) {
           // no resume point: start from now
-          const lastRow = await ctx.db.event.findFirst({ where: runId ? { runId } : {}, orderBy: { id: 'desc' }, select: { id: true } })
+          const lastRow = await ctx.db.event.findFirst({
+            where: runId ? { runId } : {},
+            orderBy: { id: 'desc' },
+            select: { id: true },
+          })
           last = lastRow?.id ?? 0
         }
         let lastPoll = 0
@@ -143,7 +180,9 @@ export const runRouter = createTRPCRouter({
           }
           batch.push(...queue.splice(0))
           const seen = new Set<number>()
-          const fresh = batch.filter((e) => e.id > last && !seen.has(e.id) && (seen.add(e.id), true)).sort((a, b) => a.id - b.id)
+          const fresh = batch
+            .filter((e) => e.id > last && !seen.has(e.id) && (seen.add(e.id), true))
+            .sort((a, b) => a.id - b.id)
           if (fresh.length > BATCH_MAX) {
             queue.unshift(...fresh.splice(BATCH_MAX))
             lastPoll = 0

@@ -32,7 +32,9 @@ export const workflowRouter = createTRPCRouter({
     .query(({ ctx, input }) => lib.getWorkflow(ctx.db, { id: input.id, versionId: input.versionId ?? null })),
 
   /** One version by id (any workflow). */
-  version: protectedProcedure.input(z.object({ versionId: id }).strict()).query(({ ctx, input }) => lib.getVersion(ctx.db, input.versionId)),
+  version: protectedProcedure
+    .input(z.object({ versionId: id }).strict())
+    .query(({ ctx, input }) => lib.getVersion(ctx.db, input.versionId)),
 
   /** All versions, newest first. */
   history: protectedProcedure.input(z.object({ id }).strict()).query(({ ctx, input }) => lib.history(ctx.db, input.id)),
@@ -74,7 +76,9 @@ export const workflowRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => lib.setArchived(ctx.db, ctx.actor, input)),
 
   /** Soft delete when runs reference it (they keep their versions), else removed. */
-  delete: protectedProcedure.input(z.object({ id }).strict()).mutation(({ ctx, input }) => lib.deleteWorkflow(ctx.db, ctx.actor, input)),
+  delete: protectedProcedure
+    .input(z.object({ id }).strict())
+    .mutation(({ ctx, input }) => lib.deleteWorkflow(ctx.db, ctx.actor, input)),
 
   /** Import a .yaml file (≤ 1 MiB, UTF-8, no NUL) as a new workflow. */
   import: protectedProcedure

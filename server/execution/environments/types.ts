@@ -4,7 +4,7 @@
  * and the files shipped with the job do.
  */
 
-export type EnvironmentDelivery = 'transfer' | 'shared-path';
+export type EnvironmentDelivery = 'transfer' | 'shared-path'
 
 export interface EnvironmentContext {
   /**
@@ -13,37 +13,37 @@ export interface EnvironmentContext {
    * `shared-path`: the job reads the archive at its path on a shared file system (Slurm,
    * HTCondor without file transfer) and copies it to node-local scratch first.
    */
-  delivery: EnvironmentDelivery;
+  delivery: EnvironmentDelivery
   /**
    * Shell expression of the directory a relative `worker_env_dir` is created in. Default:
    * transfer -> `${_CONDOR_SCRATCH_DIR:-$PWD}`; shared-path -> `${CONTROLROOM_SCRATCH:-${TMPDIR:-/tmp}}/controlroom-env.$$`.
    */
-  scratchDir?: string;
+  scratchDir?: string
   /** directory relative `archive_path`s are resolved against (the workflow's directory / cwd) */
-  baseDir?: string;
+  baseDir?: string
 }
 
 export interface EnvironmentProblem {
   /** `environment-archive-missing`, `environment-invalid`, `environment-duplicate-transfer-name`, ... */
-  code: string;
-  severity: 'error' | 'warning';
-  message: string;
-  hint?: string;
+  code: string
+  severity: 'error' | 'warning'
+  message: string
+  hint?: string
   /** the key in the workflow (`execution.environment.archive_path`) */
-  path?: string;
+  path?: string
 }
 
 export interface EnvironmentSetup {
-  type: 'shared-fs' | 'packed-pixi' | 'conda-pack';
+  type: 'shared-fs' | 'packed-pixi' | 'conda-pack'
   /** shell lines for the job script, run before the task (bash) */
-  lines: string[];
+  lines: string[]
   /** files the batch system must ship with the job (absolute paths on the submit side) */
-  transferInputFiles: string[];
+  transferInputFiles: string[]
   /** files that must exist before dispatch (checked by preflightEnvironment) */
-  requiredFiles: string[];
+  requiredFiles: string[]
   /** the worker's Python after activation, as a shell word (also exported as CONTROLROOM_PYTHON) */
-  python: string | null;
+  python: string | null
   /** one line for the plan panel ("packed-pixi: env.sh unpacked into ./worker-env") */
-  summary: string;
-  problems: EnvironmentProblem[];
+  summary: string
+  problems: EnvironmentProblem[]
 }

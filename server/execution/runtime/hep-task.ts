@@ -90,7 +90,14 @@ function mergePartials(dir: string, total: number): { result: PipelineResult; co
   return merged ? { result: merged, count: names.length } : null
 }
 
-function writeArtifacts(runDir: string, dir: string, stage: { id: string; op: string }, dataset: string, merged: PipelineResult, partitions: number): void {
+function writeArtifacts(
+  runDir: string,
+  dir: string,
+  stage: { id: string; op: string },
+  dataset: string,
+  merged: PipelineResult,
+  partitions: number,
+): void {
   const rel = (f: string) => path.relative(runDir, f)
   const artifacts: HepArtifactEntry[] = []
   const add = (file: string, data: string, e: Omit<HepArtifactEntry, 'path' | 'size'>) => {
@@ -101,21 +108,57 @@ function writeArtifacts(runDir: string, dir: string, stage: { id: string; op: st
   if (stage.op === 'hep.hist') {
     for (const h of merged.histograms) {
       const stats = histogramStats(h)
-      const meta = { ...base, histogram: h.name, title: h.title ?? h.name, entries: h.entries, missing: h.missing, stats }
-      add(path.join(dir, `${safeName(h.name)}.json`), JSON.stringify(h), { name: `${h.name}.json`, kind: 'histogram', mime: 'application/json', meta })
+      const meta = {
+        ...base,
+        histogram: h.name,
+        title: h.title ?? h.name,
+        entries: h.entries,
+        missing: h.missing,
+        stats,
+      }
+      add(path.join(dir, `${safeName(h.name)}.json`), JSON.stringify(h), {
+        name: `${h.name}.json`,
+        kind: 'histogram',
+        mime: 'application/json',
+        meta,
+      })
       const svg = renderHistogramSvg(h, { title: `${h.title ?? h.name} — ${dataset}` })
-      add(path.join(dir, `${safeName(h.name)}.svg`), svg, { name: `${h.name}.svg`, kind: 'plot', mime: 'image/svg+xml', meta })
+      add(path.join(dir, `${safeName(h.name)}.svg`), svg, {
+        name: `${h.name}.svg`,
+        kind: 'plot',
+        mime: 'image/svg+xml',
+        meta,
+      })
     }
   }
   if (stage.op === 'hep.select') {
     const cf = merged.cutflows[stage.id]
     if (cf) {
       const meta = { ...base, selected: merged.selected, table: cutflowTable(cf) }
-      add(path.join(dir, 'cutflow.json'), JSON.stringify(cf, null, 2), { name: `cutflow-${stage.id}.json`, kind: 'cutflow', mime: 'application/json', meta })
-      add(path.join(dir, 'cutflow.html'), cutflowHtml(cf), { name: `cutflow-${stage.id}.html`, kind: 'table', mime: 'text/html', meta: base })
+      add(path.join(dir, 'cutflow.json'), JSON.stringify(cf, null, 2), {
+        name: `cutflow-${stage.id}.json`,
+        kind: 'cutflow',
+        mime: 'application/json',
+        meta,
+      })
+      add(path.join(dir, 'cutflow.html'), cutflowHtml(cf), {
+        name: `cutflow-${stage.id}.html`,
+        kind: 'table',
+        mime: 'text/html',
+        meta: base,
+      })
     }
   }
-  const manifest: HepManifest = { version: 1, stage: stage.id, op: stage.op, dataset, partitions, events: merged.events, selected: merged.selected, artifacts }
+  const manifest: HepManifest = {
+    version: 1,
+    stage: stage.id,
+    op: stage.op,
+    dataset,
+    partitions,
+    events: merged.events,
+    selected: merged.selected,
+    artifacts,
+  }
   writeJson(path.join(dir, 'merged.json'), merged)
   writeJson(path.join(dir, 'artifacts.json'), manifest)
 }
@@ -127,16 +170,25 @@ async function generate(runDir: string, params: Record<string, unknown>): Promis
   const pattern = typeof params.output === 'string' ? params.output : 'data/zmumu-{i}.parquet'
   const written: string[] = []
   for (let i = 0; i < files; i++) {
-    const name = pattern.includes('{i}') ? pattern.replace(/\{i\}/g, String(i)) : files > 1 ? pattern.replace(/(\.\w+)?$/, `-${i}$1`) : pattern
+    const name = pattern.includes('{i}')
+      ? pattern.replace(/\{i\}/g, String(i))
+      : files > 1
+        ? pattern.replace(/(\.\w+)?$/, `-${i}$1`)
+        : pattern
     const file = path.resolve(runDir, name)
-    if (path.relative(runDir, file).startsWith('..')) throw new Error(`hep.generate: output ${name} is outside the run directory`)
+    if (path.relative(runDir, file).startsWith('..'))
+      throw new Error(`hep.generate: output ${name} is outside the run directory`)
     mkdirSync(path.dirname(file), { recursive: true })
     await writeZmumuParquet(`${file}.tmp.parquet`, { events, seed: seed + i, firstEvent: 1 + i * events })
     renameSync(`${file}.tmp.parquet`, file)
     written.push(file)
     process.stdout.write(`wrote ${events} events to ${path.relative(runDir, file)}\n`)
   }
-  if (process.env.CONTROLROOM_OUTPUTS) writeJson(process.env.CONTROLROOM_OUTPUTS, { files: written.map((f) => path.relative(runDir, f)), events: events * files })
+  if (process.env.CONTROLROOM_OUTPUTS)
+    writeJson(process.env.CONTROLROOM_OUTPUTS, {
+      files: written.map((f) => path.relative(runDir, f)),
+      events: events * files,
+    })
 }
 
 async function main(): Promise<void> {
@@ -160,7 +212,10 @@ async function main(): Promise<void> {
   let result = pipeline.empty()
   for (const p of pieces) {
     process.stdout.write(`${dataset}#${index}: ${path.basename(p.file)} events [${p.start}, ${p.stop})\n`)
-    const r = await runPartition({ dataset, file: p.file, treeName: p.treeName, format: fileFormat(p.file), start: p.start, stop: p.stop, index }, pipeline)
+    const r = await runPartition(
+      { dataset, file: p.file, treeName: p.treeName, format: fileFormat(p.file), start: p.start, stop: p.stop, index },
+      pipeline,
+    )
     result = mergePipelineResults(result, r)
   }
   const ms = performance.now() - t0
@@ -177,11 +232,24 @@ async function main(): Promise<void> {
     process.stdout.write(`merged ${merged.count} partitions of ${dataset}: ${merged.result.events} events\n`)
   }
   const outputs: HepTaskOutputs = {
-    hep: { stage: stage.id, op: stage.op, dataset, partition: index, events: result.events, selected: result.selected, merged: !!merged },
+    hep: {
+      stage: stage.id,
+      op: stage.op,
+      dataset,
+      partition: index,
+      events: result.events,
+      selected: result.selected,
+      merged: !!merged,
+    },
   }
   if (process.env.CONTROLROOM_OUTPUTS) writeJson(process.env.CONTROLROOM_OUTPUTS, outputs)
   if (process.env.CONTROLROOM_METRICS) {
-    writeJson(process.env.CONTROLROOM_METRICS, { events: result.events, selected: result.selected, eventsPerSecond: ms > 0 ? Math.round((result.events / ms) * 1000) : null, hepMs: Math.round(ms) })
+    writeJson(process.env.CONTROLROOM_METRICS, {
+      events: result.events,
+      selected: result.selected,
+      eventsPerSecond: ms > 0 ? Math.round((result.events / ms) * 1000) : null,
+      hepMs: Math.round(ms),
+    })
   }
   const gpu = process.env.CONTROLROOM_GPU_PRELOAD || process.env.CONTROLROOM_CUDA_JIT
   if (gpu) process.stdout.write('note: gpu.preload / cuda.jit requested; the JavaScript hep ops run on the CPU\n')

@@ -115,7 +115,8 @@ async function main() {
   // keep the previous attempt's result
   try {
     const prev = JSON.parse(fs.readFileSync(spec.resultPath, 'utf8'))
-    if (prev.attempt !== spec.attempt) fs.renameSync(spec.resultPath, spec.resultPath.replace(/\.json$/, `.${prev.attempt}.json`))
+    if (prev.attempt !== spec.attempt)
+      fs.renameSync(spec.resultPath, spec.resultPath.replace(/\.json$/, `.${prev.attempt}.json`))
   } catch {
     /* none */
   }
@@ -170,7 +171,12 @@ async function main() {
     let child
     try {
       fs.mkdirSync(spec.cwd, { recursive: true })
-      child = spawn(spec.argv[0], spec.argv.slice(1), { cwd: spec.cwd, env, stdio: ['ignore', outFd, errFd], detached: true })
+      child = spawn(spec.argv[0], spec.argv.slice(1), {
+        cwd: spec.cwd,
+        env,
+        stdio: ['ignore', outFd, errFd],
+        detached: true,
+      })
     } catch (e) {
       error = `cannot start ${spec.argv[0]}: ${e.message}`
     }
@@ -178,7 +184,8 @@ async function main() {
       const childPgid = child.pid
       const done = new Promise((resolve) => {
         child.once('error', (e) => {
-          error = e.code === 'ENOENT' ? `command not found: ${spec.argv[0]}` : `cannot start ${spec.argv[0]}: ${e.message}`
+          error =
+            e.code === 'ENOENT' ? `command not found: ${spec.argv[0]}` : `cannot start ${spec.argv[0]}: ${e.message}`
           exitCode = e.code === 'ENOENT' ? 127 : 126
           resolve()
         })
@@ -204,7 +211,8 @@ async function main() {
       process.on('SIGINT', () => stop('cancel'))
       process.on('SIGHUP', () => stop('cancel'))
       let timer = null
-      if (spec.timeoutSeconds && spec.timeoutSeconds > 0) timer = setTimeout(() => stop('timeout'), spec.timeoutSeconds * 1000)
+      if (spec.timeoutSeconds && spec.timeoutSeconds > 0)
+        timer = setTimeout(() => stop('timeout'), spec.timeoutSeconds * 1000)
       let sampler = null
       const sampleMs = spec.collect?.rssSampleMs || 0
       if (sampleMs > 0 && child.pid) {

@@ -24,7 +24,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ExecutionPlan, PlanPool, PlanStage } from '../../workflow/types.ts'
 import { buildDispatch, writeSpec } from '../spec.ts'
 import { taskFiles } from '../paths.ts'
-import type { JobRef, JobStatus, MappedJobState, Strategy, StrategyContext, StrategySession, TaskLaunch, TaskResult } from '../types.ts'
+import type {
+  JobRef,
+  JobStatus,
+  MappedJobState,
+  Strategy,
+  StrategyContext,
+  StrategySession,
+  TaskLaunch,
+  TaskResult,
+} from '../types.ts'
 
 export interface ContractOptions {
   name: string
@@ -38,7 +47,10 @@ export interface ContractOptions {
   /** resources of a pool it must accept (default: 1 cpu) */
   possiblePool?: Partial<PlanPool['resources']>
   /** external states and what they must map to */
-  samples?: { external: { state: string; reason?: string | null; exitCode?: number | null; signal?: string | number | null }; expect: Partial<MappedJobState> }[]
+  samples?: {
+    external: { state: string; reason?: string | null; exitCode?: number | null; signal?: string | number | null }
+    expect: Partial<MappedJobState>
+  }[]
   /** live processes belonging to a job (local: by process group); checked empty after cancel */
   processesOf?: (ref: JobRef) => number[]
   /** how long a job may take to finish (batch systems are slower) */
@@ -96,11 +108,25 @@ export function contractPlan(pools: PlanPool[]): ExecutionPlan {
 
 let seq = 0
 /** writes a spec for a shell command and returns its launch */
-export function contractLaunch(runDir: string, runId: string, command: string, opts: { timeoutSeconds?: number } = {}): TaskLaunch {
+export function contractLaunch(
+  runDir: string,
+  runId: string,
+  command: string,
+  opts: { timeoutSeconds?: number } = {},
+): TaskLaunch {
   const taskId = `ct${process.pid}x${++seq}x${Date.now().toString(36)}`
   const stage = { ...stageOf('S', 'default', { command }), timeoutSeconds: opts.timeoutSeconds ?? null }
   const plan = contractPlan([poolOf('default', {})])
-  const d = buildDispatch({ plan: { ...plan, stages: [stage] }, stage, runId, runDir, taskId, attempt: 0, partition: null, inputs: {} })
+  const d = buildDispatch({
+    plan: { ...plan, stages: [stage] },
+    stage,
+    runId,
+    runDir,
+    taskId,
+    attempt: 0,
+    partition: null,
+    inputs: {},
+  })
   writeSpec(d)
   return d.launch
 }
@@ -137,12 +163,16 @@ export function runStrategyContract(o: ContractOptions): void {
       return s
     }
     const finalOf = async (s: StrategySession, ref: JobRef) =>
-      until(`job ${ref.jobId} to end`, async () => {
-        const pushedFinal = pushed.find((p) => p.ref.taskId === ref.taskId && p.final)
-        if (pushedFinal) return pushedFinal
-        const [st] = await s.poll([ref])
-        return st.final ? st : null
-      }, jobTimeout)
+      until(
+        `job ${ref.jobId} to end`,
+        async () => {
+          const pushedFinal = pushed.find((p) => p.ref.taskId === ref.taskId && p.final)
+          if (pushedFinal) return pushedFinal
+          const [st] = await s.poll([ref])
+          return st.final ? st : null
+        },
+        jobTimeout,
+      )
 
     beforeAll(async () => {
       strategy = await o.create()
@@ -163,7 +193,10 @@ export function runStrategyContract(o: ContractOptions): void {
     it('preflight accepts a satisfiable plan and refuses an impossible pool with a reason', async () => {
       const ok = await strategy.preflight(contractPlan([poolOf('default', o.possiblePool ?? {})]), o.context)
       expect(ok.filter((p) => p.severity === 'error')).toEqual([])
-      const bad = await strategy.preflight(contractPlan([poolOf('default', o.possiblePool ?? {}), poolOf('huge', o.impossiblePool ?? { gpus: 64 })]), o.context)
+      const bad = await strategy.preflight(
+        contractPlan([poolOf('default', o.possiblePool ?? {}), poolOf('huge', o.impossiblePool ?? { gpus: 64 })]),
+        o.context,
+      )
       const errors = bad.filter((p) => p.severity === 'error')
       expect(errors.length).toBeGreaterThan(0)
       expect(errors.every((e) => e.pool === 'huge')).toBe(true)
@@ -225,24 +258,35 @@ export function runStrategyContract(o: ContractOptions): void {
       if (o.processesOf) await until('no process left', async () => o.processesOf!(r.ref).length === 0, 5000)
     })
 
-    it.skipIf(!!o.skipJobs)('re-attaches to a running job from a new session by its stored ref; an unknown job is lost', async () => {
-      const s1 = await open()
-      const l = contractLaunch(runDir, runId, 'sleep 1.5; echo reattached')
-      const [r] = await s1.submit([l])
-      if (!r.ok) throw new Error(r.problem.message)
-      const stored: JobRef = JSON.parse(JSON.stringify(r.ref))
-      await s1.close()
-      pushed.length = 0
-      const s2 = await open()
-      const [now] = await s2.reattach([stored])
-      expect(now.final).toBe(false)
-      const end = await finalOf(s2, stored)
-      expect(end.task).toBe('succeeded')
-      expect(readFileSync(taskFiles(l.taskDir).stdout, 'utf8')).toContain('reattached')
-      const ghost: JobRef = o.ghostRef ? o.ghostRef(stored) : { ...stored, taskId: `${stored.taskId}-ghost`, jobId: '999999:1', pid: 999999, data: { ...stored.data, taskDir: path.join(runDir, 'tasks', 'ghost'), pgid: 999999, startTicks: 1 } }
-      const [lost] = await s2.reattach([ghost])
-      expect(lost.final).toBe(true)
-      expect(lost.task).toBe('lost')
-    })
+    it.skipIf(!!o.skipJobs)(
+      're-attaches to a running job from a new session by its stored ref; an unknown job is lost',
+      async () => {
+        const s1 = await open()
+        const l = contractLaunch(runDir, runId, 'sleep 1.5; echo reattached')
+        const [r] = await s1.submit([l])
+        if (!r.ok) throw new Error(r.problem.message)
+        const stored: JobRef = JSON.parse(JSON.stringify(r.ref))
+        await s1.close()
+        pushed.length = 0
+        const s2 = await open()
+        const [now] = await s2.reattach([stored])
+        expect(now.final).toBe(false)
+        const end = await finalOf(s2, stored)
+        expect(end.task).toBe('succeeded')
+        expect(readFileSync(taskFiles(l.taskDir).stdout, 'utf8')).toContain('reattached')
+        const ghost: JobRef = o.ghostRef
+          ? o.ghostRef(stored)
+          : {
+              ...stored,
+              taskId: `${stored.taskId}-ghost`,
+              jobId: '999999:1',
+              pid: 999999,
+              data: { ...stored.data, taskDir: path.join(runDir, 'tasks', 'ghost'), pgid: 999999, startTicks: 1 },
+            }
+        const [lost] = await s2.reattach([ghost])
+        expect(lost.final).toBe(true)
+        expect(lost.task).toBe('lost')
+      },
+    )
   })
 }

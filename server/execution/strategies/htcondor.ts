@@ -19,15 +19,24 @@
  * HTCondor is not packaged for this machine: this driver is tested against a format-faithful
  * simulator of the command line tools (htcondor/__fixtures__/fake-condor), see *.format.test.ts.
  */
-import path from 'node:path';
-import { prepareRunCredentials, redactSecrets, jobCredentialSetup, checkCredentials, estimateRunSeconds, credentialPolicyOf, type CredentialPolicyMode, type JobCredentialSetup } from '../../credentials/index.ts';
-import { loadSiteConfig } from '../../site/load.ts';
-import type { SiteConfig } from '../../site/schema.ts';
-import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts';
-import { preflightEnvironment, renderEnvironmentSetup, type EnvironmentSetup } from '../environments/index.ts';
-import { runtimeArgv } from '../paths.ts';
-import { createTransport } from '../transport/index.ts';
-import type { CommandTransport } from '../transport/types.ts';
+import path from 'node:path'
+import {
+  prepareRunCredentials,
+  redactSecrets,
+  jobCredentialSetup,
+  checkCredentials,
+  estimateRunSeconds,
+  credentialPolicyOf,
+  type CredentialPolicyMode,
+  type JobCredentialSetup,
+} from '../../credentials/index.ts'
+import { loadSiteConfig } from '../../site/load.ts'
+import type { SiteConfig } from '../../site/schema.ts'
+import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts'
+import { preflightEnvironment, renderEnvironmentSetup, type EnvironmentSetup } from '../environments/index.ts'
+import { runtimeArgv } from '../paths.ts'
+import { createTransport } from '../transport/index.ts'
+import type { CommandTransport } from '../transport/types.ts'
 import type {
   JobRef,
   JobStatus,
@@ -40,88 +49,108 @@ import type {
   StrategySession,
   SubmitResult,
   TaskLaunch,
-} from '../types.ts';
-import { HTCondorClient } from './htcondor/client.ts';
-import { HTCondorJobs, type CondorJobRef, type CondorJobStatus, type CondorSubmitRequest } from './htcondor/jobs.ts';
-import { preflightSlots, slotCapacities, SLOT_ATTRIBUTES } from './htcondor/preflight.ts';
-import { resolveHTCondorSite, type HTCondorSite } from './htcondor/site.ts';
-import { mapExternalState, signalName } from './htcondor/status.ts';
-import { poolCommands } from './htcondor/submit.ts';
+} from '../types.ts'
+import { HTCondorClient } from './htcondor/client.ts'
+import { HTCondorJobs, type CondorJobRef, type CondorJobStatus, type CondorSubmitRequest } from './htcondor/jobs.ts'
+import { preflightSlots, slotCapacities, SLOT_ATTRIBUTES } from './htcondor/preflight.ts'
+import { resolveHTCondorSite, type HTCondorSite } from './htcondor/site.ts'
+import { mapExternalState, signalName } from './htcondor/status.ts'
+import { poolCommands } from './htcondor/submit.ts'
 
 export interface HTCondorStrategyOptions {
   /** the site config; default: StrategyContext.site when it is one, else loadSiteConfig() */
-  site?: SiteConfig;
+  site?: SiteConfig
   /** the command transport; default: createTransport(site) (ssh when the site names a login host) */
-  transport?: CommandTransport;
-  pollIntervalMs?: number;
-  maxPollIntervalMs?: number;
+  transport?: CommandTransport
+  pollIntervalMs?: number
+  maxPollIntervalMs?: number
   /** a job unknown everywhere this long after submission is lost (default 60 s) */
-  lostGraceMs?: number;
+  lostGraceMs?: number
   /** credential policy; default plan.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else warn */
-  credentialPolicy?: CredentialPolicyMode;
+  credentialPolicy?: CredentialPolicyMode
   /** environment credentials are discovered in (default process.env; tests) */
-  credentialEnv?: Record<string, string | undefined>;
+  credentialEnv?: Record<string, string | undefined>
   /** directory relative archive paths are resolved against (default process.cwd()) */
-  baseDir?: string;
+  baseDir?: string
 }
 
 function isSiteConfig(v: unknown): v is SiteConfig {
-  return !!v && typeof v === 'object' && 'paths' in v && 'environment' in v && 'htcondor' in v;
+  return !!v && typeof v === 'object' && 'paths' in v && 'environment' in v && 'htcondor' in v
 }
 
-export { credentialPolicyOf };
+export { credentialPolicyOf }
 
 export class HTCondorStrategy implements Strategy {
-  readonly name = 'htcondor';
-  readonly workerModel = 'job' as const;
-  readonly workerKind = 'htcondor' as const;
-  readonly supportsArrays = true;
-  private loaded: SiteConfig | null = null;
+  readonly name = 'htcondor'
+  readonly workerModel = 'job' as const
+  readonly workerKind = 'htcondor' as const
+  readonly supportsArrays = true
+  private loaded: SiteConfig | null = null
 
   constructor(readonly opts: HTCondorStrategyOptions = {}) {}
 
   site(ctx?: StrategyContext): SiteConfig {
-    if (this.opts.site) return this.opts.site;
-    if (isSiteConfig(ctx?.site)) return ctx.site;
-    return (this.loaded ??= loadSiteConfig());
+    if (this.opts.site) return this.opts.site
+    if (isSiteConfig(ctx?.site)) return ctx.site
+    return (this.loaded ??= loadSiteConfig())
   }
 
   condor(site: SiteConfig): HTCondorSite {
-    return resolveHTCondorSite(site.htcondor);
+    return resolveHTCondorSite(site.htcondor)
   }
 
   transport(site: SiteConfig): CommandTransport {
-    return this.opts.transport ?? createTransport(site);
+    return this.opts.transport ?? createTransport(site)
   }
 
   /** how archives and credentials reach the job */
   delivery(condor: HTCondorSite): 'transfer' | 'shared-path' {
-    return condor.shouldTransferFiles === 'NO' ? 'shared-path' : 'transfer';
+    return condor.shouldTransferFiles === 'NO' ? 'shared-path' : 'transfer'
   }
 
   environmentSetup(plan: ExecutionPlan, condor: HTCondorSite): EnvironmentSetup {
-    return renderEnvironmentSetup(plan.environment, { delivery: this.delivery(condor), baseDir: this.opts.baseDir });
+    return renderEnvironmentSetup(plan.environment, { delivery: this.delivery(condor), baseDir: this.opts.baseDir })
   }
 
   async preflight(plan: ExecutionPlan, ctx?: StrategyContext): Promise<PoolProblem[]> {
-    let site: SiteConfig;
-    let condor: HTCondorSite;
+    let site: SiteConfig
+    let condor: HTCondorSite
     try {
-      site = this.site(ctx);
-      condor = this.condor(site);
+      site = this.site(ctx)
+      condor = this.condor(site)
     } catch (e) {
-      return [{ code: 'site-config-invalid', severity: 'error', pool: null, message: (e as Error).message }];
+      return [{ code: 'site-config-invalid', severity: 'error', pool: null, message: (e as Error).message }]
     }
-    const problems: PoolProblem[] = [];
-    for (const pool of plan.pools.filter((p) => p.stages.length > 0)) problems.push(...poolCommands(pool, condor).problems);
-    for (const p of await preflightEnvironment(plan.environment, { delivery: this.delivery(condor), baseDir: this.opts.baseDir })) {
-      problems.push({ code: p.code, severity: p.severity, pool: null, message: p.message, ...(p.hint ? { hint: p.hint } : {}) });
+    const problems: PoolProblem[] = []
+    for (const pool of plan.pools.filter((p) => p.stages.length > 0))
+      problems.push(...poolCommands(pool, condor).problems)
+    for (const p of await preflightEnvironment(plan.environment, {
+      delivery: this.delivery(condor),
+      baseDir: this.opts.baseDir,
+    })) {
+      problems.push({
+        code: p.code,
+        severity: p.severity,
+        pool: null,
+        message: p.message,
+        ...(p.hint ? { hint: p.hint } : {}),
+      })
     }
-    const creds = await checkCredentials(plan, estimateRunSeconds(plan), { mode: credentialPolicyOf(plan, this.opts.credentialPolicy), env: this.opts.credentialEnv });
-    for (const p of creds.problems) problems.push({ code: p.code, severity: p.severity, pool: null, message: p.message, ...(p.hint ? { hint: p.hint } : {}) });
-    const transport = this.transport(site);
-    const client = new HTCondorClient(transport, condor, { timeoutMs: 30_000 });
-    const r = await client.version();
+    const creds = await checkCredentials(plan, estimateRunSeconds(plan), {
+      mode: credentialPolicyOf(plan, this.opts.credentialPolicy),
+      env: this.opts.credentialEnv,
+    })
+    for (const p of creds.problems)
+      problems.push({
+        code: p.code,
+        severity: p.severity,
+        pool: null,
+        message: p.message,
+        ...(p.hint ? { hint: p.hint } : {}),
+      })
+    const transport = this.transport(site)
+    const client = new HTCondorClient(transport, condor, { timeoutMs: 30_000 })
+    const r = await client.version()
     if (r.code !== 0) {
       problems.push({
         code: r.code === 127 ? 'htcondor-not-installed' : 'htcondor-unreachable',
@@ -132,13 +161,18 @@ export class HTCondorStrategy implements Strategy {
             ? `HTCondor's tools (condor_version, condor_submit) are not installed on ${transport.description}`
             : `condor_version failed on ${transport.description}: ${(r.stderr || r.stdout).trim().split('\n').slice(-1)[0] ?? `exit ${r.code}`}`,
         hint: 'run the dashboard where HTCondor is installed, or set site ssh: to a submit host and htcondor.binDir / htcondor.env (CONDOR_CONFIG)',
-      });
-      return problems;
+      })
+      return problems
     }
     if (condor.preflight) {
       try {
-        const slots = slotCapacities(await client.status(SLOT_ATTRIBUTES));
-        problems.push(...preflightSlots(plan.pools.filter((p) => p.stages.length > 0), slots));
+        const slots = slotCapacities(await client.status(SLOT_ATTRIBUTES))
+        problems.push(
+          ...preflightSlots(
+            plan.pools.filter((p) => p.stages.length > 0),
+            slots,
+          ),
+        )
       } catch (e) {
         problems.push({
           code: 'htcondor-status-unavailable',
@@ -146,35 +180,51 @@ export class HTCondorStrategy implements Strategy {
           pool: null,
           message: `cannot check the pools against the HTCondor slots: ${(e as Error).message}`,
           hint: 'site htcondor.preflight: false turns this check off (e.g. for flocking pools)',
-        });
+        })
       }
     }
-    return problems;
+    return problems
   }
 
   /** the argv an execute node runs for a launch: site.taskCommand replaces the runtime prefix when set */
   taskArgv(argv: string[], site: SiteConfig): string[] {
-    if (!site.taskCommand) return argv;
-    const i = argv.indexOf('--spec');
-    return i >= 0 ? [...site.taskCommand, ...argv.slice(i)] : argv;
+    if (!site.taskCommand) return argv
+    const i = argv.indexOf('--spec')
+    return i >= 0 ? [...site.taskCommand, ...argv.slice(i)] : argv
   }
 
   /** the submit request of a group of launches of one pool */
-  request(pool: PlanPool, plan: ExecutionPlan, launches: TaskLaunch[], site: SiteConfig, condor: HTCondorSite, runId: string, runDir: string, creds: JobCredentialSetup): CondorSubmitRequest {
-    const envSetup = this.environmentSetup(plan, condor);
-    const delivery = this.delivery(condor);
-    const stages = [...new Set(launches.map((l) => l.stageId))];
+  request(
+    pool: PlanPool,
+    plan: ExecutionPlan,
+    launches: TaskLaunch[],
+    site: SiteConfig,
+    condor: HTCondorSite,
+    runId: string,
+    runDir: string,
+    creds: JobCredentialSetup,
+  ): CondorSubmitRequest {
+    const envSetup = this.environmentSetup(plan, condor)
+    const delivery = this.delivery(condor)
+    const stages = [...new Set(launches.map((l) => l.stageId))]
     return {
       pool,
       name: `${stages.join('+')}-a${launches[0]?.attempt ?? 0}`,
       tasks: launches.map((l) => ({ taskId: l.taskId, argv: this.taskArgv(l.argv, site), env: l.env })),
-      env: { ...site.environment.env, CONTROLROOM_RUN_ID: runId, CONTROLROOM_RUN_DIR: runDir, ...(delivery === 'shared-path' ? creds.env : {}) },
+      env: {
+        ...site.environment.env,
+        CONTROLROOM_RUN_ID: runId,
+        CONTROLROOM_RUN_DIR: runDir,
+        ...(delivery === 'shared-path' ? creds.env : {}),
+      },
       setup: [...site.environment.setup, ...envSetup.lines],
       credentialLines: [
         ...creds.lines,
         // tokens managed by the schedd's credmon (use_oauth_services): $_CONDOR_CREDS/<service>.use
         ...(condor.oauthServices.length
-          ? [`if [ -z "\${BEARER_TOKEN_FILE:-}" ] && [ -n "\${_CONDOR_CREDS:-}" ] && [ -f "$_CONDOR_CREDS/${condor.oauthServices[0]!.replace(/\*/g, '')}.use" ]; then export BEARER_TOKEN_FILE="$_CONDOR_CREDS/${condor.oauthServices[0]!.replace(/\*/g, '')}.use"; fi`]
+          ? [
+              `if [ -z "\${BEARER_TOKEN_FILE:-}" ] && [ -n "\${_CONDOR_CREDS:-}" ] && [ -f "$_CONDOR_CREDS/${condor.oauthServices[0]!.replace(/\*/g, '')}.use" ]; then export BEARER_TOKEN_FILE="$_CONDOR_CREDS/${condor.oauthServices[0]!.replace(/\*/g, '')}.use"; fi`,
+            ]
           : []),
       ],
       transferInputFiles: [...envSetup.transferInputFiles, ...creds.transferInputFiles],
@@ -185,20 +235,39 @@ export class HTCondorStrategy implements Strategy {
         `pool ${pool.name}: ${pool.workers} concurrent job(s) at most; stage ${stages.join(', ')}; attempt ${[...new Set(launches.map((l) => l.attempt))].join(',')}`,
         envSetup.summary,
       ],
-    };
+    }
   }
 
-  async render(pool: PlanPool, plan: ExecutionPlan, ctx?: StrategyContext & { launch?: TaskLaunch[] }): Promise<RenderedSubmission> {
-    const site = this.site(ctx);
-    const condor = this.condor(site);
-    const runId = ctx?.launch?.[0]?.runId ?? (ctx?.runDir ? path.basename(ctx.runDir) : 'RUN');
-    const runDir = ctx?.runDir ?? (ctx?.launch?.[0] ? path.dirname(path.dirname(ctx.launch[0].taskDir)) : path.join(site.paths.runs, runId));
-    let launches = ctx?.launch;
+  async render(
+    pool: PlanPool,
+    plan: ExecutionPlan,
+    ctx?: StrategyContext & { launch?: TaskLaunch[] },
+  ): Promise<RenderedSubmission> {
+    const site = this.site(ctx)
+    const condor = this.condor(site)
+    const runId = ctx?.launch?.[0]?.runId ?? (ctx?.runDir ? path.basename(ctx.runDir) : 'RUN')
+    const runDir =
+      ctx?.runDir ??
+      (ctx?.launch?.[0] ? path.dirname(path.dirname(ctx.launch[0].taskDir)) : path.join(site.paths.runs, runId))
+    let launches = ctx?.launch
     if (!launches?.length) {
-      const stage = plan.stages.find((s) => s.pool === pool.name);
-      const taskId = stage ? stage.id : `${pool.name}-task`;
-      const taskDir = path.join(runDir, 'tasks', taskId);
-      launches = [{ runId, taskId, attempt: 0, stageId: stage?.id ?? taskId, pool: pool.name, taskDir, specPath: path.join(taskDir, 'spec.json'), argv: runtimeArgv(path.join(taskDir, 'spec.json')), env: {}, timeoutSeconds: stage?.timeoutSeconds ?? null }];
+      const stage = plan.stages.find((s) => s.pool === pool.name)
+      const taskId = stage ? stage.id : `${pool.name}-task`
+      const taskDir = path.join(runDir, 'tasks', taskId)
+      launches = [
+        {
+          runId,
+          taskId,
+          attempt: 0,
+          stageId: stage?.id ?? taskId,
+          pool: pool.name,
+          taskDir,
+          specPath: path.join(taskDir, 'spec.json'),
+          argv: runtimeArgv(path.join(taskDir, 'spec.json')),
+          env: {},
+          timeoutSeconds: stage?.timeoutSeconds ?? null,
+        },
+      ]
     }
     // the preview shows where credentials will be staged (nothing is read or copied here)
     const preview = plan.credentials.map((c) => ({
@@ -207,39 +276,53 @@ export class HTCondorStrategy implements Strategy {
       fileName: c.kind === 'x509' ? 'x509_proxy' : 'bearer_token',
       envVar: c.kind === 'x509' ? ('X509_USER_PROXY' as const) : ('BEARER_TOKEN_FILE' as const),
       status: null as never,
-    }));
-    const creds = jobCredentialSetup(preview, this.delivery(condor));
-    const jobs = new HTCondorJobs({ transport: this.transport(site), site: condor, runId, runDir });
-    const r = jobs.render(this.request(pool, plan, launches, site, condor, runId, runDir, creds));
-    const env = this.environmentSetup(plan, condor);
-    const text = `${r.submit}\n# ---- job script ${r.scriptPath} ----\n${r.script}`;
+    }))
+    const creds = jobCredentialSetup(preview, this.delivery(condor))
+    const jobs = new HTCondorJobs({ transport: this.transport(site), site: condor, runId, runDir })
+    const r = jobs.render(this.request(pool, plan, launches, site, condor, runId, runDir, creds))
+    const env = this.environmentSetup(plan, condor)
+    const text = `${r.submit}\n# ---- job script ${r.scriptPath} ----\n${r.script}`
     return {
       kind: 'condor-submit',
       text,
-      problems: [...r.problems, ...env.problems.map((p) => ({ code: p.code, severity: p.severity, pool: null, message: p.message, ...(p.hint ? { hint: p.hint } : {}) }))],
-    };
+      problems: [
+        ...r.problems,
+        ...env.problems.map((p) => ({
+          code: p.code,
+          severity: p.severity,
+          pool: null,
+          message: p.message,
+          ...(p.hint ? { hint: p.hint } : {}),
+        })),
+      ],
+    }
   }
 
-  mapState(external: { state: string; reason?: string | null; exitCode?: number | null; signal?: string | number | null }): MappedJobState {
-    let policy: HTCondorSite['holds'] = 'fail';
+  mapState(external: {
+    state: string
+    reason?: string | null
+    exitCode?: number | null
+    signal?: string | number | null
+  }): MappedJobState {
+    let policy: HTCondorSite['holds'] = 'fail'
     try {
-      policy = this.condor(this.site()).holds;
+      policy = this.condor(this.site()).holds
     } catch {
       // no site file: the default policy
     }
-    return mapExternalState(external, policy);
+    return mapExternalState(external, policy)
   }
 
   async open(ctx: StrategyRunContext): Promise<StrategySession> {
-    const site = this.site(ctx);
-    return new HTCondorSession(this, ctx, site, this.condor(site), this.transport(site));
+    const site = this.site(ctx)
+    return new HTCondorSession(this, ctx, site, this.condor(site), this.transport(site))
   }
 }
 
 class HTCondorSession implements StrategySession {
-  readonly jobs: HTCondorJobs;
-  private readonly refs = new Map<string, JobRef>();
-  private prepared: Promise<{ creds: JobCredentialSetup; blocked: PoolProblem | null }> | null = null;
+  readonly jobs: HTCondorJobs
+  private readonly refs = new Map<string, JobRef>()
+  private prepared: Promise<{ creds: JobCredentialSetup; blocked: PoolProblem | null }> | null = null
 
   constructor(
     private readonly strategy: HTCondorStrategy,
@@ -248,7 +331,7 @@ class HTCondorSession implements StrategySession {
     private readonly condor: HTCondorSite,
     private readonly transport: CommandTransport,
   ) {
-    const o = strategy.opts;
+    const o = strategy.opts
     this.jobs = new HTCondorJobs({
       transport,
       site: condor,
@@ -258,29 +341,41 @@ class HTCondorSession implements StrategySession {
       ...(o.maxPollIntervalMs ? { maxPollIntervalMs: o.maxPollIntervalMs } : {}),
       ...(o.lostGraceMs !== undefined ? { lostGraceMs: o.lostGraceMs } : {}),
       log: (level, message) => ctx.log(level, redactSecrets(message)),
-    });
+    })
   }
 
   /** once per run: check and stage the credentials */
   private prepare() {
     return (this.prepared ??= (async () => {
-      const mode = credentialPolicyOf(this.ctx.plan, this.strategy.opts.credentialPolicy);
+      const mode = credentialPolicyOf(this.ctx.plan, this.strategy.opts.credentialPolicy)
       const p = await prepareRunCredentials(this.ctx.plan, this.ctx.runDir, estimateRunSeconds(this.ctx.plan), {
         mode,
         transport: this.transport,
         env: this.strategy.opts.credentialEnv,
-      });
-      for (const pr of p.check.problems) this.ctx.log(pr.severity === 'error' ? 'error' : 'warn', redactSecrets(`${pr.message}${pr.hint ? ` (${pr.hint})` : ''}`));
-      const err = p.check.problems.find((x) => x.severity === 'error');
-      const blocked: PoolProblem | null = err ? { code: err.code, severity: 'error', pool: null, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } : null;
-      return { creds: jobCredentialSetup(p.staged, this.strategy.delivery(this.condor)), blocked };
-    })());
+      })
+      for (const pr of p.check.problems)
+        this.ctx.log(
+          pr.severity === 'error' ? 'error' : 'warn',
+          redactSecrets(`${pr.message}${pr.hint ? ` (${pr.hint})` : ''}`),
+        )
+      const err = p.check.problems.find((x) => x.severity === 'error')
+      const blocked: PoolProblem | null = err
+        ? {
+            code: err.code,
+            severity: 'error',
+            pool: null,
+            message: err.message,
+            ...(err.hint ? { hint: err.hint } : {}),
+          }
+        : null
+      return { creds: jobCredentialSetup(p.staged, this.strategy.delivery(this.condor)), blocked }
+    })())
   }
 
   private toStatus(s: CondorJobStatus): JobStatus | null {
-    const ref = this.refs.get(s.ref.jobId);
-    if (!ref) return null;
-    if (s.host && ref.host !== s.host) ref.host = s.host;
+    const ref = this.refs.get(s.ref.jobId)
+    if (!ref) return null
+    if (s.host && ref.host !== s.host) ref.host = s.host
     return {
       ref,
       worker: s.worker,
@@ -294,11 +389,11 @@ class HTCondorSession implements StrategySession {
       host: s.host,
       startedAt: s.startedAt ? s.startedAt.toISOString() : null,
       endedAt: s.endedAt ? s.endedAt.toISOString() : null,
-    };
+    }
   }
 
   private condorRef(ref: JobRef): CondorJobRef {
-    const [c, p] = ref.jobId.split('.');
+    const [c, p] = ref.jobId.split('.')
     return {
       taskId: ref.taskId,
       pool: ref.pool,
@@ -306,43 +401,76 @@ class HTCondorSession implements StrategySession {
       procId: Number(p ?? ref.arrayIndex ?? 0),
       jobId: ref.jobId,
       submittedAt: typeof ref.data?.submittedAt === 'number' ? ref.data.submittedAt : 0,
-    };
+    }
   }
 
   async submit(group: TaskLaunch[]): Promise<SubmitResult[]> {
-    if (!group.length) return [];
-    const { creds, blocked } = await this.prepare();
-    const results = new Map<string, SubmitResult>();
-    const byPool = new Map<string, TaskLaunch[]>();
-    for (const l of group) byPool.set(l.pool, [...(byPool.get(l.pool) ?? []), l]);
+    if (!group.length) return []
+    const { creds, blocked } = await this.prepare()
+    const results = new Map<string, SubmitResult>()
+    const byPool = new Map<string, TaskLaunch[]>()
+    for (const l of group) byPool.set(l.pool, [...(byPool.get(l.pool) ?? []), l])
     for (const [poolName, launches] of byPool) {
-      const pool = this.ctx.plan.pools.find((p) => p.name === poolName);
+      const pool = this.ctx.plan.pools.find((p) => p.name === poolName)
       const refuse = (problem: PoolProblem, retryable = false) => {
-        for (const l of launches) results.set(l.taskId, { ok: false, taskId: l.taskId, problem: { ...problem, pool: problem.pool ?? poolName }, ...(retryable ? { retryable } : {}) });
-      };
+        for (const l of launches)
+          results.set(l.taskId, {
+            ok: false,
+            taskId: l.taskId,
+            problem: { ...problem, pool: problem.pool ?? poolName },
+            ...(retryable ? { retryable } : {}),
+          })
+      }
       if (!pool) {
-        refuse({ code: 'unknown-pool', severity: 'error', pool: poolName, message: `pool ${poolName} is not in the plan` });
-        continue;
+        refuse({
+          code: 'unknown-pool',
+          severity: 'error',
+          pool: poolName,
+          message: `pool ${poolName} is not in the plan`,
+        })
+        continue
       }
       if (blocked) {
-        refuse(blocked);
-        continue;
+        refuse(blocked)
+        continue
       }
-      const req = this.strategy.request(pool, this.ctx.plan, launches, this.site, this.condor, this.ctx.runId, this.ctx.runDir, creds);
-      let out;
+      const req = this.strategy.request(
+        pool,
+        this.ctx.plan,
+        launches,
+        this.site,
+        this.condor,
+        this.ctx.runId,
+        this.ctx.runDir,
+        creds,
+      )
+      let out
       try {
-        out = await this.jobs.submit(req);
+        out = await this.jobs.submit(req)
       } catch (e) {
-        out = { ok: false as const, problem: { code: 'htcondor-submit-failed', severity: 'error' as const, pool: poolName, message: (e as Error).message, retryable: true }, rendered: null };
+        out = {
+          ok: false as const,
+          problem: {
+            code: 'htcondor-submit-failed',
+            severity: 'error' as const,
+            pool: poolName,
+            message: (e as Error).message,
+            retryable: true,
+          },
+          rendered: null,
+        }
       }
       if (!out.ok) {
-        this.ctx.log('error', redactSecrets(`${out.problem.message}${out.problem.hint ? ` (${out.problem.hint})` : ''}`));
-        const { retryable, ...problem } = out.problem;
-        refuse(problem, retryable);
-        continue;
+        this.ctx.log(
+          'error',
+          redactSecrets(`${out.problem.message}${out.problem.hint ? ` (${out.problem.hint})` : ''}`),
+        )
+        const { retryable, ...problem } = out.problem
+        refuse(problem, retryable)
+        continue
       }
       out.refs.forEach((cref, i) => {
-        const l = launches[i]!;
+        const l = launches[i]!
         const ref: JobRef = {
           taskId: l.taskId,
           attempt: l.attempt,
@@ -352,51 +480,58 @@ class HTCondorSession implements StrategySession {
           workerId: `htcondor-${cref.jobId}`,
           host: null,
           pid: null,
-          data: { clusterId: cref.clusterId, procId: cref.procId, submitPath: out.submitPath, scriptPath: out.scriptPath, log: this.jobs.logFile, submittedAt: cref.submittedAt ?? Date.now() },
-        };
-        this.refs.set(cref.jobId, ref);
-        results.set(l.taskId, { ok: true, ref });
-      });
+          data: {
+            clusterId: cref.clusterId,
+            procId: cref.procId,
+            submitPath: out.submitPath,
+            scriptPath: out.scriptPath,
+            log: this.jobs.logFile,
+            submittedAt: cref.submittedAt ?? Date.now(),
+          },
+        }
+        this.refs.set(cref.jobId, ref)
+        results.set(l.taskId, { ok: true, ref })
+      })
     }
-    return group.map((l) => results.get(l.taskId)!);
+    return group.map((l) => results.get(l.taskId)!)
   }
 
   private adopt(jobs: JobRef[]): CondorJobRef[] {
-    const crefs = jobs.map((r) => this.condorRef(r));
-    for (const r of jobs) if (!this.refs.has(r.jobId)) this.refs.set(r.jobId, r);
-    this.jobs.attach(crefs.filter((c) => !this.jobs.isTracked(c.jobId)));
-    return crefs;
+    const crefs = jobs.map((r) => this.condorRef(r))
+    for (const r of jobs) if (!this.refs.has(r.jobId)) this.refs.set(r.jobId, r)
+    this.jobs.attach(crefs.filter((c) => !this.jobs.isTracked(c.jobId)))
+    return crefs
   }
 
   async poll(jobs: JobRef[]): Promise<JobStatus[]> {
-    const crefs = this.adopt(jobs);
-    const out: JobStatus[] = [];
+    const crefs = this.adopt(jobs)
+    const out: JobStatus[] = []
     for (const s of await this.jobs.poll(crefs)) {
-      const st = this.toStatus(s);
-      if (st) out.push(st);
+      const st = this.toStatus(s)
+      if (st) out.push(st)
     }
-    return out;
+    return out
   }
 
   async cancel(jobs: JobRef[]): Promise<void> {
-    await this.jobs.cancel(jobs.map((j) => j.jobId));
+    await this.jobs.cancel(jobs.map((j) => j.jobId))
   }
 
   async reattach(jobs: JobRef[]): Promise<JobStatus[]> {
-    return this.poll(jobs);
+    return this.poll(jobs)
   }
 
   pollIntervalMs(): number {
-    return this.jobs.currentInterval;
+    return this.jobs.currentInterval
   }
 
   async close(): Promise<void> {
-    await this.jobs.close();
+    await this.jobs.close()
   }
 }
 
-export const htcondorStrategy = new HTCondorStrategy();
+export const htcondorStrategy = new HTCondorStrategy()
 
 export function createHTCondorStrategy(opts: HTCondorStrategyOptions = {}): HTCondorStrategy {
-  return new HTCondorStrategy(opts);
+  return new HTCondorStrategy(opts)
 }

@@ -12,7 +12,10 @@ runStrategyContract({
     { external: { state: 'alive' }, expect: { task: 'running', worker: 'running', final: false } },
     { external: { state: 'exited', exitCode: 0 }, expect: { task: 'succeeded', final: true } },
     { external: { state: 'exited', exitCode: 3 }, expect: { task: 'failed', final: true, reason: 'exit code 3' } },
-    { external: { state: 'exited', exitCode: null, signal: 'SIGKILL' }, expect: { task: 'failed', reason: 'killed by SIGKILL' } },
+    {
+      external: { state: 'exited', exitCode: null, signal: 'SIGKILL' },
+      expect: { task: 'failed', reason: 'killed by SIGKILL' },
+    },
     { external: { state: 'gone' }, expect: { task: 'lost', worker: 'gone', final: true } },
   ],
   processesOf: (ref) => {
@@ -40,7 +43,12 @@ describe('local preflight', () => {
   const host = { cpus: 2, memoryBytes: 8 * 1024 ** 3, gpus: 0, diskBytes: 100 * 1024 ** 3 }
 
   it('refuses pools needing more GPUs, CPUs, memory or disk than the host has, naming the pool and the numbers', () => {
-    const plan = contractPlan([pool('gpu', { gpus: 64 }), pool('big', { cpus: 4 }), pool('mem', { memoryBytes: 64 * 1024 ** 3 }), pool('disk', { diskBytes: 1024 ** 4 })])
+    const plan = contractPlan([
+      pool('gpu', { gpus: 64 }),
+      pool('big', { cpus: 4 }),
+      pool('mem', { memoryBytes: 64 * 1024 ** 3 }),
+      pool('disk', { diskBytes: 1024 ** 4 }),
+    ])
     const p = preflightLocal(plan, host)
     const byPool = Object.fromEntries(p.map((x) => [x.pool, x]))
     expect(byPool.gpu).toMatchObject({ code: 'host-gpus-insufficient', severity: 'error' })
@@ -52,7 +60,9 @@ describe('local preflight', () => {
 
   it('only warns when the workers together oversubscribe the CPUs', () => {
     const p = preflightLocal(contractPlan([pool('wide', { cpus: 1 }, 20)]), host)
-    expect(p).toEqual([expect.objectContaining({ severity: 'warning', code: 'host-cpus-oversubscribed', pool: 'wide' })])
+    expect(p).toEqual([
+      expect.objectContaining({ severity: 'warning', code: 'host-cpus-oversubscribed', pool: 'wide' }),
+    ])
   })
 
   it('ignores pools that no stage uses', () => {

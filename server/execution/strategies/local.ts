@@ -28,7 +28,8 @@ import type {
 } from '../types.ts'
 
 const GiB = 1024 ** 3
-const fmtBytes = (b: number) => (b >= GiB ? `${(b / GiB).toFixed(b % GiB === 0 ? 0 : 1)} GiB` : `${Math.round(b / 1024 ** 2)} MiB`)
+const fmtBytes = (b: number) =>
+  b >= GiB ? `${(b / GiB).toFixed(b % GiB === 0 ? 0 : 1)} GiB` : `${Math.round(b / 1024 ** 2)} MiB`
 
 function countGpus(): number {
   const env = process.env.CONTROLROOM_HOST_GPUS
@@ -75,7 +76,12 @@ export function preflightLocal(plan: ExecutionPlan, host: HostCapacity): PoolPro
         hint,
       })
     if (r.gpus > host.gpus)
-      need('gpus', `${r.gpus} GPU${r.gpus === 1 ? '' : 's'}`, `${host.gpus}`, 'run it with strategy slurm/htcondor on a cluster with GPUs, or lower resources.gpus')
+      need(
+        'gpus',
+        `${r.gpus} GPU${r.gpus === 1 ? '' : 's'}`,
+        `${host.gpus}`,
+        'run it with strategy slurm/htcondor on a cluster with GPUs, or lower resources.gpus',
+      )
     if (r.cpus > host.cpus) need('cpus', `${r.cpus} CPUs`, `${host.cpus}`, 'lower resources.cpus or run on a cluster')
     if (r.memoryBytes != null && r.memoryBytes > host.memoryBytes)
       need('memory', fmtBytes(r.memoryBytes), fmtBytes(host.memoryBytes), 'lower resources.memory or run on a cluster')
@@ -123,7 +129,11 @@ export class LocalStrategy implements Strategy {
     return preflightLocal(plan, hostCapacity(ctx?.host, ctx?.runDir))
   }
 
-  async render(pool: PlanPool, plan: ExecutionPlan, ctx?: StrategyContext & { launch?: TaskLaunch[] }): Promise<RenderedSubmission> {
+  async render(
+    pool: PlanPool,
+    plan: ExecutionPlan,
+    ctx?: StrategyContext & { launch?: TaskLaunch[] },
+  ): Promise<RenderedSubmission> {
     const runDir = ctx?.runDir ?? path.join(controlroomHomeDir(), 'runs', '<runId>')
     const stages = plan.stages.filter((s) => s.pool === pool.name).map((s) => s.id)
     const example = ctx?.launch?.[0]?.argv ?? runtimeArgv(path.join(runDir, 'tasks', '<taskId>', 'spec.json'))
@@ -134,10 +144,22 @@ export class LocalStrategy implements Strategy {
       '# each task runs detached in its own process group; logs and result.json go to its task directory',
       example.map((a) => (/^[\w@%+=:,./<>-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '),
     ]
-    return { kind: 'command', text: lines.join('\n') + '\n', problems: preflightLocal({ ...plan, stages: plan.stages.filter((s) => s.pool === pool.name) }, hostCapacity(ctx?.host, ctx?.runDir)) }
+    return {
+      kind: 'command',
+      text: lines.join('\n') + '\n',
+      problems: preflightLocal(
+        { ...plan, stages: plan.stages.filter((s) => s.pool === pool.name) },
+        hostCapacity(ctx?.host, ctx?.runDir),
+      ),
+    }
   }
 
-  mapState(external: { state: string; reason?: string | null; exitCode?: number | null; signal?: string | number | null }): MappedJobState {
+  mapState(external: {
+    state: string
+    reason?: string | null
+    exitCode?: number | null
+    signal?: string | number | null
+  }): MappedJobState {
     switch (external.state) {
       case 'starting':
         return { worker: 'requested', task: 'queued', final: false, reason: external.reason ?? null, hopeless: false }
@@ -154,9 +176,21 @@ export class LocalStrategy implements Strategy {
         }
       }
       case 'cancelled':
-        return { worker: 'running', task: 'cancelled', final: true, reason: external.reason ?? 'cancelled', hopeless: false }
+        return {
+          worker: 'running',
+          task: 'cancelled',
+          final: true,
+          reason: external.reason ?? 'cancelled',
+          hopeless: false,
+        }
       default:
-        return { worker: 'gone', task: 'lost', final: true, reason: external.reason ?? 'the task process vanished without a result', hopeless: false }
+        return {
+          worker: 'gone',
+          task: 'lost',
+          final: true,
+          reason: external.reason ?? 'the task process vanished without a result',
+          hopeless: false,
+        }
     }
   }
 
@@ -184,8 +218,22 @@ class LocalStrategySession implements StrategySession {
   }
 
   private status(ref: JobRef, state: string, extra: Partial<JobStatus> & { reason?: string | null } = {}): JobStatus {
-    const mapped = this.strategy.mapState({ state, reason: extra.reason ?? null, exitCode: extra.exitCode ?? null, signal: extra.signal ?? null })
-    return { ref, raw: state, exitCode: null, signal: null, host: ref.host ?? os.hostname(), ...mapped, ...extra, reason: extra.reason ?? mapped.reason }
+    const mapped = this.strategy.mapState({
+      state,
+      reason: extra.reason ?? null,
+      exitCode: extra.exitCode ?? null,
+      signal: extra.signal ?? null,
+    })
+    return {
+      ref,
+      raw: state,
+      exitCode: null,
+      signal: null,
+      host: ref.host ?? os.hostname(),
+      ...mapped,
+      ...extra,
+      reason: extra.reason ?? mapped.reason,
+    }
   }
 
   async submit(group: TaskLaunch[]): Promise<SubmitResult[]> {
@@ -202,7 +250,16 @@ class LocalStrategySession implements StrategySession {
         const pid = child.pid
         if (!pid) {
           const err = await new Promise<Error>((res) => child.once('error', res))
-          out.push({ ok: false, taskId: l.taskId, problem: { code: 'spawn-failed', severity: 'error', pool: l.pool, message: `cannot start the task runtime: ${err.message}` } })
+          out.push({
+            ok: false,
+            taskId: l.taskId,
+            problem: {
+              code: 'spawn-failed',
+              severity: 'error',
+              pool: l.pool,
+              message: `cannot start the task runtime: ${err.message}`,
+            },
+          })
           continue
         }
         child.unref()
@@ -228,7 +285,16 @@ class LocalStrategySession implements StrategySession {
           if (!tracked.exited) this.ctx.onStatus(this.status(ref, 'alive'))
         })
       } catch (e) {
-        out.push({ ok: false, taskId: l.taskId, problem: { code: 'spawn-failed', severity: 'error', pool: l.pool, message: `cannot start the task runtime: ${(e as Error).message}` } })
+        out.push({
+          ok: false,
+          taskId: l.taskId,
+          problem: {
+            code: 'spawn-failed',
+            severity: 'error',
+            pool: l.pool,
+            message: `cannot start the task runtime: ${(e as Error).message}`,
+          },
+        })
       }
     }
     return out
@@ -246,7 +312,12 @@ class LocalStrategySession implements StrategySession {
     }
     if (result) {
       const sig = result.signal
-      return this.status(ref, 'exited', { exitCode: result.exitCode, signal: sig, endedAt: result.finishedAt, startedAt: result.startedAt })
+      return this.status(ref, 'exited', {
+        exitCode: result.exitCode,
+        signal: sig,
+        endedAt: result.finishedAt,
+        startedAt: result.startedAt,
+      })
     }
     // unknown job id (the server died between queueing and recording the submission): look for it
     if (!ref.pid && taskDir) {
@@ -320,4 +391,3 @@ class LocalStrategySession implements StrategySession {
 export function signalNumber(name: string | null | undefined): number | null {
   return name ? (SIGNALS[name] ?? null) : null
 }
-

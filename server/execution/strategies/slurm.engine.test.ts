@@ -4,121 +4,146 @@
  * partition with its memory, mapped by the site file); a failing task; cancel; and a restart of
  * our server mid-run with the jobs re-attached, not resubmitted.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupEngineTest, type EngineTestEnv } from '../testing.ts';
-import { startRun } from '../runs.ts';
-import { RunEngine } from '../engine.ts';
-import { reconcileRuns } from '../reconcile.ts';
-import { registerOp, registeredOps, resolveOpDefinition } from '../ops.ts';
-import './slurm/index.ts'; // registers strategy `slurm` (server/execution/drivers.ts does it in the app)
-import { ensureSlurm, REPO_ROOT } from './slurm/testing.ts';
+import { execFileSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import YAML from 'yaml'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { setupEngineTest, type EngineTestEnv } from '../testing.ts'
+import { startRun } from '../runs.ts'
+import { RunEngine } from '../engine.ts'
+import { reconcileRuns } from '../reconcile.ts'
+import { registerOp, registeredOps, resolveOpDefinition } from '../ops.ts'
+import './slurm/index.ts' // registers strategy `slurm` (server/execution/drivers.ts does it in the app)
+import { ensureSlurm, REPO_ROOT } from './slurm/testing.ts'
 
 if (!registeredOps().includes('hep.hist') && !resolveOpDefinition({ registry: { ops: {} } } as never, 'hep.hist')) {
-  registerOp({ name: 'hep.hist', resolve: () => ({ argv: ['sh', '-c', 'echo plotting'], env: {} }) });
+  registerOp({ name: 'hep.hist', resolve: () => ({ argv: ['sh', '-c', 'echo plotting'], env: {} }) })
 }
 
-const HETERO = readFileSync(path.join(REPO_ROOT, 'examples', 'heterogeneous.yaml'), 'utf8');
+const HETERO = readFileSync(path.join(REPO_ROOT, 'examples', 'heterogeneous.yaml'), 'utf8')
 
 /** the seed workflow on strategy slurm; only the execution block changes to fit 2 cpus / 8000 MB */
+// biome-ignore lint/suspicious/noExplicitAny: pre-existing: review when this component is next changed
 function onSlurm(edit: (doc: Record<string, any>) => void = () => {}): string {
-  const doc = YAML.parse(HETERO) as Record<string, any>;
-  doc.execution.strategy = 'slurm';
-  doc.execution.pools.default = { workers: 2, resources: { cpus: 1, memory: '200MB' } };
-  doc.execution.pools.high_memory = { workers: 1, resources: { cpus: 2, memory: '4GB' } };
-  doc.execution.pools.gpu = { workers: 1, resources: { gpus: 1, memory: '1GB' } };
-  edit(doc);
-  return YAML.stringify(doc);
+  // biome-ignore lint/suspicious/noExplicitAny: pre-existing: review when this component is next changed
+  const doc = YAML.parse(HETERO) as Record<string, any>
+  doc.execution.strategy = 'slurm'
+  doc.execution.pools.default = { workers: 2, resources: { cpus: 1, memory: '200MB' } }
+  doc.execution.pools.high_memory = { workers: 1, resources: { cpus: 2, memory: '4GB' } }
+  doc.execution.pools.gpu = { workers: 1, resources: { gpus: 1, memory: '1GB' } }
+  edit(doc)
+  return YAML.stringify(doc)
 }
 
-const scontrol = (jobId: string) => execFileSync('scontrol', ['show', 'job', '-o', jobId]).toString();
-const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const scontrol = (jobId: string) => execFileSync('scontrol', ['show', 'job', '-o', jobId]).toString()
+const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms))
 async function until(pred: () => Promise<boolean> | boolean, ms: number, what: string) {
-  const t0 = Date.now();
+  const t0 = Date.now()
   while (!(await pred())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleepMs(100);
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`)
+    await sleepMs(100)
   }
 }
 
 describe('engine + strategy slurm on the real local Slurm', () => {
-  let env: EngineTestEnv;
+  let env: EngineTestEnv
   beforeAll(async () => {
-    ensureSlurm();
-    env = await setupEngineTest();
+    ensureSlurm()
+    env = await setupEngineTest()
     // the site file: this cluster's partition for the portable pool name `high_memory`, fast polls
-    writeFileSync(path.join(env.home, 'site.yaml'), 'slurm:\n  pollIntervalMs: 250\n  maxPollIntervalMs: 1000\n  pools:\n    high_memory: { partition: highmem }\n');
-  });
+    writeFileSync(
+      path.join(env.home, 'site.yaml'),
+      'slurm:\n  pollIntervalMs: 250\n  maxPollIntervalMs: 1000\n  pools:\n    high_memory: { partition: highmem }\n',
+    )
+  })
   afterAll(async () => {
-    await env?.cleanup();
-  });
+    await env?.cleanup()
+  })
 
   it('runs the heterogeneous workflow as Slurm jobs with the pools resources', async () => {
-    const versionId = await env.save(onSlurm());
-    const { runId } = await startRun({ versionId }, env.engine);
-    const state = await env.waitFor(runId, 45_000);
-    const tasks = await env.t.db.task.findMany({ where: { runId } });
-    expect(state, JSON.stringify(tasks.map((t) => [t.stageId, t.state, t.reason]))).toBe('succeeded');
-    const by = Object.fromEntries(tasks.map((t) => [t.stageId, t]));
-    for (const t of tasks) expect(t.batchJobId).toMatch(/^\d+$/);
-    const gpu = scontrol(by.TrainModel!.batchJobId!);
-    expect(gpu).toMatch(/TresPerNode=(gres:)?gpu:1/);
-    const hm = scontrol(by.BuildIndex!.batchJobId!);
-    expect(hm).toMatch(/Partition=highmem/);
-    expect(hm).toMatch(/MinMemoryNode=4G/);
-    expect(hm).toMatch(/NumCPUs=2/);
-    expect(readFileSync(path.join(env.home, 'runs', runId, 'tasks', by.BuildIndex!.id, 'stdout.log'), 'utf8')).toContain('building index');
-    expect(readFileSync(path.join(env.home, 'runs', runId, 'tasks', by.TrainModel!.id, 'stdout.log'), 'utf8')).toContain('training model');
-    const workers = await env.t.db.worker.findMany({ where: { runId } });
-    expect(workers.map((w) => [w.kind, w.state])).toEqual(tasks.map(() => ['slurm', 'gone']));
-  });
+    const versionId = await env.save(onSlurm())
+    const { runId } = await startRun({ versionId }, env.engine)
+    const state = await env.waitFor(runId, 45_000)
+    const tasks = await env.t.db.task.findMany({ where: { runId } })
+    expect(state, JSON.stringify(tasks.map((t) => [t.stageId, t.state, t.reason]))).toBe('succeeded')
+    const by = Object.fromEntries(tasks.map((t) => [t.stageId, t]))
+    for (const t of tasks) expect(t.batchJobId).toMatch(/^\d+$/)
+    const gpu = scontrol(by.TrainModel!.batchJobId!)
+    expect(gpu).toMatch(/TresPerNode=(gres:)?gpu:1/)
+    const hm = scontrol(by.BuildIndex!.batchJobId!)
+    expect(hm).toMatch(/Partition=highmem/)
+    expect(hm).toMatch(/MinMemoryNode=4G/)
+    expect(hm).toMatch(/NumCPUs=2/)
+    expect(
+      readFileSync(path.join(env.home, 'runs', runId, 'tasks', by.BuildIndex!.id, 'stdout.log'), 'utf8'),
+    ).toContain('building index')
+    expect(
+      readFileSync(path.join(env.home, 'runs', runId, 'tasks', by.TrainModel!.id, 'stdout.log'), 'utf8'),
+    ).toContain('training model')
+    const workers = await env.t.db.worker.findMany({ where: { runId } })
+    expect(workers.map((w) => [w.kind, w.state])).toEqual(tasks.map(() => ['slurm', 'gone']))
+  })
 
   it('a failing task fails the run with its exit code; an impossible pool is refused before dispatch', async () => {
-    const versionId = await env.save(onSlurm((d) => (d.registry.ops['custom.build_index'].command = ['sh', '-c', 'echo no index >&2; exit 3'])));
-    const { runId } = await startRun({ versionId }, env.engine);
-    expect(await env.waitFor(runId, 30_000)).toBe('failed');
-    const t = await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } });
-    expect(t).toMatchObject({ state: 'failed', exitCode: 3 });
+    const versionId = await env.save(
+      onSlurm((d) => (d.registry.ops['custom.build_index'].command = ['sh', '-c', 'echo no index >&2; exit 3'])),
+    )
+    const { runId } = await startRun({ versionId }, env.engine)
+    expect(await env.waitFor(runId, 30_000)).toBe('failed')
+    const t = await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } })
+    expect(t).toMatchObject({ state: 'failed', exitCode: 3 })
 
-    const bad = await env.save(onSlurm((d) => (d.execution.pools.gpu.resources.gpus = 2)));
-    await expect(startRun({ versionId: bad }, env.engine)).rejects.toThrow(/no node in partition debug can run pool gpu .*2 GPU\(s\) \(has 1\)/);
-  });
+    const bad = await env.save(onSlurm((d) => (d.execution.pools.gpu.resources.gpus = 2)))
+    await expect(startRun({ versionId: bad }, env.engine)).rejects.toThrow(
+      /no node in partition debug can run pool gpu .*2 GPU\(s\) \(has 1\)/,
+    )
+  })
 
   it('cancels a run whose task is a running Slurm job (scancel)', async () => {
-    const versionId = await env.save(onSlurm((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '25'])));
-    const { runId } = await startRun({ versionId }, env.engine);
-    await until(async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running', 20_000, 'BuildIndex running');
-    const jobId = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!;
-    await env.engine.cancelRun(runId);
-    expect(await env.waitFor(runId, 20_000)).toBe('cancelled');
-    await until(() => /JobState=CANCELLED/.test(scontrol(jobId)), 10_000, 'job cancelled in Slurm');
-  });
+    const versionId = await env.save(onSlurm((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '25'])))
+    const { runId } = await startRun({ versionId }, env.engine)
+    await until(
+      async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running',
+      20_000,
+      'BuildIndex running',
+    )
+    const jobId = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!
+    await env.engine.cancelRun(runId)
+    expect(await env.waitFor(runId, 20_000)).toBe('cancelled')
+    await until(() => /JobState=CANCELLED/.test(scontrol(jobId)), 10_000, 'job cancelled in Slurm')
+  })
 
   it('re-attaches to the running jobs after a server restart, without resubmitting', async () => {
-    const versionId = await env.save(onSlurm((d) => (d.registry.ops['custom.build_index'].command = ['sh', '-c', 'sleep 3; echo built late'])));
-    const { runId } = await startRun({ versionId }, env.engine);
-    await until(async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running', 20_000, 'BuildIndex running');
-    const before = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!;
+    const versionId = await env.save(
+      onSlurm((d) => (d.registry.ops['custom.build_index'].command = ['sh', '-c', 'sleep 3; echo built late'])),
+    )
+    const { runId } = await startRun({ versionId }, env.engine)
+    await until(
+      async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running',
+      20_000,
+      'BuildIndex running',
+    )
+    const before = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!
     // the server "dies": the engine detaches, the Slurm job keeps running
-    await env.engine.shutdown({ detach: true });
-    expect(scontrol(before)).toMatch(/JobState=(RUNNING|COMPLETING|COMPLETED)/);
-    const engine2 = new RunEngine({ db: env.t.db, url: env.t.url });
-    env.engine = engine2;
-    const report = await reconcileRuns({ engine: engine2 });
-    expect(report.adopted).toContain(runId);
+    await env.engine.shutdown({ detach: true })
+    expect(scontrol(before)).toMatch(/JobState=(RUNNING|COMPLETING|COMPLETED)/)
+    const engine2 = new RunEngine({ db: env.t.db, url: env.t.url })
+    env.engine = engine2
+    const report = await reconcileRuns({ engine: engine2 })
+    expect(report.adopted).toContain(runId)
     // (env.waitFor is bound to the first engine)
-    const final = await Promise.race([engine2.waitForRun(runId), sleepMs(40_000).then(() => 'timeout')]);
-    expect(final).toBe('succeeded');
-    const t = await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } });
-    expect(t).toMatchObject({ state: 'succeeded', batchJobId: before, attempt: 0 });
-    expect(readFileSync(path.join(env.home, 'runs', runId, 'tasks', t!.id, 'stdout.log'), 'utf8')).toContain('built late');
+    const final = await Promise.race([engine2.waitForRun(runId), sleepMs(40_000).then(() => 'timeout')])
+    expect(final).toBe('succeeded')
+    const t = await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } })
+    expect(t).toMatchObject({ state: 'succeeded', batchJobId: before, attempt: 0 })
+    expect(readFileSync(path.join(env.home, 'runs', runId, 'tasks', t!.id, 'stdout.log'), 'utf8')).toContain(
+      'built late',
+    )
     // exactly one job was ever submitted for it
-    const submitted = env.events.filter((e) => e.runId === runId && e.type === 'task.submitted' && e.taskId === t!.id);
-    expect(submitted.length).toBeLessThanOrEqual(1);
-    const evs = await env.t.db.event.findMany({ where: { runId, type: 'task.submitted', taskId: t!.id } });
-    expect(evs.length).toBe(1);
-  });
-});
+    const submitted = env.events.filter((e) => e.runId === runId && e.type === 'task.submitted' && e.taskId === t!.id)
+    expect(submitted.length).toBeLessThanOrEqual(1)
+    const evs = await env.t.db.event.findMany({ where: { runId, type: 'task.submitted', taskId: t!.id } })
+    expect(evs.length).toBe(1)
+  })
+})

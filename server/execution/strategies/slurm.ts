@@ -21,8 +21,8 @@
  *   once per run into `<run>/credentials/` (0600, directory 0700) and exported to the job as
  *   X509_USER_PROXY / BEARER_TOKEN_FILE (absolute paths on the shared file system).
  */
-import path from 'node:path';
-import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts';
+import path from 'node:path'
+import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts'
 import {
   credentialPolicyOf,
   estimateRunSeconds,
@@ -34,13 +34,13 @@ import {
   type CredentialPolicyMode,
   type JobCredentialSetup,
   type StagedCredential,
-} from '../../credentials/index.ts';
-import { preflightEnvironment } from '../environments/index.ts';
-import { loadSiteConfig } from '../../site/load.ts';
-import type { SiteConfig } from '../../site/schema.ts';
-import { createTransport } from '../transport/index.ts';
-import type { CommandTransport } from '../transport/types.ts';
-import { isInside, runtimeArgv } from '../paths.ts';
+} from '../../credentials/index.ts'
+import { preflightEnvironment } from '../environments/index.ts'
+import { loadSiteConfig } from '../../site/load.ts'
+import type { SiteConfig } from '../../site/schema.ts'
+import { createTransport } from '../transport/index.ts'
+import type { CommandTransport } from '../transport/types.ts'
+import { isInside, runtimeArgv } from '../paths.ts'
 import type {
   JobRef,
   JobStatus,
@@ -53,100 +53,125 @@ import type {
   StrategySession,
   SubmitResult,
   TaskLaunch,
-} from '../types.ts';
-import { SlurmClient } from './slurm/client.ts';
-import { SlurmJobs, type SlurmJobRef, type SlurmJobUpdate } from './slurm/jobs.ts';
-import { parseSinfo, preflightPools } from './slurm/preflight.ts';
-import { renderPoolPreview, SLURM_ENV_SCRATCH, slurmEnvironmentSetup, workerSetup, type ScriptTask, type SlurmProblem } from './slurm/script.ts';
-import { mapSlurmState, signalName } from './slurm/status.ts';
+} from '../types.ts'
+import { SlurmClient } from './slurm/client.ts'
+import { SlurmJobs, type SlurmJobRef, type SlurmJobUpdate } from './slurm/jobs.ts'
+import { parseSinfo, preflightPools } from './slurm/preflight.ts'
+import {
+  renderPoolPreview,
+  SLURM_ENV_SCRATCH,
+  slurmEnvironmentSetup,
+  workerSetup,
+  type ScriptTask,
+  type SlurmProblem,
+} from './slurm/script.ts'
+import { mapSlurmState, signalName } from './slurm/status.ts'
 
 export interface SlurmStrategyOptions {
   /** the site config; default: StrategyContext.site when it is one, else loadSiteConfig() */
-  site?: SiteConfig;
+  site?: SiteConfig
   /** the command transport; default: createTransport(site) (ssh when the site names a login host) */
-  transport?: CommandTransport;
+  transport?: CommandTransport
   /** override the poll intervals (tests) */
-  pollIntervalMs?: number;
-  maxPollIntervalMs?: number;
+  pollIntervalMs?: number
+  maxPollIntervalMs?: number
   /** credential policy; default plan.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else warn */
-  credentialPolicy?: CredentialPolicyMode;
+  credentialPolicy?: CredentialPolicyMode
   /** environment credentials are discovered in (default process.env; tests) */
-  credentialEnv?: Record<string, string | undefined>;
+  credentialEnv?: Record<string, string | undefined>
   /** directory relative archive paths are resolved against (default process.cwd()) */
-  baseDir?: string;
+  baseDir?: string
 }
 
 /** where the credentials of a run will be staged (the preview: nothing is read or copied) */
 function previewStaged(plan: Pick<ExecutionPlan, 'credentials'>, runDir: string): StagedCredential[] {
-  const seen = new Set<string>();
-  const out: StagedCredential[] = [];
+  const seen = new Set<string>()
+  const out: StagedCredential[] = []
   for (const c of plan.credentials ?? []) {
-    if (seen.has(c.kind)) continue;
-    seen.add(c.kind);
-    out.push({ kind: c.kind, path: path.posix.join(runDir, 'credentials', STAGED_NAMES[c.kind]), fileName: STAGED_NAMES[c.kind], envVar: STAGED_ENV[c.kind], status: null as never });
+    if (seen.has(c.kind)) continue
+    seen.add(c.kind)
+    out.push({
+      kind: c.kind,
+      path: path.posix.join(runDir, 'credentials', STAGED_NAMES[c.kind]),
+      fileName: STAGED_NAMES[c.kind],
+      envVar: STAGED_ENV[c.kind],
+      status: null as never,
+    })
   }
-  return out;
+  return out
 }
 
 function credentialHeader(creds: JobCredentialSetup): string[] {
-  const vars = Object.entries(creds.env);
-  return vars.length ? [`credentials: ${vars.map(([k, v]) => `${k}=${v}`).join(', ')} (staged copies, mode 0600)`] : [];
+  const vars = Object.entries(creds.env)
+  return vars.length ? [`credentials: ${vars.map(([k, v]) => `${k}=${v}`).join(', ')} (staged copies, mode 0600)`] : []
 }
 
 function isSiteConfig(v: unknown): v is SiteConfig {
-  return !!v && typeof v === 'object' && 'slurm' in v && 'paths' in v && 'environment' in v;
+  return !!v && typeof v === 'object' && 'slurm' in v && 'paths' in v && 'environment' in v
 }
 
 function toPoolProblem(p: SlurmProblem): PoolProblem {
-  return { code: p.code, severity: p.severity, pool: p.pool, message: p.message, ...(p.hint ? { hint: p.hint } : {}) };
+  return { code: p.code, severity: p.severity, pool: p.pool, message: p.message, ...(p.hint ? { hint: p.hint } : {}) }
 }
 
-const refKey = (jobId: string, idx: number | null | undefined) => (idx == null ? jobId : `${jobId}_${idx}`);
+const refKey = (jobId: string, idx: number | null | undefined) => (idx == null ? jobId : `${jobId}_${idx}`)
 
 /** seconds of `--time` for tasks with a timeout and no pool/site walltime */
 export function timeLimitFor(timeouts: (number | null)[]): number | null {
-  const t = timeouts.filter((x): x is number => typeof x === 'number' && x > 0);
-  if (t.length !== timeouts.length || t.length === 0) return null;
-  const max = Math.max(...t);
-  return Math.ceil(max + Math.max(60, max * 0.1));
+  const t = timeouts.filter((x): x is number => typeof x === 'number' && x > 0)
+  if (t.length !== timeouts.length || t.length === 0) return null
+  const max = Math.max(...t)
+  return Math.ceil(max + Math.max(60, max * 0.1))
 }
 
 export class SlurmStrategy implements Strategy {
-  readonly name = 'slurm';
-  readonly workerModel = 'job' as const;
-  readonly workerKind = 'slurm' as const;
-  readonly supportsArrays = true;
+  readonly name = 'slurm'
+  readonly workerModel = 'job' as const
+  readonly workerKind = 'slurm' as const
+  readonly supportsArrays = true
 
   constructor(private readonly opts: SlurmStrategyOptions = {}) {}
 
-  private loaded: SiteConfig | null = null;
+  private loaded: SiteConfig | null = null
 
   site(ctx?: StrategyContext): SiteConfig {
-    if (this.opts.site) return this.opts.site;
-    if (isSiteConfig(ctx?.site)) return ctx.site;
-    return (this.loaded ??= loadSiteConfig());
+    if (this.opts.site) return this.opts.site
+    if (isSiteConfig(ctx?.site)) return ctx.site
+    return (this.loaded ??= loadSiteConfig())
   }
 
   transport(site: SiteConfig): CommandTransport {
-    return this.opts.transport ?? createTransport(site);
+    return this.opts.transport ?? createTransport(site)
   }
 
   async preflight(plan: ExecutionPlan, ctx?: StrategyContext): Promise<PoolProblem[]> {
-    let site: SiteConfig;
+    let site: SiteConfig
     try {
-      site = this.site(ctx);
+      site = this.site(ctx)
     } catch (e) {
-      return [{ code: 'site-config-invalid', severity: 'error', pool: null, message: (e as Error).message }];
+      return [{ code: 'site-config-invalid', severity: 'error', pool: null, message: (e as Error).message }]
     }
-    const used = plan.pools.filter((p) => p.stages.length > 0);
-    const problems: PoolProblem[] = [];
-    const transport = this.transport(site);
+    const used = plan.pools.filter((p) => p.stages.length > 0)
+    const problems: PoolProblem[] = []
+    const transport = this.transport(site)
     const exists =
       transport.kind === 'local'
         ? undefined
-        : async (p: string) => (await transport.run(['test', '-f', p], { timeoutMs: 30_000 }).catch(() => ({ code: 1 }))).code === 0;
-    for (const p of await preflightEnvironment(plan.environment, { delivery: 'shared-path', scratchDir: SLURM_ENV_SCRATCH, ...(this.opts.baseDir ? { baseDir: this.opts.baseDir } : {}), ...(exists ? { exists } : {}) })) {
-      problems.push({ code: p.code, severity: p.severity, pool: null, message: p.message, ...(p.hint ? { hint: p.hint } : {}) });
+        : async (p: string) =>
+            (await transport.run(['test', '-f', p], { timeoutMs: 30_000 }).catch(() => ({ code: 1 }))).code === 0
+    for (const p of await preflightEnvironment(plan.environment, {
+      delivery: 'shared-path',
+      scratchDir: SLURM_ENV_SCRATCH,
+      ...(this.opts.baseDir ? { baseDir: this.opts.baseDir } : {}),
+      ...(exists ? { exists } : {}),
+    })) {
+      problems.push({
+        code: p.code,
+        severity: p.severity,
+        pool: null,
+        message: p.message,
+        ...(p.hint ? { hint: p.hint } : {}),
+      })
     }
     if (ctx?.runDir && site.source && !isInside(site.paths.runs, ctx.runDir)) {
       problems.push({
@@ -155,13 +180,13 @@ export class SlurmStrategy implements Strategy {
         pool: null,
         message: `the run directory ${ctx.runDir} is not under the site's shared runs path ${site.paths.runs}: the compute nodes must see it`,
         hint: 'set CONTROLROOM_HOME so that runs live under site paths.runs',
-      });
+      })
     }
-    if (!site.slurm.preflight) return problems;
-    const client = new SlurmClient(transport, { binDir: site.slurm.binDir, env: site.slurm.env, timeoutMs: 30_000 });
-    let text: string;
+    if (!site.slurm.preflight) return problems
+    const client = new SlurmClient(transport, { binDir: site.slurm.binDir, env: site.slurm.env, timeoutMs: 30_000 })
+    let text: string
     try {
-      text = await client.sinfo();
+      text = await client.sinfo()
     } catch (e) {
       return [
         ...problems,
@@ -170,66 +195,100 @@ export class SlurmStrategy implements Strategy {
           severity: 'error',
           pool: null,
           message: `cannot ask Slurm about its partitions and nodes (${(e as Error).message})`,
-          hint: site.ssh ? `check the ssh login host ${site.ssh.host}` : 'is the Slurm client installed and SLURM_CONF set? (site slurm.env / binDir)',
+          hint: site.ssh
+            ? `check the ssh login host ${site.ssh.host}`
+            : 'is the Slurm client installed and SLURM_CONF set? (site slurm.env / binDir)',
         },
-      ];
+      ]
     }
-    return [...problems, ...preflightPools(used, site, parseSinfo(text)).map(toPoolProblem)];
+    return [...problems, ...preflightPools(used, site, parseSinfo(text)).map(toPoolProblem)]
   }
 
-  async render(pool: PlanPool, plan: ExecutionPlan, ctx?: StrategyContext & { launch?: TaskLaunch[] }): Promise<RenderedSubmission> {
-    const site = this.site(ctx);
+  async render(
+    pool: PlanPool,
+    plan: ExecutionPlan,
+    ctx?: StrategyContext & { launch?: TaskLaunch[] },
+  ): Promise<RenderedSubmission> {
+    const site = this.site(ctx)
     if (ctx?.launch?.length) {
-      const runId = ctx.launch[0]!.runId;
-      const runDir = ctx.runDir ?? path.dirname(path.dirname(ctx.launch[0]!.taskDir));
-      const jobs = new SlurmJobs({ transport: this.transport(site), site, runId, runDir });
-      const r = jobs.render(this.request(pool, plan, ctx.launch, site, jobCredentialSetup(previewStaged(plan, runDir), 'shared-path')));
-      return { kind: 'slurm-script', text: r.script, problems: r.problems.map(toPoolProblem) };
+      const runId = ctx.launch[0]!.runId
+      const runDir = ctx.runDir ?? path.dirname(path.dirname(ctx.launch[0]!.taskDir))
+      const jobs = new SlurmJobs({ transport: this.transport(site), site, runId, runDir })
+      const r = jobs.render(
+        this.request(pool, plan, ctx.launch, site, jobCredentialSetup(previewStaged(plan, runDir), 'shared-path')),
+      )
+      return { kind: 'slurm-script', text: r.script, problems: r.problems.map(toPoolProblem) }
     }
-    const runId = ctx?.runDir ? path.basename(ctx.runDir) : 'RUN';
-    const stage = plan.stages.find((s) => s.pool === pool.name);
-    const runDir = ctx?.runDir ?? path.join(site.paths.runs, runId);
-    const spec = path.join(runDir, 'tasks', stage ? stage.id : 'TASK', 'spec.json');
+    const runId = ctx?.runDir ? path.basename(ctx.runDir) : 'RUN'
+    const stage = plan.stages.find((s) => s.pool === pool.name)
+    const runDir = ctx?.runDir ?? path.join(site.paths.runs, runId)
+    const spec = path.join(runDir, 'tasks', stage ? stage.id : 'TASK', 'spec.json')
     // the example task: the runtime reads the spec file of the pool's first stage
-    const creds = jobCredentialSetup(previewStaged(plan, runDir), 'shared-path');
-    const envSetup = this.environmentSetup(plan);
-    const r = renderPoolPreview(plan, pool, { ...site, paths: { ...site.paths, runs: path.dirname(runDir) } }, {
-      runId,
-      taskArgv: this.taskArgv(runtimeArgv(spec), site),
-      env: creds.env,
-      header: [...(envSetup.type !== 'shared-fs' ? [envSetup.summary] : []), ...credentialHeader(creds)],
-      ...(this.opts.baseDir ? { baseDir: this.opts.baseDir } : {}),
-    });
-    const envProblems = envSetup.problems.map((p) => ({ code: p.code, severity: p.severity, pool: null, message: p.message, ...(p.hint ? { hint: p.hint } : {}) }));
-    return { kind: 'slurm-script', text: r.script, problems: [...r.problems.map(toPoolProblem), ...envProblems] };
+    const creds = jobCredentialSetup(previewStaged(plan, runDir), 'shared-path')
+    const envSetup = this.environmentSetup(plan)
+    const r = renderPoolPreview(
+      plan,
+      pool,
+      { ...site, paths: { ...site.paths, runs: path.dirname(runDir) } },
+      {
+        runId,
+        taskArgv: this.taskArgv(runtimeArgv(spec), site),
+        env: creds.env,
+        header: [...(envSetup.type !== 'shared-fs' ? [envSetup.summary] : []), ...credentialHeader(creds)],
+        ...(this.opts.baseDir ? { baseDir: this.opts.baseDir } : {}),
+      },
+    )
+    const envProblems = envSetup.problems.map((p) => ({
+      code: p.code,
+      severity: p.severity,
+      pool: null,
+      message: p.message,
+      ...(p.hint ? { hint: p.hint } : {}),
+    }))
+    return { kind: 'slurm-script', text: r.script, problems: [...r.problems.map(toPoolProblem), ...envProblems] }
   }
 
-  mapState(external: { state: string; reason?: string | null; exitCode?: number | null; signal?: string | number | null }): MappedJobState {
-    const sig = typeof external.signal === 'number' ? external.signal : external.signal ? signalNumber(external.signal) : null;
-    const m = mapSlurmState({ state: external.state, reason: external.reason ?? null, exitCode: external.exitCode ?? null, signal: sig });
-    return { worker: m.worker, task: m.task, final: m.final, reason: m.reasonText, hopeless: m.hopeless };
+  mapState(external: {
+    state: string
+    reason?: string | null
+    exitCode?: number | null
+    signal?: string | number | null
+  }): MappedJobState {
+    const sig =
+      typeof external.signal === 'number' ? external.signal : external.signal ? signalNumber(external.signal) : null
+    const m = mapSlurmState({
+      state: external.state,
+      reason: external.reason ?? null,
+      exitCode: external.exitCode ?? null,
+      signal: sig,
+    })
+    return { worker: m.worker, task: m.task, final: m.final, reason: m.reasonText, hopeless: m.hopeless }
   }
 
   async open(ctx: StrategyRunContext): Promise<StrategySession> {
-    const site = this.site(ctx);
-    return new SlurmSession(this, ctx, site, this.transport(site), this.opts);
+    const site = this.site(ctx)
+    return new SlurmSession(this, ctx, site, this.transport(site), this.opts)
   }
 
   /** the argv a node runs for a launch: site.taskCommand replaces the runtime prefix when set */
   taskArgv(argv: string[], site: SiteConfig): string[] {
-    if (!site.taskCommand) return argv;
-    const i = argv.indexOf('--spec');
-    return i >= 0 ? [...site.taskCommand, ...argv.slice(i)] : argv;
+    if (!site.taskCommand) return argv
+    const i = argv.indexOf('--spec')
+    return i >= 0 ? [...site.taskCommand, ...argv.slice(i)] : argv
   }
 
   /** the worker environment of a plan as Slurm jobs get it (shared path, node scratch) */
   environmentSetup(plan: Pick<ExecutionPlan, 'environment'>) {
-    return slurmEnvironmentSetup(plan.environment, this.opts.baseDir);
+    return slurmEnvironmentSetup(plan.environment, this.opts.baseDir)
   }
 
   request(pool: PlanPool, plan: ExecutionPlan, launches: TaskLaunch[], site: SiteConfig, creds?: JobCredentialSetup) {
-    const tasks: ScriptTask[] = launches.map((l) => ({ taskId: l.taskId, argv: this.taskArgv(l.argv, site), env: l.env }));
-    const envSetup = this.environmentSetup(plan);
+    const tasks: ScriptTask[] = launches.map((l) => ({
+      taskId: l.taskId,
+      argv: this.taskArgv(l.argv, site),
+      env: l.env,
+    }))
+    const envSetup = this.environmentSetup(plan)
     return {
       pool,
       tasks,
@@ -242,22 +301,22 @@ export class SlurmStrategy implements Strategy {
         ...(envSetup.type !== 'shared-fs' ? [envSetup.summary] : []),
         ...(creds ? credentialHeader(creds) : []),
       ],
-    };
+    }
   }
 }
 
 function signalNumber(name: string): number | null {
-  const n = Number(name);
-  if (Number.isInteger(n)) return n;
-  for (let i = 1; i < 32; i++) if (signalName(i) === name || signalName(i) === `SIG${name}`) return i;
-  return null;
+  const n = Number(name)
+  if (Number.isInteger(n)) return n
+  for (let i = 1; i < 32; i++) if (signalName(i) === name || signalName(i) === `SIG${name}`) return i
+  return null
 }
 
 class SlurmSession implements StrategySession {
-  private readonly jobs: SlurmJobs;
+  private readonly jobs: SlurmJobs
   /** contract refs by Slurm key (jobId or jobId_index) */
-  private readonly refs = new Map<string, JobRef>();
-  private prepared: Promise<{ creds: JobCredentialSetup; blocked: PoolProblem | null }> | null = null;
+  private readonly refs = new Map<string, JobRef>()
+  private prepared: Promise<{ creds: JobCredentialSetup; blocked: PoolProblem | null }> | null = null
 
   constructor(
     private readonly strategy: SlurmStrategy,
@@ -274,10 +333,10 @@ class SlurmSession implements StrategySession {
       ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
       ...(opts.maxPollIntervalMs ? { maxPollIntervalMs: opts.maxPollIntervalMs } : {}),
       onUpdate: (u) => {
-        const s = this.toStatus(u);
-        if (s) ctx.onStatus(s);
+        const s = this.toStatus(u)
+        if (s) ctx.onStatus(s)
       },
-    });
+    })
   }
 
   /**
@@ -287,29 +346,43 @@ class SlurmSession implements StrategySession {
    */
   private prepare() {
     return (this.prepared ??= (async () => {
-      if (!this.ctx.plan.credentials?.length) return { creds: jobCredentialSetup([], 'shared-path'), blocked: null };
+      if (!this.ctx.plan.credentials?.length) return { creds: jobCredentialSetup([], 'shared-path'), blocked: null }
       const p = await prepareRunCredentials(this.ctx.plan, this.ctx.runDir, estimateRunSeconds(this.ctx.plan), {
         mode: credentialPolicyOf(this.ctx.plan, this.opts.credentialPolicy),
         transport: this.transport,
         env: this.opts.credentialEnv,
-      });
-      const err = p.check.problems.find((x) => x.severity === 'error');
-      if (err) this.ctx.log('error', redactSecrets(`${err.message}${err.hint ? ` (${err.hint})` : ''}`));
-      const blocked: PoolProblem | null = err ? { code: err.code, severity: 'error', pool: null, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } : null;
-      return { creds: jobCredentialSetup(p.staged, 'shared-path'), blocked };
+      })
+      const err = p.check.problems.find((x) => x.severity === 'error')
+      if (err) this.ctx.log('error', redactSecrets(`${err.message}${err.hint ? ` (${err.hint})` : ''}`))
+      const blocked: PoolProblem | null = err
+        ? {
+            code: err.code,
+            severity: 'error',
+            pool: null,
+            message: err.message,
+            ...(err.hint ? { hint: err.hint } : {}),
+          }
+        : null
+      return { creds: jobCredentialSetup(p.staged, 'shared-path'), blocked }
     })().catch((e: Error) => ({
       creds: jobCredentialSetup([], 'shared-path'),
-      blocked: { code: 'credential-stage-failed', severity: 'error' as const, pool: null, message: redactSecrets(`could not stage the credentials: ${e.message}`) },
-    })));
+      blocked: {
+        code: 'credential-stage-failed',
+        severity: 'error' as const,
+        pool: null,
+        message: redactSecrets(`could not stage the credentials: ${e.message}`),
+      },
+    })))
   }
 
   private toStatus(u: SlurmJobUpdate): JobStatus | null {
-    const ref = this.refs.get(refKey(u.ref.jobId, u.ref.arrayIndex));
-    if (!ref) return null;
-    if (u.ref.elementJobId && ref.data?.elementJobId !== u.ref.elementJobId) ref.data = { ...ref.data, elementJobId: u.ref.elementJobId };
+    const ref = this.refs.get(refKey(u.ref.jobId, u.ref.arrayIndex))
+    if (!ref) return null
+    if (u.ref.elementJobId && ref.data?.elementJobId !== u.ref.elementJobId)
+      ref.data = { ...ref.data, elementJobId: u.ref.elementJobId }
     // a hopeless pending job (already cancelled by SlurmJobs) is reported as the contract's
     // `hopeless` queued state: the backend fails the task with the reason (it never ran)
-    const hopeless = u.hopeless;
+    const hopeless = u.hopeless
     return {
       ref,
       worker: hopeless ? 'pending-in-queue' : u.worker,
@@ -323,7 +396,7 @@ class SlurmSession implements StrategySession {
       host: u.nodes,
       startedAt: u.startTime ? new Date(u.startTime * 1000).toISOString() : null,
       endedAt: u.endTime && u.final ? new Date(u.endTime * 1000).toISOString() : null,
-    };
+    }
   }
 
   private slurmRef(ref: JobRef): SlurmJobRef {
@@ -333,31 +406,40 @@ class SlurmSession implements StrategySession {
       jobId: ref.jobId.split('_')[0]!,
       arrayIndex: ref.arrayIndex ?? (ref.jobId.includes('_') ? Number(ref.jobId.split('_')[1]) : null),
       elementJobId: typeof ref.data?.elementJobId === 'string' ? ref.data.elementJobId : null,
-    };
+    }
   }
 
   async submit(group: TaskLaunch[]): Promise<SubmitResult[]> {
-    if (group.length === 0) return [];
-    const { creds, blocked } = await this.prepare();
-    if (blocked) return group.map((l) => ({ ok: false, taskId: l.taskId, problem: { ...blocked, pool: l.pool } }));
-    const byPool = new Map<string, TaskLaunch[]>();
-    for (const l of group) byPool.set(l.pool, [...(byPool.get(l.pool) ?? []), l]);
-    const results = new Map<string, SubmitResult>();
+    if (group.length === 0) return []
+    const { creds, blocked } = await this.prepare()
+    if (blocked) return group.map((l) => ({ ok: false, taskId: l.taskId, problem: { ...blocked, pool: l.pool } }))
+    const byPool = new Map<string, TaskLaunch[]>()
+    for (const l of group) byPool.set(l.pool, [...(byPool.get(l.pool) ?? []), l])
+    const results = new Map<string, SubmitResult>()
     for (const [poolName, launches] of byPool) {
-      const pool = this.ctx.plan.pools.find((p) => p.name === poolName);
+      const pool = this.ctx.plan.pools.find((p) => p.name === poolName)
       if (!pool) {
         for (const l of launches)
-          results.set(l.taskId, { ok: false, taskId: l.taskId, problem: { code: 'unknown-pool', severity: 'error', pool: poolName, message: `pool ${poolName} is not in the plan` } });
-        continue;
+          results.set(l.taskId, {
+            ok: false,
+            taskId: l.taskId,
+            problem: {
+              code: 'unknown-pool',
+              severity: 'error',
+              pool: poolName,
+              message: `pool ${poolName} is not in the plan`,
+            },
+          })
+        continue
       }
-      const batches = this.site.slurm.arrays && launches.length > 1 ? [launches] : launches.map((l) => [l]);
+      const batches = this.site.slurm.arrays && launches.length > 1 ? [launches] : launches.map((l) => [l])
       for (const batch of batches) {
         const req = {
           ...this.strategy.request(pool, this.ctx.plan, batch, this.site, creds),
           // register the contract refs before the first status (`requested`) is pushed
           onSubmitted: (srefs: SlurmJobRef[], info: { scriptPath: string; cluster: string | null }) => {
             srefs.forEach((sref, i) => {
-              const l = batch[i]!;
+              const l = batch[i]!
               this.refs.set(refKey(sref.jobId, sref.arrayIndex), {
                 taskId: l.taskId,
                 attempt: l.attempt,
@@ -367,48 +449,69 @@ class SlurmSession implements StrategySession {
                 workerId: `slurm-${refKey(sref.jobId, sref.arrayIndex)}`,
                 host: null,
                 pid: null,
-                data: { scriptPath: info.scriptPath, arrayJobId: sref.arrayIndex !== null ? sref.jobId : null, cluster: info.cluster },
-              });
-            });
+                data: {
+                  scriptPath: info.scriptPath,
+                  arrayJobId: sref.arrayIndex !== null ? sref.jobId : null,
+                  cluster: info.cluster,
+                },
+              })
+            })
           },
-        };
-        let out;
+        }
+        let out
         try {
-          out = await this.jobs.submit(req);
+          out = await this.jobs.submit(req)
         } catch (e) {
-          out = { ok: false as const, problem: { code: 'slurm-submit-failed', severity: 'error' as const, pool: poolName, message: (e as Error).message, retryable: true }, script: null };
+          out = {
+            ok: false as const,
+            problem: {
+              code: 'slurm-submit-failed',
+              severity: 'error' as const,
+              pool: poolName,
+              message: (e as Error).message,
+              retryable: true,
+            },
+            script: null,
+          }
         }
         if (!out.ok) {
-          for (const l of batch) results.set(l.taskId, { ok: false, taskId: l.taskId, problem: toPoolProblem(out.problem), ...(out.problem.retryable ? { retryable: true } : {}) });
-          if (out.problem.code !== 'slurm-unreachable') this.ctx.log('error', `${out.problem.message}${out.problem.hint ? ` (${out.problem.hint})` : ''}`);
-          continue;
+          for (const l of batch)
+            results.set(l.taskId, {
+              ok: false,
+              taskId: l.taskId,
+              problem: toPoolProblem(out.problem),
+              ...(out.problem.retryable ? { retryable: true } : {}),
+            })
+          if (out.problem.code !== 'slurm-unreachable')
+            this.ctx.log('error', `${out.problem.message}${out.problem.hint ? ` (${out.problem.hint})` : ''}`)
+          continue
         }
-        for (const w of out.warnings) this.ctx.log('warn', w);
+        for (const w of out.warnings) this.ctx.log('warn', w)
         out.refs.forEach((sref, i) => {
-          results.set(batch[i]!.taskId, { ok: true, ref: this.refs.get(refKey(sref.jobId, sref.arrayIndex))! });
-        });
+          results.set(batch[i]!.taskId, { ok: true, ref: this.refs.get(refKey(sref.jobId, sref.arrayIndex))! })
+        })
       }
     }
-    return group.map((l) => results.get(l.taskId)!);
+    return group.map((l) => results.get(l.taskId)!)
   }
 
   private adopt(jobs: JobRef[]): void {
-    const fresh: SlurmJobRef[] = [];
+    const fresh: SlurmJobRef[] = []
     for (const ref of jobs) {
-      const s = this.slurmRef(ref);
-      const k = refKey(s.jobId, s.arrayIndex);
-      if (!this.refs.has(k)) this.refs.set(k, ref);
-      if (!this.jobs.isTracked(s.jobId, s.arrayIndex)) fresh.push(s);
+      const s = this.slurmRef(ref)
+      const k = refKey(s.jobId, s.arrayIndex)
+      if (!this.refs.has(k)) this.refs.set(k, ref)
+      if (!this.jobs.isTracked(s.jobId, s.arrayIndex)) fresh.push(s)
     }
-    if (fresh.length) this.jobs.attach(fresh);
+    if (fresh.length) this.jobs.attach(fresh)
   }
 
   /** one status per given ref, same order (a job not heard of yet is `requested`) */
   private statuses(jobs: JobRef[]): JobStatus[] {
     return jobs.map((ref) => {
-      const s = this.slurmRef(ref);
-      const u = this.jobs.statusOfJob(s.jobId, s.arrayIndex);
-      const st = u ? this.toStatus(u) : null;
+      const s = this.slurmRef(ref)
+      const u = this.jobs.statusOfJob(s.jobId, s.arrayIndex)
+      const st = u ? this.toStatus(u) : null
       return (
         st ?? {
           ref: this.refs.get(refKey(s.jobId, s.arrayIndex)) ?? ref,
@@ -422,43 +525,43 @@ class SlurmSession implements StrategySession {
           signal: null,
           host: null,
         }
-      );
-    });
+      )
+    })
   }
 
   async poll(jobs: JobRef[]): Promise<JobStatus[]> {
-    this.adopt(jobs);
-    await this.jobs.poll();
-    return this.statuses(jobs);
+    this.adopt(jobs)
+    await this.jobs.poll()
+    return this.statuses(jobs)
   }
 
   async cancel(jobs: JobRef[]): Promise<void> {
     const ids = jobs.map((r) => {
-      const s = this.slurmRef(r);
-      return refKey(s.jobId, s.arrayIndex);
-    });
-    await this.jobs.client.scancel([...new Set(ids)]);
+      const s = this.slurmRef(r)
+      return refKey(s.jobId, s.arrayIndex)
+    })
+    await this.jobs.client.scancel([...new Set(ids)])
   }
 
   async reattach(jobs: JobRef[]): Promise<JobStatus[]> {
-    this.adopt(jobs);
-    await this.jobs.poll();
-    return this.statuses(jobs);
+    this.adopt(jobs)
+    await this.jobs.poll()
+    return this.statuses(jobs)
   }
 
   pollIntervalMs(): number {
-    return this.jobs.currentInterval;
+    return this.jobs.currentInterval
   }
 
   async close(): Promise<void> {
-    await this.jobs.close();
+    await this.jobs.close()
     // the ssh control master (if any) is shared by the strategy's transport; it expires by itself (ControlPersist)
   }
 }
 
 /** the default instance (site config from StrategyContext.site or the site file) */
-export const slurmStrategy = new SlurmStrategy();
+export const slurmStrategy = new SlurmStrategy()
 
 export function createSlurmStrategy(opts: SlurmStrategyOptions = {}): SlurmStrategy {
-  return new SlurmStrategy(opts);
+  return new SlurmStrategy(opts)
 }

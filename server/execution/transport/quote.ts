@@ -5,20 +5,20 @@
  * specially, so the result is safe for any byte string without NUL.
  */
 
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/
 
 export function shellQuote(word: string): string {
-  if (word.includes('\0')) throw new Error('cannot quote a string that contains a NUL byte');
-  if (word !== '' && SAFE.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
+  if (word.includes('\0')) throw new Error('cannot quote a string that contains a NUL byte')
+  if (word !== '' && SAFE.test(word)) return word
+  return `'${word.replace(/'/g, `'\\''`)}'`
 }
 
 /** quote and join an argv list into one shell command line */
 export function shellJoin(argv: readonly string[]): string {
-  return argv.map(shellQuote).join(' ');
+  return argv.map(shellQuote).join(' ')
 }
 
 /** a valid shell variable name (for `export NAME=...`) */
 export function isEnvName(name: string): boolean {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
 }

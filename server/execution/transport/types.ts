@@ -7,32 +7,32 @@
 
 export interface RunOptions {
   /** written to the command's stdin, then stdin is closed */
-  stdin?: string;
+  stdin?: string
   /** kill the command after this many milliseconds (result code 124, like coreutils `timeout`) */
-  timeoutMs?: number;
+  timeoutMs?: number
   /** extra environment for this command (added to the transport's own env) */
-  env?: Record<string, string>;
+  env?: Record<string, string>
   /** working directory (on the host the command runs on) */
-  cwd?: string;
+  cwd?: string
 }
 
 export interface CommandResult {
   /** exit code; 124 when timed out, 127 when the program was not found, 255 for ssh failures */
-  code: number;
-  stdout: string;
-  stderr: string;
+  code: number
+  stdout: string
+  stderr: string
   /** true when the command was killed because of `timeoutMs` */
-  timedOut?: boolean;
+  timedOut?: boolean
 }
 
 export interface CommandTransport {
   /** a short human description, e.g. `local` or `ssh root@login1:2222` */
-  readonly description: string;
+  readonly description: string
   /** 'local' | 'ssh': whether paths the commands see are this host's */
-  readonly kind: 'local' | 'ssh';
-  run(argv: string[], opts?: RunOptions): Promise<CommandResult>;
+  readonly kind: 'local' | 'ssh'
+  run(argv: string[], opts?: RunOptions): Promise<CommandResult>
   /** release connections (SSH control master); idempotent */
-  close?(): Promise<void>;
+  close?(): Promise<void>
 }
 
 export class TransportError extends Error {
@@ -40,7 +40,7 @@ export class TransportError extends Error {
     message: string,
     readonly result?: CommandResult,
   ) {
-    super(message);
-    this.name = 'TransportError';
+    super(message)
+    this.name = 'TransportError'
   }
 }

@@ -5,32 +5,32 @@
  * the problem spans (0 at the end of the text), so a caller can point into the YAML:
  * YAML column of the expression string start + `column` (for plain scalars).
  */
-export type ExprErrorKind = 'syntax' | 'name' | 'type' | 'runtime';
+export type ExprErrorKind = 'syntax' | 'name' | 'type' | 'runtime'
 
 export interface ExprErrorInfo {
-  message: string;
-  column: number;
-  length: number;
-  hint?: string;
+  message: string
+  column: number
+  length: number
+  hint?: string
 }
 
 export class ExprError extends Error {
-  readonly kind: ExprErrorKind;
-  readonly column: number;
-  readonly length: number;
-  readonly hint?: string;
+  readonly kind: ExprErrorKind
+  readonly column: number
+  readonly length: number
+  readonly hint?: string
   /** the expression text (when known) */
-  expr?: string;
+  expr?: string
   /** where the expression sits inside op params, e.g. ['histograms', 0, 'expr'] (set by the ops) */
-  path?: (string | number)[];
+  path?: (string | number)[]
 
   constructor(kind: ExprErrorKind, message: string, column: number, length: number, hint?: string) {
-    super(message);
-    this.name = 'ExprError';
-    this.kind = kind;
-    this.column = column;
-    this.length = Math.max(0, length);
-    this.hint = hint;
+    super(message)
+    this.name = 'ExprError'
+    this.kind = kind
+    this.column = column
+    this.length = Math.max(0, length)
+    this.hint = hint
   }
 
   toJSON(): ExprErrorInfo & { kind: ExprErrorKind; path?: (string | number)[] } {
@@ -39,20 +39,20 @@ export class ExprError extends Error {
       column: this.column,
       length: this.length,
       kind: this.kind,
-    };
-    if (this.hint !== undefined) o.hint = this.hint;
-    if (this.path !== undefined) o.path = this.path;
-    return o;
+    }
+    if (this.hint !== undefined) o.hint = this.hint
+    if (this.path !== undefined) o.path = this.path
+    return o
   }
 
   /** A caret display: the expression, then `^^^` under the offending span, then message and hint. */
   format(): string {
-    const lines: string[] = [];
+    const lines: string[] = []
     if (this.expr !== undefined) {
-      lines.push(`  ${this.expr}`);
-      lines.push(`  ${' '.repeat(this.column)}${'^'.repeat(Math.max(1, this.length))}`);
+      lines.push(`  ${this.expr}`)
+      lines.push(`  ${' '.repeat(this.column)}${'^'.repeat(Math.max(1, this.length))}`)
     }
-    lines.push(`${this.message}${this.hint ? ` (${this.hint})` : ''}`);
-    return lines.join('\n');
+    lines.push(`${this.message}${this.hint ? ` (${this.hint})` : ''}`)
+    return lines.join('\n')
   }
 }

@@ -13,18 +13,18 @@
  *   **               70  right   (-x ** 2 == -(x ** 2); 2 ** -1 allowed)
  *   f(...) x[...]    80  postfix
  */
-import { ExprError } from './errors.ts';
-import { tokenize, type Token } from './tokenizer.ts';
-import { FUNCTIONS, functionNames } from './functions.ts';
-import { didYouMean } from '../types.ts';
+import { ExprError } from './errors.ts'
+import { tokenize, type Token } from './tokenizer.ts'
+import { FUNCTIONS, functionNames } from './functions.ts'
+import { didYouMean } from '../types.ts'
 
-export type BinaryOp = 'or' | 'and' | '<' | '<=' | '>' | '>=' | '==' | '!=' | '+' | '-' | '*' | '/' | '%' | '**';
-export type UnaryOp = '-' | '+' | 'not';
+export type BinaryOp = 'or' | 'and' | '<' | '<=' | '>' | '>=' | '==' | '!=' | '+' | '-' | '*' | '/' | '%' | '**'
+export type UnaryOp = '-' | '+' | 'not'
 
 interface Span {
   /** 0-based offsets in the source, end exclusive */
-  start: number;
-  end: number;
+  start: number
+  end: number
 }
 
 export type Node =
@@ -34,11 +34,11 @@ export type Node =
   | (Span & { type: 'unary'; op: UnaryOp; arg: Node; opStart: number; opEnd: number })
   | (Span & { type: 'binary'; op: BinaryOp; left: Node; right: Node; opStart: number; opEnd: number })
   | (Span & { type: 'call'; name: string; args: Node[]; nameEnd: number })
-  | (Span & { type: 'index'; target: Node; index: Node; bracketStart: number });
+  | (Span & { type: 'index'; target: Node; index: Node; bracketStart: number })
 
 export interface ParsedExpr {
-  source: string;
-  ast: Node;
+  source: string
+  ast: Node
 }
 
 const BINARY_BP: Record<string, number> = {
@@ -56,108 +56,140 @@ const BINARY_BP: Record<string, number> = {
   '/': 50,
   '%': 50,
   '**': 70,
-};
-const COMPARISON = new Set(['<', '<=', '>', '>=', '==', '!=']);
-const POSTFIX_BP = 80;
-const MAX_DEPTH = 200;
+}
+const COMPARISON = new Set(['<', '<=', '>', '>=', '==', '!='])
+const POSTFIX_BP = 80
+const MAX_DEPTH = 200
 
 export function parseExpr(source: string): ParsedExpr {
-  const tokens = tokenize(source);
-  let pos = 0;
-  let depth = 0;
+  const tokens = tokenize(source)
+  let pos = 0
+  let depth = 0
 
-  const peek = (): Token => tokens[pos];
-  const next = (): Token => tokens[pos++];
+  const peek = (): Token => tokens[pos]
+  const next = (): Token => tokens[pos++]
 
   function describe(t: Token): string {
-    if (t.type === 'eof') return 'end of expression';
-    if (t.type === 'str') return `string "${t.value}"`;
-    return `'${source.slice(t.start, t.end)}'`;
+    if (t.type === 'eof') return 'end of expression'
+    if (t.type === 'str') return `string "${t.value}"`
+    return `'${source.slice(t.start, t.end)}'`
   }
 
   function unexpected(t: Token, expected?: string): never {
     if (t.type === 'eof') {
-      throw new ExprError('syntax', `unexpected end of expression${expected ? `, expected ${expected}` : ''}`, t.start, 0);
+      throw new ExprError(
+        'syntax',
+        `unexpected end of expression${expected ? `, expected ${expected}` : ''}`,
+        t.start,
+        0,
+      )
     }
-    let hint: string | undefined;
-    if (t.type === 'ident' || t.type === 'num' || t.type === 'str' || t.type === '(') hint = 'an operator is missing before it';
-    throw new ExprError('syntax', `unexpected ${describe(t)}${expected ? `, expected ${expected}` : ''}`, t.start, t.end - t.start, hint);
+    let hint: string | undefined
+    if (t.type === 'ident' || t.type === 'num' || t.type === 'str' || t.type === '(')
+      hint = 'an operator is missing before it'
+    throw new ExprError(
+      'syntax',
+      `unexpected ${describe(t)}${expected ? `, expected ${expected}` : ''}`,
+      t.start,
+      t.end - t.start,
+      hint,
+    )
   }
 
   function expect(type: Token['type'], what: string, open?: Token): Token {
-    const t = peek();
+    const t = peek()
     if (t.type !== type) {
       if (open && t.type === 'eof') {
-        throw new ExprError('syntax', `'${open.value}' is never closed`, open.start, 1, `add '${what}'`);
+        throw new ExprError('syntax', `'${open.value}' is never closed`, open.start, 1, `add '${what}'`)
       }
-      unexpected(t, `'${what}'`);
+      unexpected(t, `'${what}'`)
     }
-    return next();
+    return next()
   }
 
   function parse(rbp: number): Node {
     if (++depth > MAX_DEPTH) {
-      const t = peek();
-      throw new ExprError('syntax', `expression nested too deeply (more than ${MAX_DEPTH} levels)`, t.start, t.end - t.start);
+      const t = peek()
+      throw new ExprError(
+        'syntax',
+        `expression nested too deeply (more than ${MAX_DEPTH} levels)`,
+        t.start,
+        t.end - t.start,
+      )
     }
-    let left = nud(next());
+    let left = nud(next())
     for (;;) {
-      const t = peek();
-      let lbp = 0;
-      if (t.type === 'op' && BINARY_BP[t.value] !== undefined) lbp = BINARY_BP[t.value];
-      else if (t.type === '[') lbp = POSTFIX_BP;
+      const t = peek()
+      let lbp = 0
+      if (t.type === 'op' && BINARY_BP[t.value] !== undefined) lbp = BINARY_BP[t.value]
+      else if (t.type === '[') lbp = POSTFIX_BP
       else if (t.type === '(') {
-        throw new ExprError('syntax', 'only functions can be called', t.start, 1, 'a function name goes right before "("; otherwise an operator is missing');
+        throw new ExprError(
+          'syntax',
+          'only functions can be called',
+          t.start,
+          1,
+          'a function name goes right before "("; otherwise an operator is missing',
+        )
       }
-      if (lbp <= rbp) break;
-      next();
-      left = led(t, left);
+      if (lbp <= rbp) break
+      next()
+      left = led(t, left)
     }
-    depth--;
-    return left;
+    depth--
+    return left
   }
 
   function nud(t: Token): Node {
     switch (t.type) {
       case 'num':
-        return { type: 'num', value: t.num as number, start: t.start, end: t.end };
+        return { type: 'num', value: t.num as number, start: t.start, end: t.end }
       case 'str':
-        return { type: 'str', value: t.value, start: t.start, end: t.end };
+        return { type: 'str', value: t.value, start: t.start, end: t.end }
       case 'ident': {
-        if (peek().type === '(') return parseCall(t);
-        return { type: 'var', name: t.value, start: t.start, end: t.end };
+        if (peek().type === '(') return parseCall(t)
+        return { type: 'var', name: t.value, start: t.start, end: t.end }
       }
       case '(': {
-        if (peek().type === ')') throw new ExprError('syntax', 'empty parentheses', t.start, 2);
-        const inner = parse(0);
-        const close = expect(')', ')', t);
+        if (peek().type === ')') throw new ExprError('syntax', 'empty parentheses', t.start, 2)
+        const inner = parse(0)
+        const close = expect(')', ')', t)
         // keep the span of the parentheses so errors on the group point at all of it
-        return { ...inner, start: t.start, end: close.end } as Node;
+        return { ...inner, start: t.start, end: close.end } as Node
       }
       case 'op': {
         if (t.value === '-' || t.value === '+' || t.value === 'not') {
-          const arg = parse(t.value === 'not' ? 25 : 60);
-          return { type: 'unary', op: t.value as UnaryOp, arg, start: t.start, end: arg.end, opStart: t.start, opEnd: t.end };
+          const arg = parse(t.value === 'not' ? 25 : 60)
+          return {
+            type: 'unary',
+            op: t.value as UnaryOp,
+            arg,
+            start: t.start,
+            end: arg.end,
+            opStart: t.start,
+            opEnd: t.end,
+          }
         }
-        return unexpected(t, 'a value');
+        return unexpected(t, 'a value')
       }
       default:
-        return unexpected(t, t.type === 'eof' ? 'a value' : undefined);
+        return unexpected(t, t.type === 'eof' ? 'a value' : undefined)
     }
   }
 
   function led(t: Token, left: Node): Node {
     if (t.type === '[') {
-      if (peek().type === ']') throw new ExprError('syntax', 'empty index', t.start, 2, 'write x[0] for the first element');
-      const index = parse(0);
-      const close = expect(']', ']', t);
-      return { type: 'index', target: left, index, start: left.start, end: close.end, bracketStart: t.start };
+      if (peek().type === ']')
+        throw new ExprError('syntax', 'empty index', t.start, 2, 'write x[0] for the first element')
+      const index = parse(0)
+      const close = expect(']', ']', t)
+      return { type: 'index', target: left, index, start: left.start, end: close.end, bracketStart: t.start }
     }
-    const op = t.value as BinaryOp;
-    const bp = BINARY_BP[op];
-    const right = parse(op === '**' ? bp - 1 : bp);
+    const op = t.value as BinaryOp
+    const bp = BINARY_BP[op]
+    const right = parse(op === '**' ? bp - 1 : bp)
     if (COMPARISON.has(op)) {
-      const after = peek();
+      const after = peek()
       if (after.type === 'op' && COMPARISON.has(after.value)) {
         throw new ExprError(
           'syntax',
@@ -165,40 +197,41 @@ export function parseExpr(source: string): ParsedExpr {
           after.start,
           after.end - after.start,
           'combine two comparisons with and: (a < b) and (b < c)',
-        );
+        )
       }
     }
-    return { type: 'binary', op, left, right, start: left.start, end: right.end, opStart: t.start, opEnd: t.end };
+    return { type: 'binary', op, left, right, start: left.start, end: right.end, opStart: t.start, opEnd: t.end }
   }
 
   function parseCall(nameTok: Token): Node {
-    const open = next(); // '('
-    const args: Node[] = [];
+    const open = next() // '('
+    const args: Node[] = []
     if (peek().type !== ')') {
       for (;;) {
-        args.push(parse(0));
-        const t = peek();
+        args.push(parse(0))
+        const t = peek()
         if (t.type === ',') {
-          next();
-          continue;
+          next()
+          continue
         }
-        if (t.type === ')') break;
-        if (t.type === 'eof') throw new ExprError('syntax', `'(' of ${nameTok.value}() is never closed`, open.start, 1, "add ')'");
-        unexpected(t, "',' or ')'");
+        if (t.type === ')') break
+        if (t.type === 'eof')
+          throw new ExprError('syntax', `'(' of ${nameTok.value}() is never closed`, open.start, 1, "add ')'")
+        unexpected(t, "',' or ')'")
       }
     }
-    const close = next();
-    const name = nameTok.value;
-    const fn = FUNCTIONS[name];
+    const close = next()
+    const name = nameTok.value
+    const fn = FUNCTIONS[name]
     if (!fn) {
-      const guess = didYouMean(name, functionNames());
+      const guess = didYouMean(name, functionNames())
       throw new ExprError(
         'name',
         `unknown function '${name}'${guess ? `; did you mean '${guess}'?` : ''}`,
         nameTok.start,
         nameTok.end - nameTok.start,
         guess ? `did you mean '${guess}'?` : `functions: ${functionNames().join(', ')}`,
-      );
+      )
     }
     if (args.length < fn.minArgs || args.length > fn.maxArgs) {
       const want =
@@ -206,48 +239,54 @@ export function parseExpr(source: string): ParsedExpr {
           ? `${fn.minArgs} argument${fn.minArgs === 1 ? '' : 's'}`
           : fn.maxArgs === Infinity
             ? `at least ${fn.minArgs} arguments`
-            : `${fn.minArgs} to ${fn.maxArgs} arguments`;
-      throw new ExprError('type', `${name}() takes ${want}, got ${args.length}`, nameTok.start, close.end - nameTok.start, fn.signature);
+            : `${fn.minArgs} to ${fn.maxArgs} arguments`
+      throw new ExprError(
+        'type',
+        `${name}() takes ${want}, got ${args.length}`,
+        nameTok.start,
+        close.end - nameTok.start,
+        fn.signature,
+      )
     }
-    return { type: 'call', name, args, start: nameTok.start, end: close.end, nameEnd: nameTok.end };
+    return { type: 'call', name, args, start: nameTok.start, end: close.end, nameEnd: nameTok.end }
   }
 
-  if (tokens.length === 1) throw new ExprError('syntax', 'empty expression', 0, 0);
-  const ast = parse(0);
-  const t = peek();
+  if (tokens.length === 1) throw new ExprError('syntax', 'empty expression', 0, 0)
+  const ast = parse(0)
+  const t = peek()
   if (t.type !== 'eof') {
-    if (t.type === ')' || t.type === ']') throw new ExprError('syntax', `unmatched '${t.value}'`, t.start, 1);
-    unexpected(t);
+    if (t.type === ')' || t.type === ']') throw new ExprError('syntax', `unmatched '${t.value}'`, t.start, 1)
+    unexpected(t)
   }
-  return { source, ast };
+  return { source, ast }
 }
 
 /** Names of the variables an expression reads (first occurrence order). */
 export function exprVariables(ast: Node): string[] {
-  const seen = new Set<string>();
+  const seen = new Set<string>()
   const walk = (n: Node): void => {
     switch (n.type) {
       case 'var':
-        seen.add(n.name);
-        break;
+        seen.add(n.name)
+        break
       case 'unary':
-        walk(n.arg);
-        break;
+        walk(n.arg)
+        break
       case 'binary':
-        walk(n.left);
-        walk(n.right);
-        break;
+        walk(n.left)
+        walk(n.right)
+        break
       case 'call':
-        n.args.forEach(walk);
-        break;
+        n.args.forEach(walk)
+        break
       case 'index':
-        walk(n.target);
-        walk(n.index);
-        break;
+        walk(n.target)
+        walk(n.index)
+        break
       default:
-        break;
+        break
     }
-  };
-  walk(ast);
-  return [...seen];
+  }
+  walk(ast)
+  return [...seen]
 }

@@ -1,3 +1,3 @@
 // jsroot ships types only for its main entry; the sub-modules used here are untyped JavaScript.
-declare module 'jsroot/io';
-declare module 'jsroot/tree';
+declare module 'jsroot/io'
+declare module 'jsroot/tree'

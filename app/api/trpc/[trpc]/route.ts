@@ -13,11 +13,17 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024
 function handler(req: Request) {
   const len = Number(req.headers.get('content-length') ?? 0)
   if (len > MAX_BODY_BYTES) {
-    return Response.json({ error: { code: 'PAYLOAD_TOO_LARGE', message: `request body is ${len} bytes; the limit is ${MAX_BODY_BYTES}` } }, { status: 413 })
+    return Response.json(
+      { error: { code: 'PAYLOAD_TOO_LARGE', message: `request body is ${len} bytes; the limit is ${MAX_BODY_BYTES}` } },
+      { status: 413 },
+    )
   }
   // CSRF: a form or a "simple" cross-site request cannot send application/json without a preflight.
   if (req.method === 'POST' && !(req.headers.get('content-type') ?? '').toLowerCase().startsWith('application/json')) {
-    return Response.json({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'changes must be sent as application/json' } }, { status: 415 })
+    return Response.json(
+      { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'changes must be sent as application/json' } },
+      { status: 415 },
+    )
   }
   return fetchRequestHandler({
     endpoint: '/api/trpc',

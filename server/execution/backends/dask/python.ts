@@ -4,10 +4,10 @@
  * candidates that can `import distributed` (on Debian: /usr/bin/python3, while the `python3` first
  * on PATH may be another interpreter without Dask).
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 /**
  * bridge.py beside this module; when bundled (Next.js server chunks) the source tree's copy
@@ -15,27 +15,34 @@ import { fileURLToPath } from 'node:url';
  */
 export const BRIDGE_PATH = (() => {
   try {
-    const here = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bridge.py');
-    if (existsSync(here)) return here;
+    const here = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bridge.py')
+    if (existsSync(here)) return here
   } catch {
     /* import.meta.url is not a file URL in a bundle */
   }
-  return path.join(process.env.CONTROLROOM_APP_ROOT || process.cwd(), 'server', 'execution', 'backends', 'dask', 'bridge.py');
-})();
+  return path.join(
+    process.env.CONTROLROOM_APP_ROOT || process.cwd(),
+    'server',
+    'execution',
+    'backends',
+    'dask',
+    'bridge.py',
+  )
+})()
 
 export interface PythonProbe {
-  python: string;
-  ok: boolean;
-  distributed: string | null;
-  version: string | null;
-  error: string | null;
+  python: string
+  ok: boolean
+  distributed: string | null
+  version: string | null
+  error: string | null
 }
 
-const cache = new Map<string, Promise<PythonProbe>>();
+const cache = new Map<string, Promise<PythonProbe>>()
 
 /** can `python` import distributed? (cached per interpreter) */
 export function probePython(python: string): Promise<PythonProbe> {
-  let p = cache.get(python);
+  let p = cache.get(python)
   if (!p) {
     p = new Promise((resolve) => {
       execFile(
@@ -44,25 +51,29 @@ export function probePython(python: string): Promise<PythonProbe> {
         { timeout: 30_000 },
         (err, stdout, stderr) => {
           if (err) {
-            const last = String(stderr || err.message).trim().split('\n').slice(-1)[0] ?? '';
-            resolve({ python, ok: false, distributed: null, version: null, error: last });
-            return;
+            const last =
+              String(stderr || err.message)
+                .trim()
+                .split('\n')
+                .slice(-1)[0] ?? ''
+            resolve({ python, ok: false, distributed: null, version: null, error: last })
+            return
           }
-          const [d, v] = stdout.trim().split('\n');
-          resolve({ python, ok: true, distributed: d ?? null, version: v ?? null, error: null });
+          const [d, v] = stdout.trim().split('\n')
+          resolve({ python, ok: true, distributed: d ?? null, version: v ?? null, error: null })
         },
-      );
-    });
-    cache.set(python, p);
+      )
+    })
+    cache.set(python, p)
   }
-  return p;
+  return p
 }
 
 export interface PythonChoice {
-  python: string;
-  distributed: string;
+  python: string
+  distributed: string
   /** where it came from: 'execution.config.python', 'site.dask.python', 'site.python', 'default' */
-  source: string;
+  source: string
 }
 
 export class PythonNotFoundError extends Error {
@@ -71,8 +82,8 @@ export class PythonNotFoundError extends Error {
       `no Python interpreter with Dask (distributed) was found; tried ${tried
         .map((t) => `${t.python} (${t.error ?? 'failed'})`)
         .join(', ')}. Set execution.config.python or the site's dask.python.`,
-    );
-    this.name = 'PythonNotFoundError';
+    )
+    this.name = 'PythonNotFoundError'
   }
 }
 
@@ -80,24 +91,28 @@ export class PythonNotFoundError extends Error {
  * The interpreter for Dask. An explicitly configured one must work (its failure is the error);
  * otherwise the defaults are tried in order.
  */
-export async function resolvePython(opts: { configured?: string | null; site?: string | null; siteDask?: string | null }): Promise<PythonChoice> {
-  const explicit: [string, string][] = [];
-  if (opts.configured) explicit.push([opts.configured, 'execution.config.python']);
-  if (opts.siteDask) explicit.push([opts.siteDask, 'site.dask.python']);
-  const tried: PythonProbe[] = [];
+export async function resolvePython(opts: {
+  configured?: string | null
+  site?: string | null
+  siteDask?: string | null
+}): Promise<PythonChoice> {
+  const explicit: [string, string][] = []
+  if (opts.configured) explicit.push([opts.configured, 'execution.config.python'])
+  if (opts.siteDask) explicit.push([opts.siteDask, 'site.dask.python'])
+  const tried: PythonProbe[] = []
   for (const [py, source] of explicit) {
-    const r = await probePython(py);
-    if (r.ok) return { python: py, distributed: r.distributed!, source };
+    const r = await probePython(py)
+    if (r.ok) return { python: py, distributed: r.distributed!, source }
     // an explicit choice that cannot import distributed is an error, not silently replaced
-    throw new PythonNotFoundError([r]);
+    throw new PythonNotFoundError([r])
   }
-  const defaults: [string, string][] = [];
-  if (opts.site) defaults.push([opts.site, 'site.python']);
-  defaults.push(['/usr/bin/python3', 'default'], ['python3', 'default']);
+  const defaults: [string, string][] = []
+  if (opts.site) defaults.push([opts.site, 'site.python'])
+  defaults.push(['/usr/bin/python3', 'default'], ['python3', 'default'])
   for (const [py, source] of defaults) {
-    const r = await probePython(py);
-    tried.push(r);
-    if (r.ok) return { python: py, distributed: r.distributed!, source };
+    const r = await probePython(py)
+    tried.push(r)
+    if (r.ok) return { python: py, distributed: r.distributed!, source }
   }
-  throw new PythonNotFoundError(tried);
+  throw new PythonNotFoundError(tried)
 }

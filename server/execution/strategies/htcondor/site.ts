@@ -31,12 +31,15 @@
  * `+JobFlavour` that fits (espresso 20m, microcentury 1h, longlunch 2h, workday 8h, tomorrow 1d,
  * testmatch 3d, nextweek 1w); `ignore` drops it with a warning.
  */
-import { z } from 'zod';
+import { z } from 'zod'
 
-const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name'), z.string());
+const envMap = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name'),
+  z.string(),
+)
 
-export const WALLTIME_MODES = ['reject', 'maxruntime', 'allowed_execute_duration', 'jobflavour', 'ignore'] as const;
-export type WalltimeMode = (typeof WALLTIME_MODES)[number];
+export const WALLTIME_MODES = ['reject', 'maxruntime', 'allowed_execute_duration', 'jobflavour', 'ignore'] as const
+export type WalltimeMode = (typeof WALLTIME_MODES)[number]
 
 export const htcondorSiteSchema = z.strictObject({
   binDir: z.string().min(1).optional(),
@@ -46,7 +49,10 @@ export const htcondorSiteSchema = z.strictObject({
   universe: z.enum(['vanilla', 'container', 'docker', 'local', 'scheduler']).optional(),
   accountingGroup: z.string().min(1).optional(),
   accountingGroupUser: z.string().min(1).optional(),
-  jobFlavour: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a job flavour is one word (espresso, microcentury, workday, ...)').optional(),
+  jobFlavour: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'a job flavour is one word (espresso, microcentury, workday, ...)')
+    .optional(),
   requirements: z.string().min(1).optional(),
   walltime: z.enum(WALLTIME_MODES).optional(),
   shouldTransferFiles: z.enum(['YES', 'NO', 'IF_NEEDED']).optional(),
@@ -57,48 +63,51 @@ export const htcondorSiteSchema = z.strictObject({
   eventLog: z.boolean().optional(),
   preflight: z.boolean().optional(),
   oauthServices: z.array(z.string().regex(/^[A-Za-z0-9_*-]+$/, 'an OAuth service name (e.g. scitokens)')).optional(),
-  batchNamePrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,16}$/, 'letters, digits, _ . - (at most 16)').optional(),
-});
+  batchNamePrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,16}$/, 'letters, digits, _ . - (at most 16)')
+    .optional(),
+})
 
 export interface HTCondorSite {
-  binDir: string | null;
-  env: Record<string, string>;
-  schedd: string | null;
-  pool: string | null;
-  universe: string;
-  accountingGroup: string | null;
-  accountingGroupUser: string | null;
-  jobFlavour: string | null;
-  requirements: string | null;
-  walltime: WalltimeMode;
-  shouldTransferFiles: 'YES' | 'NO' | 'IF_NEEDED' | null;
-  holds: 'fail' | 'wait';
-  extra: string[];
-  pollIntervalMs: number;
-  maxPollIntervalMs: number;
-  eventLog: boolean;
+  binDir: string | null
+  env: Record<string, string>
+  schedd: string | null
+  pool: string | null
+  universe: string
+  accountingGroup: string | null
+  accountingGroupUser: string | null
+  jobFlavour: string | null
+  requirements: string | null
+  walltime: WalltimeMode
+  shouldTransferFiles: 'YES' | 'NO' | 'IF_NEEDED' | null
+  holds: 'fail' | 'wait'
+  extra: string[]
+  pollIntervalMs: number
+  maxPollIntervalMs: number
+  eventLog: boolean
   /** check pools against the slots condor_status shows before dispatch */
-  preflight: boolean;
+  preflight: boolean
   /** `use_oauth_services` (tokens managed by the schedd's credmon, in $_CONDOR_CREDS/<service>.use) */
-  oauthServices: string[];
-  batchNamePrefix: string;
+  oauthServices: string[]
+  batchNamePrefix: string
 }
 
 export class HTCondorSiteError extends Error {
   constructor(message: string) {
-    super(message);
-    this.name = 'HTCondorSiteError';
+    super(message)
+    this.name = 'HTCondorSiteError'
   }
 }
 
 /** validate `site.htcondor` (the free-form record of SiteConfig) and fill the defaults */
 export function resolveHTCondorSite(raw: unknown): HTCondorSite {
-  const r = htcondorSiteSchema.safeParse(raw ?? {});
+  const r = htcondorSiteSchema.safeParse(raw ?? {})
   if (!r.success) {
-    const msg = r.error.issues.map((i) => `htcondor.${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new HTCondorSiteError(`invalid htcondor site configuration: ${msg}`);
+    const msg = r.error.issues.map((i) => `htcondor.${i.path.join('.')}: ${i.message}`).join('; ')
+    throw new HTCondorSiteError(`invalid htcondor site configuration: ${msg}`)
   }
-  const s = r.data;
+  const s = r.data
   return {
     binDir: s.binDir ?? null,
     env: s.env ?? {},
@@ -119,7 +128,7 @@ export function resolveHTCondorSite(raw: unknown): HTCondorSite {
     preflight: s.preflight ?? true,
     oauthServices: s.oauthServices ?? [],
     batchNamePrefix: s.batchNamePrefix ?? 'cr',
-  };
+  }
 }
 
 /** CERN lxbatch job flavours and their maximum runtimes (seconds) */
@@ -131,4 +140,4 @@ export const JOB_FLAVOURS: readonly [string, number][] = [
   ['tomorrow', 24 * 3600],
   ['testmatch', 3 * 24 * 3600],
   ['nextweek', 7 * 24 * 3600],
-];
+]

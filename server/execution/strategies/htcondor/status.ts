@@ -24,9 +24,9 @@
  * the hold reason; user holds (condor_hold, submitted on hold) and spooling wait. `wait` leaves
  * every held job visible as held until someone releases or removes it.
  */
-import type { MappedJobState } from '../../types.ts';
-import type { EventJobState } from './eventlog.ts';
-import { bool, num, str, type ClassAd } from './parse.ts';
+import type { MappedJobState } from '../../types.ts'
+import type { EventJobState } from './eventlog.ts'
+import { bool, num, str, type ClassAd } from './parse.ts'
 
 export const JOB_STATUS: Record<number, string> = {
   1: 'IDLE',
@@ -36,7 +36,7 @@ export const JOB_STATUS: Record<number, string> = {
   5: 'HELD',
   6: 'TRANSFERRING_OUTPUT',
   7: 'SUSPENDED',
-};
+}
 
 /** HoldReasonCode labels (hold-table.rst) */
 export const HOLD_CODES: Record<number, string> = {
@@ -77,80 +77,115 @@ export const HOLD_CODES: Record<number, string> = {
   46: 'JobDurationExceeded',
   47: 'JobExecuteExceeded',
   48: 'HookShadowPrepareJobFailure',
-};
+}
 
 /** holds that resolve by themselves or are the user's own decision: never fail the task for them */
-export const WAITING_HOLD_CODES = new Set([1, 15, 16]);
+export const WAITING_HOLD_CODES = new Set([1, 15, 16])
 
-export type HoldPolicy = 'fail' | 'wait';
+export type HoldPolicy = 'fail' | 'wait'
 
 export function holdIsHopeless(code: number | null, policy: HoldPolicy): boolean {
-  if (policy === 'wait') return false;
-  return code === null || !WAITING_HOLD_CODES.has(code);
+  if (policy === 'wait') return false
+  return code === null || !WAITING_HOLD_CODES.has(code)
 }
 
 export function holdText(reason: string | null, code: number | null, subcode: number | null): string {
-  const label = code !== null ? HOLD_CODES[code] : undefined;
-  const codes = code !== null ? ` (HoldReasonCode ${code}${label ? ` ${label}` : ''}${subcode ? `, subcode ${subcode}` : ''})` : '';
-  return `held: ${reason ?? 'no reason given'}${codes}`;
+  const label = code !== null ? HOLD_CODES[code] : undefined
+  const codes =
+    code !== null ? ` (HoldReasonCode ${code}${label ? ` ${label}` : ''}${subcode ? `, subcode ${subcode}` : ''})` : ''
+  return `held: ${reason ?? 'no reason given'}${codes}`
 }
 
 const SIGNALS: Record<number, string> = {
-  1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 4: 'SIGILL', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL',
-  10: 'SIGUSR1', 11: 'SIGSEGV', 12: 'SIGUSR2', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM', 24: 'SIGXCPU', 25: 'SIGXFSZ',
-};
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  4: 'SIGILL',
+  6: 'SIGABRT',
+  7: 'SIGBUS',
+  8: 'SIGFPE',
+  9: 'SIGKILL',
+  10: 'SIGUSR1',
+  11: 'SIGSEGV',
+  12: 'SIGUSR2',
+  13: 'SIGPIPE',
+  14: 'SIGALRM',
+  15: 'SIGTERM',
+  24: 'SIGXCPU',
+  25: 'SIGXFSZ',
+}
 export function signalName(n: number): string {
-  return SIGNALS[n] ?? `signal ${n}`;
+  return SIGNALS[n] ?? `signal ${n}`
 }
 
 /** a removal decided by a policy, not by a user: the task failed (it was not cancelled) */
 export function removedByPolicy(reason: string | null): boolean {
-  return !!reason && /periodic_?remove|SYSTEM_PERIODIC_REMOVE|PeriodicRemove|MaxRuntime|exceeded|OnExitRemove|policy/i.test(reason) && !/via condor_rm/i.test(reason);
+  return (
+    !!reason &&
+    /periodic_?remove|SYSTEM_PERIODIC_REMOVE|PeriodicRemove|MaxRuntime|exceeded|OnExitRemove|policy/i.test(reason) &&
+    !/via condor_rm/i.test(reason)
+  )
 }
 
-export type ViewStatus = 'idle' | 'running' | 'held' | 'suspended' | 'transferring' | 'completed' | 'removed';
+export type ViewStatus = 'idle' | 'running' | 'held' | 'suspended' | 'transferring' | 'completed' | 'removed'
 
 /** one job as Control Room sees it, whatever the source (queue, history, event log) */
 export interface CondorJobView {
-  jobId: string;
-  status: ViewStatus;
+  jobId: string
+  status: ViewStatus
   /** times the job started running (NumJobStarts / execute events) */
-  starts: number;
-  host: string | null;
-  exitCode: number | null;
-  signal: number | null;
-  holdReason: string | null;
-  holdCode: number | null;
-  holdSubcode: number | null;
+  starts: number
+  host: string | null
+  exitCode: number | null
+  signal: number | null
+  holdReason: string | null
+  holdCode: number | null
+  holdSubcode: number | null
   /** RemoveReason, eviction / release notes */
-  note: string | null;
-  startedAt: Date | null;
-  endedAt: Date | null;
-  source: 'queue' | 'history' | 'eventlog';
+  note: string | null
+  startedAt: Date | null
+  endedAt: Date | null
+  source: 'queue' | 'history' | 'eventlog'
 }
 
 /** the raw state name shown next to the mapped one (`HELD`, `IDLE`, ...) */
 export function rawState(v: Pick<CondorJobView, 'status'>): string {
-  return { idle: 'IDLE', running: 'RUNNING', held: 'HELD', suspended: 'SUSPENDED', transferring: 'TRANSFERRING_OUTPUT', completed: 'COMPLETED', removed: 'REMOVED' }[v.status];
+  return {
+    idle: 'IDLE',
+    running: 'RUNNING',
+    held: 'HELD',
+    suspended: 'SUSPENDED',
+    transferring: 'TRANSFERRING_OUTPUT',
+    completed: 'COMPLETED',
+    removed: 'REMOVED',
+  }[v.status]
 }
 
 export function mapView(v: CondorJobView, policy: HoldPolicy = 'fail'): MappedJobState {
-  const started = v.starts > 0;
+  const started = v.starts > 0
   switch (v.status) {
     case 'idle':
       return {
         worker: 'pending-in-queue',
         task: started ? 'running' : 'queued',
         final: false,
-        reason: v.note ?? (started ? `idle again after ${v.starts} start(s); waiting for a slot` : 'idle: waiting for a matching slot'),
+        reason:
+          v.note ??
+          (started ? `idle again after ${v.starts} start(s); waiting for a slot` : 'idle: waiting for a matching slot'),
         hopeless: false,
-      };
+      }
     case 'running':
-      return { worker: 'running', task: 'running', final: false, reason: v.host ? `running on ${v.host}` : null, hopeless: false };
+      return {
+        worker: 'running',
+        task: 'running',
+        final: false,
+        reason: v.host ? `running on ${v.host}` : null,
+        hopeless: false,
+      }
     case 'transferring':
-      return { worker: 'running', task: 'running', final: false, reason: 'transferring output', hopeless: false };
+      return { worker: 'running', task: 'running', final: false, reason: 'transferring output', hopeless: false }
     case 'suspended':
-      return { worker: 'running', task: 'running', final: false, reason: 'suspended by HTCondor', hopeless: false };
+      return { worker: 'running', task: 'running', final: false, reason: 'suspended by HTCondor', hopeless: false }
     case 'held':
       return {
         worker: 'pending-in-queue',
@@ -158,39 +193,80 @@ export function mapView(v: CondorJobView, policy: HoldPolicy = 'fail'): MappedJo
         final: false,
         reason: holdText(v.holdReason, v.holdCode, v.holdSubcode),
         hopeless: holdIsHopeless(v.holdCode, policy),
-      };
+      }
     case 'completed':
-      if (v.signal !== null) return { worker: 'gone', task: 'failed', final: true, reason: `killed by ${signalName(v.signal)} (signal ${v.signal})`, hopeless: false };
-      if (v.exitCode === 0) return { worker: 'gone', task: 'succeeded', final: true, reason: null, hopeless: false };
-      return { worker: 'gone', task: 'failed', final: true, reason: v.exitCode !== null ? `exit code ${v.exitCode}` : 'completed without an exit code', hopeless: false };
+      if (v.signal !== null)
+        return {
+          worker: 'gone',
+          task: 'failed',
+          final: true,
+          reason: `killed by ${signalName(v.signal)} (signal ${v.signal})`,
+          hopeless: false,
+        }
+      if (v.exitCode === 0) return { worker: 'gone', task: 'succeeded', final: true, reason: null, hopeless: false }
+      return {
+        worker: 'gone',
+        task: 'failed',
+        final: true,
+        reason: v.exitCode !== null ? `exit code ${v.exitCode}` : 'completed without an exit code',
+        hopeless: false,
+      }
     case 'removed':
-      if (removedByPolicy(v.note)) return { worker: 'gone', task: 'failed', final: true, reason: `removed by a policy: ${v.note}`, hopeless: false };
-      return { worker: 'gone', task: 'cancelled', final: true, reason: v.note ? `removed: ${v.note}` : 'removed', hopeless: false };
+      if (removedByPolicy(v.note))
+        return {
+          worker: 'gone',
+          task: 'failed',
+          final: true,
+          reason: `removed by a policy: ${v.note}`,
+          hopeless: false,
+        }
+      return {
+        worker: 'gone',
+        task: 'cancelled',
+        final: true,
+        reason: v.note ? `removed: ${v.note}` : 'removed',
+        hopeless: false,
+      }
   }
 }
 
 // ---------------------------------------------------------------- sources -> view
 
 function epoch(v: unknown): Date | null {
-  const n = num(v as never);
-  return n && n > 0 ? new Date(n * 1000) : null;
+  const n = num(v as never)
+  return n && n > 0 ? new Date(n * 1000) : null
 }
 
 /** a `condor_q -json` / `condor_history -json` ad -> view */
 export function viewFromAd(ad: ClassAd, source: 'queue' | 'history'): CondorJobView | null {
-  const cluster = num(ad.ClusterId);
-  const proc = num(ad.ProcId);
-  const js = num(ad.JobStatus);
-  if (cluster === null || proc === null || js === null) return null;
+  const cluster = num(ad.ClusterId)
+  const proc = num(ad.ProcId)
+  const js = num(ad.JobStatus)
+  if (cluster === null || proc === null || js === null) return null
   const status: ViewStatus =
-    js === 1 ? 'idle' : js === 2 ? 'running' : js === 3 ? 'removed' : js === 4 ? 'completed' : js === 5 ? 'held' : js === 6 ? 'transferring' : js === 7 ? 'suspended' : 'idle';
-  const bySignal = bool(ad.ExitBySignal) === true;
-  const host = str(ad.RemoteHost) ?? str(ad.LastRemoteHost);
-  let note: string | null = null;
-  if (status === 'removed') note = str(ad.RemoveReason);
+    js === 1
+      ? 'idle'
+      : js === 2
+        ? 'running'
+        : js === 3
+          ? 'removed'
+          : js === 4
+            ? 'completed'
+            : js === 5
+              ? 'held'
+              : js === 6
+                ? 'transferring'
+                : js === 7
+                  ? 'suspended'
+                  : 'idle'
+  const bySignal = bool(ad.ExitBySignal) === true
+  const host = str(ad.RemoteHost) ?? str(ad.LastRemoteHost)
+  let note: string | null = null
+  if (status === 'removed') note = str(ad.RemoveReason)
   else if (status === 'idle' && (num(ad.NumJobStarts) ?? 0) > 0 && num(ad.LastJobStatus) === 2) {
-    note = `requeued after running on ${host ?? 'a slot'}${str(ad.LastVacateReason) ? `: ${str(ad.LastVacateReason)}` : ''}; back in the queue`;
-  } else if (status === 'idle' && num(ad.LastJobStatus) === 5) note = `released${str(ad.ReleaseReason) ? ` ${str(ad.ReleaseReason)}` : ''}; waiting for a slot`;
+    note = `requeued after running on ${host ?? 'a slot'}${str(ad.LastVacateReason) ? `: ${str(ad.LastVacateReason)}` : ''}; back in the queue`
+  } else if (status === 'idle' && num(ad.LastJobStatus) === 5)
+    note = `released${str(ad.ReleaseReason) ? ` ${str(ad.ReleaseReason)}` : ''}; waiting for a slot`
   return {
     jobId: `${cluster}.${proc}`,
     status,
@@ -205,7 +281,7 @@ export function viewFromAd(ad: ClassAd, source: 'queue' | 'history'): CondorJobV
     startedAt: epoch(ad.JobCurrentStartDate) ?? epoch(ad.JobStartDate),
     endedAt: epoch(ad.CompletionDate) ?? (status === 'removed' ? epoch(ad.EnteredCurrentStatus) : null),
     source,
-  };
+  }
 }
 
 /** an event-log state -> view */
@@ -224,7 +300,7 @@ export function viewFromEvents(s: EventJobState): CondorJobView {
     startedAt: s.startedAt,
     endedAt: s.endedAt,
     source: 'eventlog',
-  };
+  }
 }
 
 /** attributes asked from condor_q / condor_history (-attributes) */
@@ -249,20 +325,43 @@ export const STATUS_ATTRIBUTES = [
   'JobStartDate',
   'CompletionDate',
   'EnteredCurrentStatus',
-];
+]
 
 /**
  * External state names for `Strategy.mapState` (the UI's generic mapper): HTCondor's JobStatus
  * numbers or names; `reason` is the HoldReason / RemoveReason; exitCode/signal for Completed.
  */
-export function mapExternalState(ext: { state: string; reason?: string | null; exitCode?: number | null; signal?: string | number | null }, policy: HoldPolicy = 'fail'): MappedJobState {
-  const s = ext.state.trim().toUpperCase();
-  const code = /^\d+$/.test(s) ? Number(s) : Number(Object.entries(JOB_STATUS).find(([, n]) => n === s || n.replace('_', ' ') === s)?.[0] ?? NaN);
-  const sig = typeof ext.signal === 'number' ? ext.signal : typeof ext.signal === 'string' && /^\d+$/.test(ext.signal) ? Number(ext.signal) : null;
-  const holdCodeMatch = /HoldReasonCode (\d+)/.exec(ext.reason ?? '');
+export function mapExternalState(
+  ext: { state: string; reason?: string | null; exitCode?: number | null; signal?: string | number | null },
+  policy: HoldPolicy = 'fail',
+): MappedJobState {
+  const s = ext.state.trim().toUpperCase()
+  const code = /^\d+$/.test(s)
+    ? Number(s)
+    : Number(Object.entries(JOB_STATUS).find(([, n]) => n === s || n.replace('_', ' ') === s)?.[0] ?? NaN)
+  const sig =
+    typeof ext.signal === 'number'
+      ? ext.signal
+      : typeof ext.signal === 'string' && /^\d+$/.test(ext.signal)
+        ? Number(ext.signal)
+        : null
+  const holdCodeMatch = /HoldReasonCode (\d+)/.exec(ext.reason ?? '')
   const v: CondorJobView = {
     jobId: '',
-    status: code === 2 ? 'running' : code === 3 ? 'removed' : code === 4 ? 'completed' : code === 5 ? 'held' : code === 6 ? 'transferring' : code === 7 ? 'suspended' : 'idle',
+    status:
+      code === 2
+        ? 'running'
+        : code === 3
+          ? 'removed'
+          : code === 4
+            ? 'completed'
+            : code === 5
+              ? 'held'
+              : code === 6
+                ? 'transferring'
+                : code === 7
+                  ? 'suspended'
+                  : 'idle',
     starts: 0,
     host: null,
     exitCode: ext.exitCode ?? null,
@@ -274,9 +373,15 @@ export function mapExternalState(ext: { state: string; reason?: string | null; e
     startedAt: null,
     endedAt: null,
     source: 'queue',
-  };
-  if (v.status === 'held' && ext.reason?.startsWith('held: ')) {
-    return { worker: 'pending-in-queue', task: 'queued', final: false, reason: ext.reason, hopeless: holdIsHopeless(v.holdCode, policy) };
   }
-  return mapView(v, policy);
+  if (v.status === 'held' && ext.reason?.startsWith('held: ')) {
+    return {
+      worker: 'pending-in-queue',
+      task: 'queued',
+      final: false,
+      reason: ext.reason,
+      hopeless: holdIsHopeless(v.holdCode, policy),
+    }
+  }
+  return mapView(v, policy)
 }

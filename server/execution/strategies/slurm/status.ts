@@ -4,70 +4,84 @@
  * Pure: no I/O.
  */
 
-export type WorkerState = 'requested' | 'pending-in-queue' | 'running' | 'gone';
-export type TaskOutcome = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost';
+export type WorkerState = 'requested' | 'pending-in-queue' | 'running' | 'gone'
+export type TaskOutcome = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost'
 
 /** a Slurm job as seen by one status source; one record per array element */
 export interface SlurmJobRecord {
   /** Slurm's own job id of this job / array element (array elements get their own once they start) */
-  jobId: string;
+  jobId: string
   /** for array elements: the array's job id (what sbatch printed) */
-  arrayJobId: string | null;
+  arrayJobId: string | null
   /** for array elements: the index */
-  arrayTaskId: number | null;
-  name: string | null;
+  arrayTaskId: number | null
+  name: string | null
   /** e.g. PENDING, RUNNING, COMPLETED, FAILED (first flag if Slurm gives several) */
-  state: string;
+  state: string
   /** Slurm's reason code (Priority, Resources, BadConstraints, ...) or null when None */
-  reason: string | null;
+  reason: string | null
   /** raw wait status (squeue) or null */
-  exitStatus: number | null;
+  exitStatus: number | null
   /** decoded exit code and signal */
-  exitCode: number | null;
-  signal: number | null;
-  startTime: number | null;
-  endTime: number | null;
-  nodes: string | null;
-  source: 'squeue' | 'sacct' | 'scontrol';
+  exitCode: number | null
+  signal: number | null
+  startTime: number | null
+  endTime: number | null
+  nodes: string | null
+  source: 'squeue' | 'sacct' | 'scontrol'
 }
 
 /** the state of a job mapped for the engine and the UI */
 export interface MappedStatus {
-  worker: WorkerState;
-  task: TaskOutcome;
+  worker: WorkerState
+  task: TaskOutcome
   /** terminal for the job */
-  final: boolean;
+  final: boolean
   /** text for the UI: the reason a job pends, or why it ended */
-  reasonText: string | null;
+  reasonText: string | null
   /** when a pending reason can never resolve by waiting (impossible request): fail the task now */
-  hopeless: boolean;
+  hopeless: boolean
 }
 
 // ---------------------------------------------------------------- exit codes
 
 /** decode a raw wait status (squeue `exit_code`): 768 -> exit 3; 9 -> signal 9 */
 export function decodeWaitStatus(status: number): { exitCode: number | null; signal: number | null } {
-  const sig = status & 0x7f;
-  if (sig === 0) return { exitCode: (status >> 8) & 0xff, signal: null };
-  if (sig === 0x7f) return { exitCode: null, signal: (status >> 8) & 0xff }; // stopped
-  return { exitCode: null, signal: sig };
+  const sig = status & 0x7f
+  if (sig === 0) return { exitCode: (status >> 8) & 0xff, signal: null }
+  if (sig === 0x7f) return { exitCode: null, signal: (status >> 8) & 0xff } // stopped
+  return { exitCode: null, signal: sig }
 }
 
 /** decode `ExitCode=3:0` (exit:signal) from sacct/scontrol */
 export function decodeExitPair(s: string | undefined | null): { exitCode: number | null; signal: number | null } {
-  const m = /^(\d+):(\d+)$/.exec((s ?? '').trim());
-  if (!m) return { exitCode: null, signal: null };
-  const code = Number(m[1]);
-  const sig = Number(m[2]);
-  return sig ? { exitCode: null, signal: sig } : { exitCode: code, signal: null };
+  const m = /^(\d+):(\d+)$/.exec((s ?? '').trim())
+  if (!m) return { exitCode: null, signal: null }
+  const code = Number(m[1])
+  const sig = Number(m[2])
+  return sig ? { exitCode: null, signal: sig } : { exitCode: code, signal: null }
 }
 
 const SIGNAL_NAMES: Record<number, string> = {
-  1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 4: 'SIGILL', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL',
-  10: 'SIGUSR1', 11: 'SIGSEGV', 12: 'SIGUSR2', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM', 24: 'SIGXCPU', 25: 'SIGXFSZ',
-};
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  4: 'SIGILL',
+  6: 'SIGABRT',
+  7: 'SIGBUS',
+  8: 'SIGFPE',
+  9: 'SIGKILL',
+  10: 'SIGUSR1',
+  11: 'SIGSEGV',
+  12: 'SIGUSR2',
+  13: 'SIGPIPE',
+  14: 'SIGALRM',
+  15: 'SIGTERM',
+  24: 'SIGXCPU',
+  25: 'SIGXFSZ',
+}
 export function signalName(n: number): string {
-  return SIGNAL_NAMES[n] ?? `signal ${n}`;
+  return SIGNAL_NAMES[n] ?? `signal ${n}`
 }
 
 // ---------------------------------------------------------------- pending reasons
@@ -127,7 +141,7 @@ export const REASON_TEXT: Record<string, string> = {
   BurstBufferStageIn: 'staging in burst buffer data',
   FrontEndDown: 'no front end node is available',
   None: '',
-};
+}
 
 /**
  * Pending reasons that waiting cannot fix: the job is failed with the reason (and cancelled),
@@ -143,120 +157,191 @@ export const HOPELESS_REASONS = new Set([
   'InvalidQOS',
   'AccountNotAllowed',
   'QOSNotAllowed',
-]);
+])
 
 export function reasonText(reason: string | null): string | null {
-  if (!reason || reason === 'None') return null;
-  const t = REASON_TEXT[reason];
-  return t ? `${reason}: ${t}` : reason;
+  if (!reason || reason === 'None') return null
+  const t = REASON_TEXT[reason]
+  return t ? `${reason}: ${t}` : reason
 }
 
 // ---------------------------------------------------------------- state mapping
 
-const PENDING_STATES = new Set(['PENDING', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESV_DEL_HOLD', 'CONFIGURING']);
-const RUNNING_STATES = new Set(['RUNNING', 'COMPLETING', 'SUSPENDED', 'STOPPED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'POWER_UP_NODE', 'UPDATE_DB']);
+const PENDING_STATES = new Set(['PENDING', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESV_DEL_HOLD', 'CONFIGURING'])
+const RUNNING_STATES = new Set([
+  'RUNNING',
+  'COMPLETING',
+  'SUSPENDED',
+  'STOPPED',
+  'RESIZING',
+  'SIGNALING',
+  'STAGE_OUT',
+  'POWER_UP_NODE',
+  'UPDATE_DB',
+])
 
 /** map one Slurm job record onto worker/task states */
 export function mapSlurmState(
   r: Pick<SlurmJobRecord, 'state' | 'reason' | 'exitCode' | 'signal'> & Partial<Pick<SlurmJobRecord, 'startTime'>>,
 ): MappedStatus {
-  const state = r.state.toUpperCase();
-  const reason = r.reason && r.reason !== 'None' ? r.reason : null;
+  const state = r.state.toUpperCase()
+  const reason = r.reason && r.reason !== 'None' ? r.reason : null
   const exitDesc = () =>
-    r.signal != null ? `killed by ${signalName(r.signal)}` : r.exitCode != null ? `exit code ${r.exitCode}` : null;
-  const join = (...parts: (string | null)[]) => parts.filter(Boolean).join('; ') || null;
+    r.signal != null ? `killed by ${signalName(r.signal)}` : r.exitCode != null ? `exit code ${r.exitCode}` : null
+  const join = (...parts: (string | null)[]) => parts.filter(Boolean).join('; ') || null
 
   if (PENDING_STATES.has(state)) {
-    const hopeless = state === 'PENDING' && reason !== null && HOPELESS_REASONS.has(reason);
-    const text = state === 'CONFIGURING' ? reasonText('Configuring') : reasonText(reason);
-    return { worker: 'pending-in-queue', task: 'queued', final: false, reasonText: text, hopeless };
+    const hopeless = state === 'PENDING' && reason !== null && HOPELESS_REASONS.has(reason)
+    const text = state === 'CONFIGURING' ? reasonText('Configuring') : reasonText(reason)
+    return { worker: 'pending-in-queue', task: 'queued', final: false, reasonText: text, hopeless }
   }
   if (RUNNING_STATES.has(state)) {
-    const text = state === 'SUSPENDED' || state === 'STOPPED' ? `${state.toLowerCase()} by Slurm` : reasonText(reason);
-    return { worker: 'running', task: 'running', final: false, reasonText: text, hopeless: false };
+    const text = state === 'SUSPENDED' || state === 'STOPPED' ? `${state.toLowerCase()} by Slurm` : reasonText(reason)
+    return { worker: 'running', task: 'running', final: false, reasonText: text, hopeless: false }
   }
   switch (state) {
     case 'COMPLETED':
       // COMPLETED means exit 0 (Slurm marks a non-zero exit FAILED)
-      return { worker: 'gone', task: 'succeeded', final: true, reasonText: null, hopeless: false };
+      return { worker: 'gone', task: 'succeeded', final: true, reasonText: null, hopeless: false }
     case 'FAILED': {
       // a job rejected at scheduling (BadConstraints, ...) is FAILED with that reason
-      const why = reason && reason !== 'NonZeroExitCode' ? reasonText(reason) : null;
+      const why = reason && reason !== 'NonZeroExitCode' ? reasonText(reason) : null
       // never started (rejected by the scheduler): its "exit status" (signal 1) means nothing
-      if (why && (HOPELESS_REASONS.has(reason!) || ('startTime' in r && !r.startTime))) return { worker: 'gone', task: 'failed', final: true, reasonText: why, hopeless: false };
-      return { worker: 'gone', task: 'failed', final: true, reasonText: join(exitDesc(), why) ?? 'failed', hopeless: false };
+      if (why && (HOPELESS_REASONS.has(reason!) || ('startTime' in r && !r.startTime)))
+        return { worker: 'gone', task: 'failed', final: true, reasonText: why, hopeless: false }
+      return {
+        worker: 'gone',
+        task: 'failed',
+        final: true,
+        reasonText: join(exitDesc(), why) ?? 'failed',
+        hopeless: false,
+      }
     }
     case 'TIMEOUT':
-      return { worker: 'gone', task: 'failed', final: true, reasonText: 'TIMEOUT: the job reached its time limit (--time)', hopeless: false };
+      return {
+        worker: 'gone',
+        task: 'failed',
+        final: true,
+        reasonText: 'TIMEOUT: the job reached its time limit (--time)',
+        hopeless: false,
+      }
     case 'OUT_OF_MEMORY':
-      return { worker: 'gone', task: 'failed', final: true, reasonText: 'OUT_OF_MEMORY: the job used more memory than --mem', hopeless: false };
+      return {
+        worker: 'gone',
+        task: 'failed',
+        final: true,
+        reasonText: 'OUT_OF_MEMORY: the job used more memory than --mem',
+        hopeless: false,
+      }
     case 'DEADLINE':
-      return { worker: 'gone', task: 'failed', final: true, reasonText: 'DEADLINE: the job reached its deadline', hopeless: false };
+      return {
+        worker: 'gone',
+        task: 'failed',
+        final: true,
+        reasonText: 'DEADLINE: the job reached its deadline',
+        hopeless: false,
+      }
     case 'SPECIAL_EXIT':
-      return { worker: 'gone', task: 'failed', final: true, reasonText: join('SPECIAL_EXIT', exitDesc()), hopeless: false };
+      return {
+        worker: 'gone',
+        task: 'failed',
+        final: true,
+        reasonText: join('SPECIAL_EXIT', exitDesc()),
+        hopeless: false,
+      }
     case 'CANCELLED':
     case 'REVOKED':
-      return { worker: 'gone', task: 'cancelled', final: true, reasonText: join(`${state}`, reasonText(reason)), hopeless: false };
+      return {
+        worker: 'gone',
+        task: 'cancelled',
+        final: true,
+        reasonText: join(`${state}`, reasonText(reason)),
+        hopeless: false,
+      }
     // the worker vanished under the task: not the task's fault -> lost (retried or failed by policy)
     case 'NODE_FAIL':
-      return { worker: 'gone', task: 'lost', final: true, reasonText: 'NODE_FAIL: a node of the job failed', hopeless: false };
+      return {
+        worker: 'gone',
+        task: 'lost',
+        final: true,
+        reasonText: 'NODE_FAIL: a node of the job failed',
+        hopeless: false,
+      }
     case 'PREEMPTED':
-      return { worker: 'gone', task: 'lost', final: true, reasonText: 'PREEMPTED: the job was preempted', hopeless: false };
+      return {
+        worker: 'gone',
+        task: 'lost',
+        final: true,
+        reasonText: 'PREEMPTED: the job was preempted',
+        hopeless: false,
+      }
     case 'BOOT_FAIL':
-      return { worker: 'gone', task: 'lost', final: true, reasonText: 'BOOT_FAIL: the node failed to boot', hopeless: false };
+      return {
+        worker: 'gone',
+        task: 'lost',
+        final: true,
+        reasonText: 'BOOT_FAIL: the node failed to boot',
+        hopeless: false,
+      }
     default:
-      return { worker: 'running', task: 'running', final: false, reasonText: `unknown Slurm state ${state}`, hopeless: false };
+      return {
+        worker: 'running',
+        task: 'running',
+        final: false,
+        reasonText: `unknown Slurm state ${state}`,
+        hopeless: false,
+      }
   }
 }
 
 // ---------------------------------------------------------------- squeue --json
 
-type Json = Record<string, unknown>;
+type Json = Record<string, unknown>
 
 /** Slurm 23.02+ wraps numbers as {set, infinite, number} */
 function num(v: unknown): number | null {
-  if (typeof v === 'number') return v;
+  if (typeof v === 'number') return v
   if (v && typeof v === 'object' && 'number' in v) {
-    const o = v as { set?: boolean; infinite?: boolean; number?: number };
-    if (o.set === false || o.infinite) return null;
-    return typeof o.number === 'number' ? o.number : null;
+    const o = v as { set?: boolean; infinite?: boolean; number?: number }
+    if (o.set === false || o.infinite) return null
+    return typeof o.number === 'number' ? o.number : null
   }
-  return null;
+  return null
 }
 
 function firstState(v: unknown): string {
-  if (Array.isArray(v)) return String(v[0] ?? 'UNKNOWN');
-  if (typeof v === 'string') return v;
-  return 'UNKNOWN';
+  if (Array.isArray(v)) return String(v[0] ?? 'UNKNOWN')
+  if (typeof v === 'string') return v
+  return 'UNKNOWN'
 }
 
 /** exit_code: raw wait status (<= 22.05) or {status, return_code, signal:{id}} (23.02+) */
 function exitOf(v: unknown): { exitStatus: number | null; exitCode: number | null; signal: number | null } {
-  if (typeof v === 'number') return { exitStatus: v, ...decodeWaitStatus(v) };
+  if (typeof v === 'number') return { exitStatus: v, ...decodeWaitStatus(v) }
   if (v && typeof v === 'object') {
-    const o = v as { status?: unknown; return_code?: unknown; signal?: { id?: unknown } };
-    const sig = num(o.signal?.id);
-    const rc = num(o.return_code);
-    if (sig) return { exitStatus: null, exitCode: null, signal: sig };
-    return { exitStatus: null, exitCode: rc, signal: null };
+    const o = v as { status?: unknown; return_code?: unknown; signal?: { id?: unknown } }
+    const sig = num(o.signal?.id)
+    const rc = num(o.return_code)
+    if (sig) return { exitStatus: null, exitCode: null, signal: sig }
+    return { exitStatus: null, exitCode: rc, signal: null }
   }
-  return { exitStatus: null, exitCode: null, signal: null };
+  return { exitStatus: null, exitCode: null, signal: null }
 }
 
 /** expand an array task string `0-3,7,10-14:2%4` into indexes */
 export function expandArrayTaskString(s: string): number[] {
-  const out: number[] = [];
-  const body = s.split('%')[0]!.trim();
-  if (!body) return out;
+  const out: number[] = []
+  const body = s.split('%')[0]!.trim()
+  if (!body) return out
   for (const part of body.split(',')) {
-    const m = /^(\d+)(?:-(\d+)(?::(\d+))?)?$/.exec(part.trim());
-    if (!m) continue;
-    const a = Number(m[1]);
-    const b = m[2] !== undefined ? Number(m[2]) : a;
-    const step = m[3] !== undefined ? Math.max(1, Number(m[3])) : 1;
-    for (let i = a; i <= b && out.length < 1_000_000; i += step) out.push(i);
+    const m = /^(\d+)(?:-(\d+)(?::(\d+))?)?$/.exec(part.trim())
+    if (!m) continue
+    const a = Number(m[1])
+    const b = m[2] !== undefined ? Number(m[2]) : a
+    const step = m[3] !== undefined ? Math.max(1, Number(m[3])) : 1
+    for (let i = a; i <= b && out.length < 1_000_000; i += step) out.push(i)
   }
-  return out;
+  return out
 }
 
 /**
@@ -264,15 +349,15 @@ export function expandArrayTaskString(s: string): number[] {
  * collapsed record (`array_task_string` "2-9%2") is expanded into one record per index.
  */
 export function parseSqueueJson(text: string): { records: SlurmJobRecord[]; errors: string[] } {
-  const doc = JSON.parse(text) as { jobs?: Json[]; errors?: unknown[] };
-  const errors = (doc.errors ?? []).map((e) => (typeof e === 'string' ? e : JSON.stringify(e)));
-  const records: SlurmJobRecord[] = [];
+  const doc = JSON.parse(text) as { jobs?: Json[]; errors?: unknown[] }
+  const errors = (doc.errors ?? []).map((e) => (typeof e === 'string' ? e : JSON.stringify(e)))
+  const records: SlurmJobRecord[] = []
   for (const j of doc.jobs ?? []) {
-    const jobId = String(num(j.job_id) ?? j.job_id);
-    const arrayJobId = num(j.array_job_id);
-    const arrayTaskId = num(j.array_task_id);
-    const taskString = typeof j.array_task_string === 'string' ? j.array_task_string : '';
-    const reason = typeof j.state_reason === 'string' && j.state_reason !== 'None' ? j.state_reason : null;
+    const jobId = String(num(j.job_id) ?? j.job_id)
+    const arrayJobId = num(j.array_job_id)
+    const arrayTaskId = num(j.array_task_id)
+    const taskString = typeof j.array_task_string === 'string' ? j.array_task_string : ''
+    const reason = typeof j.state_reason === 'string' && j.state_reason !== 'None' ? j.state_reason : null
     const base = {
       name: typeof j.name === 'string' ? j.name : null,
       state: firstState(j.job_state),
@@ -282,17 +367,22 @@ export function parseSqueueJson(text: string): { records: SlurmJobRecord[]; erro
       endTime: num(j.end_time) || null,
       nodes: typeof j.nodes === 'string' && j.nodes ? j.nodes : null,
       source: 'squeue' as const,
-    };
-    const isArray = arrayJobId != null && arrayJobId !== 0;
+    }
+    const isArray = arrayJobId != null && arrayJobId !== 0
     if (isArray && arrayTaskId == null && taskString) {
       for (const idx of expandArrayTaskString(taskString)) {
-        records.push({ ...base, jobId, arrayJobId: String(arrayJobId), arrayTaskId: idx });
+        records.push({ ...base, jobId, arrayJobId: String(arrayJobId), arrayTaskId: idx })
       }
     } else {
-      records.push({ ...base, jobId, arrayJobId: isArray ? String(arrayJobId) : null, arrayTaskId: isArray ? arrayTaskId : null });
+      records.push({
+        ...base,
+        jobId,
+        arrayJobId: isArray ? String(arrayJobId) : null,
+        arrayTaskId: isArray ? arrayTaskId : null,
+      })
     }
   }
-  return { records, errors };
+  return { records, errors }
 }
 
 // ---------------------------------------------------------------- squeue -O (text)
@@ -301,17 +391,29 @@ export function parseSqueueJson(text: string): { records: SlurmJobRecord[]; erro
  * `squeue -h -t all -O SQUEUE_FIELDS`: the same facts as --json for our purpose (exit_code is the
  * raw wait status), but Slurm applies the --name/--jobs filters, so a poll costs only our jobs.
  */
-export const SQUEUE_FIELDS = ['JobArrayID', 'JobID', 'ArrayJobID', 'ArrayTaskID', 'Name', 'State', 'Reason', 'exit_code', 'StartTime', 'EndTime', 'NodeList']
+export const SQUEUE_FIELDS = [
+  'JobArrayID',
+  'JobID',
+  'ArrayJobID',
+  'ArrayTaskID',
+  'Name',
+  'State',
+  'Reason',
+  'exit_code',
+  'StartTime',
+  'EndTime',
+  'NodeList',
+]
   .map((f) => `${f}:|`)
-  .join(',');
+  .join(',')
 
 export function parseSqueueFormat(text: string): SlurmJobRecord[] {
-  const out: SlurmJobRecord[] = [];
+  const out: SlurmJobRecord[] = []
   for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    const [arrayId, jobId, arrayJobId, arrayTask, name, state, reason, exit, start, end, nodes] = line.split('|');
-    if (!jobId || !state) continue;
-    const status = /^-?\d+$/.test(exit ?? '') ? Number(exit) : null;
+    if (!line.trim()) continue
+    const [arrayId, jobId, arrayJobId, arrayTask, name, state, reason, exit, start, end, nodes] = line.split('|')
+    if (!jobId || !state) continue
+    const status = /^-?\d+$/.test(exit ?? '') ? Number(exit) : null
     const base = {
       jobId,
       name: name ?? null,
@@ -323,23 +425,26 @@ export function parseSqueueFormat(text: string): SlurmJobRecord[] {
       endTime: parseTime(end),
       nodes: nodes ? nodes : null,
       source: 'squeue' as const,
-    };
-    const isArray = (arrayId ?? '').includes('_');
-    if (!isArray) out.push({ ...base, arrayJobId: null, arrayTaskId: null });
-    else if (/^\d+$/.test(arrayTask ?? '')) out.push({ ...base, arrayJobId: arrayJobId!, arrayTaskId: Number(arrayTask) });
-    else for (const i of expandArrayTaskString(arrayTask ?? '')) out.push({ ...base, arrayJobId: arrayJobId!, arrayTaskId: i });
+    }
+    const isArray = (arrayId ?? '').includes('_')
+    if (!isArray) out.push({ ...base, arrayJobId: null, arrayTaskId: null })
+    else if (/^\d+$/.test(arrayTask ?? ''))
+      out.push({ ...base, arrayJobId: arrayJobId!, arrayTaskId: Number(arrayTask) })
+    else
+      for (const i of expandArrayTaskString(arrayTask ?? ''))
+        out.push({ ...base, arrayJobId: arrayJobId!, arrayTaskId: i })
   }
-  return out;
+  return out
 }
 
 // ---------------------------------------------------------------- sacct --parsable2
 
-export const SACCT_FIELDS = ['JobID', 'JobName', 'State', 'ExitCode', 'Start', 'End', 'NodeList'] as const;
+export const SACCT_FIELDS = ['JobID', 'JobName', 'State', 'ExitCode', 'Start', 'End', 'NodeList'] as const
 
 function parseTime(s: string | undefined): number | null {
-  if (!s || s === 'Unknown' || s === 'None') return null;
-  const t = Date.parse(s);
-  return Number.isFinite(t) ? Math.floor(t / 1000) : null;
+  if (!s || s === 'Unknown' || s === 'None') return null
+  const t = Date.parse(s)
+  return Number.isFinite(t) ? Math.floor(t / 1000) : null
 }
 
 /**
@@ -348,13 +453,13 @@ function parseTime(s: string | undefined): number | null {
  * (`123.batch`, skipped) are understood. State `CANCELLED by 0` keeps `CANCELLED`.
  */
 export function parseSacct(text: string): SlurmJobRecord[] {
-  const out: SlurmJobRecord[] = [];
+  const out: SlurmJobRecord[] = []
   for (const line of text.split('\n')) {
-    if (!line.trim() || line.startsWith('JobID|')) continue;
-    const [jobIdField, name, stateField, exit, start, end, nodes] = line.split('|');
-    if (!jobIdField || /\./.test(jobIdField)) continue;
-    const state = (stateField ?? 'UNKNOWN').split(' ')[0]!;
-    const { exitCode, signal } = decodeExitPair(exit);
+    if (!line.trim() || line.startsWith('JobID|')) continue
+    const [jobIdField, name, stateField, exit, start, end, nodes] = line.split('|')
+    if (!jobIdField || /\./.test(jobIdField)) continue
+    const state = (stateField ?? 'UNKNOWN').split(' ')[0]!
+    const { exitCode, signal } = decodeExitPair(exit)
     const common = {
       name: name ?? null,
       state,
@@ -366,29 +471,30 @@ export function parseSacct(text: string): SlurmJobRecord[] {
       endTime: parseTime(end),
       nodes: nodes && nodes !== 'None assigned' ? nodes : null,
       source: 'sacct' as const,
-    };
-    const arr = /^(\d+)_(\d+)$/.exec(jobIdField);
-    const arrPending = /^(\d+)_\[(.+)\]$/.exec(jobIdField);
-    if (arr) out.push({ ...common, jobId: jobIdField, arrayJobId: arr[1]!, arrayTaskId: Number(arr[2]) });
+    }
+    const arr = /^(\d+)_(\d+)$/.exec(jobIdField)
+    const arrPending = /^(\d+)_\[(.+)\]$/.exec(jobIdField)
+    if (arr) out.push({ ...common, jobId: jobIdField, arrayJobId: arr[1]!, arrayTaskId: Number(arr[2]) })
     else if (arrPending)
-      for (const i of expandArrayTaskString(arrPending[2]!)) out.push({ ...common, jobId: arrPending[1]!, arrayJobId: arrPending[1]!, arrayTaskId: i });
-    else out.push({ ...common, jobId: jobIdField, arrayJobId: null, arrayTaskId: null });
+      for (const i of expandArrayTaskString(arrPending[2]!))
+        out.push({ ...common, jobId: arrPending[1]!, arrayJobId: arrPending[1]!, arrayTaskId: i })
+    else out.push({ ...common, jobId: jobIdField, arrayJobId: null, arrayTaskId: null })
   }
-  return out;
+  return out
 }
 
 // ---------------------------------------------------------------- scontrol show job
 
 /** parse `scontrol show job -o` (one line per job of `Key=Value` pairs) */
 export function parseScontrolJobs(text: string): SlurmJobRecord[] {
-  const out: SlurmJobRecord[] = [];
+  const out: SlurmJobRecord[] = []
   for (const block of text.split(/\n(?=JobId=)/)) {
-    if (!block.trim().startsWith('JobId=')) continue;
-    const kv: Record<string, string> = {};
-    for (const m of block.matchAll(/(\w[\w/:]*)=(\S*)/g)) if (!(m[1]! in kv)) kv[m[1]!] = m[2]!;
-    const { exitCode, signal } = decodeExitPair(kv.ExitCode);
-    const arrayJobId = kv.ArrayJobId ?? null;
-    const arrayTaskRaw = kv.ArrayTaskId;
+    if (!block.trim().startsWith('JobId=')) continue
+    const kv: Record<string, string> = {}
+    for (const m of block.matchAll(/(\w[\w/:]*)=(\S*)/g)) if (!(m[1]! in kv)) kv[m[1]!] = m[2]!
+    const { exitCode, signal } = decodeExitPair(kv.ExitCode)
+    const arrayJobId = kv.ArrayJobId ?? null
+    const arrayTaskRaw = kv.ArrayTaskId
     const base = {
       jobId: kv.JobId!,
       name: kv.JobName ?? null,
@@ -401,12 +507,12 @@ export function parseScontrolJobs(text: string): SlurmJobRecord[] {
       endTime: parseTime(kv.EndTime),
       nodes: kv.NodeList && kv.NodeList !== '(null)' ? kv.NodeList : null,
       source: 'scontrol' as const,
-    };
+    }
     if (arrayJobId && arrayTaskRaw !== undefined && /^\d+$/.test(arrayTaskRaw)) {
-      out.push({ ...base, arrayJobId, arrayTaskId: Number(arrayTaskRaw) });
+      out.push({ ...base, arrayJobId, arrayTaskId: Number(arrayTaskRaw) })
     } else if (arrayJobId && arrayTaskRaw) {
-      for (const i of expandArrayTaskString(arrayTaskRaw)) out.push({ ...base, arrayJobId, arrayTaskId: i });
-    } else out.push({ ...base, arrayJobId: null, arrayTaskId: null });
+      for (const i of expandArrayTaskString(arrayTaskRaw)) out.push({ ...base, arrayJobId, arrayTaskId: i })
+    } else out.push({ ...base, arrayJobId: null, arrayTaskId: null })
   }
-  return out;
+  return out
 }

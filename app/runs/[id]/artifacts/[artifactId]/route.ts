@@ -9,7 +9,8 @@ import { artifactFile } from '~/server/execution/hep-artifacts'
 export const dynamic = 'force-dynamic'
 export const runtime = 'nodejs'
 
-const json = (status: number, code: string, message: string) => Response.json({ error: { code, message } }, { status, headers: { 'cache-control': 'no-store' } })
+const json = (status: number, code: string, message: string) =>
+  Response.json({ error: { code, message } }, { status, headers: { 'cache-control': 'no-store' } })
 
 export async function GET(req: Request, { params }: { params: Promise<{ id: string; artifactId: string }> }) {
   const auth = authenticate(req)
@@ -21,7 +22,10 @@ export async function GET(req: Request, { params }: { params: Promise<{ id: stri
   const download = new URL(req.url).searchParams.has('download')
   const name = a.name.replace(/[^\w.-]/g, '_')
   const headers: Record<string, string> = {
-    'content-type': a.mime.startsWith('text/') || a.mime === 'image/svg+xml' || a.mime === 'application/json' ? `${a.mime}; charset=utf-8` : a.mime,
+    'content-type':
+      a.mime.startsWith('text/') || a.mime === 'image/svg+xml' || a.mime === 'application/json'
+        ? `${a.mime}; charset=utf-8`
+        : a.mime,
     'content-disposition': `${download ? 'attachment' : 'inline'}; filename="${name}"`,
     'cache-control': 'private, max-age=60',
     'x-content-type-options': 'nosniff',

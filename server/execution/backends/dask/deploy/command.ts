@@ -3,24 +3,24 @@
  * configured interpreter as `python -m distributed.cli.dask_worker` so that the interpreter choice
  * holds even where the `dask` console script belongs to another Python.
  */
-import type { PlanPool } from '../../../../workflow/types.ts';
-import { poolResource } from '../protocol.ts';
+import type { PlanPool } from '../../../../workflow/types.ts'
+import { poolResource } from '../protocol.ts'
 
 export interface WorkerCommandOptions {
-  python: string;
-  schedulerAddress: string;
-  pool: PlanPool;
-  name: string;
+  python: string
+  schedulerAddress: string
+  pool: PlanPool
+  name: string
   /** worker scratch directory (spilling, worker files) */
-  localDirectory?: string | null;
+  localDirectory?: string | null
   /** seconds the worker waits for an unreachable scheduler before exiting (default 60) */
-  deathTimeout?: number;
+  deathTimeout?: number
   /** shut the worker down gracefully after this many seconds (batch walltime minus a margin) */
-  lifetime?: number | null;
+  lifetime?: number | null
   /** listen on this host (batch nodes: leave unset, Dask picks the node's address) */
-  host?: string | null;
+  host?: string | null
   /** use a nanny (default false: the worker IS the process we start, so its pid/job is the worker) */
-  nanny?: boolean;
+  nanny?: boolean
 }
 
 /**
@@ -45,23 +45,24 @@ export function daskWorkerArgv(o: WorkerCommandOptions): string[] {
     '--no-dashboard',
     '--death-timeout',
     String(o.deathTimeout ?? 60),
-  ];
-  if (o.pool.resources.memoryBytes && o.pool.resources.memoryBytes > 0) argv.push('--memory-limit', String(o.pool.resources.memoryBytes));
-  if (o.localDirectory) argv.push('--local-directory', o.localDirectory);
-  if (o.lifetime && o.lifetime > 0) argv.push('--lifetime', `${Math.floor(o.lifetime)}s`, '--lifetime-stagger', '0s');
-  if (o.host) argv.push('--host', o.host);
-  return argv;
+  ]
+  if (o.pool.resources.memoryBytes && o.pool.resources.memoryBytes > 0)
+    argv.push('--memory-limit', String(o.pool.resources.memoryBytes))
+  if (o.localDirectory) argv.push('--local-directory', o.localDirectory)
+  if (o.lifetime && o.lifetime > 0) argv.push('--lifetime', `${Math.floor(o.lifetime)}s`, '--lifetime-stagger', '0s')
+  if (o.host) argv.push('--host', o.host)
+  return argv
 }
 
 export interface SchedulerCommandOptions {
-  python: string;
-  schedulerFile: string;
+  python: string
+  schedulerFile: string
   /** interface to listen on: 127.0.0.1 for local workers, the host's address for batch workers */
-  host: string;
+  host: string
   /** 0 = a free port */
-  port?: number;
+  port?: number
   /** the dashboard / health HTTP server (`/health` answers even without bokeh); null = none */
-  dashboardAddress?: string | null;
+  dashboardAddress?: string | null
 }
 
 export function daskSchedulerArgv(o: SchedulerCommandOptions): string[] {
@@ -76,17 +77,17 @@ export function daskSchedulerArgv(o: SchedulerCommandOptions): string[] {
     '--scheduler-file',
     o.schedulerFile,
     '--no-show',
-  ];
-  if (o.dashboardAddress === null) argv.push('--no-dashboard');
-  else argv.push('--dashboard-address', o.dashboardAddress ?? `${o.host}:0`);
-  return argv;
+  ]
+  if (o.dashboardAddress === null) argv.push('--no-dashboard')
+  else argv.push('--dashboard-address', o.dashboardAddress ?? `${o.host}:0`)
+  return argv
 }
 
 /** worker lifetime for a batch walltime: leave a margin so the worker retires before the job is killed */
 export function lifetimeForWalltime(walltimeSeconds: number | null | undefined): number | null {
-  if (!walltimeSeconds || walltimeSeconds <= 0) return null;
-  const margin = Math.min(300, Math.max(30, walltimeSeconds * 0.05));
-  return walltimeSeconds > margin * 2 ? walltimeSeconds - margin : null;
+  if (!walltimeSeconds || walltimeSeconds <= 0) return null
+  const margin = Math.min(300, Math.max(30, walltimeSeconds * 0.05))
+  return walltimeSeconds > margin * 2 ? walltimeSeconds - margin : null
 }
 
 /**
@@ -96,7 +97,7 @@ export function lifetimeForWalltime(walltimeSeconds: number | null | undefined):
  * a worker's reaper then kills the task trees it was running).
  */
 export function withParentDeathSignal(argv: string[], parentPid = process.pid): string[] {
-  if (argv[1] !== '-m' || !argv[2]) return argv;
+  if (argv[1] !== '-m' || !argv[2]) return argv
   const code = [
     'import ctypes, os, runpy, sys',
     'try:',
@@ -106,6 +107,6 @@ export function withParentDeathSignal(argv: string[], parentPid = process.pid): 
     `if os.getppid() != ${parentPid}:`,
     '    sys.exit(70)',
     `runpy.run_module(${JSON.stringify(argv[2])}, run_name="__main__", alter_sys=True)`,
-  ].join('\n');
-  return [argv[0]!, '-c', code, ...argv.slice(3)];
+  ].join('\n')
+  return [argv[0]!, '-c', code, ...argv.slice(3)]
 }

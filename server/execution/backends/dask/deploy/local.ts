@@ -4,76 +4,81 @@
  * nanny: a worker that exits while its pool is wanted is restarted (up to `maxRestarts` per slot);
  * when every slot of a pool is gone for good, the pool is exhausted (its tasks fail with the reason).
  */
-import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { PlanPool } from '../../../../workflow/types.ts';
-import { daskWorkerArgv, withParentDeathSignal } from './command.ts';
-import { sleep, spawnGroup, stopGroup, type SpawnedProcess } from '../procs.ts';
-import type { DeployedWorker, DeploymentEvents, DeploymentOptions, PoolDeployment, WorkerDeployment } from './types.ts';
+import { EventEmitter } from 'node:events'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import type { PlanPool } from '../../../../workflow/types.ts'
+import { daskWorkerArgv, withParentDeathSignal } from './command.ts'
+import { sleep, spawnGroup, stopGroup, type SpawnedProcess } from '../procs.ts'
+import type { DeployedWorker, DeploymentEvents, DeploymentOptions, PoolDeployment, WorkerDeployment } from './types.ts'
 
 export interface LocalWorkersOptions extends DeploymentOptions {
   /** delay before restarting a worker that exited (default 500 ms) */
-  restartDelayMs?: number;
+  restartDelayMs?: number
 }
 
 interface Slot {
-  w: DeployedWorker;
+  w: DeployedWorker
   /** incarnations after the first (restarts and re-launches after a release): names `<slot>-r<inc>` */
-  inc: number;
-  proc: SpawnedProcess | null;
+  inc: number
+  proc: SpawnedProcess | null
   /** the pool wants this slot running */
-  wanted: boolean;
-  lastExit: string | null;
+  wanted: boolean
+  lastExit: string | null
 }
 
 function tail(file: string, lines = 3): string {
   try {
-    if (!existsSync(file)) return '';
-    const t = readFileSync(file, 'utf8').trim().split('\n');
+    if (!existsSync(file)) return ''
+    const t = readFileSync(file, 'utf8').trim().split('\n')
     return t
-      .filter((l) => !/distributed\.(worker|core) - INFO - +(-+|Waiting to connect|Threads|Memory|Local Directory|Start worker|Listening|dashboard at|Worker name)/.test(l))
+      .filter(
+        (l) =>
+          !/distributed\.(worker|core) - INFO - +(-+|Waiting to connect|Threads|Memory|Local Directory|Start worker|Listening|dashboard at|Worker name)/.test(
+            l,
+          ),
+      )
       .slice(-lines)
-      .join(' | ');
+      .join(' | ')
   } catch {
-    return '';
+    return ''
   }
 }
 
 export class LocalWorkers extends EventEmitter<DeploymentEvents> implements WorkerDeployment {
-  readonly kind = 'local' as const;
-  private slots = new Map<string, Slot[]>();
-  private exhausted = new Map<string, string>();
-  private stopping = false;
-  private poolsByName: Map<string, PlanPool>;
+  readonly kind = 'local' as const
+  private slots = new Map<string, Slot[]>()
+  private exhausted = new Map<string, string>()
+  private stopping = false
+  private poolsByName: Map<string, PlanPool>
 
   constructor(readonly opts: LocalWorkersOptions) {
-    super();
-    this.poolsByName = new Map(opts.pools.map((p) => [p.name, p]));
-    mkdirSync(path.join(opts.dir, 'workers'), { recursive: true });
+    super()
+    this.poolsByName = new Map(opts.pools.map((p) => [p.name, p]))
+    mkdirSync(path.join(opts.dir, 'workers'), { recursive: true })
   }
 
   private set(slot: Slot, patch: Partial<DeployedWorker>) {
-    Object.assign(slot.w, patch, { since: Date.now() });
-    this.emit('worker', { ...slot.w });
+    Object.assign(slot.w, patch, { since: Date.now() })
+    this.emit('worker', { ...slot.w })
   }
 
   async ensurePools(pools: string[]): Promise<void> {
     for (const name of pools) {
-      const pool = this.poolsByName.get(name);
+      const pool = this.poolsByName.get(name)
       if (!pool) {
-        this.markExhausted(name, `pool ${name} is not declared in the plan`);
-        continue;
+        this.markExhausted(name, `pool ${name} is not declared in the plan`)
+        continue
       }
       if (pool.workers <= 0) {
-        this.markExhausted(name, `pool ${name} has workers: 0`);
-        continue;
+        this.markExhausted(name, `pool ${name} has workers: 0`)
+        continue
       }
-      let slots = this.slots.get(name);
+      let slots = this.slots.get(name)
       if (!slots) {
-        slots = [];
+        slots = []
         for (let i = 0; i < pool.workers; i++) {
-          const slotId = `${name}-${i}`;
+          const slotId = `${name}-${i}`
           slots.push({
             w: {
               slot: slotId,
@@ -93,25 +98,25 @@ export class LocalWorkers extends EventEmitter<DeploymentEvents> implements Work
             wanted: false,
             lastExit: null,
             inc: 0,
-          });
+          })
         }
-        this.slots.set(name, slots);
+        this.slots.set(name, slots)
       }
       for (const s of slots) {
         // running, or a restart is already scheduled
-        if (s.wanted && (s.proc?.running || s.w.state === 'requested')) continue;
-        if (!s.proc?.running && s.w.state === 'gone' && s.w.restarts > (this.opts.maxRestarts ?? 3)) continue;
-        s.wanted = true;
+        if (s.wanted && (s.proc?.running || s.w.state === 'requested')) continue
+        if (!s.proc?.running && s.w.state === 'gone' && s.w.restarts > (this.opts.maxRestarts ?? 3)) continue
+        s.wanted = true
         // a released slot comes back as a new worker
-        if (s.w.state === 'gone') s.w.name = `${s.w.slot}-r${++s.inc}`;
-        this.launch(s);
+        if (s.w.state === 'gone') s.w.name = `${s.w.slot}-r${++s.inc}`
+        this.launch(s)
       }
     }
   }
 
   private launch(s: Slot) {
-    const pool = this.poolsByName.get(s.w.pool)!;
-    const name = s.w.name;
+    const pool = this.poolsByName.get(s.w.pool)!
+    const name = s.w.name
     const argv = daskWorkerArgv({
       python: this.opts.python,
       schedulerAddress: this.opts.schedulerAddress,
@@ -119,97 +124,117 @@ export class LocalWorkers extends EventEmitter<DeploymentEvents> implements Work
       name,
       localDirectory: path.join(this.opts.dir, 'workers', 'space'),
       host: '127.0.0.1',
-    });
-    const logFile = s.w.logFile!;
+    })
+    const logFile = s.w.logFile!
     const proc = spawnGroup(withParentDeathSignal(argv), {
       logFile,
       env: { ...process.env, ...this.opts.env, PYTHONUNBUFFERED: '1', CONTROLROOM_WORKER_SLOT: s.w.slot },
-    });
-    s.proc = proc;
-    this.set(s, { name, state: 'starting', pid: proc.pid, jobId: null, reason: s.lastExit ? `restarted after: ${s.lastExit}` : null });
-    void proc.exited.then(({ code, signal }) => this.onExit(s, proc, code, signal));
+    })
+    s.proc = proc
+    this.set(s, {
+      name,
+      state: 'starting',
+      pid: proc.pid,
+      jobId: null,
+      reason: s.lastExit ? `restarted after: ${s.lastExit}` : null,
+    })
+    void proc.exited.then(({ code, signal }) => this.onExit(s, proc, code, signal))
   }
 
   private onExit(s: Slot, proc: SpawnedProcess, code: number | null, signal: string | null) {
-    if (s.proc !== proc) return;
-    const what = signal ? `killed by ${signal}` : `exit code ${code}`;
-    const why = tail(s.w.logFile!);
-    s.lastExit = `worker ${s.w.name} (pid ${proc.pid}) ${what}${why && code !== 0 ? `: ${why}` : ''}`;
+    if (s.proc !== proc) return
+    const what = signal ? `killed by ${signal}` : `exit code ${code}`
+    const why = tail(s.w.logFile!)
+    s.lastExit = `worker ${s.w.name} (pid ${proc.pid}) ${what}${why && code !== 0 ? `: ${why}` : ''}`
     if (this.stopping || !s.wanted) {
-      this.set(s, { state: 'gone', reason: this.stopping ? 'stopped' : 'released (pool idle)' });
-      return;
+      this.set(s, { state: 'gone', reason: this.stopping ? 'stopped' : 'released (pool idle)' })
+      return
     }
-    const max = this.opts.maxRestarts ?? 3;
+    const max = this.opts.maxRestarts ?? 3
     if (s.w.restarts < max) {
       // this incarnation is gone; the slot comes back as a new worker `<slot>-r<k>`
-      this.set(s, { state: 'gone', reason: s.lastExit });
-      s.w.restarts += 1;
-      this.set(s, { name: `${s.w.slot}-r${++s.inc}`, pid: null, state: 'requested', reason: `${s.lastExit}; restarting (${s.w.restarts}/${max})` });
-      this.emit('info', `${s.lastExit}; restarting it (${s.w.restarts}/${max})`);
+      this.set(s, { state: 'gone', reason: s.lastExit })
+      s.w.restarts += 1
+      this.set(s, {
+        name: `${s.w.slot}-r${++s.inc}`,
+        pid: null,
+        state: 'requested',
+        reason: `${s.lastExit}; restarting (${s.w.restarts}/${max})`,
+      })
+      this.emit('info', `${s.lastExit}; restarting it (${s.w.restarts}/${max})`)
       setTimeout(() => {
-        if (!this.stopping && s.wanted && s.proc === proc) this.launch(s);
-      }, this.opts.restartDelayMs ?? 500);
+        if (!this.stopping && s.wanted && s.proc === proc) this.launch(s)
+      }, this.opts.restartDelayMs ?? 500)
     } else {
-      s.w.restarts += 1;
-      this.set(s, { state: 'gone', reason: `${s.lastExit}; no restart left (${max} used)` });
-      this.checkExhausted(s.w.pool);
+      s.w.restarts += 1
+      this.set(s, { state: 'gone', reason: `${s.lastExit}; no restart left (${max} used)` })
+      this.checkExhausted(s.w.pool)
     }
   }
 
   /** the local strategy reports `running` once the process runs; the session upgrades it when the worker registers */
   markConnected(name: string) {
     for (const slots of this.slots.values())
-      for (const s of slots) if (s.w.name === name && s.w.state !== 'running' && s.proc?.running) this.set(s, { state: 'running', reason: null });
+      for (const s of slots)
+        if (s.w.name === name && s.w.state !== 'running' && s.proc?.running)
+          this.set(s, { state: 'running', reason: null })
   }
 
   private checkExhausted(pool: string) {
-    const slots = this.slots.get(pool) ?? [];
+    const slots = this.slots.get(pool) ?? []
     if (slots.length && slots.every((s) => s.w.state === 'gone' && s.w.restarts > (this.opts.maxRestarts ?? 3))) {
-      const reasons = slots.map((s) => s.w.reason).filter(Boolean);
-      this.markExhausted(pool, `every worker of pool ${pool} exited and was restarted ${this.opts.maxRestarts ?? 3} times: ${reasons[reasons.length - 1] ?? ''}`);
+      const reasons = slots.map((s) => s.w.reason).filter(Boolean)
+      this.markExhausted(
+        pool,
+        `every worker of pool ${pool} exited and was restarted ${this.opts.maxRestarts ?? 3} times: ${reasons[reasons.length - 1] ?? ''}`,
+      )
     }
   }
 
   private markExhausted(pool: string, reason: string) {
-    if (this.exhausted.has(pool)) return;
-    this.exhausted.set(pool, reason);
-    this.emit('exhausted', { pool, reason });
+    if (this.exhausted.has(pool)) return
+    this.exhausted.set(pool, reason)
+    this.emit('exhausted', { pool, reason })
   }
 
   async releasePool(pool: string): Promise<void> {
-    const slots = this.slots.get(pool) ?? [];
-    for (const s of slots) s.wanted = false;
-    await Promise.all(slots.map((s) => (s.proc ? stopGroup(s.proc, 5000) : undefined)));
+    const slots = this.slots.get(pool) ?? []
+    for (const s of slots) s.wanted = false
+    await Promise.all(slots.map((s) => (s.proc ? stopGroup(s.proc, 5000) : undefined)))
   }
 
   pools(): PoolDeployment[] {
-    return this.opts.pools.map((p) => this.pool(p.name)!).filter(Boolean);
+    return this.opts.pools.map((p) => this.pool(p.name)!).filter(Boolean)
   }
 
   pool(name: string): PoolDeployment | null {
-    const p = this.poolsByName.get(name);
-    if (!p) return this.exhausted.has(name) ? { pool: name, target: 0, workers: [], exhausted: true, reason: this.exhausted.get(name)! } : null;
-    const slots = this.slots.get(name) ?? [];
+    const p = this.poolsByName.get(name)
+    if (!p)
+      return this.exhausted.has(name)
+        ? { pool: name, target: 0, workers: [], exhausted: true, reason: this.exhausted.get(name)! }
+        : null
+    const slots = this.slots.get(name) ?? []
     return {
       pool: name,
       target: slots.filter((s) => s.wanted).length,
       workers: slots.map((s) => ({ ...s.w })),
       exhausted: this.exhausted.has(name),
       reason: this.exhausted.get(name) ?? null,
-    };
+    }
   }
 
   /** the local process of a worker (tests kill it to simulate a lost worker) */
   workerPid(name: string): number | null {
-    for (const slots of this.slots.values()) for (const s of slots) if (s.w.name === name && s.proc?.running) return s.proc.pid;
-    return null;
+    for (const slots of this.slots.values())
+      for (const s of slots) if (s.w.name === name && s.proc?.running) return s.proc.pid
+    return null
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    const all = [...this.slots.values()].flat();
-    await Promise.all(all.map((s) => (s.proc ? stopGroup(s.proc, 5000) : undefined)));
+    this.stopping = true
+    const all = [...this.slots.values()].flat()
+    await Promise.all(all.map((s) => (s.proc ? stopGroup(s.proc, 5000) : undefined)))
     // a restart timer may be pending: give it no chance
-    await sleep(0);
+    await sleep(0)
   }
 }

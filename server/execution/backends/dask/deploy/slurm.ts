@@ -6,95 +6,101 @@
  * Job states and pending reasons come from one `squeue --json` per poll; a job that pends for a
  * reason waiting cannot fix is cancelled and its pool reported; jobs are `scancel`ed on stop.
  */
-import { EventEmitter } from 'node:events';
-import path from 'node:path';
-import type { PlanPool } from '../../../../workflow/types.ts';
-import type { SiteConfig } from '../../../../site/schema.ts';
-import type { CommandTransport } from '../../../transport/types.ts';
-import { makeDirs, readFileTail, stageFile } from '../../../transport/files.ts';
-import { jobNameFor, renderJobScript } from '../../../strategies/slurm/script.ts';
-import { SlurmClient } from '../../../strategies/slurm/client.ts';
-import { mapSlurmState, type SlurmJobRecord } from '../../../strategies/slurm/status.ts';
-import { mapSbatchError, parseSinfo, preflightPools } from '../../../strategies/slurm/preflight.ts';
-import { daskWorkerArgv, lifetimeForWalltime } from './command.ts';
-import { sleep } from '../procs.ts';
-import type { DeployedWorker, DeploymentEvents, DeploymentOptions, PoolDeployment, WorkerDeployment } from './types.ts';
+import { EventEmitter } from 'node:events'
+import path from 'node:path'
+import type { PlanPool } from '../../../../workflow/types.ts'
+import type { SiteConfig } from '../../../../site/schema.ts'
+import type { CommandTransport } from '../../../transport/types.ts'
+import { makeDirs, readFileTail, stageFile } from '../../../transport/files.ts'
+import { jobNameFor, renderJobScript } from '../../../strategies/slurm/script.ts'
+import { SlurmClient } from '../../../strategies/slurm/client.ts'
+import { mapSlurmState, type SlurmJobRecord } from '../../../strategies/slurm/status.ts'
+import { mapSbatchError, parseSinfo, preflightPools } from '../../../strategies/slurm/preflight.ts'
+import { daskWorkerArgv, lifetimeForWalltime } from './command.ts'
+import { sleep } from '../procs.ts'
+import type { DeployedWorker, DeploymentEvents, DeploymentOptions, PoolDeployment, WorkerDeployment } from './types.ts'
 
 export interface SlurmWorkersOptions extends DeploymentOptions {
-  site: SiteConfig;
-  transport: CommandTransport;
-  runId: string;
+  site: SiteConfig
+  transport: CommandTransport
+  runId: string
   /** shell lines that prepare the worker environment on the node (module load, activate, ...) */
-  setup?: string[];
+  setup?: string[]
   /** first poll interval (default min(site.slurm.pollIntervalMs, 1000)) and the back-off ceiling */
-  pollMs?: number;
-  maxPollMs?: number;
+  pollMs?: number
+  maxPollMs?: number
   /** check the pools against `sinfo` before submitting (default site.slurm.preflight) */
-  preflight?: boolean;
+  preflight?: boolean
   /** node-local worker directory (default site.paths.scratch, else <dir>/workers/space) */
-  localDirectory?: string | null;
+  localDirectory?: string | null
 }
 
 interface Slot {
-  w: DeployedWorker;
+  w: DeployedWorker
   /** incarnations after the first (restarts and re-launches after a release): names `<slot>-r<inc>` */
-  inc: number;
-  wanted: boolean;
+  inc: number
+  wanted: boolean
   /** the job has been seen in squeue at least once */
-  seen: boolean;
-  submitting: boolean;
+  seen: boolean
+  submitting: boolean
   /** per-slot: when a job vanished from squeue */
-  missingSince: number | null;
-  jobName: string;
+  missingSince: number | null
+  jobName: string
 }
 
 export class SlurmWorkers extends EventEmitter<DeploymentEvents> implements WorkerDeployment {
-  readonly kind = 'slurm' as const;
-  readonly client: SlurmClient;
-  private slots = new Map<string, Slot[]>();
-  private exhausted = new Map<string, string>();
-  private poolsByName: Map<string, PlanPool>;
-  private stopping = false;
-  private pollTimer: NodeJS.Timeout | null = null;
-  private polling = false;
-  private pollDelay: number;
-  private preflightDone: Promise<Map<string, string>> | null = null;
-  private partitions: string[] = [];
+  readonly kind = 'slurm' as const
+  readonly client: SlurmClient
+  private slots = new Map<string, Slot[]>()
+  private exhausted = new Map<string, string>()
+  private poolsByName: Map<string, PlanPool>
+  private stopping = false
+  private pollTimer: NodeJS.Timeout | null = null
+  private polling = false
+  private pollDelay: number
+  private preflightDone: Promise<Map<string, string>> | null = null
+  private partitions: string[] = []
   /** every job id this deployment submitted (for stop and for tests) */
-  readonly jobIds = new Set<string>();
+  readonly jobIds = new Set<string>()
   /** the rendered script of each pool (what is submitted, for the UI) */
-  readonly scripts = new Map<string, string>();
+  readonly scripts = new Map<string, string>()
 
   constructor(readonly opts: SlurmWorkersOptions) {
-    super();
-    this.poolsByName = new Map(opts.pools.map((p) => [p.name, p]));
-    this.client = new SlurmClient(opts.transport, { binDir: opts.site.slurm.binDir, env: opts.site.slurm.env });
-    this.pollDelay = this.basePoll();
+    super()
+    this.poolsByName = new Map(opts.pools.map((p) => [p.name, p]))
+    this.client = new SlurmClient(opts.transport, { binDir: opts.site.slurm.binDir, env: opts.site.slurm.env })
+    this.pollDelay = this.basePoll()
   }
 
   private basePoll() {
-    return this.opts.pollMs ?? Math.min(this.opts.site.slurm.pollIntervalMs, 1000);
+    return this.opts.pollMs ?? Math.min(this.opts.site.slurm.pollIntervalMs, 1000)
   }
 
   private logDir() {
-    return path.posix.join(this.opts.dir, 'slurm');
+    return path.posix.join(this.opts.dir, 'slurm')
   }
 
   jobName(pool: string): string {
-    return jobNameFor(this.opts.site.slurm.jobNamePrefix, this.opts.runId, `dask.${pool}`);
+    return jobNameFor(this.opts.site.slurm.jobNamePrefix, this.opts.runId, `dask.${pool}`)
   }
 
   /** the job script of one worker of a pool (also the preview shown before dispatch) */
-  renderWorkerScript(pool: PlanPool, workerName: string): { script: string; problems: { message: string; severity: string }[] } {
+  renderWorkerScript(
+    pool: PlanPool,
+    workerName: string,
+  ): { script: string; problems: { message: string; severity: string }[] } {
     const argv = daskWorkerArgv({
       python: this.opts.python,
       schedulerAddress: this.opts.schedulerAddress,
       pool,
       name: workerName,
-      localDirectory: this.opts.localDirectory ?? this.opts.site.paths.scratch ?? path.posix.join(this.opts.dir, 'workers', 'space'),
-      lifetime: lifetimeForWalltime(typeof pool.config.walltimeSeconds === 'number' ? pool.config.walltimeSeconds : null),
+      localDirectory:
+        this.opts.localDirectory ?? this.opts.site.paths.scratch ?? path.posix.join(this.opts.dir, 'workers', 'space'),
+      lifetime: lifetimeForWalltime(
+        typeof pool.config.walltimeSeconds === 'number' ? pool.config.walltimeSeconds : null,
+      ),
       deathTimeout: 120,
-    });
+    })
     const r = renderJobScript(
       {
         jobName: this.jobName(pool.name),
@@ -111,57 +117,57 @@ export class SlurmWorkers extends EventEmitter<DeploymentEvents> implements Work
       },
       this.opts.site,
       { setup: this.opts.setup ?? this.opts.site.environment.setup },
-    );
-    return { script: r.script, problems: r.problems };
+    )
+    return { script: r.script, problems: r.problems }
   }
 
   private set(s: Slot, patch: Partial<DeployedWorker>) {
-    const before = `${s.w.state}|${s.w.reason}|${s.w.jobId}`;
-    Object.assign(s.w, patch);
+    const before = `${s.w.state}|${s.w.reason}|${s.w.jobId}`
+    Object.assign(s.w, patch)
     if (`${s.w.state}|${s.w.reason}|${s.w.jobId}` !== before) {
-      s.w.since = Date.now();
-      this.emit('worker', { ...s.w });
+      s.w.since = Date.now()
+      this.emit('worker', { ...s.w })
     }
   }
 
   private async preflight(): Promise<Map<string, string>> {
-    const bad = new Map<string, string>();
-    if (!(this.opts.preflight ?? this.opts.site.slurm.preflight)) return bad;
+    const bad = new Map<string, string>()
+    if (!(this.opts.preflight ?? this.opts.site.slurm.preflight)) return bad
     try {
-      const cluster = parseSinfo(await this.client.sinfo());
-      this.partitions = cluster.partitions;
+      const cluster = parseSinfo(await this.client.sinfo())
+      this.partitions = cluster.partitions
       for (const p of preflightPools(this.opts.pools, this.opts.site, cluster)) {
-        if (p.severity !== 'error' || !p.pool) continue;
-        const prev = bad.get(p.pool);
-        bad.set(p.pool, prev ? `${prev}; ${p.message}` : `${p.message}${p.hint ? ` (${p.hint})` : ''}`);
+        if (p.severity !== 'error' || !p.pool) continue
+        const prev = bad.get(p.pool)
+        bad.set(p.pool, prev ? `${prev}; ${p.message}` : `${p.message}${p.hint ? ` (${p.hint})` : ''}`)
       }
     } catch (e) {
-      this.emit('info', `slurm preflight skipped: ${(e as Error).message}`);
+      this.emit('info', `slurm preflight skipped: ${(e as Error).message}`)
     }
-    return bad;
+    return bad
   }
 
   async ensurePools(pools: string[]): Promise<void> {
     if (!this.preflightDone) {
-      this.preflightDone = this.preflight();
-      await makeDirs(this.opts.transport, [this.logDir(), path.posix.join(this.opts.dir, 'scripts')]);
+      this.preflightDone = this.preflight()
+      await makeDirs(this.opts.transport, [this.logDir(), path.posix.join(this.opts.dir, 'scripts')])
     }
-    const bad = await this.preflightDone;
+    const bad = await this.preflightDone
     for (const name of pools) {
-      const pool = this.poolsByName.get(name);
+      const pool = this.poolsByName.get(name)
       if (!pool) {
-        this.markExhausted(name, `pool ${name} is not declared in the plan`);
-        continue;
+        this.markExhausted(name, `pool ${name} is not declared in the plan`)
+        continue
       }
       if (bad.has(name)) {
-        this.markExhausted(name, `Slurm cannot host pool ${name}: ${bad.get(name)}`);
-        continue;
+        this.markExhausted(name, `Slurm cannot host pool ${name}: ${bad.get(name)}`)
+        continue
       }
       if (pool.workers <= 0) {
-        this.markExhausted(name, `pool ${name} has workers: 0`);
-        continue;
+        this.markExhausted(name, `pool ${name} has workers: 0`)
+        continue
       }
-      let slots = this.slots.get(name);
+      let slots = this.slots.get(name)
       if (!slots) {
         slots = Array.from({ length: pool.workers }, (_, i) => ({
           w: {
@@ -184,49 +190,50 @@ export class SlurmWorkers extends EventEmitter<DeploymentEvents> implements Work
           submitting: false,
           missingSince: null,
           jobName: this.jobName(name),
-        }));
-        this.slots.set(name, slots);
+        }))
+        this.slots.set(name, slots)
       }
-      const launches: Promise<void>[] = [];
+      const launches: Promise<void>[] = []
       for (const s of slots) {
-        if (s.wanted && (s.submitting || (s.w.jobId && s.w.state !== 'gone'))) continue;
-        if (s.w.state === 'gone' && (s.w.hopeless || s.w.restarts > (this.opts.maxRestarts ?? 3))) continue;
-        s.wanted = true;
+        if (s.wanted && (s.submitting || (s.w.jobId && s.w.state !== 'gone'))) continue
+        if (s.w.state === 'gone' && (s.w.hopeless || s.w.restarts > (this.opts.maxRestarts ?? 3))) continue
+        s.wanted = true
         // a released slot comes back as a new job and worker
-        if (s.w.state === 'gone') this.set(s, { name: `${s.w.slot}-r${++s.inc}`, jobId: null, state: 'requested', reason: 'pool needed again' });
-        launches.push(this.submit(s));
+        if (s.w.state === 'gone')
+          this.set(s, { name: `${s.w.slot}-r${++s.inc}`, jobId: null, state: 'requested', reason: 'pool needed again' })
+        launches.push(this.submit(s))
       }
-      await Promise.all(launches);
+      await Promise.all(launches)
     }
-    this.schedulePoll(0);
+    this.schedulePoll(0)
   }
 
   private async submit(s: Slot): Promise<void> {
-    const pool = this.poolsByName.get(s.w.pool)!;
-    s.submitting = true;
-    const name = s.w.name;
-    const { script, problems } = this.renderWorkerScript(pool, name);
-    this.scripts.set(pool.name, script);
-    const err = problems.find((p) => p.severity === 'error');
+    const pool = this.poolsByName.get(s.w.pool)!
+    s.submitting = true
+    const name = s.w.name
+    const { script, problems } = this.renderWorkerScript(pool, name)
+    this.scripts.set(pool.name, script)
+    const err = problems.find((p) => p.severity === 'error')
     if (err) {
-      s.submitting = false;
-      this.set(s, { name, state: 'gone', hopeless: true, reason: `job script for pool ${pool.name}: ${err.message}` });
-      this.checkExhausted(pool.name);
-      return;
+      s.submitting = false
+      this.set(s, { name, state: 'gone', hopeless: true, reason: `job script for pool ${pool.name}: ${err.message}` })
+      this.checkExhausted(pool.name)
+      return
     }
-    const scriptPath = path.posix.join(this.opts.dir, 'scripts', `${name}.sbatch`);
+    const scriptPath = path.posix.join(this.opts.dir, 'scripts', `${name}.sbatch`)
     try {
-      await stageFile(this.opts.transport, scriptPath, script, { mode: 0o755 });
-      const r = await this.client.sbatch(scriptPath);
+      await stageFile(this.opts.transport, scriptPath, script, { mode: 0o755 })
+      const r = await this.client.sbatch(scriptPath)
       if (this.stopping || !s.wanted) {
-        if (r.ok) await this.client.scancel([r.jobId]).catch(() => undefined);
-        s.submitting = false;
-        return;
+        if (r.ok) await this.client.scancel([r.jobId]).catch(() => undefined)
+        s.submitting = false
+        return
       }
       if (r.ok) {
-        this.jobIds.add(r.jobId);
-        s.seen = false;
-        s.missingSince = null;
+        this.jobIds.add(r.jobId)
+        s.seen = false
+        s.missingSince = null
         this.set(s, {
           name,
           jobId: r.jobId,
@@ -234,200 +241,234 @@ export class SlurmWorkers extends EventEmitter<DeploymentEvents> implements Work
           hopeless: false,
           reason: 'submitted',
           logFile: path.posix.join(this.logDir(), `${s.jobName}-${r.jobId}.err`),
-        });
-        this.emit('info', `pool ${pool.name}: worker ${name} submitted as Slurm job ${r.jobId}`);
+        })
+        this.emit('info', `pool ${pool.name}: worker ${name} submitted as Slurm job ${r.jobId}`)
       } else {
-        const p = mapSbatchError(r.stderr || r.stdout, pool.name, { partitions: this.partitions, code: r.code });
+        const p = mapSbatchError(r.stderr || r.stdout, pool.name, { partitions: this.partitions, code: r.code })
         if (p.retryable && s.w.restarts < (this.opts.maxRestarts ?? 3)) {
-          s.w.restarts += 1;
-          this.set(s, { name, state: 'requested', reason: `${p.message}; retrying` });
+          s.w.restarts += 1
+          this.set(s, { name, state: 'requested', reason: `${p.message}; retrying` })
           setTimeout(() => {
-            if (!this.stopping && s.wanted) void this.submit(s);
-          }, 2000 * s.w.restarts);
+            if (!this.stopping && s.wanted) void this.submit(s)
+          }, 2000 * s.w.restarts)
         } else {
-          this.set(s, { name, state: 'gone', hopeless: true, reason: p.message + (p.hint ? ` (${p.hint})` : '') });
-          this.checkExhausted(pool.name);
+          this.set(s, { name, state: 'gone', hopeless: true, reason: p.message + (p.hint ? ` (${p.hint})` : '') })
+          this.checkExhausted(pool.name)
         }
       }
     } catch (e) {
-      this.set(s, { name, state: 'gone', hopeless: true, reason: `submitting worker ${name} failed: ${(e as Error).message}` });
-      this.checkExhausted(pool.name);
+      this.set(s, {
+        name,
+        state: 'gone',
+        hopeless: true,
+        reason: `submitting worker ${name} failed: ${(e as Error).message}`,
+      })
+      this.checkExhausted(pool.name)
     } finally {
-      s.submitting = false;
+      s.submitting = false
     }
   }
 
   private schedulePoll(delay: number) {
-    if (this.stopping) return;
-    if (this.pollTimer) clearTimeout(this.pollTimer);
-    this.pollTimer = setTimeout(() => void this.poll(), delay);
+    if (this.stopping) return
+    if (this.pollTimer) clearTimeout(this.pollTimer)
+    this.pollTimer = setTimeout(() => void this.poll(), delay)
   }
 
   /** one squeue for every worker job of the run; back off while nothing changes */
   async poll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    let changed = false;
+    if (this.polling) return
+    this.polling = true
+    let changed = false
     try {
-      const all = [...this.slots.values()].flat().filter((s) => s.w.jobId && s.w.state !== 'gone');
-      if (all.length === 0) return;
-      const names = [...new Set(all.map((s) => s.jobName))];
-      const records = await this.client.squeue({ names });
-      const byId = new Map<string, SlurmJobRecord>(records.map((r) => [r.jobId, r]));
+      const all = [...this.slots.values()].flat().filter((s) => s.w.jobId && s.w.state !== 'gone')
+      if (all.length === 0) return
+      const names = [...new Set(all.map((s) => s.jobName))]
+      const records = await this.client.squeue({ names })
+      const byId = new Map<string, SlurmJobRecord>(records.map((r) => [r.jobId, r]))
       for (const s of all) {
-        const rec = byId.get(s.w.jobId!);
-        const before = `${s.w.state}|${s.w.reason}`;
+        const rec = byId.get(s.w.jobId!)
+        const before = `${s.w.state}|${s.w.reason}`
         if (!rec) {
-          s.missingSince ??= Date.now();
+          s.missingSince ??= Date.now()
           // give a just-submitted job a moment to appear; then ask sacct / scontrol for its end
           if (Date.now() - s.missingSince > 3000) {
-            const more = [...(await this.client.sacct([s.w.jobId!]).catch(() => [])), ...(await this.client.scontrolJobs([s.w.jobId!]).catch(() => []))];
-            const r2 = more.find((r) => r.jobId === s.w.jobId);
-            if (r2) await this.apply(s, r2);
-            else await this.ended(s, 'Slurm no longer knows the job (it left squeue and accounting)');
+            const more = [
+              ...(await this.client.sacct([s.w.jobId!]).catch(() => [])),
+              ...(await this.client.scontrolJobs([s.w.jobId!]).catch(() => [])),
+            ]
+            const r2 = more.find((r) => r.jobId === s.w.jobId)
+            if (r2) await this.apply(s, r2)
+            else await this.ended(s, 'Slurm no longer knows the job (it left squeue and accounting)')
           }
         } else {
-          s.seen = true;
-          s.missingSince = null;
-          await this.apply(s, rec);
+          s.seen = true
+          s.missingSince = null
+          await this.apply(s, rec)
         }
-        if (`${s.w.state}|${s.w.reason}` !== before) changed = true;
+        if (`${s.w.state}|${s.w.reason}` !== before) changed = true
       }
     } catch (e) {
-      this.emit('info', `squeue failed: ${(e as Error).message}`);
+      this.emit('info', `squeue failed: ${(e as Error).message}`)
     } finally {
-      this.polling = false;
-      const max = this.opts.maxPollMs ?? this.opts.site.slurm.maxPollIntervalMs;
-      this.pollDelay = changed ? this.basePoll() : Math.min(max, Math.round(this.pollDelay * 1.5));
-      if ([...this.slots.values()].flat().some((s) => s.w.jobId && s.w.state !== 'gone')) this.schedulePoll(this.pollDelay);
+      this.polling = false
+      const max = this.opts.maxPollMs ?? this.opts.site.slurm.maxPollIntervalMs
+      this.pollDelay = changed ? this.basePoll() : Math.min(max, Math.round(this.pollDelay * 1.5))
+      if ([...this.slots.values()].flat().some((s) => s.w.jobId && s.w.state !== 'gone'))
+        this.schedulePoll(this.pollDelay)
     }
   }
 
   private async apply(s: Slot, rec: SlurmJobRecord) {
-    const m = mapSlurmState(rec);
+    const m = mapSlurmState(rec)
     if (m.worker === 'pending-in-queue') {
       if (m.hopeless) {
-        await this.client.scancel([s.w.jobId!]).catch(() => undefined);
-        this.set(s, { state: 'gone', hopeless: true, reason: `Slurm job ${s.w.jobId} can never start: ${m.reasonText}` });
-        this.checkExhausted(s.w.pool);
-        return;
+        await this.client.scancel([s.w.jobId!]).catch(() => undefined)
+        this.set(s, {
+          state: 'gone',
+          hopeless: true,
+          reason: `Slurm job ${s.w.jobId} can never start: ${m.reasonText}`,
+        })
+        this.checkExhausted(s.w.pool)
+        return
       }
-      this.set(s, { state: 'pending-in-queue', reason: `Slurm job ${s.w.jobId} ${rec.state}${m.reasonText ? ` (${m.reasonText})` : ''}` });
+      this.set(s, {
+        state: 'pending-in-queue',
+        reason: `Slurm job ${s.w.jobId} ${rec.state}${m.reasonText ? ` (${m.reasonText})` : ''}`,
+      })
     } else if (m.worker === 'running') {
       // the job runs; the worker is `running` once it registers with the scheduler (markConnected)
-      if (s.w.state !== 'running') this.set(s, { state: 'starting', reason: `Slurm job ${s.w.jobId} running on ${rec.nodes ?? '?'}; worker connecting` });
+      if (s.w.state !== 'running')
+        this.set(s, {
+          state: 'starting',
+          reason: `Slurm job ${s.w.jobId} running on ${rec.nodes ?? '?'}; worker connecting`,
+        })
     } else {
-      await this.ended(s, `Slurm job ${s.w.jobId} ${rec.state}${m.reasonText ? `: ${m.reasonText}` : ''}`);
+      await this.ended(s, `Slurm job ${s.w.jobId} ${rec.state}${m.reasonText ? `: ${m.reasonText}` : ''}`)
     }
   }
 
   private async ended(s: Slot, why: string) {
-    if (s.w.state === 'gone') return;
-    let reason = why;
+    if (s.w.state === 'gone') return
+    let reason = why
     if (!this.stopping && s.wanted && s.w.logFile) {
-      const t = await readFileTail(this.opts.transport, s.w.logFile, 2000).catch(() => null);
+      const t = await readFileTail(this.opts.transport, s.w.logFile, 2000).catch(() => null)
       const last = (t ?? '')
         .trim()
         .split('\n')
         .filter((l) => l && !/ - INFO - /.test(l))
         .slice(-2)
-        .join(' | ');
-      if (last) reason += `; ${last}`;
+        .join(' | ')
+      if (last) reason += `; ${last}`
     }
     if (this.stopping || !s.wanted) {
-      this.set(s, { state: 'gone', reason: this.stopping ? 'stopped (scancel)' : 'released (pool idle)' });
-      return;
+      this.set(s, { state: 'gone', reason: this.stopping ? 'stopped (scancel)' : 'released (pool idle)' })
+      return
     }
-    const max = this.opts.maxRestarts ?? 3;
+    const max = this.opts.maxRestarts ?? 3
     if (s.w.restarts < max) {
       // this incarnation (job) is gone; the slot comes back as a new job and worker `<slot>-r<k>`
-      this.set(s, { state: 'gone', reason });
-      s.w.restarts += 1;
-      this.set(s, { name: `${s.w.slot}-r${++s.inc}`, jobId: null, state: 'requested', reason: `${reason}; resubmitting (${s.w.restarts}/${max})` });
-      this.emit('info', `${reason}; resubmitting worker of pool ${s.w.pool} (${s.w.restarts}/${max})`);
-      await this.submit(s);
+      this.set(s, { state: 'gone', reason })
+      s.w.restarts += 1
+      this.set(s, {
+        name: `${s.w.slot}-r${++s.inc}`,
+        jobId: null,
+        state: 'requested',
+        reason: `${reason}; resubmitting (${s.w.restarts}/${max})`,
+      })
+      this.emit('info', `${reason}; resubmitting worker of pool ${s.w.pool} (${s.w.restarts}/${max})`)
+      await this.submit(s)
     } else {
-      s.w.restarts += 1;
-      this.set(s, { state: 'gone', reason: `${reason}; no resubmission left (${max} used)` });
-      this.checkExhausted(s.w.pool);
+      s.w.restarts += 1
+      this.set(s, { state: 'gone', reason: `${reason}; no resubmission left (${max} used)` })
+      this.checkExhausted(s.w.pool)
     }
   }
 
   markConnected(name: string) {
     for (const slots of this.slots.values())
-      for (const s of slots) if (s.w.name === name && s.w.state !== 'gone' && s.w.state !== 'running') this.set(s, { state: 'running', reason: null });
+      for (const s of slots)
+        if (s.w.name === name && s.w.state !== 'gone' && s.w.state !== 'running')
+          this.set(s, { state: 'running', reason: null })
   }
 
   /** a connected worker left the scheduler (its job may still be ending) */
   markDisconnected(name: string) {
     for (const slots of this.slots.values())
-      for (const s of slots) if (s.w.name === name && s.w.state === 'running') {
-        this.set(s, { state: 'starting', reason: `worker ${name} left the scheduler; Slurm job ${s.w.jobId} ending?` });
-        this.schedulePoll(0);
-      }
+      for (const s of slots)
+        if (s.w.name === name && s.w.state === 'running') {
+          this.set(s, {
+            state: 'starting',
+            reason: `worker ${name} left the scheduler; Slurm job ${s.w.jobId} ending?`,
+          })
+          this.schedulePoll(0)
+        }
   }
 
   private checkExhausted(pool: string) {
-    const slots = this.slots.get(pool) ?? [];
-    const max = this.opts.maxRestarts ?? 3;
+    const slots = this.slots.get(pool) ?? []
+    const max = this.opts.maxRestarts ?? 3
     if (slots.length && slots.every((s) => s.w.state === 'gone' && (s.w.hopeless || s.w.restarts > max))) {
-      const reasons = [...new Set(slots.map((s) => s.w.reason).filter(Boolean))];
-      this.markExhausted(pool, `no worker job of pool ${pool} can run: ${reasons.join('; ')}`);
+      const reasons = [...new Set(slots.map((s) => s.w.reason).filter(Boolean))]
+      this.markExhausted(pool, `no worker job of pool ${pool} can run: ${reasons.join('; ')}`)
     }
   }
 
   private markExhausted(pool: string, reason: string) {
-    if (this.exhausted.has(pool)) return;
-    this.exhausted.set(pool, reason);
-    this.emit('exhausted', { pool, reason });
+    if (this.exhausted.has(pool)) return
+    this.exhausted.set(pool, reason)
+    this.emit('exhausted', { pool, reason })
   }
 
   async releasePool(pool: string): Promise<void> {
-    const slots = this.slots.get(pool) ?? [];
-    const ids: string[] = [];
+    const slots = this.slots.get(pool) ?? []
+    const ids: string[] = []
     for (const s of slots) {
-      s.wanted = false;
-      if (s.w.jobId && s.w.state !== 'gone') ids.push(s.w.jobId);
+      s.wanted = false
+      if (s.w.jobId && s.w.state !== 'gone') ids.push(s.w.jobId)
     }
     if (ids.length) {
-      await this.client.scancel(ids).catch((e) => this.emit('info', `scancel failed: ${(e as Error).message}`));
-      this.emit('info', `pool ${pool} idle: cancelled worker job(s) ${ids.join(', ')}`);
-      for (const s of slots) if (s.w.jobId && ids.includes(s.w.jobId)) this.set(s, { state: 'gone', reason: 'released (pool idle): scancel' });
+      await this.client.scancel(ids).catch((e) => this.emit('info', `scancel failed: ${(e as Error).message}`))
+      this.emit('info', `pool ${pool} idle: cancelled worker job(s) ${ids.join(', ')}`)
+      for (const s of slots)
+        if (s.w.jobId && ids.includes(s.w.jobId))
+          this.set(s, { state: 'gone', reason: 'released (pool idle): scancel' })
     }
   }
 
   pools(): PoolDeployment[] {
-    return this.opts.pools.map((p) => this.pool(p.name)!).filter(Boolean);
+    return this.opts.pools.map((p) => this.pool(p.name)!).filter(Boolean)
   }
 
   pool(name: string): PoolDeployment | null {
-    const slots = this.slots.get(name) ?? [];
-    if (!this.poolsByName.has(name) && !this.exhausted.has(name)) return null;
+    const slots = this.slots.get(name) ?? []
+    if (!this.poolsByName.has(name) && !this.exhausted.has(name)) return null
     return {
       pool: name,
       target: slots.filter((s) => s.wanted).length,
       workers: slots.map((s) => ({ ...s.w })),
       exhausted: this.exhausted.has(name),
       reason: this.exhausted.get(name) ?? null,
-    };
+    }
   }
 
   /** scancel every worker job and wait (up to `timeoutMs`) until Slurm shows none of them active */
   async stop(timeoutMs = 30_000): Promise<void> {
-    this.stopping = true;
-    if (this.pollTimer) clearTimeout(this.pollTimer);
-    while (this.polling) await sleep(20);
-    const ids = [...this.jobIds];
-    if (ids.length === 0) return;
-    await this.client.scancel(ids).catch((e) => this.emit('info', `scancel failed: ${(e as Error).message}`));
-    const names = [...new Set([...this.slots.values()].flat().map((s) => s.jobName))];
-    const deadline = Date.now() + timeoutMs;
+    this.stopping = true
+    if (this.pollTimer) clearTimeout(this.pollTimer)
+    while (this.polling) await sleep(20)
+    const ids = [...this.jobIds]
+    if (ids.length === 0) return
+    await this.client.scancel(ids).catch((e) => this.emit('info', `scancel failed: ${(e as Error).message}`))
+    const names = [...new Set([...this.slots.values()].flat().map((s) => s.jobName))]
+    const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
-      const recs = await this.client.squeue({ names }).catch(() => null);
-      const active = (recs ?? []).filter((r) => ids.includes(r.jobId) && !mapSlurmState(r).final);
-      if (recs && active.length === 0) break;
-      await sleep(300);
+      const recs = await this.client.squeue({ names }).catch(() => null)
+      const active = (recs ?? []).filter((r) => ids.includes(r.jobId) && !mapSlurmState(r).final)
+      if (recs && active.length === 0) break
+      await sleep(300)
     }
-    for (const s of [...this.slots.values()].flat()) if (s.w.state !== 'gone') this.set(s, { state: 'gone', reason: 'stopped (scancel)' });
+    for (const s of [...this.slots.values()].flat())
+      if (s.w.state !== 'gone') this.set(s, { state: 'gone', reason: 'stopped (scancel)' })
   }
 }

@@ -11,7 +11,8 @@ import { isDomainError } from '~/server/library/errors'
 export const dynamic = 'force-dynamic'
 export const runtime = 'nodejs'
 
-const json = (status: number, code: string, message: string) => Response.json({ error: { code, message } }, { status, headers: { 'cache-control': 'no-store' } })
+const json = (status: number, code: string, message: string) =>
+  Response.json({ error: { code, message } }, { status, headers: { 'cache-control': 'no-store' } })
 
 export async function GET(req: Request, { params }: { params: Promise<{ id: string; taskId: string }> }) {
   const auth = authenticate(req)
@@ -21,7 +22,10 @@ export async function GET(req: Request, { params }: { params: Promise<{ id: stri
   if (stream !== 'stdout' && stream !== 'stderr') return json(400, 'BAD_INPUT', 'stream must be stdout or stderr')
   await migrateDatabase(currentDbUrl())
   const db = getDb()
-  const task = await db.task.findUnique({ where: { id: taskId }, select: { runId: true, stageId: true, partitionIndex: true, attempt: true } })
+  const task = await db.task.findUnique({
+    where: { id: taskId },
+    select: { runId: true, stageId: true, partitionIndex: true, attempt: true },
+  })
   if (!task || task.runId !== runId) return json(404, 'NOT_FOUND', `task ${taskId} of run ${runId} not found`)
   let file: string
   try {
@@ -30,7 +34,11 @@ export async function GET(req: Request, { params }: { params: Promise<{ id: stri
     if (isDomainError(e)) return json(e.domainCode === 'NOT_FOUND' ? 404 : 400, e.domainCode, e.message)
     throw e
   }
-  const name = `${task.stageId}${task.partitionIndex != null ? `-${task.partitionIndex}` : ''}-${taskId}.${stream}.log`.replace(/[^\w.-]/g, '_')
+  const name =
+    `${task.stageId}${task.partitionIndex != null ? `-${task.partitionIndex}` : ''}-${taskId}.${stream}.log`.replace(
+      /[^\w.-]/g,
+      '_',
+    )
   const headers = {
     'content-type': 'text/plain; charset=utf-8',
     'content-disposition': `attachment; filename="${name}"`,
