@@ -36,6 +36,7 @@ import { emit } from './bus.ts'
 import type { NewRunEvent } from './events.ts'
 import './drivers.ts'
 import { newId } from './ids.ts'
+import { type LongTimer, setLongTimeout } from './long-timer.ts'
 import { checkOps } from './ops.ts'
 import { partitionsOf, preparePartitions, type Partition } from './partition.ts'
 import './ops/hep.ts' // registers the hep.* ops, partitioner and merge (server/execution/ops/hep.ts)
@@ -160,7 +161,7 @@ interface ActiveRun {
   session: BackendSession | null
   cancelRequested: boolean
   waiters: ((s: RunState) => void)[]
-  timers: Map<string, NodeJS.Timeout>
+  timers: Map<string, LongTimer>
   workers: Map<string, { state: WorkerState; pool: string }>
   finishing: boolean
   pumpScheduled: boolean
@@ -648,7 +649,7 @@ export class RunEngine {
       runDir: run.runDir,
       plan: run.plan,
       strategy: run.strategy,
-      strategyContext: { runDir: run.runDir, host: this.opts.host },
+      strategyContext: { runDir: run.runDir, host: this.opts.host, runAs: run.options.runAs ?? null },
       report: {
         task: (u) => this.onTaskUpdate(run, u),
         worker: (u) => this.onWorkerUpdate(run, u),
@@ -936,7 +937,7 @@ export class RunEngine {
     const attempt = t.attempt
     const elapsed = t.startedAt ? Date.now() - t.startedAt : 0
     const ms = Math.max(0, (t.timeoutSeconds + (this.opts.timeoutGraceSeconds ?? 10)) * 1000 - elapsed)
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       run.timers.delete(t.id)
       if (t.attempt !== attempt || t.state !== 'running') return
       t.engineTimedOut = true
@@ -946,13 +947,12 @@ export class RunEngine {
       )
       void run.session?.cancel([{ taskId: t.id, attempt, ref: t.ref }])
     }, ms)
-    timer.unref?.()
     run.timers.set(t.id, timer)
   }
 
   private clearTimer(run: ActiveRun, t: TaskRec) {
     const tm = run.timers.get(t.id)
-    if (tm) clearTimeout(tm)
+    if (tm) tm.clear()
     run.timers.delete(t.id)
   }
 
@@ -1111,7 +1111,7 @@ export class RunEngine {
     this.onCommit(async () => {
       run.finishing = false
       if (run.open > 0) return // re-opened by a retry meanwhile
-      for (const tm of run.timers.values()) clearTimeout(tm)
+      for (const tm of run.timers.values()) tm.clear()
       run.timers.clear()
       const s = run.session
       run.session = null
@@ -1441,7 +1441,7 @@ export class RunEngine {
       for (const id of this.activeRunIds()) await this.cancelRun(id, 'server shutting down').catch(() => {})
     await this.flush()
     for (const run of this.runs.values()) {
-      for (const tm of run.timers.values()) clearTimeout(tm)
+      for (const tm of run.timers.values()) tm.clear()
       await run.session?.close({ detach: true })
     }
     this.runs.clear()
