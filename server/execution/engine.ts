@@ -36,6 +36,7 @@ import { emit } from './bus.ts'
 import type { NewRunEvent } from './events.ts'
 import './drivers.ts'
 import { newId } from './ids.ts'
+import { clampRetries, decideAfterFailure } from './policy.ts'
 import { type LongTimer, setLongTimeout } from './long-timer.ts'
 import { checkOps } from './ops.ts'
 import { partitionsOf, preparePartitions, type Partition } from './partition.ts'
@@ -99,6 +100,8 @@ export interface EngineOptions {
   controlPollMs?: number
   /** extra attempts for `lost` tasks (default 1) */
   lostRetries?: number
+  /** first retry's backoff (ms, doubling per retry; default policy.ts RETRY_BASE_MS) */
+  retryBackoffMs?: number
   /** extra seconds after a task's timeout before the engine itself kills it (the runtime enforces the timeout first) */
   timeoutGraceSeconds?: number
   /** credential policy for every run (default: the plan's execution.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else warn) */
@@ -478,7 +481,7 @@ export class RunEngine {
           partitionIndex: part?.index ?? null,
           state: reused ? 'succeeded' : 'pending',
           attempt: 0,
-          maxRetries: Math.max(0, stage.retries ?? Number(plan.config?.retries ?? 0) ?? 0),
+          maxRetries: clampRetries(stage.retries ?? Number(plan.config?.retries ?? 0)),
           pool: stage.pool,
           modifiers: stage.modifiers?.length ? JSON.stringify(stage.modifiers) : null,
           createdAt,
@@ -1008,7 +1011,7 @@ export class RunEngine {
     this.failTask(run, t, reason, { patch: common, payload })
   }
 
-  /** queued|running -> failed, then retry or cascade */
+  /** queued|running -> failed, then retry or cascade (the decision: policy.ts) */
   private failTask(
     run: ActiveRun,
     t: TaskRec,
@@ -1020,27 +1023,61 @@ export class RunEngine {
       if (!this.setTask(run, t, 'failed', { finishedAt: new Date(), ...(o.patch ?? {}), reason }, o.payload ?? {}))
         return
     }
-    if (!o.final && !t.cancelRequested && !run.cancelRequested && t.retriesUsed < t.maxRetries) {
+    const d = decideAfterFailure(
+      {
+        kind: 'failed',
+        reason,
+        final: o.final,
+        stopRequested: t.cancelRequested || run.cancelRequested,
+        ...this.budgets(run, t),
+      },
+      { baseMs: this.opts.retryBackoffMs },
+    )
+    if (d.action === 'retry') {
       t.retriesUsed++
-      this.retryNow(run, t, `retry ${t.retriesUsed} of ${t.maxRetries} after: ${reason}`)
+      this.retryNow(run, t, d.reason, d.delayMs)
       return
     }
     this.afterTerminal(run, t)
   }
 
-  private retryNow(run: ActiveRun, t: TaskRec, reason: string) {
+  private budgets(run: ActiveRun, t: TaskRec) {
+    return {
+      retriesUsed: t.retriesUsed,
+      maxRetries: t.maxRetries,
+      lostUsed: t.lostUsed,
+      lostBudget: run.options.lostRetries ?? this.opts.lostRetries ?? 1,
+    }
+  }
+
+  private retryNow(run: ActiveRun, t: TaskRec, reason: string, delayMs = 0) {
     t.attempt++
     t.engineTimedOut = false
     t.ref = null
     t.startedAt = null
-    this.setTask(run, t, 'retrying', { attempt: t.attempt, reason }, { attempt: t.attempt })
-    if (t.unmet === 0) this.makeReady(run, t)
+    this.setTask(run, t, 'retrying', { attempt: t.attempt, reason }, { attempt: t.attempt, delayMs })
+    if (t.unmet !== 0) return
+    if (delayMs <= 0) {
+      this.makeReady(run, t)
+      return
+    }
+    // backoff: the task stays `retrying` meanwhile (a cancel finds it there)
+    const attempt = t.attempt
+    const timer = setLongTimeout(() => {
+      run.timers.delete(t.id)
+      if (t.attempt === attempt && t.state === 'retrying') this.makeReady(run, t)
+    }, delayMs)
+    run.timers.set(t.id, timer)
   }
 
   private onLost(run: ActiveRun, t: TaskRec, reason: string) {
     if (t.state !== 'queued' && t.state !== 'running') return
     this.clearTimer(run, t)
-    if (t.cancelRequested || run.cancelRequested) {
+    const d = decideAfterFailure(
+      { kind: 'lost', reason, stopRequested: t.cancelRequested || run.cancelRequested, ...this.budgets(run, t) },
+      { baseMs: this.opts.retryBackoffMs },
+    )
+    if (d.action === 'cancel') {
       this.setTask(run, t, 'cancelled', {
         reason: t.cancelRequested ? 'cancelled by user' : 'run cancelled',
         finishedAt: new Date(),
@@ -1049,18 +1086,13 @@ export class RunEngine {
       return
     }
     this.setTask(run, t, 'lost', { reason, finishedAt: new Date() })
-    const lostBudget = run.options.lostRetries ?? this.opts.lostRetries ?? 1
-    if (t.lostUsed < lostBudget) {
-      t.lostUsed++
-      this.retryNow(run, t, `lost (${reason}): new attempt`)
+    if (d.action === 'retry') {
+      if (d.budget === 'lost') t.lostUsed++
+      else t.retriesUsed++
+      this.retryNow(run, t, d.reason, d.delayMs)
       return
     }
-    if (t.retriesUsed < t.maxRetries) {
-      t.retriesUsed++
-      this.retryNow(run, t, `lost (${reason}): retry ${t.retriesUsed} of ${t.maxRetries}`)
-      return
-    }
-    this.setTask(run, t, 'failed', { reason: `lost: ${reason}` })
+    this.setTask(run, t, 'failed', { reason: d.reason })
     this.afterTerminal(run, t)
   }
 

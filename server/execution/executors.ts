@@ -506,10 +506,11 @@ export class ExecutorPool {
     }
     const busy = new Set([...this.tasks.values()].filter((t) => !t.finished).map((t) => t.executorId))
     const idle = live.filter((e) => !busy.has(e.id))
+    // reported now, with the run's last writes (the caller may close the database right after)
+    for (const e of idle)
+      this.o.events.worker({ workerId: e.id, pool: this.o.pool, state: 'gone', kind: 'executor', reason: null })
     const deadline = Date.now() + 3000
     while (Date.now() < deadline && idle.some((e) => e.child || isProcessAlive(e.pid, e.startTicks)))
       await new Promise((r) => setTimeout(r, 20))
-    for (const e of idle)
-      this.o.events.worker({ workerId: e.id, pool: this.o.pool, state: 'gone', kind: 'executor', reason: null })
   }
 }
