@@ -18,7 +18,7 @@
  *   stage that succeeded in the old run are copied as `succeeded` (reason "reused from run X"; their
  *   outputs stay in the old run directory and are passed on via CONTROLROOM_INPUTS).
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {
@@ -68,6 +68,7 @@ import {
   type JobRef,
   type PoolProblem,
   type RunAs,
+  RunAsSchema,
   type RunEvent,
   type RunState,
   type Strategy,
@@ -77,6 +78,21 @@ import {
   type WorkerState,
   type WorkerUpdate,
 } from './types.ts'
+
+/**
+ * The directories above a run directory must let the run's OS user pass (x), never list or read
+ * (r): CONTROLROOM_HOME and its runs/ become 0711 at most; files in them keep their own modes.
+ */
+function traversable(dir: string) {
+  for (const d of [dir, path.dirname(dir)]) {
+    try {
+      const mode = statSync(d).mode & 0o777
+      if ((mode & 0o011) !== 0o011) chmodSync(d, mode | 0o011)
+    } catch {
+      /* not ours to change: the executor will say what it cannot reach */
+    }
+  }
+}
 
 export class RunRefusedError extends Error {
   constructor(
@@ -461,8 +477,16 @@ export class RunEngine {
         problems,
       )
     const { backend, strategy } = resolveDrivers(plan.backend, plan.strategy)
-    mkdirSync(path.join(runDir, 'tasks'), { recursive: true })
-    writeFileSync(path.join(runDir, 'plan.json'), JSON.stringify(plan, null, 2))
+    const runAs = args.options?.runAs ? RunAsSchema.parse(args.options.runAs) : null
+    mkdirSync(path.join(runDir, 'tasks'), { recursive: true, mode: 0o700 })
+    writeFileSync(path.join(runDir, 'plan.json'), JSON.stringify(plan, null, 2), { mode: 0o600 })
+    chmodSync(runDir, 0o700)
+    if (runAs) {
+      // the run's OS user writes here (its executors and tasks); nobody else reads it
+      for (const p of [runDir, path.join(runDir, 'tasks'), path.join(runDir, 'plan.json')])
+        chownSync(p, runAs.uid, runAs.gid)
+      traversable(path.dirname(runDir))
+    }
     await preparePartitions(plan, { runDir }) // hook: partitioners that need I/O (hep.*: counting events)
 
     const options: RunOptions = { ...(args.options ?? {}), owner: this.identity }

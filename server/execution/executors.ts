@@ -73,6 +73,8 @@ export class ExecutorPool {
   private executors = new Map<string, ExecutorState>()
   private tasks = new Map<string, TaskTrack>()
   private sweepTimer: NodeJS.Timeout | null = null
+  /** executors in a row that died before saying hello (a broken setup: do not respawn forever) */
+  private failedStarts = 0
   private seq = 0
   private closed = false
 
@@ -250,6 +252,7 @@ export class ExecutorPool {
     const ev = this.o.events
     switch (m.t) {
       case 'hello':
+        this.failedStarts = 0
         e.pid = m.pid
         e.startTicks = m.startTicks
         if (!e.reported) {
@@ -307,9 +310,11 @@ export class ExecutorPool {
       else if (!e.child && !isProcessAlive(e.pid, e.startTicks)) {
         this.read(e)
         e.gone = true
+        if (!e.reported) this.failedStarts++
         this.buryTasksOf(e, 'died')
       }
     }
+    if (this.failedStarts >= 3) this.failWaiting()
     for (const [id, e] of this.executors)
       if (e.gone && !e.child && ![...this.tasks.values()].some((t) => t.executorId === id)) {
         e.watcher?.close()
@@ -327,6 +332,30 @@ export class ExecutorPool {
       clearInterval(this.sweepTimer)
       this.sweepTimer = null
     }
+  }
+
+  /** executors cannot start here: every task still waiting fails with what the executor said */
+  private failWaiting() {
+    let said = ''
+    for (const e of this.executors.values())
+      try {
+        said = fs.readFileSync(path.join(e.dir, 'executor.log'), 'utf8').trim().split('\n').slice(-3).join(' | ')
+      } catch {
+        /* no log */
+      }
+    const reason = `the executors of pool '${this.o.pool}' exit at start${said ? `: ${said}` : ''}${this.o.runAs ? ` (they run as ${this.o.runAs.user}: can that user reach ${this.poolDir}?)` : ''}`
+    for (const tr of [...this.tasks.values()]) {
+      if (tr.started || tr.finished) continue
+      try {
+        fs.unlinkSync(path.join(this.inbox, tr.entry))
+      } catch {
+        continue
+      }
+      tr.finished = true
+      this.tasks.delete(trackKey(tr.taskId, tr.attempt))
+      this.o.events.failed(tr.taskId, tr.attempt, reason)
+    }
+    this.failedStarts = 0
   }
 
   /** the tasks an executor held when it went away: finished (result.json) or lost */
