@@ -806,7 +806,8 @@ export class RunEngine {
         }
         if (!d.inProcess) {
           try {
-            writeSpec(d)
+            if (run.strategy.writesSpecs) d.launch.spec = d.spec
+            else writeSpec(d)
           } catch (e) {
             this.failTask(run, t, `cannot write the task spec: ${(e as Error).message}`, { final: true })
             continue

@@ -104,12 +104,19 @@ export class ExecutorPool {
 
   // ---------------------------------------------------------------- dispatch
 
-  /** hands a task to the pool: one inbox entry (durable once renamed into place) */
+  /**
+   * Hands a task to the pool: one inbox entry, durable once renamed into place. With the spec in
+   * the launch the entry IS the spec (the executor hard-links it to <taskDir>/spec.json: one file
+   * written per task here); else the entry points at the spec file already written.
+   */
   enqueue(l: TaskLaunch): { taskKey: string; entry: string } {
     const taskKey = randomBytes(12).toString('hex')
     const entry = `${Date.now().toString().padStart(14, '0')}${String(this.seq++ % 1e6).padStart(6, '0')}-${l.taskId}.${l.attempt}.json`
     const tmp = path.join(this.poolDir, `.${entry}`)
-    fs.writeFileSync(tmp, JSON.stringify({ specPath: l.specPath, taskKey }))
+    const body = l.spec
+      ? { ...l.spec, env: { ...l.spec.env, CONTROLROOM_TASK_KEY: taskKey } }
+      : { specPath: l.specPath, taskKey }
+    fs.writeFileSync(tmp, JSON.stringify(body))
     if (this.o.runAs) fs.chownSync(tmp, this.o.runAs.uid, this.o.runAs.gid)
     fs.renameSync(tmp, path.join(this.inbox, entry))
     this.track({ taskId: l.taskId, attempt: l.attempt, taskDir: l.taskDir, entry, taskKey })
@@ -166,7 +173,13 @@ export class ExecutorPool {
     }
     // with uid/gid, libuv also drops the supplementary groups (setgroups(0)) before exec
     if (runAs) Object.assign(options, { uid: runAs.uid, gid: runAs.gid })
-    const child = spawn(process.execPath, [executorScript(), '--pool-dir', this.poolDir, '--id', id], options)
+    // CONTROLROOM_EXECUTOR_NODE_ARGS: node flags for the executors (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile them)
+    const nodeArgs = (process.env.CONTROLROOM_EXECUTOR_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, executorScript(), '--pool-dir', this.poolDir, '--id', id],
+      options,
+    )
     fs.closeSync(logFd)
     child.unref()
     const e: ExecutorState = {

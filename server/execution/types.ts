@@ -316,6 +316,8 @@ export interface TaskLaunch {
   /** environment for the runtime (CONTROLROOM_* identifiers) */
   env: Record<string, string>
   timeoutSeconds: number | null
+  /** the spec itself, for strategies that write spec.json themselves (`writesSpecs`) */
+  spec?: TaskSpec
 }
 
 export interface JobStatus extends MappedJobState {
@@ -391,6 +393,8 @@ export interface Strategy {
   readonly ownWorkers?: boolean
   /** tasks a slot accepts at once (default 1): more than one keeps warm workers busy between reports */
   readonly queueDepth?: number
+  /** the strategy writes spec.json (it gets TaskLaunch.spec); the engine does not write it first */
+  readonly writesSpecs?: boolean
   /** problems per pool before dispatch (a pool this host / cluster cannot satisfy is an error) */
   preflight(plan: ExecutionPlan, ctx?: StrategyContext): Promise<PoolProblem[]>
   /** the submission text for a pool (plan panel preview, and per job after submission) */

@@ -93,7 +93,15 @@ async function runEntry(name) {
   let spec
   try {
     entry = JSON.parse(fs.readFileSync(file, 'utf8'))
-    spec = JSON.parse(fs.readFileSync(entry.specPath, 'utf8'))
+    if (entry.version === 1 && entry.taskDir) {
+      // the entry is the spec: it becomes <taskDir>/spec.json (a hard link, no copy)
+      spec = entry
+      entry = { taskKey: spec.env?.CONTROLROOM_TASK_KEY ?? null }
+      fs.mkdirSync(spec.taskDir, { recursive: true, mode: 0o700 })
+      const specPath = path.join(spec.taskDir, 'spec.json')
+      fs.rmSync(specPath, { force: true })
+      fs.linkSync(file, specPath)
+    } else spec = JSON.parse(fs.readFileSync(entry.specPath, 'utf8'))
   } catch (e) {
     const m = /^[^-]+-(.+)\.(\d+)\.json$/.exec(name)
     report({

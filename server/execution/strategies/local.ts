@@ -131,6 +131,8 @@ export class LocalStrategy implements Strategy {
   /** the executors are the workers: this strategy reports them (Worker rows of kind `executor`) */
   readonly ownWorkers = true
   readonly queueDepth = EXECUTOR_QUEUE_DEPTH
+  /** the spool entry is the spec: the executor links it into the task directory as spec.json */
+  readonly writesSpecs = true
 
   async preflight(plan: ExecutionPlan, ctx?: StrategyContext): Promise<PoolProblem[]> {
     return preflightLocal(plan, hostCapacity(ctx?.host, ctx?.runDir))
@@ -313,7 +315,7 @@ class LocalStrategySession implements StrategySession {
     const runAs = this.ctx.runAs
     for (const l of group) {
       try {
-        if (runAs) {
+        if (runAs && !l.spec) {
           // the task (that user) writes its logs and result beside the spec the server wrote
           chownSync(l.taskDir, runAs.uid, runAs.gid)
           chmodSync(l.taskDir, 0o700)
