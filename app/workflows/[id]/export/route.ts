@@ -2,7 +2,7 @@
 import { authenticate } from '~/server/auth/core'
 import { currentDbUrl, getDb, migrateDatabase } from '~/server/db/client'
 import { exportWorkflow } from '~/server/library/workflows'
-import { isDomainError } from '~/server/library/errors'
+import { isDomainError } from '~/server/errors'
 
 export const dynamic = 'force-dynamic'
 export const runtime = 'nodejs'

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream'
 import { authenticate } from '~/server/auth/core'
 import { currentDbUrl, getDb, migrateDatabase } from '~/server/db/client'
 import { logFilePath } from '~/server/execution/runs'
-import { isDomainError } from '~/server/library/errors'
+import { isDomainError } from '~/server/errors'
 
 export const dynamic = 'force-dynamic'
 export const runtime = 'nodejs'
