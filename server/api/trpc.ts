@@ -16,7 +16,7 @@ import { ZodError } from 'zod'
 import { currentDbUrl, getDb, migrateDatabase, type Db } from '../db/client.ts'
 import { authenticate, csrfProblem, localUserName, type AuthResult, type AuthUser } from '../auth/core.ts'
 import { isDomainError, TRPC_CODE } from '../errors.ts'
-import { type Actor, findUserId } from '../library/policy.ts'
+import { actorOf } from './actor.ts'
 
 export interface Context {
   db: Db
@@ -51,11 +51,6 @@ export function createInternalContext(opts: { db?: Db; user?: Partial<AuthUser> 
           },
         }
   return { db: opts.db ?? getDb(), auth, req: null, resHeaders: null }
-}
-
-/** The caller as the domain sees it, with its User row id when it has one (created on its first write). */
-export async function actorOf(db: Db, user: AuthUser): Promise<Actor> {
-  return { id: await findUserId(db, user.name), name: user.name, admin: user.admin, mode: user.mode }
 }
 
 function zodMessage(e: ZodError): string {
