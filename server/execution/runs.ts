@@ -525,10 +525,18 @@ export async function rerunFrom(
   }
 }
 
-/** events of a run after `afterId` (back-fill for subscriptions, CLI progress) */
-export async function eventsSince(db: Db, runId: string | null, afterId: number, limit = 5000) {
+/**
+ * Events of a run (or of every run: runId null) after `afterId` and at most `upTo`, in id order:
+ * the stream's reads (server/execution/stream.ts) and the CLI's progress. `control` events stay
+ * between processes.
+ */
+export async function eventsSince(db: Db, runId: string | null, afterId: number, limit = 5000, upTo?: number) {
   const rows = await db.event.findMany({
-    where: { ...(runId ? { runId } : {}), id: { gt: afterId }, type: { not: 'control' } },
+    where: {
+      ...(runId ? { runId } : {}),
+      id: upTo === undefined ? { gt: afterId } : { gt: afterId, lte: upTo },
+      type: { not: 'control' },
+    },
     orderBy: { id: 'asc' },
     take: limit,
   })
@@ -541,4 +549,14 @@ export async function eventsSince(db: Db, runId: string | null, afterId: number,
     workerId: r.workerId,
     payload: JSON.parse(r.payload) as Record<string, unknown>,
   }))
+}
+
+/** the id of the last stored event of a run (or of any run), 0 if none */
+export async function lastEventIdOf(db: Db, runId: string | null): Promise<number> {
+  const row = await db.event.findFirst({
+    where: runId ? { runId } : {},
+    orderBy: { id: 'desc' },
+    select: { id: true },
+  })
+  return row?.id ?? 0
 }
