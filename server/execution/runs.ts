@@ -244,6 +244,8 @@ export interface TaskListInput {
   state?: TaskState | TaskState[]
   pool?: string
   stage?: string
+  /** a worker id */
+  worker?: string
   sort?: 'index' | 'duration' | '-duration' | 'started' | '-started' | 'state'
   cursor?: number | null
   limit?: number
@@ -257,6 +259,7 @@ export async function listTasks(db: Db, input: TaskListInput) {
     ...(input.state ? { state: Array.isArray(input.state) ? { in: input.state } : input.state } : {}),
     ...(input.pool ? { pool: input.pool } : {}),
     ...(input.stage ? { stageId: input.stage } : {}),
+    ...(input.worker ? { workerId: input.worker } : {}),
   }
   const orderBy =
     input.sort === 'duration'

@@ -59,6 +59,7 @@ export const runRouter = createTRPCRouter({
           state: z.union([z.enum(TASK_STATES), z.array(z.enum(TASK_STATES)).max(8)]).optional(),
           pool: z.string().max(100).optional(),
           stage: z.string().max(200).optional(),
+          worker: id.optional(),
           sort: z.enum(['index', 'duration', '-duration', 'started', '-started', 'state']).optional(),
           cursor: z.number().int().min(0).nullish(),
           limit: z.number().int().min(1).max(1000).default(100),
