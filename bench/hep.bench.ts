@@ -20,9 +20,10 @@ import {
   type HepStage,
   type PipelineResult,
 } from '../server/hep/pipeline.ts'
+import { hepTestDataDir } from '../server/hep/testdata.ts'
 import { readRootColumns, clearRootCache, setRootCacheLimit, rootCacheStats } from '../server/hep/io/root.ts'
 
-const FILE = process.env.HEP_BENCH_FILE ?? '/work/shared/data/root/uproot-Zmumu.root'
+const FILE = process.env.HEP_BENCH_FILE ?? `${hepTestDataDir()}/uproot-Zmumu.root`
 
 const STAGES: HepStage[] = [
   {

@@ -1,6 +1,6 @@
 /**
- * hep.* stages through the real engine (task processes, SQLite) on the real ROOT test files in
- * ../shared/data/root/ (read from there): partitioned == unpartitioned, entries against the files'
+ * hep.* stages through the real engine (task processes, SQLite) on the real ROOT test files of
+ * server/hep/__fixtures__/root/: partitioned == unpartitioned, entries against the files'
  * known counts, compression variants, generated input + modifiers, artifacts registered.
  */
 import { readFileSync } from 'node:fs'
