@@ -17,7 +17,7 @@ import { hepTestDataDir } from '../hep/testdata.ts'
 import type { ExecutionPlan } from '../workflow/types.ts'
 import { resolveOpDefinition } from './ops.ts'
 import type { HepOpResolution } from './ops/hep.ts'
-import type { HepTaskArgs, HepTaskIo, HepTaskOutcome } from './runtime/hep-task.ts'
+import type { HepTaskContext, HepTaskOutcome, HepTaskSpec } from './runtime/hep-task.ts'
 
 const DATA = hepTestDataDir()
 
@@ -128,8 +128,9 @@ describe('hep runs on uproot-Zmumu.root', () => {
       results: { included: 4, total: 4, final: true, events: 2304 },
     })
 
-    // the same partitions as module calls (what a warm executor does): import the built runtime once,
-    // call it per partition with the arguments of the task's HepModuleTask; same histograms, bytes too
+    // the same partitions as module tasks (what a warm executor does): with hep_runtime: module the
+    // resolution is TaskSpec.module = {path, export}; import the built runtime once and call its
+    // export per partition with the task's spec; same histograms, to the byte
     const moduleRun = mkdtempSync(path.join(tmpdir(), 'hep-module-'))
     try {
       cpSync(path.join(four.runDir, 'plan.json'), path.join(moduleRun, 'plan.json'))
@@ -138,23 +139,33 @@ describe('hep runs on uproot-Zmumu.root', () => {
       const plan = JSON.parse(readFileSync(path.join(moduleRun, 'plan.json'), 'utf8')) as ExecutionPlan
       const stage = plan.stages.find((s) => s.id === 'hist')!
       const def = resolveOpDefinition(plan, 'hep.hist')!
-      let runHepTask: ((a: HepTaskArgs, io: HepTaskIo) => Promise<HepTaskOutcome>) | null = null
+      const ctxOf = (p: ExecutionPlan, t: (typeof hist4)[number]) => ({
+        plan: p,
+        stage,
+        runId: 'module-run',
+        taskId: t.id,
+        runDir: moduleRun,
+        taskDir: path.join(moduleRun, 'tasks', t.id),
+        attempt: 0,
+        partition: { key: t.partitionKey!, index: 0 },
+      })
+      // the default is the process form
+      expect((def.resolve(ctxOf(plan, hist4[0]!)) as HepOpResolution).module).toBeUndefined()
+      const modulePlan = { ...plan, config: { ...plan.config, hep_runtime: 'module' } }
+      expect(def.check?.(stage, { ...plan, config: { hep_runtime: 'warm' } })).toBe(
+        "execution.config.hep_runtime is 'warm': use process or module",
+      )
+      let runTask: ((spec: HepTaskSpec, ctx: HepTaskContext) => Promise<HepTaskOutcome>) | null = null
       const logs: string[] = []
       for (const t of hist4) {
-        const r = def.resolve({
-          plan,
-          stage,
-          runId: 'module-run',
-          taskId: t.id,
-          runDir: moduleRun,
-          taskDir: path.join(moduleRun, 'tasks', t.id),
-          attempt: 0,
-          partition: { key: t.partitionKey!, index: 0 },
-        }) as HepOpResolution
-        expect(r.argv.slice(1, 2)).toEqual([r.module.path])
-        expect(r.module.path).toMatch(/server\/hep\/build\/hep-task\.mjs$/)
-        runHepTask ??= (await import(pathToFileURL(r.module.path).href))[r.module.exportName]
-        const out = await runHepTask!(r.module.args, { stdout: (s) => logs.push(s) })
+        const r = def.resolve(ctxOf(modulePlan, t)) as HepOpResolution
+        expect(r.module).toEqual({ path: r.argv[1], export: 'runTask' })
+        expect(r.module!.path).toMatch(/server\/hep\/build\/hep-task\.mjs$/)
+        runTask ??= (await import(pathToFileURL(r.module!.path).href))[r.module!.export]
+        const out = await runTask!(
+          { runDir: moduleRun, stageId: 'hist', metadata: { partition: { key: t.partitionKey! } } },
+          { stdout: (s) => logs.push(s), stderr: (s) => logs.push(s) },
+        )
         expect(out.outputs).toMatchObject({ hep: { stage: 'hist', dataset: 'zmumu' } })
       }
       expect(logs.join('')).toContain('merged 4 partitions of zmumu: 2304 events')

@@ -2,7 +2,7 @@
  * The hep.* op family in runs: registration (op resolver, partitioner, partition preparer).
  * Imported once by engine.ts. The work itself happens in runtime/hep-task.ts, built ahead of time to
  * server/hep/build/hep-task.mjs and run as a process per task or called as a module by a warm
- * executor (HepModuleTask); see hep-shared.ts for the design.
+ * executor (execution.config.hep_runtime); see hep-shared.ts for the design.
  *
  *   hep.generate  { output: 'data/zmumu-{i}.parquet', files: 2, events: 10000, seed: 42 }
  *                 synthetic Z->mumu Parquet files written under the run directory (one task)
@@ -68,18 +68,28 @@ export async function ensureHepTaskScript(): Promise<string> {
 }
 
 /**
- * A hep task as a module call, for warm executors: import `path` once per executor process, then
- * per task `await (await import(path))[exportName](args, io)` with `io` = { stdout, stderr,
- * outputsPath, metricsPath } (see HepTaskIo in runtime/hep-task.ts). The same task as a process is
- * the resolution's argv (`node hep-task.mjs --run-dir ...`); both write the same files.
+ * How hep partitions run: `execution.config.hep_runtime`
+ *  - `process`: the task runtime starts `node hep-task.mjs --run-dir ...` per partition,
+ *  - `module`: the task is `TaskSpec.module = { path: hep-task.mjs, export: 'runTask' }`, run by a
+ *    warm executor that imported the module once (no process start per partition); where no executor
+ *    runs it (an engine without module tasks), the same partition runs as the process form.
  */
-export interface HepModuleTask {
-  path: string
-  exportName: 'runHepTask'
-  args: { runDir: string; stage: string; dataset?: string; index?: number }
+export const HEP_RUNTIMES = ['process', 'module'] as const
+export type HepRuntime = (typeof HEP_RUNTIMES)[number]
+export const DEFAULT_HEP_RUNTIME: HepRuntime = 'process'
+
+export function hepRuntimeOf(plan: ExecutionPlan): HepRuntime {
+  const v = plan.config?.hep_runtime
+  return v === 'process' || v === 'module' ? v : DEFAULT_HEP_RUNTIME
 }
 
-export type HepOpResolution = OpResolution & { module: HepModuleTask }
+/** the module form of a hep task (the TaskSpec.module shape of server/execution/types.ts) */
+export interface HepTaskModule {
+  path: string
+  export: 'runTask'
+}
+
+export type HepOpResolution = OpResolution & { module?: HepTaskModule }
 
 // ------------------------------------------------------------------ checks
 
@@ -125,7 +135,12 @@ function definition(name: string): OpDefinition | null {
       name === 'hep.generate'
         ? 'synthetic Z->mumu events as Parquet files under the run directory (params: output, files, events, seed)'
         : `${name} over each partition of the stage's datasets (server/hep; merged per dataset)`,
-    check: checkHepStage,
+    check(stage, plan) {
+      const rt = plan.config?.hep_runtime
+      if (rt !== undefined && !HEP_RUNTIMES.includes(rt as HepRuntime))
+        return `execution.config.hep_runtime is '${String(rt)}': use ${HEP_RUNTIMES.join(' or ')}`
+      return checkHepStage(stage, plan)
+    },
     resolve(ctx) {
       const script = hepTaskScript()
       if (!existsSync(script))
@@ -133,7 +148,6 @@ function definition(name: string): OpDefinition | null {
           `the hep task runtime ${script} is not built: run \`npm run build\` (or \`node server/hep/build-runtime.mjs\`)`,
         )
       const argv = [process.execPath, script, '--run-dir', ctx.runDir, '--stage', ctx.stage.id]
-      const args: HepModuleTask['args'] = { runDir: ctx.runDir, stage: ctx.stage.id }
       if (name !== 'hep.generate') {
         const part = ctx.partition ? parsePartitionKey(ctx.partition.key) : null
         if (!part)
@@ -141,14 +155,9 @@ function definition(name: string): OpDefinition | null {
             `stage '${ctx.stage.id}': a ${name} task needs a partition (dataset#index), got ${ctx.partition?.key ?? 'none'}`,
           )
         argv.push('--dataset', part.dataset, '--index', String(part.index))
-        args.dataset = part.dataset
-        args.index = part.index
       }
-      const resolution: HepOpResolution = {
-        argv,
-        env: { CONTROLROOM_APP_ROOT: appRoot() },
-        module: { path: script, exportName: 'runHepTask', args },
-      }
+      const resolution: HepOpResolution = { argv, env: { CONTROLROOM_APP_ROOT: appRoot() } }
+      if (hepRuntimeOf(ctx.plan) === 'module') resolution.module = { path: script, export: 'runTask' }
       return resolution
     },
   }

@@ -4,8 +4,8 @@
  * packages stay external), so no TypeScript is compiled when a task starts. Two ways to run it:
  *  - process: `node hep-task.mjs --run-dir D --stage S [--dataset X --index i]` (one process per
  *    task, started by the task runtime; `cliMain` below),
- *  - module: a warm executor imports the module once and calls `runHepTask` per partition
- *    (`HepModuleTask` in ops/hep.ts says what to call with which arguments).
+ *  - module: a warm executor imports the module once and calls `runTask(spec, ctx)` per partition
+ *    (the TaskSpec.module contract of server/execution/types.ts: `{ path, export: 'runTask' }`).
  *
  * hep.generate: writes synthetic Z->mumu Parquet files under the run directory.
  * hep.define / hep.select / hep.hist: reads its partition of the dataset (only the needed columns),
@@ -282,6 +282,52 @@ export async function runHepTask(args: HepTaskArgs, io: HepTaskIo): Promise<HepT
   if (io.metricsPath) writeJson(io.metricsPath, metrics)
   if (io.gpuRequested) io.stdout('note: gpu.preload / cuda.jit requested; the JavaScript hep ops run on the CPU\n')
   return { outputs, metrics }
+}
+
+/** the parts of a TaskSpec (server/execution/types.ts) a hep task reads */
+export interface HepTaskSpec {
+  runDir: string
+  stageId: string
+  outputsPath?: string
+  metadata?: { partition?: { key: string } | null } & Record<string, unknown>
+}
+
+/** the parts of the executor's TaskModuleContext a hep task uses */
+export interface HepTaskContext {
+  stdout(text: string): void
+  stderr(text: string): void
+  env?: Record<string, string | undefined>
+  metricsPath?: string
+}
+
+/**
+ * The module form (TaskSpec.module = { path: <this file>, export: 'runTask' }): a warm executor
+ * imports this module once and calls this per task. Returns the outputs and metrics (also written to
+ * the task's files, as the process form does); throws with the user's message on failure.
+ */
+export async function runTask(spec: HepTaskSpec, ctx: HepTaskContext): Promise<HepTaskOutcome> {
+  const key = spec.metadata?.partition?.key
+  const cut = key ? key.lastIndexOf('#') : -1
+  try {
+    return await runHepTask(
+      {
+        runDir: spec.runDir,
+        stage: spec.stageId,
+        ...(cut > 0 ? { dataset: key!.slice(0, cut), index: Number(key!.slice(cut + 1)) } : {}),
+      },
+      {
+        stdout: ctx.stdout,
+        stderr: ctx.stderr,
+        outputsPath: spec.outputsPath,
+        metricsPath: ctx.metricsPath,
+        gpuRequested: !!(ctx.env?.CONTROLROOM_GPU_PRELOAD || ctx.env?.CONTROLROOM_CUDA_JIT),
+      },
+    )
+  } catch (e) {
+    // an expression error reads as its positioned message, not a stack
+    if (e instanceof ExprError) throw new Error(describeHepError(e))
+    throw e
+  }
 }
 
 /** a task's error as the user should read it (an expression error with its position) */
