@@ -21,7 +21,7 @@ function walk(dir: string): string[] {
 
 describe('file permissions', () => {
   it('controlroom run under umask 022 writes nothing group- or world-readable', () => {
-    const env = { ...process.env, CONTROLROOM_HOME: home, NO_COLOR: '1' }
+    const env: NodeJS.ProcessEnv = { ...process.env, CONTROLROOM_HOME: home, NO_COLOR: '1' }
     delete env.DATABASE_URL
     delete env.CONTROLROOM_AUTH
     const r = spawnSync(

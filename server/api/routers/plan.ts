@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { PREVIEW_MAX_YAML, previewSubmissions } from '../../execution/preview.ts'
+import { assertCompilesInBudget } from '../../library/compile-pool.ts'
 import { createTRPCRouter, protectedProcedure } from '../trpc.ts'
 
 const overrides = z
@@ -18,5 +19,8 @@ export const planRouter = createTRPCRouter({
   /** exactly what would be submitted per pool (sbatch script, submit description, Dask worker job), with preflight problems; submits nothing */
   preview: protectedProcedure
     .input(z.object({ yaml: z.string().max(PREVIEW_MAX_YAML), overrides }).strict())
-    .query(({ input }) => previewSubmissions(input.yaml, { overrides: input.overrides })),
+    .query(async ({ input }) => {
+      await assertCompilesInBudget(input.yaml)
+      return previewSubmissions(input.yaml, { overrides: input.overrides })
+    }),
 })
