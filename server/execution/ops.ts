@@ -15,6 +15,7 @@ import path from 'node:path'
 import type { ExecutionPlan, OpSpec, PlanStage } from '../workflow/types.ts'
 import { pythonShim } from './paths.ts'
 import { PLACEHOLDER, PlaceholderError, substituteArg, substituteArgv, substituteShell } from './placeholders.ts'
+import type { TaskModule } from './types.ts'
 
 export interface OpContext {
   plan: ExecutionPlan
@@ -35,6 +36,8 @@ export interface OpResolution {
   cwd?: string
   /** executed in the engine's process, no task process */
   inProcess?: boolean
+  /** a JS module task (argv empty): run in a warm executor process (types.ts TaskModuleSchema) */
+  module?: TaskModule
 }
 
 export interface OpDefinition {

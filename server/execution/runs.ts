@@ -294,6 +294,8 @@ export interface TaskListInput {
   state?: TaskState | TaskState[]
   pool?: string
   stage?: string
+  /** a worker id */
+  worker?: string
   sort?: 'index' | 'duration' | '-duration' | 'started' | '-started' | 'state'
   cursor?: number | null
   limit?: number
@@ -307,6 +309,7 @@ export async function listTasks(db: Db, input: TaskListInput) {
     ...(input.state ? { state: Array.isArray(input.state) ? { in: input.state } : input.state } : {}),
     ...(input.pool ? { pool: input.pool } : {}),
     ...(input.stage ? { stageId: input.stage } : {}),
+    ...(input.worker ? { workerId: input.worker } : {}),
   }
   const orderBy =
     input.sort === 'duration'
@@ -603,10 +606,18 @@ export async function rerunFrom(
   }
 }
 
-/** events of a run after `afterId` (back-fill for subscriptions, CLI progress) */
-export async function eventsSince(db: Db, runId: string | null, afterId: number, limit = 5000) {
+/**
+ * Events of a run (or of every run: runId null) after `afterId` and at most `upTo`, in id order:
+ * the stream's reads (server/execution/stream.ts) and the CLI's progress. `control` events stay
+ * between processes.
+ */
+export async function eventsSince(db: Db, runId: string | null, afterId: number, limit = 5000, upTo?: number) {
   const rows = await db.event.findMany({
-    where: { ...(runId ? { runId } : {}), id: { gt: afterId }, type: { not: 'control' } },
+    where: {
+      ...(runId ? { runId } : {}),
+      id: upTo === undefined ? { gt: afterId } : { gt: afterId, lte: upTo },
+      type: { not: 'control' },
+    },
     orderBy: { id: 'asc' },
     take: limit,
   })
@@ -619,4 +630,14 @@ export async function eventsSince(db: Db, runId: string | null, afterId: number,
     workerId: r.workerId,
     payload: JSON.parse(r.payload) as Record<string, unknown>,
   }))
+}
+
+/** the id of the last stored event of a run (or of any run), 0 if none */
+export async function lastEventIdOf(db: Db, runId: string | null): Promise<number> {
+  const row = await db.event.findFirst({
+    where: runId ? { runId } : {},
+    orderBy: { id: 'desc' },
+    select: { id: true },
+  })
+  return row?.id ?? 0
 }
