@@ -197,7 +197,7 @@ export async function gate(req: NextRequest): Promise<Response> {
         setAuthCookie(
           res,
           req,
-          createSessionValue(u.name),
+          await createSessionValue(u.name),
           Number(process.env.CONTROLROOM_SESSION_HOURS ?? 12) * 3600 || 43200,
         )
         return res
@@ -217,7 +217,7 @@ export async function gate(req: NextRequest): Promise<Response> {
     if (cs) return Response.json({ error: { code: 'FORBIDDEN', message: cs } }, { status: 403 })
   }
 
-  const auth = authenticate(req)
+  const auth = await authenticate(req)
   if (auth.ok) {
     const res = NextResponse.next()
     return res
