@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isDomainError } from '../library/errors.ts'
+import { isDomainError } from '../errors.ts'
 import { compileWorkflow } from '../workflow/index.ts'
 import { RunRefusedError } from './engine.ts'
 import { processesInGroups, processesWithEnv } from './procfs.ts'
@@ -265,7 +265,7 @@ execution:
       pgids.push(st.pgid, st.childPid)
     }
     expect(processesInGroups(pgids).length).toBeGreaterThanOrEqual(2)
-    await cancelRun(runId, env.engine)
+    await cancelRun({ runId }, env.engine)
     expect(await env.waitFor(runId)).toBe('cancelled')
     const t = await tasksByStage(runId)
     expect(Object.values(t).every((x) => x.state === 'cancelled')).toBe(true)
@@ -303,7 +303,7 @@ execution:
       await new Promise((r) => setTimeout(r, 50))
     }
     const { cancelTask } = await import('./runs.ts')
-    await cancelTask(long!.id, env.engine)
+    await cancelTask({ taskId: long!.id }, env.engine)
     expect(await env.waitFor(runId)).toBe('cancelled')
     const t = await tasksByStage(runId)
     expect(t.Long).toMatchObject({ state: 'cancelled', reason: 'cancelled by user' })
@@ -384,7 +384,7 @@ analysis:
     let t = await tasksByStage(runId)
     expect(t.B.state).toBe('failed')
     expect(t.C).toMatchObject({ state: 'skipped', reason: 'upstream B failed' })
-    await retryTask(t.B.id, env.engine)
+    await retryTask({ taskId: t.B.id }, env.engine)
     expect(await env.waitFor(runId)).toBe('succeeded')
     t = await tasksByStage(runId)
     expect(t.B).toMatchObject({ state: 'succeeded', attempt: 1 })

@@ -8,7 +8,7 @@
  *
  * The engine talks only to a BackendSession (capacity / dispatch / cancel / reattach) and receives
  * TaskUpdate / WorkerUpdate through a BackendReporter. A Backend talks to a StrategySession
- * (submit / poll / cancel / reattach). See /work/shared/DESIGN.md.
+ * (submit / poll / cancel / reattach). The model: docs/execution-model.md.
  *
  * Pure module (types + the transition function): no I/O.
  */

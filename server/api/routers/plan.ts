@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { PREVIEW_MAX_YAML, previewSubmissions } from '../../execution/preview.ts'
+import { assertCompilesInBudget } from '../../library/compile-pool.ts'
 import { createTRPCRouter, protectedProcedure } from '../trpc.ts'
 
 const overrides = z
@@ -15,8 +16,15 @@ const overrides = z
   .optional()
 
 export const planRouter = createTRPCRouter({
-  /** exactly what would be submitted per pool (sbatch script, submit description, Dask worker job), with preflight problems; submits nothing */
+  /**
+   * exactly what would be submitted per pool (sbatch script, submit description, Dask worker job),
+   * with preflight problems; submits nothing. Declared a mutation only so that tRPC sends it as a POST:
+   * a whole workflow does not fit in a GET URL (queries put their input there).
+   */
   preview: protectedProcedure
     .input(z.object({ yaml: z.string().max(PREVIEW_MAX_YAML), overrides }).strict())
-    .query(({ input }) => previewSubmissions(input.yaml, { overrides: input.overrides })),
+    .mutation(async ({ input }) => {
+      await assertCompilesInBudget(input.yaml)
+      return previewSubmissions(input.yaml, { overrides: input.overrides })
+    }),
 })
