@@ -496,6 +496,8 @@ export class ExecutorPool {
     const tr = this.tasks.get(k)
     if (!tr) return 'unknown'
     if (tr.started) return 'running'
+    // an entry is this task's only if its name says so (a stored ref may be stale or forged)
+    if (!tr.entry.endsWith(`-${taskId}.${attempt}.json`)) return 'vanished'
     if (fs.existsSync(path.join(this.inbox, tr.entry))) return 'waiting'
     this.discover()
     for (const e of this.executors.values())
