@@ -183,7 +183,12 @@ export async function benchEngine(): Promise<string[]> {
 
 function wallSeconds(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): number {
   const t0 = performance.now()
-  const r = spawnSync(cmd, args, { env: opts.env ?? process.env, input: opts.input, maxBuffer: 64 * 1024 * 1024 })
+  const r = spawnSync(cmd, args, {
+    env: opts.env ?? process.env,
+    input: opts.input,
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 20 * 60_000,
+  })
   const s = (performance.now() - t0) / 1000
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${String(r.stderr).slice(-2000)}`)
   return s
