@@ -7,7 +7,7 @@ import type { Path, SourceContext } from '../source.ts'
 import { closest, didYouMean } from '../suggest.ts'
 import type { PlanModifier, PlanPool, PlanStage, PlanStageRouting } from '../types.ts'
 import { tryParseDuration } from '../units.ts'
-import { ensureDefaultPool } from './pools.ts'
+import { ensureClassPool, ensureDefaultPool } from './pools.ts'
 import { asObj, DURATION_HINT, isObj, nonEmptyString } from './state.ts'
 import type { CompileState, Obj, StageRec } from './state.ts'
 
@@ -46,6 +46,7 @@ export function routeStages(st: CompileState, recs: StageRec[]): RoutedStage[] {
     if (typeof rec.raw.description === 'string')
       (stage as PlanStage & { description?: string }).description = rec.raw.description
     if (rec.raw.write !== undefined) (stage as PlanStage & { write?: unknown }).write = rec.raw.write
+    if (rec.appliesTo) stage.appliesTo = rec.appliesTo
     routed.push({ rec, stage })
   }
   return routed
@@ -65,11 +66,18 @@ function provider(st: CompileState, label: string): Provider | null {
   const byClass = st.poolsByClass.get(label)
   if (byClass?.length) return { pool: byClass[0], via: 'class', others: byClass.slice(1) }
   if (byName) return { pool: byName, via: 'name', others: [] }
+  // fasthep-flow: with no pools declared (`pools: {}` or none), requiring a resource class is valid:
+  // the stage gets an implicit pool of that class (1 worker)
+  const cls = st.classes.get(label)
+  if (cls && !st.pools.some((p) => !p.implicit))
+    return { pool: ensureClassPool(st, label, cls), via: 'class', others: [] }
   return null
 }
 
 function describeProvider(p: Provider, label: string): string {
   if (p.via === 'name') return `pool '${p.pool.name}'`
+  if (p.pool.implicit)
+    return `an implicit pool '${p.pool.name}' of resource class '${label}' (no pools are declared; 1 worker)`
   return `pool '${p.pool.name}' (resource class '${label}')`
 }
 
