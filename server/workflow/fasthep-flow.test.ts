@@ -223,3 +223,30 @@ describe('YAML that used to be half read', () => {
     expect(errors(r)).toEqual(['3:11 error invalid-stage-id'])
   })
 })
+
+describe('modifiers say what they do, and nothing runs that cannot', () => {
+  const withModifier = (m: string, registry = '') =>
+    `analysis:\n  stages:\n    - id: A\n      op: noop\n      execution: { modifiers: [${m}] }\n${registry}`
+
+  it('cache is refused with what to do instead (it never reused outputs)', () => {
+    const r = compileWorkflow(withModifier('cache'))
+    expect(errors(r)).toEqual(['5:32 error unsupported-modifier'])
+    expect(r.problems[0]!.hint).toMatch(/Rerun from here/)
+  })
+
+  it('a modifier registered under registry.modifiers is refused at validate time, not at run time', () => {
+    const r = compileWorkflow(
+      withModifier('timing.wall', 'registry:\n  modifiers:\n    timing.wall: { description: wall time }\n'),
+    )
+    expect(errors(r)).toEqual(['5:32 error unimplemented-modifier'])
+  })
+
+  it('gpu.preload and cuda.jit describe exactly what they do: environment variables', async () => {
+    const { KNOWN_MODIFIERS } = await import('./catalog.ts')
+    const { getModifier } = await import('../execution/modifiers.ts')
+    for (const name of ['gpu.preload', 'cuda.jit']) {
+      expect(KNOWN_MODIFIERS.find((m) => m.name === name)!.description).toMatch(/^Sets FASTHEP_\w+=1 .*environment/)
+      expect(getModifier(name)!.description).toMatch(/^sets .*environment; nothing else/)
+    }
+  })
+})

@@ -2,7 +2,7 @@
  * Pass 4, route: each stage to the pool that provides its `require` / `prefer` / `fallback` label
  * (by pool name, then by resource class), its modifiers checked against that pool, its timeout.
  */
-import { KNOWN_MODIFIERS, MODIFIERS_BY_NAME } from '../catalog.ts'
+import { KNOWN_MODIFIERS, MODIFIERS_BY_NAME, REMOVED_MODIFIERS } from '../catalog.ts'
 import type { Path, SourceContext } from '../source.ts'
 import { closest, didYouMean } from '../suggest.ts'
 import type { PlanModifier, PlanPool, PlanStage, PlanStageRouting } from '../types.ts'
@@ -313,7 +313,20 @@ function normaliseModifiers(st: CompileState, rec: StageRec, pool: PlanPool): Pl
     if (!name) return // reported by the schema
     const info = MODIFIERS_BY_NAME.get(name)
     const custom = st.customModifiers.get(name)
-    if (!info && !custom) {
+    const removed = REMOVED_MODIFIERS.get(name)
+    if (removed && !custom) {
+      ctx.error('unsupported-modifier', `modifier '${name}' is not supported`, namePath, { hint: removed })
+    } else if (custom && !info) {
+      // registered names validate in fasthep-flow; Control Room has no implementation to run for them
+      ctx.error(
+        'unimplemented-modifier',
+        `modifier '${name}' is registered under registry.modifiers, but Control Room cannot run it: a registered modifier has no implementation here`,
+        namePath,
+        {
+          hint: `remove it, or use a built-in modifier (${KNOWN_MODIFIERS.map((m) => m.name).join(', ')}); a wrapper command can go into the op's command`,
+        },
+      )
+    } else if (!info && !custom) {
       const dym = didYouMean(name, known)
       ctx.error('unknown-modifier', `unknown execution modifier '${name}'`, namePath, {
         hint: `${dym ? dym + ' ' : ''}known modifiers: ${known.join(', ')}; register others under registry.modifiers`,
