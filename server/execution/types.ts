@@ -377,7 +377,8 @@ export interface StrategySession {
   reattach(jobs: JobRef[]): Promise<JobStatus[]>
   /** suggested poll interval now (ms); strategies may back off */
   pollIntervalMs(): number
-  close(): Promise<void>
+  /** detach: the server leaves, the jobs go on (keep what they need, e.g. staged credentials) */
+  close(opts?: { detach?: boolean }): Promise<void>
 }
 
 // ------------------------------------------------------------------ backend contract

@@ -182,6 +182,12 @@ export const ExecutionConfigSchema = z
       .string()
       .optional()
       .describe('Not supported: job output is kept in the run directory (shown by the run page and the CLI).'),
+    credential_policy: z
+      .enum(['refuse', 'warn'], { error: 'expected refuse (the default) or warn' })
+      .optional()
+      .describe(
+        'refuse (default): a required credential that is missing or expiring stops the run; warn: it only warns.',
+      ),
     nthreads: z.int().positive().optional().describe('Dask threads per worker (dask backend only).'),
     memory_limit: memory.optional().describe('Dask worker memory limit (dask backend only).'),
   })

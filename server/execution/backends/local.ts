@@ -371,6 +371,6 @@ class LocalBackendSession implements BackendSession {
             currentTaskId: null,
           })
     }
-    await this.strat.close()
+    await this.strat.close(opts)
   }
 }
