@@ -136,7 +136,7 @@ execution:
     // the escapee left the task's process group and session
     const escapees = processesWithEnv('CONTROLROOM_TASK_ID', t.Escaper.id)
     expect(escapees.length).toBeGreaterThanOrEqual(2)
-    await cancelTask(t.Escaper.id, env.engine)
+    await cancelTask({ taskId: t.Escaper.id }, env.engine)
     const final = await env.waitFor(runId)
     const end = await byStage(runId)
     expect([final, end.Escaper?.state, end.Timed?.state, end.Timed?.reason]).toEqual([
