@@ -203,7 +203,12 @@ export async function benchStream(): Promise<string[]> {
   const lines: string[] = []
   const s = await startServer()
   try {
-    lines.push(`load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (${os.cpus().length} cpus)`)
+    lines.push(
+      `load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')} (${os.cpus().length} cpus)`,
+    )
     lines.push(
       'tasks   viewers  events  latency p50 / p95 / max          p95 vs 1 viewer  health p95 / max (target 250 ms)',
     )
