@@ -65,6 +65,11 @@ export function RunPage({ runId }: { runId: string }) {
     [],
   )
   const counts = useMemo(() => (live ? runCounts(live) : {}), [live])
+  // finished tasks so far, from the event stream: the HEP panel re-reads its partial results on each
+  const finishedTasks = useMemo(
+    () => Object.values(live?.stageCounts ?? {}).reduce((n, c) => n + (c.succeeded ?? 0) + (c.failed ?? 0), 0),
+    [live?.stageCounts],
+  )
   // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   const workers = useMemo(() => (live ? [...live.workers.values()] : []), [live?.workers])
   const ganttWorkers = useMemo<GanttWorker[]>(
@@ -207,7 +212,7 @@ export function RunPage({ runId }: { runId: string }) {
         selectedTaskId={selected?.id ?? null}
         onSelectTask={(id) => selectTask(id)}
       />
-      <HepPanel runId={runId} active={active} />
+      <HepPanel runId={runId} active={active} tick={finishedTasks} />
       <div className={`run-bottom${selected ? ' has-log' : ''}`}>
         <TaskTable
           runId={runId}

@@ -26,7 +26,9 @@ export const runRouter = createTRPCRouter({
   /** freeze a version's plan and start a run (refused: NOT_RUNNABLE with details.problems) */
   start: protectedProcedure
     .input(z.object({ versionId: id, overrides }).strict())
-    .mutation(({ input }) => runs.startRun({ versionId: input.versionId, overrides: input.overrides, source: 'ui' })),
+    .mutation(({ ctx, input }) =>
+      runs.startRun({ versionId: input.versionId, overrides: input.overrides, source: 'ui', actor: ctx.actor }),
+    ),
 
   /** preflight problems and the submission text (job script / command) per pool, before dispatch */
   preview: protectedProcedure
@@ -98,17 +100,19 @@ export const runRouter = createTRPCRouter({
 
   cancel: protectedProcedure
     .input(z.object({ runId: id }).strict())
-    .mutation(({ input }) => runs.cancelRun(input.runId)),
+    .mutation(({ ctx, input }) => runs.cancelRun({ runId: input.runId, actor: ctx.actor })),
   cancelTask: protectedProcedure
     .input(z.object({ taskId: id }).strict())
-    .mutation(({ input }) => runs.cancelTask(input.taskId)),
+    .mutation(({ ctx, input }) => runs.cancelTask({ taskId: input.taskId, actor: ctx.actor })),
   retryTask: protectedProcedure
     .input(z.object({ taskId: id }).strict())
-    .mutation(({ input }) => runs.retryTask(input.taskId)),
+    .mutation(({ ctx, input }) => runs.retryTask({ taskId: input.taskId, actor: ctx.actor })),
   /** a new run of the same plan reusing the succeeded tasks upstream of `stageId` */
   rerunFrom: protectedProcedure
     .input(z.object({ runId: id, stageId: z.string().min(1).max(200) }).strict())
-    .mutation(({ input }) => runs.rerunFrom({ runId: input.runId, stageId: input.stageId, source: 'ui' })),
+    .mutation(({ ctx, input }) =>
+      runs.rerunFrom({ runId: input.runId, stageId: input.stageId, source: 'ui', actor: ctx.actor }),
+    ),
 
   /** a chunk of a task's log file (stdout | stderr) from `offset`; `tail` gives the last `limit` bytes */
   log: protectedProcedure
