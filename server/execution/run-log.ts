@@ -1,7 +1,8 @@
 /**
  * The run-wide log: every task's stdout and stderr lines with the task, stage, partition, pool,
  * state and a time, for the run page's log view (`run.logLines`) and as one download
- * (/runs/<id>/log). Read from the task files like `run.log`, redacted the same way (redactSecrets).
+ * (/runs/<id>/log). Read through `run.log`'s own reader (readLog), so the text is redacted exactly
+ * as the task log on the page is (tokens, PEM blocks, also a block cut by a chunk's start).
  *
  * Times: commands write straight to the log files, so lines carry no time of their own. A line is
  * stamped with the start of the attempt that wrote it (the runtime's `--- controlroom: attempt N at
@@ -12,11 +13,9 @@
  * expression happens in the browser over these lines: a hostile pattern can only stall the tab of
  * whoever typed it, never the server.
  */
-import { open, stat } from 'node:fs/promises'
 import type { Db } from '../db/client.ts'
-import { redactSecrets } from '../credentials/index.ts'
-import { notFound } from '../library/errors.ts'
-import { taskDirFor, taskFiles } from './paths.ts'
+import { notFound } from '../errors.ts'
+import { readLog } from './runs.ts'
 import type { TaskState } from './types.ts'
 
 export const TASKS_PER_PAGE = 200
@@ -24,6 +23,7 @@ export const TAIL_BYTES = 32 * 1024
 export const MAX_LINES = 20_000
 /** the download sends at most this much of each log file (its end) */
 export const DOWNLOAD_FILE_BYTES = 8 * 1024 * 1024
+const CHUNK_BYTES = 1 << 20
 
 export interface RunLogFilter {
   runId: string
@@ -55,34 +55,19 @@ function where(f: RunLogFilter) {
   }
 }
 
-async function runDirOf(db: Db, runId: string): Promise<string> {
+async function assertRun(db: Db, runId: string): Promise<void> {
   const run = await db.run.findUnique({ where: { id: runId }, select: { runDir: true } })
   if (!run) throw notFound(`run ${runId} not found`)
   if (!run.runDir) throw notFound(`run ${runId} has no run directory`)
-  return run.runDir
 }
 
-/** the last `max` bytes of a file (from a line start when cut), or '' when it does not exist */
-async function readTail(file: string, max: number): Promise<{ text: string; cut: boolean }> {
-  let size: number
-  try {
-    size = (await stat(file)).size
-  } catch {
-    return { text: '', cut: false }
-  }
-  const start = Math.max(0, size - max)
-  const len = size - start
-  if (len <= 0) return { text: '', cut: false }
-  const buf = Buffer.alloc(len)
-  const fh = await open(file, 'r')
-  try {
-    await fh.read(buf, 0, len, start)
-  } finally {
-    await fh.close()
-  }
-  let text = buf.toString('utf8')
-  if (start > 0) text = text.slice(text.indexOf('\n') + 1)
-  return { text, cut: start > 0 }
+/** the last `max` bytes of a task's log, redacted (from a line start when cut) */
+async function readTail(db: Db, taskId: string, stream: 'stdout' | 'stderr', max: number) {
+  const chunk = await readLog(db, { taskId, stream, tail: true, limit: max })
+  let text = chunk.text
+  const cut = chunk.offset > 0
+  if (cut) text = text.slice(text.indexOf('\n') + 1)
+  return { text, cut }
 }
 
 /** splits a log into lines stamped with the attempt that wrote them */
@@ -104,7 +89,7 @@ export function stampLines(text: string, taskStart: number | null): { at: number
 
 /** one page of tasks' lines (tasks in start order, then plan order) */
 export async function readRunLogLines(db: Db, input: RunLogFilter & { cursor?: number | null }) {
-  const runDir = await runDirOf(db, input.runId)
+  await assertRun(db, input.runId)
   const offset = Math.max(0, input.cursor ?? 0)
   const [tasks, total] = await Promise.all([
     db.task.findMany({
@@ -127,12 +112,11 @@ export async function readRunLogLines(db: Db, input: RunLogFilter & { cursor?: n
   const lines: RunLogLine[] = []
   let truncated = false
   for (const t of tasks) {
-    const files = taskFiles(taskDirFor(runDir, t.id))
     for (const stream of ['stdout', 'stderr'] as const) {
-      const { text, cut } = await readTail(files[stream], TAIL_BYTES)
+      const { text, cut } = await readTail(db, t.id, stream, TAIL_BYTES)
       if (cut) truncated = true
       if (!text) continue
-      for (const l of stampLines(redactSecrets(text), t.startedAt?.getTime() ?? null)) {
+      for (const l of stampLines(text, t.startedAt?.getTime() ?? null)) {
         if (lines.length >= MAX_LINES) {
           truncated = true
           break
@@ -162,11 +146,12 @@ export async function readRunLogLines(db: Db, input: RunLogFilter & { cursor?: n
 }
 
 /**
- * The whole run's log as one text, task by task (header line per task and stream), redacted; a
- * file larger than DOWNLOAD_FILE_BYTES is sent from its last DOWNLOAD_FILE_BYTES with a note.
+ * The whole run's log as one text, task by task (a header line per task and stream), read in 1 MiB
+ * chunks through readLog (redacted as on the page); a file larger than DOWNLOAD_FILE_BYTES is sent
+ * from its last DOWNLOAD_FILE_BYTES, with a note.
  */
 export async function* runLogDownload(db: Db, filter: RunLogFilter): AsyncGenerator<string> {
-  const runDir = await runDirOf(db, filter.runId)
+  await assertRun(db, filter.runId)
   for (let offset = 0; ; offset += TASKS_PER_PAGE) {
     const tasks = await db.task.findMany({
       where: where(filter),
@@ -176,14 +161,23 @@ export async function* runLogDownload(db: Db, filter: RunLogFilter): AsyncGenera
       select: { id: true, stageId: true, partitionKey: true, partitionIndex: true, pool: true, state: true },
     })
     for (const t of tasks) {
-      const files = taskFiles(taskDirFor(runDir, t.id))
       const part = t.partitionKey ?? (t.partitionIndex != null ? `#${t.partitionIndex}` : '')
       for (const stream of ['stdout', 'stderr'] as const) {
-        const { text, cut } = await readTail(files[stream], DOWNLOAD_FILE_BYTES)
-        if (!text) continue
-        yield `===== ${t.stageId}${part ? ` ${part}` : ''} · task ${t.id} · pool ${t.pool} · ${t.state} · ${stream}${cut ? ' (last 8 MiB)' : ''} =====\n`
-        const body = redactSecrets(text)
-        yield body.endsWith('\n') ? body : `${body}\n`
+        let chunk = await readLog(db, { taskId: t.id, stream, offset: 0, limit: 1 })
+        if (chunk.size === 0) continue
+        const end = chunk.size // a growing log is sent up to its size now
+        const from = Math.max(0, end - DOWNLOAD_FILE_BYTES)
+        yield `===== ${t.stageId}${part ? ` ${part}` : ''} · task ${t.id} · pool ${t.pool} · ${t.state} · ${stream}${from > 0 ? ' (its last 8 MiB)' : ''} =====\n`
+        let at = from
+        let last = ''
+        while (at < end) {
+          chunk = await readLog(db, { taskId: t.id, stream, offset: at, limit: Math.min(CHUNK_BYTES, end - at) })
+          if (chunk.nextOffset <= at) break
+          if (chunk.text) yield chunk.text
+          last = chunk.text || last
+          at = chunk.nextOffset
+        }
+        if (!last.endsWith('\n')) yield '\n'
       }
     }
     if (tasks.length < TASKS_PER_PAGE) return

@@ -17,6 +17,7 @@ import type { ExecutionPlan } from '../workflow/types.ts'
 import { getEngine, RunRefusedError, type RunEngine } from './engine.ts'
 import { taskDirFor, taskFiles } from './paths.ts'
 import { resolveDrivers } from './registry.ts'
+import { type RunEvent, safeParseRunEvent } from './events.ts'
 import type { PoolProblem, RenderedSubmission, RunState, TaskState } from './types.ts'
 
 export interface StartRunInput {
@@ -656,15 +657,22 @@ export async function eventsSince(db: Db, runId: string | null, afterId: number,
     orderBy: { id: 'asc' },
     take: limit,
   })
-  return rows.map((r) => ({
-    id: r.id,
-    runId: r.runId,
-    at: r.at.toISOString(),
-    type: r.type,
-    taskId: r.taskId,
-    workerId: r.workerId,
-    payload: JSON.parse(r.payload) as Record<string, unknown>,
-  }))
+  // events cross a process boundary here (another process may have written them): checked, and
+  // an event this version does not understand is left out rather than folded wrongly
+  const out: RunEvent[] = []
+  for (const r of rows) {
+    const e = safeParseRunEvent({
+      id: r.id,
+      runId: r.runId,
+      at: r.at.toISOString(),
+      type: r.type,
+      taskId: r.taskId,
+      workerId: r.workerId,
+      payload: JSON.parse(r.payload) as unknown,
+    })
+    if (e) out.push(e)
+  }
+  return out
 }
 
 /** the id of the last stored event of a run (or of any run), 0 if none */

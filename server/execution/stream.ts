@@ -175,7 +175,7 @@ class Feed {
         do {
           this.again = false
           this.reads++
-          const events = (await eventsSince(this.db, this.runId, this.last, READ_MAX)) as RunEvent[]
+          const events = await eventsSince(this.db, this.runId, this.last, READ_MAX)
           if (events.length === 0) break
           this.append(events)
           if (events.length === READ_MAX) this.again = true
@@ -210,7 +210,7 @@ class Feed {
       for (; i < this.recent.length && out.length < limit; i++) out.push(this.recent[i]!)
       return out
     }
-    const rows = (await eventsSince(this.db, this.runId, after, limit, upTo)) as RunEvent[]
+    const rows = await eventsSince(this.db, this.runId, after, limit, upTo)
     return rows
   }
 }
