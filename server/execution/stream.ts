@@ -19,6 +19,7 @@
  */
 import { tracked, type TrackedEnvelope } from '@trpc/server'
 import type { Db } from '../db/client.ts'
+import { processSingleton } from '../singleton.ts'
 import { subscribe as onBus } from './bus.ts'
 import { eventsSince, lastEventIdOf } from './runs.ts'
 import { coalesceEvents, encodeStreamMessage, type EncodedStreamMessage } from './stream-message.ts'
@@ -232,8 +233,7 @@ function lowerBound(events: readonly RunEvent[], after: number): number {
 interface Hub {
   feeds: WeakMap<Db, Map<string, Promise<Feed>>>
 }
-const g = globalThis as unknown as { __controlroomStreamHub?: Hub }
-const hub = (g.__controlroomStreamHub ??= { feeds: new WeakMap() })
+const hub = processSingleton<Hub>('execution.stream', () => ({ feeds: new WeakMap() }))
 
 function feedKey(runId: string | null): string {
   return runId ?? '*'
