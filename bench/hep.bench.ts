@@ -142,7 +142,8 @@ export async function benchHep(): Promise<string[]> {
  * partition = (wall(32) - wall(1)) / 31. Three ways to run a partition:
  *  - process: the task runtime starts `node hep-task.mjs` (built ahead of time, no tsx) per partition,
  *  - module: the built runtime imported once in a warm process and called per partition (what a warm
- *    executor does; here in this process, one partition at a time, without an executor's dispatch),
+ *    executor does; here in this process, one partition at a time, without an executor's dispatch
+ *    or the engine: the floor a warm executor can reach), with and without the column cache,
  * beside jsroot's own figure in the same run: opening the file and reading one partition's columns.
  * Target (issue 12): <= 100 ms per extra partition.
  */
@@ -207,7 +208,10 @@ analysis:
     const mod = (await import(
       pathToFileURL(hepTaskScript()).href
     )) as typeof import('../server/execution/runtime/hep-task.ts')
-    const moduleRun = async (src: string, n: number) => {
+    const moduleRun = async (src: string, n: number, cacheMb = 256) => {
+      // each run starts with an empty column cache; its partitions share it unless cacheMb is 0
+      mod.setRootCacheLimit(cacheMb)
+      mod.clearRootCache()
       const dir = mkdtempSync(path.join(os.tmpdir(), 'hep-bench-mod-'))
       try {
         cpSync(path.join(src, 'plan.json'), path.join(dir, 'plan.json'))
@@ -226,6 +230,8 @@ analysis:
     await moduleRun(dirs.many, 32)
     const m1: number[] = []
     const m32: number[] = []
+    const n1: number[] = []
+    const n32: number[] = []
     let same = true
     const ref = readFileSync(path.join(dirs.one, 'hep', 'hist', 'zmumu', 'M.json'), 'utf8')
     for (let i = 0; i < Math.max(3, reps); i++) {
@@ -233,8 +239,13 @@ analysis:
       const b = await moduleRun(dirs.many, 32)
       m1.push(a.ms)
       m32.push(b.ms)
-      same &&= a.merged === ref && b.merged === ref
+      const c = await moduleRun(dirs.one, 1, 0)
+      const d = await moduleRun(dirs.many, 32, 0)
+      n1.push(c.ms)
+      n32.push(d.ms)
+      same &&= a.merged === ref && b.merged === ref && c.merged === ref && d.merged === ref
     }
+    mod.setRootCacheLimit(256)
     same &&= readFileSync(path.join(dirs.many, 'hep', 'hist', 'zmumu', 'M.json'), 'utf8') === ref
 
     // jsroot's own figure: open the file and read one 72-event partition's columns (cold cache)
@@ -249,6 +260,7 @@ analysis:
     const jsroot = median(jr.slice(3))
     const perProcess = (median(p32) - median(p1)) / 31
     const perModule = (median(m32) - median(m1)) / 31
+    const perModuleNoCache = (median(n32) - median(n1)) / 31
     const load = os
       .loadavg()
       .map((x) => x.toFixed(2))
@@ -259,6 +271,8 @@ analysis:
       `    overhead per extra partition: ${perProcess.toFixed(1)} ms  (target <= 100 ms: ${perProcess <= 100 ? 'met' : 'NOT met'}; ratio to jsroot's read ${(perProcess / jsroot).toFixed(1)}x)`,
       `  module calls in one warm process (what a warm executor runs): 1 partition ${median(m1).toFixed(1)} ms, 32 partitions ${median(m32).toFixed(1)} ms`,
       `    overhead per extra partition: ${perModule.toFixed(1)} ms  (target <= 100 ms: ${perModule <= 100 ? 'met' : 'NOT met'}; ratio to jsroot's read ${(perModule / jsroot).toFixed(1)}x)`,
+      `  the same without the column cache (each partition decompresses its own baskets): 1 partition ${median(n1).toFixed(1)} ms, 32 partitions ${median(n32).toFixed(1)} ms`,
+      `    overhead per extra partition: ${perModuleNoCache.toFixed(1)} ms  (ratio to jsroot's read ${(perModuleNoCache / jsroot).toFixed(1)}x)`,
       `  jsroot's own figure, same run: open the file + read one 72-event partition (3 branches, cold cache): ${jsroot.toFixed(1)} ms`,
       `  merged histogram identical for 1 and 32 partitions, process and module: ${same ? 'yes' : 'NO'}`,
     )

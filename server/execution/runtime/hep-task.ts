@@ -168,6 +168,9 @@ function writeArtifacts(
   writeJson(path.join(dir, 'artifacts.json'), manifest)
 }
 
+/** for warm executors: drop the decompressed-basket cache (memory), or size it (HEP_ROOT_CACHE_MB) */
+export { clearRootCache, setRootCacheLimit } from '../../hep/io/root.ts'
+
 /** what a hep task is asked to do (the CLI flags, or the arguments of a module call) */
 export interface HepTaskArgs {
   runDir: string
