@@ -1,6 +1,7 @@
 import type { Metadata } from 'next'
 import { listExamples, loadExample } from '~/server/examples'
 import { ComposePage } from '~/components/composer/ComposePage'
+import { ResumeBanner } from '~/components/run/FixAndResume'
 
 export const dynamic = 'force-dynamic'
 export const metadata: Metadata = { title: 'Compose · Control Room' }
@@ -10,7 +11,12 @@ const DEFAULT_EXAMPLE = 'local-quickstart'
 export default async function Page({
   searchParams,
 }: {
-  searchParams: Promise<{ example?: string | string[]; workflow?: string | string[]; version?: string | string[] }>
+  searchParams: Promise<{
+    example?: string | string[]
+    workflow?: string | string[]
+    version?: string | string[]
+    resumeFrom?: string | string[]
+  }>
 }) {
   const sp = await searchParams
   const asked = typeof sp.example === 'string' ? sp.example : null
@@ -23,12 +29,16 @@ export default async function Page({
     typeof sp.workflow === 'string' && sp.workflow
       ? { workflowId: sp.workflow, versionId: typeof sp.version === 'string' && sp.version ? sp.version : null }
       : null
+  const resumeFrom = typeof sp.resumeFrom === 'string' && /^[\w-]{1,100}$/.test(sp.resumeFrom) ? sp.resumeFrom : null
   return (
-    <ComposePage
-      open={open}
-      examples={examples}
-      initial={{ id: start.id, fileName: start.fileName, source: start.source }}
-      requested={Boolean(known)}
-    />
+    <>
+      {resumeFrom ? <ResumeBanner runId={resumeFrom} /> : null}
+      <ComposePage
+        open={open}
+        examples={examples}
+        initial={{ id: start.id, fileName: start.fileName, source: start.source }}
+        requested={Boolean(known)}
+      />
+    </>
   )
 }

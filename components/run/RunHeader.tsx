@@ -12,6 +12,7 @@ import { FINISHED_RUN_STATES, formatDuration, formatTime, shortId, STATE_COLORS,
 import type { LiveState } from './liveState'
 import type { StreamStatus } from './useRunLive'
 import type { RunDetail } from './types'
+import { FixAndResume, RunLaunchInfo } from './FixAndResume'
 
 export interface RunHeaderProps {
   detail: RunDetail
@@ -238,6 +239,13 @@ export function RunHeader({ detail, live, counts, now, stream, selectedStage, on
           {live.error}
         </div>
       ) : null}
+      <RunLaunchInfo runId={run.id} />
+      <FixAndResume
+        runId={run.id}
+        workflowId={run.workflowId}
+        versionNumber={run.versionNumber}
+        state={live.runState}
+      />
       {message && (message.kind === 'error' || !finished || message.text.startsWith('retried')) ? (
         <div
           className={message.kind === 'error' ? 'run-alert' : 'run-note'}

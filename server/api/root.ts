@@ -8,6 +8,7 @@ import { authRouter } from './routers/auth.ts'
 import { runRouter } from './routers/run.ts'
 import { credentialsRouter } from './routers/credentials.ts'
 import { planRouter } from './routers/plan.ts'
+import { overviewRouter } from './routers/overview/index.ts'
 
 export const appRouter = createTRPCRouter({
   auth: authRouter,
@@ -15,6 +16,7 @@ export const appRouter = createTRPCRouter({
   run: runRouter,
   credentials: credentialsRouter,
   plan: planRouter,
+  overview: overviewRouter,
 })
 
 export type AppRouter = typeof appRouter

@@ -1,0 +1,143 @@
+'use client'
+/** The cluster as each site sees it (Slurm, HTCondor), beside the pools our workflows ask for. */
+import { formatMiB } from './format'
+import type { ClusterView, PoolFit } from './types'
+
+function Fits({ fits, empty }: { fits: PoolFit[]; empty: string }) {
+  if (fits.length === 0) return <p className="muted">{empty}</p>
+  return (
+    <ul className="ov-fits" data-testid="ov-fits">
+      {fits.map((f) => (
+        <li key={`${f.pool}-${f.sentence}`} className={`fit-${f.verdict}`} data-verdict={f.verdict}>
+          <span className="ov-fit-mark" aria-hidden>
+            {f.verdict === 'fits' ? '✓' : f.verdict === 'partly' ? '◐' : '✗'}
+          </span>{' '}
+          {f.sentence} <span className="muted">({f.workflows.join(', ')})</span>
+        </li>
+      ))}
+    </ul>
+  )
+}
+
+function Unavailable({ v }: { v: { message: string; hint: string } }) {
+  return (
+    <p className="muted" data-testid="ov-unavailable">
+      {v.message}. <span>{v.hint}.</span>
+    </p>
+  )
+}
+
+export function ClusterPanel({ cluster }: { cluster: ClusterView }) {
+  const { slurm, htcondor } = cluster
+  return (
+    <div className="ov-cluster">
+      <section aria-labelledby="ov-slurm" data-testid="ov-slurm">
+        <h3 id="ov-slurm">Slurm</h3>
+        {slurm.status === 'ok' ? (
+          <>
+            <table className="ov-table">
+              <caption className="visually-hidden">Slurm partitions (sinfo)</caption>
+              <thead>
+                <tr>
+                  <th scope="col">partition</th>
+                  <th scope="col">state</th>
+                  <th scope="col">nodes</th>
+                  <th scope="col">idle</th>
+                  <th scope="col">mixed</th>
+                  <th scope="col">allocated</th>
+                  <th scope="col">down / other</th>
+                  <th scope="col">CPUs</th>
+                  <th scope="col">memory</th>
+                  <th scope="col">GPUs</th>
+                </tr>
+              </thead>
+              <tbody>
+                {slurm.partitions.map((p) => (
+                  <tr key={p.name} data-testid="ov-partition" data-partition={p.name}>
+                    <td>
+                      {p.name}
+                      {p.isDefault ? <span className="muted"> (default)</span> : null}
+                    </td>
+                    <td>{p.available}</td>
+                    <td>{p.nodes}</td>
+                    <td data-testid="ov-partition-idle">{p.idle}</td>
+                    <td>{p.mixed}</td>
+                    <td>{p.allocated}</td>
+                    <td>{p.other}</td>
+                    <td>{p.cpus}</td>
+                    <td>{formatMiB(p.memoryMiB)}</td>
+                    <td>{p.gpus}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <h4>Pending jobs</h4>
+            {slurm.pending.length ? (
+              <table className="ov-table" data-testid="ov-pending">
+                <caption className="visually-hidden">Pending Slurm jobs with their reasons</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">job</th>
+                    <th scope="col">name</th>
+                    <th scope="col">user</th>
+                    <th scope="col">partition</th>
+                    <th scope="col">why it waits</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {slurm.pending.map((j) => (
+                    <tr key={j.jobId}>
+                      <td className="mono">{j.jobId}</td>
+                      <td>{j.name}</td>
+                      <td>{j.user}</td>
+                      <td>{j.partition}</td>
+                      <td>{j.reasonText}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            ) : (
+              <p className="muted">No job is pending.</p>
+            )}
+            <h4>Our pools on Slurm</h4>
+            <Fits fits={slurm.fits} empty="No recent workflow sends pools to Slurm." />
+          </>
+        ) : (
+          <Unavailable v={slurm} />
+        )}
+      </section>
+      <section aria-labelledby="ov-htcondor" data-testid="ov-htcondor">
+        <h3 id="ov-htcondor">HTCondor</h3>
+        {htcondor.status === 'ok' ? (
+          <>
+            <p>
+              {htcondor.slots.length} slots:{' '}
+              {Object.entries(htcondor.byState)
+                .map(([s, n]) => `${n} ${s}`)
+                .join(', ')}{' '}
+              · {htcondor.cpus} CPUs, {formatMiB(htcondor.memoryMiB)}, {htcondor.gpus} GPUs
+            </p>
+            <h4>Our pools on HTCondor</h4>
+            <Fits fits={htcondor.fits} empty="No recent workflow sends pools to HTCondor." />
+          </>
+        ) : (
+          <Unavailable v={htcondor} />
+        )}
+      </section>
+      {cluster.otherNeeds.length ? (
+        <section aria-labelledby="ov-local">
+          <h3 id="ov-local">Pools on this machine</h3>
+          <ul className="ov-fits">
+            {cluster.otherNeeds.map((n) => (
+              <li key={`${n.pool}-${n.workflows.join()}`}>
+                {n.pool} asks for {n.workers} × {n.cpus} CPU{n.cpus === 1 ? '' : 's'}
+                {n.memoryMiB ? `, ${formatMiB(n.memoryMiB)}` : ''}
+                {n.gpus ? `, ${n.gpus} GPU` : ''} <span className="muted">({n.workflows.join(', ')})</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+    </div>
+  )
+}

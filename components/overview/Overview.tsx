@@ -1,0 +1,82 @@
+'use client'
+/**
+ * The control room (home page): what runs now, what failed and where, the cluster as each site
+ * sees it beside the pools our workflows ask for, and the credentials' time left. Live: the runs
+ * are refetched every RUNS_MS, the batch systems (cached 5 s on the server) every CLUSTER_MS.
+ */
+import { useQuery } from '@tanstack/react-query'
+import { useTRPC } from '~/components/trpc/client'
+import { ActiveRuns } from './ActiveRuns'
+import { ClusterPanel } from './ClusterPanel'
+import { Failures } from './Failures'
+import { formatTimeLeft } from './format'
+import './overview.css'
+
+const RUNS_MS = 2000
+const CLUSTER_MS = 10_000
+
+export function Overview() {
+  const trpc = useTRPC()
+  const runs = useQuery({ ...trpc.overview.runs.queryOptions({ failures: 8 }), refetchInterval: RUNS_MS })
+  const cluster = useQuery({ ...trpc.overview.cluster.queryOptions(), refetchInterval: CLUSTER_MS })
+  return (
+    <div className="overview" data-testid="overview">
+      <section className="ov-section" aria-labelledby="ov-running">
+        <h2 id="ov-running">Running now</h2>
+        {runs.data ? (
+          <ActiveRuns runs={runs.data.active} />
+        ) : runs.error ? (
+          <p className="error" role="alert">
+            {runs.error.message}
+          </p>
+        ) : (
+          <p className="muted">Loading…</p>
+        )}
+      </section>
+      <section className="ov-section" aria-labelledby="ov-failed">
+        <h2 id="ov-failed">Recent failures</h2>
+        {runs.data ? <Failures failures={runs.data.failures} /> : null}
+      </section>
+      <section className="ov-section" aria-labelledby="ov-cluster-title">
+        <h2 id="ov-cluster-title">
+          Cluster{' '}
+          {cluster.data ? (
+            <span className="muted ov-checked">checked {new Date(cluster.data.checkedAt).toLocaleTimeString()}</span>
+          ) : null}
+        </h2>
+        {cluster.data ? (
+          <ClusterPanel cluster={cluster.data} />
+        ) : cluster.error ? (
+          <p className="error" role="alert">
+            {cluster.error.message}
+          </p>
+        ) : (
+          <p className="muted">Asking the batch systems…</p>
+        )}
+      </section>
+      <section className="ov-section" aria-labelledby="ov-creds">
+        <h2 id="ov-creds">Credentials</h2>
+        {runs.data ? (
+          runs.data.credentials.some((c) => c.found) ? (
+            <ul className="ov-creds" data-testid="ov-credentials">
+              {runs.data.credentials
+                .filter((c) => c.found)
+                .map((c) => (
+                  <li key={c.kind}>
+                    <strong>{c.kind === 'x509' ? 'X509 proxy' : 'bearer token'}</strong> {c.identity ?? ''}{' '}
+                    <span className={c.expired ? 'error' : ''}>{formatTimeLeft(c.secondsLeft, c.expired)}</span>{' '}
+                    <span className="muted">({c.source})</span>
+                  </li>
+                ))}
+            </ul>
+          ) : (
+            <p className="muted" data-testid="ov-credentials">
+              No X509 proxy or bearer token found (X509_USER_PROXY, /tmp/x509up_u$UID, BEARER_TOKEN_FILE, …): runs that
+              need one are refused at dispatch.
+            </p>
+          )
+        ) : null}
+      </section>
+    </div>
+  )
+}

@@ -1,0 +1,37 @@
+/** Small formatters of the overview (pure). */
+
+/** "3 h 12 min", "45 min", "expired" */
+export function formatTimeLeft(seconds: number | null, expired: boolean): string {
+  if (expired) return 'expired'
+  if (seconds === null) return 'does not expire'
+  if (seconds < 60) return `${Math.max(0, Math.floor(seconds))} s left`
+  const d = Math.floor(seconds / 86400)
+  const h = Math.floor((seconds % 86400) / 3600)
+  const m = Math.floor((seconds % 3600) / 60)
+  if (d > 0) return `${d} d ${h} h left`
+  if (h > 0) return `${h} h ${m} min left`
+  return `${m} min left`
+}
+
+/** "64 GB" from MiB */
+export function formatMiB(mib: number): string {
+  if (mib >= 1024 * 1024) return `${(mib / 1024 / 1024).toFixed(1)} TB`
+  if (mib >= 1024) {
+    const gb = mib / 1024
+    return `${Number.isInteger(gb) ? gb : gb.toFixed(1)} GB`
+  }
+  return `${mib} MB`
+}
+
+/** how a failed task ended: "exit code 3", "killed by SIGKILL", or its reason */
+export function describeExit(t: { exitCode: number | null; signal: string | null; reason: string | null }): string {
+  const parts: string[] = []
+  if (t.signal) parts.push(`signal ${t.signal}`)
+  else if (t.exitCode !== null) parts.push(`exit code ${t.exitCode}`)
+  if (t.reason) parts.push(t.reason)
+  return parts.join(': ') || 'failed'
+}
+
+export function percent(part: number, total: number): number {
+  return total > 0 ? Math.round((100 * part) / total) : 0
+}

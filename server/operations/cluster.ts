@@ -1,0 +1,95 @@
+/**
+ * The cluster as each site sees it, beside the pools our workflows ask for. Each batch system is
+ * asked once per CACHE_MS however many browsers look (one sinfo + one squeue, one condor_status);
+ * a system that is not installed or does not answer is shown with the reason and how to fix it.
+ */
+import type { Db } from '../db/client.ts'
+import { loadSiteConfig } from '../site/load.ts'
+import type { SiteConfig } from '../site/schema.ts'
+import { recentWorkflowNeeds, type StrategyNeed } from './demand.ts'
+import { fitPool, type PoolFit } from './fit.ts'
+import { readCondorPool, type CondorPoolView } from './htcondor.ts'
+import { readSlurmCluster, type SlurmClusterView } from './slurm.ts'
+
+export type Reachable<T> = ({ status: 'ok' } & T) | { status: 'unavailable'; message: string; hint: string }
+
+export interface ClusterView {
+  checkedAt: string
+  slurm: Reachable<Omit<SlurmClusterView, 'machines'> & { fits: PoolFit[] }>
+  htcondor: Reachable<Omit<CondorPoolView, 'machines'> & { fits: PoolFit[] }>
+  /** needs of strategies not checked against a batch system (local) */
+  otherNeeds: StrategyNeed[]
+}
+
+const CACHE_MS = 5000
+let cached: { at: number; key: string; value: Promise<ClusterView> } | null = null
+
+function unavailable(e: unknown, tool: string, hint: string): { status: 'unavailable'; message: string; hint: string } {
+  const msg = (e as Error).message ?? String(e)
+  const missing = /exit 127|ENOENT|not found/i.test(msg)
+  return {
+    status: 'unavailable',
+    message: missing ? `${tool} is not installed where the batch commands run` : msg.split('\n')[0]!.slice(0, 400),
+    hint,
+  }
+}
+
+/** assemble the view (uncached): the two batch systems are asked in parallel */
+export async function readClusterView(db: Db, site: SiteConfig): Promise<ClusterView> {
+  const needs = await recentWorkflowNeeds(db, site)
+  const [slurm, condor] = await Promise.allSettled([readSlurmCluster(site), readCondorPool(site)])
+  const slurmNeeds = needs.filter((n) => n.strategy === 'slurm')
+  const condorNeeds = needs.filter((n) => n.strategy === 'htcondor')
+  return {
+    checkedAt: new Date().toISOString(),
+    slurm:
+      slurm.status === 'fulfilled'
+        ? (() => {
+            const { machines, ...view } = slurm.value
+            return {
+              status: 'ok' as const,
+              ...view,
+              fits: slurmNeeds.map((n) =>
+                fitPool({ ...n, partition: n.partition ?? view.defaultPartition }, machines, { kind: 'slurm' }),
+              ),
+            }
+          })()
+        : unavailable(
+            slurm.reason,
+            'sinfo',
+            site.ssh
+              ? `check the ssh login host ${site.ssh.host} and the site slurm.binDir`
+              : 'install the Slurm client (slurm-client) and set SLURM_CONF, or set slurm.binDir / slurm.env / ssh in the site file',
+          ),
+    htcondor:
+      condor.status === 'fulfilled'
+        ? (() => {
+            const { machines, ...view } = condor.value
+            return {
+              status: 'ok' as const,
+              ...view,
+              fits: condorNeeds.map((n) => fitPool(n, machines, { kind: 'htcondor' })),
+            }
+          })()
+        : unavailable(
+            condor.reason,
+            'condor_status',
+            'install the HTCondor tools or set htcondor.binDir / htcondor.env (CONDOR_CONFIG) / ssh in the site file',
+          ),
+    otherNeeds: needs.filter((n) => n.strategy !== 'slurm' && n.strategy !== 'htcondor'),
+  }
+}
+
+/** the cached view for the overview page (site file read each time: an edit shows within CACHE_MS) */
+export function clusterView(db: Db, opts: { site?: SiteConfig; fresh?: boolean } = {}): Promise<ClusterView> {
+  const site = opts.site ?? loadSiteConfig()
+  const key = JSON.stringify(site)
+  const now = Date.now()
+  if (!opts.fresh && cached && cached.key === key && now - cached.at < CACHE_MS) return cached.value
+  const value = readClusterView(db, site)
+  cached = { at: now, key, value }
+  value.catch(() => {
+    if (cached?.value === value) cached = null
+  })
+  return value
+}
