@@ -153,10 +153,8 @@ describe('hep runs on uproot-Zmumu.root', () => {
         attempt: 0,
         partition: { key: t.partitionKey!, index: 0 },
       })
-      // the default: module tasks on the local backend + strategy (warm executors), processes elsewhere
-      expect((def.resolve(ctxOf(plan, hist4[0]!)) as HepOpResolution).module).toBeDefined()
-      const onSlurm = { ...plan, strategy: 'slurm' } as ExecutionPlan
-      expect((def.resolve(ctxOf(onSlurm, hist4[0]!)) as HepOpResolution).module).toBeUndefined()
+      // the default is the process form
+      expect((def.resolve(ctxOf(plan, hist4[0]!)) as HepOpResolution).module).toBeUndefined()
       const asProcess = { ...plan, config: { ...plan.config, hep_runtime: 'process' } }
       expect((def.resolve(ctxOf(asProcess, hist4[0]!)) as HepOpResolution).module).toBeUndefined()
       const modulePlan = { ...plan, config: { ...plan.config, hep_runtime: 'module' } }
