@@ -25,6 +25,9 @@ analysis:
       params: { command: "${command}" }
 `
 
+/** every violation of every page and theme, reported together (one run shows all there is to fix) */
+const violations: string[] = []
+
 async function check(page: Page, name: string, url: string, ready: (p: Page) => Promise<void>) {
   for (const theme of ['dark', 'light'] as const) {
     await page.emulateMedia({ colorScheme: theme })
@@ -33,7 +36,13 @@ async function check(page: Page, name: string, url: string, ready: (p: Page) => 
     await page.waitForTimeout(300) // let transitions and late renders settle
     fs.mkdirSync(SHOTS, { recursive: true })
     await page.screenshot({ path: path.join(SHOTS, `a11y-${name}-${theme}.png`), fullPage: true })
-    const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()
+    // Monaco (the YAML editor and diff) is a third-party widget with its own accessibility mode
+    // (screen reader support, its own high-contrast themes): its internals are not ours to check
+    const result = await new AxeBuilder({ page })
+      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+      .exclude('.monaco-editor')
+      .exclude('.monaco-diff-editor')
+      .analyze()
     const found = result.violations.map(
       (v) =>
         `${v.id} (${v.impact}): ${v.help}\n${v.nodes
@@ -41,7 +50,7 @@ async function check(page: Page, name: string, url: string, ready: (p: Page) => 
           .map((n) => `    ${n.target.join(' ')}: ${n.failureSummary?.split('\n').slice(1, 2).join(' ')}`)
           .join('\n')}`,
     )
-    expect(found, `axe on ${url} (${theme} theme)`).toEqual([])
+    violations.push(...found.map((f) => `${url} (${theme}): ${f}`))
   }
 }
 
@@ -76,4 +85,5 @@ test('every page passes axe in the dark and the light theme', async ({ page, req
   await check(page, 'compose', '/compose', async (p) => {
     await expect(p.locator('.monaco-editor').first()).toBeVisible({ timeout: 30_000 })
   })
+  expect(violations).toEqual([])
 })

@@ -83,10 +83,7 @@ test('a failure is named on the home page, and Fix and resume re-runs it reusing
   await expect(page.locator('.rh-version')).toHaveText('v2')
 })
 
-test('run parameters at launch override a stage param for this run and are shown on it', async ({
-  page,
-  request,
-}) => {
+test('run parameters at launch override a stage param for this run and are shown on it', async ({ page, request }) => {
   const yaml = `version: 1
 name: e2e-params-${STAMP}
 analysis:
