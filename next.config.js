@@ -9,6 +9,7 @@ const nextConfig = {
     '@prisma/adapter-pg',
     'pg',
     'jsroot',
+    '@resvg/resvg-js',
     '@prisma/schema-engine-wasm',
   ],
   // The composer compiles workflows in the browser; the same TypeScript runs on the server.

@@ -64,7 +64,10 @@ test('save from the composer, edit, save again, see history and diff, reopen aft
   await expect(page.getByTestId('stage-node-Summarise')).toHaveAttribute('data-state', 'succeeded')
 })
 
-test('a stale composer tab gets a conflict and keeps its text', async ({ page, context }) => {
+test('a stale composer tab gets a conflict, keeps its text, and can save it as a copy or reload', async ({
+  page,
+  context,
+}) => {
   const name = `compose-conflict-${Date.now()}`
   await openComposer(page, '/compose?example=local-quickstart')
   await page.getByTestId('save-name').fill(name)
@@ -83,4 +86,26 @@ test('a stale composer tab gets a conflict and keeps its text', async ({ page, c
   await expect(page.getByTestId('save-error')).toContainText(/saved by .* since you opened it/)
   await expect(page.getByTestId('saved-workflow-link')).toContainText('v1')
   expect(await page.evaluate(() => window.__composer!.getValue())).toContain('# from the first tab')
+
+  // The message says "reload or save as a copy": both are offered. The copy is a new workflow, v1.
+  await expect(page.getByTestId('conflict-reload')).toBeVisible()
+  await page.getByTestId('conflict-save-copy').click()
+  await expect(page.getByTestId('saved-workflow-link')).toContainText(`${name} (copy) · v1`)
+  await expect(page.getByTestId('save-state')).toHaveText('saved')
+  await expect(page.getByTestId('save-error')).toHaveCount(0)
+  const copyUrl = page.url()
+  expect(copyUrl).not.toBe(url)
+
+  // Reload (on another stale edit of the original): the newest version replaces the text.
+  await page.goto(url) // the original workflow at v1 again: stale, since the other tab saved v2
+  await page.waitForFunction(() => Boolean(window.__composer) && window.__composer!.getValue().length > 0)
+  await page.evaluate(() => window.__composer!.setValue(window.__composer!.getValue() + '\n# stale again\n'))
+  await page.getByTestId('save-button').click()
+  await expect(page.getByTestId('save-error')).toBeVisible()
+  await page.getByTestId('conflict-reload').click()
+  await expect(page.getByTestId('saved-workflow-link')).toContainText(`${name} · v2`)
+  await expect.poll(() => page.evaluate(() => window.__composer!.getValue())).toContain('# from the other tab')
+  expect(await page.evaluate(() => window.__composer!.getValue())).not.toContain('# stale again')
+  await expect(page.getByTestId('save-state')).toHaveText('saved')
+  await expect(page.getByTestId('save-error')).toHaveCount(0)
 })

@@ -8,6 +8,8 @@ import path from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
 
 const SHOTS = path.join('test-results', 'screenshots')
+/** longer than the composer's re-plan debounce plus a small compile */
+const REPLAN_WAIT_MS = 400
 
 // Every request the browser makes, per test: none may leave this machine.
 let requests: string[] = []
@@ -286,5 +288,57 @@ test("completion offers the plan's pools, stage ids and modifiers; hover explain
   await page.keyboard.press('Control+Space')
   await expect(suggest).toContainText('profile')
   await shot(page, 'completion')
+  await page.keyboard.press('Escape')
+})
+
+test('Enter at the end of a stage’s last line: the status bar still names that stage', async ({ page }) => {
+  await openComposer(page, 'local-quickstart')
+  const [line] = await linesMatching(page, /^\s+command: echo "counting events"; sleep 1$/)
+  await cursorAt(page, line, 200)
+  await expect(page.getByTestId('cursor-status')).toContainText('stage CountEvents')
+  await page.keyboard.press('Enter')
+  // at once (the stage ranges still describe the text before the Enter) …
+  expect(await page.getByTestId('cursor-status').textContent()).toContain('stage CountEvents')
+  // … and once the edit is re-planned with the new ranges
+  await page.waitForTimeout(REPLAN_WAIT_MS)
+  await expect(page.getByTestId('composer')).toHaveAttribute('data-planning', 'false')
+  await expect(page.getByTestId('cursor-status')).toHaveText(`Ln ${line + 1}, Col 9 · stage CountEvents`)
+  await expect(page.getByTestId('dag-node-CountEvents')).toHaveClass(/is-selected/)
+  // outdented to the list's level, the line belongs to no stage
+  await page.keyboard.press('Shift+Tab')
+  await page.keyboard.press('Shift+Tab')
+  await expect(page.getByTestId('cursor-status')).toHaveText(`Ln ${line + 1}, Col 5`)
+})
+
+test('completion lists each name once and no schema skeleton entry', async ({ page }) => {
+  await openComposer(page, 'heterogeneous')
+  const suggest = page.locator('.monaco-editor .suggest-widget')
+  const labels = () => suggest.locator('.monaco-list-row .label-name').allTextContents()
+
+  // ops after `op:` (built-ins come from our provider and from the schema: once each)
+  const [opLine] = await linesMatching(page, /^\s+op:\s*\S+\s*$/)
+  const opText = (await page.evaluate(() => window.__composer!.getValue())).split('\n')[opLine - 1]
+  await cursorAt(page, opLine, opText.indexOf(':') + 3)
+  await page.keyboard.press('Shift+End')
+  await page.keyboard.press('Delete')
+  await page.keyboard.press('Control+Space')
+  await expect(suggest).toBeVisible()
+  await expect(suggest).toContainText('hep.select')
+  const ops = await labels()
+  expect(ops.length).toBeGreaterThan(3)
+  expect(ops.filter((l, i) => ops.indexOf(l) !== i)).toEqual([])
+  await page.keyboard.press('Escape')
+
+  // a new top-level key: keys of the workflow, no "object(FAST-HEP workflow…)" skeleton
+  const lines = (await page.evaluate(() => window.__composer!.getValue())).split('\n').length
+  await cursorAt(page, lines, 1)
+  await page.keyboard.press('Control+End')
+  await page.keyboard.press('Enter')
+  await page.keyboard.press('Control+Space')
+  await expect(suggest).toBeVisible()
+  const keys = await labels()
+  expect(keys.filter((l) => /^object\(|FAST-HEP workflow/.test(l))).toEqual([])
+  expect(keys.filter((l, i) => keys.indexOf(l) !== i)).toEqual([])
+  await shot(page, 'completion-keys')
   await page.keyboard.press('Escape')
 })

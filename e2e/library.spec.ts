@@ -194,3 +194,45 @@ test.describe('without the token', () => {
     expect(api.status()).toBe(401)
   })
 })
+
+test('diff editor: switching versions and leaving the page raise no error; run an older version from history', async ({
+  page,
+}) => {
+  const name = `${NAME}-diff`
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  await page.goto('/workflows')
+  await page.getByTestId('import-input').setInputFiles(file(`${name}.yaml`, V1.replace(NAME, name)))
+  await expect(page).toHaveURL(/\/workflows\/[^/]+$/)
+  await uploadVersion(page, V2.replace(NAME, name), 'v2')
+  await uploadVersion(page, V2.replace(NAME, name).replace('echo select muons', 'echo select electrons'), 'v3')
+  const rows = page.getByTestId('history-row')
+  await expect(rows).toHaveCount(3)
+  const diff = page.getByTestId('diff-editor')
+  await expect(diff.locator('.editor.modified')).toContainText('electrons')
+
+  // pick other versions on both sides, back and forth: each pair shows, nothing is thrown
+  for (const [from, to, want] of [
+    [2, 1, 'echo select muons'],
+    [2, 0, 'electrons'],
+    [1, 0, 'electrons'],
+    [0, 2, 'echo select"'],
+  ] as const) {
+    await page.getByLabel('Diff from version').selectOption({ index: from })
+    await page.getByLabel('Diff to version').selectOption({ index: to })
+    await expect(diff.locator('.editor.modified')).toContainText(want)
+  }
+  expect(errors).toEqual([])
+
+  // run this version: v1 (not the head) from its history row; the run is of v1
+  const v1Run = page.getByTestId('history-run-v1')
+  await expect(v1Run.getByTestId('start-run-button')).toBeEnabled()
+  await v1Run.getByTestId('start-run-button').click()
+  const anyway = v1Run.getByTestId('start-run-anyway')
+  await Promise.race([page.waitForURL(/\/runs\/[^/?]+$/), anyway.waitFor({ state: 'visible' })])
+  if (await anyway.isVisible()) await anyway.click()
+  await page.waitForURL(/\/runs\/[^/?]+$/, { timeout: 30_000 })
+  await expect(page.locator('.rh-version')).toHaveText('v1')
+  // leaving the workflow page (with its diff editor open) threw nothing either
+  expect(errors).toEqual([])
+})

@@ -20,3 +20,6 @@ fi
 if [ -f scripts/db-generate.sh ]; then
   bash scripts/db-generate.sh
 fi
+
+# the hep task runtime, built ahead of time to JavaScript (no TypeScript compiled at task start)
+node server/hep/build-runtime.mjs

@@ -63,15 +63,13 @@ export function ComposePage({ examples, initial, requested, open }: ComposePageP
   const [openError, setOpenError] = useState<string | null>(null)
   const keyRef = useRef(0)
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
-  useEffect(() => {
-    if (open) {
-      // A saved version: its text comes from the library, not from the local draft.
-      let cancelled = false
+  /** Opens a saved version (the newest when `versionId` is null): its text comes from the library. */
+  const openSaved = useCallback(
+    (workflowId: string, versionId: string | null, isCancelled: () => boolean = () => false) => {
       queryClient
-        .fetchQuery(trpc.workflow.get.queryOptions({ id: open.workflowId, versionId: open.versionId }))
+        .fetchQuery({ ...trpc.workflow.get.queryOptions({ id: workflowId, versionId }), staleTime: 0 })
         .then((r) => {
-          if (cancelled) return
+          if (isCancelled()) return
           if (!r.version) throw new Error('this workflow has no saved version')
           const v = r.version
           setSaved({
@@ -84,10 +82,21 @@ export function ComposePage({ examples, initial, requested, open }: ComposePageP
           })
           setSource(v.yaml)
           setDoc({ key: ++keyRef.current, source: v.yaml, fileName: `${r.workflow.name}.yaml`, exampleId: null })
+          if (versionId === null)
+            window.history.replaceState(null, '', `/compose?workflow=${r.workflow.id}&version=${v.id}`)
         })
         .catch((e: unknown) => {
-          if (!cancelled) setOpenError(e instanceof Error ? e.message : String(e))
+          if (!isCancelled()) setOpenError(e instanceof Error ? e.message : String(e))
         })
+    },
+    [queryClient, trpc],
+  )
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `open` is a new object on every render of the page: depend on its ids
+  useEffect(() => {
+    if (open) {
+      let cancelled = false
+      openSaved(open.workflowId, open.versionId, () => cancelled)
       return () => {
         cancelled = true
       }
@@ -99,7 +108,6 @@ export function ComposePage({ examples, initial, requested, open }: ComposePageP
       setSavedAt(draft.savedAt)
     } else setDoc({ key: ++keyRef.current, source: initial.source, fileName: initial.fileName, exampleId: initial.id })
     setSource(draft ? draft.source : initial.source)
-    // `open` is a new object on every render of the page: depend on its ids
   }, [initial, requested, open?.workflowId, open?.versionId])
 
   const docRef = useRef(doc)
@@ -214,6 +222,7 @@ export function ComposePage({ examples, initial, requested, open }: ComposePageP
           source={source}
           defaultName={doc.exampleId ?? doc.fileName.replace(/\.ya?ml$/, '')}
           onSaved={onSaved}
+          onReload={(workflowId) => openSaved(workflowId, null)}
         />
       ) : null}
     </>

@@ -106,6 +106,8 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
   const [panelOpen, setPanelOpen] = useState(true)
   const apiRef = useRef<EditorApi | null>(null)
   const sourceRef = useRef(initialSource)
+  /** the source `compiled` (and so the stage ranges) belongs to */
+  const compiledSourceRef = useRef<string | null>(compiled === PENDING ? null : initialSource)
   /** the source of the last plan (the Submission tab previews it) */
   const [plannedSource, setPlannedSource] = useState(initialSource)
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null)
@@ -147,6 +149,7 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
       .then((r) => {
         if (!r || !alive.current) return
         const next = toCompiled(r.result, r.ms)
+        compiledSourceRef.current = source
         setCompiled(next)
         setPlannedSource(source)
         setPlanning(false)
@@ -175,17 +178,27 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
   )
   useEffect(() => () => void (timer.current && clearTimeout(timer.current)), [])
 
-  const handleCursor = useCallback((pos: CursorInfo) => {
+  /** Status bar + selection for a cursor position, against stage ranges of the current source. */
+  const showCursor = useCallback((pos: CursorInfo, id: string | null) => {
     const box = editorBox.current
     if (box) {
       box.dataset.cursorLine = String(pos.line)
       box.dataset.cursorCol = String(pos.col)
+      box.dataset.cursorStage = id ?? ''
     }
-    const id = stageAt(stageIndexRef.current, pos)
     if (cursorText.current)
       cursorText.current.textContent = `Ln ${pos.line}, Col ${pos.col}${id ? ` · stage ${id}` : ''}`
     if (id !== selectedRef.current) setSelectedId(id)
   }, [])
+  const handleCursor = useCallback(
+    (pos: CursorInfo) => {
+      // While an edit waits to be re-planned, the stage ranges describe the old text (offsets after
+      // the edit are shifted): keep the stage being typed in until the new ranges arrive.
+      const stale = sourceRef.current !== compiledSourceRef.current
+      showCursor(pos, stale ? selectedRef.current : stageAt(stageIndexRef.current, pos))
+    },
+    [showCursor],
+  )
 
   const [editorReady, setEditorReady] = useState(0)
   const handleReady = useCallback((api: EditorApi) => {
@@ -200,8 +213,9 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
     if (!api) return
     api.setProblems(compiled.result.problems)
     // The stage under the cursor may have changed with the new ranges (e.g. a stage was just typed).
-    const id = stageAt(stageIndexRef.current, api.getCursor())
-    if (id !== selectedRef.current) setSelectedId(id)
+    if (sourceRef.current !== compiledSourceRef.current) return
+    const pos = api.getCursor()
+    showCursor(pos, stageAt(stageIndexRef.current, pos))
   }, [compiled, editorReady])
   // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useEffect(() => {
@@ -316,6 +330,8 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
               onNodeClick={revealStage}
               stale={compiled.syntax && lastGood != null}
               fitKey={modelPath}
+              groupRepeats
+              searchable
             >
               {compiled.syntax ? (
                 // biome-ignore lint/a11y/noStaticElementInteractions: pre-existing: review when this component is next changed

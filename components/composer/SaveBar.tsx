@@ -24,14 +24,16 @@ export interface SaveBarProps {
   source: string
   defaultName: string
   onSaved(ref: SavedRef): void
+  /** load the workflow's newest version in place of this text (after a save conflict) */
+  onReload(workflowId: string): void
 }
 
-export function SaveBar({ saved, source, defaultName, onSaved }: SaveBarProps) {
+export function SaveBar({ saved, source, defaultName, onSaved, onReload }: SaveBarProps) {
   const trpc = useTRPC()
   const queryClient = useQueryClient()
   const [name, setName] = useState(defaultName)
   const [message, setMessage] = useState('')
-  const [error, setError] = useState<string | null>(null)
+  const [error, setError] = useState<{ message: string; conflict: boolean } | null>(null)
   const dirty = !saved || saved.yaml !== source
 
   const save = useMutation(
@@ -49,9 +51,20 @@ export function SaveBar({ saved, source, defaultName, onSaved }: SaveBarProps) {
           yaml: r.version.yaml,
         })
       },
-      onError: (e) => setError(e.message),
+      onError: (e) => setError({ message: e.message, conflict: e.data?.code === 'CONFLICT' }),
     }),
   )
+
+  /** After a conflict: the same text as a new workflow, so neither version is lost. */
+  function onSaveCopy() {
+    save.mutate({
+      workflowId: null,
+      parentVersionId: null,
+      yaml: source,
+      message: message || undefined,
+      name: `${saved?.name ?? (name || defaultName)} (copy)`,
+    })
+  }
 
   function onSave() {
     save.mutate({
@@ -105,8 +118,32 @@ export function SaveBar({ saved, source, defaultName, onSaved }: SaveBarProps) {
       {saved && !dirty ? <StartRunButton versionId={saved.versionId} disabled={!saved.valid} /> : null}
       {error ? (
         <span className="error" role="alert" data-testid="save-error">
-          {error}
+          {error.message}
         </span>
+      ) : null}
+      {error?.conflict && saved ? (
+        <>
+          <button
+            type="button"
+            data-testid="conflict-reload"
+            title="open the newest saved version here; your unsaved text is dropped"
+            onClick={() => {
+              setError(null)
+              onReload(saved.workflowId)
+            }}
+          >
+            Reload newest version
+          </button>
+          <button
+            type="button"
+            data-testid="conflict-save-copy"
+            title="save this text as a new workflow; the other version stays as it is"
+            disabled={save.isPending}
+            onClick={onSaveCopy}
+          >
+            Save as a copy
+          </button>
+        </>
       ) : null}
     </span>
   )

@@ -6,7 +6,7 @@
  * unreachable, unknown partition, impossible gres, ...). Nothing is submitted.
  */
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
-import { useTRPC } from '~/components/trpc/client'
+import { useTRPCClient } from '~/components/trpc/client'
 import { CopyButton } from '~/components/ui/CopyButton'
 import { useDebounced } from '~/components/ui/useDebounced'
 
@@ -22,11 +22,14 @@ interface ProblemLike {
 }
 
 export function SubmissionPreview({ source }: { source: string }) {
-  const trpc = useTRPC()
+  const client = useTRPCClient()
   const yaml = useDebounced(source, SUBMISSION_DEBOUNCE_MS)
   const tooLarge = yaml.length > MAX_PREVIEW_CHARS
+  // `plan.preview` changes nothing but is sent as a POST (a tRPC mutation): the workflow is the input
+  // and would not fit in a GET URL. Cached like a query, by the YAML it previews.
   const q = useQuery({
-    ...trpc.plan.preview.queryOptions({ yaml }),
+    queryKey: ['plan.preview', yaml],
+    queryFn: () => client.plan.preview.mutate({ yaml }),
     enabled: !tooLarge,
     placeholderData: keepPreviousData,
     staleTime: 30_000,

@@ -11,6 +11,8 @@ export interface CursorInfo {
   line: number
   col: number
   offset: number
+  /** first non-blank column of the cursor's line; 0 when the line is blank */
+  indentCol?: number
 }
 
 export interface StageStripe {
@@ -70,7 +72,12 @@ export default function YamlEditor({ initialValue, path, onChange, onCursor, onR
     editor.onDidChangeCursorPosition((e) => {
       const m = editor.getModel()
       if (!m) return
-      cbs.current.onCursor({ line: e.position.lineNumber, col: e.position.column, offset: m.getOffsetAt(e.position) })
+      cbs.current.onCursor({
+        line: e.position.lineNumber,
+        col: e.position.column,
+        offset: m.getOffsetAt(e.position),
+        indentCol: m.getLineFirstNonWhitespaceColumn(e.position.lineNumber),
+      })
     })
     const api: EditorApi = {
       getValue: () => editor.getValue(),
@@ -133,7 +140,13 @@ export default function YamlEditor({ initialValue, path, onChange, onCursor, onR
       },
       getCursor: () => {
         const p = editor.getPosition() ?? { lineNumber: 1, column: 1 }
-        return { line: p.lineNumber, col: p.column, offset: editor.getModel()?.getOffsetAt(p) ?? 0 }
+        const m = editor.getModel()
+        return {
+          line: p.lineNumber,
+          col: p.column,
+          offset: m?.getOffsetAt(p) ?? 0,
+          indentCol: m?.getLineFirstNonWhitespaceColumn(p.lineNumber) ?? 0,
+        }
       },
       setCursor: (line, col) => {
         editor.setPosition({ lineNumber: line, column: col })

@@ -1,16 +1,6 @@
 /// <reference lib="webworker" />
-// Re-plans workflows off the main thread: typing in a 500-stage workflow never waits for the compiler.
-import { compileWorkflow } from '~/server/workflow'
+// Re-plans workflows off the main thread: typing in a 2,000-stage workflow never waits for the compiler.
+import { serveWorker } from '../dag/workerRpc'
+import { compileTimed } from './compileTimed'
 
-const ctx = self as unknown as DedicatedWorkerGlobalScope
-
-ctx.onmessage = (ev: MessageEvent<{ id: number; source: string; fileName: string }>) => {
-  const { id, source, fileName } = ev.data
-  const t0 = performance.now()
-  try {
-    const result = compileWorkflow(source, { fileName })
-    ctx.postMessage({ id, result, ms: performance.now() - t0 })
-  } catch (err) {
-    ctx.postMessage({ id, error: err instanceof Error ? err.message : String(err), ms: performance.now() - t0 })
-  }
-}
+serveWorker(compileTimed)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { completionContext } from './completion'
+import { completionContext, schemaForEditor } from './completion'
 
 function at(doc: string) {
   // `|` marks the cursor
@@ -36,5 +36,28 @@ describe('completionContext', () => {
     expect(at('    stages:\n      - |')).toBeNull()
     expect(at('      require: gpu  # comment |')).toBeNull()
     expect(at('      require: gpu |')).toBeNull()
+  })
+})
+
+describe('schemaForEditor', () => {
+  const schema = {
+    title: 'FAST-HEP workflow',
+    type: 'object',
+    required: ['analysis'],
+    properties: {
+      analysis: {
+        type: 'object',
+        required: ['stages'],
+        properties: { op: { anyOf: [{ enum: ['noop', 'shell'] }, { type: 'string' }] } },
+      },
+      backend: { enum: ['local', 'dask'] },
+    },
+  }
+  it('drops required lists (the junk skeleton entry) and the enums our own provider offers', () => {
+    const out = schemaForEditor(schema, new Set(['noop', 'shell'])) as typeof schema
+    expect(JSON.stringify(out)).not.toContain('required')
+    expect(out.properties.analysis.properties.op.anyOf[0]).toEqual({})
+    expect(out.properties.backend.enum).toEqual(['local', 'dask'])
+    expect(out.title).toBe('FAST-HEP workflow')
   })
 })

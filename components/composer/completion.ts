@@ -102,3 +102,30 @@ function parentKey(lines: readonly string[], lineNumber: number, indent: number)
   }
   return null
 }
+
+/**
+ * The JSON Schema handed to monaco-yaml, trimmed so its completions do not clash with ours:
+ * - no `required` lists: monaco-yaml turns them into a "skeleton" entry labelled with the schema's
+ *   type name (`object(FAST-HEP workflow…)`), which is noise here (the compiler reports missing keys);
+ * - no enums that our provider offers itself (ops, modifiers, with descriptions and registry ops),
+ *   which would otherwise be listed twice.
+ */
+export function schemaForEditor(schema: unknown, ownValues: ReadonlySet<string>): unknown {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk)
+    if (!v || typeof v !== 'object') return v
+    const out: Record<string, unknown> = {}
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (k === 'required' && Array.isArray(x)) continue
+      if (k === 'enum' && Array.isArray(x) && x.length > 0 && x.every((e) => ownValues.has(String(e)))) continue
+      out[k] = walk(x)
+    }
+    return out
+  }
+  return walk(schema)
+}
+
+/** Labels once each, in first-seen order (pools, stages and ops can come from several sources). */
+export function uniqueLabels(labels: Iterable<string>): string[] {
+  return [...new Set(labels)]
+}

@@ -9,7 +9,7 @@ import * as monaco from 'monaco-editor'
 import { loader } from '@monaco-editor/react'
 import { configureMonacoYaml } from 'monaco-yaml'
 import { BUILTIN_OPS, KNOWN_MODIFIERS, workflowJsonSchema } from '~/server/workflow'
-import { completionContext } from './completion'
+import { completionContext, schemaForEditor } from './completion'
 
 export interface CompletionData {
   pools: string[]
@@ -48,7 +48,8 @@ export function setupMonaco(): typeof monaco {
 
   let schema: unknown = {}
   try {
-    schema = workflowJsonSchema()
+    const ours = new Set([...BUILTIN_OPS.map((o) => o.name), ...KNOWN_MODIFIERS.map((m) => m.name)])
+    schema = schemaForEditor(workflowJsonSchema(), ours)
   } catch (e) {
     console.warn('[composer] no workflow JSON schema', e)
   }
@@ -90,8 +91,18 @@ export function setupMonaco(): typeof monaco {
       )
       const K = monaco.languages.CompletionItemKind
       const items: monaco.languages.CompletionItem[] = []
-      const push = (label: string, kind: monaco.languages.CompletionItemKind, detail: string, documentation?: string) =>
+      const offered = new Set<string>()
+      const push = (
+        label: string,
+        kind: monaco.languages.CompletionItemKind,
+        detail: string,
+        documentation?: string,
+      ) => {
+        // a registry op may shadow a built-in name, a pool name a resource class: list each once
+        if (offered.has(label)) return
+        offered.add(label)
         items.push({ label, kind, detail, documentation, insertText: label, range, sortText: `0${label}` })
+      }
       if (ctx.kind === 'pool') for (const p of data.pools) push(p, K.Enum, 'pool')
       if (ctx.kind === 'stage') {
         const here = stageIdAround(lines, position.lineNumber)

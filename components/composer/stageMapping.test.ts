@@ -32,6 +32,26 @@ describe('stageAt', () => {
   })
 })
 
+describe('stageAt after Enter at the end of a stage', () => {
+  // what the compiler gives once "\n      " was typed after A's last line: A's range ends at `noop`
+  const typed = `analysis:
+  stages:
+    - id: A
+      op: noop
+      
+    - id: B
+      op: noop
+`
+  const index = buildStageIndex({ A: range(typed, 3, 7, 4, 15), B: range(typed, 6, 7, 7, 15) })
+  it('keeps the new, indented line in the stage above', () => {
+    expect(stageAt(index, { offset: offsetAt(typed, 5, 7), line: 5, col: 7, indentCol: 0 })).toBe('A')
+  })
+  it('does not when the new line is outdented to the list or the top level', () => {
+    expect(stageAt(index, { offset: offsetAt(typed, 5, 5), line: 5, col: 5, indentCol: 0 })).toBeNull()
+    expect(stageAt(index, { offset: offsetAt(typed, 5, 1), line: 5, col: 1, indentCol: 0 })).toBeNull()
+  })
+})
+
 describe('offsetAt', () => {
   it('counts lines and columns from 1', () => {
     expect(offsetAt('ab\ncd', 1, 1)).toBe(0)

@@ -10,20 +10,34 @@ export interface StageIndexEntry {
   end: number
   startLine: number
   endLine: number
+  /** column of the stage mapping's first key (its `id:`) */
+  startCol: number
 }
 
 /** Stage ranges sorted by start offset, for binary search. */
 export function buildStageIndex(stageRanges: Record<string, SourceRange>): StageIndexEntry[] {
   return Object.entries(stageRanges)
-    .map(([id, r]) => ({ id, start: r.start.offset, end: r.end.offset, startLine: r.start.line, endLine: r.end.line }))
+    .map(([id, r]) => ({
+      id,
+      start: r.start.offset,
+      end: r.end.offset,
+      startLine: r.start.line,
+      endLine: r.end.line,
+      startCol: r.start.col,
+    }))
     .sort((a, b) => a.start - b.start || a.end - b.end)
 }
 
 /**
  * The stage whose source range holds the cursor: by offset, or else the stage starting on the cursor's
- * line (the cursor may sit on the `- ` before the stage mapping starts).
+ * line (the cursor may sit on the `- ` before the stage mapping starts), or else the stage just above
+ * when the cursor's line is indented as that stage's keys (a new line typed at the end of a stage, by
+ * Enter, still belongs to it: the YAML range ends at the stage's last value).
  */
-export function stageAt(index: StageIndexEntry[], pos: { offset: number; line?: number }): string | null {
+export function stageAt(
+  index: StageIndexEntry[],
+  pos: { offset: number; line?: number; col?: number; indentCol?: number },
+): string | null {
   let lo = 0
   let hi = index.length - 1
   let found = -1
@@ -40,6 +54,12 @@ export function stageAt(index: StageIndexEntry[], pos: { offset: number; line?: 
     const next = index[found + 1]
     if (next && next.startLine === pos.line) return next.id
     if (found >= 0 && index[found].endLine === pos.line && index[found].startLine === pos.line) return index[found].id
+    const prev = found >= 0 ? index[found] : undefined
+    if (prev && pos.col !== undefined && pos.line > prev.endLine && (!next || pos.line < next.startLine)) {
+      // a blank line counts as indented where the cursor is
+      const indent = pos.indentCol ? pos.indentCol : pos.col
+      if (indent >= prev.startCol) return prev.id
+    }
   }
   return null
 }

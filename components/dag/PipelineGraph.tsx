@@ -1,6 +1,6 @@
 'use client'
 
-import { memo, useCallback, useEffect, useMemo, useRef, type ReactNode } from 'react'
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react'
 import {
   Background,
   Controls,
@@ -20,6 +20,7 @@ import { nodeTypes, type StageFlowNode } from './StageNode'
 import { useGraphLayout } from './useGraphLayout'
 import { NODE_HEIGHT, NODE_WIDTH, type GraphEdgeData, type GraphLegendPool, type GraphNodeData } from './types'
 import { PoolLegend } from './PoolLegend'
+import { GROUP_PREFIX, type GroupedGraph, groupRepeatedFanOuts } from './groups'
 
 export interface PipelineGraphProps {
   /** one node per stage (or task group); the id is the node id */
@@ -39,7 +40,13 @@ export interface PipelineGraphProps {
   className?: string
   /** show the minimap (default: when more than 60 nodes) */
   minimap?: boolean
+  /** collapse repeated fan-outs into group nodes with a count (click one to expand it) */
+  groupRepeats?: boolean
+  /** show a search box that finds a stage (inside groups too) and centres it */
+  searchable?: boolean
 }
+
+const NO_GROUPS: ReadonlySet<string> = new Set()
 
 const HANDLES = [
   { type: 'target' as const, position: Position.Left, x: 0, y: NODE_HEIGHT / 2 - 1, width: 2, height: 2 },
@@ -74,9 +81,9 @@ function nodeSignature(d: GraphNodeData): string {
 }
 
 const PipelineGraphInner = memo(function PipelineGraphInner({
-  nodes,
-  edges,
-  selectedId,
+  nodes: allNodes,
+  edges: allEdges,
+  selectedId: selectedStage,
   onNodeClick,
   legend,
   fitKey,
@@ -84,7 +91,33 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
   children,
   className,
   minimap,
+  groupRepeats = false,
+  searchable = false,
 }: PipelineGraphProps) {
+  // Groups the user expanded; another workflow (fitKey) starts collapsed again.
+  const [expanded, setExpanded] = useState<{ fitKey: unknown; ids: ReadonlySet<string> }>({ fitKey, ids: NO_GROUPS })
+  const expandedIds = expanded.fitKey === fitKey ? expanded.ids : NO_GROUPS
+  const grouped: GroupedGraph = useMemo(
+    () =>
+      groupRepeats
+        ? groupRepeatedFanOuts(allNodes, allEdges, expandedIds)
+        : { nodes: allNodes, edges: allEdges, groupOf: new Map(), groups: new Map() },
+    [allNodes, allEdges, expandedIds, groupRepeats],
+  )
+  const { nodes, edges, groupOf } = grouped
+  const expand = useCallback(
+    (ids: string[]) =>
+      setExpanded((cur) => {
+        const base = cur.fitKey === fitKey ? cur.ids : NO_GROUPS
+        return { fitKey, ids: new Set([...base, ...ids]) }
+      }),
+    [fitKey],
+  )
+  const collapseAll = useCallback(() => setExpanded({ fitKey, ids: NO_GROUPS }), [fitKey])
+  // a stage inside a collapsed group highlights its group
+  const selectedId = selectedStage ? (groupOf.get(selectedStage) ?? selectedStage) : selectedStage
+  const [centerOn, setCenterOn] = useState<{ id: string; n: number } | null>(null)
+
   const layoutInput = useMemo(
     () => ({ nodes: nodes.map((n) => ({ id: n.id })), edges: edges.map((e) => ({ from: e.from, to: e.to })) }),
     [nodes, edges],
@@ -163,8 +196,27 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
     return out
   }, [edges, selectedId])
 
-  const handleClick = useCallback<NodeMouseHandler<StageFlowNode>>((_, node) => onNodeClick?.(node.id), [onNodeClick])
+  const handleClick = useCallback<NodeMouseHandler<StageFlowNode>>(
+    (_, node) => {
+      const group = node.id.startsWith(GROUP_PREFIX) ? grouped.groups.get(node.id) : undefined
+      if (group) {
+        expand([group.id])
+        setCenterOn((c) => ({ id: group.members[0] as string, n: (c?.n ?? 0) + 1 }))
+      } else onNodeClick?.(node.id)
+    },
+    [onNodeClick, grouped, expand],
+  )
+  const findStage = useCallback(
+    (id: string) => {
+      const group = groupOf.get(id)
+      if (group) expand([group])
+      setCenterOn((c) => ({ id, n: (c?.n ?? 0) + 1 }))
+      onNodeClick?.(id)
+    },
+    [groupOf, expand, onNodeClick],
+  )
   const showMinimap = minimap ?? nodes.length > 60
+  const collapsedGroups = [...grouped.groups.keys()].filter((g) => !expandedIds.has(g)).length
 
   return (
     <div
@@ -172,6 +224,7 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
       data-testid="pipeline-graph"
       data-layout={pending ? 'pending' : 'ready'}
       data-nodes={nodes.length}
+      data-groups={collapsedGroups}
     >
       <ReactFlow<StageFlowNode>
         nodes={rfNodes}
@@ -203,7 +256,16 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
         ) : null}
         <AutoFit fitKey={fitKey} layoutKey={layoutKey} pending={pending} nodes={nodes} positions={positions} />
         <RevealSelected selectedId={selectedId ?? null} positions={positions} />
+        <CenterOn request={centerOn} positions={positions} pending={pending} />
       </ReactFlow>
+      {searchable ? (
+        <GraphSearch
+          stages={allNodes}
+          onFind={findStage}
+          expandedCount={expandedIds.size}
+          onCollapseAll={collapseAll}
+        />
+      ) : null}
       {legend ? <PoolLegend pools={legend} /> : null}
       {children}
     </div>
@@ -339,6 +401,86 @@ function AutoFit({
     return () => clearTimeout(t)
   }, [fitKey, layoutKey, pending, rf, store])
   return null
+}
+
+/** Centres the view on a stage the user searched for (or the first stage of a group just expanded),
+ * once its final position is known. */
+function CenterOn({
+  request,
+  positions,
+  pending,
+}: {
+  request: { id: string; n: number } | null
+  positions: Record<string, { x: number; y: number }>
+  pending: boolean
+}) {
+  const rf = useReactFlow()
+  const done = useRef(0)
+  useEffect(() => {
+    if (!request || done.current === request.n || pending) return
+    const p = positions[request.id]
+    if (!p) return
+    done.current = request.n
+    const zoom = Math.max(rf.getViewport().zoom, 0.8)
+    void rf.setCenter(p.x + NODE_WIDTH / 2, p.y + NODE_HEIGHT / 2, { zoom, duration: 200 })
+  }, [request, positions, pending, rf])
+  return null
+}
+
+/**
+ * Finds a stage by id (exact, then prefix, then substring; case-insensitive), inside collapsed
+ * groups too: the group opens and the view centres on the stage.
+ */
+function GraphSearch({
+  stages,
+  onFind,
+  expandedCount,
+  onCollapseAll,
+}: {
+  stages: readonly { id: string }[]
+  onFind(id: string): void
+  expandedCount: number
+  onCollapseAll(): void
+}) {
+  const [text, setText] = useState('')
+  const [message, setMessage] = useState<string | null>(null)
+  const submit = (ev: FormEvent) => {
+    ev.preventDefault()
+    const q = text.trim().toLowerCase()
+    if (!q) return
+    const hit =
+      stages.find((s) => s.id.toLowerCase() === q) ??
+      stages.find((s) => s.id.toLowerCase().startsWith(q)) ??
+      stages.find((s) => s.id.toLowerCase().includes(q))
+    if (!hit) {
+      setMessage(`no stage matches “${text.trim()}”`)
+      return
+    }
+    setMessage(null)
+    onFind(hit.id)
+  }
+  return (
+    <form className="graph-search" aria-label="Find a stage" onSubmit={submit} data-testid="graph-search">
+      <input
+        type="search"
+        aria-label="Find a stage"
+        placeholder="Find a stage… (Enter)"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        data-testid="graph-search-input"
+      />
+      {message ? (
+        <span className="graph-search-msg" role="status" data-testid="graph-search-message">
+          {message}
+        </span>
+      ) : null}
+      {expandedCount ? (
+        <button type="button" onClick={onCollapseAll} data-testid="graph-collapse-groups">
+          Collapse groups ({expandedCount})
+        </button>
+      ) : null}
+    </form>
+  )
 }
 
 /** Pans (without zooming) to the selected node when it is outside the viewport. */

@@ -23,8 +23,10 @@ const STATE_LABEL: Record<string, string> = {
 
 function StageNodeImpl({ data, selected }: NodeProps<StageFlowNode>) {
   const far = useStore(zoomedOut)
+  const group = data.group
   const cls =
     'stage-node' +
+    (group ? ' is-group' : '') +
     (selected ? ' is-selected' : '') +
     (data.marker ? ` has-${data.marker}` : '') +
     (data.state ? ` state-${data.state}` : '') +
@@ -32,7 +34,8 @@ function StageNodeImpl({ data, selected }: NodeProps<StageFlowNode>) {
   return (
     <div
       className={cls}
-      data-testid={`dag-node-${data.id}`}
+      data-testid={group ? `dag-group-${group.first}` : `dag-node-${data.id}`}
+      data-count={group?.count}
       data-pool={data.pool}
       data-color={data.color}
       data-marker={data.marker ?? undefined}
@@ -43,7 +46,18 @@ function StageNodeImpl({ data, selected }: NodeProps<StageFlowNode>) {
       <Handle type="target" position={Position.Left} isConnectable={false} className="sn-handle" />
       <div className="sn-head">
         <span className="sn-swatch" style={{ background: data.color }} />
-        <span className="sn-id">{data.id}</span>
+        {group ? (
+          <>
+            <span className="sn-id">
+              {group.first} … {group.last}
+            </span>
+            <span className="sn-count" title={`${group.count} parallel chains, ${group.stages} stages`}>
+              ×{group.count}
+            </span>
+          </>
+        ) : (
+          <span className="sn-id">{data.id}</span>
+        )}
         {data.marker ? (
           // biome-ignore lint/a11y/useAriaPropsSupportedByRole: pre-existing: review when this component is next changed
           <span className={`sn-marker ${data.marker}`} data-testid={`dag-marker-${data.id}`} aria-label={data.marker}>

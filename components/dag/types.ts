@@ -27,6 +27,8 @@ export interface GraphNodeData {
   markerText?: string
   /** run state (run page) */
   state?: NodeRunState
+  /** set on a group node (repeated fan-out collapsed): how many sibling chains and stages it holds */
+  group?: { count: number; stages: number; first: string; last: string }
   /** progress of a stage's tasks/partitions (run page) */
   progress?: { done: number; total: number; failed?: number }
 }

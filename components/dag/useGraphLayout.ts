@@ -1,17 +1,25 @@
 'use client'
 
 import { useEffect, useMemo, useRef, useState } from 'react'
-import { provisionalPositions, quickLayout, structureKey, type LayoutInput } from './layout'
-import { requestLayout } from './layoutService'
+import { type LayoutInput, layoutGraphSync, provisionalPositions, quickLayout, structureKey } from './layout'
+import { requestLayout, SYNC_LAYOUT_MAX_NODES } from './layoutService'
 import type { Positions } from './types'
 
 const CACHE_SIZE = 24
 
+/** Least-recently-used: the structures just seen (e.g. a group expanded and collapsed) stay cached. */
+function remember(c: Map<string, Positions>, k: string, p: Positions) {
+  c.delete(k)
+  c.set(k, p)
+  if (c.size > CACHE_SIZE) c.delete(c.keys().next().value as string)
+}
+
 /**
- * Positions for a graph, cached by structure (node ids + edges): when only labels, pools or colours
- * change, nothing is laid out again and nothing moves. When the structure changes, known nodes stay
- * where they are and new ones are placed next to their upstream at once, while ELK computes the real
- * layout in the worker; stale layout results are dropped.
+ * Positions for a graph, cached by a deterministic structure key (node ids + edges, as Dagster's
+ * asyncGraphLayout does): when only labels, ops, params, pools or colours change, nothing is laid
+ * out again and nothing moves. A small graph is laid out at once; a large one first shows a quick
+ * layout (known nodes keep their place, new ones go next to their upstream) while the real layout
+ * runs in the worker, then moves once to its final place; stale results are dropped.
  */
 export function useGraphLayout(input: LayoutInput): { positions: Positions; key: string; pending: boolean } {
   const key = useMemo(() => structureKey(input), [input])
@@ -21,8 +29,12 @@ export function useGraphLayout(input: LayoutInput): { positions: Positions; key:
   const inputRef = useRef(input)
   inputRef.current = input
 
-  const cached = cache.current.get(key)
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
+  let cached = cache.current.get(key)
+  if (!cached && input.nodes.length <= SYNC_LAYOUT_MAX_NODES) {
+    cached = layoutGraphSync(input).positions
+    remember(cache.current, key, cached)
+  }
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `input` is read through the key (same key, same structure)
   const positions = useMemo(
     () =>
       cached ??
@@ -37,19 +49,14 @@ export function useGraphLayout(input: LayoutInput): { positions: Positions; key:
   useEffect(() => {
     if (cache.current.has(key)) return
     let cancelled = false
-    const timer = setTimeout(() => {
-      requestLayout(inputRef.current)
-        .then((r) => {
-          const c = cache.current
-          c.set(key, r.positions)
-          if (c.size > CACHE_SIZE) c.delete(c.keys().next().value as string)
-          if (!cancelled) setVersion((v) => v + 1)
-        })
-        .catch((e) => console.warn('[layout]', e))
-    }, 30)
+    requestLayout(inputRef.current)
+      .then((r) => {
+        remember(cache.current, key, r.positions)
+        if (!cancelled) setVersion((v) => v + 1)
+      })
+      .catch((e) => console.warn('[layout]', e))
     return () => {
       cancelled = true
-      clearTimeout(timer)
     }
   }, [key])
 

@@ -2,7 +2,7 @@
 /**
  * /workflows/[id]: one workflow. History (every version with message, author, time, validity),
  * diff between any two versions (Monaco diff editor), rename, duplicate, archive, delete, export,
- * and "open in composer" on any version.
+ * and "open in composer" or "run" on any version.
  */
 import { useEffect, useMemo, useRef, useState } from 'react'
 import Link from 'next/link'
@@ -418,6 +418,10 @@ export function WorkflowDetail({ id }: { id: string }) {
                     <a href={`/workflows/${id}/export?version=${v.id}`} download>
                       export
                     </a>
+                    {/* run this very version (not the head): its preflight problems show here first */}
+                    <span data-testid={`history-run-v${v.number}`} title={`run v${v.number}`}>
+                      <StartRunButton versionId={v.id} disabled={!v.valid || wf.archived} />
+                    </span>
                   </span>
                 </td>
               </tr>

@@ -2,6 +2,9 @@
 /**
  * Dask runs: the scheduler (address, dashboard link when there is one, health) and the Dask
  * workers per pool with their batch job ids, from <runDir>/dask/session.json (`run.backendInfo`).
+ * The session file is the bridge's last report: once the run has finished, a session we started
+ * has been shut down with it, so its workers are shown `gone` (as the workers panel shows them),
+ * with the last reported state in the tooltip.
  */
 import { useQuery } from '@tanstack/react-query'
 import { useTRPC } from '~/components/trpc/client'
@@ -16,6 +19,12 @@ interface WorkerLike {
   host?: string | null
   connected?: boolean
   reason?: string | null
+}
+
+/** the state to show for a worker of the session file: `gone` once the run (and our session) ended */
+export function daskWorkerState(w: WorkerLike, runFinished: boolean, external: boolean): string {
+  const reported = w.detail ?? w.state ?? '?'
+  return runFinished && !external ? 'gone' : reported
 }
 
 export function DaskPanel({ runId, active }: { runId: string; active: boolean }) {
@@ -73,7 +82,12 @@ export function DaskPanel({ runId, active }: { runId: string; active: boolean })
                     <tr key={`${p.name}-${w.id ?? w.name ?? i}`} data-testid={`dask-worker-${w.name ?? i}`}>
                       <td>{i === 0 ? p.name : ''}</td>
                       <td className="mono">{w.name ?? w.id ?? '?'}</td>
-                      <td>{w.detail ?? w.state ?? '?'}</td>
+                      <td
+                        data-testid={`dask-worker-state-${w.name ?? i}`}
+                        title={`last reported by the bridge: ${w.detail ?? w.state ?? '?'}`}
+                      >
+                        {daskWorkerState(w, !active, !!s.external)}
+                      </td>
                       <td className="mono">{w.jobId ?? '–'}</td>
                       <td>{w.host ?? '–'}</td>
                       <td className="muted">{w.reason ?? ''}</td>
@@ -83,7 +97,15 @@ export function DaskPanel({ runId, active }: { runId: string; active: boolean })
               )}
             </tbody>
           </table>
-          {s.updatedAt ? <div className="muted small">as of {new Date(s.updatedAt).toLocaleTimeString()}</div> : null}
+          {s.updatedAt ? (
+            <div className="muted small">
+              {active
+                ? `as of ${new Date(s.updatedAt).toLocaleTimeString()}`
+                : s.external
+                  ? `as of ${new Date(s.updatedAt).toLocaleTimeString()} (the cluster outlives the run)`
+                  : `the session ended with the run; last report ${new Date(s.updatedAt).toLocaleTimeString()}`}
+            </div>
+          ) : null}
         </>
       )}
     </section>

@@ -23,6 +23,8 @@ export interface GanttProps {
   t1: number
   now: number
   truncated: boolean
+  /** tasks reused from an earlier run (not drawn: they did not run in this one) */
+  reused?: number
   selectedTaskId: string | null
   onSelectTask: (id: string) => void
 }
@@ -50,6 +52,7 @@ export const Gantt = memo(function Gantt({
   t1,
   now,
   truncated,
+  reused = 0,
   selectedTaskId,
   onSelectTask,
 }: GanttProps) {
@@ -111,7 +114,8 @@ export const Gantt = memo(function Gantt({
         <h2>Timeline</h2>
         <span className="muted">
           {tasks.length} task{tasks.length === 1 ? '' : 's'} started{truncated ? ' (first 10,000 shown)' : ''} ·{' '}
-          {formatDuration(end - t0)}
+          <span data-testid="gantt-span">{formatDuration(end - t0)}</span>
+          {reused ? ` · ${reused} reused from the earlier run (not drawn)` : ''}
         </span>
         <span className="gantt-legend">
           {['running', 'succeeded', 'failed', 'cancelled', 'lost', 'retrying'].map((s) => (

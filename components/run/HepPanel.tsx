@@ -1,18 +1,16 @@
 'use client'
 /**
- * HEP results of a run: per stage and dataset, partitions done / total and events processed
- * (run.hepProgress); then per dataset the plots (SVG via <img> of the artifact route: scripts in an
- * SVG never run in an <img>) and the cutflow tables (cells are escaped by the server renderer and
- * rendered as text here), each downloadable. Nothing is shown for runs without hep.* stages.
+ * HEP results of a run, while it runs: per stage and dataset, partitions done / total and events
+ * processed, then the physics so far: histograms and cutflows merged from the partitions finished
+ * (server/hep/partial.ts), each saying how many partitions it includes, "final" once all are in.
+ * The panel re-reads when the run's event stream reports finished tasks (`tick`), so plots grow as
+ * partitions finish. Plots are <img> of the live route (scripts in an SVG never run in an <img>);
+ * each is downloadable as SVG, PNG and UHI JSON (hist / boost-histogram). Cutflow cells are escaped
+ * by the server renderer and rendered as text here. Nothing is shown for runs without hep.* stages.
  */
-import { useEffect } from 'react'
 import { useQuery } from '@tanstack/react-query'
+import { useEffect } from 'react'
 import { useTRPC } from '~/components/trpc/client'
-
-interface CutflowTableData {
-  columns: string[]
-  rows: { depth: number; kind: string; cells: string[] }[]
-}
 
 /** the server escapes cells for HTML; here they are text, so undo the entities */
 function unescapeHtml(s: string): string {
@@ -25,32 +23,39 @@ function unescapeHtml(s: string): string {
     .replace(/&amp;/g, '&')
 }
 
-export function HepPanel({ runId, active }: { runId: string; active: boolean }) {
-  const trpc = useTRPC()
-  const progress = useQuery({ ...trpc.run.hepProgress.queryOptions({ runId }), refetchInterval: active ? 2000 : false })
-  const artifacts = useQuery({ ...trpc.run.artifacts.queryOptions({ runId }), refetchInterval: active ? 3000 : false })
-  // one more read when the run ends (the last tasks, the final merges)
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
-  useEffect(() => {
-    if (active) return
-    void progress.refetch()
-    void artifacts.refetch()
-  }, [active])
-  const rows = progress.data ?? []
-  const arts = artifacts.data ?? []
-  if (!rows.length && !arts.length) return null
+function liveUrl(
+  runId: string,
+  q: { stage: string; dataset: string; histogram?: string; format: string; v?: number; download?: boolean },
+) {
+  const p = new URLSearchParams({ stage: q.stage, dataset: q.dataset, format: q.format })
+  if (q.histogram !== undefined) p.set('histogram', q.histogram)
+  // a new URL per merged state: the browser fetches the plot again as partitions finish
+  if (q.v !== undefined) p.set('v', String(q.v))
+  if (q.download) p.set('download', '1')
+  return `/runs/${encodeURIComponent(runId)}/artifacts/live?${p.toString()}`
+}
 
-  const datasets = [
-    ...new Set([...rows.map((r) => r.dataset), ...arts.map((a) => String(a.meta.dataset ?? ''))]),
-  ].filter(Boolean)
-  const url = (id: string, download = false) =>
-    `/runs/${encodeURIComponent(runId)}/artifacts/${encodeURIComponent(id)}${download ? '?download=1' : ''}`
+/**
+ * `tick` changes when the run's event stream reports finished tasks: the results are read again.
+ */
+export function HepPanel({ runId, active, tick = 0 }: { runId: string; active: boolean; tick?: number }) {
+  const trpc = useTRPC()
+  // the stream drives the updates; the interval only covers a stream that is down
+  const progress = useQuery({ ...trpc.run.hepProgress.queryOptions({ runId }), refetchInterval: active ? 5000 : false })
+  const refetch = progress.refetch
+  // biome-ignore lint/correctness/useExhaustiveDependencies: re-read on each stream tick and when the run ends
+  useEffect(() => {
+    void refetch()
+  }, [tick, active, refetch])
+  const rows = progress.data ?? []
+  if (!rows.length) return null
+  const withResults = rows.filter((r) => r.results)
 
   return (
     <section className="run-panel hep-panel" data-testid="hep-panel">
       <div className="panel-head">
         <h2>HEP results</h2>
-        {active ? <span className="muted">updating…</span> : null}
+        {active ? <span className="muted">updating as partitions finish…</span> : null}
       </div>
       <table className="hep-progress" data-testid="hep-progress">
         <thead>
@@ -93,99 +98,101 @@ export function HepPanel({ runId, active }: { runId: string; active: boolean }) 
           ))}
         </tbody>
       </table>
-      {datasets.map((ds) => {
-        const plots = arts.filter((a) => a.meta.dataset === ds && a.kind === 'plot')
-        const cutflows = arts.filter((a) => a.meta.dataset === ds && a.kind === 'cutflow')
-        if (!plots.length && !cutflows.length) return null
+      {withResults.map((r) => {
+        const res = r.results!
+        const status = res.final ? 'final' : `partial: ${res.included} of ${res.total} partitions`
+        const key = { stage: r.stage, dataset: r.dataset }
         return (
-          <div key={ds} className="hep-dataset" data-testid={`hep-dataset-${ds}`}>
+          <div
+            key={`${r.stage}/${r.dataset}`}
+            className="hep-dataset"
+            data-testid={`hep-results-${r.stage}-${r.dataset}`}
+            data-included={res.included}
+            data-total={res.total}
+            data-final={res.final ? 'true' : 'false'}
+          >
             <h3>
-              dataset <span className="mono">{ds}</span>
+              {r.stage} on dataset <span className="mono">{r.dataset}</span>{' '}
+              <span className={res.final ? undefined : 'muted'} data-testid={`hep-status-${r.stage}-${r.dataset}`}>
+                ({status}, {res.events.toLocaleString()} events)
+              </span>
             </h3>
-            <div className="hep-plots">
-              {plots.map((p) => {
-                const json = arts.find(
-                  (a) =>
-                    a.meta.dataset === ds &&
-                    a.kind === 'histogram' &&
-                    a.meta.histogram === p.meta.histogram &&
-                    a.meta.stage === p.meta.stage,
-                )
-                return (
-                  <figure key={p.id} className="hep-plot" data-testid={`hep-plot-${String(p.meta.histogram)}`}>
-                    {/** biome-ignore lint/performance/noImgElement: pre-existing: review when this component is next changed */}
+            {res.histograms.length ? (
+              <div className="hep-plots">
+                {res.histograms.map((h) => (
+                  <figure
+                    key={h.name}
+                    className="hep-plot"
+                    data-testid={`hep-plot-${h.name}`}
+                    data-included={res.included}
+                    data-final={res.final ? 'true' : 'false'}
+                  >
+                    {/** biome-ignore lint/performance/noImgElement: an SVG from our route; next/image adds nothing here */}
                     <img
-                      src={url(p.id)}
-                      alt={`${String(p.meta.title ?? p.meta.histogram)} (${ds})`}
+                      src={liveUrl(runId, { ...key, histogram: h.name, format: 'svg', v: res.included })}
+                      alt={`${h.title} (${r.dataset}, ${status})`}
                       width={480}
-                      height={320}
+                      height={330}
                     />
                     <figcaption>
                       <span>
-                        {String(p.meta.histogram)} · {String(p.meta.entries ?? '')} entries ·{' '}
-                        {String(p.meta.partitions ?? '')} partitions
+                        {h.name} · {h.entries.toLocaleString()} entries · {status}
                       </span>
-                      <a href={url(p.id, true)} download>
+                      <a href={liveUrl(runId, { ...key, histogram: h.name, format: 'svg', download: true })} download>
                         SVG
                       </a>
-                      {json ? (
-                        <a href={url(json.id, true)} download>
-                          JSON
-                        </a>
-                      ) : null}
+                      <a href={liveUrl(runId, { ...key, histogram: h.name, format: 'png', download: true })} download>
+                        PNG
+                      </a>
+                      <a
+                        href={liveUrl(runId, { ...key, histogram: h.name, format: 'uhi', download: true })}
+                        download
+                        title="UHI JSON: hist.Hist(json.load(f, object_hook=uhi.io.json.object_hook))"
+                      >
+                        JSON
+                      </a>
                     </figcaption>
                   </figure>
-                )
-              })}
-            </div>
-            {cutflows.map((c) => {
-              const t = c.meta.table as CutflowTableData | undefined
-              const html = arts.find(
-                (a) => a.kind === 'table' && a.meta.dataset === ds && a.meta.stage === c.meta.stage,
-              )
-              return (
-                <div key={c.id} className="hep-cutflow" data-testid={`hep-cutflow-${String(c.meta.stage)}`}>
-                  <div className="panel-head">
-                    <h4>
-                      cutflow of {String(c.meta.stage)} ({ds})
-                    </h4>
-                    <a href={url(c.id, true)} download>
-                      JSON
-                    </a>
-                    {html ? (
-                      <a href={url(html.id, true)} download>
-                        HTML
-                      </a>
-                    ) : null}
-                  </div>
-                  {t ? (
-                    <table>
-                      <thead>
-                        <tr>
-                          {t.columns.map((col, i) => (
-                            // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
-                            <th key={i}>{unescapeHtml(col)}</th>
-                          ))}
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {t.rows.map((r, i) => (
-                          // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
-                          <tr key={i} className={`cut-${r.kind}`}>
-                            {r.cells.map((cell, j) => (
-                              // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
-                              <td key={j} style={j === 0 ? { paddingLeft: `${r.depth + 0.3}em` } : undefined}>
-                                {unescapeHtml(cell)}
-                              </td>
-                            ))}
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  ) : null}
+                ))}
+              </div>
+            ) : null}
+            {res.cutflow ? (
+              <div className="hep-cutflow" data-testid={`hep-cutflow-${r.stage}`}>
+                <div className="panel-head">
+                  <h4>
+                    cutflow of {r.stage} ({r.dataset}, {status})
+                  </h4>
+                  <a href={liveUrl(runId, { ...key, format: 'json', download: true })} download>
+                    JSON
+                  </a>
+                  <a href={liveUrl(runId, { ...key, format: 'html', download: true })} download>
+                    HTML
+                  </a>
                 </div>
-              )
-            })}
+                <table>
+                  <thead>
+                    <tr>
+                      {res.cutflow.columns.map((col) => (
+                        <th key={col}>{unescapeHtml(col)}</th>
+                      ))}
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {res.cutflow.rows.map((row, i) => (
+                      // biome-ignore lint/suspicious/noArrayIndexKey: rows are positional (cuts may repeat a name)
+                      <tr key={i} className={`cut-${row.kind}`}>
+                        {row.cells.map((cell, j) => (
+                          // biome-ignore lint/suspicious/noArrayIndexKey: cells are positional
+                          <td key={j} style={j === 0 ? { paddingLeft: `${row.depth + 0.3}em` } : undefined}>
+                            {unescapeHtml(cell)}
+                          </td>
+                        ))}
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            ) : null}
           </div>
         )
       })}

@@ -3,6 +3,10 @@
  * The run's DAG: one node per stage (all its tasks/partitions grouped), border coloured by pool,
  * filled by the stage's aggregate state, with n/N done and a per-state bar.
  *
+ * Large runs show groups (grouping.ts: fan-outs and chains, as the stage rows do) with counts and a
+ * progress bar; a click on a group expands it. The mouse wheel scrolls the page (Ctrl + wheel or
+ * the controls zoom), so the graph never traps the page's scroll.
+ *
  * A thin wrapper in the run's folder: it reuses the composer's plan → graph mapping
  * (components/composer/planGraph.ts), the DAG's layout hook (ELK in a web worker), its node component
  * (StageNode), legend and styles; it only adds its own node wrapper (stable test ids
@@ -33,6 +37,7 @@ import { NODE_HEIGHT, NODE_WIDTH, type GraphEdgeData, type GraphNodeData } from 
 import { planToGraph } from '~/components/composer/planGraph'
 import type { ExecutionPlan } from '~/server/workflow/types'
 import { aggregateState, progressOf, STATE_COLORS, TASK_STATE_ORDER } from './aggregate'
+import { groupCounts, groupEdges, visibleGroups, type StageGroup } from './grouping'
 
 interface RunNodeData extends GraphNodeData {
   counts: Record<string, number>
@@ -40,6 +45,18 @@ interface RunNodeData extends GraphNodeData {
   done: number
 }
 type RunFlowNode = Node<RunNodeData & Record<string, unknown>, 'runStage'>
+interface RunGroupData {
+  id: string
+  label: string
+  kind: StageGroup['kind']
+  stages: number
+  state: string
+  counts: Record<string, number>
+  total: number
+  done: number
+}
+type RunGroupNode = Node<RunGroupData & Record<string, unknown>, 'runGroup'>
+type AnyRunNode = RunFlowNode | RunGroupNode
 
 const SEGMENT_ORDER = ['succeeded', 'failed', 'lost', 'cancelled', 'running', 'retrying', 'queued'] as const
 
@@ -75,7 +92,40 @@ const RunStageNode = memo(function RunStageNode(props: NodeProps<RunFlowNode>) {
   )
 })
 
-const nodeTypes = { runStage: RunStageNode }
+const RunGroupStageNode = memo(function RunGroupStageNode(props: NodeProps<RunGroupNode>) {
+  const d = props.data
+  return (
+    <div
+      className={`run-stage-node run-group-node rs-${d.state}`}
+      data-testid={`stage-node-${d.id}`}
+      data-state={d.state}
+      data-done={d.done}
+      data-total={d.total}
+      title={`${d.label}: ${d.stages} stages, click to expand`}
+    >
+      <div className="stage-node rg-body">
+        <div className="rg-label">{d.label}</div>
+        <div className="muted rg-kind">
+          {d.kind === 'chain' ? 'chain' : 'group'} of {d.stages} stages ▸
+        </div>
+      </div>
+      <span className="rsn-count" data-testid={`stage-count-${d.id}`}>
+        {d.done}/{d.total}
+      </span>
+      {d.total > 0 ? (
+        <div className="rsn-bar" aria-hidden>
+          {SEGMENT_ORDER.map((s) =>
+            d.counts[s] ? (
+              <span key={s} style={{ width: `${(100 * d.counts[s]) / d.total}%`, background: STATE_COLORS[s] }} />
+            ) : null,
+          )}
+        </div>
+      ) : null}
+    </div>
+  )
+})
+
+const nodeTypes = { runStage: RunStageNode, runGroup: RunGroupStageNode }
 
 const HANDLES = [
   { type: 'target' as const, position: Position.Left, x: 0, y: NODE_HEIGHT / 2 - 1, width: 2, height: 2 },
@@ -95,6 +145,10 @@ export interface RunGraphProps {
   stageCounts: Record<string, Record<string, number>>
   selectedStage: string | null
   onSelectStage: (id: string | null) => void
+  /** the stages grouped (grouping.ts) and the groups expanded */
+  groups: readonly StageGroup[]
+  expanded: ReadonlySet<string>
+  onToggleGroup: (id: string) => void
 }
 
 export function RunGraph(props: RunGraphProps) {
@@ -105,23 +159,68 @@ export function RunGraph(props: RunGraphProps) {
   )
 }
 
-function RunGraphInner({ plan, stageCounts, selectedStage, onSelectStage }: RunGraphProps) {
+function RunGraphInner({
+  plan,
+  stageCounts,
+  selectedStage,
+  onSelectStage,
+  groups,
+  expanded,
+  onToggleGroup,
+}: RunGraphProps) {
   const graph = useMemo(() => planToGraph(plan), [plan])
+  const shown = useMemo(() => visibleGroups(groups, expanded), [groups, expanded])
+  const shownEdges = useMemo(() => groupEdges(shown, plan.stages), [shown, plan.stages])
   const layoutInput = useMemo(
-    () => ({
-      nodes: graph.nodes.map((n) => ({ id: n.id })),
-      edges: graph.edges.map((e) => ({ from: e.from, to: e.to })),
-    }),
-    [graph],
+    () => ({ nodes: shown.map((n) => ({ id: n.id })), edges: shownEdges.map((e) => ({ from: e.from, to: e.to })) }),
+    [shown, shownEdges],
   )
   const { positions } = useGraphLayout(layoutInput)
 
   // node objects are reused while their data and position are unchanged (React Flow skips them)
-  const cache = useRef(new Map<string, { sig: string; node: RunFlowNode }>())
+  const cache = useRef(new Map<string, { sig: string; node: AnyRunNode }>())
   const nodes = useMemo(() => {
-    const next = new Map<string, { sig: string; node: RunFlowNode }>()
-    const out: RunFlowNode[] = []
-    for (const g of graph.nodes) {
+    const next = new Map<string, { sig: string; node: AnyRunNode }>()
+    const out: AnyRunNode[] = []
+    const byId = new Map(graph.nodes.map((n) => [n.id, n]))
+    for (const grp of shown) {
+      const g = byId.get(grp.id)
+      if (grp.kind !== 'stage' || !g) {
+        const counts = groupCounts(grp, stageCounts)
+        const p = progressOf(counts)
+        const pos = positions[grp.id] ?? { x: 0, y: 0 }
+        const sig = `${JSON.stringify(counts)}|${pos.x},${pos.y}`
+        const prev = cache.current.get(grp.id)
+        const node: AnyRunNode =
+          prev && prev.sig === sig
+            ? prev.node
+            : {
+                id: grp.id,
+                type: 'runGroup',
+                position: pos,
+                data: {
+                  id: grp.id,
+                  label: grp.label,
+                  kind: grp.kind,
+                  stages: grp.stages.length,
+                  state: aggregateState(counts),
+                  counts,
+                  total: p.total,
+                  done: p.done,
+                },
+                width: NODE_WIDTH,
+                height: NODE_HEIGHT,
+                measured: { width: NODE_WIDTH, height: NODE_HEIGHT },
+                handles: HANDLES,
+                draggable: false,
+                connectable: false,
+                focusable: false,
+                ariaLabel: `group ${grp.label}: ${grp.stages.length} stages, ${p.done} of ${p.total} tasks done`,
+              }
+        next.set(grp.id, { sig, node })
+        out.push(node)
+        continue
+      }
       const counts = stageCounts[g.id] ?? {}
       const p = progressOf(counts)
       const state = aggregateState(counts)
@@ -129,7 +228,7 @@ function RunGraphInner({ plan, stageCounts, selectedStage, onSelectStage }: RunG
       const selected = g.id === selectedStage
       const sig = `${JSON.stringify(counts)}|${pos.x},${pos.y}|${selected ? 1 : 0}`
       const prev = cache.current.get(g.id)
-      const node: RunFlowNode =
+      const node: AnyRunNode =
         prev && prev.sig === sig
           ? prev.node
           : {
@@ -159,17 +258,15 @@ function RunGraphInner({ plan, stageCounts, selectedStage, onSelectStage }: RunG
     }
     cache.current = next
     return out
-  }, [graph, stageCounts, positions, selectedStage])
+  }, [graph, shown, stageCounts, positions, selectedStage])
 
   const edges = useMemo<Edge[]>(() => {
-    const seen = new Set<string>()
+    const kinds = new Map(graph.edges.map((e) => [`${e.from}->${e.to}`, e.kind]))
     const out: Edge[] = []
-    for (const e of graph.edges) {
+    for (const e of shownEdges) {
       const id = `${e.from}->${e.to}`
-      if (seen.has(id)) continue
-      seen.add(id)
       const active = selectedStage != null && (e.from === selectedStage || e.to === selectedStage)
-      const st = EDGE_STYLE[e.kind] ?? EDGE_STYLE.needs
+      const st = EDGE_STYLE[kinds.get(id) ?? 'needs'] ?? EDGE_STYLE.needs
       out.push({
         id,
         source: e.from,
@@ -181,16 +278,16 @@ function RunGraphInner({ plan, stageCounts, selectedStage, onSelectStage }: RunG
       })
     }
     return out
-  }, [graph, selectedStage])
+  }, [graph, shownEdges, selectedStage])
 
-  const onNodeClick = useCallback<NodeMouseHandler<RunFlowNode>>(
-    (_, n) => onSelectStage(n.id === selectedStage ? null : n.id),
-    [onSelectStage, selectedStage],
+  const onNodeClick = useCallback<NodeMouseHandler<AnyRunNode>>(
+    (_, n) => (n.type === 'runGroup' ? onToggleGroup(n.id) : onSelectStage(n.id === selectedStage ? null : n.id)),
+    [onSelectStage, onToggleGroup, selectedStage],
   )
 
   return (
     <div className="pipeline-graph run-graph" data-testid="run-graph">
-      <ReactFlow<RunFlowNode>
+      <ReactFlow<AnyRunNode>
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
@@ -204,6 +301,10 @@ function RunGraphInner({ plan, stageCounts, selectedStage, onSelectStage }: RunG
         edgesFocusable={false}
         minZoom={0.03}
         maxZoom={2}
+        zoomOnScroll={false}
+        panOnScroll={false}
+        preventScrolling={false}
+        zoomActivationKeyCode="Control"
         fitView
         fitViewOptions={FIT}
         proOptions={PRO}
@@ -215,7 +316,7 @@ function RunGraphInner({ plan, stageCounts, selectedStage, onSelectStage }: RunG
           <MiniMap
             pannable
             zoomable
-            nodeColor={(n) => STATE_COLORS[(n.data as unknown as RunNodeData).state ?? 'pending'] ?? '#888'}
+            nodeColor={(n) => STATE_COLORS[String((n.data as { state?: string }).state ?? 'pending')] ?? '#888'}
             maskColor="rgba(15,17,21,0.7)"
           />
         ) : null}

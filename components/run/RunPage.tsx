@@ -12,13 +12,16 @@ import { httpStatusOf } from '~/components/trpc/client'
 import type { ExecutionPlan } from '~/server/workflow/types'
 import { FINISHED_RUN_STATES } from './aggregate'
 import { DaskPanel } from './DaskPanel'
+import { FailureAlert } from './FailureAlert'
 import { Gantt } from './Gantt'
 import { HepPanel } from './HepPanel'
 import { PoolProfile } from './PoolProfile'
 import type { GanttWorker } from './gantt'
+import { groupStages } from './grouping'
 import { runCounts } from './liveState'
 import { RunGraph } from './RunGraph'
 import { RunHeader } from './RunHeader'
+import { StageRows } from './StageRows'
 import { EMPTY_FILTERS, TaskTable, type TaskFilters, type TaskView } from './TaskTable'
 import { TaskJobScript } from './TaskJobScript'
 import { TaskLog } from './TaskLog'
@@ -49,7 +52,23 @@ export function RunPage({ runId }: { runId: string }) {
     [plan],
   )
   const poolOrder = useMemo(() => plan?.pools.map((p) => p.name) ?? [], [plan])
+  const groups = useMemo(() => (plan ? groupStages(plan.stages) : []), [plan])
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set())
+  const toggleGroup = useCallback(
+    (id: string) =>
+      setExpanded((prev) => {
+        const next = new Set(prev)
+        if (!next.delete(id)) next.add(id)
+        return next
+      }),
+    [],
+  )
   const counts = useMemo(() => (live ? runCounts(live) : {}), [live])
+  // finished tasks so far, from the event stream: the HEP panel re-reads its partial results on each
+  const finishedTasks = useMemo(
+    () => Object.values(live?.stageCounts ?? {}).reduce((n, c) => n + (c.succeeded ?? 0) + (c.failed ?? 0), 0),
+    [live?.stageCounts],
+  )
   // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   const workers = useMemo(() => (live ? [...live.workers.values()] : []), [live?.workers])
   const ganttWorkers = useMemo<GanttWorker[]>(
@@ -125,6 +144,11 @@ export function RunPage({ runId }: { runId: string }) {
           ))}
         </div>
       ) : null}
+      <FailureAlert
+        runId={runId}
+        failed={(counts.failed ?? 0) + (counts.lost ?? 0)}
+        onOpenLog={(id, label) => setSelected({ id, label })}
+      />
       {live.messages.length ? (
         <details className="run-messages">
           <summary>
@@ -149,6 +173,9 @@ export function RunPage({ runId }: { runId: string }) {
             stageCounts={live.stageCounts}
             selectedStage={filters.stage || null}
             onSelectStage={selectStage}
+            groups={groups}
+            expanded={expanded}
+            onToggleGroup={toggleGroup}
           />
         </div>
         <WorkersPanel
@@ -161,6 +188,14 @@ export function RunPage({ runId }: { runId: string }) {
           onSelectTask={(id) => selectTask(id)}
         />
       </div>
+      <StageRows
+        groups={groups}
+        stageCounts={live.stageCounts}
+        expanded={expanded}
+        onToggle={toggleGroup}
+        selectedStage={filters.stage || null}
+        onSelectStage={selectStage}
+      />
       <PoolProfile runId={runId} active={active} colors={colors} />
       {detail.run.backend === 'dask' ? <DaskPanel runId={runId} active={active} /> : null}
       <Gantt
@@ -172,10 +207,11 @@ export function RunPage({ runId }: { runId: string }) {
         t1={t1}
         now={now}
         truncated={timeline.truncated}
+        reused={timeline.reused}
         selectedTaskId={selected?.id ?? null}
         onSelectTask={(id) => selectTask(id)}
       />
-      <HepPanel runId={runId} active={active} />
+      <HepPanel runId={runId} active={active} tick={finishedTasks} />
       <div className={`run-bottom${selected ? ' has-log' : ''}`}>
         <TaskTable
           runId={runId}

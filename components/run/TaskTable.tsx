@@ -17,10 +17,12 @@ export interface TaskFilters {
   state: string
   pool: string
   stage: string
+  /** a worker id */
+  worker: string
   sort: TaskSort
 }
 
-export const EMPTY_FILTERS: TaskFilters = { state: '', pool: '', stage: '', sort: 'index' }
+export const EMPTY_FILTERS: TaskFilters = { state: '', pool: '', stage: '', worker: '', sort: 'index' }
 export const PAGE_SIZE = 50
 
 export interface TaskView {
@@ -141,13 +143,14 @@ export function TaskTable({
   const [page, setPage] = useState(0)
   const [actionError, setActionError] = useState<string | null>(null)
   // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
-  useEffect(() => setPage(0), [filters.state, filters.pool, filters.stage, filters.sort])
+  useEffect(() => setPage(0), [filters.state, filters.pool, filters.stage, filters.worker, filters.sort])
 
   const input = {
     runId,
     ...(filters.state ? { state: filters.state as RunTaskRow['state'] as never } : {}),
     ...(filters.pool ? { pool: filters.pool } : {}),
     ...(filters.stage ? { stage: filters.stage } : {}),
+    ...(filters.worker ? { worker: filters.worker } : {}),
     sort: filters.sort,
     cursor: page * PAGE_SIZE,
     limit: PAGE_SIZE,
@@ -227,6 +230,22 @@ export function TaskTable({
             </select>
           </label>
           <label>
+            worker
+            <select
+              value={filters.worker}
+              onChange={(e) => set({ worker: e.target.value })}
+              data-testid="filter-worker"
+            >
+              <option value="">all</option>
+              {[...live.workers.values()].map((w) => (
+                <option key={w.id} value={w.id}>
+                  {w.pool} · {w.host ?? shortId(w.id, 6)}
+                  {w.batchJobId ? ` · job ${w.batchJobId}` : ''}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
             sort
             <select
               value={filters.sort}
@@ -241,7 +260,7 @@ export function TaskTable({
               <option value="state">state</option>
             </select>
           </label>
-          {filters.state || filters.pool || filters.stage || filters.sort !== 'index' ? (
+          {filters.state || filters.pool || filters.stage || filters.worker || filters.sort !== 'index' ? (
             <button type="button" onClick={() => onFilters(EMPTY_FILTERS)}>
               clear
             </button>
@@ -263,7 +282,18 @@ export function TaskTable({
           <thead>
             <tr>
               <th>task</th>
-              <th>state</th>
+              <th>
+                <button
+                  type="button"
+                  className="linklike"
+                  onClick={() => set({ sort: filters.sort === 'state' ? 'index' : 'state' })}
+                  data-testid="sort-state"
+                  title="sort by state"
+                >
+                  state {filters.sort === 'state' ? '▲' : ''}
+                </button>
+              </th>
+              <th>reason</th>
               <th>pool</th>
               <th title="attempt (retries allowed)">try</th>
               <th>worker</th>
@@ -281,11 +311,20 @@ export function TaskTable({
                   duration {filters.sort === '-duration' ? '▼' : filters.sort === 'duration' ? '▲' : ''}
                 </button>
               </th>
-              <th>started</th>
+              <th>
+                <button
+                  type="button"
+                  className="linklike"
+                  onClick={() => set({ sort: filters.sort === 'started' ? '-started' : 'started' })}
+                  data-testid="sort-started"
+                  title="sort by start time"
+                >
+                  started {filters.sort === 'started' ? '▲' : filters.sort === '-started' ? '▼' : ''}
+                </button>
+              </th>
               <th title="execution modifiers applied to the task">modifiers</th>
               <th title="profile: CPU, wall time, peak memory; hover for diagnostics">profile</th>
-              <th>reason</th>
-              <th />
+              <th className="tt-actions" />
             </tr>
           </thead>
           <tbody>
@@ -307,6 +346,9 @@ export function TaskTable({
                     {t.state}
                   </span>
                 </td>
+                <td className="tt-reason" title={t.reason ?? undefined}>
+                  {t.reason ?? ''}
+                </td>
                 <td>
                   <span style={{ color: colors[t.pool] }}>{t.pool}</span>
                 </td>
@@ -315,7 +357,21 @@ export function TaskTable({
                   {t.maxRetries ? <span className="muted">/{t.maxRetries + 1}</span> : null}
                 </td>
                 <td className="mono" title={t.workerId ?? undefined}>
-                  {t.workerId ? shortId(t.workerId, 6) : '–'}
+                  {t.workerId ? (
+                    <button
+                      type="button"
+                      className="linklike"
+                      title="only this worker's tasks"
+                      onClick={(e) => {
+                        e.stopPropagation()
+                        set({ worker: t.workerId ?? '' })
+                      }}
+                    >
+                      {shortId(t.workerId, 6)}
+                    </button>
+                  ) : (
+                    '–'
+                  )}
                 </td>
                 <td className="mono">{t.batchJobId ?? '–'}</td>
                 <td>{t.host ?? '–'}</td>
@@ -342,46 +398,48 @@ export function TaskTable({
                     </td>
                   )
                 })()}
-                <td className="tt-reason" title={t.reason ?? undefined}>
-                  {t.reason ?? ''}
-                </td>
                 {/** biome-ignore lint/a11y/useKeyWithClickEvents: pre-existing: review when this component is next changed */}
                 <td className="tt-actions" onClick={(e) => e.stopPropagation()}>
-                  <button
-                    type="button"
-                    onClick={() => onSelectTask(t.id, t)}
-                    data-testid={`task-log-open-${t.id}`}
-                    title="Show the log"
-                  >
-                    log
-                  </button>
-                  {t.state === 'pending' || t.state === 'queued' || t.state === 'running' || t.state === 'retrying' ? (
+                  <div className="tt-actions-in">
                     <button
                       type="button"
-                      onClick={() => cancelTask.mutate({ taskId: t.id })}
-                      disabled={cancelTask.isPending}
-                      title="Cancel this task"
+                      onClick={() => onSelectTask(t.id, t)}
+                      data-testid={`task-log-open-${t.id}`}
+                      title="Show the log"
                     >
-                      cancel
+                      log
                     </button>
-                  ) : null}
-                  {t.state === 'failed' || t.state === 'lost' || t.state === 'cancelled' ? (
-                    <button
-                      type="button"
-                      onClick={() => retryTask.mutate({ taskId: t.id })}
-                      disabled={retryTask.isPending}
-                      title="Retry this task"
-                    >
-                      retry
-                    </button>
-                  ) : null}
+                    {t.state === 'pending' ||
+                    t.state === 'queued' ||
+                    t.state === 'running' ||
+                    t.state === 'retrying' ? (
+                      <button
+                        type="button"
+                        onClick={() => cancelTask.mutate({ taskId: t.id })}
+                        disabled={cancelTask.isPending}
+                        title="Cancel this task"
+                      >
+                        cancel
+                      </button>
+                    ) : null}
+                    {t.state === 'failed' || t.state === 'lost' || t.state === 'cancelled' ? (
+                      <button
+                        type="button"
+                        onClick={() => retryTask.mutate({ taskId: t.id })}
+                        disabled={retryTask.isPending}
+                        title="Retry this task"
+                      >
+                        retry
+                      </button>
+                    ) : null}
+                  </div>
                 </td>
               </tr>
             ))}
             {rows.length === 0 && !q.isLoading ? (
               <tr>
                 <td colSpan={14} className="muted">
-                  {total === 0 && !filters.state && !filters.pool && !filters.stage
+                  {total === 0 && !filters.state && !filters.pool && !filters.stage && !filters.worker
                     ? 'No tasks yet.'
                     : 'No task matches the filters.'}
                 </td>

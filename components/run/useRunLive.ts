@@ -10,6 +10,7 @@ import { useEffect, useMemo, useRef, useState } from 'react'
 import { skipToken, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useSubscription } from '@trpc/tanstack-react-query'
 import { useTRPC } from '~/components/trpc/client'
+import { decodeStreamMessage } from '~/server/execution/stream-message'
 import { FINISHED_RUN_STATES, toMs } from './aggregate'
 import { createEventBatcher, type EventBatcher } from './eventBatcher'
 import { applyEvents, initLive, rebase, type LiveEvent, type LiveState, type RunSnapshotInput } from './liveState'
@@ -96,8 +97,8 @@ export function useRunLive(runId: string): RunLive {
   const sub = useSubscription(
     trpc.run.events.subscriptionOptions(startId == null ? skipToken : { runId, lastEventId: String(startId) }, {
       onData: (msg) => {
-        const events = msg.data?.events as LiveEvent[] | undefined
-        if (events?.length) batcher.current?.push(events)
+        const { events } = decodeStreamMessage<LiveEvent>(msg.data)
+        if (events.length) batcher.current?.push(events)
       },
     }),
   )

@@ -2,7 +2,8 @@
 /**
  * The tasks that started, for the timeline and the workers' utilisation: read in pages of 1,000 from
  * `run.tasks` (sorted by start; at most 10,000), refreshed slowly while the run is active, with the
- * streamed patches laid over them in between.
+ * streamed patches laid over them in between. Tasks a re-run reused ("reused from run X") ran in the
+ * other run: they are counted, not drawn, so the axis spans this run (as the header's duration does).
  */
 import { useMemo } from 'react'
 import { useQuery } from '@tanstack/react-query'
@@ -18,12 +19,13 @@ export function useTimeline(
   runId: string,
   live: LiveState | null,
   active: boolean,
-): { tasks: GanttTask[]; truncated: boolean; loading: boolean } {
+): { tasks: GanttTask[]; truncated: boolean; loading: boolean; reused: number } {
   const client = useTRPCClient()
   const q = useQuery({
     queryKey: ['controlroom', 'run-timeline', runId],
     queryFn: async () => {
       const out: GanttTask[] = []
+      let reused = 0
       let cursor: number | null = 0
       let pages = 0
       while (cursor != null && pages < MAX_PAGES) {
@@ -37,6 +39,10 @@ export function useTimeline(
         for (const t of res.items) {
           const start = toMs(t.startedAt)
           if (start == null) continue
+          if (isReused(t.reason)) {
+            reused++
+            continue
+          }
           out.push({
             id: t.id,
             stage: t.stageId,
@@ -53,7 +59,7 @@ export function useTimeline(
         cursor = res.nextCursor
         pages++
       }
-      return { tasks: out, truncated: cursor != null }
+      return { tasks: out, truncated: cursor != null, reused }
     },
     staleTime: 0,
     refetchInterval: (query) => (active ? ((query.state.data?.tasks.length ?? 0) > 2000 ? 15_000 : 5_000) : false),
@@ -61,5 +67,10 @@ export function useTimeline(
   const fetched = q.data?.tasks
   const patches = live?.tasks
   const tasks = useMemo(() => mergeTimeline(fetched ?? [], patches ? patches.values() : []), [fetched, patches])
-  return { tasks, truncated: q.data?.truncated ?? false, loading: q.isLoading }
+  return { tasks, truncated: q.data?.truncated ?? false, loading: q.isLoading, reused: q.data?.reused ?? 0 }
+}
+
+/** a task a re-run copied from an earlier run (runs.ts rerunFrom) */
+export function isReused(reason: string | null | undefined): boolean {
+  return !!reason?.startsWith('reused from run ')
 }

@@ -1,6 +1,6 @@
 /**
  * Test harness (not a test): a real HTTP server that does what `next start` does for our routes:
- * the proxy (server/auth/gate.ts) first, then the tRPC route handler. Lets tests speak HTTP to the
+ * the proxy (server/auth/gate.ts) first, then the tRPC route handler or a download route. Lets tests speak HTTP to the
  * real code (cookies, headers, status codes, the tRPC client) without building Next.
  */
 import http from 'node:http'
@@ -8,6 +8,25 @@ import type { AddressInfo } from 'node:net'
 import { NextRequest } from 'next/server'
 import { gate } from '../auth/gate.ts'
 import { GET, POST } from '../../app/api/trpc/[trpc]/route.ts'
+import { GET as artifactGET } from '../../app/runs/[id]/artifacts/[artifactId]/route.ts'
+import { GET as logGET } from '../../app/runs/[id]/tasks/[taskId]/log/route.ts'
+import { GET as exportGET } from '../../app/workflows/[id]/export/route.ts'
+
+type RouteGet = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>
+/** the route handlers under app/ (path pattern, parameter names, handler) */
+const ROUTES: [RegExp, string[], RouteGet][] = [
+  [/^\/runs\/([^/]+)\/tasks\/([^/]+)\/log$/, ['id', 'taskId'], logGET as RouteGet],
+  [/^\/runs\/([^/]+)\/artifacts\/([^/]+)$/, ['id', 'artifactId'], artifactGET as RouteGet],
+  [/^\/workflows\/([^/]+)\/export$/, ['id'], exportGET as RouteGet],
+]
+
+function routeFor(pathname: string): { get: RouteGet; params: Record<string, string> } | null {
+  for (const [re, names, get] of ROUTES) {
+    const m = re.exec(pathname)
+    if (m) return { get, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) }
+  }
+  return null
+}
 
 export interface Harness {
   url: string
@@ -34,6 +53,9 @@ export async function startHarness(): Promise<Harness> {
         if (u.pathname.startsWith('/api/trpc/')) {
           const handler = method === 'POST' ? POST : GET
           response = await handler(new Request(url, init))
+        } else if (method === 'GET' && routeFor(u.pathname)) {
+          const r = routeFor(u.pathname)!
+          response = await r.get(new Request(url, init), { params: Promise.resolve(r.params) })
         } else {
           response = new Response(`page ${u.pathname}`, { status: 200, headers: { 'content-type': 'text/plain' } })
         }

@@ -6,19 +6,17 @@
  *   publicProcedure     NO access check: do not use for app data (a test enumerates the router and
  *                       fails on any procedure that answers without credentials).
  *
- * Domain errors (server/library/errors.ts: DomainError) become tRPC errors with the same message:
- * BAD_INPUT -> BAD_REQUEST, NOT_FOUND, CONFLICT, NOT_RUNNABLE -> PRECONDITION_FAILED, FORBIDDEN,
- * TOO_LARGE -> PAYLOAD_TOO_LARGE; `error.data.domainCode` and `error.data.details` carry the rest
+ * Domain errors (server/errors.ts: DomainError) become tRPC errors with the same message and the
+ * code of server/errors.ts TRPC_CODE; `error.data.domainCode` and `error.data.details` carry the rest
  * (e.g. the current head on CONFLICT). Zod input errors read "field: message".
  */
 import { initTRPC, TRPCError } from '@trpc/server'
-import type { TRPC_ERROR_CODE_KEY } from '@trpc/server'
 import superjson from 'superjson'
 import { ZodError } from 'zod'
 import { currentDbUrl, getDb, migrateDatabase, type Db } from '../db/client.ts'
 import { authenticate, csrfProblem, localUserName, type AuthResult, type AuthUser } from '../auth/core.ts'
-import { isDomainError, type DomainErrorCode } from '../library/errors.ts'
-import type { Actor } from '../library/workflows.ts'
+import { isDomainError, TRPC_CODE } from '../errors.ts'
+import { actorOf } from './actor.ts'
 
 export interface Context {
   db: Db
@@ -53,19 +51,6 @@ export function createInternalContext(opts: { db?: Db; user?: Partial<AuthUser> 
           },
         }
   return { db: opts.db ?? getDb(), auth, req: null, resHeaders: null }
-}
-
-export function actorOf(user: AuthUser): Actor {
-  return { id: null, name: user.name, admin: user.admin, mode: user.mode }
-}
-
-const DOMAIN_TO_TRPC: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
-  BAD_INPUT: 'BAD_REQUEST',
-  NOT_FOUND: 'NOT_FOUND',
-  CONFLICT: 'CONFLICT',
-  NOT_RUNNABLE: 'PRECONDITION_FAILED',
-  FORBIDDEN: 'FORBIDDEN',
-  TOO_LARGE: 'PAYLOAD_TOO_LARGE',
 }
 
 function zodMessage(e: ZodError): string {
@@ -110,7 +95,7 @@ const mapErrors = t.middleware(async ({ next }) => {
   const res = await next()
   if (!res.ok && isDomainError(res.error.cause)) {
     const cause = res.error.cause
-    throw new TRPCError({ code: DOMAIN_TO_TRPC[cause.domainCode] ?? 'BAD_REQUEST', message: cause.message, cause })
+    throw new TRPCError({ code: TRPC_CODE[cause.domainCode] ?? 'BAD_REQUEST', message: cause.message, cause })
   }
   if (!res.ok && res.error.cause instanceof ZodError && res.error.code === 'BAD_REQUEST') {
     // readable for server-side callers too (the errorFormatter only shapes HTTP responses)
@@ -124,7 +109,7 @@ const mapErrors = t.middleware(async ({ next }) => {
 })
 
 /** The access check: authenticated caller; over HTTP, mutations only as same-origin JSON POSTs. */
-const requireAccess = t.middleware(({ ctx, type, next }) => {
+const requireAccess = t.middleware(async ({ ctx, type, next }) => {
   if (!ctx.auth.ok) {
     throw new TRPCError({ code: 'UNAUTHORIZED', message: ctx.auth.message })
   }
@@ -133,7 +118,7 @@ const requireAccess = t.middleware(({ ctx, type, next }) => {
     if (problem) throw new TRPCError({ code: 'FORBIDDEN', message: problem })
   }
   const user = ctx.auth.user
-  return next({ ctx: { ...ctx, user, actor: actorOf(user) } })
+  return next({ ctx: { ...ctx, user, actor: await actorOf(ctx.db, user) } })
 })
 
 export const publicProcedure = t.procedure.use(mapErrors)

@@ -375,7 +375,7 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
     expect(await counts(db)).toEqual(before)
   })
 
-  it('records owners; in users mode only the owner or an admin may rename/archive/delete', async () => {
+  it('records owners; in users mode only the owner or an admin may save, rename, archive, delete', async () => {
     const carol = createCaller(createInternalContext({ db, user: { name: 'carol', mode: 'users', admin: false } }))
     const dave = createCaller(createInternalContext({ db, user: { name: 'dave', mode: 'users', admin: false } }))
     const root = createCaller(createInternalContext({ db, user: { name: 'root', mode: 'users', admin: true } }))
@@ -389,16 +389,18 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
     ]) {
       const e = await trpcError(call())
       expect(e.code).toBe('FORBIDDEN')
-      expect(e.message).toMatch(/only the owner of "Carol's" \(or an admin\)/)
+      expect(e.message).toMatch(/only the owner of workflow "Carol's" \(or an admin\)/)
     }
     expect(await counts(db)).toEqual(before)
-    // others may still save versions (authored by them) and read
-    const v2 = await dave.workflow.saveVersion({
-      workflowId: w.workflow.id,
-      parentVersionId: w.version.id,
-      yaml: VALID_YAML_2,
-    })
-    expect(v2.version.author).toBe('dave')
+    // others may read, not add versions
+    const e = await trpcError(
+      dave.workflow.saveVersion({ workflowId: w.workflow.id, parentVersionId: w.version.id, yaml: VALID_YAML_2 }),
+    )
+    expect(e.code).toBe('FORBIDDEN')
+    expect((await dave.workflow.get({ id: w.workflow.id })).workflow.owner).toBe('carol')
+    expect(await counts(db)).toEqual(before)
+    // the owner may (this was a 403: the actor's id was never filled in)
+    await carol.workflow.rename({ id: w.workflow.id, name: "Carol's own" })
     await root.workflow.rename({ id: w.workflow.id, name: 'Renamed by admin' })
   })
 })

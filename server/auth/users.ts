@@ -3,8 +3,10 @@
  *
  * The list comes from CONTROLROOM_USERS (inline) or the file CONTROLROOM_USERS_FILE
  * (default <CONTROLROOM_HOME>/users.json). Either holds JSON:
- *   [{ "name": "alice", "password": "scrypt$16384$8$1$<salt b64>$<hash b64>", "admin": true }, ...]
- * or one `name:hash[:admin]` per line. Make a hash with:
+ *   [{ "name": "alice", "password": "scrypt$16384$8$1$<salt b64>$<hash b64>", "admin": true,
+ *      "osUser": "alice" }, ...]
+ * or one `name:hash[:admin[:osUser]]` per line. `osUser` is the OS account the user's tasks run
+ * as (the server, running as root, switches to it); without it the account cannot run tasks. Make a hash with:
  *   npx tsx server/auth/hash-password.ts            (reads the password from stdin)
  */
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
@@ -17,6 +19,8 @@ export interface UserEntry {
   password: string
   admin: boolean
   displayName?: string
+  /** users mode: the OS user this account's tasks run as (server/auth/os-user.ts) */
+  osUser?: string
 }
 
 const N = 16384
@@ -58,7 +62,13 @@ function parseUsers(text: string, source: string): UserEntry[] {
   if (!t) return []
   let list: UserEntry[]
   if (t.startsWith('[')) {
-    const raw = JSON.parse(t) as { name?: unknown; password?: unknown; admin?: unknown; displayName?: unknown }[]
+    const raw = JSON.parse(t) as {
+      name?: unknown
+      password?: unknown
+      admin?: unknown
+      displayName?: unknown
+      osUser?: unknown
+    }[]
     list = raw.map((u, i) => {
       if (typeof u?.name !== 'string' || typeof u?.password !== 'string')
         throw new Error(`${source}: entry ${i + 1} needs "name" and "password" (a scrypt hash)`)
@@ -67,6 +77,7 @@ function parseUsers(text: string, source: string): UserEntry[] {
         password: u.password,
         admin: u.admin === true,
         displayName: typeof u.displayName === 'string' ? u.displayName : undefined,
+        osUser: typeof u.osUser === 'string' && u.osUser ? u.osUser : undefined,
       }
     })
   } else {
@@ -75,9 +86,9 @@ function parseUsers(text: string, source: string): UserEntry[] {
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'))
       .map((l) => {
-        const [name, password, admin] = l.split(':')
-        if (!name || !password) throw new Error(`${source}: lines are name:scrypt-hash[:admin]`)
-        return { name, password, admin: admin === 'admin' }
+        const [name, password, admin, osUser] = l.split(':')
+        if (!name || !password) throw new Error(`${source}: lines are name:scrypt-hash[:admin[:osUser]]`)
+        return { name, password, admin: admin === 'admin', osUser: osUser || undefined }
       })
   }
   for (const u of list)

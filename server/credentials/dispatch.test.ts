@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DomainError } from '../library/errors.ts'
+import { DomainError } from '../errors.ts'
 import { readLog, startRun } from '../execution/runs.ts'
 import { setupEngineTest, type EngineTestEnv } from '../execution/testing.ts'
 import {

@@ -8,6 +8,7 @@ import { createInternalContext } from '../api/trpc.ts'
 import { resetDb, setDb } from '../db/client.ts'
 import { setEngine } from './engine.ts'
 import { setupEngineTest, type EngineTestEnv } from './testing.ts'
+import { decodeStreamMessage, type EncodedStreamMessage } from './stream-message.ts'
 import type { RunEvent } from './types.ts'
 
 let env: EngineTestEnv
@@ -31,10 +32,8 @@ async function collect(iterable: AsyncIterable<unknown>, until: (evs: RunEvent[]
   const all: RunEvent[] = []
   const t0 = Date.now()
   for await (const m of iterable) {
-    const [id, data] = m as [string, { events: RunEvent[] }] | never
-    const msg = Array.isArray(m)
-      ? { id, events: data.events }
-      : { id: (m as { id: string }).id, events: (m as { data: { events: RunEvent[] } }).data.events }
+    const [id, data] = m as [string, EncodedStreamMessage]
+    const msg = { id, events: decodeStreamMessage<RunEvent>(data).events }
     messages.push(msg)
     all.push(...msg.events)
     if (until(all) || Date.now() - t0 > timeoutMs) break

@@ -6,13 +6,13 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isDomainError } from '../library/errors.ts'
+import { isDomainError } from '../errors.ts'
 import { compileWorkflow } from '../workflow/index.ts'
 import { RunRefusedError } from './engine.ts'
 import { processesInGroups, processesWithEnv } from './procfs.ts'
 import { cancelRun, getRun, listTasks, readLog, rerunFrom, retryTask, startRun } from './runs.ts'
 import { setupEngineTest, type EngineTestEnv } from './testing.ts'
-import type { RunEvent } from './types.ts'
+import { parseRunEvent, type RunEvent } from './events.ts'
 
 let env: EngineTestEnv
 let scratch: string
@@ -28,7 +28,7 @@ afterAll(async () => {
 
 async function dbEvents(runId: string): Promise<RunEvent[]> {
   const rows = await env.t.db.event.findMany({ where: { runId }, orderBy: { id: 'asc' } })
-  return rows.map((r) => ({ ...r, at: r.at.toISOString(), payload: JSON.parse(r.payload) }))
+  return rows.map((r) => parseRunEvent({ ...r, at: r.at.toISOString(), payload: JSON.parse(r.payload) }))
 }
 
 async function tasksByStage(runId: string) {
@@ -47,7 +47,7 @@ function spans(events: RunEvent[]) {
     const p = e.payload as { to: string; stage: string; pool: string }
     const cur = out.get(e.taskId) ?? { stage: p.stage, pool: p.pool, startId: -1, endId: -1, start: -1, end: -1 }
     if (p.to === 'running') Object.assign(cur, { startId: e.id, start: Date.parse(e.at) })
-    if (p.to === 'succeeded' || p.to === 'failed' || p.to === 'cancelled')
+    if (p.to === 'succeeded' || p.to === 'failed' || p.to === 'cancelled' || p.to === 'skipped')
       Object.assign(cur, { endId: e.id, end: Date.parse(e.at) })
     out.set(e.taskId, cur)
   }
@@ -172,8 +172,8 @@ execution:
     expect(await env.waitFor(runId)).toBe('failed')
     const t = await tasksByStage(runId)
     expect(t.A).toMatchObject({ state: 'failed', exitCode: 3, reason: 'exit code 3' })
-    expect(t.B).toMatchObject({ state: 'cancelled', reason: 'upstream A failed' })
-    expect(t.C).toMatchObject({ state: 'cancelled', reason: 'upstream A failed' })
+    expect(t.B).toMatchObject({ state: 'skipped', reason: 'upstream A failed' })
+    expect(t.C).toMatchObject({ state: 'skipped', reason: 'upstream A failed' })
     expect(t.D).toMatchObject({ state: 'succeeded' })
     expect(existsSync(path.join(env.home, 'runs', runId, 'tasks', t.B.id, 'spec.json'))).toBe(false)
     const err = await readLog(env.t.db, { taskId: t.A.id, stream: 'stderr' })
@@ -265,7 +265,7 @@ execution:
       pgids.push(st.pgid, st.childPid)
     }
     expect(processesInGroups(pgids).length).toBeGreaterThanOrEqual(2)
-    await cancelRun(runId, env.engine)
+    await cancelRun({ runId }, env.engine)
     expect(await env.waitFor(runId)).toBe('cancelled')
     const t = await tasksByStage(runId)
     expect(Object.values(t).every((x) => x.state === 'cancelled')).toBe(true)
@@ -303,11 +303,11 @@ execution:
       await new Promise((r) => setTimeout(r, 50))
     }
     const { cancelTask } = await import('./runs.ts')
-    await cancelTask(long!.id, env.engine)
+    await cancelTask({ taskId: long!.id }, env.engine)
     expect(await env.waitFor(runId)).toBe('cancelled')
     const t = await tasksByStage(runId)
     expect(t.Long).toMatchObject({ state: 'cancelled', reason: 'cancelled by user' })
-    expect(t.AfterLong).toMatchObject({ state: 'cancelled', reason: 'upstream Long was cancelled' })
+    expect(t.AfterLong).toMatchObject({ state: 'skipped', reason: 'upstream Long was cancelled' })
     expect(t.Other.state).toBe('succeeded')
     expect(noProcessOf(runId)).toEqual([])
   })
@@ -383,8 +383,8 @@ analysis:
     expect(await env.waitFor(runId)).toBe('failed')
     let t = await tasksByStage(runId)
     expect(t.B.state).toBe('failed')
-    expect(t.C).toMatchObject({ state: 'cancelled', reason: 'upstream B failed' })
-    await retryTask(t.B.id, env.engine)
+    expect(t.C).toMatchObject({ state: 'skipped', reason: 'upstream B failed' })
+    await retryTask({ taskId: t.B.id }, env.engine)
     expect(await env.waitFor(runId)).toBe('succeeded')
     t = await tasksByStage(runId)
     expect(t.B).toMatchObject({ state: 'succeeded', attempt: 1 })

@@ -33,6 +33,7 @@ import type { Db } from '../db/client.ts'
 import { createDb, currentDbUrl, getDb } from '../db/client.ts'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
 import { emit } from './bus.ts'
+import type { NewRunEvent } from './events.ts'
 import './drivers.ts'
 import { newId } from './ids.ts'
 import { checkOps } from './ops.ts'
@@ -64,6 +65,7 @@ import {
   type HostCapacity,
   type JobRef,
   type PoolProblem,
+  type RunAs,
   type RunEvent,
   type RunState,
   type Strategy,
@@ -111,6 +113,8 @@ export interface RunOptions {
   reusedFrom?: string
   rerunFromStage?: string
   cancelRequested?: boolean
+  /** run the executors and tasks of this run as this OS user (users mode; types.ts RunAsSchema) */
+  runAs?: RunAs
   [k: string]: unknown
 }
 
@@ -194,10 +198,10 @@ export class RunEngine {
 
   // ---------------------------------------------------------------- persistence
 
-  private queueEvent(e: Omit<NewEvent, 'at'> & { at?: Date }) {
+  private queueEvent(e: NewRunEvent & { at?: Date }) {
     // messages from tasks and drivers (errors, stderr tails) may quote a token or a PEM block
     const payload = e.type === 'task.state' || e.type === 'run.log' ? redactDeep(e.payload) : e.payload
-    this.batch.events.push({ ...e, payload, at: e.at ?? new Date() })
+    this.batch.events.push({ ...e, payload, at: e.at ?? new Date() } as NewEvent)
     this.flushSoon()
   }
   private queueTask(id: string, p: TaskPatch) {
@@ -1077,7 +1081,7 @@ export class RunEngine {
         if (seen.has(d)) continue
         seen.add(d)
         if (d.state === 'pending' || d.state === 'retrying') {
-          this.setTask(run, d, 'cancelled', { reason, finishedAt: new Date() }, { upstream: t.id })
+          this.setTask(run, d, 'skipped', { reason, finishedAt: new Date() }, { upstream: t.id })
           stack.push(...d.dependants)
         }
       }
@@ -1219,8 +1223,8 @@ export class RunEngine {
     if (!run) run = await this.adopt(runId, { reopen: true })
     const t = run.tasks.get(taskId)
     if (!t) throw new Error(`task ${taskId} is not part of run ${runId}`)
-    if (t.state !== 'failed' && t.state !== 'cancelled' && t.state !== 'lost')
-      throw new Error(`task ${taskId} is ${t.state}: only failed, cancelled or lost tasks can be retried`)
+    if (t.state !== 'failed' && t.state !== 'cancelled' && t.state !== 'lost' && t.state !== 'skipped')
+      throw new Error(`task ${taskId} is ${t.state}: only failed, cancelled, skipped or lost tasks can be retried`)
     if (run.state === 'failed' || run.state === 'cancelled') {
       run.cancelRequested = false
       run.options.cancelRequested = false
@@ -1239,7 +1243,7 @@ export class RunEngine {
       const d = stack.pop()!
       if (seen.has(d)) continue
       seen.add(d)
-      if (d.state === 'cancelled' && !d.cancelRequested) {
+      if ((d.state === 'skipped' || d.state === 'cancelled') && !d.cancelRequested) {
         this.setTask(run, d, 'pending', { reason: null, finishedAt: null })
         stack.push(...d.dependants)
       }

@@ -9,7 +9,10 @@ import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import type { ExecutionPlan } from '../workflow/types.ts'
 import { isInside } from './paths.ts'
-import { HEP_EVENT_OPS, parsePartitionKey, type HepManifest, type HepTaskOutputs } from './ops/hep-shared.ts'
+import { readPartialResult, type PartialResult } from '../hep/partial.ts'
+import { cutflowHtml, cutflowTable, renderHistogramSvg, type CutflowTable } from '../hep/render.ts'
+import { histogramToUhi } from '../hep/uhi.ts'
+import { HEP_EVENT_OPS, hepOutDir, parsePartitionKey, type HepManifest, type HepTaskOutputs } from './ops/hep-shared.ts'
 
 export interface RunArtifact {
   id: string
@@ -126,6 +129,20 @@ export interface HepProgressRow {
   running: number
   events: number
   selected: number
+  /** the physics so far: merged from the partitions finished (null: none yet, or hep.define) */
+  results: HepLiveResults | null
+}
+
+/** what the run page shows of a (stage, dataset) while it runs: no bin contents, those are plots */
+export interface HepLiveResults {
+  /** partitions merged into these results, of `total` */
+  included: number
+  total: number
+  final: boolean
+  events: number
+  selected: number
+  histograms: { name: string; title: string; entries: number; missing: number }[]
+  cutflow: CutflowTable | null
 }
 
 /** per hep stage and dataset: partitions done / total, events processed */
@@ -157,6 +174,7 @@ export async function hepProgress(db: Db, runId: string): Promise<HepProgressRow
           running: 0,
           events: 0,
           selected: 0,
+          results: null,
         }),
       )
     r.total++
@@ -168,8 +186,105 @@ export async function hepProgress(db: Db, runId: string): Promise<HepProgressRow
     } else if (t.state === 'failed' || t.state === 'lost') r.failed++
     else if (t.state === 'running') r.running++
   }
+  const runDir = (await db.run.findUnique({ where: { id: runId }, select: { runDir: true } }))?.runDir
+  if (runDir)
+    for (const r of rows.values()) {
+      if (r.op === 'hep.define') continue
+      const p = readPartialResult(hepOutDir(runDir, r.stage, r.dataset), r.total)
+      if (p) r.results = liveResults(p, r.stage, r.op)
+    }
   const order = new Map(plan.stages.map((s, i) => [s.id, i]))
   return [...rows.values()].sort(
     (a, b) => order.get(a.stage)! - order.get(b.stage)! || a.dataset.localeCompare(b.dataset),
   )
+}
+
+function liveResults(p: PartialResult, stage: string, op: string): HepLiveResults {
+  const cf = op === 'hep.select' ? p.cutflows[stage] : undefined
+  return {
+    included: p.included,
+    total: p.total,
+    final: p.final,
+    events: p.events,
+    selected: p.selected,
+    histograms:
+      op === 'hep.hist'
+        ? p.histograms.map((h) => ({ name: h.name, title: h.title ?? h.name, entries: h.entries, missing: h.missing }))
+        : [],
+    cutflow: cf ? cutflowTable(cf) : null,
+  }
+}
+
+export const LIVE_FORMATS = ['svg', 'png', 'uhi', 'json', 'html'] as const
+export type LiveFormat = (typeof LIVE_FORMATS)[number]
+
+export interface LiveFileRequest {
+  stage: string
+  dataset: string
+  /** a histogram of a hep.hist stage (svg, png, uhi, json), else the stage's cutflow (json, html) */
+  histogram?: string
+  format: LiveFormat
+}
+
+/**
+ * A plot or data file of a hep stage's results so far (or final): the histogram as SVG, PNG, UHI
+ * JSON (hist / boost-histogram) or our exact JSON, the cutflow as JSON or HTML. Null when the run,
+ * stage, dataset or histogram has no results; an Error with the reason for a request that cannot be.
+ */
+export async function liveHepFile(
+  db: Db,
+  runId: string,
+  req: LiveFileRequest,
+): Promise<{ body: string | Buffer; mime: string; name: string; included: number; total: number } | null> {
+  const rows = await hepProgress(db, runId)
+  const row = rows.find((r) => r.stage === req.stage && r.dataset === req.dataset)
+  if (!row) return null
+  const run = await db.run.findUnique({ where: { id: runId }, select: { runDir: true } })
+  if (!run?.runDir) return null
+  const p = readPartialResult(hepOutDir(run.runDir, row.stage, row.dataset), row.total)
+  if (!p) return null
+  const suffix = p.final ? '' : `.partial-${p.included}of${p.total}`
+  const base = `${req.stage}-${req.dataset}`
+  const meta = { stage: req.stage, dataset: req.dataset, partitions_included: p.included, partitions: p.total }
+  if (req.histogram !== undefined) {
+    const h = p.histograms.find((x) => x.name === req.histogram)
+    if (!h) return null
+    const stem = `${base}-${h.name}${suffix}`
+    const title = `${h.title ?? h.name} — ${req.dataset}${p.final ? '' : ` (${p.included}/${p.total} partitions)`}`
+    switch (req.format) {
+      case 'svg':
+        return { body: renderHistogramSvg(h, { title }), mime: 'image/svg+xml', name: `${stem}.svg`, ...counts(p) }
+      case 'png': {
+        const { svgToPng } = await import('../hep/png.ts')
+        return {
+          body: await svgToPng(renderHistogramSvg(h, { title })),
+          mime: 'image/png',
+          name: `${stem}.png`,
+          ...counts(p),
+        }
+      }
+      case 'uhi':
+        return {
+          body: JSON.stringify(histogramToUhi(h, meta)),
+          mime: 'application/json',
+          name: `${stem}.uhi.json`,
+          ...counts(p),
+        }
+      case 'json':
+        return { body: JSON.stringify({ ...h, ...meta }), mime: 'application/json', name: `${stem}.json`, ...counts(p) }
+      default:
+        throw new Error(`a histogram is served as svg, png, uhi or json, not ${req.format}`)
+    }
+  }
+  const cf = p.cutflows[req.stage]
+  if (!cf) return null
+  const stem = `${base}-cutflow${suffix}`
+  if (req.format === 'json')
+    return { body: JSON.stringify({ ...cf, ...meta }), mime: 'application/json', name: `${stem}.json`, ...counts(p) }
+  if (req.format === 'html') return { body: cutflowHtml(cf), mime: 'text/html', name: `${stem}.html`, ...counts(p) }
+  throw new Error(`a cutflow is served as json or html, not ${req.format}`)
+}
+
+function counts(p: PartialResult): { included: number; total: number } {
+  return { included: p.included, total: p.total }
 }

@@ -1,10 +1,12 @@
 /**
- * hep.* stages through the real engine (task processes, SQLite) on the real ROOT test files in
- * ../shared/data/root/ (read from there): partitioned == unpartitioned, entries against the files'
+ * hep.* stages through the real engine (task processes, SQLite) on the real ROOT test files of
+ * server/hep/__fixtures__/root/: partitioned == unpartitioned, entries against the files'
  * known counts, compression variants, generated input + modifiers, artifacts registered.
  */
-import { readFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Hist1D } from '../hep/hist.ts'
 import type { Cutflow } from '../hep/cutflow.ts'
@@ -12,6 +14,10 @@ import { hepProgress, listRunArtifacts } from './hep-artifacts.ts'
 import { listTasks, startRun } from './runs.ts'
 import { setupEngineTest, type EngineTestEnv } from './testing.ts'
 import { hepTestDataDir } from '../hep/testdata.ts'
+import type { ExecutionPlan } from '../workflow/types.ts'
+import { resolveOpDefinition } from './ops.ts'
+import type { HepOpResolution } from './ops/hep.ts'
+import type { HepTaskContext, HepTaskOutcome, HepTaskSpec } from './runtime/hep-task.ts'
 
 const DATA = hepTestDataDir()
 
@@ -119,7 +125,57 @@ describe('hep runs on uproot-Zmumu.root', () => {
       total: 4,
       done: 4,
       events: 2304,
+      results: { included: 4, total: 4, final: true, events: 2304 },
     })
+
+    // the same partitions as module tasks (what a warm executor does): with hep_runtime: module the
+    // resolution is TaskSpec.module = {path, export}; import the built runtime once and call its
+    // export per partition with the task's spec; same histograms, to the byte
+    const moduleRun = mkdtempSync(path.join(tmpdir(), 'hep-module-'))
+    try {
+      cpSync(path.join(four.runDir, 'plan.json'), path.join(moduleRun, 'plan.json'))
+      mkdirSync(path.join(moduleRun, 'hep'))
+      cpSync(path.join(four.runDir, 'hep', 'partitions.json'), path.join(moduleRun, 'hep', 'partitions.json'))
+      const plan = JSON.parse(readFileSync(path.join(moduleRun, 'plan.json'), 'utf8')) as ExecutionPlan
+      const stage = plan.stages.find((s) => s.id === 'hist')!
+      const def = resolveOpDefinition(plan, 'hep.hist')!
+      const ctxOf = (p: ExecutionPlan, t: (typeof hist4)[number]) => ({
+        plan: p,
+        stage,
+        runId: 'module-run',
+        taskId: t.id,
+        runDir: moduleRun,
+        taskDir: path.join(moduleRun, 'tasks', t.id),
+        attempt: 0,
+        partition: { key: t.partitionKey!, index: 0 },
+      })
+      // the default is the process form
+      expect((def.resolve(ctxOf(plan, hist4[0]!)) as HepOpResolution).module).toBeUndefined()
+      const modulePlan = { ...plan, config: { ...plan.config, hep_runtime: 'module' } }
+      expect(def.check?.(stage, { ...plan, config: { hep_runtime: 'warm' } })).toBe(
+        "execution.config.hep_runtime is 'warm': use process or module",
+      )
+      let runTask: ((spec: HepTaskSpec, ctx: HepTaskContext) => Promise<HepTaskOutcome>) | null = null
+      const logs: string[] = []
+      for (const t of hist4) {
+        const r = def.resolve(ctxOf(modulePlan, t)) as HepOpResolution
+        expect(r.module).toEqual({ path: r.argv[1], export: 'runTask' })
+        expect(r.module!.path).toMatch(/server\/hep\/build\/hep-task\.mjs$/)
+        runTask ??= (await import(pathToFileURL(r.module!.path).href))[r.module!.export]
+        const out = await runTask!(
+          { runDir: moduleRun, stageId: 'hist', metadata: { partition: { key: t.partitionKey! } } },
+          { stdout: (s) => logs.push(s), stderr: (s) => logs.push(s) },
+        )
+        expect(out.outputs).toMatchObject({ hep: { stage: 'hist', dataset: 'zmumu' } })
+      }
+      expect(logs.join('')).toContain('merged 4 partitions of zmumu: 2304 events')
+      for (const name of ['dimuon_mass', 'muon_pt', 'M'])
+        expect(readFileSync(path.join(moduleRun, 'hep', 'hist', 'zmumu', `${name}.json`), 'utf8')).toBe(
+          readFileSync(path.join(four.runDir, 'hep', 'hist', 'zmumu', `${name}.json`), 'utf8'),
+        )
+    } finally {
+      rmSync(moduleRun, { recursive: true, force: true })
+    }
   }, 180_000)
 
   it('compression variants read to the same histograms (zstd Zmumu, lz4 HZZ)', async () => {

@@ -58,7 +58,7 @@ describe('op registry', () => {
     expect(r.argv.slice(2)).toEqual(['call', 'pkg.mod:fn', JSON.stringify({ args: [1], kwargs: { k: 'v' } })])
   })
 
-  it('custom ops: command lists substitute params raw, strings shell-quote them', () => {
+  it('custom ops: argv elements get values as text, shell text gets them through variables', () => {
     const plan = planWith([{ op: 'custom.build', params: { input: 'a file.root', n: 3 } }], {
       'custom.build': { command: ['build', '--in', '{input}', '--n={n}', '{task_dir}'] },
       build2: { command: 'build --in {input}' },
@@ -71,12 +71,10 @@ describe('op registry', () => {
       '/runs/r1/tasks/t1',
     ])
     const p2 = { ...plan, stages: [{ ...plan.stages[0], op: 'custom.build2' }] }
-    expect(resolveOpDefinition(p2, 'custom.build2')!.resolve(ctx(p2)).argv).toEqual([
-      '/bin/sh',
-      '-c',
-      "build --in 'a file.root'",
-    ])
-    expect(substitute('x {a}', { a: "it's" }, true)).toBe(`x 'it'\\''s'`)
+    const r2 = resolveOpDefinition(p2, 'custom.build2')!.resolve(ctx(p2))
+    expect(r2.argv).toEqual(['/bin/sh', '-c', 'build --in "${CR_P_input}"'])
+    expect(r2.env).toMatchObject({ CR_P_input: 'a file.root' })
+    expect(substitute('x {a}', { a: "it's" })).toBe("x it's")
   })
 
   it('refuses unregistered ops and custom ops with unknown placeholders before dispatch', () => {

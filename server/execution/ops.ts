@@ -3,7 +3,7 @@
  *
  * Built in: `noop` (in-process by default: no process at all), `shell`, `python`.
  * `custom.*`: declared in the workflow under `registry.ops` as `{command: [...] | "string"}` (with
- * `{param}` substitution from the stage params) or `{python: 'module:function'}` (called with the
+ * `{param}` values passed as data: server/execution/placeholders.ts) or `{python: 'module:function'}` (called with the
  * stage params as keyword arguments).
  * Other op families register themselves with `registerOp` (e.g. `hep.*` from server/hep):
  *
@@ -14,6 +14,8 @@
 import path from 'node:path'
 import type { ExecutionPlan, OpSpec, PlanStage } from '../workflow/types.ts'
 import { pythonShim } from './paths.ts'
+import { PLACEHOLDER, PlaceholderError, substituteArg, substituteArgv, substituteShell } from './placeholders.ts'
+import type { TaskModule } from './types.ts'
 
 export interface OpContext {
   plan: ExecutionPlan
@@ -34,6 +36,8 @@ export interface OpResolution {
   cwd?: string
   /** executed in the engine's process, no task process */
   inProcess?: boolean
+  /** a JS module task (argv empty): run in a warm executor process (types.ts TaskModuleSchema) */
+  module?: TaskModule
 }
 
 export interface OpDefinition {
@@ -184,8 +188,6 @@ export function customOpSpec(plan: ExecutionPlan, op: string): OpSpec | null {
   return null
 }
 
-const PLACEHOLDER = /\{([A-Za-z_][\w.-]*)\}/g
-
 function builtinValues(ctx: OpContext): Record<string, string> {
   return {
     run_id: ctx.runId,
@@ -209,21 +211,22 @@ const BUILTIN_PLACEHOLDERS = new Set([
   'partition_index',
 ])
 
-function valueText(v: unknown): string {
-  return typeof v === 'string' ? v : JSON.stringify(v)
+/** `{param}` substitution in one piece of text (see placeholders.ts: shell text gets variables) */
+export function substitute(template: string, values: Record<string, unknown>): string {
+  try {
+    return substituteArg(template, values)
+  } catch (e) {
+    throw new OpError((e as Error).message)
+  }
 }
 
-function shQuote(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
-}
-
-/** `{param}` substitution; string commands get shell-quoted values (no injection through params) */
-export function substitute(template: string, values: Record<string, unknown>, quote: boolean): string {
-  return template.replace(PLACEHOLDER, (m, name: string) => {
-    if (!(name in values)) throw new OpError(`placeholder ${m} has no value (not a stage param)`)
-    const t = valueText(values[name])
-    return quote ? shQuote(t) : t
-  })
+function filled<T>(f: () => T): T {
+  try {
+    return f()
+  } catch (e) {
+    if (e instanceof PlaceholderError) throw new OpError(e.message)
+    throw e
+  }
 }
 
 function customDefinition(name: string, spec: OpSpec): OpDefinition {
@@ -244,10 +247,16 @@ function customDefinition(name: string, spec: OpSpec): OpDefinition {
       const values = { ...builtinValues(ctx), ...params }
       const env = stringEnv(spec.env, `registry.ops.${name}.env`)
       if (spec.command != null) {
-        const argv = Array.isArray(spec.command)
-          ? spec.command.map((a) => substitute(String(a), values, false))
-          : ['/bin/sh', '-c', substitute(String(spec.command), values, true)]
-        return { argv, env, cwd: resolveCwd(spec.cwd) }
+        const cmd = spec.command
+        const { argv, vars } = filled(() => {
+          if (Array.isArray(cmd)) {
+            const r = substituteArgv(cmd.map(String), values)
+            return { argv: r.argv, vars: r.env }
+          }
+          const r = substituteShell(String(cmd), values)
+          return { argv: ['/bin/sh', '-c', r.script], vars: r.env }
+        })
+        return { argv, env: { ...env, ...vars }, cwd: resolveCwd(spec.cwd) }
       }
       return {
         argv: pythonArgv(ctx.plan, { module: String(spec.python) }, [], params),

@@ -175,7 +175,7 @@ describe('server kill -9 mid-run, then restart', () => {
     const { child, runId } = await startInChild(versionId)
     await waitForTaskRunning(runId, 'B')
     const { cancelRun } = await import('./runs.ts')
-    expect(await cancelRun(runId, env.engine)).toEqual({ runId, forwarded: true })
+    expect(await cancelRun({ runId }, env.engine)).toEqual({ runId, forwarded: true })
     const t0 = Date.now()
     while ((await env.t.db.run.findUnique({ where: { id: runId } }))!.state !== 'cancelled') {
       if (Date.now() - t0 > 30_000) throw new Error('the owner did not cancel the run')

@@ -18,7 +18,7 @@
  * `resumeRun` starts that new run (the reuse mechanism is the engine's, as for rerunFrom).
  */
 import type { Db } from '../db/client.ts'
-import { DomainError, badInput, notFound } from '../library/errors.ts'
+import { DomainError, badInput, notFound } from '../errors.ts'
 import { compileForRun } from '../library/workflows.ts'
 import { canonicalJson } from '../workflow/index.ts'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'

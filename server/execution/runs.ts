@@ -6,8 +6,12 @@
 import { open, stat } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
-import { DomainError, badInput, notFound } from '../library/errors.ts'
+import { DomainError, badInput, notFound } from '../errors.ts'
 import { compileForRun } from '../library/workflows.ts'
+import { type Actor, actorUserId, assertMayChange, localActor } from '../library/policy.ts'
+import { localUserName } from '../auth/core.ts'
+import { type RunAs, resolveRunAs } from '../auth/os-user.ts'
+import { loadUsers } from '../auth/users.ts'
 import { redactSecrets } from '../credentials/index.ts'
 import type { ExecutionPlan } from '../workflow/types.ts'
 import { getEngine, RunRefusedError, type RunEngine } from './engine.ts'
@@ -19,7 +23,13 @@ export interface StartRunInput {
   versionId: string
   overrides?: { backend?: string; strategy?: string }
   source?: 'ui' | 'cli' | 'api'
-  ownerId?: string | null
+  /** who starts it (the run's owner); default: the single user of token mode (CLI, scripts) */
+  actor?: Actor
+}
+
+/** The caller, or the single user of token mode when a server-side caller (CLI, tests) gives none. */
+function actorOr(actor?: Actor): Actor {
+  return actor ?? localActor(localUserName())
 }
 
 function engineOf(e?: RunEngine) {
@@ -35,6 +45,30 @@ function applyOverrides(plan: ExecutionPlan, o?: { backend?: string; strategy?: 
   }
 }
 
+const WHERE: Record<string, string> = {
+  local: 'local tasks',
+  slurm: 'Slurm jobs',
+  htcondor: 'HTCondor jobs',
+}
+
+/**
+ * Users mode: the OS user the actor's tasks run as (undefined in token mode: the single user's
+ * tasks run as the server's user). Refused (NOT_RUNNABLE, with the reason) when the tasks cannot
+ * be isolated from the server and from other accounts.
+ */
+function runAsFor(actor: Actor, plan: ExecutionPlan): RunAs | undefined {
+  if (actor.mode !== 'users') return undefined
+  if (plan.backend === 'dask')
+    throw new DomainError(
+      'NOT_RUNNABLE',
+      "users mode: the Dask backend cannot run an account's tasks under its own OS user (its scheduler and workers are shared processes of the server's user); use the local backend (strategy local, slurm or htcondor), or token mode on a single-user deployment",
+    )
+  const account = loadUsers().find((u) => u.name === actor.name)
+  const r = resolveRunAs(account, WHERE[plan.strategy] ?? `${plan.strategy} jobs`)
+  if (!r.ok) throw new DomainError('NOT_RUNNABLE', r.reason)
+  return r.runAs
+}
+
 function refused(e: unknown): never {
   if (e instanceof RunRefusedError) throw new DomainError('NOT_RUNNABLE', e.message, { problems: e.problems })
   throw e
@@ -46,20 +80,36 @@ export async function startRun(
   engine?: RunEngine,
 ): Promise<{ runId: string; warnings: PoolProblem[] }> {
   const eng = engineOf(engine)
+  const actor = actorOr(input.actor)
   const version = await eng.db.workflowVersion.findUnique({
     where: { id: input.versionId },
-    select: { id: true, workflowId: true, yaml: true, valid: true, number: true, errorCount: true },
+    select: {
+      id: true,
+      workflowId: true,
+      yaml: true,
+      valid: true,
+      number: true,
+      errorCount: true,
+      workflow: { select: { name: true, ownerId: true } },
+    },
   })
   if (!version) throw notFound(`workflow version ${input.versionId} not found`)
+  await assertMayChange(
+    eng.db,
+    actor,
+    { ownerId: version.workflow.ownerId, label: `workflow "${version.workflow.name}"` },
+    'run it (duplicate it to run your own copy)',
+  )
   const plan = applyOverrides(compileForRun(version), input.overrides)
+  const runAs = runAsFor(actor, plan)
   try {
     return await eng.createRun({
       workflowId: version.workflowId,
       versionId: version.id,
       plan,
       source: input.source ?? 'api',
-      ownerId: input.ownerId ?? null,
-      options: { overrides: input.overrides },
+      ownerId: await actorUserId(eng.db, actor),
+      options: { overrides: input.overrides, ...(runAs ? { runAs } : {}) },
     })
   } catch (e) {
     refused(e)
@@ -244,6 +294,8 @@ export interface TaskListInput {
   state?: TaskState | TaskState[]
   pool?: string
   stage?: string
+  /** a worker id */
+  worker?: string
   sort?: 'index' | 'duration' | '-duration' | 'started' | '-started' | 'state'
   cursor?: number | null
   limit?: number
@@ -257,6 +309,7 @@ export async function listTasks(db: Db, input: TaskListInput) {
     ...(input.state ? { state: Array.isArray(input.state) ? { in: input.state } : input.state } : {}),
     ...(input.pool ? { pool: input.pool } : {}),
     ...(input.stage ? { stageId: input.stage } : {}),
+    ...(input.worker ? { workerId: input.worker } : {}),
   }
   const orderBy =
     input.sort === 'duration'
@@ -389,15 +442,30 @@ export async function logFilePath(db: Db, taskId: string, stream: 'stdout' | 'st
 // ------------------------------------------------------------------ control
 
 async function runRow(eng: RunEngine, runId: string) {
-  const r = await eng.db.run.findUnique({ where: { id: runId }, select: { id: true, state: true, options: true } })
+  const r = await eng.db.run.findUnique({
+    where: { id: runId },
+    select: { id: true, state: true, options: true, ownerId: true },
+  })
   if (!r) throw notFound(`run ${runId} not found`)
+  return r
+}
+
+/** FORBIDDEN unless the actor owns the run (or is an admin, or token mode) */
+async function assertMayControl(eng: RunEngine, actor: Actor | undefined, runId: string, what: string) {
+  const r = await runRow(eng, runId)
+  await assertMayChange(eng.db, actorOr(actor), { ownerId: r.ownerId, label: `run ${runId}` }, what)
   return r
 }
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled'])
 
-export async function cancelRun(runId: string, engine?: RunEngine): Promise<{ runId: string; forwarded: boolean }> {
+export async function cancelRun(
+  input: { runId: string; actor?: Actor },
+  engine?: RunEngine,
+): Promise<{ runId: string; forwarded: boolean }> {
   const eng = engineOf(engine)
+  const { runId } = input
+  await assertMayControl(eng, input.actor, runId, 'cancel it')
   if (eng.isActive(runId)) {
     await eng.cancelRun(runId)
     return { runId, forwarded: false }
@@ -419,9 +487,14 @@ async function taskRow(eng: RunEngine, taskId: string) {
   return t
 }
 
-export async function cancelTask(taskId: string, engine?: RunEngine): Promise<{ taskId: string; forwarded: boolean }> {
+export async function cancelTask(
+  input: { taskId: string; actor?: Actor },
+  engine?: RunEngine,
+): Promise<{ taskId: string; forwarded: boolean }> {
   const eng = engineOf(engine)
+  const { taskId } = input
   const t = await taskRow(eng, taskId)
+  await assertMayControl(eng, input.actor, t.runId, `cancel its task ${taskId}`)
   if (eng.isActive(t.runId)) {
     await eng.cancelTask(t.runId, taskId).catch((e) => {
       throw badInput((e as Error).message)
@@ -439,9 +512,14 @@ export async function cancelTask(taskId: string, engine?: RunEngine): Promise<{ 
   return { taskId, forwarded: false }
 }
 
-export async function retryTask(taskId: string, engine?: RunEngine): Promise<{ taskId: string; forwarded: boolean }> {
+export async function retryTask(
+  input: { taskId: string; actor?: Actor },
+  engine?: RunEngine,
+): Promise<{ taskId: string; forwarded: boolean }> {
   const eng = engineOf(engine)
+  const { taskId } = input
   const t = await taskRow(eng, taskId)
+  await assertMayControl(eng, input.actor, t.runId, `retry its task ${taskId}`)
   if (t.state !== 'failed' && t.state !== 'cancelled' && t.state !== 'lost')
     throw badInput(`task ${taskId} is ${t.state}: only failed, cancelled or lost tasks can be retried`)
   if (!eng.isActive(t.runId)) {
@@ -465,13 +543,16 @@ export async function retryTask(taskId: string, engine?: RunEngine): Promise<{ t
  * everything downstream of it (and anything upstream that did not succeed) run again.
  */
 export async function rerunFrom(
-  input: { runId: string; stageId: string; source?: 'ui' | 'cli' | 'api'; ownerId?: string | null },
+  input: { runId: string; stageId: string; source?: 'ui' | 'cli' | 'api'; actor?: Actor },
   engine?: RunEngine,
 ): Promise<{ runId: string }> {
   const eng = engineOf(engine)
+  const actor = actorOr(input.actor)
   const old = await eng.db.run.findUnique({ where: { id: input.runId } })
   if (!old) throw notFound(`run ${input.runId} not found`)
+  await assertMayChange(eng.db, actor, { ownerId: old.ownerId, label: `run ${input.runId}` }, 're-run it')
   const plan = JSON.parse(old.plan) as ExecutionPlan
+  const runAs = runAsFor(actor, plan)
   if (!plan.stages.some((s) => s.id === input.stageId))
     throw badInput(
       `run ${input.runId} has no stage '${input.stageId}' (stages: ${plan.stages.map((s) => s.id).join(', ')})`,
@@ -515,8 +596,8 @@ export async function rerunFrom(
       versionId: old.versionId,
       plan,
       source: input.source ?? 'api',
-      ownerId: input.ownerId ?? old.ownerId,
-      options: { reusedFrom: old.id, rerunFromStage: input.stageId },
+      ownerId: await actorUserId(eng.db, actor),
+      options: { reusedFrom: old.id, rerunFromStage: input.stageId, ...(runAs ? { runAs } : {}) },
       reuse: { fromRunId: old.id, tasks: reuse },
     })
     return { runId: r.runId }
@@ -525,10 +606,18 @@ export async function rerunFrom(
   }
 }
 
-/** events of a run after `afterId` (back-fill for subscriptions, CLI progress) */
-export async function eventsSince(db: Db, runId: string | null, afterId: number, limit = 5000) {
+/**
+ * Events of a run (or of every run: runId null) after `afterId` and at most `upTo`, in id order:
+ * the stream's reads (server/execution/stream.ts) and the CLI's progress. `control` events stay
+ * between processes.
+ */
+export async function eventsSince(db: Db, runId: string | null, afterId: number, limit = 5000, upTo?: number) {
   const rows = await db.event.findMany({
-    where: { ...(runId ? { runId } : {}), id: { gt: afterId }, type: { not: 'control' } },
+    where: {
+      ...(runId ? { runId } : {}),
+      id: upTo === undefined ? { gt: afterId } : { gt: afterId, lte: upTo },
+      type: { not: 'control' },
+    },
     orderBy: { id: 'asc' },
     take: limit,
   })
@@ -541,4 +630,14 @@ export async function eventsSince(db: Db, runId: string | null, afterId: number,
     workerId: r.workerId,
     payload: JSON.parse(r.payload) as Record<string, unknown>,
   }))
+}
+
+/** the id of the last stored event of a run (or of any run), 0 if none */
+export async function lastEventIdOf(db: Db, runId: string | null): Promise<number> {
+  const row = await db.event.findFirst({
+    where: runId ? { runId } : {},
+    orderBy: { id: 'desc' },
+    select: { id: true },
+  })
+  return row?.id ?? 0
 }

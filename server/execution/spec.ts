@@ -33,7 +33,8 @@ export function buildDispatch(input: SpecInput): DispatchTask {
     pool: stage.pool,
     attempt,
     op: stage.op,
-    argv: r.argv,
+    argv: r.module ? [] : r.argv,
+    module: r.module ?? null,
     env: {
       ...(r.env ?? {}),
       CONTROLROOM_POOL: stage.pool,
@@ -72,7 +73,7 @@ export function buildDispatch(input: SpecInput): DispatchTask {
     env: { CONTROLROOM_RUN_ID: runId, CONTROLROOM_TASK_ID: taskId, CONTROLROOM_ATTEMPT: String(attempt) },
     timeoutSeconds: spec.timeoutSeconds,
   }
-  return { launch, spec, inProcess: !!r.inProcess && spec.argv.length === 0 }
+  return { launch, spec, inProcess: !!r.inProcess && spec.argv.length === 0 && !spec.module }
 }
 
 export function writeSpec(task: DispatchTask): void {

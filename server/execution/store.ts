@@ -11,7 +11,7 @@
 import Database from 'better-sqlite3'
 import type { Db } from '../db/client.ts'
 import { providerOf, sqlitePath } from '../db/url.ts'
-import type { RunEvent } from './types.ts'
+import { parseRunEvent, type NewRunEvent, type RunEvent } from './events.ts'
 
 export interface RunRow {
   id: string
@@ -105,14 +105,8 @@ export interface RunPatch {
   options?: string
 }
 
-export interface NewEvent {
-  runId: string
-  type: string
-  taskId: string | null
-  workerId: string | null
-  payload: Record<string, unknown>
-  at: Date
-}
+/** an event to store: its type decides its payload (events.ts) */
+export type NewEvent = NewRunEvent & { at: Date }
 
 export interface WriteBatch {
   events: NewEvent[]
@@ -194,15 +188,7 @@ class SqliteStore implements EngineStore {
     for (const e of events) {
       const at = iso(e.at)!
       const info = this.insertEvent.run(e.runId, at, e.type, e.taskId, e.workerId, JSON.stringify(e.payload))
-      out.push({
-        id: Number(info.lastInsertRowid),
-        runId: e.runId,
-        at: e.at.toISOString(),
-        type: e.type,
-        taskId: e.taskId,
-        workerId: e.workerId,
-        payload: e.payload,
-      })
+      out.push({ ...e, id: Number(info.lastInsertRowid), at: e.at.toISOString() } as RunEvent)
     }
     return out
   }
@@ -304,7 +290,8 @@ class SqliteStore implements EngineStore {
       workerId: string | null
       payload: string
     }[]
-    return rows.map((r) => ({ ...r, at: new Date(r.at).toISOString(), payload: JSON.parse(r.payload) }))
+    // written by another process: checked, not trusted
+    return rows.map((r) => parseRunEvent({ ...r, at: new Date(r.at).toISOString(), payload: JSON.parse(r.payload) }))
   }
 
   async maxEventId(): Promise<number> {
@@ -341,15 +328,7 @@ class PrismaStore implements EngineStore {
       select: { id: true },
     })
     const ids = rows.map((r) => r.id).sort((a, b) => a - b)
-    return events.map((e, i) => ({
-      id: ids[i],
-      runId: e.runId,
-      at: e.at.toISOString(),
-      type: e.type,
-      taskId: e.taskId,
-      workerId: e.workerId,
-      payload: e.payload,
-    }))
+    return events.map((e, i) => ({ ...e, id: ids[i], at: e.at.toISOString() }) as RunEvent)
   }
 
   async insertRun(run: RunRow, tasks: TaskRow[], events: NewEvent[]): Promise<RunEvent[]> {
@@ -400,7 +379,7 @@ class PrismaStore implements EngineStore {
       where: { type: 'control', id: { gt: afterId }, runId: { in: runIds } },
       orderBy: { id: 'asc' },
     })
-    return rows.map((r) => ({ ...r, at: r.at.toISOString(), payload: JSON.parse(r.payload) }))
+    return rows.map((r) => parseRunEvent({ ...r, at: r.at.toISOString(), payload: JSON.parse(r.payload) }))
   }
 
   async maxEventId(): Promise<number> {

@@ -7,7 +7,7 @@
 import { open, readFile, realpath } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
-import { badInput, notFound } from '../library/errors.ts'
+import { badInput, notFound } from '../errors.ts'
 import type { DaskSessionStatus } from './backends/dask/session.ts'
 import { isInside } from './paths.ts'
 import type { JobRef } from './types.ts'

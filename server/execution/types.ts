@@ -8,56 +8,63 @@
  *
  * The engine talks only to a BackendSession (capacity / dispatch / cancel / reattach) and receives
  * TaskUpdate / WorkerUpdate through a BackendReporter. A Backend talks to a StrategySession
- * (submit / poll / cancel / reattach). See /work/shared/DESIGN.md.
+ * (submit / poll / cancel / reattach). The model: docs/execution-model.md.
  *
  * Pure module (types + the transition function): no I/O.
  */
+import { z } from 'zod'
 import type { ExecutionPlan, PlanPool } from '../workflow/types.ts'
 
-// ------------------------------------------------------------------ states
+// ------------------------------------------------------------------ states (declared in vocabulary.ts)
 
-export const TASK_STATES = [
-  'pending',
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'retrying',
-  'lost',
-] as const
-export type TaskState = (typeof TASK_STATES)[number]
+import {
+  ACTIVE_TASK_STATES,
+  RUN_STATES,
+  type RunState,
+  TASK_STATES,
+  type TaskState,
+  TERMINAL_RUN_STATES,
+  TERMINAL_TASK_STATES,
+  WORKER_STATES,
+  type WorkerKind,
+  type WorkerState,
+} from './vocabulary.ts'
 
-export const WORKER_STATES = ['requested', 'pending-in-queue', 'running', 'gone'] as const
-export type WorkerState = (typeof WORKER_STATES)[number]
-
-export const RUN_STATES = ['pending', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const
-export type RunState = (typeof RUN_STATES)[number]
-
-export const TERMINAL_TASK_STATES: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'cancelled'])
-/** states in which a task holds (or may hold) a process / job somewhere */
-export const ACTIVE_TASK_STATES: ReadonlySet<TaskState> = new Set(['queued', 'running'])
-export const TERMINAL_RUN_STATES: ReadonlySet<RunState> = new Set(['succeeded', 'failed', 'cancelled'])
+export {
+  ACTIVE_TASK_STATES,
+  RUN_STATES,
+  TASK_STATES,
+  TERMINAL_RUN_STATES,
+  TERMINAL_TASK_STATES,
+  WORKER_STATES,
+  type RunState,
+  type TaskState,
+  type WorkerKind,
+  type WorkerState,
+}
 
 /**
  * Allowed task transitions.
- *  pending   -> queued (its needs succeeded and its pool has a free slot) | cancelled (upstream failed, run cancelled)
+ *  pending   -> queued (its needs succeeded and its pool has a free slot) | cancelled (run or task cancelled)
+ *             | skipped (an upstream task failed or was cancelled)
  *  queued    -> running | failed (submission refused) | cancelled | lost (its job vanished before start)
  *  running   -> succeeded | failed | cancelled | lost (its worker vanished)
  *  failed    -> retrying (automatic retry within `retries`, or a manual retry)
  *  lost      -> retrying | failed (no retries left)
  *  cancelled -> retrying (manual retry) | pending (reset when a failed upstream task is retried)
- *  retrying  -> queued | pending (waits again for a re-run upstream) | cancelled
+ *  skipped   -> pending (its failed upstream task is retried) | retrying (manual retry)
+ *  retrying  -> queued | pending (waits again for a re-run upstream) | cancelled | skipped
  *  succeeded -> (final)
  */
 export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
-  pending: ['queued', 'cancelled'],
+  pending: ['queued', 'cancelled', 'skipped'],
   queued: ['running', 'failed', 'cancelled', 'lost'],
   running: ['succeeded', 'failed', 'cancelled', 'lost'],
   failed: ['retrying'],
   lost: ['retrying', 'failed'],
   cancelled: ['retrying', 'pending'],
-  retrying: ['queued', 'pending', 'cancelled'],
+  skipped: ['pending', 'retrying'],
+  retrying: ['queued', 'pending', 'cancelled', 'skipped'],
   succeeded: [],
 }
 
@@ -128,26 +135,77 @@ export function checkTransition(
 
 // ------------------------------------------------------------------ events
 
-/** Event.type values written by the engine */
-export type RunEventType =
-  | 'run.state' // payload: {from, to, reason?, counts?}
-  | 'task.state' // payload: {from, to, attempt, reason?, exitCode?, signal?, durationMs?, pool, stage, workerId?}
-  | 'task.submitted' // payload: {attempt, jobRef} (how to find the job again after a restart)
-  | 'task.info' // payload: {attempt, reason, raw?} (e.g. a pending reason changed, no state change)
-  | 'worker.state' // payload: {from, to, pool, batchJobId?, host?, pid?, reason?}
-  | 'control' // payload: {action: 'cancel' | 'cancelTask' | 'retryTask', taskId?} (requests to the owning process)
-  | 'run.log' // payload: {level, message} (engine messages about the run)
+/** Event.type values and their payloads: vocabulary.ts (EVENT_TYPES) and events.ts (the union) */
+export type { EventType as RunEventType } from './vocabulary.ts'
+export type { RunEvent } from './events.ts'
 
-/** an event as stored (Event row) and as emitted on the bus */
-export interface RunEvent {
-  id: number
-  runId: string
-  at: string
-  type: RunEventType | string
-  taskId: string | null
-  workerId: string | null
-  payload: Record<string, unknown>
+// ------------------------------------------------------------------ running as another OS user
+
+/**
+ * `RunOptions.runAs`: the OS user a run's executors and tasks run as (users mode fills it from the
+ * account's OS user mapping). Executors and tasks get this uid/gid with supplementary groups dropped,
+ * HOME=home and an environment built from the allow-list (env-allow.ts), never the server's. The run
+ * directory is owned by this user, mode 0700. Without runAs, tasks run as the server's user.
+ */
+export const RunAsSchema = z.object({
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'an OS user name: letters, digits, _ . - (at most 32 characters)'),
+  uid: z.number().int().min(1, 'tasks never run as root (uid 0)'),
+  gid: z.number().int().min(1, 'tasks never run in the root group (gid 0)'),
+  home: z.string().startsWith('/', 'home must be an absolute path'),
+})
+export type RunAs = z.infer<typeof RunAsSchema>
+
+// ------------------------------------------------------------------ in-process JS tasks
+
+/**
+ * `TaskSpec.module`: a task given as a JS module instead of a command. The executor (a warm process,
+ * runtime/executor.mjs) imports `path` once per process and calls its export `export` per task:
+ *
+ *   export async function run(spec: TaskSpec, ctx: TaskModuleContext): Promise<TaskModuleReturn | void>
+ *
+ * `path` is an absolute path to built JavaScript (ESM, `.mjs` / `.js`): no TypeScript at task start.
+ * The executor writes the same files as for a command (started.json, stdout.log / stderr.log through
+ * ctx.stdout / ctx.stderr, result.json). A throw fails the task (exit code 1, the message as the
+ * error, the stack in stderr.log). On cancel or timeout ctx.signal aborts; a function that does not
+ * return within the kill grace period takes its executor down with it (the executor is replaced).
+ * Outside an executor (a Slurm job, a re-attached runner) runtime/runner.mjs does the same in its own
+ * process, so a module task runs on every strategy.
+ */
+export const TaskModuleSchema = z.object({
+  /** absolute path of the ES module */
+  path: z.string().startsWith('/', 'the module path must be absolute'),
+  /** the exported function's name */
+  export: z.string().min(1).default('default'),
+})
+export type TaskModule = z.infer<typeof TaskModuleSchema>
+
+export interface TaskModuleContext {
+  /** append to the task's stdout.log / stderr.log */
+  stdout(text: string): void
+  stderr(text: string): void
+  /** aborted on cancel (reason 'cancel') or timeout (reason 'timeout') */
+  signal: AbortSignal
+  /** the task's environment as a command would get it (spec.env + CONTROLROOM_*); process.env is the executor's */
+  env: Record<string, string>
+  /** the attempt's metrics file a command would write to (CONTROLROOM_METRICS); returning `metrics` is simpler */
+  metricsPath: string
 }
+
+export interface TaskModuleReturn {
+  /** stored as the task's outputs (like outputs.json written by a command; the file wins when both exist) */
+  outputs?: Record<string, unknown>
+  /** merged into result.json metrics */
+  metrics?: Record<string, unknown>
+  /** non-zero fails the task (default 0) */
+  exitCode?: number
+}
+
+export type TaskModuleFunction = (
+  spec: TaskSpec,
+  ctx: TaskModuleContext,
+) => Promise<TaskModuleReturn | undefined> | TaskModuleReturn | undefined
 
 // ------------------------------------------------------------------ task runtime
 
@@ -160,8 +218,10 @@ export interface TaskSpec {
   pool: string
   attempt: number
   op: string
-  /** the command the runtime executes; empty for in-process ops (noop) */
+  /** the command the runtime executes; empty for in-process ops (noop) and module tasks */
   argv: string[]
+  /** a JS module task (argv empty): see TaskModuleSchema */
+  module?: TaskModule | null
   /** added to the runtime's environment */
   env: Record<string, string>
   /** working directory of the command (default: the task directory) */
@@ -223,15 +283,9 @@ export interface TaskStarted {
 
 // ------------------------------------------------------------------ strategy contract
 
-export interface PoolProblem {
-  /** stable kebab-case id, e.g. `host-gpus-insufficient` */
-  code: string
-  severity: 'error' | 'warning'
-  /** the pool it concerns (null: the whole plan) */
-  pool: string | null
-  message: string
-  hint?: string
-}
+export type { PoolProblem } from './events.ts'
+import type { JobRef, PoolProblem } from './events.ts'
+export type { JobRef }
 
 /** the outcome of one task's job as seen by the batch system / process table */
 export type TaskOutcome = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost'
@@ -262,25 +316,6 @@ export interface TaskLaunch {
   /** environment for the runtime (CONTROLROOM_* identifiers) */
   env: Record<string, string>
   timeoutSeconds: number | null
-}
-
-/**
- * How to find a job again. `jobId` is the strategy's external id (`pid:startTicks` for a local process,
- * `1234` / `1234_5` for Slurm, `87.0` for HTCondor). Stored as Task.batchJobId (jobId) and in the
- * `task.submitted` event (the whole ref), so a restarted server re-attaches without resubmitting.
- */
-export interface JobRef {
-  taskId: string
-  attempt: number
-  pool: string
-  jobId: string
-  arrayIndex?: number | null
-  /** the worker row this job is (job model) or runs on (slot model) */
-  workerId?: string | null
-  host?: string | null
-  pid?: number | null
-  /** strategy-private data needed to re-attach */
-  data?: Record<string, unknown>
 }
 
 export interface JobStatus extends MappedJobState {
@@ -345,7 +380,7 @@ export interface Strategy {
    */
   readonly workerModel: 'slot' | 'job'
   /** worker kind stored in Worker.kind */
-  readonly workerKind: 'process' | 'slurm' | 'htcondor' | 'dask'
+  readonly workerKind: WorkerKind
   /** true when submit() accepts a group that becomes one array job */
   readonly supportsArrays: boolean
   /** problems per pool before dispatch (a pool this host / cluster cannot satisfy is an error) */

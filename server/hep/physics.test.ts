@@ -1,6 +1,5 @@
 /**
- * End-to-end physics on the real ROOT files of scikit-hep-testdata in ../shared/data/root
- * (read in place, never copied): entry counts, Z -> mu mu dimuon mass and muon pT histograms checked
+ * End-to-end physics on the real ROOT files of scikit-hep-testdata in __fixtures__/root/: entry counts, Z -> mu mu dimuon mass and muon pT histograms checked
  * against plain loops over the columns, compression variants, and partitioned == unpartitioned.
  */
 import { describe, it, expect } from 'vitest'

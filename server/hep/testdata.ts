@@ -1,21 +1,11 @@
-import { existsSync } from 'node:fs'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 /**
- * Where the tests find the real ROOT files (scikit-hep-testdata, in the repository's sibling
- * `../shared/data/root/`; they are read in place, never copied into the project).
- * HEP_TEST_DATA overrides. The tests fail, never skip, when the files are not there.
+ * The real ROOT files the HEP tests and benches read: a few small files of scikit-hep-testdata
+ * (BSD-3), kept in the repository under `__fixtures__/root/` with their licence and origin
+ * (see the README there), so that a fresh clone passes its tests anywhere.
  */
 export function hepTestDataDir(): string {
-  const candidates = [
-    process.env.HEP_TEST_DATA,
-    path.resolve(process.cwd(), '..', 'shared', 'data', 'root'),
-    '/work/shared/data/root',
-  ].filter((c): c is string => Boolean(c))
-  for (const c of candidates) {
-    if (existsSync(path.join(c, 'uproot-Zmumu.root'))) return path.resolve(c)
-  }
-  throw new Error(
-    `the real ROOT test files were not found (looked in ${candidates.join(', ')}); set HEP_TEST_DATA to the folder holding uproot-Zmumu.root`,
-  )
+  return path.join(path.dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'root')
 }

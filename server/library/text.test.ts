@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { checkWorkflowText, decodeWorkflowFile, MAX_YAML_BYTES } from './text.ts'
-import type { DomainError } from './errors.ts'
+import type { DomainError } from '../errors.ts'
 
 function err(f: () => unknown): DomainError {
   try {

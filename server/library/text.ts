@@ -1,7 +1,7 @@
 /**
  * Checks on workflow text before anything is written: size, UTF-8, no NUL / binary bytes.
  */
-import { DomainError, badInput } from './errors.ts'
+import { DomainError, badInput } from '../errors.ts'
 
 /** Largest workflow accepted (UTF-8 bytes). */
 export const MAX_YAML_BYTES = 1024 * 1024

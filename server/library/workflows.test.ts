@@ -11,7 +11,7 @@ import {
   saveVersion,
   type Actor,
 } from './workflows.ts'
-import { DomainError } from './errors.ts'
+import { DomainError } from '../errors.ts'
 
 const actor: Actor = { id: null, name: 'tester' }
 const OK = `analysis:\n  stages:\n    - id: a\n      op: noop\n`

@@ -9,23 +9,15 @@
 import { compileWorkflow } from '../workflow/index.ts'
 import type { Problem } from '../workflow/index.ts'
 import type { Db, DbTx } from '../db/client.ts'
-import { DomainError, badInput, notFound } from './errors.ts'
+import { DomainError, badInput, notFound } from '../errors.ts'
 import { checkName, checkWorkflowText, decodeWorkflowFile } from './text.ts'
 import { diffLines, type LineDiff } from './diff.ts'
+import { type Actor, actorUserId, assertMayChange, ensureUser } from './policy.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Who acts
 
-export interface Actor {
-  /** User row id (null when unknown: e.g. scripts in token mode before the user row exists) */
-  id: string | null
-  /** display / login name, recorded as the author of versions */
-  name: string
-  /** users mode: may modify anybody's workflows */
-  admin?: boolean
-  /** 'token' (single user: may do everything) or 'users' */
-  mode?: 'token' | 'users'
-}
+export type { Actor } from './policy.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Shapes returned to callers (plain JSON-able objects, dates as Date: superjson carries them)
@@ -234,16 +226,6 @@ async function retryBusy<T>(fn: () => Promise<T>, attempts = 40): Promise<T> {
   }
 }
 
-function canModify(actor: Actor, w: { ownerId: string | null }): boolean {
-  if (actor.mode !== 'users') return true
-  return !!actor.admin || !w.ownerId || w.ownerId === actor.id
-}
-
-function assertCanModify(actor: Actor, w: { ownerId: string | null; name: string }, what: string) {
-  if (!canModify(actor, w))
-    throw new DomainError('FORBIDDEN', `only the owner of "${w.name}" (or an admin) can ${what} it`)
-}
-
 /** Compiles for storage; a compiler crash is recorded as an invalid version, never lost. */
 function compileForStorage(yaml: string, fileName: string) {
   try {
@@ -274,39 +256,7 @@ function fileNameFor(name: string): string {
   return `${base}.yaml`
 }
 
-// ---------------------------------------------------------------------------------------------
-// Users
-
-const userIds = new WeakMap<object, Map<string, string>>()
-
-/** The User row id for `name` (created on first use). */
-export async function ensureUser(db: Db, name: string, displayName?: string): Promise<string> {
-  let cache = userIds.get(db)
-  if (!cache) userIds.set(db, (cache = new Map()))
-  const hit = cache.get(name)
-  if (hit) return hit
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const u = await db.user.upsert({
-        where: { name },
-        update: {},
-        create: { name, displayName: displayName ?? null },
-        select: { id: true },
-      })
-      cache.set(name, u.id)
-      return u.id
-    } catch (e) {
-      if (attempt < 2 && isUniqueViolation(e)) continue
-      throw e
-    }
-  }
-}
-
-async function actorUserId(db: Db, actor: Actor): Promise<string | null> {
-  if (actor.id) return actor.id
-  if (!actor.name) return null
-  return ensureUser(db, actor.name)
-}
+export { ensureUser }
 
 // ---------------------------------------------------------------------------------------------
 // Queries
@@ -431,10 +381,10 @@ export async function saveVersion(db: Db, actor: Actor, input: SaveInput): Promi
   const message = checkMessage(input.message)
   const workflowId = input.workflowId == null ? null : checkId(input.workflowId, 'workflowId')
   const parentVersionId = input.parentVersionId == null ? null : checkId(input.parentVersionId, 'parentVersionId')
-  const authorId = await actorUserId(db, actor)
   const author = actor.name || 'unknown'
 
   if (!workflowId) {
+    const authorId = await actorUserId(db, actor)
     if (parentVersionId)
       throw badInput(
         'parentVersionId was given without workflowId: give both to save a new version, or neither to create a workflow',
@@ -474,9 +424,23 @@ export async function saveVersion(db: Db, actor: Actor, input: SaveInput): Promi
   // A new version of an existing workflow.
   const current = await db.workflow.findUnique({
     where: { id: workflowId },
-    select: { id: true, name: true, deletedAt: true, headVersionId: true, headVersion: { select: { ...fullSelect } } },
+    select: {
+      id: true,
+      name: true,
+      ownerId: true,
+      deletedAt: true,
+      headVersionId: true,
+      headVersion: { select: { ...fullSelect } },
+    },
   })
   if (!current || current.deletedAt) throw notFound(`workflow ${workflowId} not found (it may have been deleted)`)
+  await assertMayChange(
+    db,
+    actor,
+    { ownerId: current.ownerId, label: `workflow "${current.name}"` },
+    'save a new version of it (duplicate it to make your own copy)',
+  )
+  const authorId = await actorUserId(db, actor)
   if (current.headVersionId !== parentVersionId) {
     if (!parentVersionId)
       throw badInput('parentVersionId is required to save a new version: the id of the version you edited')
@@ -613,7 +577,7 @@ export async function renameWorkflow(
   const name = checkName(input.name)
   const description = input.description === undefined ? undefined : checkDescription(input.description)
   const w = await loadForChange(db, input.id)
-  assertCanModify(actor, w, 'rename')
+  await assertMayChange(db, actor, { ownerId: w.ownerId, label: `workflow "${w.name}"` }, 'rename it')
   await db.workflow.update({
     where: { id: w.id },
     data: { name, ...(description !== undefined ? { description } : {}) },
@@ -665,7 +629,12 @@ export async function setArchived(
 ): Promise<WorkflowSummary> {
   if (typeof input.archived !== 'boolean') throw badInput('archived must be true or false')
   const w = await loadForChange(db, input.id)
-  assertCanModify(actor, w, input.archived ? 'archive' : 'unarchive')
+  await assertMayChange(
+    db,
+    actor,
+    { ownerId: w.ownerId, label: `workflow "${w.name}"` },
+    input.archived ? 'archive it' : 'unarchive it',
+  )
   await db.workflow.update({ where: { id: w.id }, data: { archivedAt: input.archived ? new Date() : null } })
   return toSummary((await loadWorkflowRow(db, w.id))!)
 }
@@ -680,7 +649,7 @@ export async function deleteWorkflow(
   input: { id: string },
 ): Promise<{ id: string; mode: 'soft' | 'hard'; runs: number }> {
   const w = await loadForChange(db, input.id)
-  assertCanModify(actor, w, 'delete')
+  await assertMayChange(db, actor, { ownerId: w.ownerId, label: `workflow "${w.name}"` }, 'delete it')
   return db.$transaction(async (tx) => {
     const runs = await tx.run.count({ where: { workflowId: w.id } })
     if (runs > 0) {

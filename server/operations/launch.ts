@@ -6,7 +6,7 @@
  */
 import type { Db } from '../db/client.ts'
 import { getEngine, RunRefusedError, type RunEngine } from '../execution/engine.ts'
-import { DomainError, notFound } from '../library/errors.ts'
+import { DomainError, notFound } from '../errors.ts'
 import { compileWorkflow } from '../workflow/index.ts'
 import type { Problem } from '../workflow/types.ts'
 import { applyParameters, type RunParameter } from './parameters.ts'

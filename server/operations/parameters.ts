@@ -10,7 +10,7 @@
  * YAML and compiled again, so a bad value is caught like any edit, and recorded on the run.
  */
 import { isMap, isSeq, parseDocument, type Document } from 'yaml'
-import { badInput } from '../library/errors.ts'
+import { badInput } from '../errors.ts'
 import type { RunParameter } from './parameterLines.ts'
 
 export { parseParameterLines, type ParameterProblem, type RunParameter } from './parameterLines.ts'

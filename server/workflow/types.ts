@@ -1,5 +1,5 @@
 /**
- * Public types of the workflow compiler (see /work/shared/DESIGN.md).
+ * Public types of the workflow compiler (the model: docs/execution-model.md).
  *
  * Pure TypeScript: no I/O, no `node:` imports. Runs in the browser, the server and the CLI.
  */

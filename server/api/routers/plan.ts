@@ -15,8 +15,12 @@ const overrides = z
   .optional()
 
 export const planRouter = createTRPCRouter({
-  /** exactly what would be submitted per pool (sbatch script, submit description, Dask worker job), with preflight problems; submits nothing */
+  /**
+   * exactly what would be submitted per pool (sbatch script, submit description, Dask worker job),
+   * with preflight problems; submits nothing. Declared a mutation only so that tRPC sends it as a POST:
+   * a whole workflow does not fit in a GET URL (queries put their input there).
+   */
   preview: protectedProcedure
     .input(z.object({ yaml: z.string().max(PREVIEW_MAX_YAML), overrides }).strict())
-    .query(({ input }) => previewSubmissions(input.yaml, { overrides: input.overrides })),
+    .mutation(({ input }) => previewSubmissions(input.yaml, { overrides: input.overrides })),
 })

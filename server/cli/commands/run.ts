@@ -99,7 +99,7 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
   const { getEngine, setEngine } = await import('../../execution/engine.ts')
   const { startRun, getRun, listTasks } = await import('../../execution/runs.ts')
   const { subscribe } = await import('../../execution/bus.ts')
-  const { isDomainError } = await import('../../library/errors.ts')
+  const { isDomainError } = await import('../../errors.ts')
 
   let saved
   try {

@@ -1,7 +1,8 @@
 /**
  * The hep.* op family in runs: registration (op resolver, partitioner, partition preparer).
- * Imported once by engine.ts. The work itself happens in the task process
- * (runtime/hep-task.ts, run with node + tsx); see hep-shared.ts for the design.
+ * Imported once by engine.ts. The work itself happens in runtime/hep-task.ts, built ahead of time to
+ * server/hep/build/hep-task.mjs and run as a process per task or called as a module by a warm
+ * executor (execution.config.hep_runtime); see hep-shared.ts for the design.
  *
  *   hep.generate  { output: 'data/zmumu-{i}.parquet', files: 2, events: 10000, seed: 42 }
  *                 synthetic Z->mumu Parquet files written under the run directory (one task)
@@ -12,10 +13,11 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { ExecutionPlan, PlanStage } from '../../workflow/types.ts'
 import { prepareDefine, prepareHist, prepareSelect } from '../../hep/ops.ts'
-import { registerOpFamily, type OpDefinition } from '../ops.ts'
+import { OpError, registerOpFamily, type OpDefinition, type OpResolution } from '../ops.ts'
 import { registerPartitioner, registerPartitionPreparer, type Partition } from '../partition.ts'
 import {
   HEP_EVENT_OPS,
+  HEP_OPS,
   baseDirOf,
   chunkSizeOf,
   expandPattern,
@@ -41,22 +43,53 @@ function here(): string | null {
   }
 }
 
-/** the task script (TypeScript, run through tsx) */
-export function hepTaskScript(): string {
+/** server/hep/ in the source tree (from this file, or from the app root inside a Next.js bundle) */
+function hepDir(): string {
   const h = here()
-  const local = h ? path.join(h, '..', 'runtime', 'hep-task.ts') : null
-  if (local && existsSync(local)) return local
-  return path.join(appRoot(), 'server', 'execution', 'runtime', 'hep-task.ts')
+  const local = h ? path.join(h, '..', '..', 'hep') : null
+  if (local && existsSync(path.join(local, 'build-runtime.mjs'))) return local
+  return path.join(appRoot(), 'server', 'hep')
 }
 
-/** node + the tsx loader: runs TypeScript directly (Node 20 has no type stripping) */
-export function tsxNodeArgv(): string[] {
-  const candidates = [path.join(appRoot(), 'node_modules', 'tsx', 'dist', 'loader.mjs')]
-  const h = here()
-  if (h) candidates.push(path.join(h, '..', '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs'))
-  const loader = candidates.find((c) => existsSync(c)) ?? candidates[0]
-  return [process.execPath, '--import', pathToFileURL(loader).href]
+/**
+ * The hep task runtime, built ahead of time to JavaScript (server/hep/build-runtime.mjs, run by
+ * `npm run build` and scripts/setup.sh): no TypeScript is compiled when a task starts.
+ */
+export function hepTaskScript(): string {
+  return path.join(hepDir(), 'build', 'hep-task.mjs')
 }
+
+/** builds the runtime when it is missing or older than its sources (once per process; run creation) */
+export async function ensureHepTaskScript(): Promise<string> {
+  const mod = (await import(
+    /*turbopackIgnore: true*/ /* webpackIgnore: true */ pathToFileURL(path.join(hepDir(), 'build-runtime.mjs')).href
+  )) as { ensureHepRuntime(): Promise<string> }
+  return mod.ensureHepRuntime()
+}
+
+/**
+ * How hep partitions run: `execution.config.hep_runtime`
+ *  - `process`: the task runtime starts `node hep-task.mjs --run-dir ...` per partition,
+ *  - `module`: the task is `TaskSpec.module = { path: hep-task.mjs, export: 'runTask' }`, run by a
+ *    warm executor that imported the module once (no process start per partition); where no executor
+ *    runs it (an engine without module tasks), the same partition runs as the process form.
+ */
+export const HEP_RUNTIMES = ['process', 'module'] as const
+export type HepRuntime = (typeof HEP_RUNTIMES)[number]
+export const DEFAULT_HEP_RUNTIME: HepRuntime = 'process'
+
+export function hepRuntimeOf(plan: ExecutionPlan): HepRuntime {
+  const v = plan.config?.hep_runtime
+  return v === 'process' || v === 'module' ? v : DEFAULT_HEP_RUNTIME
+}
+
+/** the module form of a hep task (the TaskSpec.module shape of server/execution/types.ts) */
+export interface HepTaskModule {
+  path: string
+  export: 'runTask'
+}
+
+export type HepOpResolution = OpResolution & { module?: HepTaskModule }
 
 // ------------------------------------------------------------------ checks
 
@@ -102,9 +135,19 @@ function definition(name: string): OpDefinition | null {
       name === 'hep.generate'
         ? 'synthetic Z->mumu events as Parquet files under the run directory (params: output, files, events, seed)'
         : `${name} over each partition of the stage's datasets (server/hep; merged per dataset)`,
-    check: checkHepStage,
+    check(stage, plan) {
+      const rt = plan.config?.hep_runtime
+      if (rt !== undefined && !HEP_RUNTIMES.includes(rt as HepRuntime))
+        return `execution.config.hep_runtime is '${String(rt)}': use ${HEP_RUNTIMES.join(' or ')}`
+      return checkHepStage(stage, plan)
+    },
     resolve(ctx) {
-      const argv = [...tsxNodeArgv(), hepTaskScript(), '--run-dir', ctx.runDir, '--stage', ctx.stage.id]
+      const script = hepTaskScript()
+      if (!existsSync(script))
+        throw new OpError(
+          `the hep task runtime ${script} is not built: run \`npm run build\` (or \`node server/hep/build-runtime.mjs\`)`,
+        )
+      const argv = [process.execPath, script, '--run-dir', ctx.runDir, '--stage', ctx.stage.id]
       if (name !== 'hep.generate') {
         const part = ctx.partition ? parsePartitionKey(ctx.partition.key) : null
         if (!part)
@@ -113,7 +156,9 @@ function definition(name: string): OpDefinition | null {
           )
         argv.push('--dataset', part.dataset, '--index', String(part.index))
       }
-      return { argv, env: { CONTROLROOM_APP_ROOT: appRoot() } }
+      const resolution: HepOpResolution = { argv, env: { CONTROLROOM_APP_ROOT: appRoot() } }
+      if (hepRuntimeOf(ctx.plan) === 'module') resolution.module = { path: script, export: 'runTask' }
+      return resolution
     },
   }
 }
@@ -197,6 +242,7 @@ export async function planHepPartitions(plan: ExecutionPlan, runDir: string): Pr
 }
 
 registerPartitionPreparer(async (plan, { runDir }) => {
+  if (plan.stages.some((s) => HEP_OPS.has(s.op))) await ensureHepTaskScript()
   const r = await planHepPartitions(plan, runDir)
   if (r) planned.set(plan, r)
 })

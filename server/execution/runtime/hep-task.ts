@@ -1,15 +1,22 @@
 /**
- * The task process of hep.* stages (run by the task runtime as
- * `node --import tsx hep-task.ts --run-dir D --stage S [--dataset X --index i]`).
+ * The work of a hep.* task, as a module: `runHepTask(args, io)`. Built ahead of time to plain
+ * JavaScript (server/hep/build-runtime.mjs -> server/hep/build/hep-task.mjs; jsroot and the other
+ * packages stay external), so no TypeScript is compiled when a task starts. Two ways to run it:
+ *  - process: `node hep-task.mjs --run-dir D --stage S [--dataset X --index i]` (one process per
+ *    task, started by the task runtime; `cliMain` below),
+ *  - module: a warm executor imports the module once and calls `runTask(spec, ctx)` per partition
+ *    (the TaskSpec.module contract of server/execution/types.ts: `{ path, export: 'runTask' }`).
  *
  * hep.generate: writes synthetic Z->mumu Parquet files under the run directory.
  * hep.define / hep.select / hep.hist: reads its partition of the dataset (only the needed columns),
  * runs the upstream hep.define / hep.select stages then its own op, writes its partial result and,
  * when it completes the set of its (stage, dataset), merges the partials into the dataset's
  * artifacts (histogram JSON + SVG, cutflow JSON + HTML) and `artifacts.json`. See ops/hep-shared.ts.
+ * Partial merges while the stage runs are made on the server (server/hep/partial.ts).
  */
 import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { ExecutionPlan } from '../../workflow/types.ts'
 import { ExprError } from '../../hep/expr/index.ts'
 import { countEvents, defaultTreeName, fileFormat } from '../../hep/io/index.ts'
@@ -33,14 +40,12 @@ import {
   type PlannedPiece,
 } from '../ops/hep-shared.ts'
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name)
-  return i >= 0 ? process.argv[i + 1] : undefined
-}
+let tmpSeq = 0
 
 function writeAtomic(file: string, data: string): void {
   mkdirSync(path.dirname(file), { recursive: true })
-  const tmp = `${file}.${process.pid}.tmp`
+  // pid + a counter: a warm process may write the same file from two calls
+  const tmp = `${file}.${process.pid}.${++tmpSeq}.tmp`
   writeFileSync(tmp, data)
   renameSync(tmp, file)
 }
@@ -163,7 +168,33 @@ function writeArtifacts(
   writeJson(path.join(dir, 'artifacts.json'), manifest)
 }
 
-async function generate(runDir: string, params: Record<string, unknown>): Promise<void> {
+/** what a hep task is asked to do (the CLI flags, or the arguments of a module call) */
+export interface HepTaskArgs {
+  runDir: string
+  stage: string
+  /** hep.define / select / hist: the partition */
+  dataset?: string
+  index?: number
+}
+
+/** where a hep task writes (a process: its stdout/stderr and the runtime's env files) */
+export interface HepTaskIo {
+  stdout(text: string): void
+  stderr?(text: string): void
+  /** CONTROLROOM_OUTPUTS: outputs.json of the task */
+  outputsPath?: string
+  /** CONTROLROOM_METRICS: extra metrics merged into result.json by the runtime */
+  metricsPath?: string
+  /** gpu.preload / cuda.jit requested (a note: the JavaScript ops run on the CPU) */
+  gpuRequested?: boolean
+}
+
+export interface HepTaskOutcome {
+  outputs: HepTaskOutputs | { files: string[]; events: number }
+  metrics: Record<string, number | null>
+}
+
+async function generate(runDir: string, params: Record<string, unknown>, io: HepTaskIo): Promise<HepTaskOutcome> {
   const files = Number(params.files ?? 1)
   const events = Number(params.events ?? 10000)
   const seed = Number(params.seed ?? 42)
@@ -182,26 +213,25 @@ async function generate(runDir: string, params: Record<string, unknown>): Promis
     await writeZmumuParquet(`${file}.tmp.parquet`, { events, seed: seed + i, firstEvent: 1 + i * events })
     renameSync(`${file}.tmp.parquet`, file)
     written.push(file)
-    process.stdout.write(`wrote ${events} events to ${path.relative(runDir, file)}\n`)
+    io.stdout(`wrote ${events} events to ${path.relative(runDir, file)}\n`)
   }
-  if (process.env.CONTROLROOM_OUTPUTS)
-    writeJson(process.env.CONTROLROOM_OUTPUTS, {
-      files: written.map((f) => path.relative(runDir, f)),
-      events: events * files,
-    })
+  const outputs = { files: written.map((f) => path.relative(runDir, f)), events: events * files }
+  if (io.outputsPath) writeJson(io.outputsPath, outputs)
+  return { outputs, metrics: {} }
 }
 
-async function main(): Promise<void> {
-  const runDir = arg('--run-dir')
-  const stageId = arg('--stage')
-  if (!runDir || !stageId) throw new Error('usage: hep-task.ts --run-dir D --stage S [--dataset X --index i]')
+/** runs one hep task (a partition of a hep.define / select / hist stage, or a hep.generate stage) */
+export async function runHepTask(args: HepTaskArgs, io: HepTaskIo): Promise<HepTaskOutcome> {
+  const { runDir, stage: stageId } = args
   const plan = JSON.parse(readFileSync(path.join(runDir, 'plan.json'), 'utf8')) as ExecutionPlan
   const stage = plan.stages.find((s) => s.id === stageId)
   if (!stage) throw new Error(`stage '${stageId}' is not in the plan`)
-  if (stage.op === 'hep.generate') return generate(runDir, stage.params ?? {})
+  if (stage.op === 'hep.generate') return generate(runDir, stage.params ?? {}, io)
 
-  const dataset = arg('--dataset')!
-  const index = Number(arg('--index'))
+  const dataset = args.dataset
+  const index = Number(args.index)
+  if (!dataset || !Number.isInteger(index) || index < 0)
+    throw new Error(`a ${stage.op} task needs a dataset and a partition index (got ${dataset}#${args.index})`)
   const pf = JSON.parse(readFileSync(partitionsFilePath(runDir), 'utf8')) as HepPartitionsFile
   const dp = pf.datasets[dataset]
   if (!dp) throw new Error(`dataset '${dataset}' was not planned`)
@@ -211,7 +241,7 @@ async function main(): Promise<void> {
   const pipeline = preparePipeline(chain.map((s) => ({ id: s.id, op: s.op as 'hep.define', params: opParams(s) })))
   let result = pipeline.empty()
   for (const p of pieces) {
-    process.stdout.write(`${dataset}#${index}: ${path.basename(p.file)} events [${p.start}, ${p.stop})\n`)
+    io.stdout(`${dataset}#${index}: ${path.basename(p.file)} events [${p.start}, ${p.stop})\n`)
     const r = await runPartition(
       { dataset, file: p.file, treeName: p.treeName, format: fileFormat(p.file), start: p.start, stop: p.stop, index },
       pipeline,
@@ -219,7 +249,7 @@ async function main(): Promise<void> {
     result = mergePipelineResults(result, r)
   }
   const ms = performance.now() - t0
-  process.stdout.write(
+  io.stdout(
     `${stage.op} ${stage.id} on ${dataset}#${index}: ${result.events} events, ${result.selected} selected (chain: ${chain.map((s) => s.id).join(' -> ')}) in ${ms.toFixed(0)} ms\n`,
   )
 
@@ -229,7 +259,7 @@ async function main(): Promise<void> {
   const merged = mergePartials(dir, total)
   if (merged) {
     writeArtifacts(runDir, dir, stage, dataset, merged.result, merged.count)
-    process.stdout.write(`merged ${merged.count} partitions of ${dataset}: ${merged.result.events} events\n`)
+    io.stdout(`merged ${merged.count} partitions of ${dataset}: ${merged.result.events} events\n`)
   }
   const outputs: HepTaskOutputs = {
     hep: {
@@ -242,26 +272,106 @@ async function main(): Promise<void> {
       merged: !!merged,
     },
   }
-  if (process.env.CONTROLROOM_OUTPUTS) writeJson(process.env.CONTROLROOM_OUTPUTS, outputs)
-  if (process.env.CONTROLROOM_METRICS) {
-    writeJson(process.env.CONTROLROOM_METRICS, {
-      events: result.events,
-      selected: result.selected,
-      eventsPerSecond: ms > 0 ? Math.round((result.events / ms) * 1000) : null,
-      hepMs: Math.round(ms),
-    })
+  const metrics = {
+    events: result.events,
+    selected: result.selected,
+    eventsPerSecond: ms > 0 ? Math.round((result.events / ms) * 1000) : null,
+    hepMs: Math.round(ms),
   }
-  const gpu = process.env.CONTROLROOM_GPU_PRELOAD || process.env.CONTROLROOM_CUDA_JIT
-  if (gpu) process.stdout.write('note: gpu.preload / cuda.jit requested; the JavaScript hep ops run on the CPU\n')
+  if (io.outputsPath) writeJson(io.outputsPath, outputs)
+  if (io.metricsPath) writeJson(io.metricsPath, metrics)
+  if (io.gpuRequested) io.stdout('note: gpu.preload / cuda.jit requested; the JavaScript hep ops run on the CPU\n')
+  return { outputs, metrics }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    if (e instanceof ExprError) {
-      const where = e.path ? ` at params.${e.path.join('.')}` : ''
-      process.stderr.write(`expression error${where}:\n${e.format()}\n`)
-    } else process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`)
-    process.exit(1)
-  },
-)
+/** the parts of a TaskSpec (server/execution/types.ts) a hep task reads */
+export interface HepTaskSpec {
+  runDir: string
+  stageId: string
+  outputsPath?: string
+  metadata?: { partition?: { key: string } | null } & Record<string, unknown>
+}
+
+/** the parts of the executor's TaskModuleContext a hep task uses */
+export interface HepTaskContext {
+  stdout(text: string): void
+  stderr(text: string): void
+  env?: Record<string, string | undefined>
+  metricsPath?: string
+}
+
+/**
+ * The module form (TaskSpec.module = { path: <this file>, export: 'runTask' }): a warm executor
+ * imports this module once and calls this per task. Returns the outputs and metrics (also written to
+ * the task's files, as the process form does); throws with the user's message on failure.
+ */
+export async function runTask(spec: HepTaskSpec, ctx: HepTaskContext): Promise<HepTaskOutcome> {
+  const key = spec.metadata?.partition?.key
+  const cut = key ? key.lastIndexOf('#') : -1
+  try {
+    return await runHepTask(
+      {
+        runDir: spec.runDir,
+        stage: spec.stageId,
+        ...(cut > 0 ? { dataset: key!.slice(0, cut), index: Number(key!.slice(cut + 1)) } : {}),
+      },
+      {
+        stdout: ctx.stdout,
+        stderr: ctx.stderr,
+        outputsPath: spec.outputsPath,
+        metricsPath: ctx.metricsPath,
+        gpuRequested: !!(ctx.env?.CONTROLROOM_GPU_PRELOAD || ctx.env?.CONTROLROOM_CUDA_JIT),
+      },
+    )
+  } catch (e) {
+    // an expression error reads as its positioned message, not a stack
+    if (e instanceof ExprError) throw new Error(describeHepError(e))
+    throw e
+  }
+}
+
+/** a task's error as the user should read it (an expression error with its position) */
+export function describeHepError(e: unknown): string {
+  if (e instanceof ExprError) {
+    const where = e.path ? ` at params.${e.path.join('.')}` : ''
+    return `expression error${where}:\n${e.format()}`
+  }
+  return (e as Error)?.stack ?? String(e)
+}
+
+function flag(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name)
+  return i >= 0 ? argv[i + 1] : undefined
+}
+
+/** the process form: `node hep-task.mjs --run-dir D --stage S [--dataset X --index i]` */
+export async function cliMain(argv: string[]): Promise<number> {
+  const runDir = flag(argv, '--run-dir')
+  const stage = flag(argv, '--stage')
+  if (!runDir || !stage) {
+    process.stderr.write('usage: hep-task.mjs --run-dir D --stage S [--dataset X --index i]\n')
+    return 2
+  }
+  const index = flag(argv, '--index')
+  try {
+    await runHepTask(
+      { runDir, stage, dataset: flag(argv, '--dataset'), index: index === undefined ? undefined : Number(index) },
+      {
+        stdout: (t) => process.stdout.write(t),
+        stderr: (t) => process.stderr.write(t),
+        outputsPath: process.env.CONTROLROOM_OUTPUTS,
+        metricsPath: process.env.CONTROLROOM_METRICS,
+        gpuRequested: !!(process.env.CONTROLROOM_GPU_PRELOAD || process.env.CONTROLROOM_CUDA_JIT),
+      },
+    )
+    return 0
+  } catch (e) {
+    process.stderr.write(`${describeHepError(e)}\n`)
+    return 1
+  }
+}
+
+// run as a program (not when imported by an executor or a test)
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  cliMain(process.argv.slice(2)).then((code) => process.exit(code))
+}

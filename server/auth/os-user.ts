@@ -1,0 +1,79 @@
+/**
+ * Users mode: each account runs its tasks as its own OS user (the `osUser` of users.json), never
+ * as the server's user, so a task cannot read the server's secrets, database or users list, nor
+ * another account's run directories. This module resolves that OS user and says why a run cannot
+ * be isolated when it cannot (the run is then refused, never run as the server's user).
+ */
+import { execFileSync } from 'node:child_process'
+import os from 'node:os'
+import { z } from 'zod'
+
+/** Who a run's tasks run as (in the run's options as `runAs`; the executors switch to it). */
+export const RunAsSchema = z.object({
+  user: z.string().min(1),
+  uid: z.number().int().min(0),
+  gid: z.number().int().min(0),
+  home: z.string(),
+})
+export type RunAs = z.infer<typeof RunAsSchema>
+
+export type RunAsResult = { ok: true; runAs: RunAs } | { ok: false; reason: string }
+
+/** The passwd entry of an OS user (null when there is none). */
+export function lookupOsUser(name: string): RunAs | null {
+  if (!/^[a-z_][a-z0-9_.-]{0,31}\$?$/i.test(name)) return null
+  let line: string
+  try {
+    line = execFileSync('getent', ['passwd', name], { encoding: 'utf8', timeout: 5000 }).trim()
+  } catch {
+    return null
+  }
+  const f = line.split('\n')[0]?.split(':') ?? []
+  const uid = Number(f[2])
+  const gid = Number(f[3])
+  if (f[0] !== name || !Number.isInteger(uid) || !Number.isInteger(gid)) return null
+  return { user: name, uid, gid, home: f[5] ?? '/' }
+}
+
+/** Can this process start processes as another user? (root, on a POSIX host) */
+export function canSwitchUsers(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0
+}
+
+/**
+ * The OS user the account's tasks run as, or why there is none. `account` is the users.json
+ * entry (its `osUser`); `where` names what would run ("local tasks", "Slurm jobs") in the reason.
+ */
+export function resolveRunAs(account: { name: string; osUser?: string } | undefined, where: string): RunAsResult {
+  const fix = 'set "osUser" for the account in users.json (see README, Security)'
+  if (!account)
+    return { ok: false, reason: `users mode: this account is not in the users list, so ${where} cannot run` }
+  if (!account.osUser)
+    return {
+      ok: false,
+      reason: `users mode: account "${account.name}" has no OS user, so its ${where} would run as the server's user and could read its secrets; ${fix}`,
+    }
+  const runAs = lookupOsUser(account.osUser)
+  if (!runAs)
+    return {
+      ok: false,
+      reason: `users mode: the OS user "${account.osUser}" of account "${account.name}" does not exist on this host; create it (useradd) or fix "osUser" in users.json`,
+    }
+  if (runAs.uid === 0)
+    return {
+      ok: false,
+      reason: `users mode: account "${account.name}" maps to root; map it to an unprivileged OS user`,
+    }
+  const self = typeof process.getuid === 'function' ? process.getuid() : -1
+  if (runAs.uid === self)
+    return {
+      ok: false,
+      reason: `users mode: account "${account.name}" maps to the server's own OS user (${os.userInfo().username}); its ${where} could read the server's secrets: map it to a user of its own`,
+    }
+  if (!canSwitchUsers())
+    return {
+      ok: false,
+      reason: `users mode: the server runs as ${os.userInfo().username}, not root, so it cannot start ${where} as "${account.osUser}"; run the server as root (it switches to each account's OS user), or use token mode on a single-user host`,
+    }
+  return { ok: true, runAs }
+}

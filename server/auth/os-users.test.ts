@@ -1,0 +1,236 @@
+/**
+ * Users mode with real OS users (created here with useradd, removed after), over real HTTP (the
+ * proxy gate + the tRPC route handler) and the real run engine.
+ *
+ *   ownership   every mutation as the owner, another user and an admin
+ *   isolation   a task runs as its account's OS user and cannot read the session secret, the
+ *               users list or the database, so it cannot forge an admin session
+ *   refusal     an account without an OS user, or the Dask backend, cannot run tasks (and says why)
+ *
+ * Needs root (useradd; the server switches users). Not root: the suite fails and says so.
+ */
+import { execFileSync } from 'node:child_process'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { createTRPCClient, httpBatchLink } from '@trpc/client'
+import superjson from 'superjson'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { AppRouter } from '../api/root.ts'
+import { startHarness, type Harness } from '../api/http-harness.ts'
+import { setDb } from '../db/client.ts'
+import { setEngine } from '../execution/engine.ts'
+import { setupEngineTest, type EngineTestEnv } from '../execution/testing.ts'
+import { createSessionValue } from './core.ts'
+import { sessionSecret } from './secrets.ts'
+import { hashPassword } from './users.ts'
+
+const SUFFIX = String(process.pid)
+const OS = { alice: `cra${SUFFIX}`, bob: `crb${SUFFIX}`, admin: `crr${SUFFIX}` }
+
+function useradd(name: string) {
+  execFileSync('useradd', ['--no-create-home', '--shell', '/bin/sh', '--home-dir', '/nonexistent', name])
+}
+function userdel(name: string) {
+  try {
+    execFileSync('userdel', [name], { stdio: 'ignore' })
+  } catch {
+    /* already gone */
+  }
+}
+
+type Client = ReturnType<typeof createTRPCClient<AppRouter>>
+function client(base: string, name: string, password: string): Client {
+  const authorization = `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`
+  return createTRPCClient<AppRouter>({
+    links: [httpBatchLink({ url: `${base}/api/trpc`, transformer: superjson, headers: () => ({ authorization }) })],
+  })
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+    return 'OK'
+  } catch (e) {
+    return (e as { data?: { code?: string } }).data?.code ?? String(e)
+  }
+}
+
+const OWNED = `name: owned
+analysis:
+  stages:
+    - id: F
+      op: shell
+      params: { command: "exit 3" }
+      needs: []
+    - id: S
+      op: shell
+      params: { command: "sleep 60" }
+      needs: []
+`
+
+describe('users mode with real OS users', () => {
+  let env: EngineTestEnv
+  let h: Harness
+  let alice: Client
+  let bob: Client
+  let admin: Client
+  let nobody: Client
+
+  beforeAll(async () => {
+    if (process.getuid?.() !== 0) throw new Error('this suite needs root: it creates OS users with useradd')
+    for (const u of Object.values(OS)) useradd(u)
+    env = await setupEngineTest()
+    setDb(env.t.db, env.t.url)
+    setEngine(env.engine)
+    process.env.CONTROLROOM_AUTH = 'users'
+    delete process.env.CONTROLROOM_USERS
+    delete process.env.CONTROLROOM_TOKEN
+    delete process.env.CONTROLROOM_SESSION_SECRET
+    const users = [
+      { name: 'alice', password: hashPassword('alice-password'), osUser: OS.alice },
+      { name: 'bob', password: hashPassword('bob-password'), osUser: OS.bob },
+      { name: 'admin', password: hashPassword('admin-password'), admin: true, osUser: OS.admin },
+      { name: 'nobody', password: hashPassword('nobody-password') },
+    ]
+    writeFileSync(path.join(env.home, 'users.json'), JSON.stringify(users), { mode: 0o600 })
+    sessionSecret() // created as a running server does on the first login
+    h = await startHarness()
+    alice = client(h.url, 'alice', 'alice-password')
+    bob = client(h.url, 'bob', 'bob-password')
+    admin = client(h.url, 'admin', 'admin-password')
+    nobody = client(h.url, 'nobody', 'nobody-password')
+  }, 60_000)
+
+  afterAll(async () => {
+    await h?.close()
+    setEngine(undefined)
+    await env?.cleanup()
+    for (const u of Object.values(OS)) userdel(u)
+    delete process.env.CONTROLROOM_AUTH
+  })
+
+  async function taskOf(runId: string, stage: string) {
+    const { items } = await alice.run.tasks.query({ runId, stage })
+    return items[0]!
+  }
+  async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
+    const t0 = Date.now()
+    for (;;) {
+      const v = await f()
+      if (v) return v
+      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+
+  it('workflow changes: the owner and an admin may, another user may not (and nothing is written)', async () => {
+    const w = await alice.workflow.saveVersion.mutate({ yaml: OWNED, name: "Alice's" })
+    const id = w.workflow.id
+    // another user
+    expect(await codeOf(bob.workflow.rename.mutate({ id, name: 'mine' }))).toBe('FORBIDDEN')
+    expect(await codeOf(bob.workflow.archive.mutate({ id, archived: true }))).toBe('FORBIDDEN')
+    expect(await codeOf(bob.workflow.delete.mutate({ id }))).toBe('FORBIDDEN')
+    const save = bob.workflow.saveVersion.mutate({
+      workflowId: id,
+      parentVersionId: w.version.id,
+      yaml: OWNED.replace('exit 3', 'exit 4'),
+    })
+    expect(await codeOf(save)).toBe('FORBIDDEN')
+    const after = await alice.workflow.get.query({ id })
+    expect(after.workflow).toMatchObject({ name: "Alice's", archived: false })
+    expect(after.version?.id).toBe(w.version.id)
+    // the owner (this was a 403 before: the actor's id was never filled in)
+    expect((await alice.workflow.rename.mutate({ id, name: 'Renamed by Alice' })).name).toBe('Renamed by Alice')
+    expect((await alice.workflow.archive.mutate({ id, archived: true })).archived).toBe(true)
+    const v2 = await alice.workflow.saveVersion.mutate({
+      workflowId: id,
+      parentVersionId: w.version.id,
+      yaml: OWNED.replace('exit 3', 'exit 4'),
+    })
+    expect(v2.version.number).toBe(2)
+    // an admin
+    expect((await admin.workflow.archive.mutate({ id, archived: false })).archived).toBe(false)
+    const v3 = await admin.workflow.saveVersion.mutate({ workflowId: id, parentVersionId: v2.version.id, yaml: OWNED })
+    expect(v3.version.author).toBe('admin')
+    // duplicate is how another user gets their own copy
+    const copy = await bob.workflow.duplicate.mutate({ id })
+    expect(copy.workflow.owner).toBe('bob')
+    expect(await codeOf(bob.workflow.delete.mutate({ id: copy.workflow.id }))).toBe('OK')
+    expect(await codeOf(alice.workflow.delete.mutate({ id }))).toBe('OK')
+  })
+
+  it('run control: the owner and an admin may, another user may not', async () => {
+    const w = await alice.workflow.saveVersion.mutate({ yaml: OWNED, name: 'runs' })
+    const versionId = w.version.id
+    expect(await codeOf(bob.run.start.mutate({ versionId }))).toBe('FORBIDDEN')
+    const { runId } = await alice.run.start.mutate({ versionId })
+    expect((await alice.run.get.query({ runId })).run).toBeTruthy()
+    const F = await until('F to fail', async () => (await taskOf(runId, 'F')).state === 'failed' && taskOf(runId, 'F'))
+    const S = await until('S to run', async () => (await taskOf(runId, 'S')).state === 'running' && taskOf(runId, 'S'))
+
+    expect(await codeOf(bob.run.retryTask.mutate({ taskId: F.id }))).toBe('FORBIDDEN')
+    expect(await codeOf(bob.run.cancelTask.mutate({ taskId: S.id }))).toBe('FORBIDDEN')
+    expect(await codeOf(bob.run.cancel.mutate({ runId }))).toBe('FORBIDDEN')
+    expect(await codeOf(bob.run.rerunFrom.mutate({ runId, stageId: 'F' }))).toBe('FORBIDDEN')
+    expect((await taskOf(runId, 'S')).state).toBe('running')
+    expect((await taskOf(runId, 'F')).attempt).toBe(F.attempt)
+
+    expect(await codeOf(alice.run.retryTask.mutate({ taskId: F.id }))).toBe('OK')
+    await until('F to be retried', async () => (await taskOf(runId, 'F')).attempt > F.attempt)
+    expect(await codeOf(alice.run.cancelTask.mutate({ taskId: S.id }))).toBe('OK')
+    await until('S cancelled', async () => (await taskOf(runId, 'S')).state === 'cancelled')
+    await env.waitFor(runId)
+
+    const re = await alice.run.rerunFrom.mutate({ runId, stageId: 'F' })
+    expect(await codeOf(bob.run.cancel.mutate({ runId: re.runId }))).toBe('FORBIDDEN')
+    await until('the re-run S to run', async () => (await taskOf(re.runId, 'S')).state === 'running')
+    expect(await codeOf(admin.run.cancel.mutate({ runId: re.runId }))).toBe('OK')
+    await env.waitFor(re.runId)
+    expect((await taskOf(re.runId, 'S')).state).toBe('cancelled')
+    // an admin may start a run of anyone's workflow (the run is the admin's)
+    const byAdmin = await admin.run.start.mutate({ versionId })
+    expect(await codeOf(alice.run.cancel.mutate({ runId: byAdmin.runId }))).toBe('FORBIDDEN')
+    expect(await codeOf(admin.run.cancel.mutate({ runId: byAdmin.runId }))).toBe('OK')
+    await env.waitFor(byAdmin.runId)
+  }, 90_000)
+
+  it("runs a task as its account's OS user, who cannot read the server's secrets", async () => {
+    const home = env.home
+    const secret = readFileSync(path.join(home, 'session-secret'), 'utf8').trim()
+    const yaml = `name: snoop
+analysis:
+  stages:
+    - id: Snoop
+      op: shell
+      params:
+        command: "id -un; cat ${home}/session-secret ${home}/users.json ${env.t.url.replace('file:', '')} 2>&1; env; true"
+`
+    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'snoop' })
+    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    await env.waitFor(runId)
+    const t = await taskOf(runId, 'Snoop')
+    const log = await alice.run.log.query({ taskId: t.id, stream: 'stdout', limit: 1 << 20 })
+    expect(log.text.split('\n')[0]).toBe(OS.alice)
+    expect(log.text).toMatch(/Permission denied/)
+    expect(log.text).not.toContain(secret)
+    expect(log.text).not.toContain('scrypt$')
+    // and the secret is what forging an admin session would take
+    const forged = createSessionValue('admin')
+    const port = new URL(h.url).port
+    expect(
+      (await fetch(`${h.url}/api/trpc/auth.me`, { headers: { cookie: `cr_session_${port}=${forged}` } })).status,
+    ).toBe(200)
+    for (const f of ['session-secret', 'users.json']) expect(statSync(path.join(home, f)).mode & 0o077).toBe(0)
+  }, 60_000)
+
+  it('refuses to run tasks that could not be isolated, and says why', async () => {
+    const w = await nobody.workflow.saveVersion.mutate({ yaml: OWNED, name: 'no OS user' })
+    const e = await nobody.run.start.mutate({ versionId: w.version.id }).catch((x) => x)
+    expect(e.data?.code).toBe('PRECONDITION_FAILED')
+    expect(e.message).toMatch(/account "nobody" has no OS user.*set "osUser"/)
+    const d = await alice.workflow.saveVersion.mutate({ yaml: `${OWNED}execution:\n  backend: dask\n`, name: 'dask' })
+    const de = await alice.run.start.mutate({ versionId: d.version.id }).catch((x) => x)
+    expect(de.data?.code).toBe('PRECONDITION_FAILED')
+    expect(de.message).toMatch(/Dask backend cannot run an account's tasks under its own OS user/)
+  })
+})

@@ -1,0 +1,48 @@
+/**
+ * The full log of a task as a download (/runs/<runId>/tasks/<taskId>/log): the SAME redacted text
+ * the run page shows, because it is read through the page's own reader (readLog, which redacts
+ * tokens and PEM blocks and never splits a secret across two chunks), one chunk after another.
+ */
+import type { Db } from '../db/client.ts'
+import { notFound } from '../errors.ts'
+import { readLog } from './runs.ts'
+
+const CHUNK = 1 << 20
+
+export interface LogDownload {
+  fileName: string
+  body: ReadableStream<Uint8Array>
+}
+
+export async function taskLogDownload(
+  db: Db,
+  input: { runId: string; taskId: string; stream: 'stdout' | 'stderr' },
+): Promise<LogDownload> {
+  const task = await db.task.findUnique({
+    where: { id: input.taskId },
+    select: { runId: true, stageId: true, partitionIndex: true },
+  })
+  if (!task || task.runId !== input.runId) throw notFound(`task ${input.taskId} of run ${input.runId} not found`)
+  const first = await readLog(db, { taskId: input.taskId, stream: input.stream, offset: 0, limit: CHUNK })
+  const end = first.size // a log that is still growing is sent up to its size now
+  const fileName =
+    `${task.stageId}${task.partitionIndex != null ? `-${task.partitionIndex}` : ''}-${input.taskId}.${input.stream}.log`.replace(
+      /[^\w.-]/g,
+      '_',
+    )
+  const encoder = new TextEncoder()
+  let next: typeof first | null = first
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const chunk = next
+      if (!chunk) return controller.close()
+      if (chunk.text) controller.enqueue(encoder.encode(chunk.text))
+      const more = chunk.nextOffset < end && chunk.nextOffset > chunk.offset
+      next = more
+        ? await readLog(db, { taskId: input.taskId, stream: input.stream, offset: chunk.nextOffset, limit: CHUNK })
+        : null
+      if (!next) controller.close()
+    },
+  })
+  return { fileName, body }
+}

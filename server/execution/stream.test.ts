@@ -1,0 +1,195 @@
+/**
+ * The shared event stream (stream.ts) over real HTTP: the tRPC router served by Node's HTTP server,
+ * 20 SSE subscribers (some joining late, one reconnecting) of a run of 2,000 tasks, each must get
+ * every stored event of the run exactly once and in id order. A subscriber that does not read gets a
+ * coalesced backlog that folds to the same counts, and holds nobody back.
+ */
+import type { AddressInfo } from 'node:net'
+import { createHTTPServer } from '@trpc/server/adapters/standalone'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { applyEvents, initLive, type LiveEvent } from '../../components/run/liveState.ts'
+import { appRouter } from '../api/root.ts'
+import { createInternalContext } from '../api/trpc.ts'
+import { setDb } from '../db/client.ts'
+import { setEngine } from './engine.ts'
+import { getRun, startRun } from './runs.ts'
+import { streamRunEvents, streamStats } from './stream.ts'
+import { subscribeOverHttp, type SseSubscription } from './stream-client.ts'
+import { coalesceEvents, decodeStreamMessage } from './stream-message.ts'
+import { setupEngineTest, type EngineTestEnv } from './testing.ts'
+
+let env: EngineTestEnv
+let server: ReturnType<typeof createHTTPServer>
+let baseUrl: string
+
+beforeAll(async () => {
+  env = await setupEngineTest()
+  setDb(env.t.db, env.t.url)
+  setEngine(env.engine)
+  server = createHTTPServer({
+    basePath: '/api/trpc/',
+    router: appRouter,
+    createContext: () => createInternalContext({ db: env.t.db }),
+  })
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res))
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+afterAll(async () => {
+  await new Promise((res) => server?.close(res))
+  setEngine(undefined)
+  await env?.cleanup()
+  ;(globalThis as { __controlroomDb?: unknown }).__controlroomDb = undefined
+})
+
+function wideWorkflow(name: string, n: number): string {
+  const stages = Array.from({ length: n }, (_, i) => `    - id: n${i}\n      op: noop\n      needs: []\n`).join('')
+  return `version: 1\nname: ${name}\nanalysis:\n  stages:\n${stages}`
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 60_000) {
+  const t0 = Date.now()
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+describe('run.events: one stream, many viewers', () => {
+  it('20 HTTP subscribers (late joiners and a reconnect among them) each get every event once, in order', async () => {
+    const versionId = await env.save(wideWorkflow('fanout', 2000))
+    const { runId } = await startRun({ versionId }, env.engine)
+    const received: number[][] = Array.from({ length: 20 }, () => [])
+    const subs: SseSubscription[] = []
+    const open = (i: number, from: number | null) =>
+      subscribeOverHttp({
+        baseUrl,
+        runId,
+        lastEventId: from,
+        onMessage: (m) => {
+          for (const e of m.events) received[i]!.push(e.id)
+          expect(m.coalesced).toBe(false)
+        },
+      })
+    // 15 from the start, 5 join while the run goes on (they catch up from memory or the store)
+    for (let i = 0; i < 15; i++) subs[i] = open(i, 0)
+    await until(() => received[0]!.length > 500, 'the first events')
+    for (let i = 15; i < 20; i++) subs[i] = open(i, 0)
+    // one viewer drops its connection and resumes from the last id it received
+    await until(() => received[3]!.length > 1500, 'more events')
+    subs[3]!.close()
+    await subs[3]!.done
+    const resumeFrom = received[3]![received[3]!.length - 1]!
+    subs[3] = open(3, resumeFrom)
+
+    await env.waitFor(runId)
+    const stored = (
+      await env.t.db.event.findMany({
+        where: { runId, type: { not: 'control' } },
+        orderBy: { id: 'asc' },
+        select: { id: true },
+      })
+    ).map((e) => e.id)
+    expect(stored.length).toBe(3 * 2000 + 3)
+    await until(
+      () => received.every((r) => r[r.length - 1] === stored[stored.length - 1]),
+      'every subscriber to reach the last event',
+    )
+    const stats = await streamStats(env.t.db, runId)
+    expect(stats?.subscribers).toBe(20)
+    for (const s of subs) s.close()
+    await Promise.all(subs.map((s) => s.done))
+    for (const [i, ids] of received.entries()) {
+      expect(subs[i]!.error).toBeNull()
+      expect(ids, `subscriber ${i}`).toEqual(stored)
+    }
+    // the feed was released with its last subscriber
+    let released = false
+    await until(() => {
+      void streamStats(env.t.db, runId).then((s) => (released = s === null))
+      return released
+    }, 'the feed to be released')
+  }, 120_000)
+
+  it('a subscriber that does not read gets its backlog coalesced; it folds to the stored counts', async () => {
+    let joined = false
+    const versionId = await env.save(wideWorkflow('slow', 2000))
+    // the slow viewer watches every run (it has joined the feed before the run starts)
+    const ctrl = new AbortController()
+    const slow = streamRunEvents(env.t.db, { runId: null, signal: ctrl.signal })
+    const firstMessage = slow.next()
+    await until(() => {
+      void streamStats(env.t.db, null).then((s) => (joined = (s?.subscribers ?? 0) > 0))
+      return joined
+    }, 'the slow viewer to join')
+    const { runId } = await startRun({ versionId }, env.engine)
+    const fastIds: number[] = []
+    const fast = subscribeOverHttp({
+      baseUrl,
+      runId,
+      lastEventId: 0,
+      onMessage: (m) => fastIds.push(...m.events.map((e) => e.id)),
+    })
+    const first = await firstMessage // then it stops reading
+    expect(first.done).toBe(false)
+    await env.waitFor(runId)
+    const lastId = (await getRun(env.t.db, runId)).lastEventId
+    // the reading subscriber is not held back by the one that stopped
+    await until(() => fastIds[fastIds.length - 1] === lastId, 'the reading subscriber to get everything')
+    const messages = [first.value]
+    for (;;) {
+      const next = await slow.next()
+      if (next.done) break
+      messages.push(next.value)
+      if (Number(next.value[0]) === lastId) break
+    }
+    ctrl.abort()
+    await slow.return(undefined)
+    fast.close()
+    await fast.done
+    const decoded = messages.map((m) => decodeStreamMessage<LiveEvent>(m![1]))
+    expect(decoded.some((m) => m.coalesced)).toBe(true)
+    const delivered = decoded.reduce((n, m) => n + m.events.length, 0)
+    expect(delivered).toBeLessThan(3 * 2000)
+    const snap = {
+      runState: 'pending',
+      startedAt: null,
+      finishedAt: null,
+      error: null,
+      workers: [],
+    }
+    let live = initLive({ ...snap, lastEventId: 0, stageCounts: {} })
+    for (const m of decoded)
+      live = applyEvents(
+        live,
+        m.events.filter((e) => e.runId === runId),
+      )
+    const final = await getRun(env.t.db, runId)
+    expect(live.runState).toBe('succeeded')
+    expect(live.stageCounts).toEqual(Object.fromEntries(final.stages.map((s) => [s.id, s.counts])))
+  }, 120_000)
+})
+
+describe('coalesceEvents', () => {
+  const ev = (id: number, type: string, payload: Record<string, unknown>, taskId: string | null = null) => ({
+    id,
+    runId: 'r',
+    at: new Date(1e12 + id).toISOString(),
+    type,
+    taskId,
+    workerId: type === 'worker.state' ? String(payload.w) : null,
+    payload,
+  })
+  it('keeps one task.state per task (from of the first, to of the last) and the last id', () => {
+    const out = coalesceEvents([
+      ev(1, 'task.state', { from: 'pending', to: 'queued', stage: 'A' }, 't1'),
+      ev(2, 'worker.state', { w: 'w1', to: 'running', host: 'h' }),
+      ev(3, 'task.state', { from: 'queued', to: 'running', stage: 'A' }, 't1'),
+      ev(4, 'run.state', { from: 'pending', to: 'running' }),
+      ev(5, 'worker.state', { w: 'w1', to: 'gone' }),
+      ev(6, 'task.state', { from: 'running', to: 'failed', stage: 'A', exitCode: 3 }, 't1'),
+    ])
+    expect(out.map((e) => e.id)).toEqual([4, 5, 6])
+    expect(out[2]!.payload).toMatchObject({ from: 'pending', to: 'failed', exitCode: 3 })
+    expect(out[1]!.payload).toMatchObject({ to: 'gone', host: 'h' })
+  })
+})

@@ -1,0 +1,323 @@
+/**
+ * The live event stream of runs (`run.events`), shared by every viewer.
+ *
+ * One Feed per run (and one for "all runs") per database. A feed reads the store ONCE per batch
+ * (woken by the bus when this process stored events, and every POLL_MS for events stored by another
+ * process, e.g. a CLI run) and hands the batch to every subscriber from memory; the batch's JSON is
+ * encoded once for all of them (stream-message.ts).
+ *
+ *   store ──read once──▶ Feed ──▶ subscriber 1 … subscriber N      (fan-out in memory)
+ *
+ * A subscriber starts at its last event id: it catches up from the feed's recent events in memory,
+ * or from the store when it is further behind, reading at most up to the feed's position; then, in
+ * the same tick (no await between the check and the switch), it joins the feed. So every event is
+ * delivered exactly once and in id order, across the join and across reconnects (lastEventId).
+ *
+ * A subscriber that does not pull (a slow client: the SSE response is back-pressured) collects a
+ * backlog; past BACKLOG_MAX events it is coalesced (one event per task and per worker) and the next
+ * message says `coalesced`. Its memory stays bounded by the size of the run and nobody waits for it.
+ */
+import { tracked, type TrackedEnvelope } from '@trpc/server'
+import type { Db } from '../db/client.ts'
+import { subscribe as onBus } from './bus.ts'
+import { eventsSince, lastEventIdOf } from './runs.ts'
+import { coalesceEvents, encodeStreamMessage, type EncodedStreamMessage } from './stream-message.ts'
+import type { RunEvent } from './types.ts'
+
+/** after this process stored events, wait this long for the rest of the burst, then read once */
+export const GATHER_MS = 40
+/** events of runs owned by another process are found by reading the store this often */
+export const POLL_MS = 1000
+/** events per store read and per message */
+export const READ_MAX = 2000
+/** recent events each feed keeps in memory for subscribers that join a little late */
+export const RECENT_MAX = 20_000
+/** a subscriber's undelivered events beyond which its backlog is coalesced */
+export const BACKLOG_MAX = 4000
+
+/** one read of the store, handed to every subscriber; its encoding is shared */
+class Batch {
+  private encoded: EncodedStreamMessage | null = null
+  constructor(readonly events: RunEvent[]) {}
+  get lastId(): number {
+    return this.events[this.events.length - 1]?.id ?? 0
+  }
+  encode(): EncodedStreamMessage {
+    this.encoded ??= encodeStreamMessage(this.events, false)
+    return this.encoded
+  }
+}
+
+class Subscriber {
+  /** the highest event id handed to this subscriber (queued or sent) */
+  last: number
+  /** caught up: receives the feed's batches */
+  joined = false
+  batches: Batch[] = []
+  queued = 0
+  coalesced = false
+  private limit = BACKLOG_MAX
+  private wakeUp: (() => void) | null = null
+
+  constructor(from: number) {
+    this.last = from
+  }
+
+  deliver(batch: Batch): void {
+    if (!this.joined || batch.lastId <= this.last) return
+    const fresh = batch.events[0]!.id > this.last ? batch : new Batch(batch.events.filter((e) => e.id > this.last))
+    this.batches.push(fresh)
+    this.queued += fresh.events.length
+    this.last = fresh.lastId
+    if (this.queued > this.limit) {
+      const folded = coalesceEvents(this.batches.flatMap((b) => b.events))
+      this.batches = [new Batch(folded)]
+      this.queued = folded.length
+      this.coalesced = true
+      // a run with more tasks than the limit folds to more than it: do not fold again at once
+      this.limit = Math.max(BACKLOG_MAX, 2 * folded.length)
+    }
+    this.wake()
+  }
+
+  /** the backlog as one message (a single batch keeps its shared encoding) */
+  take(): { message: EncodedStreamMessage; lastId: number } | null {
+    if (this.batches.length === 0) return null
+    const taken = this.batches
+    const coalesced = this.coalesced
+    this.batches = []
+    this.queued = 0
+    this.coalesced = false
+    this.limit = BACKLOG_MAX
+    const lastId = taken[taken.length - 1]!.lastId
+    if (taken.length === 1 && !coalesced) return { message: taken[0]!.encode(), lastId }
+    return {
+      message: encodeStreamMessage(taken.length === 1 ? taken[0]!.events : taken.flatMap((b) => b.events), coalesced),
+      lastId,
+    }
+  }
+
+  wake(): void {
+    const w = this.wakeUp
+    this.wakeUp = null
+    w?.()
+  }
+
+  wait(signal: AbortSignal | undefined): Promise<void> {
+    if (this.batches.length || signal?.aborted) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = () => {
+        signal?.removeEventListener('abort', done)
+        this.wakeUp = null
+        resolve()
+      }
+      this.wakeUp = done
+      signal?.addEventListener('abort', done)
+    })
+  }
+}
+
+class Feed {
+  readonly subscribers = new Set<Subscriber>()
+  /** the highest event id read from the store */
+  last = 0
+  /** every event with recentFloor < id <= last, in id order */
+  private recent: RunEvent[] = []
+  private recentFloor = 0
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private poller: ReturnType<typeof setInterval> | null = null
+  private unbus: (() => void) | null = null
+  private reading: Promise<void> | null = null
+  private again = false
+  /** store reads so far (tests and the bench check that N viewers cost one read per batch) */
+  reads = 0
+  /** the promise the hub holds for this feed (released only if the hub still holds this one) */
+  handle: Promise<Feed> | null = null
+
+  constructor(
+    private readonly db: Db,
+    readonly runId: string | null,
+  ) {}
+
+  async start(): Promise<void> {
+    this.last = await lastEventIdOf(this.db, this.runId)
+    this.recentFloor = this.last
+    this.unbus = onBus(this.runId, (events) => {
+      if (events.some((e) => e.type !== 'control')) this.schedule(GATHER_MS)
+    })
+    this.poller = setInterval(() => this.schedule(0), POLL_MS)
+    this.poller.unref?.()
+  }
+
+  stop(): void {
+    this.unbus?.()
+    if (this.poller) clearInterval(this.poller)
+    if (this.timer) clearTimeout(this.timer)
+    this.unbus = this.poller = this.timer = null
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) return
+    this.timer = setTimeout(() => {
+      this.timer = null
+      void this.read()
+    }, ms)
+  }
+
+  /** reads what is new in the store (one read at a time; a wake-up during a read reads again) */
+  read(): Promise<void> {
+    if (this.reading) {
+      this.again = true
+      return this.reading
+    }
+    this.reading = (async () => {
+      try {
+        do {
+          this.again = false
+          this.reads++
+          const events = (await eventsSince(this.db, this.runId, this.last, READ_MAX)) as RunEvent[]
+          if (events.length === 0) break
+          this.append(events)
+          if (events.length === READ_MAX) this.again = true
+        } while (this.again && this.subscribers.size > 0)
+      } catch (e) {
+        console.error('[controlroom] event stream read failed:', e)
+      } finally {
+        this.reading = null
+      }
+    })()
+    return this.reading
+  }
+
+  private append(events: RunEvent[]): void {
+    this.last = events[events.length - 1]!.id
+    this.recent.push(...events)
+    if (this.recent.length > RECENT_MAX) {
+      const drop = this.recent.length - RECENT_MAX
+      this.recentFloor = this.recent[drop - 1]!.id
+      this.recent = this.recent.slice(drop)
+    }
+    const batch = new Batch(events)
+    for (const s of this.subscribers) s.deliver(batch)
+  }
+
+  /** events after `after` (at most `limit`, none after the feed's position): from memory or the store */
+  async catchUp(after: number, limit: number): Promise<RunEvent[]> {
+    const upTo = this.last
+    if (after >= this.recentFloor) {
+      let i = lowerBound(this.recent, after)
+      const out: RunEvent[] = []
+      for (; i < this.recent.length && out.length < limit; i++) out.push(this.recent[i]!)
+      return out
+    }
+    const rows = (await eventsSince(this.db, this.runId, after, limit, upTo)) as RunEvent[]
+    return rows
+  }
+}
+
+/** index of the first event with id > after */
+function lowerBound(events: readonly RunEvent[], after: number): number {
+  let lo = 0
+  let hi = events.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (events[mid]!.id <= after) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+// ------------------------------------------------------------------ the feeds of this process
+
+interface Hub {
+  feeds: WeakMap<Db, Map<string, Promise<Feed>>>
+}
+const g = globalThis as unknown as { __controlroomStreamHub?: Hub }
+const hub = (g.__controlroomStreamHub ??= { feeds: new WeakMap() })
+
+function feedKey(runId: string | null): string {
+  return runId ?? '*'
+}
+
+async function acquireFeed(db: Db, runId: string | null): Promise<Feed> {
+  let byKey = hub.feeds.get(db)
+  if (!byKey) hub.feeds.set(db, (byKey = new Map()))
+  const key = feedKey(runId)
+  let p = byKey.get(key)
+  if (!p) {
+    const feed = new Feed(db, runId)
+    const started = feed.start().then(() => feed)
+    feed.handle = started
+    byKey.set(key, started)
+    started.catch(() => byKey.delete(key))
+    p = started
+  }
+  return p
+}
+
+function releaseFeed(db: Db, feed: Feed): void {
+  if (feed.subscribers.size > 0) return
+  const byKey = hub.feeds.get(db)
+  const key = feedKey(feed.runId)
+  feed.stop()
+  if (byKey && byKey.get(key) === feed.handle) byKey.delete(key)
+}
+
+/** feeds open in this process and their subscribers (tests, the bench) */
+export async function streamStats(
+  db: Db,
+  runId: string | null,
+): Promise<{ subscribers: number; reads: number } | null> {
+  const p = hub.feeds.get(db)?.get(feedKey(runId))
+  if (!p) return null
+  const f = await p
+  return { subscribers: f.subscribers.size, reads: f.reads }
+}
+
+export interface StreamInput {
+  runId?: string | null
+  /** resume after this event id; absent: from now */
+  lastEventId?: number | null
+  signal?: AbortSignal
+}
+
+/**
+ * The events of one run (or of every run), from `lastEventId`, as tracked messages (id = the
+ * message's last event id). Ends when `signal` aborts.
+ */
+export async function* streamRunEvents(
+  db: Db,
+  input: StreamInput,
+): AsyncGenerator<TrackedEnvelope<EncodedStreamMessage>, void, unknown> {
+  const runId = input.runId ?? null
+  const { signal } = input
+  const feed = await acquireFeed(db, runId)
+  const sub = new Subscriber(input.lastEventId ?? feed.last)
+  feed.subscribers.add(sub)
+  try {
+    // catch up (memory or store) until level with the feed, then join it in the same tick
+    while (!signal?.aborted) {
+      if (sub.last >= feed.last) {
+        sub.joined = true
+        break
+      }
+      const upTo = feed.last
+      const events = await feed.catchUp(sub.last, READ_MAX)
+      if (events.length === 0) {
+        sub.last = upTo // nothing stored in between (events of other runs)
+        continue
+      }
+      sub.last = events[events.length - 1]!.id
+      yield tracked(String(sub.last), encodeStreamMessage(events, false))
+    }
+    // live: whatever the feed delivered since the last pull, as one message
+    while (!signal?.aborted) {
+      await sub.wait(signal)
+      const next = sub.take()
+      if (next) yield tracked(String(next.lastId), next.message)
+    }
+  } finally {
+    feed.subscribers.delete(sub)
+    releaseFeed(db, feed)
+  }
+}

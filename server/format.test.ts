@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest'
+import { formatBytes, formatElapsed } from './format.ts'
+
+describe('formatBytes', () => {
+  it('prints binary units, whole numbers without decimals', () => {
+    expect(formatBytes(0)).toBe('0 B')
+    expect(formatBytes(1536)).toBe('1.5 KiB')
+    expect(formatBytes(4 * 1024 ** 3)).toBe('4 GiB')
+    expect(formatBytes(64 * 1024 ** 3 + 1)).toBe('64 GiB')
+    expect(formatBytes(null)).toBe('–')
+    expect(formatBytes(Number.NaN)).toBe('–')
+  })
+})
+
+describe('formatElapsed', () => {
+  it('reads at a glance at every scale', () => {
+    expect(formatElapsed(850)).toBe('850 ms')
+    expect(formatElapsed(1234)).toBe('1.2 s')
+    expect(formatElapsed(42_000)).toBe('42 s')
+    expect(formatElapsed(184_000)).toBe('3 min 04 s')
+    expect(formatElapsed(2 * 3600_000 + 5 * 60_000)).toBe('2 h 05 min')
+    expect(formatElapsed(-5)).toBe('0 ms')
+    expect(formatElapsed(undefined)).toBe('–')
+  })
+})

@@ -1,0 +1,33 @@
+/**
+ * The one place numbers become text for people: sizes and elapsed times. Pure and browser-safe
+ * (the run page, the CLI and the server's messages all use it, so they print the same thing).
+ */
+
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const
+
+/** A size in binary units: 4294967296 -> "4 GiB", 1536 -> "1.5 KiB"; "–" for no value. */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes == null || !Number.isFinite(bytes) || bytes < 0) return '–'
+  let v = bytes
+  let i = 0
+  while (v >= 1024 && i < BYTE_UNITS.length - 1) {
+    v /= 1024
+    i++
+  }
+  const txt = Number.isInteger(v) ? String(v) : v.toFixed(1).replace(/\.0$/, '')
+  return `${txt} ${BYTE_UNITS[i]}`
+}
+
+/** An elapsed time given in milliseconds: "850 ms", "1.2 s", "42 s", "3 min 04 s", "2 h 05 min"; "–" for no value. */
+export function formatElapsed(ms: number | null | undefined): string {
+  if (ms == null || !Number.isFinite(ms)) return '–'
+  const t = Math.max(0, ms)
+  if (t < 1000) return `${Math.round(t)} ms`
+  const s = t / 1000
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`
+  const m = Math.floor(s / 60)
+  const rs = Math.floor(s - m * 60)
+  if (m < 60) return `${m} min ${String(rs).padStart(2, '0')} s`
+  const h = Math.floor(m / 60)
+  return `${h} h ${String(m - h * 60).padStart(2, '0')} min`
+}
