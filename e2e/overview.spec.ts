@@ -205,3 +205,21 @@ test('the favicon is served', async ({ request }) => {
   expect(res.status()).toBe(200)
   expect(res.headers()['content-type']).toMatch(/image\/(x-icon|vnd\.microsoft\.icon)/)
 })
+
+test('the composer is usable at 900 px: editor, graph, plan and Save in view, nothing off-screen', async ({ page }) => {
+  await page.setViewportSize({ width: 900, height: 800 })
+  await page.goto('/compose')
+  await expect(page.locator('.monaco-editor').first()).toBeVisible({ timeout: 30_000 })
+  await expect(page.getByTestId('plan-panel')).toBeVisible()
+  const save = page.getByRole('button', { name: 'Save', exact: true })
+  await expect(save).toBeInViewport()
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  )
+  expect(overflow, 'the page does not scroll sideways').toBeLessThanOrEqual(0)
+  for (const el of await page.locator('.topbar a, .topbar button, .plan-panel-head button').all()) {
+    const box = await el.boundingBox()
+    expect(box && box.x + box.width <= 900, `${await el.textContent()} is on screen`).toBe(true)
+  }
+  await shot(page, 'compose-900')
+})
