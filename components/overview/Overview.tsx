@@ -73,7 +73,7 @@ export function Overview() {
           ) : null}
         </h2>
         {cluster.data ? (
-          <ClusterPanel cluster={cluster.data} />
+          <ClusterPanel cluster={cluster.data} runs={runs.data?.active ?? []} />
         ) : cluster.error ? (
           <p className="error" role="alert">
             {cluster.error.message}
