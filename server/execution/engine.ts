@@ -120,7 +120,7 @@ export interface EngineOptions {
   retryBackoffMs?: number
   /** extra seconds after a task's timeout before the engine itself kills it (the runtime enforces the timeout first) */
   timeoutGraceSeconds?: number
-  /** credential policy for every run (default: the plan's execution.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else warn) */
+  /** credential policy for every run (default: the plan's execution.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else refuse) */
   credentialPolicy?: CredentialPolicyMode
   /** environment credentials are discovered in (default process.env; tests) */
   credentialEnv?: Record<string, string | undefined>

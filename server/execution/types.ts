@@ -424,7 +424,11 @@ export interface StrategySession {
   reattach(jobs: JobRef[]): Promise<JobStatus[]>
   /** suggested poll interval now (ms); strategies may back off */
   pollIntervalMs(): number
-  /** stop following the jobs. `detach: false` (the run ended): also stop the workers this session started */
+  /**
+   * Stop following the jobs. `detach: true`: the server leaves and the jobs go on (keep what they
+   * need, e.g. staged credentials); `detach: false` (the run ended): also stop the workers this
+   * session started and remove what it staged.
+   */
   close(opts?: { detach?: boolean }): Promise<void>
 }
 
