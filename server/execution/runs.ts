@@ -29,7 +29,7 @@ export interface StartRunInput {
 }
 
 /** The caller, or the single user of token mode when a server-side caller (CLI, tests) gives none. */
-function actorOr(actor?: Actor): Actor {
+export function actorOr(actor?: Actor): Actor {
   return actor ?? localActor(localUserName())
 }
 
@@ -57,7 +57,7 @@ const WHERE: Record<string, string> = {
  * tasks run as the server's user). Refused (NOT_RUNNABLE, with the reason) when the tasks cannot
  * be isolated from the server and from other accounts.
  */
-function runAsFor(actor: Actor, plan: ExecutionPlan): RunAs | undefined {
+export function runAsFor(actor: Actor, plan: ExecutionPlan): RunAs | undefined {
   if (actor.mode !== 'users') return undefined
   if (plan.backend === 'dask')
     throw new DomainError(
