@@ -188,10 +188,15 @@ async function measure(s: Server, versionId: string, viewers: number): Promise<M
     }
   })()
   const t0 = Date.now()
+  // done when the run has finished and every viewer has the run's last stored event (events may
+  // follow the final run.state: workers going away)
   const done = async () => {
-    if (viewers > 0) return finalId > 0 && received.every((r) => r[r.length - 1] === finalId)
-    const run = await trpc<{ run: { state: string } }>(s.base, 'run.get', { runId }, 'GET').catch(() => null)
-    return !!run && ['succeeded', 'failed', 'cancelled'].includes(run.run.state)
+    if (viewers > 0 && finalId === 0) return false
+    const d = await trpc<{ run: { state: string }; lastEventId: number }>(s.base, 'run.get', { runId }, 'GET').catch(
+      () => null,
+    )
+    if (!d || !['succeeded', 'failed', 'cancelled'].includes(d.run.state)) return false
+    return received.every((r) => (r[r.length - 1] ?? 0) >= d.lastEventId)
   }
   while (!(await done())) {
     if (Date.now() - t0 > RUN_TIMEOUT_MS)
@@ -203,7 +208,7 @@ async function measure(s: Server, versionId: string, viewers: number): Promise<M
       throw new Error(
         `a viewer's stream failed: ${failed.error?.message} (last ids: ${received.map((r) => r[r.length - 1] ?? 0).join(' ')}, final ${finalId})`,
       )
-    await sleep(50)
+    await sleep(finalId || viewers === 0 ? 1000 : 50) // run.get only once a second: it is not free
   }
   stop = true
   await prober

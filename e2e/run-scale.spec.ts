@@ -256,3 +256,34 @@ test('the runs list searches by workflow name and run id, filters by strategy, a
   await expect(page.locator('[data-testid^="run-row-"]')).toHaveCount(2)
   await shot(page, 'runs-search')
 })
+
+test('the timeline zooms, pans and labels its axis from the run start', async ({ page }) => {
+  test.setTimeout(120_000)
+  const { workflowId } = await saveWorkflow(
+    page.request,
+    `version: 1\nname: e2e-run-zoom-${STAMP}\nanalysis:\n  stages:\n    - id: First\n      op: shell\n      params: { command: "sleep 3" }\n    - id: Second\n      op: shell\n      params: { command: "sleep 3" }\n`,
+  )
+  await startFromUi(page, workflowId)
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 })
+  const svg = page.locator('[data-testid="gantt"] svg')
+  await expect(svg).toBeVisible()
+  const span = async () => Number(await svg.getAttribute('data-to')) - Number(await svg.getAttribute('data-from'))
+  const whole = await span()
+  expect(whole).toBeGreaterThan(5000)
+  await page.getByTestId('gantt-zoom-in').click()
+  await expect.poll(span).toBeLessThan(whole * 0.6)
+  await expect(page.getByTestId('gantt-window')).toBeVisible()
+  const from = Number(await svg.getAttribute('data-from'))
+  // drag the plot to the left: the window moves later in the run
+  const box = (await svg.boundingBox())!
+  await page.mouse.move(box.x + box.width * 0.7, box.y + 8)
+  await page.mouse.down()
+  await page.mouse.move(box.x + box.width * 0.4, box.y + 8, { steps: 5 })
+  await page.mouse.up()
+  await expect.poll(async () => Number(await svg.getAttribute('data-from'))).toBeGreaterThan(from)
+  await page.getByTestId('gantt-zoom-fit').click()
+  await expect.poll(span).toBe(whole)
+  // lanes per pool and worker, labelled
+  await expect(page.locator('[data-testid="gantt"] .gantt-pool')).toHaveCount(1)
+  expect(await page.locator('[data-testid="gantt"] .gantt-lane').count()).toBeGreaterThan(0)
+})

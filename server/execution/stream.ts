@@ -177,7 +177,8 @@ class Feed {
           this.again = false
           this.reads++
           const events = await eventsSince(this.db, this.runId, this.last, READ_MAX)
-          if (events.length === 0) break
+          // (a wake-up during the read sets `again`: what it announced may have committed after the read began)
+          if (events.length === 0) continue
           this.append(events)
           if (events.length === READ_MAX) this.again = true
         } while (this.again && this.subscribers.size > 0)
