@@ -12,6 +12,7 @@ import {
   buildLanes,
   coalesceBars,
   panWindow,
+  pendingSegment,
   type TimeWindow,
   windowTicks,
   zoomWindow,
@@ -248,6 +249,22 @@ export const Gantt = memo(function Gantt({
                   </text>
                   <g transform={`translate(${LABEL_W},0)`} clipPath="url(#gantt-plot-clip)">
                     <rect className="gantt-lane-bg" x={0} y={1} width={plotW} height={LANE_H - 2} />
+                    {r.bars.map((b) => {
+                      const wait = b.count === 1 ? pendingSegment(b.task, scale) : null
+                      return wait ? (
+                        <rect
+                          key={`q-${b.task.id}`}
+                          className="gantt-pending"
+                          x={wait.x}
+                          y={LANE_H / 2 - 1}
+                          width={wait.w}
+                          height={2}
+                          data-pending={b.task.id}
+                        >
+                          <title>{`${b.task.stage}: ${formatDuration(wait.w && b.task.queuedAt != null ? b.task.start - b.task.queuedAt : 0)} waiting in the queue`}</title>
+                        </rect>
+                      ) : null
+                    })}
                     {r.bars.map((b) => (
                       <rect
                         key={b.task.id}

@@ -7,6 +7,7 @@ import {
   MIN_WINDOW_MS,
   packIntervals,
   panWindow,
+  pendingSegment,
   timeTicks,
   utilisation,
   windowTicks,
@@ -194,5 +195,17 @@ describe('timeline window', () => {
   it('labels ticks inside a zoomed window relative to the run start', () => {
     const ticks = windowTicks(1_000_000, 1_000_000 + 12_500, 1_000_000 + 21_000, 5)
     expect(ticks.map((t) => t.label)).toEqual(['14s', '16s', '18s', '20s'])
+  })
+})
+
+describe('pendingSegment', () => {
+  const scale = (t: number) => t / 10
+  it('draws the wait in the queue before the bar', () => {
+    expect(pendingSegment({ queuedAt: 1000, start: 3000 }, scale)).toEqual({ x: 100, w: 200 })
+  })
+  it('draws nothing without a wait or narrower than a pixel', () => {
+    expect(pendingSegment({ queuedAt: null, start: 3000 }, scale)).toBeNull()
+    expect(pendingSegment({ queuedAt: 3000, start: 3000 }, scale)).toBeNull()
+    expect(pendingSegment({ queuedAt: 2995, start: 3000 }, scale)).toBeNull()
   })
 })

@@ -16,6 +16,8 @@ export interface GanttTask {
   start: number
   /** null while running */
   end: number | null
+  /** when the attempt was handed to the batch system (its wait in the queue is drawn before the bar) */
+  queuedAt?: number | null
 }
 
 export interface GanttWorker {
@@ -224,6 +226,18 @@ export function coalesceBars(
     out.push(cur)
   }
   return out
+}
+
+/** the wait in the queue before a task's bar (queued -> started), in pixels; null when there is none to draw */
+export function pendingSegment(
+  t: Pick<GanttTask, 'queuedAt' | 'start'>,
+  scale: (t: number) => number,
+  minPx = 1,
+): { x: number; w: number } | null {
+  if (t.queuedAt == null || t.queuedAt >= t.start) return null
+  const x = scale(t.queuedAt)
+  const w = scale(t.start) - x
+  return w >= minPx ? { x, w } : null
 }
 
 /** busy fraction of [from, to] covered by the union of the tasks' intervals */
