@@ -390,13 +390,15 @@ export async function listTasks(db: Db, input: TaskListInput) {
  */
 async function queuedTimes(db: Db, taskIds: string[]): Promise<Map<string, Date>> {
   const out = new Map<string, Date>()
-  if (taskIds.length === 0) return out
-  const rows = await db.event.findMany({
-    where: { taskId: { in: taskIds }, type: 'task.state', payload: { contains: '"to":"queued"' } },
-    orderBy: { id: 'asc' },
-    select: { taskId: true, at: true },
-  })
-  for (const r of rows) if (r.taskId) out.set(r.taskId, r.at)
+  // SQLite takes at most 999 parameters per statement
+  for (let i = 0; i < taskIds.length; i += 500) {
+    const rows = await db.event.findMany({
+      where: { taskId: { in: taskIds.slice(i, i + 500) }, type: 'task.state', payload: { contains: '"to":"queued"' } },
+      orderBy: { id: 'asc' },
+      select: { taskId: true, at: true },
+    })
+    for (const r of rows) if (r.taskId) out.set(r.taskId, r.at)
+  }
   return out
 }
 
