@@ -2,10 +2,10 @@
  * YAML source handling: parsing with ranges (fast path, else the `yaml` package), path -> node
  * lookup, and the problem collector.
  */
-import { LineCounter, parseDocument, Scalar, visit } from 'yaml'
-import type { Document } from 'yaml'
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar, visit } from 'yaml'
+import { Document } from 'yaml'
 import type { Problem, Severity, SourcePos, SourceRange } from './types.ts'
-import { fastParse, fromYamlDocument } from './ynode.ts'
+import { expandedNodeCount, fastParse, fromYamlDocument } from './ynode.ts'
 import type { YNode, YScalar } from './ynode.ts'
 
 export type Path = (string | number)[]
@@ -39,6 +39,13 @@ const YAML_HINTS: Record<string, string> = {
 }
 
 const MAX_YAML_ERRORS = 50
+/** problems collected per compile: past it, one "more problems not shown" and nothing else */
+export const MAX_PROBLEMS = 500
+/**
+ * nodes the document may have once aliases are expanded (a 1 MiB file has far fewer of its own);
+ * beyond it the document is refused before anything expands it (billion laughs)
+ */
+export const MAX_EXPANDED_NODES = 1_000_000
 
 function yamlHint(code: string, message: string): string {
   if (/without - indicator/.test(message))
@@ -77,7 +84,8 @@ export class SourceContext {
       return
     }
     this.parser = 'yaml'
-    const doc = parseDocument(source, {
+    // every document is parsed so that a second one is reported, never dropped (a workflow is one)
+    const parsed = parseAllDocuments(source, {
       lineCounter: new LineCounter(),
       prettyErrors: false,
       merge: true,
@@ -85,7 +93,37 @@ export class SourceContext {
       keepSourceTokens: false,
       logLevel: 'silent',
     })
-    this.reportYamlErrors(doc)
+    const docs = Array.isArray(parsed) ? parsed : []
+    const doc = docs[0] ?? new Document(null)
+    this.reportYamlErrors(doc as Document.Parsed)
+    for (const extra of docs.slice(1)) {
+      const start = extra.range?.[0] ?? source.length
+      const marker = source.lastIndexOf('---', start)
+      const at = marker >= 0 ? marker : start
+      this.problems.push({
+        code: 'multiple-documents',
+        hint: "a workflow file holds a single YAML document: merge the documents or remove the extra '---'",
+        message: 'a second YAML document starts here; only one workflow per file is read',
+        path: [],
+        range: this.range(at, Math.min(source.length, at + 3)),
+        severity: 'error',
+      })
+    }
+    const expanded = expandedNodeCount(doc, MAX_EXPANDED_NODES)
+    if (expanded.count > MAX_EXPANDED_NODES) {
+      const r = expanded.firstAlias?.range ?? [0, 0, 0]
+      this.problems.push({
+        code: 'yaml-alias',
+        severity: 'error',
+        message: `the aliases expand the document to more than ${MAX_EXPANDED_NODES.toLocaleString('en')} nodes`,
+        hint: 'use fewer aliases (*name) or alias smaller nodes',
+        range: this.range(r[0], r[1]),
+        path: [],
+      })
+      this.valueOk = false
+      this.root = null
+      return
+    }
     const conv = this.toJS(doc)
     this.valueOk = conv.ok
     if (conv.ok) this.value = conv.value
@@ -186,6 +224,17 @@ export class SourceContext {
     opts: { hint?: string; at?: 'key' | 'value'; range?: SourceRange } = {},
   ): Problem {
     const range = opts.range ?? this.rangeAt(path, opts.at)
+    if (this.problems.length >= MAX_PROBLEMS) {
+      const more: Problem = {
+        code: 'too-many-problems',
+        message: `more problems follow from here; only the first ${MAX_PROBLEMS} are reported`,
+        path: [],
+        range,
+        severity: 'error',
+      }
+      if (this.problems.length === MAX_PROBLEMS) this.problems.push(more)
+      return more
+    }
     // keys in sorted order (canonical plan JSON)
     const p: Problem = opts.hint
       ? { code, hint: opts.hint, message, path: [...path], range, severity }
@@ -230,8 +279,8 @@ export class SourceContext {
         .split('\n')[0]
         .replace(/ at line \d+, column \d+:?$/, '')
       if (e.code === 'DUPLICATE_KEY') {
-        const dupKey = this.source.slice(start, end).trim()
-        message = dupKey ? `duplicate key '${dupKey}' in this mapping` : 'duplicate key in this mapping'
+        const keyPath = duplicateKeyPath(doc, start)
+        message = keyPath ? `duplicate key '${keyPath}' in this mapping` : 'duplicate key in this mapping'
       }
       this.problems.push({
         code,
@@ -298,4 +347,31 @@ export class SourceContext {
       return { ok: false }
     }
   }
+}
+
+/**
+ * The whole path of the duplicated key whose key node starts at `offset`, e.g.
+ * `execution.pools.cpu.workers` or `analysis.stages[2].id`: the bare key says little in a big file.
+ */
+function duplicateKeyPath(doc: Document.Parsed, offset: number): string | null {
+  const walk = (node: unknown, prefix: string): string | null => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue
+        const key = pair.key
+        const name = isScalar(key) ? String(key.value) : String(key)
+        const here = prefix ? `${prefix}.${name}` : name
+        if (isScalar(key) && key.range?.[0] === offset) return here
+        const inner = walk(pair.value, here)
+        if (inner) return inner
+      }
+    } else if (isSeq(node)) {
+      for (let i = 0; i < node.items.length; i++) {
+        const inner = walk(node.items[i], `${prefix}[${i}]`)
+        if (inner) return inner
+      }
+    }
+    return null
+  }
+  return walk(doc.contents, '')
 }
