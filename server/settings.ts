@@ -136,6 +136,42 @@ export const SETTINGS = {
     'unset',
     'log the engine’s informational messages too',
   ),
+  CONTROLROOM_ALLOWED_HOSTS: setting(
+    'user',
+    optionalString,
+    'the host and port the server listens on, and localhost names',
+    'comma-separated `host` or `host:port` names the server answers to (a defence against DNS rebinding); `*` allows any',
+  ),
+  CONTROLROOM_COMPILE_BUDGET_MS: setting(
+    'user',
+    positiveInt(1500),
+    '`1500`',
+    'time one compile of user-sent workflow text may take before it is refused (hostile input)',
+  ),
+  CONTROLROOM_TASK_ENV_ALLOW: setting(
+    'user',
+    optionalString,
+    'unset',
+    'more environment variable names passed from the server to tasks (comma or space separated); everything else is withheld',
+  ),
+  CONTROLROOM_EXECUTOR_IDLE_MS: setting(
+    'user',
+    positiveInt(120_000),
+    '`120000`',
+    'how long a warm executor waits without work before it exits',
+  ),
+  CONTROLROOM_EXECUTOR_NODE_ARGS: setting(
+    'dev',
+    optionalString,
+    'unset',
+    'node flags for the executors (e.g. `--cpu-prof --cpu-prof-dir=DIR`)',
+  ),
+  CONTROLROOM_STRICT_TRANSITIONS: setting(
+    'dev',
+    optionalString,
+    'on in tests and development',
+    '`1` / `0`: an illegal task state transition throws (else it is logged and refused)',
+  ),
   NEXT_DIST_DIR: setting(
     'dev',
     z.string().default('.next'),

@@ -18,6 +18,7 @@
  *   stage that succeeded in the old run are copied as `succeeded` (reason "reused from run X"; their
  *   outputs stay in the old run directory and are passed on via CONTROLROOM_INPUTS).
  */
+import { readSetting } from '../settings.ts'
 import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -212,7 +213,7 @@ export class RunEngine {
 
   log(level: 'info' | 'warn' | 'error', msg: string) {
     if (this.opts.log) this.opts.log(level, msg)
-    else if (level !== 'info' || process.env.CONTROLROOM_DEBUG)
+    else if (level !== 'info' || readSetting('CONTROLROOM_DEBUG'))
       console[level === 'info' ? 'log' : level](`[controlroom engine] ${msg}`)
   }
 

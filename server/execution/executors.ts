@@ -21,6 +21,7 @@ import { isProcessAlive, killGroup, processesInGroups, processesWithEnv, process
 import { readResult } from './strategies/local.ts'
 import { taskBaseEnv } from './task-env.ts'
 import type { RunAs, TaskLaunch, TaskResult, WorkerUpdate } from './types.ts'
+import { readSetting } from '../settings.ts'
 
 export interface ExecutorEvents {
   started(taskId: string, attempt: number, info: { workerId: string; pid: number; at: string }): void
@@ -214,7 +215,7 @@ export class ExecutorPool {
     // with uid/gid, libuv also drops the supplementary groups (setgroups(0)) before exec
     if (runAs) Object.assign(options, { uid: runAs.uid, gid: runAs.gid })
     // CONTROLROOM_EXECUTOR_NODE_ARGS: node flags for the executors (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile them)
-    const nodeArgs = (process.env.CONTROLROOM_EXECUTOR_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+    const nodeArgs = (readSetting('CONTROLROOM_EXECUTOR_NODE_ARGS') ?? '').split(/\s+/).filter(Boolean)
     const child = spawn(
       process.execPath,
       [...nodeArgs, executorScript(), '--pool-dir', this.poolDir, '--id', id],

@@ -16,6 +16,7 @@ import type { ExecutionPlan, OpSpec, PlanStage } from '../workflow/types.ts'
 import { pythonShim } from './paths.ts'
 import { PLACEHOLDER, PlaceholderError, substituteArg, substituteArgv, substituteShell } from './placeholders.ts'
 import type { TaskModule } from './types.ts'
+import { readSetting } from '../settings.ts'
 
 export interface OpContext {
   plan: ExecutionPlan
@@ -94,7 +95,7 @@ function resolveCwd(cwd: unknown): string | undefined {
 /** the worker environment's Python: execution.config.python, environment.python, site default, /usr/bin/python3 */
 export function pythonFor(plan: ExecutionPlan): string {
   const c = plan.config?.python ?? (plan.environment as Record<string, unknown> | undefined)?.python
-  return typeof c === 'string' && c ? c : process.env.CONTROLROOM_PYTHON || '/usr/bin/python3'
+  return typeof c === 'string' && c ? c : readSetting('CONTROLROOM_PYTHON')
 }
 
 function pythonPathEnv(plan: ExecutionPlan, params: Record<string, unknown>): Record<string, string> {

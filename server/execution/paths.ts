@@ -12,11 +12,10 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { existsSync } from 'node:fs'
+import { readSetting } from '../settings.ts'
 
 export function controlroomHomeDir(): string {
-  return path.resolve(
-    /*turbopackIgnore: true*/ process.env.CONTROLROOM_HOME || path.join(/*turbopackIgnore: true*/ process.cwd(), 'var'),
-  )
+  return readSetting('CONTROLROOM_HOME')
 }
 
 export function runsRoot(): string {
@@ -49,7 +48,7 @@ export function runtimeScript(): string {
   const p = path.join(here, 'runtime', 'runner.mjs')
   if (existsSync(p)) return p
   // bundled (Next.js server chunks): fall back to the source tree
-  return path.join(process.env.CONTROLROOM_APP_ROOT || process.cwd(), 'server', 'execution', 'runtime', 'runner.mjs')
+  return path.join(readSetting('CONTROLROOM_APP_ROOT'), 'server', 'execution', 'runtime', 'runner.mjs')
 }
 
 export function pythonShim(): string {

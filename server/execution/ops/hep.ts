@@ -8,6 +8,7 @@
  *                 synthetic Z->mumu Parquet files written under the run directory (one task)
  *   hep.define / hep.select / hep.hist   server/hep/ops.ts params + dataset | datasets
  */
+import { readSetting } from '../../settings.ts'
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -32,7 +33,7 @@ import {
 } from './hep-shared.ts'
 
 function appRoot(): string {
-  return path.resolve(/*turbopackIgnore: true*/ process.env.CONTROLROOM_APP_ROOT || process.cwd())
+  return readSetting('CONTROLROOM_APP_ROOT')
 }
 
 function here(): string | null {

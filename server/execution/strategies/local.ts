@@ -3,6 +3,8 @@
  * server restart), identified by pid + /proc start ticks (pid reuse safe). Workers are slots:
  * pool.workers lanes per pool (the backend bounds concurrency).
  */
+import { readSetting } from '../../settings.ts'
+import { formatBytes } from '../../format.ts'
 import type { ChildProcess } from 'node:child_process'
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statfsSync } from 'node:fs'
 import os from 'node:os'
@@ -28,13 +30,9 @@ import type {
   TaskStarted,
 } from '../types.ts'
 
-const GiB = 1024 ** 3
-const fmtBytes = (b: number) =>
-  b >= GiB ? `${(b / GiB).toFixed(b % GiB === 0 ? 0 : 1)} GiB` : `${Math.round(b / 1024 ** 2)} MiB`
-
 function countGpus(): number {
-  const env = process.env.CONTROLROOM_HOST_GPUS
-  if (env != null && env !== '' && Number.isFinite(Number(env))) return Number(env)
+  const declared = readSetting('CONTROLROOM_HOST_GPUS')
+  if (declared !== undefined) return declared
   try {
     return readdirSync('/dev').filter((d) => /^nvidia\d+$/.test(d)).length
   } catch {
@@ -44,8 +42,8 @@ function countGpus(): number {
 
 /** what this host provides (overridable per call for tests and by CONTROLROOM_HOST_* variables) */
 export function hostCapacity(override?: Partial<HostCapacity>, dir?: string): HostCapacity {
-  const cpus = Number(process.env.CONTROLROOM_HOST_CPUS) || (os.availableParallelism?.() ?? os.cpus().length)
-  const memoryBytes = Number(process.env.CONTROLROOM_HOST_MEMORY_BYTES) || os.totalmem()
+  const cpus = readSetting('CONTROLROOM_HOST_CPUS') ?? os.availableParallelism?.() ?? os.cpus().length
+  const memoryBytes = readSetting('CONTROLROOM_HOST_MEMORY_BYTES') ?? os.totalmem()
   let diskBytes: number | null = null
   try {
     const d = dir ?? controlroomHomeDir()
@@ -85,9 +83,19 @@ export function preflightLocal(plan: ExecutionPlan, host: HostCapacity): PoolPro
       )
     if (r.cpus > host.cpus) need('cpus', `${r.cpus} CPUs`, `${host.cpus}`, 'lower resources.cpus or run on a cluster')
     if (r.memoryBytes != null && r.memoryBytes > host.memoryBytes)
-      need('memory', fmtBytes(r.memoryBytes), fmtBytes(host.memoryBytes), 'lower resources.memory or run on a cluster')
+      need(
+        'memory',
+        formatBytes(r.memoryBytes),
+        formatBytes(host.memoryBytes),
+        'lower resources.memory or run on a cluster',
+      )
     if (r.diskBytes != null && host.diskBytes != null && r.diskBytes > host.diskBytes)
-      need('disk', fmtBytes(r.diskBytes), `${fmtBytes(host.diskBytes)} free`, 'free disk space or lower resources.disk')
+      need(
+        'disk',
+        formatBytes(r.diskBytes),
+        `${formatBytes(host.diskBytes)} free`,
+        'free disk space or lower resources.disk',
+      )
     if (pool.workers * r.cpus > host.cpus && r.cpus <= host.cpus)
       out.push({
         code: 'host-cpus-oversubscribed',
@@ -148,7 +156,7 @@ export class LocalStrategy implements Strategy {
     const example = ctx?.launch?.[0]?.argv ?? runtimeArgv(path.join(runDir, 'tasks', '<taskId>', 'spec.json'))
     const lines = [
       `# pool '${pool.name}': up to ${pool.workers} task process${pool.workers === 1 ? '' : 'es'} at once on this host`,
-      `# resources per worker: ${pool.resources.cpus} cpu, ${pool.resources.memoryBytes != null ? fmtBytes(pool.resources.memoryBytes) : 'any'} memory, ${pool.resources.gpus} gpu`,
+      `# resources per worker: ${pool.resources.cpus} cpu, ${pool.resources.memoryBytes != null ? formatBytes(pool.resources.memoryBytes) : 'any'} memory, ${pool.resources.gpus} gpu`,
       `# stages: ${stages.join(', ') || '(none)'}`,
       '# each task runs detached in its own process group; logs and result.json go to its task directory',
       example.map((a) => (/^[\w@%+=:,./<>-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '),
@@ -476,7 +484,7 @@ class LocalStrategySession implements StrategySession {
    * Resolves when they are gone.
    */
   async cancel(jobs: JobRef[]): Promise<void> {
-    const graceMs = Number(process.env.CONTROLROOM_KILL_GRACE_MS || 3000)
+    const graceMs = readSetting('CONTROLROOM_KILL_GRACE_MS')
     const byPool = new Map<string, { taskId: string; attempt: number }[]>()
     for (const ref of jobs)
       if (ref.data?.poolDir)

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { readSetting } from '../../../settings.ts'
 
 /**
  * bridge.py beside this module; when bundled (Next.js server chunks) the source tree's copy
@@ -20,14 +21,7 @@ export const BRIDGE_PATH = (() => {
   } catch {
     /* import.meta.url is not a file URL in a bundle */
   }
-  return path.join(
-    process.env.CONTROLROOM_APP_ROOT || process.cwd(),
-    'server',
-    'execution',
-    'backends',
-    'dask',
-    'bridge.py',
-  )
+  return path.join(readSetting('CONTROLROOM_APP_ROOT'), 'server', 'execution', 'backends', 'dask', 'bridge.py')
 })()
 
 export interface PythonProbe {
