@@ -50,6 +50,9 @@ export function prepareServer(log: (m: string) => void = (m) => console.log(m)):
  */
 export async function onServerStart(): Promise<void> {
   await prepareServer()
+  // the compile workers load the compiler now rather than on the first save
+  const { warmCompilePool } = await import('./library/compile-pool.ts')
+  void warmCompilePool().catch((e) => console.error('[controlroom] compile workers:', e))
   // The run engine: reconcile the runs that were active when the server stopped (re-attach live
   // tasks, collect finished ones, mark vanished ones lost), then keep adopting orphaned runs.
   const { startExecution } = await import('./execution/index.ts')

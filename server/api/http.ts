@@ -30,7 +30,7 @@ export interface RouteContext<P> {
 /** A Next route handler (GET) that runs `handle` for an authenticated caller. */
 export function routeHandler<P>(handle: (ctx: RouteContext<P>) => Promise<Response>) {
   return async (req: Request, route: { params: Promise<P> }): Promise<Response> => {
-    const auth = authenticate(req) // also checked by /proxy.ts, in front of every route
+    const auth = await authenticate(req) // also checked by /proxy.ts, in front of every route
     if (!auth.ok) return errorResponse(401, 'UNAUTHORIZED', auth.message)
     await migrateDatabase(currentDbUrl())
     const db = getDb()

@@ -30,7 +30,7 @@ export interface Context {
 export async function createContext(opts: { req: Request; resHeaders?: Headers; db?: Db }): Promise<Context> {
   const db = opts.db ?? getDb()
   if (!opts.db) await migrateDatabase(currentDbUrl())
-  return { db, auth: authenticate(opts.req), req: opts.req, resHeaders: opts.resHeaders ?? null }
+  return { db, auth: await authenticate(opts.req), req: opts.req, resHeaders: opts.resHeaders ?? null }
 }
 
 /**

@@ -7,9 +7,11 @@
  * send `Authorization: Bearer <token>`.
  *
  * Mode "users" (CONTROLROOM_AUTH=users): accounts from a users list (server/auth/users.ts); a login
- * page sets a signed session cookie; scripts may send `Authorization: Basic`.
+ * page sets a session cookie (a JWT signed with HS256 by jose, key: the session secret); scripts
+ * may send `Authorization: Basic`.
  */
 import os from 'node:os'
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 import { ensureToken, hmac, safeEqual, sessionSecret } from './secrets.ts'
 import { checkLogin, loadUsers } from './users.ts'
 
@@ -80,23 +82,32 @@ export function readCookie(headers: Headers, name: string): string | null {
 
 const SESSION_HOURS = () => Number(process.env.CONTROLROOM_SESSION_HOURS ?? 12) || 12
 
-export function createSessionValue(name: string, now = Date.now()): string {
-  const body = Buffer.from(JSON.stringify({ u: name, iat: now, exp: now + SESSION_HOURS() * 3600_000 })).toString(
-    'base64url',
-  )
-  return `${body}.${hmac(sessionSecret(), body)}`
+const SESSION_AUDIENCE = 'controlroom-session'
+
+function sessionKey(): Uint8Array {
+  return new TextEncoder().encode(sessionSecret())
 }
 
-function verifySession(value: string): { ok: true; name: string } | { ok: false; expired: boolean } {
-  const [body, sig] = value.split('.')
-  if (!body || !sig || !safeEqual(sig, hmac(sessionSecret(), body))) return { ok: false, expired: false }
+/** A session cookie value: a JWT (HS256, jose) naming the account, valid SESSION_HOURS. */
+export async function createSessionValue(name: string, now = Date.now()): Promise<string> {
+  const iat = Math.floor(now / 1000)
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(name)
+    .setAudience(SESSION_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + SESSION_HOURS() * 3600)
+    .sign(sessionKey())
+}
+
+async function verifySession(value: string): Promise<{ ok: true; name: string } | { ok: false; expired: boolean }> {
   try {
-    const { u, exp } = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { u: string; exp: number }
-    if (typeof u !== 'string' || typeof exp !== 'number') return { ok: false, expired: false }
-    if (Date.now() > exp) return { ok: false, expired: true }
-    return { ok: true, name: u }
-  } catch {
-    return { ok: false, expired: false }
+    const { payload } = await jwtVerify(value, sessionKey(), { algorithms: ['HS256'], audience: SESSION_AUDIENCE })
+    return typeof payload.sub === 'string' && payload.sub
+      ? { ok: true, name: payload.sub }
+      : { ok: false, expired: false }
+  } catch (e) {
+    return { ok: false, expired: e instanceof joseErrors.JWTExpired }
   }
 }
 
@@ -117,7 +128,7 @@ function basic(headers: Headers): { name: string; password: string } | null {
 }
 
 /** Who sent this request (never throws; never logs secrets). */
-export function authenticate(req: RequestLike): AuthResult {
+export async function authenticate(req: RequestLike): Promise<AuthResult> {
   let mode: AuthMode
   try {
     mode = authMode()
@@ -172,7 +183,7 @@ export function authenticate(req: RequestLike): AuthResult {
   }
   const s = readCookie(req.headers, cookieName(req, mode))
   if (s !== null) {
-    const v = verifySession(s)
+    const v = await verifySession(s)
     if (v.ok) {
       const u = users.find((x) => x.name === v.name)
       if (u) return { ok: true, user: { name: u.name, admin: u.admin, mode, via: 'session' } }

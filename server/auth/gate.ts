@@ -5,7 +5,8 @@
  * Token mode: `?token=<t>` on a page sets the cookie and redirects to the clean URL; without access
  * a page gets a small "enter your token" form, an API call a 401 JSON.
  * Users mode: /login (form, POST) and /logout; without a session a page gets the login form.
- * Non-GET requests must come from this origin (Origin / Sec-Fetch-Site).
+ * Non-GET requests must come from this origin (Origin / Sec-Fetch-Site). Every request must name
+ * this server in its Host header (server/auth/hosts.ts: against DNS rebinding).
  */
 import { NextResponse, type NextRequest } from 'next/server'
 import {
@@ -18,6 +19,7 @@ import {
   tokenCookieValue,
   type AuthResult,
 } from './core.ts'
+import { hostProblem } from './hosts.ts'
 import { ensureToken } from './secrets.ts'
 import { checkLogin } from './users.ts'
 
@@ -146,6 +148,12 @@ function redirectTo(req: NextRequest, url: URL): Response {
 
 export async function gate(req: NextRequest): Promise<Response> {
   const { pathname } = req.nextUrl
+  const badHost = hostProblem(req.headers.get('host') ?? new URL(req.url).host)
+  if (badHost)
+    return new Response(`${badHost}\n`, {
+      status: 421,
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+    })
   if (PUBLIC_PATHS.has(pathname)) return NextResponse.next()
   const method = req.method.toUpperCase()
   const safeMethod = method === 'GET' || method === 'HEAD' || method === 'OPTIONS'
@@ -189,7 +197,7 @@ export async function gate(req: NextRequest): Promise<Response> {
         setAuthCookie(
           res,
           req,
-          createSessionValue(u.name),
+          await createSessionValue(u.name),
           Number(process.env.CONTROLROOM_SESSION_HOURS ?? 12) * 3600 || 43200,
         )
         return res
@@ -209,7 +217,7 @@ export async function gate(req: NextRequest): Promise<Response> {
     if (cs) return Response.json({ error: { code: 'FORBIDDEN', message: cs } }, { status: 403 })
   }
 
-  const auth = authenticate(req)
+  const auth = await authenticate(req)
   if (auth.ok) {
     const res = NextResponse.next()
     return res

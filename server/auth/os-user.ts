@@ -6,16 +6,9 @@
  */
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
-import { z } from 'zod'
+import { type RunAs, RunAsSchema } from '../execution/types.ts'
 
-/** Who a run's tasks run as (in the run's options as `runAs`; the executors switch to it). */
-export const RunAsSchema = z.object({
-  user: z.string().min(1),
-  uid: z.number().int().min(0),
-  gid: z.number().int().min(0),
-  home: z.string(),
-})
-export type RunAs = z.infer<typeof RunAsSchema>
+export type { RunAs }
 
 export type RunAsResult = { ok: true; runAs: RunAs } | { ok: false; reason: string }
 
@@ -32,7 +25,7 @@ export function lookupOsUser(name: string): RunAs | null {
   const uid = Number(f[2])
   const gid = Number(f[3])
   if (f[0] !== name || !Number.isInteger(uid) || !Number.isInteger(gid)) return null
-  return { user: name, uid, gid, home: f[5] ?? '/' }
+  return { user: name, uid, gid, home: f[5] || '/' }
 }
 
 /** Can this process start processes as another user? (root, on a POSIX host) */
@@ -75,5 +68,8 @@ export function resolveRunAs(account: { name: string; osUser?: string } | undefi
       ok: false,
       reason: `users mode: the server runs as ${os.userInfo().username}, not root, so it cannot start ${where} as "${account.osUser}"; run the server as root (it switches to each account's OS user), or use token mode on a single-user host`,
     }
-  return { ok: true, runAs }
+  const checked = RunAsSchema.safeParse(runAs)
+  if (!checked.success)
+    return { ok: false, reason: `users mode: OS user "${account.osUser}": ${checked.error.issues[0]?.message}` }
+  return { ok: true, runAs: checked.data }
 }

@@ -215,7 +215,7 @@ analysis:
     expect(log.text).not.toContain(secret)
     expect(log.text).not.toContain('scrypt$')
     // and the secret is what forging an admin session would take
-    const forged = createSessionValue('admin')
+    const forged = await createSessionValue('admin')
     const port = new URL(h.url).port
     expect(
       (await fetch(`${h.url}/api/trpc/auth.me`, { headers: { cookie: `cr_session_${port}=${forged}` } })).status,

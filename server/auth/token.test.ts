@@ -41,34 +41,36 @@ describe('token mode', () => {
     expect(ensureToken()).toBe('from-env')
   })
 
-  it('accepts the bearer token or the derived cookie, nothing else', () => {
+  it('accepts the bearer token or the derived cookie, nothing else', async () => {
     home()
     process.env.CONTROLROOM_TOKEN = 'the-token-0123456789'
-    expect(authenticate(req({ authorization: 'Bearer the-token-0123456789' }))).toMatchObject({
+    expect(await authenticate(req({ authorization: 'Bearer the-token-0123456789' }))).toMatchObject({
       ok: true,
       user: { via: 'bearer', mode: 'token' },
     })
-    expect(authenticate(req({ authorization: 'Bearer the-token-012345678' }))).toMatchObject({
+    expect(await authenticate(req({ authorization: 'Bearer the-token-012345678' }))).toMatchObject({
       ok: false,
       reason: 'invalid',
     })
-    expect(authenticate(req({ authorization: 'Bearer the-token-0123456789x' }))).toMatchObject({
+    expect(await authenticate(req({ authorization: 'Bearer the-token-0123456789x' }))).toMatchObject({
       ok: false,
       reason: 'invalid',
     })
-    expect(authenticate(req({}))).toMatchObject({ ok: false, reason: 'missing' })
+    expect(await authenticate(req({}))).toMatchObject({ ok: false, reason: 'missing' })
     const r = req({})
     const name = cookieName(r)
     expect(name).toBe('cr_auth_3000')
-    expect(authenticate(req({ cookie: `other=1; ${name}=${tokenCookieValue('the-token-0123456789')}` }))).toMatchObject(
-      { ok: true, user: { via: 'cookie' } },
-    )
-    expect(authenticate(req({ cookie: `${name}=the-token-0123456789` }))).toMatchObject({
+    expect(
+      await authenticate(req({ cookie: `other=1; ${name}=${tokenCookieValue('the-token-0123456789')}` })),
+    ).toMatchObject({ ok: true, user: { via: 'cookie' } })
+    expect(await authenticate(req({ cookie: `${name}=the-token-0123456789` }))).toMatchObject({
       ok: false,
       reason: 'invalid',
     })
     // a cookie for another port (another server on this host) is not ours
-    expect(authenticate(req({ cookie: `cr_auth_3217=${tokenCookieValue('the-token-0123456789')}` }))).toMatchObject({
+    expect(
+      await authenticate(req({ cookie: `cr_auth_3217=${tokenCookieValue('the-token-0123456789')}` })),
+    ).toMatchObject({
       ok: false,
       reason: 'missing',
     })
@@ -105,9 +107,9 @@ describe('token mode', () => {
     ).toMatch(/cross-site/)
   })
 
-  it('refuses a misconfigured mode', () => {
+  it('refuses a misconfigured mode', async () => {
     home()
     process.env.CONTROLROOM_AUTH = 'ldap'
-    expect(authenticate(req({}))).toMatchObject({ ok: false, reason: 'misconfigured' })
+    expect(await authenticate(req({}))).toMatchObject({ ok: false, reason: 'misconfigured' })
   })
 })

@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createTRPCClient, httpBatchLink } from '@trpc/client'
+import { SignJWT } from 'jose'
 import superjson from 'superjson'
 import type { AppRouter } from '../api/root.ts'
 import { setDb } from '../db/client.ts'
@@ -127,13 +128,28 @@ describe('users mode', () => {
       Buffer.from(JSON.stringify({ u: 'admin', iat: Date.now(), exp: Date.now() + 1e6 })).toString('base64url') +
       '.AAAA'
     expect((await fetch(`${h.url}/api/trpc/auth.me`, { headers: { cookie: `${name}=${forged}` } })).status).toBe(401)
-    const expired = createSessionValue('alice', Date.now() - 13 * 3600_000)
+    // a JWT with alg "none", or signed with another key, is not a session
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
+    const exp = Math.floor(Date.now() / 1000) + 3600
+    const none = `${b64({ alg: 'none' })}.${b64({ sub: 'admin', aud: 'controlroom-session', exp })}.`
+    const otherKey = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('admin')
+      .setAudience('controlroom-session')
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode('not-the-session-secret'))
+    for (const v of [none, otherKey])
+      expect((await fetch(`${h.url}/api/trpc/auth.me`, { headers: { cookie: `${name}=${v}` } })).status).toBe(401)
+    const good = await createSessionValue('admin')
+    expect(good.split('.')).toHaveLength(3) // a standard JWT
+    expect((await fetch(`${h.url}/api/trpc/auth.me`, { headers: { cookie: `${name}=${good}` } })).status).toBe(200)
+    const expired = await createSessionValue('alice', Date.now() - 13 * 3600_000)
     const r = await fetch(`${h.url}/api/trpc/auth.me`, { headers: { cookie: `${name}=${expired}` } })
     expect(r.status).toBe(401)
     expect(await r.json()).toMatchObject({ error: { reason: 'expired' } })
     const out = await fetch(`${h.url}/logout`, {
       redirect: 'manual',
-      headers: { cookie: `${name}=${createSessionValue('alice')}` },
+      headers: { cookie: `${name}=${await createSessionValue('alice')}` },
     })
     expect(out.status).toBe(303)
     expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/)

@@ -15,6 +15,7 @@ import { PrismaClient as SqliteClient } from './generated/sqlite/client.ts'
 import { PrismaClient as PostgresClient } from './generated/postgres/client.ts'
 import { migrate, type MigrateResult } from './migrate.ts'
 import { databaseUrl, providerOf, sqlitePath, type Provider } from './url.ts'
+import { secureHome } from './permissions.ts'
 
 export type Db = SqliteClient
 /** The client inside `db.$transaction(async (tx) => ...)`. */
@@ -103,7 +104,12 @@ export function migrateDatabase(url: string = databaseUrl()): Promise<MigrateRes
   g.__controlroomMigrated ??= new Map()
   let p = g.__controlroomMigrated.get(url)
   if (!p) {
-    p = migrate(url)
+    const file = providerOf(url) === 'sqlite' ? sqlitePath(url) : undefined
+    secureHome(file)
+    p = migrate(url).then((r) => {
+      secureHome(file) // the database files it created
+      return r
+    })
     p.catch(() => g.__controlroomMigrated?.delete(url))
     g.__controlroomMigrated.set(url, p)
   }

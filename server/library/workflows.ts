@@ -12,6 +12,7 @@ import type { Db, DbTx } from '../db/client.ts'
 import { DomainError, badInput, notFound } from '../errors.ts'
 import { checkName, checkWorkflowText, decodeWorkflowFile } from './text.ts'
 import { diffLines, type LineDiff } from './diff.ts'
+import { compileBounded } from './compile-pool.ts'
 import { type Actor, actorUserId, assertMayChange, ensureUser } from './policy.ts'
 
 // ---------------------------------------------------------------------------------------------
@@ -226,10 +227,13 @@ async function retryBusy<T>(fn: () => Promise<T>, attempts = 40): Promise<T> {
   }
 }
 
-/** Compiles for storage; a compiler crash is recorded as an invalid version, never lost. */
-function compileForStorage(yaml: string, fileName: string) {
+/**
+ * Compiles for storage, off the request thread under a time budget (compile-pool.ts); a compiler
+ * crash or an exhausted budget is recorded as an invalid version, never lost.
+ */
+async function compileForStorage(yaml: string, fileName: string) {
   try {
-    const r = compileWorkflow(yaml, { fileName })
+    const r = await compileBounded(yaml, { fileName })
     const problems = r.problems
     return {
       valid: r.ok,
@@ -390,7 +394,7 @@ export async function saveVersion(db: Db, actor: Actor, input: SaveInput): Promi
         'parentVersionId was given without workflowId: give both to save a new version, or neither to create a workflow',
       )
     const description = checkDescription(input.description)
-    const pre = compileForStorage(yaml, 'workflow.yaml')
+    const pre = await compileForStorage(yaml, 'workflow.yaml')
     const name = checkName(input.name ?? pre.planName ?? 'Untitled workflow')
     const compiled = pre
     const created = await db.$transaction(async (tx) => {
@@ -450,7 +454,7 @@ export async function saveVersion(db: Db, actor: Actor, input: SaveInput): Promi
     const row = await loadWorkflowRow(db, workflowId)
     return { workflow: toSummary(row!), version: toFull(current.headVersion), createdWorkflow: false, unchanged: true }
   }
-  const compiled = compileForStorage(yaml, fileNameFor(current.name))
+  const compiled = await compileForStorage(yaml, fileNameFor(current.name))
   try {
     const created = await retryBusy(() =>
       db.$transaction(async (tx) => {
@@ -697,7 +701,7 @@ export async function importWorkflow(db: Db, actor: Actor, input: ImportInput): 
   const fromFile = fileName.replace(/\.ya?ml$/i, '')
   let name = input.name
   if (!name) {
-    const pre = compileForStorage(yaml, fileName)
+    const pre = await compileForStorage(yaml, fileName)
     name = pre.planName ?? fromFile
   }
   return saveVersion(db, actor, { yaml, name, message: input.message ?? `Imported from ${fileName}` })

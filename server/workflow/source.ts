@@ -5,7 +5,7 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar, visit } from 'yaml'
 import { Document } from 'yaml'
 import type { Problem, Severity, SourcePos, SourceRange } from './types.ts'
-import { fastParse, fromYamlDocument } from './ynode.ts'
+import { expandedNodeCount, fastParse, fromYamlDocument } from './ynode.ts'
 import type { YNode, YScalar } from './ynode.ts'
 
 export type Path = (string | number)[]
@@ -39,6 +39,13 @@ const YAML_HINTS: Record<string, string> = {
 }
 
 const MAX_YAML_ERRORS = 50
+/** problems collected per compile: past it, one "more problems not shown" and nothing else */
+export const MAX_PROBLEMS = 500
+/**
+ * nodes the document may have once aliases are expanded (a 1 MiB file has far fewer of its own);
+ * beyond it the document is refused before anything expands it (billion laughs)
+ */
+export const MAX_EXPANDED_NODES = 1_000_000
 
 function yamlHint(code: string, message: string): string {
   if (/without - indicator/.test(message))
@@ -101,6 +108,21 @@ export class SourceContext {
         range: this.range(at, Math.min(source.length, at + 3)),
         severity: 'error',
       })
+    }
+    const expanded = expandedNodeCount(doc, MAX_EXPANDED_NODES)
+    if (expanded.count > MAX_EXPANDED_NODES) {
+      const r = expanded.firstAlias?.range ?? [0, 0, 0]
+      this.problems.push({
+        code: 'yaml-alias',
+        severity: 'error',
+        message: `the aliases expand the document to more than ${MAX_EXPANDED_NODES.toLocaleString('en')} nodes`,
+        hint: 'use fewer aliases (*name) or alias smaller nodes',
+        range: this.range(r[0], r[1]),
+        path: [],
+      })
+      this.valueOk = false
+      this.root = null
+      return
     }
     const conv = this.toJS(doc)
     this.valueOk = conv.ok
@@ -202,6 +224,17 @@ export class SourceContext {
     opts: { hint?: string; at?: 'key' | 'value'; range?: SourceRange } = {},
   ): Problem {
     const range = opts.range ?? this.rangeAt(path, opts.at)
+    if (this.problems.length >= MAX_PROBLEMS) {
+      const more: Problem = {
+        code: 'too-many-problems',
+        message: `more problems follow from here; only the first ${MAX_PROBLEMS} are reported`,
+        path: [],
+        range,
+        severity: 'error',
+      }
+      if (this.problems.length === MAX_PROBLEMS) this.problems.push(more)
+      return more
+    }
     // keys in sorted order (canonical plan JSON)
     const p: Problem = opts.hint
       ? { code, hint: opts.hint, message, path: [...path], range, severity }

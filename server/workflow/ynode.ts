@@ -16,7 +16,7 @@
  * An empty value is a zero-width null scalar just after its ':' or '-'.
  */
 import { isAlias, isMap, isPair, isScalar, isSeq } from 'yaml'
-import type { Document } from 'yaml'
+import type { Alias, Document } from 'yaml'
 
 export interface YScalar {
   kind: 'scalar'
@@ -760,4 +760,47 @@ class FastParser {
       bail()
     }
   }
+}
+
+// ---- alias expansion (billion-laughs guard) -----------------------------------------------------
+
+/**
+ * How many nodes the document has once every alias is expanded (as `toJS` and the compiler see
+ * it), counted without expanding: each node's size is computed once. Stops counting above `limit`
+ * (returns a number > limit). The first alias met is returned to position the error.
+ */
+export function expandedNodeCount(doc: Document.Parsed, limit: number): { count: number; firstAlias: Alias | null } {
+  const sizes = new Map<unknown, number>()
+  const inProgress = new Set<unknown>()
+  let firstAlias: Alias | null = null
+  const size = (n: unknown): number => {
+    if (n === null || n === undefined) return 1
+    let node = n
+    if (isAlias(node)) {
+      firstAlias ??= node
+      const target = node.resolve(doc)
+      if (!target || inProgress.has(target)) return 1
+      node = target
+    }
+    const known = sizes.get(node)
+    if (known !== undefined) return known
+    inProgress.add(node)
+    let total = 1
+    if (isMap(node)) {
+      for (const p of node.items) {
+        if (!isPair(p)) continue
+        total += size(p.key) + size(p.value)
+        if (total > limit) break
+      }
+    } else if (isSeq(node)) {
+      for (const it of node.items) {
+        total += size(it)
+        if (total > limit) break
+      }
+    }
+    inProgress.delete(node)
+    sizes.set(node, total)
+    return total
+  }
+  return { count: size(doc.contents), firstAlias }
 }

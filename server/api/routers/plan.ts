@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { PREVIEW_MAX_YAML, previewSubmissions } from '../../execution/preview.ts'
+import { assertCompilesInBudget } from '../../library/compile-pool.ts'
 import { createTRPCRouter, protectedProcedure } from '../trpc.ts'
 
 const overrides = z
@@ -22,5 +23,8 @@ export const planRouter = createTRPCRouter({
    */
   preview: protectedProcedure
     .input(z.object({ yaml: z.string().max(PREVIEW_MAX_YAML), overrides }).strict())
-    .mutation(({ input }) => previewSubmissions(input.yaml, { overrides: input.overrides })),
+    .mutation(async ({ input }) => {
+      await assertCompilesInBudget(input.yaml)
+      return previewSubmissions(input.yaml, { overrides: input.overrides })
+    }),
 })

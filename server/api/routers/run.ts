@@ -8,6 +8,7 @@ import * as runs from '../../execution/runs.ts'
 import { hepProgress, listRunArtifacts } from '../../execution/hep-artifacts.ts'
 import { poolProfileSummary } from '../../execution/profile-summary.ts'
 import { readTaskJobScript, runBackendInfo } from '../../execution/submitted.ts'
+import { readRunLogLines } from '../../execution/run-log.ts'
 import { streamRunEvents } from '../../execution/stream.ts'
 import { TASK_STATES, RUN_STATES } from '../../execution/types.ts'
 import { createTRPCRouter, protectedProcedure } from '../trpc.ts'
@@ -40,6 +41,10 @@ export const runRouter = createTRPCRouter({
         .object({
           workflowId: id.optional(),
           state: z.enum(RUN_STATES).optional(),
+          backend: z.string().max(40).optional(),
+          strategy: z.string().max(40).optional(),
+          owner: z.string().max(200).optional(),
+          q: z.string().max(200).optional(),
           cursor: id.nullish(),
           limit: z.number().int().min(1).max(200).optional(),
         })
@@ -128,6 +133,21 @@ export const runRouter = createTRPCRouter({
         .strict(),
     )
     .query(({ ctx, input }) => runs.readLog(ctx.db, input)),
+
+  /** the run-wide log: every task's lines (a page of tasks at a time) with task, stage, pool, state and time */
+  logLines: protectedProcedure
+    .input(
+      z
+        .object({
+          runId: id,
+          stage: z.string().max(200).optional(),
+          pool: z.string().max(100).optional(),
+          state: z.union([z.enum(TASK_STATES), z.array(z.enum(TASK_STATES)).max(8)]).optional(),
+          cursor: z.number().int().min(0).nullish(),
+        })
+        .strict(),
+    )
+    .query(({ ctx, input }) => readRunLogLines(ctx.db, input)),
 
   /**
    * Live events of one run (or of all runs without runId), in batches shared by every viewer

@@ -2,38 +2,31 @@
 //   /runs/<runId>/artifacts/live?stage=S&dataset=D&histogram=H&format=svg|png|uhi|json
 //   /runs/<runId>/artifacts/live?stage=S&dataset=D&format=json|html           (the stage's cutflow)
 // ?download=1 sends it as an attachment. The file name and the x-hep-partitions header say how many
-// partitions the result includes. Access: checked by /proxy.ts and again here.
-import { authenticate } from '~/server/auth/core'
-import { currentDbUrl, getDb, migrateDatabase } from '~/server/db/client'
+// partitions the result includes (see server/hep/README.md).
+import { errorResponse, routeHandler } from '~/server/api/http'
 import { LIVE_FORMATS, type LiveFormat, liveHepFile } from '~/server/execution/hep-artifacts'
 
 export const dynamic = 'force-dynamic'
 export const runtime = 'nodejs'
 
-const json = (status: number, code: string, message: string) =>
-  Response.json({ error: { code, message } }, { status, headers: { 'cache-control': 'no-store' } })
-
-export async function GET(req: Request, { params }: { params: Promise<{ id: string }> }) {
-  const auth = authenticate(req)
-  if (!auth.ok) return json(401, 'UNAUTHORIZED', auth.message)
-  const { id: runId } = await params
-  const q = new URL(req.url).searchParams
+export const GET = routeHandler<{ id: string }>(async ({ url, params, db }) => {
+  const runId = params.id
+  const q = url.searchParams
   const stage = q.get('stage')
   const dataset = q.get('dataset')
   const histogram = q.get('histogram') ?? undefined
   const format = (q.get('format') ?? (histogram ? 'svg' : 'json')) as LiveFormat
-  if (!stage || !dataset) return json(400, 'BAD_REQUEST', 'give ?stage=<stage id>&dataset=<dataset name>')
+  if (!stage || !dataset) return errorResponse(400, 'BAD_INPUT', 'give ?stage=<stage id>&dataset=<dataset name>')
   if (!LIVE_FORMATS.includes(format))
-    return json(400, 'BAD_REQUEST', `format '${format}' is not one of ${LIVE_FORMATS.join(', ')}`)
-  await migrateDatabase(currentDbUrl())
+    return errorResponse(400, 'BAD_INPUT', `format '${format}' is not one of ${LIVE_FORMATS.join(', ')}`)
   let file: Awaited<ReturnType<typeof liveHepFile>>
   try {
-    file = await liveHepFile(getDb(), runId, { stage, dataset, histogram, format })
+    file = await liveHepFile(db, runId, { stage, dataset, histogram, format })
   } catch (e) {
-    return json(400, 'BAD_REQUEST', (e as Error).message)
+    return errorResponse(400, 'BAD_INPUT', (e as Error).message)
   }
   if (!file)
-    return json(
+    return errorResponse(
       404,
       'NOT_FOUND',
       `no results yet for ${histogram ? `histogram ${histogram} of ` : 'the cutflow of '}stage ${stage}, dataset ${dataset} in run ${runId}`,
@@ -51,4 +44,4 @@ export async function GET(req: Request, { params }: { params: Promise<{ id: stri
   }
   const body = typeof file.body === 'string' ? file.body : new Uint8Array(file.body)
   return new Response(body, { headers })
-}
+})

@@ -1,0 +1,189 @@
+/**
+ * Compiling workflow text that a user sent (save, import, plan preview) happens here: in a small
+ * pool of worker threads, each job under a time budget and each worker under a memory limit, so
+ * one hostile document (an alias bomb, a flood of syntax errors) cannot stall the server or grow
+ * its memory. A job over its budget gets its worker terminated (and replaced) and answers with a
+ * positioned `compile-budget` error instead of a plan.
+ *
+ * The worker runs the TypeScript sources through tsx (a dependency: the CLI uses it too), from
+ * the source tree (CONTROLROOM_APP_ROOT or the working directory when bundled by Next).
+ */
+import { existsSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { DomainError } from '../errors.ts'
+import type { CompileOptions, CompileResult, Problem } from '../workflow/types.ts'
+
+/** wall-clock budget of one compile (the save answers within ~2 s even when it runs out) */
+export const COMPILE_BUDGET_MS = Number(process.env.CONTROLROOM_COMPILE_BUDGET_MS) || 1500
+/** heap of one compile worker */
+const WORKER_HEAP_MB = 256
+const POOL_SIZE = Math.max(1, Math.min(2, (os.availableParallelism?.() ?? os.cpus().length) - 1))
+
+function workerScript(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url))
+  const local = path.join(/*turbopackIgnore: true*/ here, 'compile-worker.mjs')
+  if (existsSync(local)) return local
+  return path.join(
+    /*turbopackIgnore: true*/ process.env.CONTROLROOM_APP_ROOT || process.cwd(),
+    'server',
+    'library',
+    'compile-worker.mjs',
+  )
+}
+
+interface Job {
+  id: number
+  source: string
+  options: CompileOptions
+  resolve: (r: CompileResult) => void
+}
+
+interface Slot {
+  worker: Worker
+  job: Job | null
+  timer: NodeJS.Timeout | null
+  ready: Promise<void>
+}
+
+function budgetProblem(message: string): Problem {
+  const zero = { line: 1, col: 1, offset: 0 }
+  return {
+    code: 'compile-budget',
+    severity: 'error',
+    message,
+    hint: 'the text is too expensive to compile (aliases that expand to huge trees, deep nesting, or thousands of syntax errors): simplify it',
+    range: { start: zero, end: zero },
+    path: [],
+  }
+}
+
+function failed(message: string): CompileResult {
+  return { ok: false, plan: null, problems: [budgetProblem(message)], stageRanges: {} }
+}
+
+class CompilePool {
+  private slots: Slot[] = []
+  private queue: Job[] = []
+  private nextId = 1
+
+  compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+    return new Promise((resolve) => {
+      this.queue.push({ id: this.nextId++, source, options, resolve })
+      this.pump()
+    })
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(workerScript(), {
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 32 },
+    })
+    worker.unref()
+    const slot: Slot = {
+      worker,
+      job: null,
+      timer: null,
+      ready: new Promise((r) => {
+        const onReady = (m: { ready?: boolean }) => {
+          if (!m?.ready) return
+          worker.off('message', onReady)
+          r()
+        }
+        worker.on('message', onReady)
+      }),
+    }
+    worker.on('message', (m: { id: number; result: CompileResult | { crash: string } }) => {
+      if (!('result' in m)) return
+      const job = slot.job
+      if (!job || job.id !== m.id) return
+      this.settle(slot)
+      job.resolve(
+        'crash' in m.result
+          ? failed(`the compiler failed unexpectedly: ${m.result.crash}`)
+          : (m.result as CompileResult),
+      )
+      this.pump()
+    })
+    worker.on('error', (e) => this.lose(slot, `the compiler stopped: ${(e as Error).message}`))
+    worker.on('exit', () => this.lose(slot, 'the compiler stopped unexpectedly'))
+    return slot
+  }
+
+  private settle(slot: Slot) {
+    if (slot.timer) clearTimeout(slot.timer)
+    slot.timer = null
+    slot.job = null
+  }
+
+  /** the slot's worker is gone (terminated on budget, out of memory, crashed): answer and replace it */
+  private lose(slot: Slot, message: string) {
+    const i = this.slots.indexOf(slot)
+    if (i < 0) return
+    this.slots.splice(i, 1)
+    const job = slot.job
+    this.settle(slot)
+    job?.resolve(failed(message))
+    void slot.worker.terminate()
+    // a replacement loads now, so the next job does not wait for it
+    if (this.queue.length === 0 && this.slots.length < POOL_SIZE) this.slots.push(this.spawn())
+    this.pump()
+  }
+
+  /** Starts the workers (they load the compiler) and resolves when they can take jobs. */
+  async warm(): Promise<void> {
+    while (this.slots.length < POOL_SIZE) this.slots.push(this.spawn())
+    await Promise.all(this.slots.map((s) => s.ready))
+  }
+
+  private pump() {
+    while (this.queue.length) {
+      let slot = this.slots.find((s) => !s.job)
+      if (!slot) {
+        if (this.slots.length >= POOL_SIZE) return
+        slot = this.spawn()
+        this.slots.push(slot)
+      }
+      const job = this.queue.shift()!
+      slot.job = job
+      const s = slot
+      // the budget starts when the worker can take the job (a fresh worker first loads the compiler)
+      void s.ready.then(() => {
+        if (s.job !== job) return
+        s.timer = setTimeout(() => {
+          const seconds = (COMPILE_BUDGET_MS / 1000).toFixed(1)
+          this.lose(s, `the workflow could not be compiled within ${seconds} s`)
+        }, COMPILE_BUDGET_MS)
+        s.worker.postMessage({ id: job.id, source: job.source, options: job.options })
+      })
+    }
+  }
+}
+
+const g = globalThis as unknown as { __controlroomCompilePool?: CompilePool }
+
+function pool(): CompilePool {
+  g.__controlroomCompilePool ??= new CompilePool()
+  return g.__controlroomCompilePool
+}
+
+/** Compile workflow text in the worker pool (bounded time and memory). */
+export function compileBounded(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+  return pool().compile(source, options)
+}
+
+/** Loads the compile workers ahead of the first save (server start). */
+export function warmCompilePool(): Promise<void> {
+  return pool().warm()
+}
+
+/**
+ * For callers that then compile on their own thread (the plan preview): refuses, with TIMEOUT,
+ * text that cannot be compiled within the budget.
+ */
+export async function assertCompilesInBudget(source: string): Promise<void> {
+  const r = await compileBounded(source)
+  const over = r.problems.find((p) => p.code === 'compile-budget')
+  if (over) throw new DomainError('TIMEOUT', `${over.message}: ${over.hint}`)
+}
