@@ -22,7 +22,9 @@ import { DomainError, badInput, notFound } from '../errors.ts'
 import { compileForRun } from '../library/workflows.ts'
 import { canonicalJson } from '../workflow/index.ts'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
+import { type Actor, actorUserId, assertMayChange } from '../library/policy.ts'
 import { getEngine, RunRefusedError, type RunEngine } from './engine.ts'
+import { actorOr, runAsFor } from './runs.ts'
 import { taskDirFor } from './paths.ts'
 
 export type ResumeVerdict = 'reused' | 'partly-reused' | 'changed' | 'upstream-reruns' | 'not-succeeded' | 'new'
@@ -214,11 +216,15 @@ export async function previewResume(db: Db, input: { runId: string; versionId: s
 
 /** starts the resumed run: reused stages' succeeded tasks are copied as succeeded (their outputs kept) */
 export async function resumeRun(
-  input: { runId: string; versionId: string; source?: 'ui' | 'cli' | 'api'; ownerId?: string | null },
+  input: { runId: string; versionId: string; source?: 'ui' | 'cli' | 'api'; actor?: Actor },
   engine?: RunEngine,
 ): Promise<{ runId: string } & ResumeDecision> {
   const eng = engine ?? getEngine()
+  const actor = actorOr(input.actor)
   const { old, version, plan, overrides, decision } = await loadResume(eng.db, input.runId, input.versionId)
+  // as for rerunFrom: only the run's owner (or an admin) resumes it, and its tasks run as the actor's OS user
+  await assertMayChange(eng.db, actor, { ownerId: old.ownerId, label: `run ${input.runId}` }, 'resume it')
+  const runAs = runAsFor(actor, plan)
   const reusable = new Set(
     decision.stages.filter((s) => s.verdict === 'reused' || s.verdict === 'partly-reused').map((s) => s.stageId),
   )
@@ -246,8 +252,9 @@ export async function resumeRun(
       versionId: version.id,
       plan,
       source: input.source ?? 'api',
-      ownerId: input.ownerId ?? old.ownerId,
+      ownerId: await actorUserId(eng.db, actor),
       options: {
+        ...(runAs ? { runAs } : {}),
         reusedFrom: old.id,
         ...(overrides ? { overrides } : {}),
         resumedFrom: {

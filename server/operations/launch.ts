@@ -6,21 +6,38 @@
  */
 import type { Db } from '../db/client.ts'
 import { getEngine, RunRefusedError, type RunEngine } from '../execution/engine.ts'
+import { actorOr, runAsFor } from '../execution/runs.ts'
+import { type Actor, actorUserId, assertMayChange } from '../library/policy.ts'
 import { DomainError, notFound } from '../errors.ts'
 import { compileWorkflow } from '../workflow/index.ts'
 import type { Problem } from '../workflow/types.ts'
 import { applyParameters, type RunParameter } from './parameters.ts'
 
 export async function launchRun(
-  input: { versionId: string; parameters: RunParameter[]; source?: 'ui' | 'cli' | 'api'; ownerId?: string | null },
+  input: { versionId: string; parameters: RunParameter[]; source?: 'ui' | 'cli' | 'api'; actor?: Actor },
   engine?: RunEngine,
 ): Promise<{ runId: string; warnings: { pool: string | null; message: string; hint?: string }[] }> {
   const eng = engine ?? getEngine()
   const version = await eng.db.workflowVersion.findUnique({
     where: { id: input.versionId },
-    select: { id: true, workflowId: true, yaml: true, valid: true, number: true },
+    select: {
+      id: true,
+      workflowId: true,
+      yaml: true,
+      valid: true,
+      number: true,
+      workflow: { select: { name: true, ownerId: true } },
+    },
   })
   if (!version) throw notFound(`workflow version ${input.versionId} not found`)
+  // as for run.start: only the workflow's owner (or an admin) runs it
+  const actor = actorOr(input.actor)
+  await assertMayChange(
+    eng.db,
+    actor,
+    { ownerId: version.workflow.ownerId, label: `workflow "${version.workflow.name}"` },
+    'run it (duplicate it to run your own copy)',
+  )
   if (!version.valid)
     throw new DomainError('NOT_RUNNABLE', `version ${version.number} has errors: fix them in the composer first`)
   const yaml = applyParameters(version.yaml, input.parameters)
@@ -40,14 +57,15 @@ export async function launchRun(
         })),
       },
     )
+  const runAs = runAsFor(actor, compiled.plan)
   try {
     return await eng.createRun({
       workflowId: version.workflowId,
       versionId: version.id,
       plan: compiled.plan,
       source: input.source ?? 'api',
-      ownerId: input.ownerId ?? null,
-      options: { parameters: input.parameters },
+      ownerId: await actorUserId(eng.db, actor),
+      options: { parameters: input.parameters, ...(runAs ? { runAs } : {}) },
     })
   } catch (e) {
     if (e instanceof RunRefusedError) throw new DomainError('NOT_RUNNABLE', e.message, { problems: e.problems })
