@@ -10,6 +10,7 @@
  *
  * Pure TypeScript, no I/O.
  */
+import { editDistance as sharedEditDistance } from '../workflow/suggest.ts'
 
 export type NumericArray =
   | Float64Array
@@ -195,23 +196,9 @@ export function concatBatches(batches: EventBatch[]): EventBatch {
   return { length, columns }
 }
 
-/** Levenshtein distance (case-insensitive), for did-you-mean hints. */
+/** Edit distance (case-insensitive), for did-you-mean hints: the compiler's one (workflow/suggest.ts). */
 export function editDistance(a: string, b: string): number {
-  a = a.toLowerCase()
-  b = b.toLowerCase()
-  if (a === b) return 0
-  const prev = new Array<number>(b.length + 1)
-  for (let j = 0; j <= b.length; j++) prev[j] = j
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]
-    prev[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1))
-      diag = tmp
-    }
-  }
-  return prev[b.length]
+  return sharedEditDistance(a.toLowerCase(), b.toLowerCase())
 }
 
 /** The closest candidate to `name`, or undefined when none is reasonably close. */

@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { LineCounter, parseDocument, isMap, isScalar, type Node as YamlNode } from 'yaml'
 import { siteSchema, type SiteConfig, type SiteConfigInput } from './schema.ts'
+import { editDistance } from '../workflow/suggest.ts'
 
 export interface SiteProblem {
   /** dotted key path, e.g. `slurm.partition` ('' for the whole file) */
@@ -235,7 +236,7 @@ function suggest(word: string, known: string[]): string {
   let best: string | null = null
   let bestD = Infinity
   for (const k of known) {
-    const d = levenshtein(word.toLowerCase(), k.toLowerCase())
+    const d = editDistance(word.toLowerCase(), k.toLowerCase())
     if (d < bestD) {
       bestD = d
       best = k
@@ -243,18 +244,4 @@ function suggest(word: string, known: string[]): string {
   }
   if (best && bestD <= Math.max(2, Math.floor(best.length / 3))) return `; did you mean "${best}"?`
   return known.length ? `; known keys: ${known.join(', ')}` : ''
-}
-
-function levenshtein(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!
-    dp[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = tmp
-    }
-  }
-  return dp[b.length]!
 }

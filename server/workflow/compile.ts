@@ -25,6 +25,7 @@
  */
 
 import {
+  checkEnvironmentApplies,
   normaliseCredentials,
   normaliseDatasets,
   normaliseEnvironment,
@@ -77,6 +78,7 @@ function compileInner(ctx: SourceContext, options: CompileOptions): CompileResul
   const datasets = normaliseDatasets(ctx, js.data, js.datasets)
   const { st, ex } = normaliseExecution(ctx, js, ops, customModifiers, forRun)
   const environment = normaliseEnvironment(ex.environment)
+  checkEnvironmentApplies(ctx, environment, ex.environment, st.strategy)
   const credentials = normaliseCredentials(ctx, ex.credentials)
 
   const stages = validateStages(ctx, analysis.stages, ops, datasets, forRun)

@@ -250,3 +250,18 @@ describe('modifiers say what they do, and nothing runs that cannot', () => {
     }
   })
 })
+
+describe('worker environments that would not be applied', () => {
+  it('packed-pixi and conda-pack under strategy local are refused (they used to run without the archive)', () => {
+    for (const type of ['packed-pixi', 'conda-pack']) {
+      const r = compileWorkflow(
+        `analysis:\n  stages: [{ id: A, op: noop }]\nexecution:\n  environment:\n    type: ${type}\n    archive_path: missing.tar\n`,
+      )
+      expect(errors(r)).toEqual(['5:11 error environment-not-applied'])
+    }
+    const slurm = compileWorkflow(
+      'analysis:\n  stages: [{ id: A, op: noop }]\nexecution:\n  strategy: slurm\n  environment: { type: conda-pack, archive_path: env.tar.gz }\n',
+    )
+    expect(errors(slurm)).toEqual([])
+  })
+})

@@ -17,8 +17,9 @@ export function editDistance(a: string, b: string, max = Infinity): number {
     let rowMin = i
     for (let j = 1; j <= lb; j++) {
       const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1
-      let v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2] + 1)
+      // indices stay within 0..lb (the arrays' length is lb + 1)
+      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2]! + 1)
       cur[j] = v
       if (v < rowMin) rowMin = v
     }
@@ -28,7 +29,7 @@ export function editDistance(a: string, b: string, max = Infinity): number {
     prev = cur
     cur = t
   }
-  return prev[lb]
+  return prev[lb]!
 }
 
 /**
@@ -73,7 +74,7 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   if (all.length === 0) return undefined
   // only the candidates as close as the best one
   const lw = word.toLowerCase()
-  const best = editDistance(lw, all[0].toLowerCase())
+  const best = editDistance(lw, all[0]!.toLowerCase())
   const c = all.filter((x) => editDistance(lw, x.toLowerCase()) === best).slice(0, 2)
   return `did you mean ${c.map((x) => `'${x}'`).join(' or ')}?`
 }

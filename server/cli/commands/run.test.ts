@@ -66,12 +66,14 @@ describe('controlroom run', () => {
     const file = path.join(dir, 'bad.yaml')
     writeFileSync(
       file,
-      `version: 1\nname: cli-bad\nanalysis:\n  stages:\n    - id: Boom\n      op: shell\n      params: { command: "echo reading input >&2; echo 'no such file: events.root' >&2; exit 4" }\n`,
+      `version: 1\nname: cli-bad\nanalysis:\n  stages:\n    - id: Boom\n      op: shell\n      params: { command: "echo reading input >&2; echo 'no such file: events.root' >&2; exit 4" }\n    - id: After\n      op: noop\n`,
     )
     const c = io()
     expect(await main(['run', file, '--json'], c.io)).toBe(1)
     const res = JSON.parse(c.out.join(''))
     expect(res).toMatchObject({ ok: false, state: 'failed', failed: [{ stage: 'Boom', reason: 'exit code 4' }] })
+    // its downstream task is skipped, with the reason
+    expect(res.skipped).toMatchObject([{ stage: 'After', reason: expect.stringMatching(/Boom/) }])
     // the failed task with the last lines of its log
     expect(res.failed[0].logTail).toEqual(['reading input', 'no such file: events.root'])
     setDb(t.db, t.url)

@@ -220,6 +220,8 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     const state = await engine.waitForRun(runId)
     const info = await getRun(engine.db, runId)
     const failedTasks = await listTasks(engine.db, { runId, state: ['failed', 'lost'], limit: 20 })
+    const skippedTasks = await listTasks(engine.db, { runId, state: 'skipped', limit: 20 })
+    const skipped = skippedTasks.items.map((t) => ({ id: t.id, stage: t.stageId, reason: t.reason }))
     const { failedTaskReport } = await import('./failed.ts')
     const failed = await Promise.all(failedTasks.items.map((t) => failedTaskReport(info.run.runDir ?? '', t)))
     // a backend's session (a Dask cluster) may still be stopping its workers: wait for their last
@@ -238,6 +240,7 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
             counts: info.counts,
             stages: info.stages.map((s) => ({ id: s.id, pool: s.pool, counts: s.counts })),
             failed,
+            skipped,
             warnings: warnings.map((w) => ({
               code: w.code,
               message: w.message,
@@ -273,6 +276,7 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
         for (const line of t.logTail) out(`    | ${line}`)
         out(`    logs: ${t.logDir}`)
       }
+      for (const t of skipped) out(`  skipped: ${t.stage} (${t.id}): ${t.reason ?? 'an upstream task did not succeed'}`)
       out(`logs and results: ${info.run.runDir}`)
     }
     return state === 'succeeded' ? EXIT_OK : EXIT_FAILED

@@ -26,6 +26,7 @@
  *   worker_restarts        restarts / resubmissions per worker slot (default 3)
  *   no_worker_timeout      seconds an existing scheduler may lack a pool's worker before its tasks fail
  */
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import net from 'node:net'
 import { registerBackend } from '../registry.ts'
@@ -260,6 +261,23 @@ export class DaskBackendSession implements BackendSession {
         const result = await this.ctx.runInProcess(t)
         this.ctx.report.task({ kind: 'finished', taskId: l.taskId, attempt: l.attempt, result })
         continue
+      }
+      // a strategy that writes specs itself (local: its executors' spool) hands the spec over
+      // instead; Dask workers read spec.json, so it is written here
+      if (l.spec && !existsSync(l.specPath)) {
+        try {
+          mkdirSync(l.taskDir, { recursive: true })
+          writeFileSync(`${l.specPath}.tmp`, JSON.stringify(l.spec))
+          renameSync(`${l.specPath}.tmp`, l.specPath)
+        } catch (e) {
+          this.ctx.report.task({
+            kind: 'failed',
+            taskId: l.taskId,
+            attempt: l.attempt,
+            reason: `cannot write the task spec: ${(e as Error).message}`,
+          })
+          continue
+        }
       }
       this.inflight.set(l.taskId, {
         taskId: l.taskId,

@@ -237,3 +237,24 @@ export function normaliseDatasets(ctx: SourceContext, data: unknown, included?: 
   })
   return out
 }
+
+/**
+ * A packed environment is unpacked by the batch job scripts (Slurm, HTCondor); local workers run
+ * with this host's software. Accepting it under strategy local would run the tasks without it.
+ */
+export function checkEnvironmentApplies(
+  ctx: SourceContext,
+  env: PlanEnvironment,
+  raw: unknown,
+  strategy: string,
+): void {
+  if (env.type === 'shared-fs' || strategy !== 'local') return
+  ctx.error(
+    'environment-not-applied',
+    `a ${env.type} environment is unpacked by batch jobs; with strategy local the tasks would run with this host's software instead`,
+    isObj(raw) ? ['execution', 'environment', 'type'] : ['execution', 'environment'],
+    {
+      hint: 'use strategy: slurm or htcondor for a packed environment, or type: shared-fs (the default) to run here with the installed software',
+    },
+  )
+}

@@ -74,7 +74,7 @@ describe('dask + htcondor: worker submit descriptions', () => {
     )
   })
 
-  it('a walltime (Slurm-only) is refused by the default site policy, and reported at the pool', () => {
+  it("a pool's walltime becomes the worker job's +MaxRuntime by default (dask-jobqueue's meaning); site walltime: reject refuses it", () => {
     const dir = tempRunDir('cr-dask-condor-')
     dirs.push(dir)
     const site = resolveSiteConfig({}, { home: dir, source: null })
@@ -88,7 +88,19 @@ describe('dask + htcondor: worker submit descriptions', () => {
       transport: new LocalTransport(),
       runId: 'r1',
     })
-    expect(d.render(pool, 'long-0').problems.map((p) => p.code)).toContain('htcondor-walltime-unsupported')
+    const r = d.render(pool, 'long-0')
+    expect(r.problems.map((p) => p.code)).not.toContain('htcondor-walltime-unsupported')
+    expect(r.submit).toMatch(/^\+MaxRuntime\s+= 7200$/m)
+    const strict = new HTCondorWorkers({
+      pools: [pool],
+      schedulerAddress: 'tcp://h:1',
+      python: 'python3',
+      dir,
+      site: resolveSiteConfig({ htcondor: { walltime: 'reject' } }, { home: dir, source: null }),
+      transport: new LocalTransport(),
+      runId: 'r1',
+    })
+    expect(strict.render(pool, 'long-0').problems.map((p) => p.code)).toContain('htcondor-walltime-unsupported')
   })
 
   it('renderWorkerScript quotes what it exports', () => {

@@ -14,8 +14,23 @@ import { LocalTransport } from '../../transport/local.ts'
 import { testPool } from './testing.ts'
 import type { DeployedWorker } from './deploy/types.ts'
 import { DaskBackend } from '../dask.ts'
+import { compileWorkflow } from '../../../workflow/index.ts'
 
 describe('dask command lines', () => {
+  it("worker_extra_args of the workflow (pool or execution.config) end the worker's command", () => {
+    const r = compileWorkflow(
+      'analysis:\n  stages: [{ id: A, op: noop }]\nexecution:\n  backend: dask\n  strategy: slurm\n  config: { worker_extra_args: ["--lifetime", "2h"] }\n  pools:\n    default: { workers: 1 }\n',
+    )
+    expect(r.problems.filter((p) => p.severity === 'error')).toEqual([])
+    const argv = daskWorkerArgv({
+      python: 'python3',
+      schedulerAddress: 'tcp://h:1',
+      pool: r.plan!.pools[0]!,
+      name: 'w',
+    })
+    expect(argv.slice(-2)).toEqual(['--lifetime', '2h'])
+  })
+
   it('a worker: one thread, one process, no nanny, the pool resource, its name, memory limit from the pool', () => {
     const argv = daskWorkerArgv({
       python: '/usr/bin/python3',

@@ -51,6 +51,9 @@ export function daskWorkerArgv(o: WorkerCommandOptions): string[] {
   if (o.localDirectory) argv.push('--local-directory', o.localDirectory)
   if (o.lifetime && o.lifetime > 0) argv.push('--lifetime', `${Math.floor(o.lifetime)}s`, '--lifetime-stagger', '0s')
   if (o.host) argv.push('--host', o.host)
+  // fasthep-flow / dask-jobqueue `worker_extra_args` of the pool (or execution.config), appended as given
+  const extra = o.pool.config?.worker_extra_args
+  if (Array.isArray(extra)) argv.push(...extra.map(String))
   return argv
 }
 
