@@ -2,7 +2,8 @@
  * Users mode with real OS users (created here with useradd, removed after), over real HTTP (the
  * proxy gate + the tRPC route handler) and the real run engine.
  *
- *   ownership   every mutation as the owner, another user and an admin
+ *   ownership   every mutation as the owner, another user and an admin (and every way to start a
+ *               run: run.start, run.rerunFrom, overview.launch, overview.resume)
  *   isolation   a task runs as its account's OS user and cannot read the session secret, the
  *               users list or the database, so it cannot forge an admin session
  *   refusal     an account without an OS user, or the Dask backend, cannot run tasks (and says why)
@@ -180,6 +181,10 @@ describe('users mode with real OS users', () => {
     expect(await codeOf(alice.run.cancelTask.mutate({ taskId: S.id }))).toBe('OK')
     await until('S cancelled', async () => (await taskOf(runId, 'S')).state === 'cancelled')
     await env.waitFor(runId)
+
+    // the other ways to start a run: launch with parameters, fix and resume
+    expect(await codeOf(bob.overview.launch.mutate({ versionId, parameters: [] }))).toBe('FORBIDDEN')
+    expect(await codeOf(bob.overview.resume.mutate({ runId, versionId }))).toBe('FORBIDDEN')
 
     const re = await alice.run.rerunFrom.mutate({ runId, stageId: 'F' })
     expect(await codeOf(bob.run.cancel.mutate({ runId: re.runId }))).toBe('FORBIDDEN')

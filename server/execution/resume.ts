@@ -23,7 +23,9 @@ import { compileForRun } from '../library/workflows.ts'
 import { canonicalJson } from '../workflow/index.ts'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
 import { getEngine, RunRefusedError, type RunEngine } from './engine.ts'
+import type { Actor } from '../library/policy.ts'
 import { taskDirFor } from './paths.ts'
+import { authorizeRunStart } from './runs.ts'
 
 export type ResumeVerdict = 'reused' | 'partly-reused' | 'changed' | 'upstream-reruns' | 'not-succeeded' | 'new'
 
@@ -214,11 +216,16 @@ export async function previewResume(db: Db, input: { runId: string; versionId: s
 
 /** starts the resumed run: reused stages' succeeded tasks are copied as succeeded (their outputs kept) */
 export async function resumeRun(
-  input: { runId: string; versionId: string; source?: 'ui' | 'cli' | 'api'; ownerId?: string | null },
+  input: { runId: string; versionId: string; source?: 'ui' | 'cli' | 'api'; actor?: Actor },
   engine?: RunEngine,
 ): Promise<{ runId: string } & ResumeDecision> {
   const eng = engine ?? getEngine()
   const { old, version, plan, overrides, decision } = await loadResume(eng.db, input.runId, input.versionId)
+  const wf = await eng.db.workflow.findUniqueOrThrow({
+    where: { id: version.workflowId },
+    select: { name: true, ownerId: true },
+  })
+  const who = await authorizeRunStart(eng.db, input.actor, wf, plan)
   const reusable = new Set(
     decision.stages.filter((s) => s.verdict === 'reused' || s.verdict === 'partly-reused').map((s) => s.stageId),
   )
@@ -246,8 +253,9 @@ export async function resumeRun(
       versionId: version.id,
       plan,
       source: input.source ?? 'api',
-      ownerId: input.ownerId ?? old.ownerId,
+      ownerId: who.ownerId,
       options: {
+        ...(who.runAs ? { runAs: who.runAs } : {}),
         reusedFrom: old.id,
         ...(overrides ? { overrides } : {}),
         resumedFrom: {

@@ -9,16 +9,25 @@ import { getEngine, RunRefusedError, type RunEngine } from '../execution/engine.
 import { DomainError, notFound } from '../errors.ts'
 import { compileWorkflow } from '../workflow/index.ts'
 import type { Problem } from '../workflow/types.ts'
+import { authorizeRunStart } from '../execution/runs.ts'
+import type { Actor } from '../library/policy.ts'
 import { applyParameters, type RunParameter } from './parameters.ts'
 
 export async function launchRun(
-  input: { versionId: string; parameters: RunParameter[]; source?: 'ui' | 'cli' | 'api'; ownerId?: string | null },
+  input: { versionId: string; parameters: RunParameter[]; source?: 'ui' | 'cli' | 'api'; actor?: Actor },
   engine?: RunEngine,
 ): Promise<{ runId: string; warnings: { pool: string | null; message: string; hint?: string }[] }> {
   const eng = engine ?? getEngine()
   const version = await eng.db.workflowVersion.findUnique({
     where: { id: input.versionId },
-    select: { id: true, workflowId: true, yaml: true, valid: true, number: true },
+    select: {
+      id: true,
+      workflowId: true,
+      yaml: true,
+      valid: true,
+      number: true,
+      workflow: { select: { name: true, ownerId: true } },
+    },
   })
   if (!version) throw notFound(`workflow version ${input.versionId} not found`)
   if (!version.valid)
@@ -40,14 +49,15 @@ export async function launchRun(
         })),
       },
     )
+  const who = await authorizeRunStart(eng.db, input.actor, version.workflow, compiled.plan)
   try {
     return await eng.createRun({
       workflowId: version.workflowId,
       versionId: version.id,
       plan: compiled.plan,
       source: input.source ?? 'api',
-      ownerId: input.ownerId ?? null,
-      options: { parameters: input.parameters },
+      ownerId: who.ownerId,
+      options: { parameters: input.parameters, ...(who.runAs ? { runAs: who.runAs } : {}) },
     })
   } catch (e) {
     if (e instanceof RunRefusedError) throw new DomainError('NOT_RUNNABLE', e.message, { problems: e.problems })

@@ -14,4 +14,4 @@ export const overviewLaunch = protectedProcedure
       ),
     }),
   )
-  .mutation(({ input }) => launchRun({ ...input, source: 'ui' }))
+  .mutation(({ ctx, input }) => launchRun({ ...input, source: 'ui', actor: ctx.actor }))

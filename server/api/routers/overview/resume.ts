@@ -7,4 +7,4 @@ import { id, resumeDecisionSchema } from './schemas.ts'
 export const overviewResume = protectedProcedure
   .input(z.object({ runId: id, versionId: id }).strict())
   .output(resumeDecisionSchema.extend({ runId: z.string() }))
-  .mutation(({ input }) => resumeRun({ ...input, source: 'ui' }))
+  .mutation(({ ctx, input }) => resumeRun({ ...input, source: 'ui', actor: ctx.actor }))
