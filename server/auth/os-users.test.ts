@@ -237,5 +237,12 @@ analysis:
     const de = await alice.run.start.mutate({ versionId: d.version.id }).catch((x) => x)
     expect(de.data?.code).toBe('PRECONDITION_FAILED')
     expect(de.message).toMatch(/Dask backend cannot run an account's tasks under its own OS user/)
+    const s = await alice.workflow.saveVersion.mutate({
+      yaml: `${OWNED}execution:\n  strategy: slurm\n`,
+      name: 'slurm',
+    })
+    const se = await alice.run.start.mutate({ versionId: s.version.id }).catch((x) => x)
+    expect(se.data?.code).toBe('PRECONDITION_FAILED')
+    expect(se.message).toMatch(/Slurm jobs cannot be submitted as the account's own OS user/)
   })
 })

@@ -58,6 +58,11 @@ const WHERE: Record<string, string> = {
  */
 function runAsFor(actor: Actor, plan: ExecutionPlan): RunAs | undefined {
   if (actor.mode !== 'users') return undefined
+  if (plan.strategy !== 'local')
+    throw new DomainError(
+      'NOT_RUNNABLE',
+      `users mode: ${WHERE[plan.strategy] ?? `${plan.strategy} jobs`} cannot be submitted as the account's own OS user yet (they would be submitted as the server's user); use the local strategy, or token mode on a single-user deployment`,
+    )
   if (plan.backend === 'dask')
     throw new DomainError(
       'NOT_RUNNABLE',
