@@ -86,6 +86,8 @@ export async function measureInChromium(base: string, workflows: BenchWorkflow[]
   })
   try {
     const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } })
+    // tsx compiles this file with esbuild's keepNames: functions sent to page.evaluate call __name
+    await context.addInitScript({ content: 'globalThis.__name = (target) => target' })
     const page = await context.newPage()
     await page.goto(`${base}/?token=${TOKEN}`)
     const out: BrowserFigures[] = []

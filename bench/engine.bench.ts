@@ -5,9 +5,13 @@
  *    (SQLite), bus emission. Engine overhead per task = run wall time / N (median of 3 runs), and
  *    the time until a bus subscriber has received every event of the run.
  *  - the same 10,000 tasks' commands as `xargs -P <cpus>` would run them (`true`), for the ratio.
- *  - N tasks (default 1,000; BENCH_PROCESS_TASKS) with noop run as real task processes
- *    (execution.config.noop: process: one detached `node runner.mjs` per task), against
- *    `xargs -P <cpus>` running the same runtime command N times.
+ *  - N tasks (default 1,000; BENCH_PROCESS_TASKS) with noop run on the warm executors
+ *    (execution.config.noop: process), against `xargs -P <cpus>` running the one-shot runtime
+ *    command (`node runner.mjs`) N times.
+ *  - benchCliVsPeers(): 1,000 and 10,000 tasks of `true` (BENCH_CLI_TASKS), one pool of 2 workers:
+ *    the wall time of the whole `controlroom run` process against Dask LocalCluster (2 worker
+ *    processes, subprocess.run, whole python process including the cluster's start) and
+ *    `xargs -P2`, measured one after the other in the same bench run, printed as ratios.
  *   npx tsx bench/engine.bench.ts      (or through `npm run bench`, which calls benchEngine())
  */
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -160,7 +164,7 @@ export async function benchEngine(): Promise<string[]> {
       path.join(specDir, 'spec.json'),
     ])
     lines.push(
-      `engine: ${NPROC} no-op tasks as task processes (detached node runtime per task, ${cpus} workers): ${procSeconds.toFixed(2)} s = ${((procSeconds * 1000) / NPROC).toFixed(1)} ms/task; xargs -P ${cpus} of the same runtime command: ${xRuntime.toFixed(2)} s; ratio ${(procSeconds / xRuntime).toFixed(2)}`,
+      `engine: ${NPROC} no-op tasks on warm executors (${cpus} workers): ${procSeconds.toFixed(2)} s = ${((procSeconds * 1000) / NPROC).toFixed(1)} ms/task; xargs -P ${cpus} of the one-shot runtime (node runner.mjs per task): ${xRuntime.toFixed(2)} s; ratio ${(procSeconds / xRuntime).toFixed(2)}`,
     )
     try {
       lines.push(`engine: (node ${process.version}, ${cpus} cpus, ${execFileSync('uname', ['-r']).toString().trim()})`)
@@ -177,8 +181,92 @@ export async function benchEngine(): Promise<string[]> {
   return lines
 }
 
+function wallSeconds(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): number {
+  const t0 = performance.now()
+  const r = spawnSync(cmd, args, { env: opts.env ?? process.env, input: opts.input, maxBuffer: 64 * 1024 * 1024 })
+  const s = (performance.now() - t0) / 1000
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${String(r.stderr).slice(-2000)}`)
+  return s
+}
+
+function trueWorkflow(n: number): string {
+  const files = Array.from({ length: n }, (_, i) => `        - f${i}`).join('\n')
+  return `version: 1
+name: bench-true-${n}
+data:
+  datasets:
+    - name: many
+      files:
+${files}
+analysis:
+  stages:
+    - id: T
+      op: shell
+      params: { argv: ["true"], dataset: many, partition: file }
+execution:
+  pools:
+    default: { workers: 2, resources: { cpus: 1 } }
+`
+}
+
+const DASK_SCRIPT = `
+import subprocess, sys
+from dask.distributed import LocalCluster, Client
+if __name__ == '__main__':
+    n = int(sys.argv[1])
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    futures = client.map(lambda _: subprocess.run(["true"]).returncode, range(n))
+    assert sum(client.gather(futures)) == 0
+    client.close(); cluster.close()
+`
+
+/** `controlroom run` (whole process) vs Dask LocalCluster vs xargs -P2 on N tasks of `true` */
+export async function benchCliVsPeers(): Promise<string[]> {
+  const lines: string[] = []
+  const sizes = (process.env.BENCH_CLI_TASKS || '1000,10000')
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0)
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cr-bench-cli-'))
+  const cli = path.join(process.cwd(), 'bin', 'controlroom.js')
+  const env = { ...process.env, CONTROLROOM_HOME: path.join(dir, 'home'), DATABASE_URL: '' }
+  try {
+    writeFileSync(path.join(dir, 'peer_dask.py'), DASK_SCRIPT)
+    // the first command of a fresh home creates its database: not part of the measure
+    writeFileSync(path.join(dir, 'warm.yaml'), trueWorkflow(2))
+    wallSeconds(process.execPath, [cli, 'run', path.join(dir, 'warm.yaml'), '--json'], { env })
+    lines.push(
+      `cli: load average before: ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')} (${os.cpus().length} cpus)`,
+    )
+    for (const n of sizes) {
+      const file = path.join(dir, `true-${n}.yaml`)
+      writeFileSync(file, trueWorkflow(n))
+      const ours = wallSeconds(process.execPath, [cli, 'run', file, '--json'], { env })
+      const dask = wallSeconds('/usr/bin/python3', [path.join(dir, 'peer_dask.py'), String(n)])
+      const xargs = wallSeconds('sh', ['-c', 'xargs -P 2 -n 1 true'], { input: Array(n).fill('x').join('\n') })
+      lines.push(
+        `cli: ${n} tasks of \`true\`, 2 workers: controlroom run ${ours.toFixed(2)} s (${((ours * 1000) / n).toFixed(2)} ms/task); Dask LocalCluster(2 procs) ${dask.toFixed(2)} s; xargs -P2 ${xargs.toFixed(2)} s; ratio controlroom/dask ${(ours / dask).toFixed(2)}, controlroom/xargs ${(ours / xargs).toFixed(2)}`,
+      )
+    }
+    lines.push(
+      `cli: load average after: ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  return lines
+}
+
 if (process.argv[1] && /engine\.bench\.ts$/.test(process.argv[1])) {
-  benchEngine()
+  const which = process.argv.includes('--cli') ? benchCliVsPeers : benchEngine
+  which()
     .then((ls) => {
       for (const l of ls) console.log(l)
       process.exit(0)

@@ -139,10 +139,14 @@ export async function benchHep(): Promise<string[]> {
 /**
  * A hep.hist stage over the Zmumu ROOT file as 1 partition and as 32 partitions (chunks of 72 events),
  * one pool of 2 workers, through the real engine (SQLite, local backend): overhead per extra
- * partition = (wall(32) - wall(1)) / 31. Three ways to run a partition:
- *  - process: the task runtime starts `node hep-task.mjs` (built ahead of time, no tsx) per partition,
- *  - module: the built runtime imported once in a warm process and called per partition (what a warm
- *    executor does; here in this process, one partition at a time, without an executor's dispatch),
+ * partition = (wall(32) - wall(1)) / 31. The ways to run a partition:
+ *  - engine, hep_runtime: process: the task runtime starts `node hep-task.mjs` (built ahead of time,
+ *    no tsx) per partition,
+ *  - engine, hep_runtime: module: module tasks, run by the local backend's warm executors (where the
+ *    engine has them; else it says the partitions ran as processes),
+ *  - in-process floor: the built runtime imported once here and called per partition (what a warm
+ *    executor does; here in this process, one partition at a time, without an executor's dispatch
+ *    or the engine: the floor a warm executor can reach), with and without the column cache,
  * beside jsroot's own figure in the same run: opening the file and reading one partition's columns.
  * Target (issue 12): <= 100 ms per extra partition.
  */
@@ -156,11 +160,12 @@ export async function benchHepPartitions(): Promise<string[]> {
   const { hepTaskScript, ensureHepTaskScript } = await import('../server/execution/ops/hep.ts')
   await ensureHepTaskScript()
   const reps = Number(process.env.HEP_BENCH_ENGINE_REPS ?? 2)
-  const yaml = (chunk: number | null, name: string) => `version: 1
+  const yaml = (chunk: number | null, name: string, runtime: 'process' | 'module') => `version: 1
 name: ${name}
 execution:
   config:
     workers: 2
+    hep_runtime: ${runtime}
 ${chunk ? `    chunk_size: ${chunk}\n` : ''}data:
   datasets:
     - { name: zmumu, files: ['${FILE}'], treeName: events }
@@ -176,38 +181,53 @@ analysis:
   const env = await setupEngineTest({})
   const lines: string[] = []
   try {
-    const run = async (chunk: number | null, name: string) => {
+    const run = async (chunk: number | null, name: string, runtime: 'process' | 'module') => {
       const t = performance.now()
-      const { runId } = await startRun({ versionId: await env.save(yaml(chunk, name)) }, env.engine)
+      const { runId } = await startRun({ versionId: await env.save(yaml(chunk, name, runtime)) }, env.engine)
       const state = await env.waitFor(runId, 600_000)
       const ms = performance.now() - t
       if (state !== 'succeeded') throw new Error(`bench run ${name} ${state}`)
       const { items } = await listTasks(env.t.db, { runId, limit: 100 })
       const runDir = (await env.t.db.run.findUnique({ where: { id: runId } }))!.runDir!
       const hepMs = items.map((x) => Number((x.metrics as { hepMs?: number } | null)?.hepMs ?? 0))
-      return { ms, runDir, n: items.length, hepMs: hepMs.reduce((a, b) => a + b, 0) }
+      // did the engine run module tasks (TaskSpec.module), or the command?
+      const spec = JSON.parse(readFileSync(path.join(runDir, 'tasks', items[0]!.id, 'spec.json'), 'utf8')) as {
+        module?: unknown
+      }
+      return { ms, runDir, n: items.length, hepMs: hepMs.reduce((a, b) => a + b, 0), asModule: !!spec.module }
     }
-    // warm-up (OS cache, the engine's first run)
-    await run(null, 'hep-bench-warmup')
-    const p1: number[] = []
-    const p32: number[] = []
-    let dirs = { one: '', many: '' }
-    let hep32 = 0
-    for (let i = 0; i < reps; i++) {
-      const a = await run(null, `hep-bench-1-${i}`)
-      const b = await run(72, `hep-bench-32-${i}`)
-      if (b.n !== 32) throw new Error(`expected 32 partitions, got ${b.n}`)
-      p1.push(a.ms)
-      p32.push(b.ms)
-      hep32 = b.hepMs
-      dirs = { one: a.runDir, many: b.runDir }
+    const engineFigures = async (runtime: 'process' | 'module') => {
+      // warm-up (OS cache, the engine's first run, the executors' start)
+      await run(null, `hep-bench-warmup-${runtime}`, runtime)
+      const t1: number[] = []
+      const t32: number[] = []
+      let dirs = { one: '', many: '' }
+      let hep32 = 0
+      let asModule = false
+      for (let i = 0; i < reps; i++) {
+        const a = await run(null, `hep-bench-1-${runtime}-${i}`, runtime)
+        const b = await run(72, `hep-bench-32-${runtime}-${i}`, runtime)
+        if (b.n !== 32) throw new Error(`expected 32 partitions, got ${b.n}`)
+        t1.push(a.ms)
+        t32.push(b.ms)
+        hep32 = b.hepMs
+        asModule = b.asModule
+        dirs = { one: a.runDir, many: b.runDir }
+      }
+      return { t1: median(t1), t32: median(t32), perExtra: (median(t32) - median(t1)) / 31, hep32, dirs, asModule }
     }
+    const proc = await engineFigures('process')
+    const warm = await engineFigures('module')
+    const dirs = proc.dirs
 
     // module calls in this process, on copies of the same run directories
     const mod = (await import(
       pathToFileURL(hepTaskScript()).href
     )) as typeof import('../server/execution/runtime/hep-task.ts')
-    const moduleRun = async (src: string, n: number) => {
+    const moduleRun = async (src: string, n: number, cacheMb = 256) => {
+      // each run starts with an empty column cache; its partitions share it unless cacheMb is 0
+      mod.setRootCacheLimit(cacheMb)
+      mod.clearRootCache()
       const dir = mkdtempSync(path.join(os.tmpdir(), 'hep-bench-mod-'))
       try {
         cpSync(path.join(src, 'plan.json'), path.join(dir, 'plan.json'))
@@ -226,6 +246,8 @@ analysis:
     await moduleRun(dirs.many, 32)
     const m1: number[] = []
     const m32: number[] = []
+    const n1: number[] = []
+    const n32: number[] = []
     let same = true
     const ref = readFileSync(path.join(dirs.one, 'hep', 'hist', 'zmumu', 'M.json'), 'utf8')
     for (let i = 0; i < Math.max(3, reps); i++) {
@@ -233,9 +255,15 @@ analysis:
       const b = await moduleRun(dirs.many, 32)
       m1.push(a.ms)
       m32.push(b.ms)
-      same &&= a.merged === ref && b.merged === ref
+      const c = await moduleRun(dirs.one, 1, 0)
+      const d = await moduleRun(dirs.many, 32, 0)
+      n1.push(c.ms)
+      n32.push(d.ms)
+      same &&= a.merged === ref && b.merged === ref && c.merged === ref && d.merged === ref
     }
-    same &&= readFileSync(path.join(dirs.many, 'hep', 'hist', 'zmumu', 'M.json'), 'utf8') === ref
+    mod.setRootCacheLimit(256)
+    for (const d of [proc.dirs.many, warm.dirs.one, warm.dirs.many])
+      same &&= readFileSync(path.join(d, 'hep', 'hist', 'zmumu', 'M.json'), 'utf8') === ref
 
     // jsroot's own figure: open the file and read one 72-event partition's columns (cold cache)
     const cols = ['M', 'pt1', 'pt2']
@@ -247,18 +275,24 @@ analysis:
       jr.push(performance.now() - t)
     }
     const jsroot = median(jr.slice(3))
-    const perProcess = (median(p32) - median(p1)) / 31
     const perModule = (median(m32) - median(m1)) / 31
+    const perModuleNoCache = (median(n32) - median(n1)) / 31
     const load = os
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')
     lines.push(
       `hep.hist over ${FILE.split('/').pop()} (2304 events), 1 vs 32 partitions, pool of 2 workers, median of ${reps} (load average ${load}, ${os.cpus().length} CPUs)`,
-      `  process per partition (node hep-task.mjs, built ahead, no tsx): 1 partition ${median(p1).toFixed(0)} ms, 32 partitions ${median(p32).toFixed(0)} ms (HEP work in the 32 tasks: ${hep32} ms)`,
-      `    overhead per extra partition: ${perProcess.toFixed(1)} ms  (target <= 100 ms: ${perProcess <= 100 ? 'met' : 'NOT met'}; ratio to jsroot's read ${(perProcess / jsroot).toFixed(1)}x)`,
+      `  engine, hep_runtime: process (node hep-task.mjs per partition, built ahead, no tsx): 1 partition ${proc.t1.toFixed(0)} ms, 32 partitions ${proc.t32.toFixed(0)} ms (HEP work in the 32 tasks: ${proc.hep32} ms)`,
+      `    overhead per extra partition: ${proc.perExtra.toFixed(1)} ms  (target <= 100 ms: ${proc.perExtra <= 100 ? 'met' : 'NOT met'}; ratio to jsroot's read ${(proc.perExtra / jsroot).toFixed(1)}x)`,
+      warm.asModule
+        ? `  engine, hep_runtime: module (module tasks in the pool's warm executors): 1 partition ${warm.t1.toFixed(0)} ms, 32 partitions ${warm.t32.toFixed(0)} ms (HEP work in the 32 tasks: ${warm.hep32} ms)`
+        : `  engine, hep_runtime: module: this engine has no module tasks, the partitions ran as processes: 1 partition ${warm.t1.toFixed(0)} ms, 32 partitions ${warm.t32.toFixed(0)} ms`,
+      `    overhead per extra partition: ${warm.perExtra.toFixed(1)} ms  (target <= 100 ms: ${warm.perExtra <= 100 ? 'met' : 'NOT met'}; ratio to jsroot's read ${(warm.perExtra / jsroot).toFixed(1)}x; ${(proc.perExtra / warm.perExtra).toFixed(1)}x less than process)`,
       `  module calls in one warm process (what a warm executor runs): 1 partition ${median(m1).toFixed(1)} ms, 32 partitions ${median(m32).toFixed(1)} ms`,
       `    overhead per extra partition: ${perModule.toFixed(1)} ms  (target <= 100 ms: ${perModule <= 100 ? 'met' : 'NOT met'}; ratio to jsroot's read ${(perModule / jsroot).toFixed(1)}x)`,
+      `  the same without the column cache (each partition decompresses its own baskets): 1 partition ${median(n1).toFixed(1)} ms, 32 partitions ${median(n32).toFixed(1)} ms`,
+      `    overhead per extra partition: ${perModuleNoCache.toFixed(1)} ms  (ratio to jsroot's read ${(perModuleNoCache / jsroot).toFixed(1)}x)`,
       `  jsroot's own figure, same run: open the file + read one 72-event partition (3 branches, cold cache): ${jsroot.toFixed(1)} ms`,
       `  merged histogram identical for 1 and 32 partitions, process and module: ${same ? 'yes' : 'NO'}`,
     )

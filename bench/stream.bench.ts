@@ -18,7 +18,7 @@ import path from 'node:path'
 import { subscribeOverHttp, type SseSubscription } from '../server/execution/stream-client.ts'
 
 const TASKS = (process.env.BENCH_STREAM_TASKS || '5000,10000').split(',').map(Number)
-const VIEWERS = (process.env.BENCH_STREAM_VIEWERS || '1,5,20').split(',').map(Number)
+const VIEWERS = (process.env.BENCH_STREAM_VIEWERS || '0,1,5,20').split(',').map(Number)
 const RUN_TIMEOUT_MS = 10 * 60_000
 const TOKEN = 'bench-stream-token-0123456789'
 
@@ -119,8 +119,12 @@ data:
       files: [${files}]
 analysis:
   stages:
+    - id: Warmup
+      op: shell
+      params: { command: "sleep 5" }
     - id: Partitions
       op: noop
+      needs: [Warmup]
       params: { partition: file, dataset: files }
 execution:
   backend: local
@@ -137,7 +141,8 @@ interface Measured {
 
 async function measure(s: Server, versionId: string, viewers: number): Promise<Measured> {
   const { runId } = await trpc<{ runId: string }>(s.base, 'run.start', { versionId }, 'POST')
-  const connectedAt = Date.now()
+  /** when every viewer has had its first message (the catch-up): later events are live */
+  let connectedAt = Number.POSITIVE_INFINITY
   const latencies: number[] = []
   const received: number[][] = Array.from({ length: viewers }, () => [])
   let finalId = 0
@@ -150,6 +155,8 @@ async function measure(s: Server, versionId: string, viewers: number): Promise<M
         lastEventId: 0,
         headers: auth,
         onMessage: (m, at) => {
+          if (received[i]!.length === 0 && m.events.length && received.filter((r) => r.length).length === viewers - 1)
+            connectedAt = at
           for (const e of m.events) {
             received[i]!.push(e.id)
             const stored = Date.parse(e.at)
@@ -181,16 +188,28 @@ async function measure(s: Server, versionId: string, viewers: number): Promise<M
     }
   })()
   const t0 = Date.now()
-  while (!(finalId && received.every((r) => r[r.length - 1] === finalId))) {
-    if (Date.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`run ${runId}: not every viewer got the end in time`)
+  const done = async () => {
+    if (viewers > 0) return finalId > 0 && received.every((r) => r[r.length - 1] === finalId)
+    const run = await trpc<{ run: { state: string } }>(s.base, 'run.get', { runId }, 'GET').catch(() => null)
+    return !!run && ['succeeded', 'failed', 'cancelled'].includes(run.run.state)
+  }
+  while (!(await done())) {
+    if (Date.now() - t0 > RUN_TIMEOUT_MS)
+      throw new Error(
+        `run ${runId}: not every viewer got the end in ${RUN_TIMEOUT_MS / 1000} s (last ids: ${received.map((r) => r[r.length - 1] ?? 0).join(' ')}, final ${finalId})`,
+      )
     const failed = subs.find((x) => x.error)
-    if (failed) throw failed.error
+    if (failed)
+      throw new Error(
+        `a viewer's stream failed: ${failed.error?.message} (last ids: ${received.map((r) => r[r.length - 1] ?? 0).join(' ')}, final ${finalId})`,
+      )
     await sleep(50)
   }
   stop = true
   await prober
   for (const x of subs) x.close()
   await Promise.all(subs.map((x) => x.done))
+  if (viewers === 0) return { latencies, health, healthFailures, events: 0 }
   // exactly once, in order, the same sequence for everyone
   const first = received[0]!
   for (let i = 1; i < first.length; i++) if (first[i]! <= first[i - 1]!) throw new Error('events out of order')
@@ -210,7 +229,7 @@ export async function benchStream(): Promise<string[]> {
         .join(' ')} (${os.cpus().length} cpus)`,
     )
     lines.push(
-      'tasks   viewers  events  latency p50 / p95 / max          p95 vs 1 viewer  health p95 / max (target 250 ms)',
+      'tasks   viewers  events  latency p50 / p95 / max          p95 vs 1 viewer  health p95 / max   vs 0 viewers  vs 250 ms target',
     )
     for (const n of TASKS) {
       const saved = await trpc<{ version: { id: string } }>(
@@ -220,18 +239,25 @@ export async function benchStream(): Promise<string[]> {
         'POST',
       )
       let p95One = Number.NaN
+      let healthNone = Number.NaN
       for (const v of VIEWERS) {
         const m = await measure(s, saved.version.id, v)
         const p95 = quantile(m.latencies, 0.95)
-        if (v === VIEWERS[0]) p95One = p95
+        if (v === 1) p95One = p95
         const hp95 = quantile(m.health, 0.95)
+        if (v === 0) healthNone = hp95
         lines.push(
           `${String(n).padEnd(7)} ${String(v).padEnd(8)} ${String(m.events).padEnd(7)} ` +
-            `${ms(quantile(m.latencies, 0.5))} / ${ms(p95)} / ${ms(Math.max(...m.latencies))}`.padEnd(33) +
-            `${(p95 / p95One).toFixed(2)}x`.padEnd(17) +
-            `${ms(hp95)} / ${ms(Math.max(...m.health))} (${(hp95 / 250).toFixed(2)}x target)` +
-            (m.healthFailures ? ` ${m.healthFailures} failed` : ''),
+            (v === 0
+              ? '(no viewer)'.padEnd(33 + 17)
+              : `${ms(quantile(m.latencies, 0.5))} / ${ms(p95)} / ${ms(Math.max(...m.latencies))}`.padEnd(33) +
+                `${(p95 / p95One).toFixed(2)}x`.padEnd(17)) +
+            `${ms(hp95)} / ${ms(Math.max(...m.health))}`.padEnd(19) +
+            `${(hp95 / healthNone).toFixed(2)}x`.padEnd(14) +
+            `${(hp95 / 250).toFixed(2)}x` +
+            ` (${m.health.length} probes${m.healthFailures ? `, ${m.healthFailures} over 5 s or failed` : ''})`,
         )
+        console.error(`[stream bench] ${lines[lines.length - 1]}`)
       }
     }
   } finally {

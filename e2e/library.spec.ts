@@ -204,9 +204,10 @@ test('diff editor: switching versions and leaving the page raise no error; run a
   await page.goto('/workflows')
   await page.getByTestId('import-input').setInputFiles(file(`${name}.yaml`, V1.replace(NAME, name)))
   await expect(page).toHaveURL(/\/workflows\/[^/]+$/)
-  await uploadVersion(page, V2.replace(NAME, name), 'v2')
-  await uploadVersion(page, V2.replace(NAME, name).replace('echo select muons', 'echo select electrons'), 'v3')
   const rows = page.getByTestId('history-row')
+  await uploadVersion(page, V2.replace(NAME, name), 'v2')
+  await expect(rows).toHaveCount(2) // the next upload's parent is the new head
+  await uploadVersion(page, V2.replace(NAME, name).replace('echo select muons', 'echo select electrons'), 'v3')
   await expect(rows).toHaveCount(3)
   const diff = page.getByTestId('diff-editor')
   await expect(diff.locator('.editor.modified')).toContainText('electrons')

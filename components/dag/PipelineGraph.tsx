@@ -10,13 +10,15 @@ import {
   ReactFlow,
   ReactFlowProvider,
   useReactFlow,
+  useStore,
   useStoreApi,
   type Edge,
+  type ReactFlowState,
   type NodeMouseHandler,
 } from '@xyflow/react'
 import '@xyflow/react/dist/style.css'
 import './dag.css'
-import { nodeTypes, type StageFlowNode } from './StageNode'
+import { DETAIL_ZOOM, nodeTypes, type StageFlowNode } from './StageNode'
 import { useGraphLayout } from './useGraphLayout'
 import { NODE_HEIGHT, NODE_WIDTH, type GraphEdgeData, type GraphLegendPool, type GraphNodeData } from './types'
 import { PoolLegend } from './PoolLegend'
@@ -47,6 +49,7 @@ export interface PipelineGraphProps {
 }
 
 const NO_GROUPS: ReadonlySet<string> = new Set()
+const isZoomedOut = (s: ReactFlowState) => s.transform[2] < DETAIL_ZOOM
 
 const HANDLES = [
   { type: 'target' as const, position: Position.Left, x: 0, y: NODE_HEIGHT / 2 - 1, width: 2, height: 2 },
@@ -216,6 +219,10 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
     [groupOf, expand, onNodeClick],
   )
   const showMinimap = minimap ?? nodes.length > 60
+  // Culling pays while few nodes are in view. Zoomed out (the cheap far view) most nodes are in view
+  // anyway, and culling would re-render the node list on every frame of a pan: all nodes stay
+  // mounted then, and a pan only moves the viewport's transform.
+  const zoomedOut = useStore(isZoomedOut)
   const collapsedGroups = [...grouped.groups.keys()].filter((g) => !expandedIds.has(g)).length
 
   return (
@@ -231,7 +238,7 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
         edges={rfEdges}
         nodeTypes={nodeTypes}
         onNodeClick={handleClick}
-        onlyRenderVisibleElements
+        onlyRenderVisibleElements={!zoomedOut}
         nodesDraggable={false}
         nodesConnectable={false}
         elementsSelectable={false}

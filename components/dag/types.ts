@@ -4,7 +4,16 @@
  */
 
 /** Task/stage execution states (see DESIGN.md, "Runs"). `undefined` = not running (composer). */
-export type NodeRunState = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'retrying' | 'lost'
+export type NodeRunState =
+  | 'pending'
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'retrying'
+  | 'lost'
+  | 'skipped'
 
 export interface GraphNodeData {
   /** stage id (also the node id) */

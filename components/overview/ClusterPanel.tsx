@@ -1,7 +1,7 @@
 'use client'
 /** The cluster as each site sees it (Slurm, HTCondor), beside the pools our workflows ask for. */
 import { formatMiB } from './format'
-import type { ClusterView, PoolFit } from './types'
+import type { ActiveRun, ClusterView, PoolFit } from './types'
 
 function Fits({ fits, empty }: { fits: PoolFit[]; empty: string }) {
   if (fits.length === 0) return <p className="muted">{empty}</p>
@@ -22,12 +22,49 @@ function Fits({ fits, empty }: { fits: PoolFit[]; empty: string }) {
 function Unavailable({ v }: { v: { message: string; hint: string } }) {
   return (
     <p className="muted" data-testid="ov-unavailable">
-      {v.message}. <span>{v.hint}.</span>
+      {v.message}. <span>{v.hint.charAt(0).toUpperCase() + v.hint.slice(1)}.</span>
     </p>
   )
 }
 
-export function ClusterPanel({ cluster }: { cluster: ClusterView }) {
+/** the Dask workers of the runs in progress, with the resources of their pool */
+function DaskWorkers({ runs }: { runs: ActiveRun[] }) {
+  const rows = runs.flatMap((r) =>
+    r.daskWorkers.map((w) => ({ ...w, run: r, resources: r.pools.find((p) => p.pool === w.pool)?.resources })),
+  )
+  if (rows.length === 0) return <p className="muted">No Dask cluster is running for a run now.</p>
+  return (
+    <table className="ov-table" data-testid="ov-dask">
+      <caption className="visually-hidden">Dask workers of the runs in progress</caption>
+      <thead>
+        <tr>
+          <th scope="col">run</th>
+          <th scope="col">pool</th>
+          <th scope="col">host</th>
+          <th scope="col">state</th>
+          <th scope="col">resources</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((w) => (
+          <tr key={w.id}>
+            <td>{w.run.workflowName}</td>
+            <td>{w.pool}</td>
+            <td>{w.host ?? '?'}</td>
+            <td>{w.busy ? 'busy' : w.state}</td>
+            <td>
+              {w.resources
+                ? `${w.resources.cpus} CPU${w.resources.cpus === 1 ? '' : 's'}${w.resources.memoryBytes ? `, ${formatMiB(Math.round(w.resources.memoryBytes / 1048576))}` : ''}${w.resources.gpus ? `, ${w.resources.gpus} GPU` : ''}`
+                : ''}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+export function ClusterPanel({ cluster, runs }: { cluster: ClusterView; runs: ActiveRun[] }) {
   const { slurm, htcondor } = cluster
   return (
     <div className="ov-cluster">
@@ -123,6 +160,10 @@ export function ClusterPanel({ cluster }: { cluster: ClusterView }) {
         ) : (
           <Unavailable v={htcondor} />
         )}
+      </section>
+      <section aria-labelledby="ov-dask-title">
+        <h3 id="ov-dask-title">Dask</h3>
+        <DaskWorkers runs={runs} />
       </section>
       {cluster.otherNeeds.length ? (
         <section aria-labelledby="ov-local">

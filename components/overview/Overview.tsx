@@ -1,10 +1,14 @@
 'use client'
 /**
  * The control room (home page): what runs now, what failed and where, the cluster as each site
- * sees it beside the pools our workflows ask for, and the credentials' time left. Live: the runs
- * are refetched every RUNS_MS, the batch systems (cached 5 s on the server) every CLUSTER_MS.
+ * sees it beside the pools our workflows ask for, and the credentials' time left. Live: the page
+ * listens to the shared event stream of all runs (`run.events`, the run page's stream) and refetches
+ * the runs at most every RUNS_MS while events arrive (and every IDLE_MS without: a missed event
+ * cannot leave the page stale); the batch systems (cached 5 s on the server) every CLUSTER_MS.
  */
+import { useEffect, useRef } from 'react'
 import { useQuery } from '@tanstack/react-query'
+import { useSubscription } from '@trpc/tanstack-react-query'
 import { useTRPC } from '~/components/trpc/client'
 import { ActiveRuns } from './ActiveRuns'
 import { ClusterPanel } from './ClusterPanel'
@@ -12,12 +16,36 @@ import { Failures } from './Failures'
 import { formatTimeLeft } from './format'
 import './overview.css'
 
-const RUNS_MS = 2000
+const RUNS_MS = 1000
+const IDLE_MS = 10_000
 const CLUSTER_MS = 10_000
 
 export function Overview() {
   const trpc = useTRPC()
-  const runs = useQuery({ ...trpc.overview.runs.queryOptions({ failures: 8 }), refetchInterval: RUNS_MS })
+  const runs = useQuery({ ...trpc.overview.runs.queryOptions({ failures: 8 }), refetchInterval: IDLE_MS })
+  const refetch = useRef(runs.refetch)
+  refetch.current = runs.refetch
+  const pending = useRef<ReturnType<typeof setTimeout> | null>(null)
+  useEffect(
+    () => () => {
+      if (pending.current) clearTimeout(pending.current)
+    },
+    [],
+  )
+  useSubscription(
+    trpc.run.events.subscriptionOptions(
+      { runId: null },
+      {
+        onData: () => {
+          // a burst of events is one refetch
+          pending.current ??= setTimeout(() => {
+            pending.current = null
+            void refetch.current()
+          }, RUNS_MS)
+        },
+      },
+    ),
+  )
   const cluster = useQuery({ ...trpc.overview.cluster.queryOptions(), refetchInterval: CLUSTER_MS })
   return (
     <div className="overview" data-testid="overview">
@@ -45,7 +73,7 @@ export function Overview() {
           ) : null}
         </h2>
         {cluster.data ? (
-          <ClusterPanel cluster={cluster.data} />
+          <ClusterPanel cluster={cluster.data} runs={runs.data?.active ?? []} />
         ) : cluster.error ? (
           <p className="error" role="alert">
             {cluster.error.message}

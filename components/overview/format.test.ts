@@ -11,6 +11,8 @@ describe('overview formatting', () => {
   })
   it('says how a failed task ended', () => {
     expect(describeExit({ exitCode: 3, signal: null, reason: null })).toBe('exit code 3')
+    expect(describeExit({ exitCode: 3, signal: null, reason: 'exit code 3' })).toBe('exit code 3')
+    expect(describeExit({ exitCode: null, signal: null, reason: 'lost: node failed' })).toBe('lost: node failed')
     expect(describeExit({ exitCode: null, signal: 'SIGKILL', reason: 'out of memory' })).toBe(
       'signal SIGKILL: out of memory',
     )

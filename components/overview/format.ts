@@ -28,8 +28,9 @@ export function describeExit(t: { exitCode: number | null; signal: string | null
   const parts: string[] = []
   if (t.signal) parts.push(`signal ${t.signal}`)
   else if (t.exitCode !== null) parts.push(`exit code ${t.exitCode}`)
-  if (t.reason) parts.push(t.reason)
-  return parts.join(': ') || 'failed'
+  // the engine's reason often repeats the exit ("exit code 3"): say it once
+  if (t.reason && !parts.some((x) => t.reason!.includes(x))) parts.push(t.reason)
+  return parts.join(': ') || t.reason || 'failed'
 }
 
 export function percent(part: number, total: number): number {

@@ -58,7 +58,7 @@ interface RunGroupData {
 type RunGroupNode = Node<RunGroupData & Record<string, unknown>, 'runGroup'>
 type AnyRunNode = RunFlowNode | RunGroupNode
 
-const SEGMENT_ORDER = ['succeeded', 'failed', 'lost', 'cancelled', 'running', 'retrying', 'queued'] as const
+const SEGMENT_ORDER = ['succeeded', 'failed', 'lost', 'cancelled', 'skipped', 'running', 'retrying', 'queued'] as const
 
 const RunStageNode = memo(function RunStageNode(props: NodeProps<RunFlowNode>) {
   const d = props.data

@@ -21,6 +21,7 @@ import { groupStages } from './grouping'
 import { runCounts } from './liveState'
 import { RunGraph } from './RunGraph'
 import { RunHeader } from './RunHeader'
+import { RunLog } from './RunLog'
 import { StageRows } from './StageRows'
 import { EMPTY_FILTERS, TaskTable, type TaskFilters, type TaskView } from './TaskTable'
 import { TaskJobScript } from './TaskJobScript'
@@ -236,6 +237,7 @@ export function RunPage({ runId }: { runId: string }) {
           />
         ) : null}
       </div>
+      <RunLog runId={runId} detail={detail} active={active} />
       {selected ? <TaskJobScript key={selected.id} taskId={selected.id} active={active} /> : null}
     </div>
   )

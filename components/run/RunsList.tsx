@@ -1,14 +1,16 @@
 'use client'
 /**
- * /runs: every run, newest first, with filters (state, workflow, backend) kept in the URL, and the
- * history of one workflow (/runs?workflow=<id>) with a button to run its head version.
- * Refreshed every few seconds while a listed run is active.
+ * /runs: every run, newest first, with filters (workflow, state, backend, strategy, owner) and a
+ * search (run id or workflow name) kept in the URL and applied on the server, pages of 50 by cursor
+ * (thousands of runs), and the history of one workflow (/runs?workflow=<id>) with a button to run
+ * its head version. Refreshed every few seconds while a listed run is active.
  */
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
 import { useMemo, useState } from 'react'
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import { useTRPC } from '~/components/trpc/client'
+import { useDebounced } from '~/components/ui/useDebounced'
 import { FINISHED_RUN_STATES, formatDuration, formatTime, RUN_STATE_NAMES, shortId, STATE_COLORS } from './aggregate'
 import { StateBadge } from './RunHeader'
 import { StartRunButton } from './StartRunButton'
@@ -19,9 +21,14 @@ export interface RunsFilters {
   workflow: string
   state: string
   backend: string
+  strategy: string
+  owner: string
+  q: string
 }
 
+export const NO_RUN_FILTERS: RunsFilters = { workflow: '', state: '', backend: '', strategy: '', owner: '', q: '' }
 const BACKENDS = ['local', 'dask']
+const STRATEGIES = ['local', 'slurm', 'htcondor']
 const PAGE = 50
 
 export function RunsList({ initial }: { initial: RunsFilters }) {
@@ -32,9 +39,7 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
     const next = { ...f, ...patch }
     setF(next)
     const qs = new URLSearchParams()
-    if (next.workflow) qs.set('workflow', next.workflow)
-    if (next.state) qs.set('state', next.state)
-    if (next.backend) qs.set('backend', next.backend)
+    for (const k of Object.keys(NO_RUN_FILTERS) as (keyof RunsFilters)[]) if (next[k]) qs.set(k, next[k])
     router.replace(`/runs${qs.size ? `?${qs}` : ''}`, { scroll: false })
   }
 
@@ -44,7 +49,8 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
   // pages by cursor (run.list's strict input takes no `direction`, so no useInfiniteQuery)
   const [cursors, setCursors] = useState<(string | null)[]>([null])
   const cursor = cursors[cursors.length - 1]
-  const filterKey = `${f.workflow}|${f.state}`
+  const search = useDebounced(f.q.trim(), 250)
+  const filterKey = `${f.workflow}|${f.state}|${f.backend}|${f.strategy}|${f.owner}|${search}`
   const [lastKey, setLastKey] = useState(filterKey)
   if (lastKey !== filterKey) {
     setLastKey(filterKey)
@@ -53,6 +59,10 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
   const input = {
     ...(f.workflow ? { workflowId: f.workflow } : {}),
     ...(f.state ? { state: f.state as (typeof RUN_STATE_NAMES)[number] } : {}),
+    ...(f.backend ? { backend: f.backend } : {}),
+    ...(f.strategy ? { strategy: f.strategy } : {}),
+    ...(f.owner ? { owner: f.owner } : {}),
+    ...(search ? { q: search } : {}),
     cursor,
     limit: PAGE,
   }
@@ -62,9 +72,9 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
     staleTime: 0,
     refetchInterval: (q) => (q.state.data?.items.some((r) => !FINISHED_RUN_STATES.has(r.state)) ? 3000 : 15000),
   })
-  const all = useMemo(() => list.data?.items ?? [], [list.data])
-  // the list procedure has no backend filter: applied here, to the page read
-  const rows = f.backend ? all.filter((r) => r.backend === f.backend) : all
+  const rows = useMemo(() => list.data?.items ?? [], [list.data])
+  const matching = list.data?.matching ?? 0
+  const anyFilter = Object.values(f).some(Boolean)
   const head = wf.data?.workflow.head
 
   return (
@@ -87,6 +97,16 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
         ) : null}
       </div>
       <div className="rl-filters">
+        <label>
+          search
+          <input
+            type="search"
+            value={f.q}
+            placeholder="run id or workflow name"
+            onChange={(e) => set({ q: e.target.value })}
+            data-testid="runs-search"
+          />
+        </label>
         <label>
           workflow
           <select
@@ -131,8 +151,33 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
             ))}
           </select>
         </label>
-        {f.workflow || f.state || f.backend ? (
-          <button type="button" onClick={() => set({ workflow: '', state: '', backend: '' })}>
+        <label>
+          strategy
+          <select
+            value={f.strategy}
+            onChange={(e) => set({ strategy: e.target.value })}
+            data-testid="runs-filter-strategy"
+          >
+            <option value="">all</option>
+            {STRATEGIES.map((b) => (
+              <option key={b} value={b}>
+                {b}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          owner
+          <input
+            value={f.owner}
+            placeholder="user name"
+            size={10}
+            onChange={(e) => set({ owner: e.target.value })}
+            data-testid="runs-filter-owner"
+          />
+        </label>
+        {anyFilter ? (
+          <button type="button" onClick={() => set(NO_RUN_FILTERS)}>
             clear
           </button>
         ) : null}
@@ -150,6 +195,8 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
             <th>version</th>
             <th>state</th>
             <th>backend / strategy</th>
+            <th title="the host whose engine dispatched the run">site</th>
+            <th>owner</th>
             <th>tasks</th>
             <th>started</th>
             <th>duration</th>
@@ -162,10 +209,8 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
           ))}
           {rows.length === 0 && !list.isLoading ? (
             <tr>
-              <td colSpan={9} className="muted rl-empty">
-                {f.workflow || f.state || f.backend
-                  ? 'No run matches the filters.'
-                  : 'No runs yet. Open a workflow and run it.'}
+              <td colSpan={11} className="muted rl-empty">
+                {anyFilter ? 'No run matches the filters.' : 'No runs yet. Open a workflow and run it.'}
               </td>
             </tr>
           ) : null}
@@ -175,7 +220,10 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
         <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
           ‹ newer
         </button>
-        <span className="muted">page {cursors.length}</span>
+        <span className="muted" data-testid="runs-page">
+          page {cursors.length} of {Math.max(1, Math.ceil(matching / PAGE))} · {matching.toLocaleString()} run
+          {matching === 1 ? '' : 's'}
+        </span>
         <button
           type="button"
           disabled={!list.data?.nextCursor}
@@ -220,6 +268,8 @@ function RunRow({ r, showWorkflow }: { r: RunListItem; showWorkflow: boolean }) 
       <td>
         {r.backend} / {r.strategy}
       </td>
+      <td className="muted">{r.site ?? '–'}</td>
+      <td data-testid={`run-owner-${r.id}`}>{r.owner ?? <span className="muted">–</span>}</td>
       <td>
         <span
           className="rl-progress"

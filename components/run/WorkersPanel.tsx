@@ -62,7 +62,8 @@ export const WorkersPanel = memo(function WorkersPanel({
         <h2>Pools and workers</h2>
         <span className="muted">{workers.filter((w) => w.state !== 'gone').length} active</span>
       </div>
-      <div className="wp-scroll">
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must take keyboard focus to be scrolled without a mouse (WCAG 2.1.1) */}
+      <section className="wp-scroll" tabIndex={0} aria-label="Workers by pool">
         {poolNames.map((name) => {
           const pool = pools.find((p) => p.name === name)
           const ws = workers
@@ -185,7 +186,7 @@ export const WorkersPanel = memo(function WorkersPanel({
             </div>
           )
         })}
-      </div>
+      </section>
     </section>
   )
 })

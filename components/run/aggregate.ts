@@ -12,12 +12,13 @@ export const TASK_STATE_ORDER = [
   'failed',
   'lost',
   'cancelled',
+  'skipped',
 ] as const
 export type TaskStateName = (typeof TASK_STATE_ORDER)[number]
 
 export const RUN_STATE_NAMES = ['pending', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const
 export const FINISHED_RUN_STATES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled'])
-export const TERMINAL_TASK: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled'])
+export const TERMINAL_TASK: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled', 'skipped'])
 /** tasks that a "Retry failed" may re-queue (the engine accepts failed, cancelled and lost) */
 export const RETRYABLE_TASK: ReadonlySet<string> = new Set(['failed', 'lost'])
 
@@ -31,6 +32,8 @@ export const STATE_COLORS: Record<string, string> = {
   failed: '#ff6b6b',
   lost: '#ff8a6b',
   cancelled: '#9aa3b2',
+  /** never ran: an upstream task failed or was cancelled */
+  skipped: '#b58cd9',
   cancelling: '#c9a06b',
 }
 
@@ -50,7 +53,8 @@ const n = (c: Counts, k: string) => (c[k] ?? 0) > 0
  *  - something active: `running` (if any runs), else `retrying`, else `queued`;
  *  - else a failure wins (`failed`, then `lost`): the stage will not finish cleanly;
  *  - else waiting tasks: `running` when some already finished (the stage is part-way), else `pending`;
- *  - else all finished: `cancelled` if any was, otherwise `succeeded`.
+ *  - else all finished: `cancelled` if any was, else `skipped` if any was (an upstream task failed),
+ *    otherwise `succeeded`.
  * A stage without tasks (not expanded yet) is `pending`.
  */
 export function aggregateState(c: Counts): TaskStateName {
@@ -59,8 +63,9 @@ export function aggregateState(c: Counts): TaskStateName {
   if (n(c, 'queued')) return 'queued'
   if (n(c, 'failed')) return 'failed'
   if (n(c, 'lost')) return 'lost'
-  if (n(c, 'pending')) return n(c, 'succeeded') || n(c, 'cancelled') ? 'running' : 'pending'
+  if (n(c, 'pending')) return n(c, 'succeeded') || n(c, 'cancelled') || n(c, 'skipped') ? 'running' : 'pending'
   if (n(c, 'cancelled')) return 'cancelled'
+  if (n(c, 'skipped')) return 'skipped'
   if (n(c, 'succeeded')) return 'succeeded'
   return 'pending'
 }

@@ -16,7 +16,7 @@ function ev(id: number, type: string, payload: Record<string, unknown>, extra: P
     workerId: null,
     payload,
     ...extra,
-  }
+  } as LiveEvent
 }
 function ts(
   id: number,

@@ -12,19 +12,15 @@
  * - Per-task patches (state, attempt, reason, worker, start/end) are kept apart from the snapshot
  *   (which has only aggregates): the task table and the timeline overlay them on fetched rows.
  *
- * Everything returns new objects (React state); maps are copied once per batch, not per event.
+ * Events are the engine's typed union (discriminated on `type`): each case reads its payload's
+ * declared fields; only fields a producer may add beyond the schema (a worker's host, pid) are read
+ * with a type check. Everything returns new objects (React state); maps are copied once per batch.
  */
+import type { RunEvent } from '~/server/execution/events'
 import { FINISHED_RUN_STATES, TERMINAL_TASK } from './aggregate'
 
-export interface LiveEvent {
-  id: number
-  runId: string
-  at: string
-  type: string
-  taskId: string | null
-  workerId: string | null
-  payload: Record<string, unknown>
-}
+/** a streamed event: the engine's typed, discriminated union (server/execution/events.ts) */
+export type LiveEvent = RunEvent
 
 export interface LiveWorker {
   id: string
@@ -133,21 +129,14 @@ function fromSnapshot(s: RunSnapshotInput): Derived {
 
 /** applies one event to the derived aggregates (mutates `d`, which the caller owns) */
 function step(d: Derived, e: LiveEvent): void {
-  const p = e.payload ?? {}
   switch (e.type) {
     case 'task.state': {
-      const stage = str(p.stage)
-      const from = str(p.from)
-      const to = str(p.to)
-      if (stage && to) {
-        const c = (d.stageCounts[stage] ??= {})
-        if (from) {
-          const left = (c[from] ?? 0) - 1
-          if (left > 0) c[from] = left
-          else delete c[from]
-        }
-        c[to] = (c[to] ?? 0) + 1
-      }
+      const { stage, from, to } = e.payload
+      const c = (d.stageCounts[stage] ??= {})
+      const left = (c[from] ?? 0) - 1
+      if (left > 0) c[from] = left
+      else delete c[from]
+      c[to] = (c[to] ?? 0) + 1
       if (e.workerId && e.taskId) {
         const w = d.workers.get(e.workerId)
         if (w) {
@@ -159,18 +148,19 @@ function step(d: Derived, e: LiveEvent): void {
     }
     case 'worker.state': {
       if (!e.workerId) return
+      const p = e.payload
       const prev = d.workers.get(e.workerId)
-      const to = str(p.to) ?? prev?.state ?? 'requested'
+      const to = p.to
       const at = atMs(e)
       d.workers.set(e.workerId, {
         id: e.workerId,
-        pool: str(p.pool) ?? prev?.pool ?? 'default',
+        pool: p.pool,
         state: to,
-        kind: str(p.kind) ?? prev?.kind ?? null,
-        batchJobId: str(p.batchJobId) ?? prev?.batchJobId ?? null,
+        kind: p.kind ?? prev?.kind ?? null,
+        batchJobId: p.batchJobId ?? prev?.batchJobId ?? null,
         host: str(p.host) ?? prev?.host ?? null,
         pid: num(p.pid) ?? prev?.pid ?? null,
-        reason: 'reason' in p ? str(p.reason) : (prev?.reason ?? null),
+        reason: 'reason' in p ? (p.reason ?? null) : (prev?.reason ?? null),
         currentTaskId: to === 'gone' ? null : (prev?.currentTaskId ?? null),
         startedAt: prev?.startedAt ?? (to === 'running' ? at : null),
         endedAt: to === 'gone' ? (prev?.endedAt ?? at) : null,
@@ -178,8 +168,7 @@ function step(d: Derived, e: LiveEvent): void {
       return
     }
     case 'run.state': {
-      const to = str(p.to)
-      if (!to) return
+      const { to, reason } = e.payload
       d.runState = to
       const at = atMs(e)
       if (to === 'running') {
@@ -187,7 +176,7 @@ function step(d: Derived, e: LiveEvent): void {
         d.finishedAt = null // a retry re-opens a finished run
       }
       if (FINISHED_RUN_STATES.has(to)) d.finishedAt = at
-      if (to === 'failed') d.error = str(p.reason) ?? d.error
+      if (to === 'failed') d.error = reason ?? d.error
       return
     }
     default:
@@ -223,7 +212,7 @@ export function initLive(snapshot: RunSnapshotInput): LiveState {
 
 function patchTask(tasks: Map<string, LiveTaskPatch>, e: LiveEvent): void {
   if (!e.taskId) return
-  const p = e.payload ?? {}
+  if (e.type !== 'task.state' && e.type !== 'task.info' && e.type !== 'task.submitted') return
   const prev = tasks.get(e.taskId)
   if (prev && prev.eventId >= e.id) return
   const base: LiveTaskPatch = prev ?? {
@@ -242,22 +231,23 @@ function patchTask(tasks: Map<string, LiveTaskPatch>, e: LiveEvent): void {
   }
   const next: LiveTaskPatch = { ...base, eventId: e.id }
   if (e.type === 'task.state') {
-    const to = str(p.to)
-    next.state = to ?? base.state
-    next.stage = str(p.stage) ?? base.stage
-    next.pool = str(p.pool) ?? base.pool
-    next.attempt = num(p.attempt) ?? base.attempt
+    const p = e.payload
+    const to = p.to
+    next.state = to
+    next.stage = p.stage
+    next.pool = p.pool
+    next.attempt = p.attempt
     if (e.workerId) next.workerId = e.workerId
-    if ('reason' in p) next.reason = str(p.reason)
-    if ('exitCode' in p) next.exitCode = num(p.exitCode)
-    if ('durationMs' in p) next.durationMs = num(p.durationMs)
+    if ('reason' in p) next.reason = p.reason ?? null
+    if ('exitCode' in p) next.exitCode = p.exitCode ?? null
+    if ('durationMs' in p) next.durationMs = p.durationMs ?? null
     const at = atMs(e)
     if (to === 'running') {
       next.startedAt = at
       next.finishedAt = null
       next.exitCode = null
       next.durationMs = null
-    } else if (to && TERMINAL_TASK.has(to)) {
+    } else if (TERMINAL_TASK.has(to)) {
       next.finishedAt = at
       if (next.startedAt == null && next.durationMs != null) next.startedAt = at - next.durationMs
     } else if (to === 'pending' || to === 'queued' || to === 'retrying') {
@@ -265,12 +255,12 @@ function patchTask(tasks: Map<string, LiveTaskPatch>, e: LiveEvent): void {
       next.finishedAt = null
     }
   } else if (e.type === 'task.info') {
-    if ('reason' in p) next.reason = str(p.reason)
-    next.attempt = num(p.attempt) ?? base.attempt
-  } else if (e.type === 'task.submitted') {
+    next.reason = e.payload.reason
+    next.attempt = e.payload.attempt
+  } else {
     if (e.workerId) next.workerId = e.workerId
-    next.attempt = num(p.attempt) ?? base.attempt
-  } else return
+    next.attempt = e.payload.attempt
+  }
   tasks.set(e.taskId, next)
 }
 
@@ -310,16 +300,15 @@ export function applyEvents(state: LiveState, events: readonly LiveEvent[]): Liv
       if (tasks === state.tasks) tasks = new Map(state.tasks)
       patchTask(tasks, e)
     } else if (e.type === 'run.log') {
-      const p = e.payload ?? {}
-      messages = [...messages, { id: e.id, at: e.at, level: str(p.level) ?? 'info', message: str(p.message) ?? '' }]
-    } else if (e.type === 'run.state' && typeof e.payload?.reason === 'string' && e.payload.reason) {
+      messages = [...messages, { id: e.id, at: e.at, level: e.payload.level, message: e.payload.message }]
+    } else if (e.type === 'run.state' && e.payload.reason) {
       messages = [
         ...messages,
         {
           id: e.id,
           at: e.at,
           level: e.payload.to === 'failed' ? 'error' : 'info',
-          message: `run ${String(e.payload.to)}: ${e.payload.reason}`,
+          message: `run ${e.payload.to}: ${e.payload.reason}`,
         },
       ]
     }

@@ -9,6 +9,7 @@ import { NextRequest } from 'next/server'
 import { gate } from '../auth/gate.ts'
 import { GET, POST } from '../../app/api/trpc/[trpc]/route.ts'
 import { GET as artifactGET } from '../../app/runs/[id]/artifacts/[artifactId]/route.ts'
+import { GET as liveArtifactGET } from '../../app/runs/[id]/artifacts/live/route.ts'
 import { GET as logGET } from '../../app/runs/[id]/tasks/[taskId]/log/route.ts'
 import { GET as exportGET } from '../../app/workflows/[id]/export/route.ts'
 
@@ -16,6 +17,7 @@ type RouteGet = (req: Request, ctx: { params: Promise<Record<string, string>> })
 /** the route handlers under app/ (path pattern, parameter names, handler) */
 const ROUTES: [RegExp, string[], RouteGet][] = [
   [/^\/runs\/([^/]+)\/tasks\/([^/]+)\/log$/, ['id', 'taskId'], logGET as RouteGet],
+  [/^\/runs\/([^/]+)\/artifacts\/live$/, ['id'], liveArtifactGET as RouteGet],
   [/^\/runs\/([^/]+)\/artifacts\/([^/]+)$/, ['id', 'artifactId'], artifactGET as RouteGet],
   [/^\/workflows\/([^/]+)\/export$/, ['id'], exportGET as RouteGet],
 ]

@@ -164,3 +164,47 @@ describe('controlroom dispatcher (in process)', () => {
     expect(r.stderr).toContain(`${f}:4:11: error unknown-op:`)
   })
 })
+
+describe('the terminal and the pipe', () => {
+  it('plan and validate never write a raw control character (hostile ids, values and op names)', async () => {
+    const ESC = '\u001b'
+    const hostile = join(tmp, 'hostile.yaml')
+    writeFileSync(
+      hostile,
+      `analysis:\n  stages:\n    - id: A\n      op: "custom.x${ESC}]0;pwned${ESC}\\\\"\n    - id: "B${ESC}[2J"\n      op: noop\nexecution:\n  pools:\n    default: { workers: 1, config: { partition: "p${ESC}[31mred" } }\n`,
+    )
+    for (const args of [
+      ['plan', hostile],
+      ['validate', hostile],
+      ['plan', hostile, '--for-run'],
+    ]) {
+      const r = await run(...args)
+      const all = r.stdout + r.stderr
+      expect(all.length).toBeGreaterThan(20)
+      expect(all).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/)
+      expect(all).toContain('\\x1b')
+    }
+    // with colours on, only the CLI's own colour codes are written
+    const out: string[] = []
+    await main(['validate', hostile], {
+      stdout: { write: (s: string) => out.push(s) },
+      stderr: { write: (s: string) => out.push(s) },
+      color: true,
+    })
+    expect(out.join('').replace(/\u001b\[(?:0|2|31|33)m/g, '')).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/)
+    expect(out.join('')).not.toContain(`${ESC}]0;pwned`)
+  })
+
+  it('runs --json on a fresh home prints JSON only on stdout (the migration message goes to stderr)', () => {
+    const home = mkdtempSync(join(tmpdir(), 'controlroom-fresh-'))
+    const r = spawnSync(process.execPath, [BIN, 'runs', '--json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, CONTROLROOM_HOME: home, DATABASE_URL: '' },
+      timeout: 60_000,
+    })
+    expect(r.status).toBe(0)
+    expect(JSON.parse(r.stdout)).toEqual([])
+    expect(r.stderr).toMatch(/\[db\] applied migration/)
+  }, 90_000)
+})

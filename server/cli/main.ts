@@ -11,9 +11,10 @@
  * Later commands (`run`, `runs`, ...) register themselves with `registerCommand`.
  */
 import { readFile } from 'node:fs/promises'
+import { parseArgs as parseArgsStrict } from 'node:util'
 import { compileWorkflow } from '../workflow/index.ts'
 import type { CompileResult, Problem } from '../workflow/index.ts'
-import { renderPlan, renderProblem } from './render.ts'
+import { renderPlan, renderProblem, terminalSafe } from './render.ts'
 import { runCommand } from './commands/run.ts'
 import { runsCommand } from './commands/runs.ts'
 
@@ -60,45 +61,41 @@ export function listCommands(): Command[] {
   return [...commands.values()]
 }
 
+/**
+ * Options with node:util's parseArgs (strict: unknown options and missing values are usage
+ * errors); its messages are replaced by ones that name the command and its options.
+ */
 function parseArgs(argv: string[], cmd: Command): ParsedArgs {
-  const positional: string[] = []
-  const flags: Record<string, string | boolean> = {}
-  let onlyPositional = false
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]
-    if (onlyPositional || !a.startsWith('-') || a === '-') {
-      positional.push(a)
-      continue
-    }
-    if (a === '--') {
-      onlyPositional = true
-      continue
-    }
-    if (a === '-h') {
-      flags.help = true
-      continue
-    }
-    if (!a.startsWith('--')) throw new UsageError(`unknown option '${a}' for '${cmd.name}'`)
-    const eq = a.indexOf('=')
-    const name = eq >= 0 ? a.slice(2, eq) : a.slice(2)
-    if (name === 'help') {
-      flags.help = true
-      continue
-    }
-    if (cmd.flags.includes(name)) {
-      if (eq >= 0) throw new UsageError(`option '--${name}' takes no value`)
-      flags[name] = true
-    } else if (cmd.flags.includes(name + '=')) {
-      if (eq >= 0) flags[name] = a.slice(eq + 1)
-      else if (i + 1 < argv.length) flags[name] = argv[++i]
-      else throw new UsageError(`option '--${name}' needs a value`)
-    } else {
-      throw new UsageError(
-        `unknown option '--${name}' for '${cmd.name}' (options: ${cmd.flags.map((f) => '--' + f.replace(/=$/, ' VALUE')).join(', ') || 'none'})`,
-      )
-    }
+  const options: NonNullable<Parameters<typeof parseArgsStrict>[0]>['options'] = {
+    help: { type: 'boolean', short: 'h' },
   }
-  return { positional, flags }
+  for (const f of cmd.flags) {
+    if (f.endsWith('=')) options[f.slice(0, -1)] = { type: 'string' }
+    else options[f] = { type: 'boolean' }
+  }
+  let parsed: ReturnType<typeof parseArgsStrict>
+  try {
+    parsed = parseArgsStrict({ args: argv, options, allowPositionals: true, strict: true })
+  } catch (e) {
+    const err = e as Error & { code?: string }
+    const opt = /'(-[^' ]+)/.exec(err.message)?.[1] ?? ''
+    const name = opt.replace(/^-+/, '')
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      throw new UsageError(
+        opt.startsWith('--')
+          ? `unknown option '--${name.split('=')[0]}' for '${cmd.name}' (options: ${cmd.flags.map((f) => '--' + f.replace(/=$/, ' VALUE')).join(', ') || 'none'})`
+          : `unknown option '${opt}' for '${cmd.name}'`,
+      )
+    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      if (cmd.flags.includes(name.split(/[= ]/)[0] ?? ''))
+        throw new UsageError(`option '--${name.split(/[= ]/)[0]}' takes no value`)
+      throw new UsageError(`option '--${name.split(/[= ]/)[0]}' needs a value`)
+    }
+    throw new UsageError(err.message)
+  }
+  const flags: Record<string, string | boolean> = {}
+  for (const [k, v] of Object.entries(parsed.values)) if (typeof v === 'string' || typeof v === 'boolean') flags[k] = v
+  return { positional: parsed.positionals, flags }
 }
 
 function helpText(): string {
@@ -137,19 +134,34 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     io.stderr.write(`controlroom: unknown command '${name}' (commands: ${names.join(', ')}). Run 'controlroom help'.\n`)
     return EXIT_USAGE
   }
+  // stdout carries the command's output only (with --json: JSON and nothing else); whatever a
+  // library logs (the database's "[db] applied migration ...") goes to stderr
+  const saved = { log: console.log, info: console.info }
+  console.log = console.error
+  console.info = console.error
+  // never a raw control character on the terminal (stage ids and logs come from users)
+  const colour = io.color === true
+  const safeIo: CliIO = {
+    ...io,
+    stdout: { write: (c: string) => io.stdout.write(terminalSafe(c, colour)) },
+    stderr: { write: (c: string) => io.stderr.write(terminalSafe(c, colour)) },
+  }
   try {
     const parsed = parseArgs(args, cmd)
     if (parsed.flags.help) {
-      io.stdout.write(`Usage: controlroom ${cmd.usage}\n\n${cmd.summary}\n`)
+      safeIo.stdout.write(`Usage: controlroom ${cmd.usage}\n\n${cmd.summary}\n`)
       return EXIT_OK
     }
-    return await cmd.run(parsed, io)
+    return await cmd.run(parsed, safeIo)
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr.write(`controlroom ${cmd.name}: ${e.message}\nUsage: controlroom ${cmd.usage}\n`)
+      safeIo.stderr.write(`controlroom ${cmd.name}: ${e.message}\nUsage: controlroom ${cmd.usage}\n`)
       return EXIT_USAGE
     }
     throw e
+  } finally {
+    console.log = saved.log
+    console.info = saved.info
   }
 }
 

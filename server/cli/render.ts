@@ -2,6 +2,25 @@
 import { formatBytes, formatDuration } from '../workflow/index.ts'
 import type { ExecutionPlan, Problem } from '../workflow/index.ts'
 
+/**
+ * Text safe for a terminal: control characters (C0 but newline and tab, DEL, C1) shown as \xNN.
+ * Stage ids, messages and logs come from users: raw escape bytes could rewrite the screen.
+ */
+export function visible(text: string): string {
+  return text.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  )
+}
+
+/** `visible` for a whole output chunk, keeping the CLI's own colour codes (and only those) when on. */
+export function terminalSafe(chunk: string, colour: boolean): string {
+  if (!colour) return visible(chunk)
+  return chunk.replace(/\x1b\[(?:0|2|31|33)m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (m) =>
+    m.length > 1 ? m : visible(m),
+  )
+}
+
 const C = {
   red: (s: string) => `\x1b[31m${s}\x1b[0m`,
   yellow: (s: string) => `\x1b[33m${s}\x1b[0m`,

@@ -64,8 +64,8 @@ afterAll(async () => {
 })
 
 describe('credential policy at dispatch', () => {
-  it('refuse: an expired proxy stops the run before anything is created, naming it and how to renew', async () => {
-    const versionId = await env.save(wf(expired, '  config: { credential_policy: refuse }\n'))
+  it('by default (required means required): an expired proxy stops the run before anything is created, naming it and how to renew', async () => {
+    const versionId = await env.save(wf(expired))
     const before = await env.t.db.run.count()
     const err = await startRun({ versionId }, env.engine).then(
       () => null,
@@ -94,8 +94,8 @@ describe('credential policy at dispatch', () => {
     }
   })
 
-  it('warn (default): the run starts, the warning is returned and stored as a run event', async () => {
-    const versionId = await env.save(wf(expired))
+  it('warn (chosen explicitly): the run starts, the warning is returned and stored as a run event', async () => {
+    const versionId = await env.save(wf(expired, '  config: { credential_policy: warn }\n'))
     const { runId, warnings } = await startRun({ versionId }, env.engine)
     expect(warnings).toContainEqual(expect.objectContaining({ code: 'credential-expired', severity: 'warning' }))
     expect(await env.waitFor(runId, 30_000)).toBe('succeeded')

@@ -1,8 +1,9 @@
 /**
  * The dispatch-time credential policy: every credential the plan references must exist and stay
- * valid until the run's expected end. In `refuse` mode the problems of required credentials are
- * errors (dispatch stops); in `warn` mode they are warnings (dispatch goes ahead and the UI shows
- * them). Problems of optional credentials are always warnings.
+ * valid until the run's expected end. In `refuse` mode (the default: required means required) the
+ * problems of required credentials are errors (dispatch stops); in `warn` mode, chosen explicitly,
+ * they are warnings (dispatch goes ahead and the UI shows them). Problems of optional credentials
+ * (`required: false`) are always warnings.
  */
 import type { CredentialRef, ExecutionPlan } from '../workflow/types.ts'
 import { inspectCredential, resolveCredentialRef, type DiscoveryOptions } from './discover.ts'
@@ -38,7 +39,7 @@ export function evaluateCredential(
   expectedRunSeconds: number | null,
   opts: { mode?: CredentialPolicyMode; marginSeconds?: number } = {},
 ): CredentialProblem[] {
-  const mode = opts.mode ?? 'warn'
+  const mode = opts.mode ?? 'refuse'
   const margin = opts.marginSeconds ?? 300
   const severity: CredentialProblem['severity'] = ref.required && mode === 'refuse' ? 'error' : 'warning'
   const name = NAME[ref.kind]
@@ -107,7 +108,7 @@ export function evaluateCredential(
 
 /**
  * The dispatch policy of a plan: `execution.config.credential_policy` (or `credentialPolicy`,
- * `credentials.policy`), else $CONTROLROOM_CREDENTIAL_POLICY, else `warn`.
+ * `credentials.policy`), else $CONTROLROOM_CREDENTIAL_POLICY, else `refuse`.
  */
 export function credentialPolicyOf(
   plan: Pick<ExecutionPlan, 'config'>,
@@ -121,7 +122,7 @@ export function credentialPolicyOf(
     cfg.credentialPolicy ??
     (cfg.credentials as Record<string, unknown> | undefined)?.policy ??
     env.CONTROLROOM_CREDENTIAL_POLICY
-  return v === 'refuse' ? 'refuse' : 'warn'
+  return v === 'warn' ? 'warn' : 'refuse'
 }
 
 /**

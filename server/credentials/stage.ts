@@ -9,7 +9,7 @@
  * The material goes from file to file (or through the stdin of one remote command): it is never
  * on a command line, in a returned value or in a log.
  */
-import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
+import { chmod, mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import type { CommandTransport } from '../execution/transport/types.ts'
 import type { CredentialLocation, CredentialStatus, StagedCredential } from './types.ts'
@@ -139,4 +139,21 @@ export function jobCredentialSetup(staged: StagedCredential[], delivery: Credent
     }
   }
   return out
+}
+
+/**
+ * Remove a run's staged credentials (`<runDir>/<subdir>/`) when the run has ended: a staged proxy
+ * or token must not outlive the jobs that needed it. Missing is fine.
+ */
+export async function removeStagedCredentials(
+  runDir: string,
+  opts: { transport?: CommandTransport; subdir?: string } = {},
+): Promise<void> {
+  const dir = path.posix.join(runDir, opts.subdir ?? 'credentials')
+  if (opts.transport && opts.transport.kind !== 'local') {
+    const r = await opts.transport.run(['rm', '-rf', '--', dir], { timeoutMs: 60_000 })
+    if (r.code !== 0) throw new CredentialStageError(`could not remove ${dir}: ${r.stderr.trim() || `exit ${r.code}`}`)
+    return
+  }
+  await rm(dir, { recursive: true, force: true })
 }

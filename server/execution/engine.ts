@@ -18,7 +18,7 @@
  *   stage that succeeded in the old run are copied as `succeeded` (reason "reused from run X"; their
  *   outputs stay in the old run directory and are passed on via CONTROLROOM_INPUTS).
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {
@@ -36,6 +36,8 @@ import { emit } from './bus.ts'
 import type { NewRunEvent } from './events.ts'
 import './drivers.ts'
 import { newId } from './ids.ts'
+import { clampRetries, decideAfterFailure } from './policy.ts'
+import { type LongTimer, setLongTimeout } from './long-timer.ts'
 import { checkOps } from './ops.ts'
 import { partitionsOf, preparePartitions, type Partition } from './partition.ts'
 import './ops/hep.ts' // registers the hep.* ops, partitioner and merge (server/execution/ops/hep.ts)
@@ -66,6 +68,7 @@ import {
   type JobRef,
   type PoolProblem,
   type RunAs,
+  RunAsSchema,
   type RunEvent,
   type RunState,
   type Strategy,
@@ -75,6 +78,21 @@ import {
   type WorkerState,
   type WorkerUpdate,
 } from './types.ts'
+
+/**
+ * The directories above a run directory must let the run's OS user pass (x), never list or read
+ * (r): CONTROLROOM_HOME and its runs/ become 0711 at most; files in them keep their own modes.
+ */
+function traversable(dir: string) {
+  for (const d of [dir, path.dirname(dir)]) {
+    try {
+      const mode = statSync(d).mode & 0o777
+      if ((mode & 0o011) !== 0o011) chmodSync(d, mode | 0o011)
+    } catch {
+      /* not ours to change: the executor will say what it cannot reach */
+    }
+  }
+}
 
 export class RunRefusedError extends Error {
   constructor(
@@ -98,9 +116,11 @@ export interface EngineOptions {
   controlPollMs?: number
   /** extra attempts for `lost` tasks (default 1) */
   lostRetries?: number
+  /** first retry's backoff (ms, doubling per retry; default policy.ts RETRY_BASE_MS) */
+  retryBackoffMs?: number
   /** extra seconds after a task's timeout before the engine itself kills it (the runtime enforces the timeout first) */
   timeoutGraceSeconds?: number
-  /** credential policy for every run (default: the plan's execution.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else warn) */
+  /** credential policy for every run (default: the plan's execution.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else refuse) */
   credentialPolicy?: CredentialPolicyMode
   /** environment credentials are discovered in (default process.env; tests) */
   credentialEnv?: Record<string, string | undefined>
@@ -160,7 +180,7 @@ interface ActiveRun {
   session: BackendSession | null
   cancelRequested: boolean
   waiters: ((s: RunState) => void)[]
-  timers: Map<string, NodeJS.Timeout>
+  timers: Map<string, LongTimer>
   workers: Map<string, { state: WorkerState; pool: string }>
   finishing: boolean
   pumpScheduled: boolean
@@ -457,8 +477,16 @@ export class RunEngine {
         problems,
       )
     const { backend, strategy } = resolveDrivers(plan.backend, plan.strategy)
-    mkdirSync(path.join(runDir, 'tasks'), { recursive: true })
-    writeFileSync(path.join(runDir, 'plan.json'), JSON.stringify(plan, null, 2))
+    const runAs = args.options?.runAs ? RunAsSchema.parse(args.options.runAs) : null
+    mkdirSync(path.join(runDir, 'tasks'), { recursive: true, mode: 0o700 })
+    writeFileSync(path.join(runDir, 'plan.json'), JSON.stringify(plan, null, 2), { mode: 0o600 })
+    chmodSync(runDir, 0o700)
+    if (runAs) {
+      // the run's OS user writes here (its executors and tasks); nobody else reads it
+      for (const p of [runDir, path.join(runDir, 'tasks'), path.join(runDir, 'plan.json')])
+        chownSync(p, runAs.uid, runAs.gid)
+      traversable(path.dirname(runDir))
+    }
     await preparePartitions(plan, { runDir }) // hook: partitioners that need I/O (hep.*: counting events)
 
     const options: RunOptions = { ...(args.options ?? {}), owner: this.identity }
@@ -477,7 +505,7 @@ export class RunEngine {
           partitionIndex: part?.index ?? null,
           state: reused ? 'succeeded' : 'pending',
           attempt: 0,
-          maxRetries: Math.max(0, stage.retries ?? Number(plan.config?.retries ?? 0) ?? 0),
+          maxRetries: clampRetries(stage.retries ?? Number(plan.config?.retries ?? 0)),
           pool: stage.pool,
           modifiers: stage.modifiers?.length ? JSON.stringify(stage.modifiers) : null,
           createdAt,
@@ -648,7 +676,7 @@ export class RunEngine {
       runDir: run.runDir,
       plan: run.plan,
       strategy: run.strategy,
-      strategyContext: { runDir: run.runDir, host: this.opts.host },
+      strategyContext: { runDir: run.runDir, host: this.opts.host, runAs: run.options.runAs ?? null },
       report: {
         task: (u) => this.onTaskUpdate(run, u),
         worker: (u) => this.onWorkerUpdate(run, u),
@@ -778,7 +806,8 @@ export class RunEngine {
         }
         if (!d.inProcess) {
           try {
-            writeSpec(d)
+            if (run.strategy.writesSpecs) d.launch.spec = d.spec
+            else writeSpec(d)
           } catch (e) {
             this.failTask(run, t, `cannot write the task spec: ${(e as Error).message}`, { final: true })
             continue
@@ -936,7 +965,7 @@ export class RunEngine {
     const attempt = t.attempt
     const elapsed = t.startedAt ? Date.now() - t.startedAt : 0
     const ms = Math.max(0, (t.timeoutSeconds + (this.opts.timeoutGraceSeconds ?? 10)) * 1000 - elapsed)
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       run.timers.delete(t.id)
       if (t.attempt !== attempt || t.state !== 'running') return
       t.engineTimedOut = true
@@ -946,13 +975,12 @@ export class RunEngine {
       )
       void run.session?.cancel([{ taskId: t.id, attempt, ref: t.ref }])
     }, ms)
-    timer.unref?.()
     run.timers.set(t.id, timer)
   }
 
   private clearTimer(run: ActiveRun, t: TaskRec) {
     const tm = run.timers.get(t.id)
-    if (tm) clearTimeout(tm)
+    if (tm) tm.clear()
     run.timers.delete(t.id)
   }
 
@@ -1008,7 +1036,7 @@ export class RunEngine {
     this.failTask(run, t, reason, { patch: common, payload })
   }
 
-  /** queued|running -> failed, then retry or cascade */
+  /** queued|running -> failed, then retry or cascade (the decision: policy.ts) */
   private failTask(
     run: ActiveRun,
     t: TaskRec,
@@ -1020,27 +1048,61 @@ export class RunEngine {
       if (!this.setTask(run, t, 'failed', { finishedAt: new Date(), ...(o.patch ?? {}), reason }, o.payload ?? {}))
         return
     }
-    if (!o.final && !t.cancelRequested && !run.cancelRequested && t.retriesUsed < t.maxRetries) {
+    const d = decideAfterFailure(
+      {
+        kind: 'failed',
+        reason,
+        final: o.final,
+        stopRequested: t.cancelRequested || run.cancelRequested,
+        ...this.budgets(run, t),
+      },
+      { baseMs: this.opts.retryBackoffMs },
+    )
+    if (d.action === 'retry') {
       t.retriesUsed++
-      this.retryNow(run, t, `retry ${t.retriesUsed} of ${t.maxRetries} after: ${reason}`)
+      this.retryNow(run, t, d.reason, d.delayMs)
       return
     }
     this.afterTerminal(run, t)
   }
 
-  private retryNow(run: ActiveRun, t: TaskRec, reason: string) {
+  private budgets(run: ActiveRun, t: TaskRec) {
+    return {
+      retriesUsed: t.retriesUsed,
+      maxRetries: t.maxRetries,
+      lostUsed: t.lostUsed,
+      lostBudget: run.options.lostRetries ?? this.opts.lostRetries ?? 1,
+    }
+  }
+
+  private retryNow(run: ActiveRun, t: TaskRec, reason: string, delayMs = 0) {
     t.attempt++
     t.engineTimedOut = false
     t.ref = null
     t.startedAt = null
-    this.setTask(run, t, 'retrying', { attempt: t.attempt, reason }, { attempt: t.attempt })
-    if (t.unmet === 0) this.makeReady(run, t)
+    this.setTask(run, t, 'retrying', { attempt: t.attempt, reason }, { attempt: t.attempt, delayMs })
+    if (t.unmet !== 0) return
+    if (delayMs <= 0) {
+      this.makeReady(run, t)
+      return
+    }
+    // backoff: the task stays `retrying` meanwhile (a cancel finds it there)
+    const attempt = t.attempt
+    const timer = setLongTimeout(() => {
+      run.timers.delete(t.id)
+      if (t.attempt === attempt && t.state === 'retrying') this.makeReady(run, t)
+    }, delayMs)
+    run.timers.set(t.id, timer)
   }
 
   private onLost(run: ActiveRun, t: TaskRec, reason: string) {
     if (t.state !== 'queued' && t.state !== 'running') return
     this.clearTimer(run, t)
-    if (t.cancelRequested || run.cancelRequested) {
+    const d = decideAfterFailure(
+      { kind: 'lost', reason, stopRequested: t.cancelRequested || run.cancelRequested, ...this.budgets(run, t) },
+      { baseMs: this.opts.retryBackoffMs },
+    )
+    if (d.action === 'cancel') {
       this.setTask(run, t, 'cancelled', {
         reason: t.cancelRequested ? 'cancelled by user' : 'run cancelled',
         finishedAt: new Date(),
@@ -1049,18 +1111,13 @@ export class RunEngine {
       return
     }
     this.setTask(run, t, 'lost', { reason, finishedAt: new Date() })
-    const lostBudget = run.options.lostRetries ?? this.opts.lostRetries ?? 1
-    if (t.lostUsed < lostBudget) {
-      t.lostUsed++
-      this.retryNow(run, t, `lost (${reason}): new attempt`)
+    if (d.action === 'retry') {
+      if (d.budget === 'lost') t.lostUsed++
+      else t.retriesUsed++
+      this.retryNow(run, t, d.reason, d.delayMs)
       return
     }
-    if (t.retriesUsed < t.maxRetries) {
-      t.retriesUsed++
-      this.retryNow(run, t, `lost (${reason}): retry ${t.retriesUsed} of ${t.maxRetries}`)
-      return
-    }
-    this.setTask(run, t, 'failed', { reason: `lost: ${reason}` })
+    this.setTask(run, t, 'failed', { reason: d.reason })
     this.afterTerminal(run, t)
   }
 
@@ -1111,7 +1168,7 @@ export class RunEngine {
     this.onCommit(async () => {
       run.finishing = false
       if (run.open > 0) return // re-opened by a retry meanwhile
-      for (const tm of run.timers.values()) clearTimeout(tm)
+      for (const tm of run.timers.values()) tm.clear()
       run.timers.clear()
       const s = run.session
       run.session = null
@@ -1441,7 +1498,7 @@ export class RunEngine {
       for (const id of this.activeRunIds()) await this.cancelRun(id, 'server shutting down').catch(() => {})
     await this.flush()
     for (const run of this.runs.values()) {
-      for (const tm of run.timers.values()) clearTimeout(tm)
+      for (const tm of run.timers.values()) tm.clear()
       await run.session?.close({ detach: true })
     }
     this.runs.clear()

@@ -4,6 +4,10 @@
  * known counts, compression variants, generated input + modifiers, artifacts registered.
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { forgetPartialResults } from '../hep/partial.ts'
+import { setDb } from '../db/client.ts'
+import { startHarness, type Harness } from '../api/http-harness.ts'
+import { setEngine } from './engine.ts'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -151,6 +155,8 @@ describe('hep runs on uproot-Zmumu.root', () => {
       })
       // the default is the process form
       expect((def.resolve(ctxOf(plan, hist4[0]!)) as HepOpResolution).module).toBeUndefined()
+      const asProcess = { ...plan, config: { ...plan.config, hep_runtime: 'process' } }
+      expect((def.resolve(ctxOf(asProcess, hist4[0]!)) as HepOpResolution).module).toBeUndefined()
       const modulePlan = { ...plan, config: { ...plan.config, hep_runtime: 'module' } }
       expect(def.check?.(stage, { ...plan, config: { hep_runtime: 'warm' } })).toBe(
         "execution.config.hep_runtime is 'warm': use process or module",
@@ -228,5 +234,66 @@ describe('hep runs on generated input', () => {
     const mass = r.read<Hist1D>('dimuon_mass.json')
     expect(mass.entries).toBeGreaterThan(1000)
     expect(r.read<Cutflow>('cutflow-SelectZ.json').rows[0].passed).toBe(20000)
+  }, 180_000)
+})
+
+describe('the live results route over HTTP', () => {
+  const TOKEN = `hep-live-test-token-${'z'.repeat(24)}`
+  let h: Harness
+  beforeAll(async () => {
+    setDb(env.t.db, env.t.url)
+    setEngine(env.engine)
+    process.env.CONTROLROOM_TOKEN = TOKEN
+    delete process.env.CONTROLROOM_AUTH
+    h = await startHarness()
+  })
+  afterAll(async () => {
+    await h?.close()
+    setEngine(undefined)
+  })
+  const get = (runId: string, q: string) =>
+    fetch(`${h.url}/runs/${runId}/artifacts/live?${q}`, { headers: { authorization: `Bearer ${TOKEN}` } })
+
+  it('serves partial then final plots and data, saying how many partitions they include', async () => {
+    const r = await runYaml(zmumuYaml(path.join(DATA, 'uproot-Zmumu.root'), 576, 'zmumu-live'))
+    const svg = await get(r.runId, 'stage=hist&dataset=zmumu&histogram=dimuon_mass&format=svg')
+    expect(svg.status).toBe(200)
+    expect(svg.headers.get('x-hep-partitions')).toBe('4/4')
+    expect(svg.headers.get('content-type')).toBe('image/svg+xml; charset=utf-8')
+    expect(await svg.text()).toMatch(/^<svg[\s\S]*dimuon_mass — zmumu<\/title>/)
+    const png = await get(r.runId, 'stage=hist&dataset=zmumu&histogram=dimuon_mass&format=png&download=1')
+    expect(png.headers.get('content-disposition')).toBe('attachment; filename="hist-zmumu-dimuon_mass.png"')
+    expect(
+      Buffer.from(await png.arrayBuffer())
+        .subarray(0, 4)
+        .toString('hex'),
+    ).toBe('89504e47')
+    const uhi = await (await get(r.runId, 'stage=hist&dataset=zmumu&histogram=dimuon_mass&format=uhi')).json()
+    expect(uhi.storage.values).toEqual(r.read<Hist1D>('dimuon_mass.json').sumw)
+    const cutflow = await get(r.runId, 'stage=select&dataset=zmumu&format=html')
+    expect(await cutflow.text()).toContain('<table')
+
+    // two partitions' results gone (as if still running): the route serves the partial merge
+    rmSync(path.join(r.runDir, 'hep', 'hist', 'zmumu', 'part-1.json'))
+    rmSync(path.join(r.runDir, 'hep', 'hist', 'zmumu', 'part-3.json'))
+    forgetPartialResults(r.runDir)
+    const partial = await get(r.runId, 'stage=hist&dataset=zmumu&histogram=M&format=json&download=1')
+    expect(partial.headers.get('x-hep-partitions')).toBe('2/4')
+    expect(partial.headers.get('content-disposition')).toContain('hist-zmumu-M.partial-2of4.json')
+    const body = (await partial.json()) as Hist1D & { partitions_included: number }
+    expect(body.partitions_included).toBe(2)
+    expect(body.entries + body.missing).toBeLessThan(
+      r.read<Hist1D>('M.json').entries + r.read<Hist1D>('M.json').missing,
+    )
+
+    // bad requests say what is wrong
+    const bad = await get(r.runId, 'stage=hist&dataset=zmumu&histogram=M&format=root')
+    expect(bad.status).toBe(400)
+    expect((await bad.json()).error.message).toBe("format 'root' is not one of svg, png, uhi, json, html")
+    const none = await get(r.runId, 'stage=hist&dataset=zmumu&histogram=nope')
+    expect(none.status).toBe(404)
+    expect((await none.json()).error.message).toContain('no results yet for histogram nope of stage hist')
+    expect((await get(r.runId, 'dataset=zmumu')).status).toBe(400)
+    expect((await fetch(`${h.url}/runs/${r.runId}/artifacts/live?stage=hist&dataset=zmumu`)).status).toBe(401)
   }, 180_000)
 })

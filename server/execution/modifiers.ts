@@ -61,7 +61,8 @@ registerModifier({
 
 registerModifier({
   name: 'gpu.preload',
-  description: 'ask the op to preload its inputs onto the GPU (env FASTHEP_GPU_PRELOAD=1, CONTROLROOM_GPU_DEVICE)',
+  description:
+    "sets FASTHEP_GPU_PRELOAD=1, CONTROLROOM_GPU_PRELOAD=1 and CONTROLROOM_GPU_DEVICE in the task's environment; nothing else (the op decides)",
   apply({ spec, params }) {
     spec.env.FASTHEP_GPU_PRELOAD = '1'
     spec.env.CONTROLROOM_GPU_PRELOAD = '1'
@@ -72,7 +73,8 @@ registerModifier({
 
 registerModifier({
   name: 'cuda.jit',
-  description: 'JIT-compile kernels for CUDA (env FASTHEP_CUDA_JIT=1; cache: true keeps a per-run NUMBA_CACHE_DIR)',
+  description:
+    "sets FASTHEP_CUDA_JIT=1 and CONTROLROOM_CUDA_JIT=1 (cache: true also NUMBA_CACHE_DIR=<run>/.numba-cache) in the task's environment; nothing else (the op decides)",
   apply({ spec, params }) {
     spec.env.FASTHEP_CUDA_JIT = '1'
     spec.env.CONTROLROOM_CUDA_JIT = '1'
@@ -91,13 +93,5 @@ registerModifier({
     if (prlimit) spec.argv = [prlimit, `--as=${bytes}`, '--', ...spec.argv]
     spec.metadata.memoryLimitBytes = bytes
     spec.metadata.memoryLimitEnforced = !!prlimit
-  },
-})
-
-registerModifier({
-  name: 'cache',
-  description: 'declared cache key (recorded as metadata; reuse across runs is done by run.rerunFrom)',
-  apply({ spec, params }) {
-    spec.metadata.cacheKey = params.key ?? null
   },
 })

@@ -200,3 +200,60 @@ describe('server kill -9 mid-run, then restart', () => {
     expect(await env.waitFor(runId)).toBe('succeeded')
   })
 })
+
+describe('server kill -9 in the middle of 200 tasks on warm executors', () => {
+  it('every task ends exactly once: nothing lost, nothing run twice, one terminal event each', async () => {
+    const ran = path.join(scratch, 'many-ran')
+    const files = Array.from({ length: 200 }, (_, i) => `        - part${i}`).join('\n')
+    const yaml = `version: 1
+name: restart-many
+data:
+  datasets:
+    - name: parts
+      files:
+${files}
+analysis:
+  stages:
+    - id: Many
+      op: shell
+      params: { command: "echo $CONTROLROOM_PARTITION >> ${ran}; sleep 0.02", dataset: parts, partition: file }
+execution:
+  pools:
+    default: { workers: 2, resources: { cpus: 1 } }
+`
+    const versionId = await env.save(yaml)
+    const { child, runId } = await startInChild(versionId)
+    const t0 = Date.now()
+    while ((await env.t.db.task.count({ where: { runId, state: 'succeeded' } })) < 40) {
+      if (Date.now() - t0 > 60_000) throw new Error('the run did not progress')
+      await sleep(50)
+    }
+    await killChild(child)
+    const doneBefore = await env.t.db.task.count({ where: { runId, state: 'succeeded' } })
+    expect(doneBefore).toBeLessThan(200) // killed mid-run
+    const report = await reconcileRuns({ engine: env.engine })
+    expect(report.adopted).toContain(runId)
+    expect(await env.waitFor(runId, 120_000)).toBe('succeeded')
+
+    const { items } = await listTasks(env.t.db, { runId, limit: 1000 })
+    expect(items.length).toBe(200)
+    for (const t of items) expect(t).toMatchObject({ state: 'succeeded', attempt: 0 })
+    // each command ran exactly once
+    const lines = readFileSync(ran, 'utf8').trim().split('\n').sort()
+    expect(lines).toEqual(Array.from({ length: 200 }, (_, i) => `part${i}`).sort())
+    // each task's life is stored once: queued, running, succeeded
+    const evs = await env.t.db.event.findMany({ where: { runId, type: 'task.state' }, orderBy: { id: 'asc' } })
+    const byTask = new Map<string, string[]>()
+    for (const e of evs) byTask.set(e.taskId!, [...(byTask.get(e.taskId!) ?? []), JSON.parse(e.payload).to])
+    for (const seq of byTask.values()) expect(seq).toEqual(['queued', 'running', 'succeeded'])
+    await until0(() => processesWithEnv('CONTROLROOM_RUN_ID', runId).length === 0)
+  })
+})
+
+async function until0(fn: () => boolean, ms = 10_000) {
+  const t0 = Date.now()
+  while (!fn()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out')
+    await sleep(50)
+  }
+}

@@ -17,6 +17,7 @@ import type { ExecutionPlan } from '../workflow/types.ts'
 import { getEngine, RunRefusedError, type RunEngine } from './engine.ts'
 import { taskDirFor, taskFiles } from './paths.ts'
 import { resolveDrivers } from './registry.ts'
+import { type RunEvent, safeParseRunEvent } from './events.ts'
 import type { PoolProblem, RenderedSubmission, RunState, TaskState } from './types.ts'
 
 export interface StartRunInput {
@@ -174,36 +175,57 @@ export async function previewRun(
 export interface RunListInput {
   workflowId?: string
   state?: string
+  backend?: string
+  strategy?: string
+  /** owner's user name */
+  owner?: string
+  /** search: a run id (or its end), a workflow name (case-insensitive where the database allows) */
+  q?: string
   cursor?: string | null
   limit?: number
 }
 
+function runListWhere(input: RunListInput) {
+  const q = input.q?.trim()
+  return {
+    ...(input.workflowId ? { workflowId: input.workflowId } : {}),
+    ...(input.state ? { state: input.state } : {}),
+    ...(input.backend ? { backend: input.backend } : {}),
+    ...(input.strategy ? { strategy: input.strategy } : {}),
+    ...(input.owner ? { owner: { name: input.owner } } : {}),
+    ...(q ? { OR: [{ id: { endsWith: q } }, { id: q }, { workflow: { name: { contains: q } } }] } : {}),
+  }
+}
+
 export async function listRuns(db: Db, input: RunListInput = {}) {
   const limit = Math.min(Math.max(input.limit ?? 50, 1), 200)
-  const rows = await db.run.findMany({
-    where: {
-      ...(input.workflowId ? { workflowId: input.workflowId } : {}),
-      ...(input.state ? { state: input.state } : {}),
-    },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: limit + 1,
-    ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
-    select: {
-      id: true,
-      workflowId: true,
-      versionId: true,
-      state: true,
-      backend: true,
-      strategy: true,
-      source: true,
-      createdAt: true,
-      startedAt: true,
-      finishedAt: true,
-      error: true,
-      workflow: { select: { name: true } },
-      version: { select: { number: true } },
-    },
-  })
+  const where = runListWhere(input)
+  const [rows, total] = await Promise.all([
+    db.run.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+      ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
+      select: {
+        id: true,
+        workflowId: true,
+        versionId: true,
+        state: true,
+        backend: true,
+        strategy: true,
+        source: true,
+        options: true,
+        createdAt: true,
+        startedAt: true,
+        finishedAt: true,
+        error: true,
+        workflow: { select: { name: true } },
+        version: { select: { number: true } },
+        owner: { select: { name: true, displayName: true } },
+      },
+    }),
+    db.run.count({ where }),
+  ])
   const items = rows.slice(0, limit)
   const counts = items.length
     ? await db.task.groupBy({
@@ -236,11 +258,25 @@ export async function listRuns(db: Db, input: RunListInput = {}) {
         finishedAt: r.finishedAt,
         durationMs: r.startedAt ? (r.finishedAt ?? new Date()).getTime() - r.startedAt.getTime() : null,
         error: r.error,
+        owner: r.owner ? (r.owner.displayName ?? r.owner.name) : null,
+        site: siteOf(r.options),
         counts: c,
         total: Object.values(c).reduce((a, b) => a + b, 0),
       }
     }),
-    nextCursor: rows.length > limit ? rows[limit].id : null,
+    nextCursor: rows.length > limit ? rows[limit]!.id : null,
+    /** runs matching the filters (all pages) */
+    matching: total,
+  }
+}
+
+/** the host whose engine owns the run (Run.options.owner.host), where its jobs were dispatched from */
+function siteOf(options: string): string | null {
+  try {
+    const o = JSON.parse(options) as { owner?: { host?: unknown } }
+    return typeof o.owner?.host === 'string' ? o.owner.host : null
+  } catch {
+    return null
   }
 }
 
@@ -642,15 +678,22 @@ export async function eventsSince(db: Db, runId: string | null, afterId: number,
     orderBy: { id: 'asc' },
     take: limit,
   })
-  return rows.map((r) => ({
-    id: r.id,
-    runId: r.runId,
-    at: r.at.toISOString(),
-    type: r.type,
-    taskId: r.taskId,
-    workerId: r.workerId,
-    payload: JSON.parse(r.payload) as Record<string, unknown>,
-  }))
+  // events cross a process boundary here (another process may have written them): checked, and
+  // an event this version does not understand is left out rather than folded wrongly
+  const out: RunEvent[] = []
+  for (const r of rows) {
+    const e = safeParseRunEvent({
+      id: r.id,
+      runId: r.runId,
+      at: r.at.toISOString(),
+      type: r.type,
+      taskId: r.taskId,
+      workerId: r.workerId,
+      payload: JSON.parse(r.payload) as unknown,
+    })
+    if (e) out.push(e)
+  }
+  return out
 }
 
 /** the id of the last stored event of a run (or of any run), 0 if none */

@@ -79,6 +79,6 @@ export function buildDispatch(input: SpecInput): DispatchTask {
 export function writeSpec(task: DispatchTask): void {
   mkdirSync(task.launch.taskDir, { recursive: true })
   const tmp = `${task.launch.specPath}.tmp`
-  writeFileSync(tmp, JSON.stringify(task.spec, null, 2))
+  writeFileSync(tmp, JSON.stringify(task.spec))
   renameSync(tmp, task.launch.specPath)
 }

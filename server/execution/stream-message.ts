@@ -11,15 +11,10 @@
  * missing. A subscriber that keeps up never receives a coalesced message.
  */
 
-export interface StreamEvent {
-  id: number
-  runId: string
-  at: string
-  type: string
-  taskId: string | null
-  workerId: string | null
-  payload: Record<string, unknown>
-}
+import type { RunEvent } from './events.ts'
+
+/** an event on the stream: the engine's typed union (events.ts) */
+export type StreamEvent = RunEvent
 
 export interface StreamMessage<E extends StreamEvent = StreamEvent> {
   events: E[]
@@ -71,9 +66,9 @@ export function coalesceEvents<E extends StreamEvent>(events: readonly E[]): E[]
       byKey.set(key, e)
       continue
     }
-    const payload = { ...prev.payload, ...e.payload }
-    if (e.type === 'task.state' && 'from' in prev.payload) payload.from = prev.payload.from
-    byKey.set(key, { ...e, payload })
+    const payload: Record<string, unknown> = { ...prev.payload, ...e.payload }
+    if (e.type === 'task.state' && prev.type === 'task.state') payload.from = prev.payload.from
+    byKey.set(key, { ...e, payload } as E)
   }
   // the backlog's last event is always kept (as itself or as the merged event of its key)
   const out = [...keep, ...byKey.values(), ...logs.slice(-COALESCED_LOG_LINES)].sort((a, b) => a.id - b.id)

@@ -17,6 +17,7 @@ import { streamRunEvents, streamStats } from './stream.ts'
 import { subscribeOverHttp, type SseSubscription } from './stream-client.ts'
 import { coalesceEvents, decodeStreamMessage } from './stream-message.ts'
 import { setupEngineTest, type EngineTestEnv } from './testing.ts'
+import type { RunEvent } from './types.ts'
 
 let env: EngineTestEnv
 let server: ReturnType<typeof createHTTPServer>
@@ -170,15 +171,16 @@ describe('run.events: one stream, many viewers', () => {
 })
 
 describe('coalesceEvents', () => {
-  const ev = (id: number, type: string, payload: Record<string, unknown>, taskId: string | null = null) => ({
-    id,
-    runId: 'r',
-    at: new Date(1e12 + id).toISOString(),
-    type,
-    taskId,
-    workerId: type === 'worker.state' ? String(payload.w) : null,
-    payload,
-  })
+  const ev = (id: number, type: string, payload: Record<string, unknown>, taskId: string | null = null) =>
+    ({
+      id,
+      runId: 'r',
+      at: new Date(1e12 + id).toISOString(),
+      type,
+      taskId,
+      workerId: type === 'worker.state' ? String(payload.w) : null,
+      payload,
+    }) as RunEvent
   it('keeps one task.state per task (from of the first, to of the last) and the last id', () => {
     const out = coalesceEvents([
       ev(1, 'task.state', { from: 'pending', to: 'queued', stage: 'A' }, 't1'),

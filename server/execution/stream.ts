@@ -19,6 +19,7 @@
  */
 import { tracked, type TrackedEnvelope } from '@trpc/server'
 import type { Db } from '../db/client.ts'
+import { processSingleton } from '../singleton.ts'
 import { subscribe as onBus } from './bus.ts'
 import { eventsSince, lastEventIdOf } from './runs.ts'
 import { coalesceEvents, encodeStreamMessage, type EncodedStreamMessage } from './stream-message.ts'
@@ -175,7 +176,7 @@ class Feed {
         do {
           this.again = false
           this.reads++
-          const events = (await eventsSince(this.db, this.runId, this.last, READ_MAX)) as RunEvent[]
+          const events = await eventsSince(this.db, this.runId, this.last, READ_MAX)
           if (events.length === 0) break
           this.append(events)
           if (events.length === READ_MAX) this.again = true
@@ -210,7 +211,7 @@ class Feed {
       for (; i < this.recent.length && out.length < limit; i++) out.push(this.recent[i]!)
       return out
     }
-    const rows = (await eventsSince(this.db, this.runId, after, limit, upTo)) as RunEvent[]
+    const rows = await eventsSince(this.db, this.runId, after, limit, upTo)
     return rows
   }
 }
@@ -232,8 +233,7 @@ function lowerBound(events: readonly RunEvent[], after: number): number {
 interface Hub {
   feeds: WeakMap<Db, Map<string, Promise<Feed>>>
 }
-const g = globalThis as unknown as { __controlroomStreamHub?: Hub }
-const hub = (g.__controlroomStreamHub ??= { feeds: new WeakMap() })
+const hub = processSingleton<Hub>('execution.stream', () => ({ feeds: new WeakMap() }))
 
 function feedKey(runId: string | null): string {
   return runId ?? '*'

@@ -316,6 +316,8 @@ export interface TaskLaunch {
   /** environment for the runtime (CONTROLROOM_* identifiers) */
   env: Record<string, string>
   timeoutSeconds: number | null
+  /** the spec itself, for strategies that write spec.json themselves (`writesSpecs`) */
+  spec?: TaskSpec
 }
 
 export interface JobStatus extends MappedJobState {
@@ -356,6 +358,8 @@ export interface StrategyContext {
   host?: Partial<HostCapacity>
   /** site config (batch strategies); opaque here */
   site?: unknown
+  /** run the run's workers / tasks as this OS user (RunAsSchema) */
+  runAs?: RunAs | null
 }
 
 export interface StrategyRunContext extends StrategyContext {
@@ -364,6 +368,8 @@ export interface StrategyRunContext extends StrategyContext {
   plan: ExecutionPlan
   /** push a status as soon as the strategy learns it (optional: the backend also polls) */
   onStatus(status: JobStatus): void
+  /** strategies that manage their own workers (`ownWorkers`) report them here */
+  onWorker?(update: WorkerUpdate): void
   log(level: 'info' | 'warn' | 'error', message: string): void
 }
 
@@ -383,6 +389,12 @@ export interface Strategy {
   readonly workerKind: WorkerKind
   /** true when submit() accepts a group that becomes one array job */
   readonly supportsArrays: boolean
+  /** the strategy reports its own Worker rows (onWorker) and each task's workerId; the backend creates none */
+  readonly ownWorkers?: boolean
+  /** tasks a slot accepts at once (default 1): more than one keeps warm workers busy between reports */
+  readonly queueDepth?: number
+  /** the strategy writes spec.json (it gets TaskLaunch.spec); the engine does not write it first */
+  readonly writesSpecs?: boolean
   /** problems per pool before dispatch (a pool this host / cluster cannot satisfy is an error) */
   preflight(plan: ExecutionPlan, ctx?: StrategyContext): Promise<PoolProblem[]>
   /** the submission text for a pool (plan panel preview, and per job after submission) */
@@ -412,7 +424,12 @@ export interface StrategySession {
   reattach(jobs: JobRef[]): Promise<JobStatus[]>
   /** suggested poll interval now (ms); strategies may back off */
   pollIntervalMs(): number
-  close(): Promise<void>
+  /**
+   * Stop following the jobs. `detach: true`: the server leaves and the jobs go on (keep what they
+   * need, e.g. staged credentials); `detach: false` (the run ended): also stop the workers this
+   * session started and remove what it staged.
+   */
+  close(opts?: { detach?: boolean }): Promise<void>
 }
 
 // ------------------------------------------------------------------ backend contract

@@ -1,6 +1,6 @@
 /**
- * The overview's cluster view against the real Slurm of this machine (SLURM_CONF) and, for
- * HTCondor, the labelled simulator of its command-line tools (HTCondor cannot run here).
+ * The overview's cluster view against the real Slurm of this machine (SLURM_CONF). HTCondor is in
+ * htcondor.format.test.ts (the labelled simulator: HTCondor cannot run here).
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -8,7 +8,6 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../db/testing.ts'
-import { installFakeCondor } from '../execution/strategies/htcondor/__fixtures__/fake-condor/index.ts'
 import { ensureSlurm, testSite } from '../execution/strategies/slurm/testing.ts'
 import { saveVersion } from '../library/workflows.ts'
 import { readClusterView } from './cluster.ts'
@@ -88,38 +87,5 @@ execution:
     expect(sentences.find((s) => s.startsWith('gpu '))).toMatch(
       /^gpu needs 1 × 2 GPUs, 1 GB: no node of partition debug can give one worker \(the largest node has 2 CPUs, 7\.8 GB, 1 GPUs\)$/,
     )
-  })
-
-  it('HTCondor (simulator): slots by state and the pools they can host; says why when condor_status is missing', async () => {
-    const fake = installFakeCondor(dir)
-    await saveVersion(t.db, actor, {
-      yaml: `version: 1
-name: condor-flow
-analysis:
-  stages:
-    - id: A
-      op: shell
-      params: { command: "true" }
-execution:
-  strategy: htcondor
-  pools:
-    default: { workers: 5, resources: { cpus: 4, memory: 16GB } }
-`,
-    })
-    const site = { ...testSite(dir), htcondor: { binDir: fake.binDir, env: fake.env } }
-    const view = await readClusterView(t.db, site)
-    expect(view.htcondor.status).toBe('ok')
-    if (view.htcondor.status !== 'ok') return
-    expect(view.htcondor.byState).toEqual({ Unclaimed: 2 })
-    expect(view.htcondor.fits.map((f) => f.sentence)).toEqual([
-      'default needs 5 × 4 CPUs, 16 GB: 2 slots of the HTCondor pool can give it',
-    ])
-
-    const missing = await readClusterView(t.db, { ...site, htcondor: { binDir: path.join(dir, 'nowhere') } })
-    expect(missing.htcondor).toMatchObject({
-      status: 'unavailable',
-      message: 'condor_status is not installed where the batch commands run',
-    })
-    expect(missing.htcondor.status === 'unavailable' && missing.htcondor.hint).toMatch(/htcondor\.binDir/)
   })
 })

@@ -12,7 +12,8 @@ export const ENVIRONMENT_TYPES = ['shared-fs', 'packed-pixi', 'conda-pack'] as c
 export const KNOWN_MODIFIERS: readonly ModifierInfo[] = [
   {
     name: 'gpu.preload',
-    description: 'Preload the stage input data onto the GPU before the operation runs (fasthep-carpenter).',
+    description:
+      "Sets FASTHEP_GPU_PRELOAD=1 and CONTROLROOM_GPU_DEVICE=<device> in the task's environment; the op decides whether to preload its inputs onto that GPU (Control Room moves no data).",
     requiresGpu: true,
     params: {
       device: { type: 'integer', description: 'CUDA device index (default 0)' },
@@ -20,7 +21,8 @@ export const KNOWN_MODIFIERS: readonly ModifierInfo[] = [
   },
   {
     name: 'cuda.jit',
-    description: 'Just-in-time compile the operation kernels for CUDA (fasthep-carpenter).',
+    description:
+      "Sets FASTHEP_CUDA_JIT=1 in the task's environment (cache: true also sets NUMBA_CACHE_DIR to <run>/.numba-cache); the op decides whether to JIT-compile its kernels.",
     requiresGpu: true,
     params: {
       cache: { type: 'boolean', description: 'cache compiled kernels between tasks' },
@@ -47,14 +49,6 @@ export const KNOWN_MODIFIERS: readonly ModifierInfo[] = [
     name: 'memory.limit',
     description: 'Enforce the pool memory as a hard limit on each task (kill the task above it).',
     requiresGpu: false,
-  },
-  {
-    name: 'cache',
-    description: 'Cache the stage outputs keyed by inputs and params; reuse them when unchanged.',
-    requiresGpu: false,
-    params: {
-      key: { type: 'string', description: 'extra cache key' },
-    },
   },
 ]
 
@@ -100,6 +94,14 @@ export const BUILTIN_OPS: readonly BuiltinOpInfo[] = [
 
 export const BUILTIN_OP_NAMES: ReadonlySet<string> = new Set(BUILTIN_OPS.map((o) => o.name))
 export const MODIFIERS_BY_NAME: ReadonlyMap<string, ModifierInfo> = new Map(KNOWN_MODIFIERS.map((m) => [m.name, m]))
+
+/** Modifiers Control Room once listed and no longer has, with what to do instead. */
+export const REMOVED_MODIFIERS: ReadonlyMap<string, string> = new Map([
+  [
+    'cache',
+    "Control Room does not cache stage outputs between runs: remove it; to reuse a run's upstream results, use 'Rerun from here' on the run page",
+  ],
+])
 
 /**
  * Keys of `execution.config` that only make sense for the Dask backend: warned about under

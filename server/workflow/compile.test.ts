@@ -403,11 +403,11 @@ describe('problems with exact positions', () => {
     )
     const t = expectProblem(
       `analysis:\n  stages: [{ id: A, op: noop }]\nexecution:\n  pools:\n    default:\n      workers: "many"\n`,
-      'invalid-type',
+      'invalid-workers',
       6,
       16,
     )
-    expect(t.problem.message).toBe(`'workers' must be a number, got string "many"`)
+    expect(t.problem.message).toMatch(/whole number of workers/)
   })
 
   it('invalid-memory and invalid-duration', () => {
@@ -454,7 +454,7 @@ describe('problems with exact positions', () => {
 
   it('unknown-pool for a declared class no pool uses', () => {
     const { problem } = expectProblem(
-      `analysis:\n  stages:\n    - id: A\n      op: noop\n      execution: { require: gpu }\nexecution:\n  resources:\n    gpu: { gpus: 1 }\n  config: { workers: 2 }\n`,
+      `analysis:\n  stages:\n    - id: A\n      op: noop\n      execution: { require: gpu }\nexecution:\n  resources:\n    gpu: { gpus: 1 }\n  pools:\n    cpu: { workers: 2 }\n`,
       'unknown-pool',
       5,
       29,
@@ -518,14 +518,12 @@ describe('problems with exact positions', () => {
     ).toEqual([])
   })
 
-  it('htcondor-walltime (error, hint maxruntime)', () => {
-    const { problem } = expectProblem(
+  it("walltime in an HTCondor pool is accepted, as fasthep-flow does (the job's +MaxRuntime)", () => {
+    const r = compileWorkflow(
       `analysis:\n  stages: [{ id: A, op: noop }]\nexecution:\n  strategy: htcondor\n  pools:\n    default:\n      config:\n        walltime: "02:00:00"\n`,
-      'htcondor-walltime',
-      8,
-      9,
     )
-    expect(problem.hint).toMatch(/maxruntime/)
+    expect(r.problems).toEqual([])
+    expect(r.plan!.pools[0]!.config.walltimeSeconds).toBe(7200)
   })
 
   it('invalid-value for backend and strategy, with did-you-mean', () => {

@@ -32,7 +32,7 @@ import {
 } from './compiler/normalise.ts'
 import { parseWorkflow } from './compiler/parse.ts'
 import { buildPlan, sortProblems } from './compiler/plan.ts'
-import { normaliseExecution } from './compiler/pools.ts'
+import { checkConfigWorkers, normaliseExecution } from './compiler/pools.ts'
 import { routeStages } from './compiler/route.ts'
 import { orderStages, resolveDependencies, validateStages } from './compiler/validate.ts'
 import { SourceContext } from './source.ts'
@@ -74,7 +74,7 @@ function compileInner(ctx: SourceContext, options: CompileOptions): CompileResul
   const forRun = options.forRun === true
 
   const { registry, ops, customModifiers } = normaliseRegistry(ctx, js)
-  const datasets = normaliseDatasets(ctx, js.data)
+  const datasets = normaliseDatasets(ctx, js.data, js.datasets)
   const { st, ex } = normaliseExecution(ctx, js, ops, customModifiers, forRun)
   const environment = normaliseEnvironment(ex.environment)
   const credentials = normaliseCredentials(ctx, ex.credentials)
@@ -83,6 +83,7 @@ function compileInner(ctx: SourceContext, options: CompileOptions): CompileResul
   resolveDependencies(ctx, js, stages, datasets)
   const order = orderStages(ctx, stages.recs)
   const routed = routeStages(st, stages.recs)
+  checkConfigWorkers(st)
 
   const plan = buildPlan({
     js,

@@ -19,6 +19,16 @@ const duration = z
   .union([z.string(), z.number()], { error: 'expected a duration such as 02:00:00, 1-00:00:00, 90m or 2h' })
   .describe('Duration: HH:MM:SS, D-HH:MM:SS, 90m, 2h, 30s.')
 
+/** fasthep-flow (and YAML written by hand) gives counts as strings too: `workers: "2"`. */
+const count = (what: string) =>
+  z.union(
+    [
+      z.int({ error: `expected a whole number of ${what} (1 or more)` }).positive(),
+      z.string().regex(/^\s*[1-9]\d*\s*$/, { error: `expected a whole number of ${what} (1 or more)` }),
+    ],
+    { error: `expected a whole number of ${what} (1 or more)` },
+  )
+
 const gpuCount = z
   .union([z.int().nonnegative(), z.string().regex(/^\s*\d+\s*$/)], { error: 'expected a whole number of GPUs' })
   .describe('Number of GPUs per worker.')
@@ -40,10 +50,13 @@ export const PoolConfigSchema = z
     partition: z.string().optional().describe('Slurm partition (--partition).'),
     account: z.string().optional().describe('Batch account (Slurm --account, HTCondor accounting group).'),
     qos: z.string().optional().describe('Slurm quality of service (--qos).'),
-    queue: z.string().optional().describe('HTCondor JobFlavour / queue name (e.g. espresso, longlunch, workday).'),
+    queue: z
+      .string()
+      .optional()
+      .describe('Slurm: the partition (as in dask-jobqueue). HTCondor: the JobFlavour (espresso, longlunch, workday).'),
     walltime: duration
       .optional()
-      .describe('Slurm --time (HH:MM:SS or D-HH:MM:SS). Not available under HTCondor: use maxruntime.'),
+      .describe("Slurm --time (HH:MM:SS or D-HH:MM:SS); under HTCondor the job's +MaxRuntime (as in dask-jobqueue)."),
     maxruntime: duration.optional().describe('HTCondor +MaxRuntime in seconds or a duration such as 2h.'),
     constraint: z.string().optional().describe('Slurm --constraint (node features).'),
     requirements: z.string().optional().describe('HTCondor requirements expression.'),
@@ -53,12 +66,22 @@ export const PoolConfigSchema = z
       })
       .optional()
       .describe('Extra batch directives (list of lines, or a map of directive -> value).'),
+    job_extra_directives: z
+      .union([z.array(z.string()), z.record(z.string(), z.unknown())], {
+        error: 'expected a list of extra directives or a map of them',
+      })
+      .optional()
+      .describe('dask-jobqueue name of `extra`: added to the job script / submit description.'),
+    worker_extra_args: z
+      .array(z.string(), { error: 'expected a list of command-line arguments' })
+      .optional()
+      .describe('Extra arguments of the Dask worker command (dask backend only), e.g. ["--lifetime", "2h"].'),
   })
   .describe('Site configuration of the pool (depends on the strategy); unknown keys are kept as given.')
 
 export const PoolSchema = z
   .strictObject({
-    workers: z.int().positive().optional().describe('Number of workers in the pool (default 1).'),
+    workers: count('workers').optional().describe('Number of workers in the pool (default 1).'),
     resources: z
       .union([z.string(), ResourceSpecSchema], {
         error: 'expected a resource class name (from execution.resources) or a map {cpus, memory, gpus, disk}',
@@ -150,12 +173,21 @@ export const CredentialsSchema = z
 
 export const ExecutionConfigSchema = z
   .looseObject({
-    workers: z.int().positive().optional().describe('Workers of the implicit default pool when no pools are declared.'),
-    n_workers: z.int().positive().optional().describe('Alias of workers (fasthep-flow).'),
+    workers: count('workers').optional().describe('Workers of the default pool (fasthep-flow: overrides its workers).'),
+    n_workers: count('workers').optional().describe('Alias of workers (fasthep-flow).'),
     scheduler_address: z.string().optional().describe('Address of an existing Dask scheduler (dask backend only).'),
     python: z.string().optional().describe('Python interpreter used by workers.'),
     walltime: duration.optional().describe('Default Slurm walltime (not available under HTCondor).'),
-    log_directory: z.string().optional(),
+    log_directory: z
+      .string()
+      .optional()
+      .describe('Not supported: job output is kept in the run directory (shown by the run page and the CLI).'),
+    credential_policy: z
+      .enum(['refuse', 'warn'], { error: 'expected refuse (the default) or warn' })
+      .optional()
+      .describe(
+        'refuse (default): a required credential that is missing or expiring stops the run; warn: it only warns.',
+      ),
     nthreads: z.int().positive().optional().describe('Dask threads per worker (dask backend only).'),
     memory_limit: memory.optional().describe('Dask worker memory limit (dask backend only).'),
   })
@@ -237,6 +269,13 @@ export const StageSchema = z
       .optional()
       .describe('Products consumed from upstream stages (implies a dependency).'),
     execution: StageExecutionSchema.nullable().optional(),
+    applies_to: z
+      .strictObject({
+        eventtype: z.enum(['data', 'mc']).optional().describe('Only datasets of this event type.'),
+        datasets: z.array(z.string()).optional().describe('Only these datasets (by name).'),
+      })
+      .optional()
+      .describe('The datasets this stage applies to (fasthep-flow): a hep.* stage reads only those.'),
     description: z.string().optional(),
     write: z.unknown().optional().describe('Output writers (fasthep-flow), kept as metadata.'),
   })
@@ -276,8 +315,18 @@ export const DatasetSchema = z.looseObject({
   metadata: z.record(z.string(), z.unknown()).optional(),
 })
 
+/** A dataset in a mapping keyed by its name (fasthep-flow): `name` may be left out. */
+export const NamedDatasetSchema = DatasetSchema.extend({ name: z.string().optional() })
+
+/** `data.datasets` and the top-level `datasets` include: a list, or a mapping keyed by name. */
+export const DatasetCollectionSchema = z
+  .union([z.array(DatasetSchema), z.record(z.string(), NamedDatasetSchema)], {
+    error: 'expected a list of datasets or a mapping of name -> {files, ...}',
+  })
+  .describe('Datasets: a list of {name, files, ...} or a mapping name -> {files, ...}.')
+
 export const DataSchema = z.looseObject({
-  datasets: z.array(DatasetSchema).optional(),
+  datasets: DatasetCollectionSchema.optional(),
 })
 
 export const WorkflowSchema = z
@@ -286,6 +335,9 @@ export const WorkflowSchema = z
     name: z.string().optional(),
     description: z.string().optional(),
     data: DataSchema.optional(),
+    datasets: DatasetCollectionSchema.optional().describe(
+      'Datasets included at the top level (fasthep-flow): merged before data.datasets.',
+    ),
     sources: z.record(z.string(), z.unknown()).optional(),
     registry: RegistrySchema.optional(),
     defaults: z.record(z.string(), z.unknown()).optional(),

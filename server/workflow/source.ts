@@ -2,8 +2,8 @@
  * YAML source handling: parsing with ranges (fast path, else the `yaml` package), path -> node
  * lookup, and the problem collector.
  */
-import { LineCounter, parseDocument, Scalar, visit } from 'yaml'
-import type { Document } from 'yaml'
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar, visit } from 'yaml'
+import { Document } from 'yaml'
 import type { Problem, Severity, SourcePos, SourceRange } from './types.ts'
 import { expandedNodeCount, fastParse, fromYamlDocument } from './ynode.ts'
 import type { YNode, YScalar } from './ynode.ts'
@@ -84,7 +84,8 @@ export class SourceContext {
       return
     }
     this.parser = 'yaml'
-    const doc = parseDocument(source, {
+    // every document is parsed so that a second one is reported, never dropped (a workflow is one)
+    const parsed = parseAllDocuments(source, {
       lineCounter: new LineCounter(),
       prettyErrors: false,
       merge: true,
@@ -92,7 +93,22 @@ export class SourceContext {
       keepSourceTokens: false,
       logLevel: 'silent',
     })
-    this.reportYamlErrors(doc)
+    const docs = Array.isArray(parsed) ? parsed : []
+    const doc = docs[0] ?? new Document(null)
+    this.reportYamlErrors(doc as Document.Parsed)
+    for (const extra of docs.slice(1)) {
+      const start = extra.range?.[0] ?? source.length
+      const marker = source.lastIndexOf('---', start)
+      const at = marker >= 0 ? marker : start
+      this.problems.push({
+        code: 'multiple-documents',
+        hint: "a workflow file holds a single YAML document: merge the documents or remove the extra '---'",
+        message: 'a second YAML document starts here; only one workflow per file is read',
+        path: [],
+        range: this.range(at, Math.min(source.length, at + 3)),
+        severity: 'error',
+      })
+    }
     const expanded = expandedNodeCount(doc, MAX_EXPANDED_NODES)
     if (expanded.count > MAX_EXPANDED_NODES) {
       const r = expanded.firstAlias?.range ?? [0, 0, 0]
@@ -263,8 +279,8 @@ export class SourceContext {
         .split('\n')[0]
         .replace(/ at line \d+, column \d+:?$/, '')
       if (e.code === 'DUPLICATE_KEY') {
-        const dupKey = this.source.slice(start, end).trim()
-        message = dupKey ? `duplicate key '${dupKey}' in this mapping` : 'duplicate key in this mapping'
+        const keyPath = duplicateKeyPath(doc, start)
+        message = keyPath ? `duplicate key '${keyPath}' in this mapping` : 'duplicate key in this mapping'
       }
       this.problems.push({
         code,
@@ -331,4 +347,31 @@ export class SourceContext {
       return { ok: false }
     }
   }
+}
+
+/**
+ * The whole path of the duplicated key whose key node starts at `offset`, e.g.
+ * `execution.pools.cpu.workers` or `analysis.stages[2].id`: the bare key says little in a big file.
+ */
+function duplicateKeyPath(doc: Document.Parsed, offset: number): string | null {
+  const walk = (node: unknown, prefix: string): string | null => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue
+        const key = pair.key
+        const name = isScalar(key) ? String(key.value) : String(key)
+        const here = prefix ? `${prefix}.${name}` : name
+        if (isScalar(key) && key.range?.[0] === offset) return here
+        const inner = walk(pair.value, here)
+        if (inner) return inner
+      }
+    } else if (isSeq(node)) {
+      for (let i = 0; i < node.items.length; i++) {
+        const inner = walk(node.items[i], `${prefix}[${i}]`)
+        if (inner) return inner
+      }
+    }
+    return null
+  }
+  return walk(doc.contents, '')
 }

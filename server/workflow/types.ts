@@ -112,6 +112,13 @@ export interface PlanStage {
   retries: number | null
   /** source order (0-based) */
   index: number
+  /** `applies_to` (fasthep-flow): the datasets a hep.* stage reads are only those matching; absent = all */
+  appliesTo?: StageApplicability
+}
+
+export interface StageApplicability {
+  eventtype?: 'data' | 'mc'
+  datasets?: string[]
 }
 
 export type EdgeKind = 'implicit' | 'needs' | 'from'

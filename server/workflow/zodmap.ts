@@ -283,9 +283,13 @@ function reportIssue(
       return
     }
     case 'invalid_format': {
+      // a schema's own message ("expected a whole number ...") says more than the regex
+      const own = issue.message && !/^Invalid/.test(issue.message) ? issue.message : null
       ctx.error(
         special ?? 'invalid-value',
-        `${label(path)} has an invalid format (${issue.format}), got ${describeValue(actual)}`,
+        own
+          ? `${label(path)}: ${own}, got ${describeValue(actual)}`
+          : `${label(path)} has an invalid format (${issue.format}), got ${describeValue(actual)}`,
         path,
       )
       return

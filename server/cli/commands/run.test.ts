@@ -66,12 +66,21 @@ describe('controlroom run', () => {
     const file = path.join(dir, 'bad.yaml')
     writeFileSync(
       file,
-      `version: 1\nname: cli-bad\nanalysis:\n  stages:\n    - id: Boom\n      op: shell\n      params: { command: "exit 4" }\n`,
+      `version: 1\nname: cli-bad\nanalysis:\n  stages:\n    - id: Boom\n      op: shell\n      params: { command: "echo reading input >&2; echo 'no such file: events.root' >&2; exit 4" }\n`,
     )
     const c = io()
     expect(await main(['run', file, '--json'], c.io)).toBe(1)
     const res = JSON.parse(c.out.join(''))
     expect(res).toMatchObject({ ok: false, state: 'failed', failed: [{ stage: 'Boom', reason: 'exit code 4' }] })
+    // the failed task with the last lines of its log
+    expect(res.failed[0].logTail).toEqual(['reading input', 'no such file: events.root'])
+    setDb(t.db, t.url)
+    setEngine(undefined)
+    const h = io()
+    expect(await main(['run', file], h.io)).toBe(1)
+    expect(h.out.join('')).toMatch(
+      /failed: Boom \(\S+\): exit code 4 \(exit 4\)\n\s+\| reading input\n\s+\| no such file: events.root\n/,
+    )
     setDb(t.db, t.url)
     setEngine(undefined)
     const file2 = path.join(dir, 'gpu.yaml')
@@ -97,10 +106,62 @@ describe('controlroom run', () => {
     expect(await main(['runs', '--limit', '10'], c.io)).toBe(0)
     const lines = c.out.join('').trim().split('\n')
     expect(lines[0]).toMatch(/^RUN\s+STATE\s+WORKFLOW/)
-    expect(lines.length).toBe(1 + 3)
+    expect(lines.length).toBe(1 + 4)
     setDb(t.db, t.url)
     const j = io()
     expect(await main(['runs', '--json', '--state', 'failed'], j.io)).toBe(0)
-    expect(JSON.parse(j.out.join('')).map((r: { workflowName: string }) => r.workflowName)).toEqual(['cli-bad'])
+    const failedRuns = JSON.parse(j.out.join(''))
+    expect(failedRuns.map((r: { workflowName: string }) => r.workflowName)).toEqual(['cli-bad', 'cli-bad'])
+    // runs --json carries the failed task and its log tail too
+    expect(failedRuns[0].failed[0]).toMatchObject({
+      stage: 'Boom',
+      logTail: ['reading input', 'no such file: events.root'],
+    })
+    expect(failedRuns[0].warnings).toEqual([])
   })
+})
+
+describe('controlroom run tells the truth', () => {
+  it('prints the compile warnings with their positions (and carries them in --json)', async () => {
+    setDb(t.db, t.url)
+    setEngine(undefined)
+    const file = path.join(dir, 'warn.yaml')
+    writeFileSync(
+      file,
+      `version: 1\nname: cli-warn\nanalysis:\n  stages:\n    - id: A\n      op: noop\n      execution: { fallback: default }\n`,
+    )
+    const c = io()
+    expect(await main(['run', file], c.io)).toBe(0)
+    expect(c.err.join('')).toContain(`${file}:7:20: warning fallback-without-prefer:`)
+    setDb(t.db, t.url)
+    setEngine(undefined)
+    const j = io()
+    expect(await main(['run', file, '--json'], j.io)).toBe(0)
+    expect(JSON.parse(j.out.join('')).warnings).toMatchObject([{ code: 'fallback-without-prefer', line: 7, col: 20 }])
+  })
+
+  it('with Dask: the workers are stopped and stored before the database closes', async () => {
+    setDb(t.db, t.url)
+    setEngine(undefined)
+    const file = path.join(dir, 'dask.yaml')
+    writeFileSync(
+      file,
+      `version: 1\nname: cli-dask\nanalysis:\n  stages:\n    - id: A\n      op: shell\n      params: { command: "echo a" }\n`,
+    )
+    const c = io()
+    const logged: string[] = []
+    const origError = console.error
+    console.error = (...a: unknown[]) => logged.push(a.map(String).join(' '))
+    try {
+      expect(await main(['run', file, '--backend', 'dask', '--json'], c.io)).toBe(0)
+    } finally {
+      console.error = origError
+    }
+    const res = JSON.parse(c.out.join(''))
+    expect(res.state).toBe('succeeded')
+    const workers = await t.db.worker.findMany({ where: { runId: res.runId } })
+    expect(workers.length).toBeGreaterThan(0)
+    expect(workers.map((w) => w.state)).toEqual(workers.map(() => 'gone'))
+    expect(logged.join('\n')).not.toMatch(/could not store/)
+  }, 120_000)
 })

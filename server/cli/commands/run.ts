@@ -111,12 +111,19 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
   const out = (s: string) => {
     if (!json) io.stdout.write(s + '\n')
   }
+  // the compiler's warnings, with their positions, as `controlroom validate` prints them
+  const { compileWorkflow } = await import('../../workflow/index.ts')
+  const { renderProblem } = await import('../render.ts')
+  const compiled = compileWorkflow(yaml, { fileName: file, forRun: true })
+  const warnings = compiled.problems.filter((p) => p.severity === 'warning')
+  if (!json) for (const w of warnings) io.stderr.write(renderProblem(w, file, yaml, io.color === true) + '\n')
+  /** queue, pending and hold reasons seen while tasks waited (last per task) */
+  const waits = new Map<string, { stage: string; reason: string }>()
   out(
     `${file}: workflow "${saved.workflow.name}" version ${saved.version.number}${saved.unchanged ? ' (unchanged)' : ''}`,
   )
 
   const engine = getEngine()
-  // biome-ignore lint/correctness/noUnusedVariables: pre-existing: review when this component is next changed
   const stageOf = new Map<string, string>()
   let runId = ''
   const early: { type: string; taskId: string | null; payload: Record<string, unknown> }[] = []
@@ -126,8 +133,21 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
   const verbose = () => total > 0 && total <= 50
   const t0 = Date.now()
   const onEvent = (e: { type: string; taskId: string | null; payload: Record<string, unknown> }) => {
-    if (e.type === 'task.state') {
+    if (e.type === 'task.info' && e.taskId) {
+      // why a task still waits: Slurm pending reasons, HTCondor hold reasons, Dask queue states
+      const reason = String((e.payload as { reason?: unknown }).reason ?? '')
+      const stage = stageOf.get(e.taskId) ?? e.taskId
+      if (reason && waits.get(e.taskId)?.reason !== reason) {
+        waits.set(e.taskId, { stage, reason })
+        out(`  ${fmtMs(Date.now() - t0).padStart(8)}  ${stage.padEnd(24)} waiting: ${reason}`)
+      }
+    } else if (e.type === 'worker.state') {
+      const p = e.payload as { to?: string; pool?: string; reason?: string | null }
+      if (p.reason && (p.to === 'pending-in-queue' || p.to === 'gone'))
+        out(`  ${fmtMs(Date.now() - t0).padStart(8)}  worker of pool ${p.pool ?? '?'} ${p.to}: ${p.reason}`)
+    } else if (e.type === 'task.state') {
       const p = e.payload as { from: string; to: string; stage: string; reason?: string | null; attempt?: number }
+      if (e.taskId) stageOf.set(e.taskId, p.stage)
       if (p.from) counts[p.from] = Math.max(0, (counts[p.from] ?? 0) - 1)
       counts[p.to] = (counts[p.to] ?? 0) + 1
       if (verbose() && p.to !== 'queued')
@@ -200,6 +220,11 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     const state = await engine.waitForRun(runId)
     const info = await getRun(engine.db, runId)
     const failedTasks = await listTasks(engine.db, { runId, state: ['failed', 'lost'], limit: 20 })
+    const { failedTaskReport } = await import('./failed.ts')
+    const failed = await Promise.all(failedTasks.items.map((t) => failedTaskReport(info.run.runDir ?? '', t)))
+    // a backend's session (a Dask cluster) may still be stopping its workers: wait for their last
+    // states to be stored before the database closes (else they stay `running` forever)
+    await settleWorkers(engine, runId, io, json)
     if (json) {
       io.stdout.write(
         JSON.stringify(
@@ -212,12 +237,15 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
             durationMs: info.run.durationMs,
             counts: info.counts,
             stages: info.stages.map((s) => ({ id: s.id, pool: s.pool, counts: s.counts })),
-            failed: failedTasks.items.map((t) => ({
-              id: t.id,
-              stage: t.stageId,
-              reason: t.reason,
-              exitCode: t.exitCode,
+            failed,
+            warnings: warnings.map((w) => ({
+              code: w.code,
+              message: w.message,
+              line: w.range.start.line,
+              col: w.range.start.col,
+              ...(w.hint ? { hint: w.hint } : {}),
             })),
+            waits: [...waits].map(([task, w]) => ({ task, stage: w.stage, reason: w.reason })),
             runDir: info.run.runDir,
           },
           null,
@@ -238,10 +266,13 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
             .map(([k, n]) => `, ${n} ${k}`)
             .join('')}`,
         )
-      for (const t of failedTasks.items)
+      for (const t of failed) {
         out(
-          `  failed: ${t.stageId} (${t.id}): ${t.reason ?? 'failed'}  logs: ${path.join(info.run.runDir ?? '', 'tasks', t.id)}`,
+          `  failed: ${t.stage} (${t.id}): ${t.reason ?? 'failed'}${t.exitCode != null ? ` (exit ${t.exitCode})` : ''}`,
         )
+        for (const line of t.logTail) out(`    | ${line}`)
+        out(`    logs: ${t.logDir}`)
+      }
       out(`logs and results: ${info.run.runDir}`)
     }
     return state === 'succeeded' ? EXIT_OK : EXIT_FAILED
@@ -251,5 +282,28 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     await engine.shutdown({ detach: true }).catch(() => {})
     setEngine(undefined)
     await engine.db.$disconnect().catch(() => {})
+  }
+}
+
+/** Wait (up to 20 s) until the run's workers are `gone` and every event is stored. */
+async function settleWorkers(
+  engine: { db: import('../../db/client.ts').Db; flush(): Promise<void> },
+  runId: string,
+  io: CliIO,
+  json: boolean,
+): Promise<void> {
+  const until = Date.now() + 20_000
+  let told = false
+  for (;;) {
+    await engine.flush().catch(() => {})
+    const left = await engine.db.worker.count({ where: { runId, state: { not: 'gone' } } }).catch(() => 0)
+    if (left === 0 || Date.now() > until) {
+      if (left > 0)
+        io.stderr.write(`controlroom run: ${left} worker(s) of run ${runId} did not report stopping within 20 s\n`)
+      return
+    }
+    if (!told && !json) io.stdout.write(`  waiting for ${left} worker(s) to stop\n`)
+    told = true
+    await new Promise((r) => setTimeout(r, 200))
   }
 }

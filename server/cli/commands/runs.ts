@@ -1,5 +1,6 @@
 /** `controlroom runs [--limit N] [--workflow ID] [--state S] [--json]`: the latest runs. */
 import type { CliIO, Command, ParsedArgs } from '../main.ts'
+import { failedTaskReport, type FailedTaskReport } from './failed.ts'
 
 const fmtMs = (ms: number | null) =>
   ms == null
@@ -39,7 +40,7 @@ async function runsMain(args: ParsedArgs, io: CliIO): Promise<number> {
       state: typeof args.flags.state === 'string' ? args.flags.state : undefined,
     })
     if (args.flags.json === true) {
-      io.stdout.write(JSON.stringify(res.items, null, 2) + '\n')
+      io.stdout.write(JSON.stringify(await withDetails(db, res.items), null, 2) + '\n')
       return 0
     }
     if (res.items.length === 0) {
@@ -69,4 +70,54 @@ async function runsMain(args: ParsedArgs, io: CliIO): Promise<number> {
   } finally {
     await db.$disconnect().catch(() => {})
   }
+}
+
+/**
+ * Each run with what the human output of `controlroom run` says: the compile warnings of its plan,
+ * and its failed tasks with the last lines of their logs (up to 5 per run).
+ */
+async function withDetails<T extends { id: string; state: string }>(
+  db: import('../../db/client.ts').Db,
+  items: T[],
+): Promise<(T & { warnings: unknown[]; failed: FailedTaskReport[] })[]> {
+  const { listTasks } = await import('../../execution/runs.ts')
+  const rows = await db.run.findMany({
+    where: { id: { in: items.map((r) => r.id) } },
+    select: { id: true, plan: true, runDir: true },
+  })
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  return Promise.all(
+    items.map(async (r) => {
+      const row = byId.get(r.id)
+      let warnings: unknown[] = []
+      try {
+        const plan = JSON.parse(row?.plan ?? '{}') as {
+          warnings?: {
+            code: string
+            message: string
+            hint?: string
+            range?: { start: { line: number; col: number } }
+          }[]
+        }
+        warnings = (plan.warnings ?? []).map((w) => ({
+          code: w.code,
+          message: w.message,
+          line: w.range?.start.line,
+          col: w.range?.start.col,
+          ...(w.hint ? { hint: w.hint } : {}),
+        }))
+      } catch {
+        /* an unreadable plan has no warnings to show */
+      }
+      const failed =
+        r.state === 'failed'
+          ? await Promise.all(
+              (await listTasks(db, { runId: r.id, state: ['failed', 'lost'], limit: 5 })).items.map((t) =>
+                failedTaskReport(row?.runDir ?? '', t),
+              ),
+            )
+          : []
+      return { ...r, warnings, failed }
+    }),
+  )
 }

@@ -54,6 +54,7 @@ export class LocalBackend implements Backend {
       runDir: ctx.runDir,
       plan: ctx.plan,
       onStatus: (s) => session.onStatus(s),
+      onWorker: (u) => ctx.report.worker(u),
       log: (l, m) => ctx.report.log(l, m),
     })
     session.attach(strat)
@@ -71,10 +72,14 @@ class LocalBackendSession implements BackendSession {
   private polling = false
   private closed = false
   private jobModel: boolean
+  /** the strategy reports its workers (warm executors): no slot rows here */
+  private ownWorkers: boolean
 
   constructor(private ctx: BackendRunContext) {
-    this.workersByPool = new Map(ctx.plan.pools.map((p) => [p.name, Math.max(1, p.workers)]))
+    const depth = Math.max(1, ctx.strategy.queueDepth ?? 1)
+    this.workersByPool = new Map(ctx.plan.pools.map((p) => [p.name, Math.max(1, p.workers) * depth]))
     this.jobModel = ctx.strategy.workerModel === 'job'
+    this.ownWorkers = !!ctx.strategy.ownWorkers
   }
 
   attach(s: StrategySession) {
@@ -92,7 +97,7 @@ class LocalBackendSession implements BackendSession {
     const f: Inflight = { ...t, ref, started: false, workerId: null, lastKey: '', cancelRequested: false, done: false }
     this.inflight.set(t.taskId, f)
     this.count.set(t.pool, (this.count.get(t.pool) ?? 0) + 1)
-    if (!this.jobModel) f.workerId = this.takeSlot(t.pool, t.taskId)
+    if (!this.jobModel && !this.ownWorkers) f.workerId = this.takeSlot(t.pool, t.taskId)
     return f
   }
 
@@ -101,6 +106,7 @@ class LocalBackendSession implements BackendSession {
     f.done = true
     if (this.inflight.get(f.taskId) === f) this.inflight.delete(f.taskId)
     this.count.set(f.pool, Math.max(0, (this.count.get(f.pool) ?? 1) - 1))
+    if (this.ownWorkers) return
     if (!this.jobModel) {
       const slot = this.slots.get(f.pool)?.find((s) => s.busy === f.taskId)
       if (slot) {
@@ -214,7 +220,7 @@ class LocalBackendSession implements BackendSession {
               batchJobId: r.ref.jobId,
               currentTaskId: f.taskId,
             })
-          } else r.ref.workerId = f.workerId
+          } else if (!this.ownWorkers) r.ref.workerId = f.workerId
           this.ctx.report.task({ kind: 'submitted', taskId: f.taskId, attempt: f.attempt, ref: r.ref })
           if (f.cancelRequested) void this.strat.cancel([r.ref])
         })
@@ -261,6 +267,7 @@ class LocalBackendSession implements BackendSession {
     if (s.task === 'running' || (s.final && !f.started && s.task !== 'lost')) {
       if (!f.started) {
         f.started = true
+        if (this.ownWorkers && s.ref.workerId) f.workerId = s.ref.workerId
         report.task({
           kind: 'running',
           taskId: f.taskId,
@@ -347,7 +354,7 @@ class LocalBackendSession implements BackendSession {
       if (this.jobModel) {
         f.workerId = ref.workerId ?? newId('w')
         ref.workerId = f.workerId
-      } else ref.workerId = f.workerId
+      } else if (!this.ownWorkers) ref.workerId = f.workerId
       refs.push(ref)
     }
     if (refs.length === 0) return
@@ -371,6 +378,6 @@ class LocalBackendSession implements BackendSession {
             currentTaskId: null,
           })
     }
-    await this.strat.close()
+    await this.strat.close({ detach: !!opts?.detach })
   }
 }

@@ -97,10 +97,22 @@ export function orderDefinitions(vars: Record<string, unknown>): Record<string, 
 /** the datasets a hep stage reads */
 export function stageDatasets(stage: PlanStage, plan: ExecutionPlan): string[] {
   const p = stage.params ?? {}
-  const all = (plan.datasets ?? []).map((d) => d.name)
-  if (typeof p.dataset === 'string') return [p.dataset]
-  if (Array.isArray(p.datasets)) return p.datasets.map(String)
-  return all
+  const named =
+    typeof p.dataset === 'string'
+      ? [p.dataset]
+      : Array.isArray(p.datasets)
+        ? p.datasets.map(String)
+        : (plan.datasets ?? []).map((d) => d.name)
+  return stage.appliesTo ? named.filter((n) => appliesTo(stage, plan, n)) : named
+}
+
+/** `applies_to` (fasthep-flow): a dataset's eventtype defaults to mc, as there */
+function appliesTo(stage: PlanStage, plan: ExecutionPlan, name: string): boolean {
+  const a = stage.appliesTo ?? {}
+  const d = (plan.datasets ?? []).find((x) => x.name === name)
+  if (a.datasets && !a.datasets.includes(name)) return false
+  if (a.eventtype && String(d?.eventtype ?? 'mc').toLowerCase() !== a.eventtype) return false
+  return true
 }
 
 /** events per partition: execution.config.chunk_size, else data.chunk_size (null: one per file) */

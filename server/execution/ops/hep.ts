@@ -70,17 +70,18 @@ export async function ensureHepTaskScript(): Promise<string> {
 /**
  * How hep partitions run: `execution.config.hep_runtime`
  *  - `process`: the task runtime starts `node hep-task.mjs --run-dir ...` per partition,
- *  - `module`: the task is `TaskSpec.module = { path: hep-task.mjs, export: 'runTask' }`, run by a
- *    warm executor that imported the module once (no process start per partition); where no executor
- *    runs it (an engine without module tasks), the same partition runs as the process form.
+ *  - `module`: the task is `TaskSpec.module = { path: hep-task.mjs, export: 'runTask' }`, run by the
+ *    local strategy's warm executors, which import the module once (no process start per partition);
+ *    elsewhere the task runtime runs the module in its own process (one process, not two).
+ * Default: `process` (`module` needs an engine that runs module tasks: the warm executors).
  */
 export const HEP_RUNTIMES = ['process', 'module'] as const
 export type HepRuntime = (typeof HEP_RUNTIMES)[number]
-export const DEFAULT_HEP_RUNTIME: HepRuntime = 'process'
 
 export function hepRuntimeOf(plan: ExecutionPlan): HepRuntime {
   const v = plan.config?.hep_runtime
-  return v === 'process' || v === 'module' ? v : DEFAULT_HEP_RUNTIME
+  if (v === 'process' || v === 'module') return v
+  return 'process'
 }
 
 /** the module form of a hep task (the TaskSpec.module shape of server/execution/types.ts) */

@@ -168,6 +168,9 @@ function writeArtifacts(
   writeJson(path.join(dir, 'artifacts.json'), manifest)
 }
 
+/** for warm executors: drop the decompressed-basket cache (memory), or size it (HEP_ROOT_CACHE_MB) */
+export { clearRootCache, setRootCacheLimit } from '../../hep/io/root.ts'
+
 /** what a hep task is asked to do (the CLI flags, or the arguments of a module call) */
 export interface HepTaskArgs {
   runDir: string
@@ -187,6 +190,8 @@ export interface HepTaskIo {
   metricsPath?: string
   /** gpu.preload / cuda.jit requested (a note: the JavaScript ops run on the CPU) */
   gpuRequested?: boolean
+  /** cancel / timeout (module form): checked between file pieces and before the merge */
+  signal?: AbortSignal
 }
 
 export interface HepTaskOutcome {
@@ -241,6 +246,7 @@ export async function runHepTask(args: HepTaskArgs, io: HepTaskIo): Promise<HepT
   const pipeline = preparePipeline(chain.map((s) => ({ id: s.id, op: s.op as 'hep.define', params: opParams(s) })))
   let result = pipeline.empty()
   for (const p of pieces) {
+    io.signal?.throwIfAborted()
     io.stdout(`${dataset}#${index}: ${path.basename(p.file)} events [${p.start}, ${p.stop})\n`)
     const r = await runPartition(
       { dataset, file: p.file, treeName: p.treeName, format: fileFormat(p.file), start: p.start, stop: p.stop, index },
@@ -253,6 +259,7 @@ export async function runHepTask(args: HepTaskArgs, io: HepTaskIo): Promise<HepT
     `${stage.op} ${stage.id} on ${dataset}#${index}: ${result.events} events, ${result.selected} selected (chain: ${chain.map((s) => s.id).join(' -> ')}) in ${ms.toFixed(0)} ms\n`,
   )
 
+  io.signal?.throwIfAborted()
   const dir = hepOutDir(runDir, stage.id, dataset)
   writeJson(path.join(dir, `part-${index}.json`), result)
   const total = partitionCount(dp)
@@ -289,6 +296,8 @@ export interface HepTaskSpec {
   runDir: string
   stageId: string
   outputsPath?: string
+  /** the profile modifier's collectors (rssSampleMs > 0: sample memory) */
+  collect?: { rssSampleMs?: number }
   metadata?: { partition?: { key: string } | null } & Record<string, unknown>
 }
 
@@ -298,6 +307,8 @@ export interface HepTaskContext {
   stderr(text: string): void
   env?: Record<string, string | undefined>
   metricsPath?: string
+  /** aborted on cancel or timeout: the task stops between file pieces */
+  signal?: AbortSignal
 }
 
 /**
@@ -308,8 +319,12 @@ export interface HepTaskContext {
 export async function runTask(spec: HepTaskSpec, ctx: HepTaskContext): Promise<HepTaskOutcome> {
   const key = spec.metadata?.partition?.key
   const cut = key ? key.lastIndexOf('#') : -1
+  // profile: the peak resident memory of this (warm) process while the task ran
+  const sampleMs = spec.collect?.rssSampleMs ?? 0
+  let peak = sampleMs > 0 ? process.memoryUsage().rss : 0
+  const sampler = sampleMs > 0 ? setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), sampleMs) : null
   try {
-    return await runHepTask(
+    const out = await runHepTask(
       {
         runDir: spec.runDir,
         stage: spec.stageId,
@@ -321,12 +336,17 @@ export async function runTask(spec: HepTaskSpec, ctx: HepTaskContext): Promise<H
         outputsPath: spec.outputsPath,
         metricsPath: ctx.metricsPath,
         gpuRequested: !!(ctx.env?.CONTROLROOM_GPU_PRELOAD || ctx.env?.CONTROLROOM_CUDA_JIT),
+        signal: ctx.signal,
       },
     )
+    if (sampler) out.metrics.peakRssBytes = Math.max(peak, process.memoryUsage().rss)
+    return out
   } catch (e) {
     // an expression error reads as its positioned message, not a stack
     if (e instanceof ExprError) throw new Error(describeHepError(e))
     throw e
+  } finally {
+    if (sampler) clearInterval(sampler)
   }
 }
 

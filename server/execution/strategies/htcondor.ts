@@ -30,6 +30,7 @@ import {
   type CredentialPolicyMode,
   type JobCredentialSetup,
 } from '../../credentials/index.ts'
+import { removeStagedCredentials } from '../../credentials/stage.ts'
 import { loadSiteConfig } from '../../site/load.ts'
 import type { SiteConfig } from '../../site/schema.ts'
 import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts'
@@ -66,7 +67,7 @@ export interface HTCondorStrategyOptions {
   maxPollIntervalMs?: number
   /** a job unknown everywhere this long after submission is lost (default 60 s) */
   lostGraceMs?: number
-  /** credential policy; default plan.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else warn */
+  /** credential policy; default plan.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else refuse */
   credentialPolicy?: CredentialPolicyMode
   /** environment credentials are discovered in (default process.env; tests) */
   credentialEnv?: Record<string, string | undefined>
@@ -525,8 +526,13 @@ class HTCondorSession implements StrategySession {
     return this.jobs.currentInterval
   }
 
-  async close(): Promise<void> {
+  async close(opts?: { detach?: boolean }): Promise<void> {
     await this.jobs.close()
+    // the run is over (not a server leaving its jobs to be adopted): staged proxies and tokens go
+    if (!opts?.detach && this.prepared)
+      await removeStagedCredentials(this.ctx.runDir, { transport: this.transport }).catch((e: Error) =>
+        this.ctx.log('warn', redactSecrets(`could not remove the staged credentials: ${e.message}`)),
+      )
   }
 }
 

@@ -3,11 +3,12 @@
  * server restart), identified by pid + /proc start ticks (pid reuse safe). Workers are slots:
  * pool.workers lanes per pool (the backend bounds concurrency).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { readdirSync, readFileSync, statfsSync, mkdirSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statfsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts'
+import { ExecutorPool } from '../executors.ts'
 import { controlroomHomeDir, runtimeArgv, taskFiles } from '../paths.ts'
 import { isProcessAlive, killGroup, processesInGroups, processesWithEnv, processStartTicks } from '../procfs.ts'
 import type {
@@ -119,11 +120,19 @@ export function readStarted(taskDir: string, attempt: number): TaskStarted | nul
 
 const SIGNALS = os.constants.signals as Record<string, number>
 
+/** tasks handed to a pool's executors per worker at once (one runs, the rest wait in the spool) */
+export const EXECUTOR_QUEUE_DEPTH = 4
+
 export class LocalStrategy implements Strategy {
   readonly name = 'local'
   readonly workerModel = 'slot' as const
   readonly workerKind = 'process' as const
   readonly supportsArrays = false
+  /** the executors are the workers: this strategy reports them (Worker rows of kind `executor`) */
+  readonly ownWorkers = true
+  readonly queueDepth = EXECUTOR_QUEUE_DEPTH
+  /** the spool entry is the spec: the executor links it into the task directory as spec.json */
+  readonly writesSpecs = true
 
   async preflight(plan: ExecutionPlan, ctx?: StrategyContext): Promise<PoolProblem[]> {
     return preflightLocal(plan, hostCapacity(ctx?.host, ctx?.runDir))
@@ -205,15 +214,26 @@ interface Tracked {
   exited: boolean
 }
 
+const keyOf = (taskId: string, attempt: number) => `${taskId}.${attempt}`
+
+/**
+ * Tasks go to warm executors (executors.ts), one ExecutorPool per pool of the run. Refs of tasks
+ * started by the earlier one-process-per-task runtime (no `poolDir` in their data) are still
+ * followed through the process table, so runs started before an upgrade finish.
+ */
 class LocalStrategySession implements StrategySession {
   private jobs = new Map<string, Tracked>()
+  private pools = new Map<string, ExecutorPool>()
+  /** the last status of executor tasks, by task.attempt (final ones until polled) */
+  private last = new Map<string, JobStatus>()
+  private refs = new Map<string, JobRef>()
   constructor(
     private strategy: LocalStrategy,
     private ctx: StrategyRunContext,
   ) {}
 
   pollIntervalMs(): number {
-    // children of this process report their exit at once; polling only matters for re-attached ones
+    // executors push their reports; polling only matters for legacy re-attached processes
     return [...this.jobs.values()].some((j) => !j.child && !j.exited) ? 250 : 2000
   }
 
@@ -236,55 +256,87 @@ class LocalStrategySession implements StrategySession {
     }
   }
 
+  private push(taskId: string, attempt: number, make: (ref: JobRef) => JobStatus) {
+    const ref = this.refs.get(keyOf(taskId, attempt))
+    if (!ref) return
+    const st = make(ref)
+    this.last.set(keyOf(taskId, attempt), st)
+    if (st.final) this.refs.delete(keyOf(taskId, attempt))
+    this.ctx.onStatus(st)
+  }
+
+  private poolFor(pool: string): ExecutorPool {
+    let p = this.pools.get(pool)
+    if (p) return p
+    const workers = this.ctx.plan.pools.find((x) => x.name === pool)?.workers ?? 1
+    p = new ExecutorPool({
+      runDir: this.ctx.runDir,
+      pool,
+      workers,
+      runAs: this.ctx.runAs ?? null,
+      events: {
+        started: (taskId, attempt, info) =>
+          this.push(taskId, attempt, (ref) => {
+            ref.pid = info.pid
+            ref.workerId = info.workerId
+            return this.status(ref, 'alive', { startedAt: info.at })
+          }),
+        finished: (taskId, attempt, r) =>
+          this.push(taskId, attempt, (ref) =>
+            r.cancelled
+              ? this.status(ref, 'cancelled', {
+                  exitCode: r.exitCode,
+                  signal: r.signal,
+                  startedAt: r.startedAt,
+                  endedAt: r.finishedAt,
+                })
+              : this.status(ref, 'exited', {
+                  exitCode: r.exitCode,
+                  signal: r.signal,
+                  startedAt: r.startedAt,
+                  endedAt: r.finishedAt,
+                }),
+          ),
+        cancelledBeforeStart: (taskId, attempt) =>
+          this.push(taskId, attempt, (ref) => this.status(ref, 'cancelled', { reason: 'cancelled before it started' })),
+        failed: (taskId, attempt, reason) =>
+          this.push(taskId, attempt, (ref) => this.status(ref, 'exited', { exitCode: 1, reason })),
+        lost: (taskId, attempt, reason) => this.push(taskId, attempt, (ref) => this.status(ref, 'gone', { reason })),
+        worker: (u) => this.ctx.onWorker?.(u),
+        log: (level, message) => this.ctx.log(level, message),
+      },
+    })
+    this.pools.set(pool, p)
+    return p
+  }
+
   async submit(group: TaskLaunch[]): Promise<SubmitResult[]> {
     const out: SubmitResult[] = []
+    const runAs = this.ctx.runAs
     for (const l of group) {
       try {
-        mkdirSync(l.taskDir, { recursive: true })
-        const child = spawn(l.argv[0], l.argv.slice(1), {
-          detached: true,
-          stdio: 'ignore',
-          env: { ...process.env, ...l.env },
-          cwd: l.taskDir,
-        })
-        const pid = child.pid
-        if (!pid) {
-          const err = await new Promise<Error>((res) => child.once('error', res))
-          out.push({
-            ok: false,
-            taskId: l.taskId,
-            problem: {
-              code: 'spawn-failed',
-              severity: 'error',
-              pool: l.pool,
-              message: `cannot start the task runtime: ${err.message}`,
-            },
-          })
-          continue
+        if (runAs && !l.spec) {
+          // the task (that user) writes its logs and result beside the spec the server wrote
+          chownSync(l.taskDir, runAs.uid, runAs.gid)
+          chmodSync(l.taskDir, 0o700)
+          chownSync(l.specPath, runAs.uid, runAs.gid)
         }
-        child.unref()
-        const startTicks = processStartTicks(pid)
+        const pool = this.poolFor(l.pool)
         const ref: JobRef = {
           taskId: l.taskId,
           attempt: l.attempt,
           pool: l.pool,
-          jobId: `${pid}:${startTicks ?? 0}`,
+          jobId: `exec:${l.pool}:${l.taskId}.${l.attempt}`,
           host: os.hostname(),
-          pid,
-          data: { pgid: pid, startTicks, taskDir: l.taskDir },
+          pid: null,
+          data: { taskDir: l.taskDir, poolDir: pool.poolDir },
         }
-        const tracked: Tracked = { ref, child, exited: false }
-        this.jobs.set(l.taskId, tracked)
-        child.once('exit', (code, signal) => {
-          tracked.exited = true
-          tracked.child = null
-          this.ctx.onStatus(this.status(ref, 'exited', { exitCode: code, signal }))
-        })
+        this.refs.set(keyOf(l.taskId, l.attempt), ref)
+        const { taskKey, entry } = pool.enqueue(l)
+        ref.data = { ...ref.data, taskKey, entry }
         out.push({ ok: true, ref })
-        setImmediate(() => {
-          if (!tracked.exited) this.ctx.onStatus(this.status(ref, 'alive'))
-        })
       } catch (e) {
+        this.refs.delete(keyOf(l.taskId, l.attempt))
         out.push({
           ok: false,
           taskId: l.taskId,
@@ -292,7 +344,7 @@ class LocalStrategySession implements StrategySession {
             code: 'spawn-failed',
             severity: 'error',
             pool: l.pool,
-            message: `cannot start the task runtime: ${(e as Error).message}`,
+            message: `cannot hand the task to an executor: ${(e as Error).message}`,
           },
         })
       }
@@ -300,8 +352,35 @@ class LocalStrategySession implements StrategySession {
     return out
   }
 
+  /** the state of a task handed to an executor */
+  private inspectExecutorTask(ref: JobRef): JobStatus {
+    const k = keyOf(ref.taskId, ref.attempt)
+    const last = this.last.get(k)
+    if (last) {
+      if (last.final) this.last.delete(k)
+      return last
+    }
+    const pool = this.poolFor(ref.pool)
+    const where = pool.status(ref.taskId, ref.attempt)
+    if (where === 'running') return this.status(ref, 'alive')
+    if (where === 'waiting' || where === 'claimed') return this.status(ref, 'starting')
+    const taskDir = String(ref.data?.taskDir ?? '')
+    const result = taskDir ? readResult(taskDir, ref.attempt) : null
+    pool.forget(ref.taskId, ref.attempt)
+    this.refs.delete(k)
+    if (result)
+      return this.status(ref, result.cancelled ? 'cancelled' : 'exited', {
+        exitCode: result.exitCode,
+        signal: result.signal,
+        startedAt: result.startedAt,
+        endedAt: result.finishedAt,
+      })
+    return this.status(ref, 'gone', { reason: 'the task vanished from its executor without a result' })
+  }
+
   /** finds the state of a job from the process table and its task directory */
   private inspect(ref: JobRef): JobStatus {
+    if (ref.data?.poolDir) return this.inspectExecutorTask(ref)
     const taskDir = String(ref.data?.taskDir ?? '')
     const tracked = this.jobs.get(ref.taskId)
     if (tracked?.child && !tracked.exited) return this.status(ref, 'alive')
@@ -351,20 +430,48 @@ class LocalStrategySession implements StrategySession {
   }
 
   async reattach(jobs: JobRef[]): Promise<JobStatus[]> {
+    // executor tasks: re-read each pool's reports once, with every task of it tracked first
+    const byPool = new Map<string, JobRef[]>()
+    for (const ref of jobs)
+      if (ref.data?.poolDir && ref.data.entry && ref.data.taskKey) {
+        this.refs.set(keyOf(ref.taskId, ref.attempt), ref)
+        byPool.set(ref.pool, [...(byPool.get(ref.pool) ?? []), ref])
+      }
+    for (const [pool, refs] of byPool)
+      this.poolFor(pool).adopt(
+        refs.map((r) => ({
+          taskId: r.taskId,
+          attempt: r.attempt,
+          taskDir: String(r.data?.taskDir ?? ''),
+          entry: String(r.data?.entry),
+          taskKey: String(r.data?.taskKey),
+        })),
+      )
     const out: JobStatus[] = []
     for (const ref of jobs) {
       const s = this.inspect(ref)
-      if (!s.final) this.jobs.set(ref.taskId, { ref: s.ref, child: null, exited: false })
+      if (!s.final && !ref.data?.poolDir) this.jobs.set(ref.taskId, { ref: s.ref, child: null, exited: false })
       out.push(s)
     }
     return out
   }
 
-  /** SIGTERM to the runtime's and the command's process groups, SIGKILL after a grace period; waits until they are gone */
+  /**
+   * Executor tasks: withdrawn from the inbox when not started, else SIGTERM to the command's group
+   * and to every process carrying the attempt's CONTROLROOM_TASK_KEY (setsid escapees), SIGKILL after
+   * the grace period. Legacy processes: SIGTERM / SIGKILL to the runtime's and the command's groups.
+   * Resolves when they are gone.
+   */
   async cancel(jobs: JobRef[]): Promise<void> {
     const graceMs = Number(process.env.CONTROLROOM_KILL_GRACE_MS || 3000)
+    const byPool = new Map<string, { taskId: string; attempt: number }[]>()
+    for (const ref of jobs)
+      if (ref.data?.poolDir)
+        byPool.set(ref.pool, [...(byPool.get(ref.pool) ?? []), { taskId: ref.taskId, attempt: ref.attempt }])
+    await Promise.all([...byPool].map(([pool, tasks]) => this.poolFor(pool).cancel(tasks, graceMs)))
     const groups = new Set<number>()
     for (const ref of jobs) {
+      if (ref.data?.poolDir) continue
       const taskDir = String(ref.data?.taskDir ?? '')
       const pgid = Number(ref.data?.pgid ?? ref.pid ?? 0)
       const startTicks = (ref.data?.startTicks as number | null | undefined) ?? null
@@ -383,8 +490,10 @@ class LocalStrategySession implements StrategySession {
     }
   }
 
-  async close(): Promise<void> {
+  /** detach (the default, a restart): executors go on; `{ detach: false }` (the run ended): they stop once idle */
+  async close(opts: { detach?: boolean } = { detach: true }): Promise<void> {
     this.jobs.clear()
+    await Promise.all([...this.pools.values()].map((p) => p.close({ detach: opts.detach !== false })))
   }
 }
 

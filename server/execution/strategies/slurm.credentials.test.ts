@@ -6,7 +6,7 @@
  *    the run directory and exported as X509_USER_PROXY by the job script, and a real job on the
  *    local Slurm reads it (`test -r "$X509_USER_PROXY" && echo ok`).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -136,14 +136,14 @@ describe('slurm + credentials on the real local Slurm', () => {
     await env?.cleanup()
   })
 
-  it('stages the proxy 0600 in the run directory, exports X509_USER_PROXY, and the job reads it', async () => {
+  it('stages the proxy 0600 in the run directory, exports X509_USER_PROXY, the job reads it; a raw BEARER_TOKEN never reaches the job; the staged copy is removed when the run ends', async () => {
     const versionId = await env.save(`
 analysis:
   stages:
     - id: UseProxy
       op: shell
       params:
-        command: 'test -r "$X509_USER_PROXY" && echo ok; echo "proxy at $X509_USER_PROXY"'
+        command: 'test -r "$X509_USER_PROXY" && echo ok; echo "proxy at $X509_USER_PROXY"; echo "mode $(stat -c %a "$X509_USER_PROXY") dir $(stat -c %a "$(dirname "$X509_USER_PROXY")")"; cmp -s "$X509_USER_PROXY" ${proxy} && echo same; echo "raw token: \${BEARER_TOKEN:-unset}"; echo "leaks: $(env | grep -c raw-secret-from-login)"'
 execution:
   strategy: slurm
   pools:
@@ -151,23 +151,38 @@ execution:
   credentials:
     - { kind: x509, path: ${proxy} }
 `)
-    const { runId } = await startRun({ versionId }, env.engine)
-    const state = await env.waitFor(runId, 45_000)
+    const saved = process.env.BEARER_TOKEN
+    process.env.BEARER_TOKEN = 'raw-secret-from-login'
+    let runId: string
+    let state: string
+    try {
+      runId = (await startRun({ versionId }, env.engine)).runId
+      state = await env.waitFor(runId, 45_000)
+    } finally {
+      if (saved === undefined) delete process.env.BEARER_TOKEN
+      else process.env.BEARER_TOKEN = saved
+    }
     const runDir = path.join(env.home, 'runs', runId)
     const task = (await env.t.db.task.findFirst({ where: { runId } }))!
     expect(state, `${task.reason} ${task.message}`).toBe('succeeded')
     const staged = path.join(runDir, 'credentials', 'x509_proxy')
-    expect(statSync(staged).mode & 0o777).toBe(0o600)
-    expect(statSync(path.dirname(staged)).mode & 0o777).toBe(0o700)
-    expect(readFileSync(staged)).toEqual(readFileSync(proxy))
     // the job script exports the staged copy (a path; never the material)
     const scripts = readdirSync(path.join(runDir, 'slurm')).filter((f) => f.endsWith('.sh'))
     expect(scripts.length).toBeGreaterThan(0)
     const script = readFileSync(path.join(runDir, 'slurm', scripts[0]!), 'utf8')
     expect(script).toContain(`export X509_USER_PROXY=${q(staged)}`)
     expect(script).not.toContain('BEGIN')
+    expect(script).not.toContain('raw-secret-from-login')
     const out = readFileSync(path.join(runDir, 'tasks', task.id, 'stdout.log'), 'utf8')
     expect(out).toContain('ok\n')
     expect(out).toContain(`proxy at ${staged}`)
+    expect(out).toContain('mode 600 dir 700')
+    expect(out).toContain('same\n')
+    expect(out).toContain('raw token: unset')
+    expect(out).toContain('leaks: 0')
+    // the run is over: its staged proxy is gone
+    const until = Date.now() + 10_000
+    while (existsSync(path.dirname(staged)) && Date.now() < until) await new Promise((r) => setTimeout(r, 100))
+    expect(existsSync(path.dirname(staged))).toBe(false)
   })
 })

@@ -35,6 +35,7 @@ import {
   type JobCredentialSetup,
   type StagedCredential,
 } from '../../credentials/index.ts'
+import { removeStagedCredentials } from '../../credentials/stage.ts'
 import { preflightEnvironment } from '../environments/index.ts'
 import { loadSiteConfig } from '../../site/load.ts'
 import type { SiteConfig } from '../../site/schema.ts'
@@ -75,7 +76,7 @@ export interface SlurmStrategyOptions {
   /** override the poll intervals (tests) */
   pollIntervalMs?: number
   maxPollIntervalMs?: number
-  /** credential policy; default plan.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else warn */
+  /** credential policy; default plan.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else refuse */
   credentialPolicy?: CredentialPolicyMode
   /** environment credentials are discovered in (default process.env; tests) */
   credentialEnv?: Record<string, string | undefined>
@@ -553,8 +554,13 @@ class SlurmSession implements StrategySession {
     return this.jobs.currentInterval
   }
 
-  async close(): Promise<void> {
+  async close(opts?: { detach?: boolean }): Promise<void> {
     await this.jobs.close()
+    // the run is over (not a server leaving its jobs to be adopted): staged proxies and tokens go
+    if (!opts?.detach && this.prepared)
+      await removeStagedCredentials(this.ctx.runDir, { transport: this.transport }).catch((e: Error) =>
+        this.ctx.log('warn', redactSecrets(`could not remove the staged credentials: ${e.message}`)),
+      )
     // the ssh control master (if any) is shared by the strategy's transport; it expires by itself (ControlPersist)
   }
 }

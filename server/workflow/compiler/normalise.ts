@@ -3,7 +3,7 @@
  * sets, environment, credentials) checked against their schemas and reduced to the plan's shapes.
  */
 import { BUILTIN_OP_NAMES, ENVIRONMENT_TYPES } from '../catalog.ts'
-import { DataSchema, RegistrySchema } from '../schema.ts'
+import { DataSchema, DatasetCollectionSchema, RegistrySchema } from '../schema.ts'
 import type { Path, SourceContext } from '../source.ts'
 import type { CredentialRef, DatasetSpec, OpSpec, PlanEnvironment } from '../types.ts'
 import { tryParseDuration } from '../units.ts'
@@ -22,6 +22,7 @@ export function normaliseRegistry(ctx: SourceContext, js: Obj): NormalisedRegist
   const registry = asObj(js.registry)
   if (js.registry !== undefined) validateWith(ctx, RegistrySchema, js.registry, ['registry'], COMMON_MAP)
   if (js.data !== undefined) validateWith(ctx, DataSchema, js.data, ['data'], COMMON_MAP)
+  if (js.datasets !== undefined) validateWith(ctx, DatasetCollectionSchema, js.datasets, ['datasets'], COMMON_MAP)
   if (js.name !== undefined && typeof js.name !== 'string') {
     ctx.error('invalid-type', `'name' must be a string`, ['name'], { hint: `quote it: "${String(js.name)}"` })
   }
@@ -181,22 +182,45 @@ export function normaliseCredentials(ctx: SourceContext, raw: unknown): Credenti
   return out
 }
 
-export function normaliseDatasets(ctx: SourceContext, data: unknown): DatasetSpec[] {
+/**
+ * Datasets as fasthep-flow reads them: the top-level `datasets` include first, then
+ * `data.datasets`; each a list of {name, files, ...} or a mapping keyed by name.
+ */
+export function normaliseDatasets(ctx: SourceContext, data: unknown, included?: unknown): DatasetSpec[] {
   const out: DatasetSpec[] = []
-  if (!isObj(data) || !Array.isArray(data.datasets)) return out
   const seen = new Map<string, number>()
-  data.datasets.forEach((d, j) => {
-    if (!isObj(d) || typeof d.name !== 'string') return // reported by the schema
-    const path: Path = ['data', 'datasets', j]
-    const name = d.name
+  const entries: { d: Obj; name: string; path: Path; namePath: Path }[] = []
+  const collect = (raw: unknown, base: Path) => {
+    if (Array.isArray(raw)) {
+      raw.forEach((d, j) => {
+        if (isObj(d) && typeof d.name === 'string')
+          entries.push({ d, name: d.name, path: [...base, j], namePath: [...base, j, 'name'] })
+      })
+    } else if (isObj(raw)) {
+      for (const [key, d] of Object.entries(raw)) {
+        if (!isObj(d)) continue // reported by the schema
+        const name = typeof d.name === 'string' ? d.name : key
+        entries.push({
+          d,
+          name,
+          path: [...base, key],
+          namePath: typeof d.name === 'string' ? [...base, key, 'name'] : [...base, key],
+        })
+      }
+    }
+  }
+  collect(included, ['datasets'])
+  if (isObj(data)) collect(data.datasets, ['data', 'datasets'])
+  entries.forEach(({ d, name, namePath }, j) => {
     if (seen.has(name)) {
-      ctx.error('duplicate-dataset', `dataset name '${name}' is used twice`, [...path, 'name'], {
-        hint: 'dataset names must be unique',
+      ctx.error('duplicate-dataset', `dataset name '${name}' is used twice`, namePath, {
+        at: 'key',
+        hint: 'dataset names must be unique (the top-level datasets include and data.datasets share them)',
       })
       return
     }
     seen.set(name, j)
-    const { tree_name, treeName, files, ...rest } = d
+    const { tree_name, treeName, files, name: _name, ...rest } = d
     const spec: DatasetSpec = {
       ...rest,
       name,

@@ -56,7 +56,8 @@ export function buildPlan({
   // ---- passthrough -------------------------------------------------------------------------
   const passthrough: Obj = {}
   for (const key of Object.keys(js)) {
-    if (key === 'analysis' || key === 'execution' || key === 'registry' || key === 'name') continue
+    if (key === 'analysis' || key === 'execution' || key === 'registry' || key === 'name' || key === 'datasets')
+      continue
     if (key === 'data' && isObj(js.data)) {
       const { datasets: _d, ...rest } = js.data
       if (Object.keys(rest).length) passthrough.data = rest

@@ -105,17 +105,113 @@ export function checkExecutionConfig(st: CompileState) {
   if (config.walltime !== undefined) {
     checkWalltime(st, config.walltime, ['execution', 'config', 'walltime'])
   }
+  if (config.log_directory !== undefined) refuseLogDirectory(st, ['execution', 'config', 'log_directory'])
 }
 
-/** Parse a walltime; under htcondor, report that there is no walltime. Returns seconds or null. */
-export function checkWalltime(st: CompileState, value: unknown, path: Path): number | null {
-  const { ctx } = st
-  if (st.strategy === 'htcondor') {
-    ctx.error('htcondor-walltime', "HTCondor has no 'walltime'", path, {
+/** Batch keys of `execution.config` that apply to every pool (fasthep-flow: {**config, **pool.config}). */
+const POOL_WIDE_CONFIG_KEYS = [
+  'partition',
+  'account',
+  'qos',
+  'constraint',
+  'requirements',
+  'queue',
+  'walltime',
+  'job_extra_directives',
+  'worker_extra_args',
+] as const
+
+/** The pool-wide keys of `execution.config`, normalised once (problems at execution.config). */
+function poolWideConfig(st: CompileState): Obj {
+  const out: Obj = {}
+  for (const key of POOL_WIDE_CONFIG_KEYS) if (st.config[key] !== undefined) out[key] = st.config[key]
+  normaliseJobqueueKeys(st, out, ['execution', 'config'])
+  if (out.walltime !== undefined) {
+    const r =
+      typeof out.walltime === 'string' || typeof out.walltime === 'number'
+        ? tryParseDuration(out.walltime, { bareUnit: 'minutes' })
+        : null
+    if (r?.ok) out.walltimeSeconds = r.value // else reported by checkExecutionConfig
+  }
+  return out
+}
+
+function refuseLogDirectory(st: CompileState, path: Path) {
+  st.ctx.error(
+    'unsupported-option',
+    "'log_directory' is not supported: Control Room keeps every job's output in the run directory",
+    path,
+    {
       at: 'key',
-      hint: "use 'maxruntime: 2h' (sets +MaxRuntime in seconds) or 'queue: workday' (the JobFlavour) instead",
+      hint: 'remove it; the run page, `controlroom runs` and <run>/tasks/<task>/ show each job log',
+    },
+  )
+}
+
+/** Control characters in names end up in job scripts, submit descriptions and terminals. */
+export function hasControlCharacters(s: string): boolean {
+  return /[\u0000-\u001f\u007f-\u009f]/.test(s)
+}
+
+function checkName(st: CompileState, name: string, what: string, path: Path): void {
+  if (name.trim() === '') {
+    st.ctx.error('invalid-name', `${what} name is empty`, path, {
+      at: 'key',
+      hint: 'give it a name of letters, digits, _ and -, e.g. cpu or high_memory',
+    })
+  } else if (hasControlCharacters(name)) {
+    st.ctx.error('invalid-name', `${what} name ${JSON.stringify(name)} contains control characters`, path, {
+      at: 'key',
+      hint: 'use letters, digits, _ and -',
     })
   }
+}
+
+/** fasthep-flow's dask-jobqueue keys in a pool's config, in Control Room's vocabulary. */
+function normaliseJobqueueKeys(st: CompileState, config: Obj, path: Path): void {
+  const { ctx } = st
+  if (st.strategy === 'slurm' && typeof config.queue === 'string') {
+    // dask-jobqueue's SLURMCluster(queue=...) is the partition
+    if (typeof config.partition === 'string' && config.partition !== config.queue) {
+      ctx.error(
+        'conflicting-options',
+        `'queue' ('${config.queue}') and 'partition' ('${config.partition}') both name the Slurm partition`,
+        [...path, 'queue'],
+        { at: 'key', hint: 'keep one of them' },
+      )
+    } else config.partition = config.queue
+    delete config.queue
+  }
+  if (config.job_extra_directives !== undefined) {
+    const extra = config.job_extra_directives
+    const own = config.extra
+    if (Array.isArray(extra) && (own === undefined || Array.isArray(own)))
+      config.extra = [...((own as unknown[]) ?? []), ...extra]
+    else if (isObj(extra) && (own === undefined || isObj(own))) config.extra = { ...((own as Obj) ?? {}), ...extra }
+    else if (own !== undefined)
+      ctx.error(
+        'conflicting-options',
+        "'job_extra_directives' and 'extra' must both be lists or both be maps",
+        [...path, 'job_extra_directives'],
+        { at: 'key', hint: 'merge them into one list of directives' },
+      )
+    else config.extra = extra
+    delete config.job_extra_directives
+  }
+  if (config.worker_extra_args !== undefined && st.backend !== 'dask') {
+    ctx.error(
+      'dask-only-option',
+      "'worker_extra_args' are arguments of the Dask worker command: there is none with backend: local",
+      [...path, 'worker_extra_args'],
+      { at: 'key', hint: 'set execution.backend: dask, or remove this option' },
+    )
+  }
+  if (config.log_directory !== undefined) refuseLogDirectory(st, [...path, 'log_directory'])
+}
+
+/** Parse a walltime (under htcondor: the job's +MaxRuntime, as in dask-jobqueue). Returns seconds or null. */
+export function checkWalltime(st: CompileState, value: unknown, path: Path): number | null {
+  const { ctx } = st
   if (typeof value !== 'string' && typeof value !== 'number') return null
   const r = tryParseDuration(value, { bareUnit: 'minutes' })
   if (!r.ok) {
@@ -130,12 +226,25 @@ export function checkWalltime(st: CompileState, value: unknown, path: Path): num
 export function parseResources(st: CompileState, spec: Obj, path: Path): PoolResources {
   const { ctx } = st
   const res: PoolResources = { ...DEFAULT_RESOURCES }
-  if (typeof spec.cpus === 'number' && spec.cpus > 0 && Number.isFinite(spec.cpus)) res.cpus = spec.cpus
+  if (typeof spec.cpus === 'number' && spec.cpus > 0 && Number.isFinite(spec.cpus)) {
+    if (Number.isInteger(spec.cpus)) res.cpus = spec.cpus
+    else {
+      // batch systems and our local slots count whole cores: 0.5 would silently become 1
+      res.cpus = Math.ceil(spec.cpus)
+      ctx.error('invalid-cpus', `cpus must be a whole number of cores, got ${spec.cpus}`, [...path, 'cpus'], {
+        hint: `write cpus: ${Math.ceil(spec.cpus)} (Slurm, HTCondor and Control Room's slots count whole cores)`,
+      })
+    }
+  }
   if (typeof spec.gpus === 'number' && Number.isInteger(spec.gpus) && spec.gpus >= 0) res.gpus = spec.gpus
   else if (typeof spec.gpus === 'string' && /^\s*\d+\s*$/.test(spec.gpus)) res.gpus = Number(spec.gpus.trim())
   if (typeof spec.memory === 'string' || typeof spec.memory === 'number') {
     const r = tryParseMemory(spec.memory)
-    if (r.ok) res.memoryBytes = r.value
+    if (r.ok && r.value <= 0)
+      ctx.error('invalid-memory', 'memory must be more than 0', [...path, 'memory'], {
+        hint: `${MEMORY_HINT}; leave memory out to take the batch system's default`,
+      })
+    else if (r.ok) res.memoryBytes = r.value
     else ctx.error('invalid-memory', `cannot read memory: ${r.error}`, [...path, 'memory'], { hint: MEMORY_HINT })
   }
   if (typeof spec.disk === 'string' || typeof spec.disk === 'number') {
@@ -150,6 +259,7 @@ export function buildClasses(st: CompileState, ex: Obj) {
   const classes = asObj(ex.resources)
   for (const name of Object.keys(classes)) {
     const spec = classes[name]
+    checkName(st, name, 'resource class', ['execution', 'resources', name])
     st.classes.set(name, parseResources(st, asObj(spec), ['execution', 'resources', name]))
   }
 }
@@ -164,12 +274,16 @@ export function addPool(st: CompileState, pool: PlanPool) {
   }
 }
 
-export function configWorkers(config: Obj): number | null {
-  for (const k of ['workers', 'n_workers']) {
-    const v = config[k]
-    if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v
-  }
+/** A count given as a number or, as fasthep-flow allows, a string of digits (`workers: "2"`). */
+export function readCount(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v
+  if (typeof v === 'string' && /^\s*[1-9]\d*\s*$/.test(v)) return Number(v.trim())
   return null
+}
+
+/** `execution.config.n_workers` (or `workers`): the default pool's workers (fasthep-flow). */
+export function configWorkers(config: Obj): number | null {
+  return readCount(config.n_workers) ?? readCount(config.workers)
 }
 
 export function buildPools(st: CompileState, ex: Obj) {
@@ -180,12 +294,9 @@ export function buildPools(st: CompileState, ex: Obj) {
     const raw = pools[name]
     const p = asObj(raw)
     const path: Path = ['execution', 'pools', name]
-    let workers = 1
-    if (typeof p.workers === 'number' && Number.isInteger(p.workers) && p.workers > 0) workers = p.workers
-    else if (p.workers === undefined && name === 'default' && cfgWorkers) workers = cfgWorkers
-    if (typeof p.workers === 'number' && p.workers <= 0) {
-      // the schema reports it as invalid-workers; add the consequence
-    }
+    checkName(st, name, 'pool', path)
+    // fasthep-flow: config.n_workers sets the default pool's workers, over the pool's own
+    const workers = (name === 'default' ? cfgWorkers : null) ?? readCount(p.workers) ?? 1
     let resources: PoolResources = { ...DEFAULT_RESOURCES }
     let resourceClass: string | null = null
     if (typeof p.resources === 'string') {
@@ -215,12 +326,16 @@ export function buildPools(st: CompileState, ex: Obj) {
     } else if (isObj(p.resources)) {
       resources = parseResources(st, p.resources, [...path, 'resources'])
     }
-    const config: Obj = isObj(p.config) ? { ...p.config } : {}
-    if (typeof p.use === 'string') config.use = p.use
-    if (config.walltime !== undefined) {
-      const secs = checkWalltime(st, config.walltime, [...path, 'config', 'walltime'])
-      if (secs !== null) config.walltimeSeconds = secs
+    const own: Obj = isObj(p.config) ? { ...p.config } : {}
+    normaliseJobqueueKeys(st, own, [...path, 'config'])
+    if (own.walltime !== undefined) {
+      const secs = checkWalltime(st, own.walltime, [...path, 'config', 'walltime'])
+      if (secs !== null) own.walltimeSeconds = secs
+      else delete own.walltimeSeconds
     }
+    // the pool's own config wins over execution.config's, key by key (fasthep-flow)
+    const config: Obj = { ...poolWideConfig(st), ...own }
+    if (typeof p.use === 'string') config.use = p.use
     if (
       config.maxruntime !== undefined &&
       (typeof config.maxruntime === 'string' || typeof config.maxruntime === 'number')
@@ -258,7 +373,7 @@ export function ensureDefaultPool(st: CompileState): PlanPool {
   if (existing) return existing
   const cls = st.classes.get('default')
   const pool: PlanPool = {
-    config: {},
+    config: poolWideConfig(st),
     implicit: true,
     name: 'default',
     resourceClass: cls ? 'default' : null,
@@ -271,4 +386,33 @@ export function ensureDefaultPool(st: CompileState): PlanPool {
   st.poolByName.set('default', pool)
   if (cls) st.poolsByClass.set('default', [pool, ...(st.poolsByClass.get('default') ?? [])])
   return pool
+}
+
+/** The implicit pool of a resource class when the workflow declares no pools (fasthep-flow). */
+export function ensureClassPool(st: CompileState, cls: string, resources: PoolResources): PlanPool {
+  const existing = st.poolsByClass.get(cls)?.[0]
+  if (existing) return existing
+  const pool: PlanPool = {
+    config: poolWideConfig(st),
+    implicit: true,
+    name: cls,
+    resourceClass: cls,
+    resources: { ...resources },
+    stages: [],
+    workers: 1,
+  }
+  addPool(st, pool)
+  return pool
+}
+
+/** After routing: `config.n_workers` named the default pool, and there is none. */
+export function checkConfigWorkers(st: CompileState): void {
+  if (configWorkers(st.config) === null || st.poolByName.has('default')) return
+  const key = readCount(st.config.n_workers) !== null ? 'n_workers' : 'workers'
+  st.ctx.warn(
+    'workers-without-default-pool',
+    `'${key}' sets the workers of the pool named 'default', and no pool has that name`,
+    ['execution', 'config', key],
+    { at: 'key', hint: "set 'workers:' on each pool instead, or name one of the pools 'default'" },
+  )
 }

@@ -2,12 +2,12 @@
  * Pass 4, route: each stage to the pool that provides its `require` / `prefer` / `fallback` label
  * (by pool name, then by resource class), its modifiers checked against that pool, its timeout.
  */
-import { KNOWN_MODIFIERS, MODIFIERS_BY_NAME } from '../catalog.ts'
+import { KNOWN_MODIFIERS, MODIFIERS_BY_NAME, REMOVED_MODIFIERS } from '../catalog.ts'
 import type { Path, SourceContext } from '../source.ts'
 import { closest, didYouMean } from '../suggest.ts'
 import type { PlanModifier, PlanPool, PlanStage, PlanStageRouting } from '../types.ts'
 import { tryParseDuration } from '../units.ts'
-import { ensureDefaultPool } from './pools.ts'
+import { ensureClassPool, ensureDefaultPool } from './pools.ts'
 import { asObj, DURATION_HINT, isObj, nonEmptyString } from './state.ts'
 import type { CompileState, Obj, StageRec } from './state.ts'
 
@@ -46,6 +46,7 @@ export function routeStages(st: CompileState, recs: StageRec[]): RoutedStage[] {
     if (typeof rec.raw.description === 'string')
       (stage as PlanStage & { description?: string }).description = rec.raw.description
     if (rec.raw.write !== undefined) (stage as PlanStage & { write?: unknown }).write = rec.raw.write
+    if (rec.appliesTo) stage.appliesTo = rec.appliesTo
     routed.push({ rec, stage })
   }
   return routed
@@ -65,11 +66,18 @@ function provider(st: CompileState, label: string): Provider | null {
   const byClass = st.poolsByClass.get(label)
   if (byClass?.length) return { pool: byClass[0], via: 'class', others: byClass.slice(1) }
   if (byName) return { pool: byName, via: 'name', others: [] }
+  // fasthep-flow: with no pools declared (`pools: {}` or none), requiring a resource class is valid:
+  // the stage gets an implicit pool of that class (1 worker)
+  const cls = st.classes.get(label)
+  if (cls && !st.pools.some((p) => !p.implicit))
+    return { pool: ensureClassPool(st, label, cls), via: 'class', others: [] }
   return null
 }
 
 function describeProvider(p: Provider, label: string): string {
   if (p.via === 'name') return `pool '${p.pool.name}'`
+  if (p.pool.implicit)
+    return `an implicit pool '${p.pool.name}' of resource class '${label}' (no pools are declared; 1 worker)`
   return `pool '${p.pool.name}' (resource class '${label}')`
 }
 
@@ -305,7 +313,20 @@ function normaliseModifiers(st: CompileState, rec: StageRec, pool: PlanPool): Pl
     if (!name) return // reported by the schema
     const info = MODIFIERS_BY_NAME.get(name)
     const custom = st.customModifiers.get(name)
-    if (!info && !custom) {
+    const removed = REMOVED_MODIFIERS.get(name)
+    if (removed && !custom) {
+      ctx.error('unsupported-modifier', `modifier '${name}' is not supported`, namePath, { hint: removed })
+    } else if (custom && !info) {
+      // registered names validate in fasthep-flow; Control Room has no implementation to run for them
+      ctx.error(
+        'unimplemented-modifier',
+        `modifier '${name}' is registered under registry.modifiers, but Control Room cannot run it: a registered modifier has no implementation here`,
+        namePath,
+        {
+          hint: `remove it, or use a built-in modifier (${KNOWN_MODIFIERS.map((m) => m.name).join(', ')}); a wrapper command can go into the op's command`,
+        },
+      )
+    } else if (!info && !custom) {
       const dym = didYouMean(name, known)
       ctx.error('unknown-modifier', `unknown execution modifier '${name}'`, namePath, {
         hint: `${dym ? dym + ' ' : ''}known modifiers: ${known.join(', ')}; register others under registry.modifiers`,

@@ -4,7 +4,16 @@
  */
 import type { SourceContext } from '../source.ts'
 import type { Path } from '../source.ts'
-import type { Backend, EdgeKind, OpSpec, PlanPool, PlanStageInput, PoolResources, Strategy } from '../types.ts'
+import type {
+  Backend,
+  EdgeKind,
+  OpSpec,
+  PlanPool,
+  PlanStageInput,
+  PoolResources,
+  StageApplicability,
+  Strategy,
+} from '../types.ts'
 import type { MapOptions } from '../zodmap.ts'
 
 export type Obj = Record<string, unknown>
@@ -30,7 +39,8 @@ export const DURATION_HINT = 'write a duration such as 02:00:00, 1-00:00:00, 90m
 export const COMMON_MAP: MapOptions = {
   codeFor(issue, path) {
     const last = path[path.length - 1]
-    if ((last === 'workers' || last === 'n_workers') && issue.code === 'too_small') return 'invalid-workers'
+    // 0, -3, "many", 2.5: each a count that is not one
+    if ((last === 'workers' || last === 'n_workers') && issue.code !== 'unrecognized_keys') return 'invalid-workers'
     return undefined
   },
 }
@@ -47,6 +57,7 @@ export interface StageRec {
   deps: { idx: number; kind: EdgeKind; path: Path }[]
   inputs: PlanStageInput[]
   exec: Obj
+  appliesTo?: StageApplicability
 }
 
 export interface CompileState {

@@ -8,9 +8,10 @@ import { checkHepStageParams } from '../hep-check.ts'
 import { StageSchema } from '../schema.ts'
 import type { Path, SourceContext } from '../source.ts'
 import { didYouMean } from '../suggest.ts'
-import type { DatasetSpec, EdgeKind, OpSpec, PlanStageInput, SourceRange } from '../types.ts'
+import type { DatasetSpec, EdgeKind, OpSpec, PlanStageInput, SourceRange, StageApplicability } from '../types.ts'
 import { validateWith } from '../zodmap.ts'
 import type { MapOptions } from '../zodmap.ts'
+import { hasControlCharacters } from './pools.ts'
 import { asObj, COMMON_MAP, isObj, nonEmptyString, quoteList } from './state.ts'
 import type { Obj, StageRec } from './state.ts'
 
@@ -115,6 +116,11 @@ export function validateStages(
         let k = 2
         while (idToRec.has(`${id}#${k}`)) k++
         id = `${id}#${k}`
+      } else if (hasControlCharacters(id)) {
+        // ids reach job scripts, submit descriptions, file names and terminals
+        ctx.error('invalid-stage-id', `stage id ${JSON.stringify(id)} contains control characters`, [...path, 'id'], {
+          hint: "use letters, digits, '_' and '-', e.g. id: SelectMuons",
+        })
       } else if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(id)) {
         ctx.warn(
           'stage-id-format',
@@ -156,6 +162,8 @@ export function validateStages(
       inputs: [],
       exec: asObj(raw.execution),
     }
+    const appliesTo = readApplicability(ctx, rec, datasets)
+    if (appliesTo) rec.appliesTo = appliesTo
     recs.push(rec)
     idToRec.set(id, rec)
     // hep.* expressions: syntax errors at their characters in the YAML (hep-check.ts)
@@ -321,4 +329,55 @@ function resolveFromString(s: string, ids: Map<string, StageRec>, sources: Set<s
     return { as: null, node: a, port: s.slice(first + 1) || null }
   }
   return { as: null, node: s, port: null }
+}
+
+/** `applies_to: {eventtype, datasets}`: checked against the declared datasets. */
+function readApplicability(ctx: SourceContext, rec: StageRec, datasets: DatasetSpec[]): StageApplicability | null {
+  const raw = rec.raw.applies_to
+  if (!isObj(raw)) return null // absent, or reported by the schema
+  const out: StageApplicability = {}
+  const path = [...rec.path, 'applies_to']
+  if (raw.eventtype === 'data' || raw.eventtype === 'mc') out.eventtype = raw.eventtype
+  if (Array.isArray(raw.datasets)) {
+    const names = new Set(datasets.map((d) => d.name))
+    out.datasets = []
+    raw.datasets.forEach((n, j) => {
+      if (typeof n !== 'string') return
+      if (!names.has(n)) {
+        const dym = didYouMean(n, names)
+        ctx.error(
+          'unknown-dataset',
+          `stage '${rec.id}' applies to dataset '${n}', which is not declared`,
+          [...path, 'datasets', j],
+          {
+            hint: dym ?? (names.size ? `datasets: ${truncList([...names])}` : 'declare it under data.datasets'),
+          },
+        )
+      }
+      out.datasets!.push(n)
+    })
+  }
+  if (!rec.op.startsWith('hep.')) {
+    ctx.warn(
+      'applies-to-ignored',
+      `'applies_to' selects the datasets a hep.* stage reads; op '${rec.op}' reads none`,
+      path,
+      {
+        at: 'key',
+        hint: 'remove applies_to, or use it on hep.define / hep.select / hep.hist stages',
+      },
+    )
+  } else {
+    const matching = datasets.filter(
+      (d) =>
+        (!out.eventtype || String(d.eventtype ?? 'mc').toLowerCase() === out.eventtype) &&
+        (!out.datasets || out.datasets.includes(d.name)),
+    )
+    if (datasets.length && matching.length === 0)
+      ctx.error('applies-to-nothing', `stage '${rec.id}' applies to none of the declared datasets`, path, {
+        at: 'key',
+        hint: "check the datasets' eventtype (data or mc; mc when not given, as in fasthep-flow)",
+      })
+  }
+  return out
 }

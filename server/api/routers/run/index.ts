@@ -18,6 +18,7 @@ import { runCancelTask } from './cancelTask.ts'
 import { runRetryTask } from './retryTask.ts'
 import { runRerunFrom } from './rerunFrom.ts'
 import { runLog } from './log.ts'
+import { runLogLines } from './logLines.ts'
 import { runEvents } from './events.ts'
 
 export const runRouter = createTRPCRouter({
@@ -36,5 +37,6 @@ export const runRouter = createTRPCRouter({
   retryTask: runRetryTask,
   rerunFrom: runRerunFrom,
   log: runLog,
+  logLines: runLogLines,
   events: runEvents,
 })

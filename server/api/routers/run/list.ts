@@ -11,6 +11,10 @@ export const runList = protectedProcedure
       .object({
         workflowId: id.optional(),
         state: z.enum(RUN_STATES).optional(),
+        backend: z.string().max(40).optional(),
+        strategy: z.string().max(40).optional(),
+        owner: z.string().max(200).optional(),
+        q: z.string().max(200).optional(),
         cursor: id.nullish(),
         limit: z.number().int().min(1).max(200).optional(),
       })

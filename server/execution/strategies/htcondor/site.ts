@@ -12,7 +12,7 @@
  *   accountingGroupUser: alice      # accounting_group_user
  *   jobFlavour: workday             # default +JobFlavour (CERN) for pools that name none
  *   requirements: (OpSysAndVer == "AlmaLinux9")   # AND-ed with each pool's requirements
- *   walltime: reject                # reject | maxruntime | allowed_execute_duration | jobflavour | ignore
+ *   walltime: maxruntime            # maxruntime | reject | allowed_execute_duration | jobflavour | ignore
  *   shouldTransferFiles: YES        # YES | NO | IF_NEEDED; default YES when something must be transferred
  *   holds: fail                     # fail: a job held by the system fails its task (condor_rm); wait: it stays held
  *   extra: ['+ProjectName = "fasthep"']   # extra submit commands for every job
@@ -24,9 +24,9 @@
  *                                   # jobs get BEARER_TOKEN_FILE pointing at it when no token was transferred
  *   batchNamePrefix: cr             # batch_name = <prefix>-<run>-<pool>
  *
- * Walltime: HTCondor has no generic walltime request. `reject` (default) makes a pool walltime an
- * error with an explanation; `maxruntime` writes `+MaxRuntime = <seconds>` (CERN / FZU convention,
- * enforced only where the site's policy reads it); `allowed_execute_duration` uses HTCondor's
+ * Walltime: HTCondor has no generic walltime request. `maxruntime` (default, as fasthep-flow and
+ * dask-jobqueue read a pool's walltime) writes `+MaxRuntime = <seconds>` (CERN / FZU convention,
+ * enforced only where the site's policy reads it); `reject` makes a pool walltime an error; `allowed_execute_duration` uses HTCondor's
  * built-in limit (the job is put on hold when it runs longer); `jobflavour` picks the smallest CERN
  * `+JobFlavour` that fits (espresso 20m, microcentury 1h, longlunch 2h, workday 8h, tomorrow 1d,
  * testmatch 3d, nextweek 1w); `ignore` drops it with a warning.
@@ -118,7 +118,7 @@ export function resolveHTCondorSite(raw: unknown): HTCondorSite {
     accountingGroupUser: s.accountingGroupUser ?? null,
     jobFlavour: s.jobFlavour ?? null,
     requirements: s.requirements ?? null,
-    walltime: s.walltime ?? 'reject',
+    walltime: s.walltime ?? 'maxruntime',
     shouldTransferFiles: s.shouldTransferFiles ?? null,
     holds: s.holds ?? 'fail',
     extra: s.extra ?? [],

@@ -465,12 +465,12 @@ describe('htcondor strategy: preview, submission, status (format-faithful simula
     expect(h.logs.join('\n')).toContain('Unknown command "request_gpu"')
   })
 
-  it('a pool config error (walltime) refuses the submission before condor_submit runs', async () => {
-    const h = await harness('walltime', planWith([pool('default', {}, { walltime: '2h', walltimeSeconds: 7200 })]), {
+  it('a pool config error (maxruntime) refuses the submission before condor_submit runs', async () => {
+    const h = await harness('walltime', planWith([pool('default', {}, { maxruntime: 'soon' })]), {
       auto: false,
     })
     const [r] = await h.session.submit([h.launch('S-0', 'default', 'true')])
-    expect(r).toMatchObject({ ok: false, problem: { code: 'htcondor-walltime-unsupported' } })
+    expect(r).toMatchObject({ ok: false, problem: { code: 'htcondor-invalid-maxruntime' } })
     expect(h.fake.calls('condor_submit')).toHaveLength(0)
   })
 })

@@ -16,6 +16,7 @@ import {
   bytesToKiB,
   bytesToMiB,
   checkExpression,
+  classadString,
   formatArguments,
   formatEnvironment,
   poolCommands,
@@ -191,21 +192,23 @@ describe('tokens from the schedd credmon', () => {
   })
 })
 
-describe('walltime: HTCondor has none', () => {
-  // the compiler refuses `walltime` under strategy htcondor; a plan that reaches the strategy with
-  // one (compiled for another strategy, or with the compiler's error ignored) is handled here
+describe('walltime: HTCondor has none, so it becomes +MaxRuntime', () => {
+  // a pool's walltime under strategy htcondor is the job's maximum runtime (fasthep-flow, dask-jobqueue);
+  // the site file may choose another translation
   const secs: Record<string, number> = { '2h': 7200, '90m': 5400, '20m': 1200, '30d': 30 * 86400 }
   const withWall = (w: string): PlanPool => ({
     ...seedPlan().pools.find((p) => p.name === 'default')!,
     config: { walltime: w, walltimeSeconds: secs[w] },
   })
 
-  it('the compiler already refuses it for strategy htcondor and points at maxruntime / queue', () => {
+  it("the compiler accepts it for strategy htcondor, as fasthep-flow does (the job's maximum runtime)", () => {
     const doc = parseDocument(readFileSync(path.join(REPO, 'examples/heterogeneous.yaml'), 'utf8'))
     doc.setIn(['execution', 'strategy'], 'htcondor')
     doc.setIn(['execution', 'pools', 'default', 'config'], doc.createNode({ walltime: '2h' }))
     const r = compileWorkflow(doc.toString())
-    expect(r.problems.find((p) => p.code === 'htcondor-walltime')).toMatchObject({ severity: 'error' })
+    expect(r.problems.filter((p) => p.severity === 'error')).toEqual([])
+    const pool = r.plan!.pools.find((p) => p.name === 'default')!
+    expect(cmd(poolCommands(pool, site).commands, '+MaxRuntime')).toBe('7200')
   })
 
   it('maxruntime in the pool config becomes +MaxRuntime in seconds', () => {
@@ -217,8 +220,10 @@ describe('walltime: HTCondor has none', () => {
     expect(cmd(r.commands, '+MaxRuntime')).toBe('7200')
   })
 
-  it('is rejected by default with a clear message and the choices', () => {
-    const r = poolCommands(withWall('2h'), site)
+  it('is +MaxRuntime by default (dask-jobqueue and fasthep-flow read walltime so); reject refuses with the choices', () => {
+    expect(poolCommands(withWall('2h'), site)).toMatchObject({ problems: [] })
+    expect(cmd(poolCommands(withWall('2h'), site).commands, '+MaxRuntime')).toBe('7200')
+    const r = poolCommands(withWall('2h'), resolveHTCondorSite({ walltime: 'reject' }))
     expect(r.problems).toMatchObject([{ code: 'htcondor-walltime-unsupported', severity: 'error', pool: 'default' }])
     expect(r.problems[0]!.message).toBe('pool default sets walltime 2h, but HTCondor has no walltime option')
     expect(r.problems[0]!.hint).toMatch(/maxruntime: 2h.*queue: workday.*allowed_execute_duration.*jobflavour.*ignore/)
@@ -329,5 +334,36 @@ describe('job script', () => {
     expect(i('. /opt/env/activate.sh')).toBeLessThan(i('case "$cr_proc" in'))
     expect(script).toContain("    export PART=1\n    exec echo 'one two' ;;")
     expect(script).toContain('export CONTROLROOM_CONDOR_JOB_ID="${1:-}.${2:-}"')
+  })
+})
+
+describe('hostile names: one submit command per line', () => {
+  it('a ClassAd string escapes quotes, backslashes and every control character', () => {
+    expect(classadString('a"b\\c')).toBe('"a\\"b\\\\c"')
+    expect(classadString('S\nqueue 1000\nexecutable = /bin/evil')).toBe('"S\\nqueue 1000\\nexecutable = /bin/evil"')
+    expect(classadString('x\r\t\u0001')).toBe('"x\\r\\t\\001"')
+  })
+
+  it('a stage id with a newline in a job attribute stays on one line, and no extra queue/executable appears', () => {
+    const plan = seedPlan()
+    const r = renderSubmitDescription(
+      spec(plan.pools.find((p) => p.name === 'default')!, {
+        attributes: { ControlRoomStage: 'S\nqueue 1000\nexecutable = /bin/evil' },
+        environment: { CONTROLROOM_STAGE: 'S\nqueue 7' },
+      }),
+      site,
+    )
+    const lines = r.text.split('\n')
+    expect(lines.filter((l) => /^queue\b/.test(l))).toEqual(['queue 1'])
+    expect(lines.filter((l) => /^executable\b/.test(l))).toHaveLength(1)
+    expect(r.text).toContain('MY.ControlRoomStage')
+  })
+
+  it('the compiler refuses a stage id with control characters, at the id', () => {
+    const r = compileWorkflow('analysis:\n  stages:\n    - id: "S\\nqueue 1000"\n      op: noop\n')
+    expect(r.ok).toBe(false)
+    expect(r.problems.map((p) => `${p.range.start.line}:${p.range.start.col} ${p.code}`)).toEqual([
+      '3:11 invalid-stage-id',
+    ])
   })
 })

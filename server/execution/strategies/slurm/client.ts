@@ -93,9 +93,21 @@ export class SlurmClient {
     })
   }
 
-  /** sbatch --parsable [args] scriptPath (or the script on stdin when scriptPath is null) */
+  /**
+   * sbatch --parsable [args] scriptPath (or the script on stdin when scriptPath is null).
+   * sbatch saves the submitting environment with the job and exports it to the job: secrets of
+   * this process (a raw BEARER_TOKEN, the dashboard's token) are removed first, so that they are
+   * neither stored by Slurm nor preferred over the staged credential inside the job.
+   */
   async sbatch(scriptPath: string | null, args: string[] = [], stdin?: string): Promise<SubmitResult | SubmitFailure> {
-    const r = await this.run('sbatch', ['--parsable', ...args, ...(scriptPath ? [scriptPath] : [])], stdin)
+    const scrub = secretEnvNames({ ...process.env, ...this.o.env })
+    this.calls.sbatch = (this.calls.sbatch ?? 0) + 1
+    const argv = [this.bin('sbatch'), '--parsable', ...args, ...(scriptPath ? [scriptPath] : [])]
+    const r = await this.transport.run(scrub.length ? ['env', ...scrub.flatMap((n) => ['-u', n]), ...argv] : argv, {
+      ...(this.o.env && Object.keys(this.o.env).length ? { env: this.o.env } : {}),
+      ...(stdin !== undefined ? { stdin } : {}),
+      timeoutMs: this.o.timeoutMs ?? 60_000,
+    })
     if (r.code === 0) {
       const p = parseSbatchParsable(r.stdout)
       if (p) return { ok: true, ...p, stderr: r.stderr }
@@ -210,3 +222,12 @@ export class SlurmClient {
 
 /** node|partition(*=default)|avail|timelimit|cpus|memory MB|gres|features|state|tmp disk MB */
 export const SINFO_FORMAT = '%N|%P|%a|%l|%c|%m|%G|%f|%T|%d'
+
+/** Names of variables that hold secrets themselves (not paths to them): never exported to a job. */
+export function secretEnvNames(env: Record<string, string | undefined>): string[] {
+  return Object.keys(env)
+    .filter((k) => env[k] !== undefined)
+    .filter((k) => /^(BEARER_TOKEN|CONTROLROOM_TOKEN)$|(_TOKEN|_SECRET|_PASSWORD|_PASSWD|_API_KEY)$/.test(k))
+    .filter((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+    .sort()
+}

@@ -391,6 +391,8 @@ export function renderJobScript(
     for (const s of setup) L.push(s.replace(/[\r\n]+/g, ' '))
     L.push('set -u')
   }
+  // a raw token from a login shell would win over the staged BEARER_TOKEN_FILE (WLCG discovery order)
+  L.push('unset BEARER_TOKEN')
   L.push('export CONTROLROOM_SLURM_JOB_ID="${SLURM_JOB_ID:-}"')
   if (!isArray && spec.tasks[0]) {
     const t = spec.tasks[0]

@@ -2,7 +2,7 @@
 //   /runs/<runId>/artifacts/live?stage=S&dataset=D&histogram=H&format=svg|png|uhi|json
 //   /runs/<runId>/artifacts/live?stage=S&dataset=D&format=json|html           (the stage's cutflow)
 // ?download=1 sends it as an attachment. The file name and the x-hep-partitions header say how many
-// partitions the result includes.
+// partitions the result includes (see server/hep/README.md).
 import { errorResponse, routeHandler } from '~/server/api/http'
 import { LIVE_FORMATS, type LiveFormat, liveHepFile } from '~/server/execution/hep-artifacts'
 

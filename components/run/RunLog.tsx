@@ -1,0 +1,214 @@
+'use client'
+/**
+ * The run-wide log: every task's lines (run.logLines: a page of 200 tasks at a time, their last
+ * 32 KiB per stream, redacted on the server) with time, task and stage, filtered by stage, pool and
+ * state on the server and by a regular expression here; follows the run while it is active;
+ * the whole log is one download (/runs/<id>/log). Rows are virtualised.
+ */
+import { useVirtualizer } from '@tanstack/react-virtual'
+import { useQuery } from '@tanstack/react-query'
+import { useMemo, useRef, useState } from 'react'
+import { useTRPC } from '~/components/trpc/client'
+import { useDebounced } from '~/components/ui/useDebounced'
+import { formatTime, STATE_COLORS, TASK_STATE_ORDER } from './aggregate'
+import type { RunDetail } from './types'
+
+const ROW_PX = 18
+const FOLLOW_MS = 2000
+
+/** a user's pattern as a RegExp, or the reason it is not one */
+export function compilePattern(src: string): { re: RegExp | null; error: string | null } {
+  if (!src) return { re: null, error: null }
+  if (src.length > 200) return { re: null, error: 'the pattern is longer than 200 characters' }
+  try {
+    return { re: new RegExp(src, 'i'), error: null }
+  } catch (e) {
+    return { re: null, error: `not a regular expression: ${(e as Error).message}` }
+  }
+}
+
+export function RunLog({ runId, detail, active }: { runId: string; detail: RunDetail; active: boolean }) {
+  const trpc = useTRPC()
+  const [open, setOpen] = useState(false)
+  const [stage, setStage] = useState('')
+  const [pool, setPool] = useState('')
+  const [state, setState] = useState('')
+  const [pattern, setPattern] = useState('')
+  const [follow, setFollow] = useState(true)
+  const [page, setPage] = useState(0)
+  const debounced = useDebounced(pattern, 200)
+  const { re, error } = useMemo(() => compilePattern(debounced), [debounced])
+  const input = {
+    runId,
+    ...(stage ? { stage } : {}),
+    ...(pool ? { pool } : {}),
+    ...(state ? { state: state as (typeof TASK_STATE_ORDER)[number] } : {}),
+    cursor: page * 200,
+  }
+  const q = useQuery({
+    ...trpc.run.logLines.queryOptions(input),
+    enabled: open,
+    refetchInterval: open && follow && active ? FOLLOW_MS : false,
+  })
+  const lines = useMemo(() => {
+    const all = q.data?.lines ?? []
+    return re ? all.filter((l) => re.test(l.text)) : all
+  }, [q.data, re])
+  const scroller = useRef<HTMLDivElement>(null)
+  const v = useVirtualizer({
+    count: lines.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_PX,
+    overscan: 30,
+  })
+  const lastCount = useRef(0)
+  if (follow && lines.length !== lastCount.current && lines.length > 0) {
+    lastCount.current = lines.length
+    queueMicrotask(() => v.scrollToIndex(lines.length - 1, { align: 'end' }))
+  }
+  const qs = new URLSearchParams({
+    ...(stage ? { stage } : {}),
+    ...(pool ? { pool } : {}),
+    ...(state ? { state } : {}),
+  })
+  const total = q.data?.total ?? 0
+  const pages = Math.max(1, Math.ceil(total / 200))
+
+  return (
+    <section className="run-panel run-log" data-testid="run-log">
+      <div className="panel-head">
+        <h2>
+          <button
+            type="button"
+            className="linklike"
+            aria-expanded={open}
+            onClick={() => setOpen((o) => !o)}
+            data-testid="run-log-toggle"
+          >
+            {open ? '▾' : '▸'} All logs
+          </button>
+        </h2>
+        {open ? (
+          <div className="tt-filters">
+            <label>
+              stage
+              <select
+                value={stage}
+                onChange={(e) => (setStage(e.target.value), setPage(0))}
+                data-testid="run-log-stage"
+              >
+                <option value="">all</option>
+                {detail.stages.map((s) => (
+                  <option key={s.id} value={s.id}>
+                    {s.id}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              pool
+              <select value={pool} onChange={(e) => (setPool(e.target.value), setPage(0))} data-testid="run-log-pool">
+                <option value="">all</option>
+                {detail.pools.map((p) => (
+                  <option key={p.name} value={p.name}>
+                    {p.name}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              state
+              <select
+                value={state}
+                onChange={(e) => (setState(e.target.value), setPage(0))}
+                data-testid="run-log-state"
+              >
+                <option value="">all</option>
+                {TASK_STATE_ORDER.map((s) => (
+                  <option key={s} value={s}>
+                    {s}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              search
+              <input
+                type="search"
+                value={pattern}
+                placeholder="regular expression"
+                aria-invalid={!!error}
+                onChange={(e) => setPattern(e.target.value)}
+                data-testid="run-log-search"
+              />
+            </label>
+            <label title="Keep the newest lines in view and re-read while the run is active">
+              <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow
+            </label>
+            <a
+              className="button"
+              href={`/runs/${encodeURIComponent(runId)}/log${qs.size ? `?${qs}` : ''}`}
+              download
+              data-testid="run-log-download"
+            >
+              download
+            </a>
+          </div>
+        ) : null}
+      </div>
+      {open ? (
+        <>
+          {error ? (
+            <div className="run-alert" role="alert" data-testid="run-log-error">
+              {error}
+            </div>
+          ) : null}
+          {q.error ? (
+            <div className="run-alert" role="alert">
+              {q.error.message}
+            </div>
+          ) : null}
+          <div className="rlog-scroll" ref={scroller} data-testid="run-log-lines" data-lines={lines.length}>
+            <div style={{ height: v.getTotalSize(), position: 'relative' }}>
+              {v.getVirtualItems().map((item) => {
+                const l = lines[item.index]!
+                return (
+                  <div
+                    key={item.key}
+                    className={`rlog-line is-${l.stream}`}
+                    style={{ top: item.start, height: ROW_PX }}
+                    data-task={l.taskId}
+                  >
+                    <span className="rlog-at muted">{l.at ? formatTime(l.at) : '–'}</span>
+                    <span className="rlog-task" title={`task ${l.taskId} · pool ${l.pool} · ${l.state}`}>
+                      <i style={{ background: STATE_COLORS[l.state] ?? '#888' }} />
+                      {l.stage}
+                      {l.partition ? ` ${l.partition}` : ''}
+                    </span>
+                    <span className="rlog-text">{l.text}</span>
+                  </div>
+                )
+              })}
+            </div>
+            {lines.length === 0 && !q.isLoading ? (
+              <div className="muted rlog-empty">{re ? 'No line matches.' : 'No output yet.'}</div>
+            ) : null}
+          </div>
+          <div className="tt-pager">
+            <button type="button" disabled={page === 0} onClick={() => setPage((p) => p - 1)}>
+              ‹ earlier tasks
+            </button>
+            <span className="muted" data-testid="run-log-page">
+              tasks {total ? page * 200 + 1 : 0}–{Math.min(total, (page + 1) * 200)} of {total} · {lines.length} lines
+              {q.data?.truncated ? ' (each log’s last 32 KiB: download for everything)' : ''} · times are each attempt’s
+              start
+            </span>
+            <button type="button" disabled={page + 1 >= pages} onClick={() => setPage((p) => p + 1)}>
+              later tasks ›
+            </button>
+          </div>
+        </>
+      ) : null}
+    </section>
+  )
+}

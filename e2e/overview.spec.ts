@@ -1,0 +1,225 @@
+/**
+ * The control room (home page) and failure triage, in Chromium against the production build with
+ * real local runs and the real Slurm of this machine (SLURM_CONF): what runs now with its stages
+ * and pools, a failure named by its task and exit code, Fix and resume reusing the unchanged stage,
+ * run parameters at launch recorded on the run, the cluster beside the pools our workflows ask
+ * for, the theme toggle, the favicon. Screenshots go to test-results/screenshots/.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test'
+import { saveWorkflow, startFromUi } from './runs'
+
+const SHOTS = path.join('test-results', 'screenshots')
+const STAMP = Date.now().toString(36)
+
+async function shot(page: Page, name: string) {
+  fs.mkdirSync(SHOTS, { recursive: true })
+  await page.screenshot({ path: path.join(SHOTS, `overview-${name}.png`), fullPage: true })
+}
+
+/** a new version of a saved workflow through the API (what the composer's Save sends) */
+async function saveNextVersion(request: APIRequestContext, workflowId: string, parentVersionId: string, yaml: string) {
+  const res = await request.post('/api/trpc/workflow.saveVersion', {
+    data: { json: { workflowId, parentVersionId, yaml, message: 'fix B' } },
+    headers: { 'content-type': 'application/json' },
+  })
+  expect(res.ok(), await res.text()).toBe(true)
+}
+
+const failing = (b: string) => `version: 1
+name: e2e-resume-${STAMP}
+analysis:
+  stages:
+    - id: Prepare
+      op: shell
+      params: { command: "echo prepared > $CONTROLROOM_TASK_DIR/out.txt" }
+    - id: Analyse
+      op: shell
+      params: { command: "${b}" }
+    - id: Report
+      op: noop
+`
+
+test('a failure is named on the home page, and Fix and resume re-runs it reusing the unchanged stage', async ({
+  page,
+  request,
+}) => {
+  const { workflowId, versionId } = await saveWorkflow(request, failing('echo analysing; exit 3'))
+  const runId = await startFromUi(page, workflowId)
+  await expect(page.getByTestId('run-state')).toHaveText('failed', { timeout: 30_000 })
+
+  await page.goto('/')
+  const failure = page.locator(`[data-testid="ov-failure"][data-run="${runId}"]`)
+  await expect(failure).toBeVisible()
+  await expect(failure.getByTestId('ov-failed-task')).toContainText('stage Analyse failed: exit code 3')
+  await shot(page, 'failure')
+
+  await failure.getByRole('link', { name: 'Fix and resume' }).click()
+  await page.waitForURL(new RegExp(`/runs/${runId}#fix-and-resume$`))
+  const fix = page.getByTestId('fix-and-resume')
+  await expect(fix).toBeVisible()
+  // the edit happens in the composer, which says where to come back to
+  await expect(fix.getByTestId('fix-edit-workflow')).toHaveAttribute(
+    'href',
+    `/compose?workflow=${workflowId}&resumeFrom=${runId}`,
+  )
+  await page.goto(`/compose?workflow=${workflowId}&resumeFrom=${runId}`)
+  await expect(page.getByTestId('resume-banner')).toContainText('go back to the run to resume it')
+
+  // the fix is saved as version 2, then the run resumes with it
+  await saveNextVersion(request, workflowId, versionId, failing('echo fixed'))
+  await page.goto(`/runs/${runId}`)
+  await expect(fix.getByTestId('fix-resume-version')).toContainText('v2')
+  await expect(fix.getByTestId('resume-stage-Prepare')).toHaveAttribute('data-verdict', 'reused')
+  await expect(fix.getByTestId('resume-stage-Prepare')).toContainText('unchanged and succeeded')
+  await expect(fix.getByTestId('resume-stage-Analyse')).toContainText('its definition changed: params.command')
+  await expect(fix.getByTestId('resume-stage-Report')).toContainText('upstream stage Analyse runs again')
+  await shot(page, 'fix-and-resume')
+  await fix.getByTestId('fix-resume-start').click()
+  await page.waitForURL((u) => u.pathname.startsWith('/runs/') && !u.pathname.endsWith(runId))
+  await expect(page.getByTestId('run-state')).toHaveText('succeeded', { timeout: 30_000 })
+  await expect(page.getByTestId('run-resumed-from')).toContainText('reused 1 of 3 stages')
+  await expect(page.locator('.rh-version')).toHaveText('v2')
+})
+
+test('run parameters at launch override a stage param for this run and are shown on it', async ({ page, request }) => {
+  const yaml = `version: 1
+name: e2e-params-${STAMP}
+analysis:
+  stages:
+    - id: Greet
+      op: shell
+      params: { command: "echo hello from the version" }
+`
+  const { workflowId } = await saveWorkflow(request, yaml)
+  await page.goto(`/runs?workflow=${workflowId}`)
+  await page.getByTestId('run-params-toggle').click()
+  const text = page.getByLabel('Run parameters for this run only, one per line')
+  await text.fill('nonsense')
+  await expect(page.getByTestId('run-params-problems')).toContainText('line 1: expected `Stage.param = value`')
+  await expect(page.getByTestId('start-run-button')).toBeDisabled()
+  await text.fill('Greet.command = "echo hello from the launch"')
+  await expect(page.getByTestId('start-run-button')).toHaveText('▶ Run with 1 parameter')
+  await page.getByTestId('start-run-button').click()
+  await page.waitForURL(/\/runs\/[^/?]+$/)
+  await expect(page.getByTestId('run-state')).toHaveText('succeeded', { timeout: 30_000 })
+  await expect(page.getByTestId('run-parameters')).toContainText('Greet.command = "echo hello from the launch"')
+  await page.locator('[data-testid^="task-row-"]').first().click()
+  await expect(page.getByTestId('task-log')).toContainText('hello from the launch')
+})
+
+test('what runs now: progress by stage, pools busy, queue depth, live until it ends', async ({ page, request }) => {
+  const yaml = `version: 1
+name: e2e-live-${STAMP}
+data:
+  datasets:
+    - name: files
+      files: [a, b, c, d, e, f]
+analysis:
+  stages:
+    - id: Work
+      op: shell
+      params: { partition: file, dataset: files, command: "sleep 3" }
+execution:
+  pools:
+    default: { workers: 2 }
+`
+  const { workflowId } = await saveWorkflow(request, yaml)
+  const runId = await startFromUi(page, workflowId)
+  await page.goto('/')
+  const card = page.locator(`[data-testid="ov-active-run"][data-run="${runId}"]`)
+  await expect(card).toBeVisible()
+  await expect(card.getByTestId('ov-pool').filter({ hasText: 'default' }).getByTestId('ov-pool-busy')).toHaveText('2')
+  await expect(card.getByTestId('ov-queue-depth')).toContainText(/queue: [1-4] waiting/)
+  await expect(card.locator('[data-testid="ov-stage"][data-stage="Work"]')).toContainText('/6')
+  await shot(page, 'running')
+  await expect(card.getByTestId('ov-run-progress')).toContainText(/[1-6] \/ 6 tasks done/, { timeout: 20_000 })
+  await expect(card).toHaveCount(0, { timeout: 30_000 })
+})
+
+test('the cluster as Slurm sees it, beside the pools our workflows ask for', async ({ page, request }) => {
+  await saveWorkflow(
+    request,
+    `version: 1
+name: e2e-slurm-needs-${STAMP}
+analysis:
+  stages:
+    - id: Index
+      op: shell
+      params: { command: "true" }
+      execution: { require: high_memory }
+execution:
+  strategy: slurm
+  pools:
+    high_memory: { workers: 2, resources: { cpus: 1, memory: 3GB }, config: { partition: highmem } }
+`,
+  )
+  await page.goto('/')
+  const slurm = page.getByTestId('ov-slurm')
+  await expect(slurm.locator('[data-testid="ov-partition"][data-partition="highmem"]')).toBeVisible()
+  await expect(slurm.locator('[data-testid="ov-partition"][data-partition="debug"]')).toContainText('(default)')
+  await expect(slurm.getByTestId('ov-fits')).toContainText(
+    'high_memory needs 2 × 3 GB: 1 node of partition highmem can give it',
+  )
+  // HTCondor is not installed on this machine: the page says so and how to configure it
+  await expect(page.getByTestId('ov-htcondor')).toContainText('condor_status is not installed')
+  await shot(page, 'cluster')
+})
+
+test('theme: follows the system, the toggle overrides it and is remembered', async ({ browser }) => {
+  const context = await browser.newContext({
+    colorScheme: 'light',
+    storageState: 'var/e2e/.auth/state.json',
+  })
+  const page = await context.newPage()
+  await page.goto('/')
+  const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor)
+  expect(await bg()).toBe('rgb(255, 255, 255)')
+  await page.getByTestId('theme-toggle').click()
+  expect(await bg()).toBe('rgb(15, 17, 21)')
+  await page.reload()
+  expect(await bg()).toBe('rgb(15, 17, 21)')
+  await expect(page.getByTestId('theme-toggle')).toHaveAccessibleName('Switch to the light theme')
+  await context.close()
+})
+
+test('keyboard: skip link first, then every control shows where focus is', async ({ page }) => {
+  await page.goto('/')
+  await page.keyboard.press('Tab')
+  await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused()
+  for (let i = 0; i < 6; i++) {
+    await page.keyboard.press('Tab')
+    const outline = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement
+      const s = getComputedStyle(el)
+      return { tag: el.tagName, style: s.outlineStyle, width: s.outlineWidth }
+    })
+    expect(outline.style, `${outline.tag} has a visible focus outline`).toBe('solid')
+    expect(outline.width).toBe('2px')
+  }
+})
+
+test('the favicon is served', async ({ request }) => {
+  const res = await request.get('/favicon.ico')
+  expect(res.status()).toBe(200)
+  expect(res.headers()['content-type']).toMatch(/image\/(x-icon|vnd\.microsoft\.icon)/)
+})
+
+test('the composer is usable at 900 px: editor, graph, plan and Save in view, nothing off-screen', async ({ page }) => {
+  await page.setViewportSize({ width: 900, height: 800 })
+  await page.goto('/compose')
+  await expect(page.locator('.monaco-editor').first()).toBeVisible({ timeout: 30_000 })
+  await expect(page.getByTestId('plan-panel')).toBeVisible()
+  const save = page.getByRole('button', { name: 'Save', exact: true })
+  await expect(save).toBeInViewport()
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  )
+  expect(overflow, 'the page does not scroll sideways').toBeLessThanOrEqual(0)
+  for (const el of await page.locator('.topbar a, .topbar button, .plan-panel-head button').all()) {
+    const box = await el.boundingBox()
+    expect(box && box.x + box.width <= 900, `${await el.textContent()} is on screen`).toBe(true)
+  }
+  await shot(page, 'compose-900')
+})

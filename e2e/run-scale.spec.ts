@@ -1,0 +1,258 @@
+/**
+ * The run page at scale and its defects, in Chromium against the production build (real local and
+ * Dask runs):
+ *  - a 10,000-task run of 20 chains × 50 stages × 10 partitions shows one group row, then 20 chains,
+ *    then 50 stages, with counts that always add up while the events stream and end exact;
+ *  - the failure alert names the failed task, its exit code and its last log lines (redacted);
+ *  - with the log open, the task table's reason and retry stay on screen at 1280-1920 px;
+ *  - the mouse wheel over the DAG scrolls the page and leaves the zoom alone;
+ *  - a re-run's timeline spans the re-run, as its header's duration does;
+ *  - a finished Dask run shows its workers `gone` in the Dask panel as in the workers panel.
+ * Screenshots go to test-results/screenshots/.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { expect, test, type Page } from '@playwright/test'
+import { saveWorkflow, startFromUi } from './runs'
+
+const SHOTS = path.join('test-results', 'screenshots')
+const STAMP = Date.now().toString(36)
+
+async function shot(page: Page, name: string) {
+  fs.mkdirSync(SHOTS, { recursive: true })
+  await page.screenshot({ path: path.join(SHOTS, `run-scale-${name}.png`), fullPage: true })
+}
+
+function chainsWorkflow(chains: number, length: number, partitions: number): string {
+  const files = Array.from({ length: partitions }, (_, i) => `p${i}.root`).join(', ')
+  const stages: string[] = [
+    '    - id: Prepare',
+    '      op: shell',
+    '      params: { command: "echo warming up; sleep 4" }',
+  ]
+  for (let c = 0; c < chains; c++)
+    for (let s = 0; s < length; s++) {
+      stages.push(`    - id: c${c}s${s}`, '      op: noop', `      needs: [${s === 0 ? 'Prepare' : `c${c}s${s - 1}`}]`)
+      stages.push('      params: { partition: file, dataset: parts }')
+    }
+  return `version: 1
+name: e2e-run-chains-${STAMP}
+data:
+  datasets:
+    - name: parts
+      files: [${files}]
+analysis:
+  stages:
+${stages.join('\n')}
+execution:
+  backend: local
+  strategy: local
+`
+}
+
+const GROUP = 'group:fanout:c0s0:1000'
+
+test('a 10,000-task run of 1,000 stages: group rows with counts that add up while events stream', async ({ page }) => {
+  test.setTimeout(240_000)
+  const { workflowId } = await saveWorkflow(page.request, chainsWorkflow(20, 50, 10))
+  await startFromUi(page, workflowId)
+  const row = page.getByTestId(`stage-row-${GROUP}`)
+  await expect(row).toHaveAttribute('data-stages', '1000')
+  await expect(row).toHaveAttribute('data-total', '10000', { timeout: 30_000 })
+  await expect(page.getByTestId(`stage-node-${GROUP}`)).toBeVisible()
+
+  // sample the group row while the ~30,000 events arrive: the total never moves, done only grows
+  const samples: { done: number; total: number }[] = []
+  for (let i = 0; i < 600; i++) {
+    const [done, total] = await Promise.all([row.getAttribute('data-done'), row.getAttribute('data-total')])
+    samples.push({ done: Number(done), total: Number(total) })
+    if (Number(done) === 10_000) break
+    await page.waitForTimeout(100)
+  }
+  expect(samples.every((s) => s.total === 10_000)).toBe(true)
+  for (let i = 1; i < samples.length; i++) expect(samples[i]!.done).toBeGreaterThanOrEqual(samples[i - 1]!.done)
+  expect(
+    samples.some((s) => s.done > 0 && s.done < 10_000),
+    'seen part-way',
+  ).toBe(true)
+  await expect(row).toHaveAttribute('data-done', '10000')
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 })
+  await expect(page.getByTestId(`stage-count-${GROUP}`)).toHaveText('10000/10000')
+
+  // expand: 20 chains of 500 tasks, then one chain's 50 stages of 10 tasks
+  await row.click()
+  const chains = page.locator('[data-testid^="stage-row-group:chain:"]')
+  await expect(chains).toHaveCount(20)
+  const chain3 = page.getByTestId('stage-row-group:chain:c3s0:50')
+  await expect(chain3).toHaveAttribute('data-done', '500')
+  await expect(chain3).toHaveAttribute('data-total', '500')
+  await chain3.click()
+  const stageRow = page.getByTestId('stage-row-c3s49')
+  await stageRow.scrollIntoViewIfNeeded()
+  await expect(stageRow).toHaveAttribute('data-done', '10')
+  await expect(page.getByTestId('stage-row-count-c3s49')).toHaveText('10/10')
+  // the DAG expanded the same groups: the chain's stages are nodes now
+  await expect(page.getByTestId('stage-node-c3s0')).toHaveCount(1)
+  // a stage row filters the task table
+  await stageRow.click()
+  await expect(page.getByTestId('filter-stage')).toHaveValue('c3s49')
+  await expect(page.locator('[data-testid^="task-row-"][data-stage="c3s49"]')).toHaveCount(10)
+  await shot(page, 'chains-10k')
+})
+
+const FAILING = `version: 1
+name: e2e-run-fail-${STAMP}
+analysis:
+  stages:
+    - id: Fine
+      op: shell
+      needs: []
+      params: { command: "echo all good" }
+    - id: Breaks
+      op: shell
+      needs: []
+      params:
+        command: for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do echo "step $i"; done; echo "Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123456789" >&2; echo "cannot open input.root" >&2; exit 3
+execution:
+  backend: local
+  strategy: local
+`
+
+test('a failure is named with its exit code and last lines; with the log open the table fits', async ({ page }) => {
+  test.setTimeout(120_000)
+  const { workflowId } = await saveWorkflow(page.request, FAILING)
+  await startFromUi(page, workflowId)
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'failed', { timeout: 60_000 })
+  const alert = page.getByTestId('failure-alert')
+  await expect(alert).toBeVisible()
+  await expect(page.getByTestId('failure-task')).toHaveText('Breaks')
+  await expect(page.getByTestId('failure-exit')).toContainText('exit code 3')
+  const lines = page.getByTestId('failure-lines')
+  await expect(lines).toContainText('cannot open input.root')
+  await expect(lines).toContainText('[REDACTED]')
+  await expect(lines).not.toContainText('abcdefghijklmnopqrstuvwxyz0123456789')
+  await page.getByTestId('failure-open-log').click()
+  await expect(page.getByTestId('task-log')).toBeVisible()
+  await expect(page.getByTestId('task-log-text')).toContainText('step 15')
+
+  const failedRow = page.locator('[data-testid^="task-row-"][data-stage="Breaks"]')
+  for (const width of [1280, 1440, 1600, 1920]) {
+    await page.setViewportSize({ width, height: 1000 })
+    await failedRow.scrollIntoViewIfNeeded()
+    const retry = failedRow.getByRole('button', { name: 'retry' })
+    const reason = failedRow.locator('.tt-reason')
+    for (const el of [retry, reason]) {
+      const box = await el.boundingBox()
+      expect(box, `visible at ${width}px`).not.toBeNull()
+      expect(box!.x + box!.width, `inside the window at ${width}px`).toBeLessThanOrEqual(width)
+    }
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    expect(overflow, `no page-wide horizontal scroll at ${width}px`).toBeLessThanOrEqual(0)
+  }
+  await shot(page, 'failure-log-open')
+})
+
+test('the mouse wheel over the run DAG scrolls the page and keeps the zoom', async ({ page }) => {
+  test.setTimeout(90_000)
+  const { workflowId } = await saveWorkflow(
+    page.request,
+    `version: 1\nname: e2e-run-wheel-${STAMP}\nanalysis:\n  stages:\n    - id: A\n      op: noop\n    - id: B\n      op: noop\n`,
+  )
+  await startFromUi(page, workflowId)
+  await page.setViewportSize({ width: 1280, height: 700 })
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 })
+  const viewport = page.locator('[data-testid="run-graph"] .react-flow__viewport')
+  await page.waitForTimeout(500) // the fit after the layout
+  const before = await viewport.getAttribute('style')
+  await page.evaluate(() => window.scrollTo(0, 0))
+  const box = (await page.getByTestId('run-graph').boundingBox())!
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2)
+  await page.mouse.wheel(0, 300)
+  await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(0)
+  expect(await viewport.getAttribute('style')).toBe(before)
+})
+
+/** `454 ms`, `1.2 s`, `3 min 04 s` -> ms */
+function parseDuration(text: string): number {
+  const t = text.trim()
+  let m = /^(\d+) ms$/.exec(t)
+  if (m) return Number(m[1])
+  m = /^([\d.]+) s$/.exec(t)
+  if (m) return Number(m[1]) * 1000
+  m = /^(\d+) min (\d+) s$/.exec(t)
+  if (m) return Number(m[1]) * 60_000 + Number(m[2]) * 1000
+  throw new Error(`not a duration: ${text}`)
+}
+
+test("a re-run's timeline spans the re-run, as its header's duration does", async ({ page }) => {
+  test.setTimeout(120_000)
+  const { workflowId } = await saveWorkflow(
+    page.request,
+    `version: 1\nname: e2e-run-rerun-${STAMP}\nanalysis:\n  stages:\n    - id: Slow\n      op: shell\n      params: { command: "sleep 5; echo slow done" }\n    - id: Quick\n      op: shell\n      params: { command: "echo quick" }\n`,
+  )
+  await startFromUi(page, workflowId)
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 })
+  await page.getByTestId('rerun-stage').selectOption('Quick')
+  await page.getByTestId('run-rerun').click()
+  await page.waitForURL((u) => !u.pathname.endsWith(page.url().split('/').pop()!), { timeout: 30_000 })
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 })
+  await expect(page.getByTestId('gantt')).toContainText('reused from the earlier run')
+  const header = parseDuration((await page.getByTestId('run-duration').textContent()) ?? '')
+  const axis = parseDuration((await page.getByTestId('gantt-span').textContent()) ?? '')
+  expect(header).toBeLessThan(5000) // the slow stage was reused, not run again
+  // the axis is at least 1 s wide; beyond that it matches the header
+  expect(axis).toBeLessThanOrEqual(Math.max(header, 1000) + 600)
+  await shot(page, 'rerun')
+})
+
+test('a finished Dask run shows its workers gone in the Dask panel and the workers panel', async ({ page }) => {
+  test.setTimeout(180_000)
+  const { workflowId } = await saveWorkflow(
+    page.request,
+    `version: 1\nname: e2e-run-dask-${STAMP}\nanalysis:\n  stages:\n    - id: Hello\n      op: shell\n      params: { command: "echo hello from dask" }\nexecution:\n  backend: dask\n  strategy: local\n  pools:\n    default: { workers: 1, resources: { cpus: 1, memory: 1GB } }\n`,
+  )
+  await startFromUi(page, workflowId)
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'succeeded', { timeout: 150_000 })
+  await expect(page.getByTestId('dask-panel')).toBeVisible()
+  const daskStates = page.locator('[data-testid^="dask-worker-state-"]')
+  await expect(daskStates.first()).toBeVisible({ timeout: 20_000 })
+  await expect(page.getByTestId('dask-panel')).toContainText('the session ended with the run')
+  for (const s of await daskStates.allTextContents()) expect(s).toBe('gone')
+  const workerRows = page.locator('[data-testid="workers-panel"] [data-testid^="worker-"][data-state]')
+  await expect(workerRows.first()).toHaveAttribute('data-state', 'gone', { timeout: 20_000 })
+  for (const s of await workerRows.evaluateAll((els) => els.map((e) => e.getAttribute('data-state'))))
+    expect(s).toBe('gone')
+  await shot(page, 'dask-finished')
+})
+
+test('the runs list searches by workflow name and run id, filters by strategy, and counts pages', async ({ page }) => {
+  test.setTimeout(90_000)
+  const name = `e2e-runs-search-${STAMP}`
+  const { versionId } = await saveWorkflow(
+    page.request,
+    `version: 1\nname: ${name}\nanalysis:\n  stages:\n    - id: A\n      op: noop\n`,
+  )
+  const ids: string[] = []
+  for (let i = 0; i < 2; i++) {
+    const res = await page.request.post('/api/trpc/run.start', {
+      data: { json: { versionId } },
+      headers: { 'content-type': 'application/json' },
+    })
+    expect(res.ok(), await res.text()).toBe(true)
+    ids.push(((await res.json()) as { result: { data: { json: { runId: string } } } }).result.data.json.runId)
+  }
+  await page.goto('/runs')
+  await page.getByTestId('runs-search').fill(name)
+  await expect(page.locator('[data-testid^="run-row-"]')).toHaveCount(2)
+  await expect(page.getByTestId('runs-page')).toContainText('page 1 of 1 · 2 runs')
+  await expect(page).toHaveURL(new RegExp(`q=${name}`))
+  await page.getByTestId('runs-search').fill(ids[0]!.slice(-10))
+  await expect(page.locator('[data-testid^="run-row-"]')).toHaveCount(1)
+  await expect(page.getByTestId(`run-row-${ids[0]}`)).toBeVisible()
+  await page.getByTestId('runs-search').fill(name)
+  await page.getByTestId('runs-filter-strategy').selectOption('slurm')
+  await expect(page.locator('[data-testid^="run-row-"]')).toHaveCount(0)
+  await page.getByTestId('runs-filter-strategy').selectOption('local')
+  await expect(page.locator('[data-testid^="run-row-"]')).toHaveCount(2)
+  await shot(page, 'runs-search')
+})
