@@ -74,9 +74,10 @@ describe('hostile saves', () => {
         /aliases expand the document|could not be compiled within|YAML/,
       )
       // bounds, not speed (that is bench/): the compile is cut at its budget, and the event loop is
-      // never held by it (before, the compile held it for its whole 7-25 s). Loaded CI adds slack.
-      expect(took).toBeLessThan(COMPILE_BUDGET_MS + 5000)
-      expect(health.length).toBeGreaterThan(2)
-      expect(Math.max(...health)).toBeLessThan(COMPILE_BUDGET_MS)
+      // never held by it, so health probes keep completing while the save is pending (before, the
+      // compile held the loop for all of its 7-25 s: one probe at most). Loaded CI adds slack.
+      expect(took).toBeLessThan(COMPILE_BUDGET_MS + 8000)
+      expect(health.length).toBeGreaterThanOrEqual(5)
+      expect(Math.max(...health)).toBeLessThan(took / 2)
     }, 60_000)
 })
