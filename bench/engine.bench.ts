@@ -107,11 +107,35 @@ export async function benchEngine(): Promise<string[]> {
       if (received < expected)
         lines.push(`engine: WARNING only ${received}/${expected} events reached the bus listener`)
     }
+    // the same N no-op tasks with the engine writing to PostgreSQL (one run), beside SQLite's figure
+    let pgLine: string | null = null
+    if (process.env.TEST_DATABASE_URL_PG) {
+      const pg = await createTestDatabase('postgresql')
+      const pgEngine = new RunEngine({ db: pg.db, url: pg.url, log: () => {} })
+      try {
+        const pgSaved = await saveVersion(pg.db, { id: null, name: 'bench', mode: 'token', admin: true }, { yaml })
+        const t0 = performance.now()
+        const r = await pgEngine.createRun({
+          workflowId: pgSaved.workflow.id,
+          versionId: pgSaved.version.id,
+          plan: planWith(base, N, cpus, 'inprocess'),
+          source: 'api',
+        })
+        const state = await pgEngine.waitForRun(r.runId)
+        const ms = (performance.now() - t0) / N
+        if (state !== 'succeeded') throw new Error(`PostgreSQL bench run ended ${state}`)
+        pgLine = `engine: the same ${N} no-op tasks on PostgreSQL: ${ms.toFixed(3)} ms/task; ratio PostgreSQL/SQLite ${(ms / median(perTask)).toFixed(2)}`
+      } finally {
+        await pgEngine.shutdown({ detach: false }).catch(() => {})
+        await pg.cleanup()
+      }
+    }
     const xTrue = xargsSeconds(N, cpus, ['true'])
     const med = median(perTask)
     lines.push(
       `engine: ${N} no-op tasks (noop in-process), local backend, SQLite, ${REPS} runs: engine overhead per task median ${med.toFixed(3)} ms (runs: ${perTask.map((x) => x.toFixed(3)).join(', ')} ms/task)`,
     )
+    if (pgLine) lines.push(pgLine)
     lines.push(
       `engine: all ${3 * N + 3} events of the run reached a subscribed bus listener ${(median(toListener) / 1000).toFixed(2)} s after dispatch (median)`,
     )
@@ -183,7 +207,12 @@ export async function benchEngine(): Promise<string[]> {
 
 function wallSeconds(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): number {
   const t0 = performance.now()
-  const r = spawnSync(cmd, args, { env: opts.env ?? process.env, input: opts.input, maxBuffer: 64 * 1024 * 1024 })
+  const r = spawnSync(cmd, args, {
+    env: opts.env ?? process.env,
+    input: opts.input,
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 20 * 60_000,
+  })
   const s = (performance.now() - t0) / 1000
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${String(r.stderr).slice(-2000)}`)
   return s

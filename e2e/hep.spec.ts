@@ -67,11 +67,13 @@ test('histograms grow while partitions finish, then the final one downloads as S
 }) => {
   test.setTimeout(240_000)
   const file = path.resolve('server', 'hep', '__fixtures__', 'root', 'uproot-Zmumu.root')
-  // 2304 events in chunks of 72: 32 partitions, 2 at a time
+  // 2304 events in chunks of 72: 32 partitions, 2 at a time. One process per partition
+  // (hep_runtime: process) keeps the stage running for seconds, long enough to watch partial results
+  // at the panel's pace (one read a second); in the warm executors the whole stage takes about one.
   const yaml = `version: 1
 name: e2e-hep-live-${STAMP}
 execution:
-  config: { workers: 2, chunk_size: 72 }
+  config: { workers: 2, chunk_size: 72, hep_runtime: process }
 data:
   datasets:
     - { name: zmumu, files: ['${file}'], treeName: events }

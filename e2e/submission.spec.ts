@@ -37,6 +37,7 @@ test('Submission tab previews a 20 KB workflow (sent in a POST body, not a GET U
     if (r.url().includes('plan.preview')) previews.push({ method: r.method(), urlLength: r.url().length })
   })
   await page.goto('/compose?example=fasthep-flow')
+  await expect(page.getByTestId('composer-editor').locator('.monaco-editor .view-lines')).toBeVisible()
   await page.waitForFunction(() => Boolean(window.__composer) && window.__composer!.getValue().length > 0)
   await page.getByTestId('plan-tab-submission').click()
   // our own fasthep-flow example (over 2 KB: it used to fail) previews

@@ -67,6 +67,14 @@ export default function YamlEditor({ initialValue, path, onChange, onCursor, onR
     model.updateOptions({ tabSize: 2, insertSpaces: true })
     const uri = model.uri.toString()
     uriRef.current = uri
+    // A document pasted in can turn large (or small) after mount: follow its size.
+    let large = model.getValueLength() >= LARGE_DOC_CHARS
+    model.onDidChangeContent(() => {
+      const now = model.getValueLength() >= LARGE_DOC_CHARS
+      if (now === large) return
+      large = now
+      editor.updateOptions({ minimap: { enabled: !large }, stickyScroll: { enabled: !large } })
+    })
     const stripes = editor.createDecorationsCollection()
     let stripesSig = ''
     editor.onDidChangeCursorPosition((e) => {

@@ -227,7 +227,7 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
 
   return (
     <div
-      className={`pipeline-graph${stale ? ' is-stale' : ''}${className ? ` ${className}` : ''}`}
+      className={`pipeline-graph${stale ? ' is-stale' : ''}${zoomedOut ? ' is-zoomed-out' : ''}${className ? ` ${className}` : ''}`}
       data-testid="pipeline-graph"
       data-layout={pending ? 'pending' : 'ready'}
       data-nodes={nodes.length}

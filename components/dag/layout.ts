@@ -165,49 +165,52 @@ export function quickLayout(g: LayoutInput | PlanLike): LayoutResult {
   const t0 = now()
   const input = toLayoutInput(g)
   const edges = cleanEdges(input)
-  const index = new Map(input.nodes.map((n, i) => [n.id, i]))
-  const indeg = new Array<number>(input.nodes.length).fill(0)
+  const n = input.nodes.length
+  const index = new Map(input.nodes.map((nd, i) => [nd.id, i]))
+  // typed arrays: every index below is in range by construction (0 … n-1)
+  const indeg = new Int32Array(n)
   const out: number[][] = input.nodes.map(() => [])
   for (const e of edges) {
-    const a = index.get(e.from)!
-    const b = index.get(e.to)!
-    out[a].push(b)
-    indeg[b]++
+    const a = index.get(e.from) ?? 0
+    const b = index.get(e.to) ?? 0
+    out[a]?.push(b)
+    indeg[b] = (indeg[b] ?? 0) + 1
   }
-  const layer = new Array<number>(input.nodes.length).fill(-1)
+  const layer = new Int32Array(n).fill(-1)
   const queue: number[] = []
-  for (let i = 0; i < indeg.length; i++)
+  for (let i = 0; i < n; i++)
     if (indeg[i] === 0) {
       queue.push(i)
       layer[i] = 0
     }
-  const tmp: number[] = new Array<number>(input.nodes.length).fill(0)
+  const tmp = new Int32Array(n)
   for (let qi = 0; qi < queue.length; qi++) {
-    const a = queue[qi]
-    for (const b of out[a]) {
-      tmp[b] = Math.max(tmp[b], layer[a] + 1)
-      if (--indeg[b] === 0) {
-        layer[b] = tmp[b]
+    const a = queue[qi] ?? 0
+    for (const b of out[a] ?? []) {
+      tmp[b] = Math.max(tmp[b] ?? 0, (layer[a] ?? 0) + 1)
+      indeg[b] = (indeg[b] ?? 0) - 1
+      if (indeg[b] === 0) {
+        layer[b] = tmp[b] ?? 0
         queue.push(b)
       }
     }
   }
   let maxLayer = 0
   for (const l of layer) maxLayer = Math.max(maxLayer, l)
-  for (let i = 0; i < layer.length; i++) if (layer[i] < 0) layer[i] = Math.max(tmp[i], maxLayer + 1)
+  for (let i = 0; i < n; i++) if ((layer[i] ?? 0) < 0) layer[i] = Math.max(tmp[i] ?? 0, maxLayer + 1)
   const rows = new Map<number, number>()
   const positions: Positions = {}
   let width = 0
   let height = 0
-  input.nodes.forEach((n, i) => {
-    const l = layer[i]
+  input.nodes.forEach((nd, i) => {
+    const l = layer[i] ?? 0
     const r = rows.get(l) ?? 0
     rows.set(l, r + 1)
-    const w = n.width ?? NODE_WIDTH
-    const h = n.height ?? NODE_HEIGHT
+    const w = nd.width ?? NODE_WIDTH
+    const h = nd.height ?? NODE_HEIGHT
     const x = l * (NODE_WIDTH + LAYER_GAP)
     const y = r * (h + NODE_GAP)
-    positions[n.id] = { x, y }
+    positions[nd.id] = { x, y }
     width = Math.max(width, x + w)
     height = Math.max(height, y + h)
   })
@@ -245,12 +248,13 @@ export function provisionalPositions(g: LayoutInput | PlanLike, previous: Positi
   if (!anyPlaced) return quickLayout(input).positions
   for (const n of input.nodes) {
     if (result[n.id]) continue
-    const placedPreds = (preds.get(n.id) ?? []).map((id) => result[id]).filter(Boolean)
+    const placedPreds = (preds.get(n.id) ?? []).flatMap((id) => result[id] ?? [])
     let x: number
     let y: number
-    if (placedPreds.length) {
+    const first = placedPreds[0]
+    if (first) {
       x = Math.max(...placedPreds.map((p) => p.x)) + NODE_WIDTH + LAYER_GAP
-      y = placedPreds[0].y
+      y = first.y
     } else {
       x = 0
       y = maxY + NODE_GAP

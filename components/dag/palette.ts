@@ -52,7 +52,7 @@ export function preferredSlot(name: string): number {
 
 /** The colour of one pool name on its own. */
 export function poolColor(name: string): string {
-  return POOL_PALETTE[preferredSlot(name)]
+  return POOL_PALETTE[preferredSlot(name)] ?? POOL_PALETTE[0]
 }
 
 /**
@@ -71,7 +71,7 @@ export function assignPoolColors(names: Iterable<string>): Record<string, string
       while (used.has(slot)) slot = (slot + 1) % POOL_PALETTE.length
     }
     used.add(slot)
-    out[name] = POOL_PALETTE[slot]
+    out[name] = POOL_PALETTE[slot] ?? POOL_PALETTE[0]
   }
   return out
 }

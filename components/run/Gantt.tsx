@@ -3,10 +3,22 @@
  * The timeline: one lane per worker, grouped by pool (packed lanes where a pool has thousands of
  * one-task workers), tasks as bars coloured by state. SVG; tiny bars are coalesced (gantt.ts), so a
  * 10,000-task run draws a bounded number of rectangles. Click a bar to open its task.
+ * Zoom with the buttons or Ctrl + wheel (around the pointer), pan by dragging the plot; the axis is
+ * labelled from the run's start. Pure window arithmetic: gantt.ts (zoomWindow, panWindow, windowTicks).
  */
 import { memo, useEffect, useMemo, useRef, useState } from 'react'
 import { formatDuration, STATE_COLORS } from './aggregate'
-import { buildLanes, coalesceBars, timeTicks, type GanttTask, type GanttWorker } from './gantt'
+import {
+  buildLanes,
+  coalesceBars,
+  panWindow,
+  pendingSegment,
+  type TimeWindow,
+  windowTicks,
+  zoomWindow,
+  type GanttTask,
+  type GanttWorker,
+} from './gantt'
 
 const LABEL_W = 150
 const LANE_H = 16
@@ -64,7 +76,34 @@ export const Gantt = memo(function Gantt({
     return Number.isFinite(m) ? m : now
   }, [tasks, runStart, now])
   const end = Math.max(t1, t0 + 1000)
-  const scale = (t: number) => ((t - t0) / (end - t0)) * plotW
+  // the window shown: null = the whole run (follows a live run's growing end)
+  const [view, setView] = useState<TimeWindow | null>(null)
+  const bounds = useMemo(() => ({ from: t0, to: end }), [t0, end])
+  const v0 = view ? Math.max(t0, view.from) : t0
+  const v1 = view ? Math.min(end, view.to) : end
+  const scale = (t: number) => ((t - v0) / (v1 - v0)) * plotW
+  const zoom = (factor: number, center = (v0 + v1) / 2) => {
+    const next = zoomWindow({ from: v0, to: v1 }, factor, center, bounds)
+    setView(next.from <= t0 && next.to >= end ? null : next)
+  }
+  const drag = useRef<{ x: number; from: number; to: number } | null>(null)
+  // Ctrl + wheel zooms around the pointer (a non-passive listener: React's onWheel cannot prevent
+  // the browser's own Ctrl + wheel page zoom); the plain wheel scrolls the page
+  const wheelZoom = useRef<(e: WheelEvent) => void>(() => {})
+  wheelZoom.current = (e: WheelEvent) => {
+    if (!e.ctrlKey) return
+    e.preventDefault()
+    const rect = (e.currentTarget as HTMLElement).getBoundingClientRect()
+    const x = e.clientX - rect.left - LABEL_W + (e.currentTarget as HTMLElement).scrollLeft
+    zoom(e.deltaY < 0 ? 0.8 : 1.25, v0 + (Math.max(0, Math.min(plotW, x)) / plotW) * (v1 - v0))
+  }
+  useEffect(() => {
+    const el = box.current
+    if (!el) return
+    const onWheel = (e: WheelEvent) => wheelZoom.current(e)
+    el.addEventListener('wheel', onWheel, { passive: false })
+    return () => el.removeEventListener('wheel', onWheel)
+  }, [box])
 
   const groups = useMemo(() => buildLanes(tasks, workers, { now, poolOrder }), [tasks, workers, now, poolOrder])
   const rows = useMemo(() => {
@@ -91,14 +130,16 @@ export const Gantt = memo(function Gantt({
           title: w
             ? `${l.label}: ${w.state}${w.host ? ` on ${w.host}` : ''}${w.batchJobId ? ` · batch id ${w.batchJobId}` : ''}`
             : l.label,
-          bars: coalesceBars(l.tasks, (t) => ((t - t0) / (end - t0)) * plotW, now),
+          bars: coalesceBars(l.tasks, (t) => ((t - v0) / (v1 - v0)) * plotW, now).filter(
+            (b) => b.x + b.w >= 0 && b.x <= plotW,
+          ),
         })
       }
     }
     return out
-  }, [groups, workers, t0, end, plotW, now])
+  }, [groups, workers, v0, v1, plotW, now])
 
-  const ticks = useMemo(() => timeTicks(t0, end, Math.max(3, Math.floor(plotW / 90))), [t0, end, plotW])
+  const ticks = useMemo(() => windowTicks(t0, v0, v1, Math.max(3, Math.floor(plotW / 90))), [t0, v0, v1, plotW])
   let y = AXIS_H
   const laid = rows.map((r) => {
     const top = y
@@ -115,7 +156,24 @@ export const Gantt = memo(function Gantt({
         <span className="muted">
           {tasks.length} task{tasks.length === 1 ? '' : 's'} started{truncated ? ' (first 10,000 shown)' : ''} ·{' '}
           <span data-testid="gantt-span">{formatDuration(end - t0)}</span>
+          {view ? (
+            <span data-testid="gantt-window">
+              {' '}
+              · showing {formatDuration(v0 - t0)}–{formatDuration(v1 - t0)}
+            </span>
+          ) : null}
           {reused ? ` · ${reused} reused from the earlier run (not drawn)` : ''}
+        </span>
+        <span className="gantt-zoom">
+          <button type="button" onClick={() => zoom(0.5)} aria-label="zoom in" data-testid="gantt-zoom-in">
+            +
+          </button>
+          <button type="button" onClick={() => zoom(2)} aria-label="zoom out" data-testid="gantt-zoom-out">
+            −
+          </button>
+          <button type="button" onClick={() => setView(null)} disabled={!view} data-testid="gantt-zoom-fit">
+            fit
+          </button>
         </span>
         <span className="gantt-legend">
           {['running', 'succeeded', 'failed', 'cancelled', 'lost', 'retrying'].map((s) => (
@@ -135,11 +193,33 @@ export const Gantt = memo(function Gantt({
             height={height}
             role="img"
             aria-label="timeline of tasks per worker"
+            data-from={Math.round(v0 - t0)}
+            data-to={Math.round(v1 - t0)}
             onClick={(e) => {
               const id = (e.target as Element).getAttribute?.('data-task')
               if (id) onSelectTask(id)
             }}
+            onPointerDown={(e) => {
+              if (!view || (e.target as Element).getAttribute?.('data-task')) return
+              drag.current = { x: e.clientX, from: v0, to: v1 }
+              e.currentTarget.setPointerCapture(e.pointerId)
+            }}
+            onPointerMove={(e) => {
+              const d = drag.current
+              if (!d) return
+              const dt = (-(e.clientX - d.x) / plotW) * (d.to - d.from)
+              setView(panWindow({ from: d.from, to: d.to }, dt, bounds))
+            }}
+            onPointerUp={() => {
+              drag.current = null
+            }}
+            style={view ? { cursor: 'grab' } : undefined}
           >
+            <defs>
+              <clipPath id="gantt-plot-clip">
+                <rect x={0} y={0} width={plotW} height={height} />
+              </clipPath>
+            </defs>
             <g transform={`translate(${LABEL_W},0)`} className="gantt-axis">
               {ticks.map((t) => (
                 <g key={t.t} transform={`translate(${scale(t.t)},0)`}>
@@ -149,7 +229,7 @@ export const Gantt = memo(function Gantt({
                   </text>
                 </g>
               ))}
-              {t1 >= now - 1500 && now <= end ? (
+              {t1 >= now - 1500 && now <= v1 && now >= v0 ? (
                 <line className="gantt-now" x1={scale(now)} x2={scale(now)} y1={AXIS_H - 4} y2={height} />
               ) : null}
             </g>
@@ -167,8 +247,24 @@ export const Gantt = memo(function Gantt({
                   <text x={12} y={LANE_H - 4}>
                     {r.label}
                   </text>
-                  <g transform={`translate(${LABEL_W},0)`}>
+                  <g transform={`translate(${LABEL_W},0)`} clipPath="url(#gantt-plot-clip)">
                     <rect className="gantt-lane-bg" x={0} y={1} width={plotW} height={LANE_H - 2} />
+                    {r.bars.map((b) => {
+                      const wait = b.count === 1 ? pendingSegment(b.task, scale) : null
+                      return wait ? (
+                        <rect
+                          key={`q-${b.task.id}`}
+                          className="gantt-pending"
+                          x={wait.x}
+                          y={LANE_H / 2 - 1}
+                          width={wait.w}
+                          height={2}
+                          data-pending={b.task.id}
+                        >
+                          <title>{`${b.task.stage}: ${formatDuration(wait.w && b.task.queuedAt != null ? b.task.start - b.task.queuedAt : 0)} waiting in the queue`}</title>
+                        </rect>
+                      ) : null
+                    })}
                     {r.bars.map((b) => (
                       <rect
                         key={b.task.id}

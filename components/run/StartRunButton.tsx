@@ -13,7 +13,7 @@
  *   <StartRunButton versionId={head.id} disabled={!head.valid} />
  */
 import { useRouter } from 'next/navigation'
-import { useState } from 'react'
+import { useId, useState } from 'react'
 import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { TRPCClientError } from '@trpc/client'
 import { useTRPC } from '~/components/trpc/client'
@@ -69,7 +69,7 @@ export function StartRunButton({ versionId, disabled }: StartRunButtonProps) {
   const [showParams, setShowParams] = useState(false)
   const [paramText, setParamText] = useState('')
   const parsed = parseParameterLines(paramText)
-  const paramsId = `run-params-${versionId}`
+  const paramsId = `run-params-${useId().replace(/:/g, '')}`
 
   const onStarted = (r: {
     runId: string

@@ -4,9 +4,14 @@ import {
   buildLanes,
   coalesceBars,
   mergeTimeline,
+  MIN_WINDOW_MS,
   packIntervals,
+  panWindow,
+  pendingSegment,
   timeTicks,
   utilisation,
+  windowTicks,
+  zoomWindow,
   type GanttTask,
   type GanttWorker,
 } from './gantt'
@@ -170,5 +175,37 @@ describe('mergeTimeline', () => {
     expect(Object.keys(byId).sort()).toEqual(['a', 'b', 'c'])
     expect(byId.b).toMatchObject({ state: 'succeeded', start: 5, end: 30 })
     expect(byId.c).toMatchObject({ state: 'running', end: null, pool: 'gpu', workerId: 'g1' })
+  })
+})
+
+describe('timeline window', () => {
+  const bounds = { from: 0, to: 60_000 }
+  it('zooms around a point and stays inside the run', () => {
+    const w = zoomWindow(bounds, 0.5, 30_000, bounds)
+    expect(w).toEqual({ from: 15_000, to: 45_000 })
+    expect(zoomWindow(w, 0.5, 15_000, bounds)).toEqual({ from: 15_000, to: 30_000 })
+    expect(zoomWindow(w, 10, 0, bounds)).toEqual(bounds)
+    expect(zoomWindow(bounds, 1e-9, 100, bounds).to - zoomWindow(bounds, 1e-9, 100, bounds).from).toBe(MIN_WINDOW_MS)
+  })
+  it('pans without leaving the run', () => {
+    expect(panWindow({ from: 10_000, to: 20_000 }, 5_000, bounds)).toEqual({ from: 15_000, to: 25_000 })
+    expect(panWindow({ from: 10_000, to: 20_000 }, -50_000, bounds)).toEqual({ from: 0, to: 10_000 })
+    expect(panWindow({ from: 10_000, to: 20_000 }, 90_000, bounds)).toEqual({ from: 50_000, to: 60_000 })
+  })
+  it('labels ticks inside a zoomed window relative to the run start', () => {
+    const ticks = windowTicks(1_000_000, 1_000_000 + 12_500, 1_000_000 + 21_000, 5)
+    expect(ticks.map((t) => t.label)).toEqual(['14s', '16s', '18s', '20s'])
+  })
+})
+
+describe('pendingSegment', () => {
+  const scale = (t: number) => t / 10
+  it('draws the wait in the queue before the bar', () => {
+    expect(pendingSegment({ queuedAt: 1000, start: 3000 }, scale)).toEqual({ x: 100, w: 200 })
+  })
+  it('draws nothing without a wait or narrower than a pixel', () => {
+    expect(pendingSegment({ queuedAt: null, start: 3000 }, scale)).toBeNull()
+    expect(pendingSegment({ queuedAt: 3000, start: 3000 }, scale)).toBeNull()
+    expect(pendingSegment({ queuedAt: 2995, start: 3000 }, scale)).toBeNull()
   })
 })

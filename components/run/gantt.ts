@@ -16,6 +16,8 @@ export interface GanttTask {
   start: number
   /** null while running */
   end: number | null
+  /** when the attempt was handed to the batch system (its wait in the queue is drawn before the bar) */
+  queuedAt?: number | null
 }
 
 export interface GanttWorker {
@@ -226,6 +228,18 @@ export function coalesceBars(
   return out
 }
 
+/** the wait in the queue before a task's bar (queued -> started), in pixels; null when there is none to draw */
+export function pendingSegment(
+  t: Pick<GanttTask, 'queuedAt' | 'start'>,
+  scale: (t: number) => number,
+  minPx = 1,
+): { x: number; w: number } | null {
+  if (t.queuedAt == null || t.queuedAt >= t.start) return null
+  const x = scale(t.queuedAt)
+  const w = scale(t.start) - x
+  return w >= minPx ? { x, w } : null
+}
+
 /** busy fraction of [from, to] covered by the union of the tasks' intervals */
 export function utilisation(
   tasks: readonly { start: number; end: number | null }[],
@@ -264,6 +278,44 @@ export function timeTicks(t0: number, t1: number, count = 8): { t: number; label
   const out: { t: number; label: string }[] = []
   for (let t = 0; t <= span + 1e-9; t += step) out.push({ t: t0 + t, label: tickLabel(t, step) })
   return out
+}
+
+/** ticks inside the window [v0, v1] at round steps, labelled relative to `origin` (the run's start) */
+export function windowTicks(origin: number, v0: number, v1: number, count = 8): { t: number; label: string }[] {
+  const span = Math.max(v1 - v0, 1)
+  const step = STEPS.find((s) => span / s <= count) ?? STEPS[STEPS.length - 1]!
+  const out: { t: number; label: string }[] = []
+  for (let k = Math.ceil((v0 - origin) / step); origin + k * step <= v1 + 1e-9; k++)
+    out.push({ t: origin + k * step, label: tickLabel(k * step, step) })
+  return out
+}
+
+export interface TimeWindow {
+  from: number
+  to: number
+}
+
+/** the smallest window the timeline zooms to */
+export const MIN_WINDOW_MS = 200
+
+/** zooms `w` by `factor` (< 1 zooms in) around `center`, kept inside `bounds` */
+export function zoomWindow(w: TimeWindow, factor: number, center: number, bounds: TimeWindow): TimeWindow {
+  const full = bounds.to - bounds.from
+  const span = Math.min(full, Math.max(MIN_WINDOW_MS, (w.to - w.from) * factor))
+  const rel = w.to > w.from ? (center - w.from) / (w.to - w.from) : 0.5
+  return clampWindow({ from: center - rel * span, to: center - rel * span + span }, bounds)
+}
+
+/** moves `w` by `dt` ms, kept inside `bounds` */
+export function panWindow(w: TimeWindow, dt: number, bounds: TimeWindow): TimeWindow {
+  return clampWindow({ from: w.from + dt, to: w.to + dt }, bounds)
+}
+
+function clampWindow(w: TimeWindow, b: TimeWindow): TimeWindow {
+  const span = Math.min(w.to - w.from, b.to - b.from)
+  let from = Math.max(b.from, Math.min(w.from, b.to - span))
+  if (!Number.isFinite(from)) from = b.from
+  return { from, to: from + span }
 }
 
 function tickLabel(ms: number, step: number): string {

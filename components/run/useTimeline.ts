@@ -33,6 +33,7 @@ export function useTimeline(
           runId,
           state: [...RAN],
           sort: 'started',
+          withQueued: true,
           cursor,
           limit: 1000,
         })
@@ -49,6 +50,7 @@ export function useTimeline(
             pool: t.pool,
             state: t.state,
             workerId: t.workerId,
+            queuedAt: toMs(t.queuedAt),
             start,
             end:
               t.state === 'running'

@@ -100,6 +100,10 @@ describe('run router', () => {
     expect(mine.length).toBe(3 * 2000 + 3)
     expect(new Set(mine.map((e) => e.id)).size).toBe(mine.length)
     expect(messages.length).toBeLessThan(100)
+    // the timeline's page of 1,000 tasks with their queue times (more ids than SQLite's 999 parameters)
+    const page = await caller.run.tasks({ runId, sort: 'started', withQueued: true, limit: 1000 })
+    expect(page.items).toHaveLength(1000)
+    expect(page.items.every((t) => t.queuedAt instanceof Date)).toBe(true)
   })
 
   it('refuses an invalid version with NOT_RUNNABLE / PRECONDITION_FAILED', async () => {

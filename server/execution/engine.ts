@@ -806,7 +806,7 @@ export class RunEngine {
         }
         if (!d.inProcess) {
           try {
-            if (run.strategy.writesSpecs) d.launch.spec = d.spec
+            if (run.session?.writesSpecs) d.launch.spec = d.spec
             else writeSpec(d)
           } catch (e) {
             this.failTask(run, t, `cannot write the task spec: ${(e as Error).message}`, { final: true })

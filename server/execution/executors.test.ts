@@ -3,7 +3,8 @@
  * module tasks in a warm process, setsid escapees killed on cancel and timeout, the task
  * environment's allow-list, long timeouts, and a killed executor's task lost then retried.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -107,6 +108,67 @@ export async function run(spec, ctx) {
     expect(results[3]).toMatchObject({ exitCode: 1, error: 'partition 3 is corrupt' })
     expect(readFileSync(path.join(launches[3]!.taskDir, 'stderr.log'), 'utf8')).toMatch(/Error: partition 3 is corrupt/)
     await s.close({ detach: false })
+  })
+})
+
+describe('a disk that fills up', () => {
+  it('fails the task whose log filled it with that reason, and the next task of the pool still runs', async () => {
+    const mnt = path.join(scratch, 'small-disk')
+    mkdirSync(mnt)
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt])
+    try {
+      const runDir = path.join(mnt, 'run')
+      const plan = contractPlan([
+        {
+          name: 'default',
+          workers: 1,
+          resources: { cpus: 1, memoryBytes: null, gpus: 0, diskBytes: null },
+          resourceClass: null,
+          config: {},
+          implicit: false,
+          stages: ['S'],
+        },
+      ])
+      const statuses: JobStatus[] = []
+      const s = await new LocalStrategy().open({
+        runId: 'rfull',
+        runDir,
+        plan,
+        onStatus: (st) => statuses.push(st),
+        log: () => {},
+      })
+      const launches = ['head -c 8000000 /dev/zero; echo still-here', 'echo next task'].map((command, i) => {
+        const stage = { ...plan.stages[0]!, params: { command } }
+        const d = buildDispatch({
+          plan: { ...plan, stages: [stage] },
+          stage,
+          runId: 'rfull',
+          runDir,
+          taskId: `tf${i}`,
+          attempt: 0,
+          partition: null,
+          inputs: {},
+        })
+        writeSpec(d)
+        return d.launch
+      })
+      await s.submit(launches)
+      await until('both results', () => statuses.filter((x) => x.final).length === 2)
+      const full = readResult(launches[0]!.taskDir, 0)!
+      expect(full.exitCode).not.toBe(0)
+      expect(full.cancelled).toBe(false)
+      expect(full.error).toBe(
+        `no space left on the device for the task's files (${launches[0]!.taskDir}/stdout.log): free disk space, then retry the task`,
+      )
+      expect(readFileSync(path.join(launches[0]!.taskDir, 'stdout.log'), 'utf8')).toMatch(
+        /the end of this log was dropped ---\n$/,
+      )
+      expect(readResult(launches[1]!.taskDir, 0)).toMatchObject({ exitCode: 0, error: null })
+      expect(readFileSync(path.join(launches[1]!.taskDir, 'stdout.log'), 'utf8')).toBe('next task\n')
+      await s.close({ detach: false })
+    } finally {
+      execFileSync('umount', ['-l', mnt])
+    }
   })
 })
 

@@ -67,6 +67,46 @@ export function poolDirName(pool: string): string {
   return `pool-${pool.replace(/[^A-Za-z0-9_.-]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)}`
 }
 
+/**
+ * Finds a task handed to a pool's spool whose submission was not stored (the server died between
+ * writing the inbox entry and storing `task.submitted`): in the inbox or claimed by an executor.
+ */
+export function findSpooled(
+  runDir: string,
+  pool: string,
+  taskId: string,
+  attempt: number,
+): { poolDir: string; entry: string; taskKey: string } | null {
+  const poolDir = path.join(runDir, 'executors', poolDirName(pool))
+  const suffix = `-${taskId}.${attempt}.json`
+  let dirs: string[] = []
+  try {
+    dirs = fs
+      .readdirSync(poolDir)
+      .map((d) => (d === 'inbox' ? path.join(poolDir, d) : path.join(poolDir, d, 'claimed')))
+  } catch {
+    return null
+  }
+  for (const dir of dirs) {
+    let names: string[] = []
+    try {
+      names = fs.readdirSync(dir)
+    } catch {
+      continue
+    }
+    const entry = names.find((n) => n.endsWith(suffix))
+    if (!entry) continue
+    try {
+      const body = JSON.parse(fs.readFileSync(path.join(dir, entry), 'utf8'))
+      const taskKey = body.taskKey ?? body.env?.CONTROLROOM_TASK_KEY
+      if (typeof taskKey === 'string') return { poolDir, entry, taskKey }
+    } catch {
+      /* being renamed: look again later */
+    }
+  }
+  return null
+}
+
 export class ExecutorPool {
   readonly poolDir: string
   readonly inbox: string
@@ -456,6 +496,8 @@ export class ExecutorPool {
     const tr = this.tasks.get(k)
     if (!tr) return 'unknown'
     if (tr.started) return 'running'
+    // an entry is this task's only if its name says so (a stored ref may be stale or forged)
+    if (!tr.entry.endsWith(`-${taskId}.${attempt}.json`)) return 'vanished'
     if (fs.existsSync(path.join(this.inbox, tr.entry))) return 'waiting'
     this.discover()
     for (const e of this.executors.values())

@@ -153,8 +153,10 @@ describe('hep runs on uproot-Zmumu.root', () => {
         attempt: 0,
         partition: { key: t.partitionKey!, index: 0 },
       })
-      // the default is the process form
-      expect((def.resolve(ctxOf(plan, hist4[0]!)) as HepOpResolution).module).toBeUndefined()
+      // the default: module tasks on the local backend + strategy (warm executors), processes elsewhere
+      expect((def.resolve(ctxOf(plan, hist4[0]!)) as HepOpResolution).module).toBeDefined()
+      const onSlurm = { ...plan, strategy: 'slurm' } as ExecutionPlan
+      expect((def.resolve(ctxOf(onSlurm, hist4[0]!)) as HepOpResolution).module).toBeUndefined()
       const asProcess = { ...plan, config: { ...plan.config, hep_runtime: 'process' } }
       expect((def.resolve(ctxOf(asProcess, hist4[0]!)) as HepOpResolution).module).toBeUndefined()
       const modulePlan = { ...plan, config: { ...plan.config, hep_runtime: 'module' } }
@@ -217,6 +219,38 @@ analysis:
     expect(b.read<Hist1D>('lead_pt.json', 'hzz')).toEqual(a.read<Hist1D>('lead_pt.json', 'hzz'))
     expect(a.read<Cutflow>('cutflow-sel.json', 'hzz').rows[0].passed).toBe(2421)
     expect(a.items.filter((t) => t.stageId === 'plots')).toHaveLength(3)
+  }, 240_000)
+})
+
+describe('hep partitions in warm executors', () => {
+  it("32 partitions run as module tasks in the pool's 2 executors: no process per partition, same histograms", async () => {
+    const file = path.join(DATA, 'uproot-Zmumu.root')
+    const yaml = (runtime: string, name: string) =>
+      zmumuYaml(file, 72, name).replace('    workers: 4\n', `    workers: 2\n    hep_runtime: ${runtime}\n`)
+    const warm = await runYaml(yaml('module', 'zmumu-32-module'))
+    const cold = await runYaml(yaml('process', 'zmumu-32-process'))
+    const started = (r: typeof warm) =>
+      r.items
+        .filter((t) => t.stageId === 'hist')
+        .map((t) => {
+          const spec = JSON.parse(readFileSync(path.join(r.runDir, 'tasks', t.id, 'spec.json'), 'utf8'))
+          const s = JSON.parse(readFileSync(path.join(r.runDir, 'tasks', t.id, 'started.json'), 'utf8'))
+          return { module: spec.module as { export: string } | null, pid: s.pid as number, childPid: s.childPid }
+        })
+    const w = started(warm)
+    expect(w).toHaveLength(32)
+    // every partition was a call in an executor process (no child process), at most 2 of them
+    expect(w.every((x) => x.module?.export === 'runTask' && x.childPid === null)).toBe(true)
+    expect(new Set(w.map((x) => x.pid)).size).toBeLessThanOrEqual(2)
+    // the process form started one node per partition
+    const c = started(cold)
+    expect(c.every((x) => x.module === null && typeof x.childPid === 'number')).toBe(true)
+    expect(new Set(c.map((x) => x.childPid)).size).toBe(32)
+    for (const name of ['dimuon_mass.json', 'muon_pt.json', 'M.json'])
+      expect(readFileSync(path.join(warm.runDir, warm.artifacts.find((a) => a.name === name)!.path), 'utf8')).toBe(
+        readFileSync(path.join(cold.runDir, cold.artifacts.find((a) => a.name === name)!.path), 'utf8'),
+      )
+    expect(warm.read<Cutflow>('cutflow-select.json')).toEqual(cold.read<Cutflow>('cutflow-select.json'))
   }, 240_000)
 })
 

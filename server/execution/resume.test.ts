@@ -184,5 +184,10 @@ analysis:
     await expect(previewResume(env.t.db, { runId: failed.runId, versionId: ok.version.id })).rejects.toThrow(
       /belongs to another workflow/,
     )
+    // only the run's owner (or an admin) resumes it
+    const mallory = { id: null, name: 'mallory', mode: 'users' as const, admin: false }
+    await expect(
+      resumeRun({ runId: failed.runId, versionId: bad.version.id, actor: mallory }, env.engine),
+    ).rejects.toThrow(/only the owner of run .* \(or an admin\) can resume it: you are signed in as mallory/)
   })
 })

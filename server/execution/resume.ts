@@ -22,10 +22,10 @@ import { DomainError, badInput, notFound } from '../errors.ts'
 import { compileForRun } from '../library/workflows.ts'
 import { canonicalJson } from '../workflow/index.ts'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
+import { type Actor, actorUserId, assertMayChange } from '../library/policy.ts'
 import { getEngine, RunRefusedError, type RunEngine } from './engine.ts'
-import type { Actor } from '../library/policy.ts'
+import { actorOr, runAsFor } from './runs.ts'
 import { taskDirFor } from './paths.ts'
-import { authorizeRunStart } from './runs.ts'
 
 export type ResumeVerdict = 'reused' | 'partly-reused' | 'changed' | 'upstream-reruns' | 'not-succeeded' | 'new'
 
@@ -220,12 +220,11 @@ export async function resumeRun(
   engine?: RunEngine,
 ): Promise<{ runId: string } & ResumeDecision> {
   const eng = engine ?? getEngine()
+  const actor = actorOr(input.actor)
   const { old, version, plan, overrides, decision } = await loadResume(eng.db, input.runId, input.versionId)
-  const wf = await eng.db.workflow.findUniqueOrThrow({
-    where: { id: version.workflowId },
-    select: { name: true, ownerId: true },
-  })
-  const who = await authorizeRunStart(eng.db, input.actor, wf, plan)
+  // as for rerunFrom: only the run's owner (or an admin) resumes it, and its tasks run as the actor's OS user
+  await assertMayChange(eng.db, actor, { ownerId: old.ownerId, label: `run ${input.runId}` }, 'resume it')
+  const runAs = runAsFor(actor, plan)
   const reusable = new Set(
     decision.stages.filter((s) => s.verdict === 'reused' || s.verdict === 'partly-reused').map((s) => s.stageId),
   )
@@ -253,9 +252,9 @@ export async function resumeRun(
       versionId: version.id,
       plan,
       source: input.source ?? 'api',
-      ownerId: who.ownerId,
+      ownerId: await actorUserId(eng.db, actor),
       options: {
-        ...(who.runAs ? { runAs: who.runAs } : {}),
+        ...(runAs ? { runAs } : {}),
         reusedFrom: old.id,
         ...(overrides ? { overrides } : {}),
         resumedFrom: {

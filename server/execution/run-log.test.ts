@@ -50,6 +50,14 @@ analysis:
     const beta = await readRunLogLines(env.t.db, { runId, stage: 'Beta' })
     expect(beta.lines.map((l) => l.text)).toEqual(['beta one'])
 
+    // the timeline's queue wait: each task's queued time, before its start
+    const { listTasks } = await import('./runs.ts')
+    const tasks = await listTasks(env.t.db, { runId, withQueued: true })
+    for (const t of tasks.items) {
+      expect(t.queuedAt, t.stageId).toBeInstanceOf(Date)
+      expect(t.queuedAt!.getTime()).toBeLessThanOrEqual(t.startedAt!.getTime())
+    }
+
     let file = ''
     for await (const part of runLogDownload(env.t.db, { runId })) file += part
     expect(file).toMatch(/===== Alpha · task \S+ · pool default · succeeded · stdout =====\nalpha one\nalpha two\n/)

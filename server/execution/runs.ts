@@ -29,7 +29,7 @@ export interface StartRunInput {
 }
 
 /** The caller, or the single user of token mode when a server-side caller (CLI, tests) gives none. */
-function actorOr(actor?: Actor): Actor {
+export function actorOr(actor?: Actor): Actor {
   return actor ?? localActor(localUserName())
 }
 
@@ -57,7 +57,7 @@ const WHERE: Record<string, string> = {
  * tasks run as the server's user). Refused (NOT_RUNNABLE, with the reason) when the tasks cannot
  * be isolated from the server and from other accounts.
  */
-function runAsFor(actor: Actor, plan: ExecutionPlan): RunAs | undefined {
+export function runAsFor(actor: Actor, plan: ExecutionPlan): RunAs | undefined {
   if (actor.mode !== 'users') return undefined
   if (plan.strategy !== 'local')
     throw new DomainError(
@@ -353,6 +353,8 @@ export interface TaskListInput {
   stage?: string
   /** a worker id */
   worker?: string
+  /** also give each task's `queuedAt`: when its current attempt was handed to the batch system */
+  withQueued?: boolean
   sort?: 'index' | 'duration' | '-duration' | 'started' | '-started' | 'state'
   cursor?: number | null
   limit?: number
@@ -390,7 +392,35 @@ export async function listTasks(db: Db, input: TaskListInput) {
     metrics: t.metrics ? (JSON.parse(t.metrics) as unknown) : null,
     modifiers: t.modifiers ? (JSON.parse(t.modifiers) as unknown) : [],
   }))
-  return { items, total, nextCursor: rows.length > limit ? offset + limit : null }
+  const queued = input.withQueued
+    ? await queuedTimes(
+        db,
+        items.map((t) => t.id),
+      )
+    : null
+  return {
+    items: items.map((t) => ({ ...t, queuedAt: queued?.get(t.id) ?? null })),
+    total,
+    nextCursor: rows.length > limit ? offset + limit : null,
+  }
+}
+
+/**
+ * When each task last became `queued` (handed to the backend: a batch job waits in its queue from
+ * then until `running`), from the task.state events: the timeline draws it before the bar.
+ */
+async function queuedTimes(db: Db, taskIds: string[]): Promise<Map<string, Date>> {
+  const out = new Map<string, Date>()
+  // SQLite takes at most 999 parameters per statement
+  for (let i = 0; i < taskIds.length; i += 500) {
+    const rows = await db.event.findMany({
+      where: { taskId: { in: taskIds.slice(i, i + 500) }, type: 'task.state', payload: { contains: '"to":"queued"' } },
+      orderBy: { id: 'asc' },
+      select: { taskId: true, at: true },
+    })
+    for (const r of rows) if (r.taskId) out.set(r.taskId, r.at)
+  }
+  return out
 }
 
 // ------------------------------------------------------------------ logs (served from the task's files)

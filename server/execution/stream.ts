@@ -81,21 +81,25 @@ class Subscriber {
     this.wake()
   }
 
-  /** the backlog as one message (a single batch keeps its shared encoding) */
+  /**
+   * The next message: the oldest batch (its encoding shared with every other subscriber), or the
+   * whole backlog once it was coalesced (encoded for this subscriber alone).
+   */
   take(): { message: EncodedStreamMessage; lastId: number } | null {
-    if (this.batches.length === 0) return null
-    const taken = this.batches
-    const coalesced = this.coalesced
-    this.batches = []
-    this.queued = 0
-    this.coalesced = false
-    this.limit = BACKLOG_MAX
-    const lastId = taken[taken.length - 1]!.lastId
-    if (taken.length === 1 && !coalesced) return { message: taken[0]!.encode(), lastId }
-    return {
-      message: encodeStreamMessage(taken.length === 1 ? taken[0]!.events : taken.flatMap((b) => b.events), coalesced),
-      lastId,
+    if (this.coalesced) {
+      const events = this.batches.flatMap((b) => b.events)
+      const lastId = this.batches[this.batches.length - 1]!.lastId
+      this.batches = []
+      this.queued = 0
+      this.coalesced = false
+      this.limit = BACKLOG_MAX
+      return { message: encodeStreamMessage(events, true), lastId }
     }
+    const batch = this.batches.shift()
+    if (!batch) return null
+    this.queued -= batch.events.length
+    if (this.batches.length === 0) this.limit = BACKLOG_MAX
+    return { message: batch.encode(), lastId: batch.lastId }
   }
 
   wake(): void {
@@ -177,7 +181,8 @@ class Feed {
           this.again = false
           this.reads++
           const events = await eventsSince(this.db, this.runId, this.last, READ_MAX)
-          if (events.length === 0) break
+          // (a wake-up during the read sets `again`: what it announced may have committed after the read began)
+          if (events.length === 0) continue
           this.append(events)
           if (events.length === READ_MAX) this.again = true
         } while (this.again && this.subscribers.size > 0)

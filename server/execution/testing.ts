@@ -24,7 +24,8 @@ export interface EngineTestEnv {
 export async function setupEngineTest(opts: Partial<EngineOptions> = {}): Promise<EngineTestEnv> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'cr-engine-'))
   process.env.CONTROLROOM_HOME = home
-  const t = await createTestDatabase('sqlite')
+  // ENGINE_TEST_PROVIDER=postgresql runs a suite on PostgreSQL (TEST_DATABASE_URL_PG): engine.pg.test.ts
+  const t = await createTestDatabase(process.env.ENGINE_TEST_PROVIDER === 'postgresql' ? 'postgresql' : 'sqlite')
   const logs: string[] = []
   const engine = new RunEngine({ db: t.db, url: t.url, log: (l, m) => logs.push(`${l}: ${m}`), ...opts })
   const events: RunEvent[] = []

@@ -527,6 +527,12 @@ export interface Backend {
 }
 
 export interface BackendSession {
+  /**
+   * The session writes each task's spec.json itself (from TaskLaunch.spec) rather than the engine.
+   * True only where the tasks reach a strategy that does so (the local backend over the warm
+   * executors); a Dask worker reads the spec the engine wrote.
+   */
+  readonly writesSpecs?: boolean
   /** how many more tasks this pool accepts now (Infinity: everything ready may be handed over) */
   capacity(pool: string): number
   dispatch(tasks: DispatchTask[]): Promise<void>

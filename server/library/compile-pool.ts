@@ -80,7 +80,6 @@ class CompilePool {
     const worker = new Worker(workerScript(), {
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 32 },
     })
-    worker.unref()
     const slot: Slot = {
       worker,
       job: null,
@@ -108,10 +107,13 @@ class CompilePool {
     })
     worker.on('error', (e) => this.lose(slot, `the compiler stopped: ${(e as Error).message}`))
     worker.on('exit', () => this.lose(slot, 'the compiler stopped unexpectedly'))
+    // after the listeners: a 'message' listener refs the worker's port again, which kept a CLI alive
+    worker.unref()
     return slot
   }
 
   private settle(slot: Slot) {
+    slot.worker.unref()
     if (slot.timer) clearTimeout(slot.timer)
     slot.timer = null
     slot.job = null
@@ -147,6 +149,8 @@ class CompilePool {
       }
       const job = this.queue.shift()!
       slot.job = job
+      // a worker with a job keeps the process alive (a CLI awaits it); an idle one does not
+      slot.worker.ref()
       const s = slot
       // the budget starts when the worker can take the job (a fresh worker first loads the compiler)
       void s.ready.then(() => {

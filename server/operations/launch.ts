@@ -6,11 +6,11 @@
  */
 import type { Db } from '../db/client.ts'
 import { getEngine, RunRefusedError, type RunEngine } from '../execution/engine.ts'
+import { actorOr, runAsFor } from '../execution/runs.ts'
+import { type Actor, actorUserId, assertMayChange } from '../library/policy.ts'
 import { DomainError, notFound } from '../errors.ts'
 import { compileWorkflow } from '../workflow/index.ts'
 import type { Problem } from '../workflow/types.ts'
-import { authorizeRunStart } from '../execution/runs.ts'
-import type { Actor } from '../library/policy.ts'
 import { applyParameters, type RunParameter } from './parameters.ts'
 
 export async function launchRun(
@@ -30,6 +30,14 @@ export async function launchRun(
     },
   })
   if (!version) throw notFound(`workflow version ${input.versionId} not found`)
+  // as for run.start: only the workflow's owner (or an admin) runs it
+  const actor = actorOr(input.actor)
+  await assertMayChange(
+    eng.db,
+    actor,
+    { ownerId: version.workflow.ownerId, label: `workflow "${version.workflow.name}"` },
+    'run it (duplicate it to run your own copy)',
+  )
   if (!version.valid)
     throw new DomainError('NOT_RUNNABLE', `version ${version.number} has errors: fix them in the composer first`)
   const yaml = applyParameters(version.yaml, input.parameters)
@@ -49,15 +57,15 @@ export async function launchRun(
         })),
       },
     )
-  const who = await authorizeRunStart(eng.db, input.actor, version.workflow, compiled.plan)
+  const runAs = runAsFor(actor, compiled.plan)
   try {
     return await eng.createRun({
       workflowId: version.workflowId,
       versionId: version.id,
       plan: compiled.plan,
       source: input.source ?? 'api',
-      ownerId: who.ownerId,
-      options: { parameters: input.parameters, ...(who.runAs ? { runAs: who.runAs } : {}) },
+      ownerId: await actorUserId(eng.db, actor),
+      options: { parameters: input.parameters, ...(runAs ? { runAs } : {}) },
     })
   } catch (e) {
     if (e instanceof RunRefusedError) throw new DomainError('NOT_RUNNABLE', e.message, { problems: e.problems })

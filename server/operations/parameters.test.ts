@@ -69,4 +69,12 @@ describe('launchRun (engine, SQLite)', () => {
       launchRun({ versionId, parameters: [{ key: 'execution.backend', value: 'kubernetes' }] }, env.engine),
     ).rejects.toThrow(/with these parameters the workflow does not compile: execution\.backend/)
   })
+
+  it('only the workflow owner (or an admin) launches it', async () => {
+    const versionId = await env.save(yaml)
+    const mallory = { id: null, name: 'mallory', mode: 'users' as const, admin: false }
+    await expect(launchRun({ versionId, parameters: [], actor: mallory }, env.engine)).rejects.toThrow(
+      /only the owner of workflow "params" \(or an admin\) can run it/,
+    )
+  })
 })

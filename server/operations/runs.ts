@@ -80,14 +80,22 @@ export async function activeRuns(db: Db, limit = 20): Promise<ActiveRunView[]> {
   })
   if (runs.length === 0) return []
   const ids = runs.map((r) => r.id)
-  const [byStage, byPool, workers] = await Promise.all([
+  const [byStage, byPool, workers, runningTasks] = await Promise.all([
     db.task.groupBy({ by: ['runId', 'stageId', 'state'], where: { runId: { in: ids } }, _count: { _all: true } }),
     db.task.groupBy({ by: ['runId', 'pool', 'state'], where: { runId: { in: ids } }, _count: { _all: true } }),
     db.worker.findMany({
       where: { runId: { in: ids }, state: { not: 'gone' } },
       select: { id: true, runId: true, pool: true, state: true, kind: true, host: true, currentTaskId: true },
     }),
+    // a worker is busy while a task runs on it (backends that run several tasks per worker process
+    // do not keep Worker.currentTaskId: the running tasks' workerId is the truth)
+    db.task.findMany({
+      where: { runId: { in: ids }, state: 'running', workerId: { not: null } },
+      select: { workerId: true },
+    }),
   ])
+  const busyWorkers = new Set(runningTasks.map((t) => t.workerId))
+  const isBusy = (w: { id: string; currentTaskId: string | null }) => busyWorkers.has(w.id) || Boolean(w.currentTaskId)
   return runs.map((r) => {
     const plan = JSON.parse(r.plan) as ExecutionPlan
     const stages: StageProgress[] = plan.stages.map((s) => {
@@ -112,8 +120,8 @@ export async function activeRuns(db: Db, limit = 20): Promise<ActiveRunView[]> {
         return {
           pool: p.name,
           planned: p.workers,
-          busy: pw.filter((w) => w.state === 'running' && w.currentTaskId).length,
-          idle: pw.filter((w) => w.state === 'running' && !w.currentTaskId).length,
+          busy: pw.filter((w) => w.state === 'running' && isBusy(w)).length,
+          idle: pw.filter((w) => w.state === 'running' && !isBusy(w)).length,
           starting: pw.filter((w) => w.state === 'requested' || w.state === 'pending-in-queue').length,
           queued: byPool
             .filter((g) => g.runId === r.id && g.pool === p.name && WAITING.has(g.state))
@@ -138,7 +146,7 @@ export async function activeRuns(db: Db, limit = 20): Promise<ActiveRunView[]> {
       pools,
       daskWorkers: ws
         .filter((w) => w.kind === 'dask')
-        .map((w) => ({ id: w.id, pool: w.pool, host: w.host, state: w.state, busy: Boolean(w.currentTaskId) })),
+        .map((w) => ({ id: w.id, pool: w.pool, host: w.host, state: w.state, busy: isBusy(w) })),
     }
   })
 }

@@ -86,6 +86,10 @@ class LocalBackendSession implements BackendSession {
     this.strat = s
   }
 
+  get writesSpecs(): boolean {
+    return !!this.ctx.strategy.writesSpecs
+  }
+
   capacity(pool: string): number {
     return (this.workersByPool.get(pool) ?? 1) - (this.count.get(pool) ?? 0)
   }

@@ -73,7 +73,8 @@ export async function ensureHepTaskScript(): Promise<string> {
  *  - `module`: the task is `TaskSpec.module = { path: hep-task.mjs, export: 'runTask' }`, run by the
  *    local strategy's warm executors, which import the module once (no process start per partition);
  *    elsewhere the task runtime runs the module in its own process (one process, not two).
- * Default: `process` (`module` needs an engine that runs module tasks: the warm executors).
+ * Default: `module` on the local backend with the local strategy (its warm executors), `process`
+ * elsewhere (a Slurm or HTCondor job, a Dask task: one process per partition either way there).
  */
 export const HEP_RUNTIMES = ['process', 'module'] as const
 export type HepRuntime = (typeof HEP_RUNTIMES)[number]
@@ -81,7 +82,7 @@ export type HepRuntime = (typeof HEP_RUNTIMES)[number]
 export function hepRuntimeOf(plan: ExecutionPlan): HepRuntime {
   const v = plan.config?.hep_runtime
   if (v === 'process' || v === 'module') return v
-  return 'process'
+  return plan.backend === 'local' && plan.strategy === 'local' ? 'module' : 'process'
 }
 
 /** the module form of a hep task (the TaskSpec.module shape of server/execution/types.ts) */

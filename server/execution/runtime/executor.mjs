@@ -49,8 +49,31 @@ const eventsFd = fs.openSync(path.join(home, 'events.jsonl'), 'a')
 const baseEnv = {}
 for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CONTROLROOM_EXECUTOR_')) baseEnv[k] = v
 
+// A reserve of disk space (64 KiB): when a task's log fills the disk, it is released so the task's
+// result and this executor's report can still be written (the run goes on), then taken back.
+const reservePath = path.join(home, 'reserve')
+function takeReserve() {
+  try {
+    if (!fs.existsSync(reservePath)) fs.writeFileSync(reservePath, Buffer.alloc(64 * 1024))
+  } catch {
+    fs.rmSync(reservePath, { force: true })
+  }
+}
+function releaseReserve() {
+  if (!fs.existsSync(reservePath)) return false
+  fs.rmSync(reservePath, { force: true })
+  return true
+}
+takeReserve()
+
 function report(obj) {
-  fs.writeSync(eventsFd, `${JSON.stringify({ v: 1, ...obj })}\n`)
+  const line = `${JSON.stringify({ v: 1, ...obj })}\n`
+  try {
+    fs.writeSync(eventsFd, line)
+  } catch (e) {
+    if (e?.code !== 'ENOSPC' || !releaseReserve()) throw e
+    fs.writeSync(eventsFd, line)
+  }
 }
 
 const self = statFields(process.pid)
@@ -116,6 +139,7 @@ async function runEntry(name) {
   const run = startTask(spec, {
     baseEnv,
     taskKey: entry.taskKey,
+    onNoSpace: releaseReserve,
     onStarted: (st) =>
       report({
         t: 'started',
@@ -151,6 +175,7 @@ async function runEntry(name) {
     }
   }
   fs.rmSync(file, { force: true })
+  takeReserve()
 }
 
 function isStopRequested() {

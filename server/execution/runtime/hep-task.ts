@@ -20,6 +20,7 @@ import { pathToFileURL } from 'node:url'
 import type { ExecutionPlan } from '../../workflow/types.ts'
 import { ExprError } from '../../hep/expr/index.ts'
 import { countEvents, defaultTreeName, fileFormat } from '../../hep/io/index.ts'
+import { setRootCacheLimit } from '../../hep/io/root.ts'
 import { expandFiles } from '../../hep/partition.ts'
 import { mergePipelineResults, preparePipeline, runPartition, type PipelineResult } from '../../hep/pipeline.ts'
 import { cutflowHtml, cutflowTable, renderHistogramSvg } from '../../hep/render.ts'
@@ -291,6 +292,10 @@ export async function runHepTask(args: HepTaskArgs, io: HepTaskIo): Promise<HepT
   return { outputs, metrics }
 }
 
+/** column cache of a warm executor process, in MB (a process per task uses the reader's default) */
+const EXECUTOR_CACHE_MB = 64
+let cacheBounded = false
+
 /** the parts of a TaskSpec (server/execution/types.ts) a hep task reads */
 export interface HepTaskSpec {
   runDir: string
@@ -317,6 +322,11 @@ export interface HepTaskContext {
  * the task's files, as the process form does); throws with the user's message on failure.
  */
 export async function runTask(spec: HepTaskSpec, ctx: HepTaskContext): Promise<HepTaskOutcome> {
+  // a warm executor keeps the column cache between tasks: bound it (HEP_ROOT_CACHE_MB overrides)
+  if (!cacheBounded) {
+    cacheBounded = true
+    if (!process.env.HEP_ROOT_CACHE_MB) setRootCacheLimit(EXECUTOR_CACHE_MB)
+  }
   const key = spec.metadata?.partition?.key
   const cut = key ? key.lastIndexOf('#') : -1
   // profile: the peak resident memory of this (warm) process while the task ran

@@ -172,7 +172,7 @@ function noSpaceMessage(e, file) {
 
 /**
  * Starts one attempt. Returns { done: Promise<result>, stop(why), pgid(), childPid() }.
- * opts: { baseEnv, taskKey, onStarted(started), exitOnStuckModule }
+ * opts: { baseEnv, taskKey, onStarted(started), onNoSpace(): boolean (frees space, true if it did) }
  */
 export function startTask(spec, opts) {
   const metricsPath = path.join(spec.taskDir, `.metrics.${spec.attempt}.json`)
@@ -191,7 +191,15 @@ export function startTask(spec, opts) {
   }
   const t0 = Date.now()
   const startedAt = new Date(t0).toISOString()
-  const state = { timedOut: false, cancelled: false, child: null, childPgid: null, abort: null, settle: null }
+  const state = {
+    timedOut: false,
+    cancelled: false,
+    logFailed: false,
+    child: null,
+    childPgid: null,
+    abort: null,
+    settle: null,
+  }
   const selfStat = statFields(process.pid)
   const cuBefore = selfStat ? Number(selfStat[13]) : 0
   const csBefore = selfStat ? Number(selfStat[14]) : 0
@@ -239,21 +247,19 @@ export function startTask(spec, opts) {
     let peakRss = 0
     let extraMetrics = null
     let returnedOutputs = null
-    let outFd = null
-    let errFd = null
     let stuck = false
+    // logs are created on the first byte (a quiet task writes no log files); a write that fails
+    // (no space left) fails the task with that reason and stops it: it cannot be followed any more
+    const mark = spec.attempt > 0 ? `--- controlroom: attempt ${spec.attempt + 1} at ${startedAt} ---\n` : ''
+    const onLogError = (e, file) => {
+      if (error) return
+      error = noSpaceMessage(e, file)
+      stop('cancel')
+      state.logFailed = true
+    }
+    const out = lazyLog(spec.stdoutPath, mark, onLogError)
+    const err = lazyLog(spec.stderrPath, mark, onLogError)
     try {
-      try {
-        outFd = fs.openSync(spec.stdoutPath, 'a')
-        errFd = fs.openSync(spec.stderrPath, 'a')
-        if (spec.attempt > 0) {
-          const mark = `--- controlroom: attempt ${spec.attempt + 1} at ${startedAt} ---\n`
-          fs.writeSync(outFd, mark)
-          fs.writeSync(errFd, mark)
-        }
-      } catch (e) {
-        throw Object.assign(new Error(noSpaceMessage(e, spec.stdoutPath)), { setup: true })
-      }
       let timer = null
       if (spec.timeoutSeconds && spec.timeoutSeconds > 0)
         timer = setLongTimeout(() => stop('timeout'), spec.timeoutSeconds * 1000)
@@ -263,8 +269,8 @@ export function startTask(spec, opts) {
         const ac = new AbortController()
         state.abort = ac
         const ctx = {
-          stdout: (s) => fs.writeSync(outFd, String(s)),
-          stderr: (s) => fs.writeSync(errFd, String(s)),
+          stdout: (s) => out.write(String(s)),
+          stderr: (s) => err.write(String(s)),
           signal: ac.signal,
           env,
           metricsPath,
@@ -285,11 +291,7 @@ export function startTask(spec, opts) {
         } else if (r.err) {
           exitCode = 1
           error = r.err?.code === 'ENOSPC' ? noSpaceMessage(r.err, spec.taskDir) : String(r.err?.message ?? r.err)
-          try {
-            fs.writeSync(errFd, `${r.err?.stack ?? r.err}\n`)
-          } catch {
-            /* disk full */
-          }
+          err.write(`${r.err?.stack ?? r.err}\n`)
         } else {
           exitCode = Number.isInteger(r.ret?.exitCode) ? r.ret.exitCode : 0
           if (r.ret?.metrics) extraMetrics = r.ret.metrics
@@ -309,9 +311,11 @@ export function startTask(spec, opts) {
           child = spawn(spec.argv[0], spec.argv.slice(1), {
             cwd: spec.cwd,
             env,
-            stdio: ['ignore', outFd, errFd],
+            stdio: ['ignore', 'pipe', 'pipe'],
             detached: true,
           })
+          child.stdout.on('data', (b) => out.write(b))
+          child.stderr.on('data', (b) => err.write(b))
         } catch (e) {
           error = `cannot start ${spec.argv[0]}: ${e.message}`
           exitCode = 126
@@ -334,6 +338,14 @@ export function startTask(spec, opts) {
               resolve()
             })
           })
+          // the output is complete when both pipes close; a background process still holding them
+          // (killed with its group below) must not hold the result up
+          const drained = new Promise((resolve) => {
+            let open = 2
+            const one = () => --open === 0 && resolve()
+            child.stdout.once('close', one)
+            child.stderr.once('close', one)
+          })
           if (child.pid) {
             started.childPid = child.pid
             started.childStartTicks = startTicksOf(child.pid)
@@ -355,6 +367,9 @@ export function startTask(spec, opts) {
           // whatever the command left in its group goes with it; escapees (setsid) too when it was stopped
           if (child.pid) killGroup(child.pid, 'SIGKILL')
           if ((state.cancelled || state.timedOut) && opts.taskKey) killTask(null, opts.taskKey, 'SIGKILL')
+          await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())])
+          child.stdout.destroy()
+          child.stderr.destroy()
         } else {
           writeStarted(spec, started)
           opts.onStarted?.(started)
@@ -370,7 +385,13 @@ export function startTask(spec, opts) {
       error = e.message
       exitCode = 1
     } finally {
-      for (const fd of [outFd, errFd]) if (fd != null) fs.closeSync(fd)
+      out.close()
+      err.close()
+    }
+    if (state.logFailed) {
+      // stopped because its log could not be written: a failure with that reason, not a cancel
+      state.cancelled = false
+      if (exitCode === 0 || exitCode === null) exitCode = 1
     }
 
     const t1 = Date.now()
@@ -416,7 +437,13 @@ export function startTask(spec, opts) {
       pid: process.pid,
     }
     try {
-      writeJsonAtomic(spec.resultPath, result)
+      try {
+        writeJsonAtomic(spec.resultPath, result)
+      } catch (e) {
+        // the disk is full: the executor frees its reserve so the outcome can still be written
+        if (e?.code !== 'ENOSPC' || !opts.onNoSpace?.()) throw e
+        writeJsonAtomic(spec.resultPath, result)
+      }
     } catch (e) {
       // the reporter still learns the outcome (the executor's event line); the file is best effort
       result.error = result.error ?? noSpaceMessage(e, spec.resultPath)
@@ -426,6 +453,46 @@ export function startTask(spec, opts) {
     return result
   })()
   return { done, stop }
+}
+
+/** a log file opened on the first write (with the attempt marker first); errors go to onError once */
+function lazyLog(file, mark, onError) {
+  let fd = null
+  let failed = false
+  return {
+    write(data) {
+      if (failed) return
+      try {
+        if (fd === null) {
+          fd = fs.openSync(file, 'a')
+          if (mark) fs.writeSync(fd, mark)
+        }
+        fs.writeSync(fd, data)
+      } catch (e) {
+        failed = true
+        if (e?.code === 'ENOSPC' && fd !== null) {
+          // this log filled the disk: give back its last 256 KiB (with a note) so the run goes on
+          try {
+            const size = fs.fstatSync(fd).size
+            fs.ftruncateSync(fd, Math.max(0, size - 256 * 1024))
+            fs.writeSync(fd, '\n--- controlroom: no space left on the device: the end of this log was dropped ---\n')
+          } catch {
+            /* nothing more can be done here */
+          }
+        }
+        onError(e, file)
+      }
+    },
+    close() {
+      if (fd !== null)
+        try {
+          fs.closeSync(fd)
+        } catch {
+          /* closed */
+        }
+      fd = null
+    },
+  }
 }
 
 function writeStarted(spec, started) {

@@ -8,7 +8,7 @@ import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statfsSync 
 import os from 'node:os'
 import path from 'node:path'
 import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts'
-import { ExecutorPool } from '../executors.ts'
+import { ExecutorPool, findSpooled } from '../executors.ts'
 import { controlroomHomeDir, runtimeArgv, taskFiles } from '../paths.ts'
 import { isProcessAlive, killGroup, processesInGroups, processesWithEnv, processStartTicks } from '../procfs.ts'
 import type {
@@ -422,7 +422,11 @@ class LocalStrategySession implements StrategySession {
         return this.status(ref, 'alive')
       }
     }
-    return this.status(ref, 'gone', { reason: 'the task process vanished without writing result.json' })
+    return this.status(ref, 'gone', {
+      reason: ref.jobId
+        ? 'the task process vanished without writing result.json'
+        : 'it had not been handed to a worker when the server stopped',
+    })
   }
 
   async poll(jobs: JobRef[]): Promise<JobStatus[]> {
@@ -430,6 +434,15 @@ class LocalStrategySession implements StrategySession {
   }
 
   async reattach(jobs: JobRef[]): Promise<JobStatus[]> {
+    // a task handed over whose submission was never stored: find it in the spool (never run it twice)
+    for (const ref of jobs)
+      if (!ref.data?.poolDir) {
+        const found = findSpooled(this.ctx.runDir, ref.pool, ref.taskId, ref.attempt)
+        if (found) {
+          ref.jobId = `exec:${ref.pool}:${ref.taskId}.${ref.attempt}`
+          ref.data = { ...ref.data, ...found }
+        }
+      }
     // executor tasks: re-read each pool's reports once, with every task of it tracked first
     const byPool = new Map<string, JobRef[]>()
     for (const ref of jobs)

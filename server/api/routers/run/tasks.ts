@@ -14,6 +14,7 @@ export const runTasks = protectedProcedure
         pool: z.string().max(100).optional(),
         stage: z.string().max(200).optional(),
         worker: id.optional(),
+        withQueued: z.boolean().optional(),
         sort: z.enum(['index', 'duration', '-duration', 'started', '-started', 'state']).optional(),
         cursor: z.number().int().min(0).nullish(),
         limit: z.number().int().min(1).max(1000).default(100),
