@@ -67,13 +67,25 @@ export const SETTINGS = {
     'user',
     optionalString,
     '`$CONTROLROOM_HOME/users.json`',
-    'the user list of users mode: `[{"name": "alice", "password": "scrypt$...", "admin": true}]` (hash with `echo -n pw | npx tsx server/auth/hash-password.ts`)',
+    'the user list of users mode: `[{"name": "alice", "password": "scrypt$...", "admin": true, "osUser": "alice"}]` (hash with `echo -n pw | npx tsx server/auth/hash-password.ts`; `osUser`: the OS account its tasks run as, see Security)',
   ),
   CONTROLROOM_USER: setting(
     'user',
     optionalString,
     'the OS user running the server',
     'the name of the single user of token mode',
+  ),
+  CONTROLROOM_ALLOWED_HOSTS: setting(
+    'user',
+    optionalString,
+    'this server’s names',
+    'host names (`host` or `host:port`, comma-separated; `*` any) the server answers to, against DNS rebinding; default: localhost, 127.0.0.1, [::1], `$HOST`, this machine’s hostname and addresses',
+  ),
+  CONTROLROOM_COMPILE_BUDGET_MS: setting(
+    'user',
+    positiveInt(1500),
+    '`1500`',
+    'time budget of compiling a saved, imported or previewed workflow (in a worker thread); over it the text is refused as too expensive',
   ),
   CONTROLROOM_SESSION_HOURS: setting('user', positiveInt(12), '`12`', 'how long a login session lasts'),
   CONTROLROOM_SESSION_SECRET: setting(

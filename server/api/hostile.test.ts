@@ -1,7 +1,7 @@
 /**
  * One hostile save must not stall the server: over real HTTP, saving an alias bomb and a 1 MiB
- * flood of syntax errors answers (stored as an invalid version that says why) within the budget,
- * while /api/health keeps answering meanwhile.
+ * flood of syntax errors answers (stored as an invalid version that says why) once the compile
+ * budget is spent, while /api/health keeps answering meanwhile.
  */
 import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
@@ -73,8 +73,11 @@ describe('hostile saves', () => {
       expect(saved.version.problems[0]!.message).toMatch(
         /aliases expand the document|could not be compiled within|YAML/,
       )
-      expect(took).toBeLessThan(COMPILE_BUDGET_MS + 2500)
-      expect(health.length).toBeGreaterThan(2)
-      expect(Math.max(...health)).toBeLessThan(500)
+      // bounds, not speed (that is bench/): the compile is cut at its budget, and the event loop is
+      // never held by it, so health probes keep completing while the save is pending (before, the
+      // compile held the loop for all of its 7-25 s: one probe at most). Loaded CI adds slack.
+      expect(took).toBeLessThan(COMPILE_BUDGET_MS + 8000)
+      expect(health.length).toBeGreaterThanOrEqual(5)
+      expect(Math.max(...health)).toBeLessThan(took / 2)
     }, 60_000)
 })

@@ -3,9 +3,9 @@
  * `protectedProcedure` from ./trpc.ts; server/api/access.test.ts checks every procedure).
  */
 import { createCallerFactory, createTRPCRouter } from './trpc.ts'
-import { workflowRouter } from './routers/workflow.ts'
+import { workflowRouter } from './routers/workflow/index.ts'
 import { authRouter } from './routers/auth.ts'
-import { runRouter } from './routers/run.ts'
+import { runRouter } from './routers/run/index.ts'
 import { credentialsRouter } from './routers/credentials.ts'
 import { planRouter } from './routers/plan.ts'
 import { overviewRouter } from './routers/overview/index.ts'

@@ -2,7 +2,8 @@
  * Users mode with real OS users (created here with useradd, removed after), over real HTTP (the
  * proxy gate + the tRPC route handler) and the real run engine.
  *
- *   ownership   every mutation as the owner, another user and an admin
+ *   ownership   every mutation as the owner, another user and an admin (and every way to start a
+ *               run: run.start, run.rerunFrom, overview.launch, overview.resume)
  *   isolation   a task runs as its account's OS user and cannot read the session secret, the
  *               users list or the database, so it cannot forge an admin session
  *   refusal     an account without an OS user, or the Dask backend, cannot run tasks (and says why)
@@ -181,6 +182,10 @@ describe('users mode with real OS users', () => {
     await until('S cancelled', async () => (await taskOf(runId, 'S')).state === 'cancelled')
     await env.waitFor(runId)
 
+    // the other ways to start a run: launch with parameters, fix and resume
+    expect(await codeOf(bob.overview.launch.mutate({ versionId, parameters: [] }))).toBe('FORBIDDEN')
+    expect(await codeOf(bob.overview.resume.mutate({ runId, versionId }))).toBe('FORBIDDEN')
+
     const re = await alice.run.rerunFrom.mutate({ runId, stageId: 'F' })
     expect(await codeOf(bob.run.cancel.mutate({ runId: re.runId }))).toBe('FORBIDDEN')
     await until('the re-run S to run', async () => (await taskOf(re.runId, 'S')).state === 'running')
@@ -232,5 +237,12 @@ analysis:
     const de = await alice.run.start.mutate({ versionId: d.version.id }).catch((x) => x)
     expect(de.data?.code).toBe('PRECONDITION_FAILED')
     expect(de.message).toMatch(/Dask backend cannot run an account's tasks under its own OS user/)
+    const s = await alice.workflow.saveVersion.mutate({
+      yaml: `${OWNED}execution:\n  strategy: slurm\n`,
+      name: 'slurm',
+    })
+    const se = await alice.run.start.mutate({ versionId: s.version.id }).catch((x) => x)
+    expect(se.data?.code).toBe('PRECONDITION_FAILED')
+    expect(se.message).toMatch(/Slurm jobs cannot be submitted as the account's own OS user/)
   })
 })

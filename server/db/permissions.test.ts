@@ -27,7 +27,7 @@ describe('file permissions', () => {
     const r = spawnSync(
       '/bin/sh',
       ['-c', `umask 022 && exec "${process.execPath}" bin/controlroom.js run examples/local-quickstart.yaml`],
-      { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 },
+      { cwd: ROOT, env, encoding: 'utf8', timeout: 300_000 },
     )
     expect(r.status, r.stderr).toBe(0)
     const files = [home, ...walk(home)]
@@ -37,5 +37,5 @@ describe('file permissions', () => {
       .filter((f) => statSync(f).mode & 0o077)
       .map((f) => `${path.relative(home, f)} ${(statSync(f).mode & 0o777).toString(8)}`)
     expect(open).toEqual([])
-  }, 150_000)
+  }, 330_000)
 })

@@ -59,6 +59,11 @@ const WHERE: Record<string, string> = {
  */
 export function runAsFor(actor: Actor, plan: ExecutionPlan): RunAs | undefined {
   if (actor.mode !== 'users') return undefined
+  if (plan.strategy !== 'local')
+    throw new DomainError(
+      'NOT_RUNNABLE',
+      `users mode: ${WHERE[plan.strategy] ?? `${plan.strategy} jobs`} cannot be submitted as the account's own OS user yet (they would be submitted as the server's user); use the local strategy, or token mode on a single-user deployment`,
+    )
   if (plan.backend === 'dask')
     throw new DomainError(
       'NOT_RUNNABLE',
@@ -68,6 +73,29 @@ export function runAsFor(actor: Actor, plan: ExecutionPlan): RunAs | undefined {
   const r = resolveRunAs(account, WHERE[plan.strategy] ?? `${plan.strategy} jobs`)
   if (!r.ok) throw new DomainError('NOT_RUNNABLE', r.reason)
   return r.runAs
+}
+
+/**
+ * Who may start a run of a workflow, as whom: FORBIDDEN unless the actor owns the workflow (or is
+ * an admin, or token mode); NOT_RUNNABLE when users mode cannot isolate the tasks. Returns the
+ * run's owner id and the OS user its tasks run as. Every way of starting a run goes through it
+ * (start, rerunFrom, overview.launch, overview.resume).
+ */
+export async function authorizeRunStart(
+  db: Db,
+  actor: Actor | undefined,
+  workflow: { name: string; ownerId: string | null },
+  plan: ExecutionPlan,
+): Promise<{ ownerId: string | null; runAs?: RunAs }> {
+  const who = actorOr(actor)
+  await assertMayChange(
+    db,
+    who,
+    { ownerId: workflow.ownerId, label: `workflow "${workflow.name}"` },
+    'run it (duplicate it to run your own copy)',
+  )
+  const runAs = runAsFor(who, plan)
+  return { ownerId: await actorUserId(db, who), ...(runAs ? { runAs } : {}) }
 }
 
 function refused(e: unknown): never {
@@ -81,7 +109,6 @@ export async function startRun(
   engine?: RunEngine,
 ): Promise<{ runId: string; warnings: PoolProblem[] }> {
   const eng = engineOf(engine)
-  const actor = actorOr(input.actor)
   const version = await eng.db.workflowVersion.findUnique({
     where: { id: input.versionId },
     select: {
@@ -95,21 +122,15 @@ export async function startRun(
     },
   })
   if (!version) throw notFound(`workflow version ${input.versionId} not found`)
-  await assertMayChange(
-    eng.db,
-    actor,
-    { ownerId: version.workflow.ownerId, label: `workflow "${version.workflow.name}"` },
-    'run it (duplicate it to run your own copy)',
-  )
   const plan = applyOverrides(compileForRun(version), input.overrides)
-  const runAs = runAsFor(actor, plan)
+  const { ownerId, runAs } = await authorizeRunStart(eng.db, input.actor, version.workflow, plan)
   try {
     return await eng.createRun({
       workflowId: version.workflowId,
       versionId: version.id,
       plan,
       source: input.source ?? 'api',
-      ownerId: await actorUserId(eng.db, actor),
+      ownerId,
       options: { overrides: input.overrides, ...(runAs ? { runAs } : {}) },
     })
   } catch (e) {

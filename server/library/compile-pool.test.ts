@@ -7,8 +7,9 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { COMPILE_BUDGET_MS, compileBounded } from './compile-pool.ts'
 
-/** the budget plus the pool's own overhead (message passing, replacing a terminated worker) */
-const BOUND_MS = COMPILE_BUDGET_MS + 2500
+/** the budget plus the pool's own overhead (message passing, replacing a terminated worker) and
+ * the slack of a loaded machine: a bound, not a speed measurement (bench/ measures speed) */
+const BOUND_MS = COMPILE_BUDGET_MS + 5000
 const MiB = 1024 * 1024
 
 const aliasBomb = fc

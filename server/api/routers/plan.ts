@@ -5,15 +5,8 @@
 import { z } from 'zod'
 import { PREVIEW_MAX_YAML, previewSubmissions } from '../../execution/preview.ts'
 import { assertCompilesInBudget } from '../../library/compile-pool.ts'
+import { overrides } from '../schemas.ts'
 import { createTRPCRouter, protectedProcedure } from '../trpc.ts'
-
-const overrides = z
-  .object({
-    backend: z.enum(['local', 'dask']).optional(),
-    strategy: z.enum(['local', 'slurm', 'htcondor']).optional(),
-  })
-  .strict()
-  .optional()
 
 export const planRouter = createTRPCRouter({
   /**

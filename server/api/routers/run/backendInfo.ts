@@ -1,0 +1,9 @@
+/** run.backendInfo: backend details of a run: the Dask session (scheduler, dashboard, workers per pool with batch job ids) */
+import { z } from 'zod'
+import { runBackendInfo as backendInfoOf } from '../../../execution/submitted.ts'
+import { protectedProcedure } from '../../trpc.ts'
+import { id } from '../../schemas.ts'
+
+export const runBackendInfo = protectedProcedure
+  .input(z.object({ runId: id }).strict())
+  .query(({ ctx, input }) => backendInfoOf(ctx.db, input.runId))

@@ -1,0 +1,10 @@
+/** run.retryTask: retry a failed, cancelled or lost task (the run's owner or an admin) */
+import { z } from 'zod'
+import * as runs from '../../../execution/runs.ts'
+import { protectedProcedure } from '../../trpc.ts'
+import { id, taskControlResult } from '../../schemas.ts'
+
+export const runRetryTask = protectedProcedure
+  .input(z.object({ taskId: id }).strict())
+  .output(taskControlResult)
+  .mutation(({ ctx, input }) => runs.retryTask({ taskId: input.taskId, actor: ctx.actor }))
