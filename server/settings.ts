@@ -148,18 +148,6 @@ export const SETTINGS = {
     'unset',
     'log the engine’s informational messages too',
   ),
-  CONTROLROOM_ALLOWED_HOSTS: setting(
-    'user',
-    optionalString,
-    'the host and port the server listens on, and localhost names',
-    'comma-separated `host` or `host:port` names the server answers to (a defence against DNS rebinding); `*` allows any',
-  ),
-  CONTROLROOM_COMPILE_BUDGET_MS: setting(
-    'user',
-    positiveInt(1500),
-    '`1500`',
-    'time one compile of user-sent workflow text may take before it is refused (hostile input)',
-  ),
   CONTROLROOM_TASK_ENV_ALLOW: setting(
     'user',
     optionalString,
