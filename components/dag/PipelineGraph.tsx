@@ -316,7 +316,12 @@ export function fitGraph(
   const pad = 0.15
   const zoomAll = Math.min(width / ((maxX - minX) * (1 + pad)), height / ((maxY - minY) * (1 + pad)))
   if (zoomAll >= 0.45) {
-    void rf.fitView({ ...FIT_OPTIONS, duration })
+    // centred from the layout's own positions: React Flow's fitView depends on nodes having been
+    // measured, and a fit attempted before that silently leaves the default viewport
+    const z = Math.min(zoomAll, FIT_OPTIONS.maxZoom)
+    const x = (width - (maxX - minX) * z) / 2 - minX * z
+    const y = (height - (maxY - minY) * z) / 2 - minY * z
+    void rf.setViewport({ x, y, zoom: z }, { duration })
     return true
   }
   const zoom = READABLE_ZOOM
@@ -374,7 +379,16 @@ function AutoFit({
   const store = useStoreApi()
   const latest = useRef({ nodes, positions })
   latest.current = { nodes, positions }
-  const state = useRef({ fitKey, needFinal: true, lastLayoutKey: layoutKey, mounted: false })
+  // `owed`: a fit was asked for and has not happened yet. It survives the effect's cleanup, so a
+  // re-render that cancels the pending timer cannot drop the fit.
+  const state = useRef({
+    fitKey,
+    needFinal: true,
+    lastLayoutKey: layoutKey,
+    mounted: false,
+    owed: false,
+    animate: false,
+  })
   useEffect(() => {
     const st = state.current
     let fit = false
@@ -396,13 +410,18 @@ function AutoFit({
       st.lastLayoutKey = layoutKey
     }
     st.mounted = true
-    if (!fit) return
-    // the flow's size is known only once it has been measured: retry briefly until then
+    if (fit) {
+      st.owed = true
+      st.animate = animate
+    }
+    if (!st.owed) return
+    // the flow's size is known only once it has been measured, which can take seconds while the
+    // editor loads: keep retrying (for up to a minute) rather than leave the default viewport
     let tries = 0
     let t: ReturnType<typeof setTimeout>
     const attempt = () => {
-      if (!fitGraph(rf, store, latest.current.positions, latest.current.nodes, animate ? 200 : 0) && ++tries < 40)
-        t = setTimeout(attempt, 50)
+      if (fitGraph(rf, store, latest.current.positions, latest.current.nodes, st.animate ? 200 : 0)) st.owed = false
+      else if (++tries < 600) t = setTimeout(attempt, 100)
     }
     t = setTimeout(attempt, 30)
     return () => clearTimeout(t)
