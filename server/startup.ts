@@ -9,6 +9,7 @@ import { migrateDatabase } from './db/client.ts'
 import { databaseUrl, providerOf, redactUrl } from './db/url.ts'
 import { authMode } from './auth/core.ts'
 import { ensureToken, tokenFile } from './auth/secrets.ts'
+import { checkSettings, readSetting } from './settings.ts'
 
 export interface StartupInfo {
   database: string
@@ -22,6 +23,9 @@ let started: Promise<StartupInfo> | null = null
 /** Database migrations + access token. Idempotent (one run per process). */
 export function prepareServer(log: (m: string) => void = (m) => console.log(m)): Promise<StartupInfo> {
   started ??= (async () => {
+    // a mistyped setting stops the start here, with its name, rather than misbehaving later
+    const bad = checkSettings()
+    if (bad.length) throw new Error(`invalid settings:\n  ${bad.join('\n  ')}`)
     const url = databaseUrl()
     const provider = providerOf(url)
     const res = await migrateDatabase(url)
@@ -32,7 +36,7 @@ export function prepareServer(log: (m: string) => void = (m) => console.log(m)):
     if (mode === 'token') {
       ensureToken() // creates <CONTROLROOM_HOME>/token (0600) when CONTROLROOM_TOKEN is not set
       log(
-        `[controlroom] access: token (${process.env.CONTROLROOM_TOKEN ? 'from CONTROLROOM_TOKEN' : `in ${tokenFile()}`})`,
+        `[controlroom] access: token (${readSetting('CONTROLROOM_TOKEN') ? 'from CONTROLROOM_TOKEN' : `in ${tokenFile()}`})`,
       )
     } else {
       log('[controlroom] access: user accounts (CONTROLROOM_AUTH=users)')

@@ -93,19 +93,8 @@ export function sumCounts(list: Iterable<Counts>): Record<string, number> {
   return out
 }
 
-/** `1.2 s`, `3 min 04 s`, `2 h 05 min` */
-export function formatDuration(ms: number | null | undefined): string {
-  if (ms == null || !Number.isFinite(ms)) return '–'
-  if (ms < 0) ms = 0
-  if (ms < 1000) return `${Math.round(ms)} ms`
-  const s = ms / 1000
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`
-  const m = Math.floor(s / 60)
-  const rs = Math.floor(s - m * 60)
-  if (m < 60) return `${m} min ${String(rs).padStart(2, '0')} s`
-  const h = Math.floor(m / 60)
-  return `${h} h ${String(m - h * 60).padStart(2, '0')} min`
-}
+/** `1.2 s`, `3 min 04 s`, `2 h 05 min`: the one elapsed-time format (server/format.ts) */
+export { formatElapsed as formatDuration } from '~/server/format'
 
 export function formatTime(d: Date | string | number | null | undefined): string {
   if (d == null) return '–'

@@ -17,6 +17,16 @@ delete process.env.DATABASE_URL // the default: file:<CONTROLROOM_HOME>/controlr
 afterAll(() => rmSync(home, { recursive: true, force: true }))
 
 describe('server start', () => {
+  it('refuses to start on a mistyped setting, naming it', async () => {
+    const { prepareServer } = await import('../startup.ts')
+    process.env.CONTROLROOM_SESSION_HOURS = 'twelve'
+    try {
+      await expect(prepareServer(() => {})).rejects.toThrow(/invalid settings:\n {2}CONTROLROOM_SESSION_HOURS="twelve"/)
+    } finally {
+      delete process.env.CONTROLROOM_SESSION_HOURS
+    }
+  })
+
   it('migrates the default SQLite database (WAL) and creates the token file', async () => {
     const { onServerStart, prepareServer } = await import('../startup.ts')
     const logs: string[] = []

@@ -5,6 +5,7 @@
  * Events are emitted in batches (one call per committed DB batch) so 10,000 tasks do not mean
  * 40,000 listener calls.
  */
+import { processSingleton } from '../singleton.ts'
 import type { RunEvent } from './types.ts'
 
 export type BusListener = (events: RunEvent[]) => void
@@ -14,10 +15,8 @@ interface BusState {
   all: Set<BusListener>
 }
 
-const g = globalThis as unknown as { __controlroomBus?: BusState }
 function state(): BusState {
-  g.__controlroomBus ??= { byRun: new Map(), all: new Set() }
-  return g.__controlroomBus
+  return processSingleton<BusState>('execution.bus', () => ({ byRun: new Map(), all: new Set() }))
 }
 
 /** listen to one run's events (or all runs with runId = null). Returns the unsubscribe function. */

@@ -4,6 +4,7 @@
  * `syncRunArtifacts` registers them as Artifact rows (idempotent, by path), called when artifacts
  * are listed. Also the per-(stage, dataset) progress of hep stages from the task rows.
  */
+import { processSingleton } from '../singleton.ts'
 import { readdir, readFile, realpath } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
@@ -56,8 +57,7 @@ async function readManifests(runDir: string): Promise<HepManifest[]> {
   return out
 }
 
-const g = globalThis as unknown as { __controlroomArtifactSync?: Map<string, Promise<void>> }
-const syncing = (g.__controlroomArtifactSync ??= new Map())
+const syncing = processSingleton('execution.artifactSync', () => new Map<string, Promise<void>>())
 
 /** registers the artifacts of finished merges as Artifact rows (once per path) */
 export async function syncRunArtifacts(db: Db, runId: string): Promise<void> {

@@ -3,6 +3,7 @@
  * A modifier may add environment, wrap the command, switch on runtime collectors
  * (profile, diagnostics) and record metadata. Add one with `registerModifier`.
  */
+import { processSingleton } from '../singleton.ts'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { PlanPool, PlanStage } from '../workflow/types.ts'
@@ -21,8 +22,7 @@ export interface ModifierDefinition {
   apply(ctx: ModifierContext): void
 }
 
-const g = globalThis as unknown as { __controlroomModifiers?: Map<string, ModifierDefinition> }
-const registry = (g.__controlroomModifiers ??= new Map())
+const registry = processSingleton('execution.modifiers', () => new Map<string, ModifierDefinition>())
 
 export function registerModifier(def: ModifierDefinition): void {
   registry.set(def.name, def)

@@ -11,6 +11,7 @@
  *
  * An op that resolves to nothing is refused before dispatch (`checkOps`), never at run time.
  */
+import { processSingleton } from '../singleton.ts'
 import path from 'node:path'
 import type { ExecutionPlan, OpSpec, PlanStage } from '../workflow/types.ts'
 import { pythonShim } from './paths.ts'
@@ -56,13 +57,12 @@ export class OpError extends Error {
   }
 }
 
-const g = globalThis as unknown as {
-  __controlroomOps?: Map<string, OpDefinition>
-  __controlroomOpFamilies?: Map<string, (name: string) => OpDefinition | null>
-}
-const registry = (g.__controlroomOps ??= new Map())
+const registry = processSingleton('execution.ops', () => new Map<string, OpDefinition>())
 /** prefix resolvers, e.g. `hep.` -> (name) => definition */
-const families = (g.__controlroomOpFamilies ??= new Map())
+const families = processSingleton(
+  'execution.opFamilies',
+  () => new Map<string, (name: string) => OpDefinition | null>(),
+)
 
 export function registerOp(def: OpDefinition): void {
   registry.set(def.name, def)

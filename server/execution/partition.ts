@@ -7,6 +7,7 @@
  * The first partitioner that returns a non-null list wins; null = one task for the stage.
  * Dependencies are stage-level: every task of a stage waits for every task of the stages it needs.
  */
+import { processSingleton } from '../singleton.ts'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
 
 export interface Partition {
@@ -17,11 +18,7 @@ export interface Partition {
 
 export type Partitioner = (stage: PlanStage, plan: ExecutionPlan) => Partition[] | null
 
-const g = globalThis as unknown as {
-  __controlroomPartitioners?: Partitioner[]
-  __controlroomPartitionPreparers?: PartitionPreparer[]
-}
-const partitioners = (g.__controlroomPartitioners ??= [])
+const partitioners = processSingleton('execution.partitioners', (): Partitioner[] => [])
 
 export function registerPartitioner(p: Partitioner): void {
   partitioners.push(p)
@@ -54,7 +51,7 @@ export function partitionsOf(stage: PlanStage, plan: ExecutionPlan): Partition[]
  * partitioner returns for this plan object.
  */
 export type PartitionPreparer = (plan: ExecutionPlan, ctx: { runDir: string }) => Promise<void>
-const preparers = (g.__controlroomPartitionPreparers ??= [])
+const preparers = processSingleton('execution.partitionPreparers', (): PartitionPreparer[] => [])
 
 export function registerPartitionPreparer(p: PartitionPreparer): void {
   if (!preparers.includes(p)) preparers.push(p)

@@ -6,16 +6,17 @@
  *     registerStrategy('slurm', () => new SlurmStrategy(loadSite()))
  *     registerBackend('dask', () => new DaskBackend())
  */
+import { processSingleton } from '../singleton.ts'
 import { LocalBackend } from './backends/local.ts'
 import { LocalStrategy } from './strategies/local.ts'
 import type { Backend, Strategy } from './types.ts'
 
 type Factory<T> = () => T
 
-const g = globalThis as unknown as {
-  __controlroomDrivers?: { backends: Map<string, Factory<Backend>>; strategies: Map<string, Factory<Strategy>> }
-}
-const drivers = (g.__controlroomDrivers ??= { backends: new Map(), strategies: new Map() })
+const drivers = processSingleton('execution.drivers', () => ({
+  backends: new Map<string, Factory<Backend>>(),
+  strategies: new Map<string, Factory<Strategy>>(),
+}))
 
 export function registerBackend(name: string, factory: Factory<Backend>): void {
   drivers.backends.set(name, factory)
