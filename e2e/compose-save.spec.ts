@@ -99,6 +99,9 @@ test('a stale composer tab gets a conflict, keeps its text, and can save it as a
   // Reload (on another stale edit of the original): the newest version replaces the text.
   await page.goto(url) // the original workflow at v1 again: stale, since the other tab saved v2
   await page.waitForFunction(() => Boolean(window.__composer) && window.__composer!.getValue().length > 0)
+  // edit only once v1 has loaded into the editor (an edit made before would be replaced by it)
+  await expect(page.getByTestId('saved-workflow-link')).toContainText(`${name} · v1`)
+  await expect(page.getByTestId('save-state')).toHaveText('saved')
   await page.evaluate(() => window.__composer!.setValue(window.__composer!.getValue() + '\n# stale again\n'))
   await page.getByTestId('save-button').click()
   await expect(page.getByTestId('save-error')).toBeVisible()
