@@ -24,8 +24,7 @@ import { canonicalJson } from '../workflow/index.ts'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
 import { type Actor, actorUserId, assertMayChange } from '../library/policy.ts'
 import { getEngine, RunRefusedError, type RunEngine } from './engine.ts'
-import { actorOr, runAsFor } from './runs.ts'
-import { taskDirFor } from './paths.ts'
+import { actorOr, reusedTasks, runAsFor } from './runs.ts'
 
 export type ResumeVerdict = 'reused' | 'partly-reused' | 'changed' | 'upstream-reruns' | 'not-succeeded' | 'new'
 
@@ -231,21 +230,7 @@ export async function resumeRun(
   const succeeded = await eng.db.task.findMany({
     where: { runId: old.id, state: 'succeeded', stageId: { in: [...reusable] } },
   })
-  const tasks = new Map(
-    succeeded.map((t) => [
-      `${t.stageId}\0${t.partitionKey ?? ''}`,
-      {
-        // a task the old run itself reused keeps pointing at the run that produced it
-        taskDir: t.reason?.startsWith('reused from run ') && t.message ? t.message : taskDirFor(old.runDir ?? '', t.id),
-        outputs: t.outputs,
-        metrics: t.metrics,
-        exitCode: t.exitCode,
-        startedAt: t.startedAt,
-        finishedAt: t.finishedAt,
-        durationMs: t.durationMs,
-      },
-    ]),
-  )
+  const tasks = reusedTasks(succeeded, old.runDir)
   try {
     const r = await eng.createRun({
       workflowId: version.workflowId,

@@ -652,31 +652,10 @@ export async function rerunFrom(
       if (!down.has(s.id) && s.needs.some((n) => down.has(n))) down.add(s.id), (changed = true)
   }
   const oldTasks = await eng.db.task.findMany({ where: { runId: old.id, state: 'succeeded' } })
-  const reuse = new Map<
-    string,
-    {
-      taskDir: string
-      outputs: string | null
-      metrics: string | null
-      exitCode: number | null
-      startedAt: Date | null
-      finishedAt: Date | null
-      durationMs: number | null
-    }
-  >()
-  for (const t of oldTasks) {
-    if (down.has(t.stageId)) continue
-    const dir = t.reason?.startsWith('reused from run ') && t.message ? t.message : taskDirFor(old.runDir ?? '', t.id)
-    reuse.set(`${t.stageId}\0${t.partitionKey ?? ''}`, {
-      taskDir: dir,
-      outputs: t.outputs,
-      metrics: t.metrics,
-      exitCode: t.exitCode,
-      startedAt: t.startedAt,
-      finishedAt: t.finishedAt,
-      durationMs: t.durationMs,
-    })
-  }
+  const reuse = reusedTasks(
+    oldTasks.filter((t) => !down.has(t.stageId)),
+    old.runDir,
+  )
   try {
     const r = await eng.createRun({
       workflowId: old.workflowId,
@@ -734,4 +713,39 @@ export async function lastEventIdOf(db: Db, runId: string | null): Promise<numbe
     select: { id: true },
   })
   return row?.id ?? 0
+}
+
+type SucceededTask = {
+  id: string
+  stageId: string
+  partitionKey: string | null
+  reason: string | null
+  message: string | null
+  outputs: string | null
+  metrics: string | null
+  exitCode: number | null
+  startedAt: Date | null
+  finishedAt: Date | null
+  durationMs: number | null
+}
+
+/**
+ * The succeeded tasks of an earlier run, as a new run reuses them (keyed by stage and partition).
+ * A task the old run had itself reused keeps pointing at the run that produced it.
+ */
+export function reusedTasks(tasks: readonly SucceededTask[], oldRunDir: string | null) {
+  return new Map(
+    tasks.map((t) => [
+      `${t.stageId}\0${t.partitionKey ?? ''}`,
+      {
+        taskDir: t.reason?.startsWith('reused from run ') && t.message ? t.message : taskDirFor(oldRunDir ?? '', t.id),
+        outputs: t.outputs,
+        metrics: t.metrics,
+        exitCode: t.exitCode,
+        startedAt: t.startedAt,
+        finishedAt: t.finishedAt,
+        durationMs: t.durationMs,
+      },
+    ]),
+  )
 }
