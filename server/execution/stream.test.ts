@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { applyEvents, initLive, type LiveEvent } from '../../components/run/liveState.ts'
 import { appRouter } from '../api/root.ts'
 import { createInternalContext } from '../api/trpc.ts'
-import { setDb } from '../db/client.ts'
+import { forgetDb, setDb } from '../db/client.ts'
 import { setEngine } from './engine.ts'
 import { getRun, startRun } from './runs.ts'
 import { streamRunEvents, streamStats } from './stream.ts'
@@ -39,7 +39,7 @@ afterAll(async () => {
   await new Promise((res) => server?.close(res))
   setEngine(undefined)
   await env?.cleanup()
-  ;(globalThis as { __controlroomDb?: unknown }).__controlroomDb = undefined
+  forgetDb()
 })
 
 function wideWorkflow(name: string, n: number): string {

@@ -12,6 +12,7 @@
 import path from 'node:path'
 import { readFile } from 'node:fs/promises'
 import type { CliIO, Command, ParsedArgs } from '../main.ts'
+import { formatElapsed } from '../../format.ts'
 
 const EXIT_OK = 0
 const EXIT_FAILED = 1
@@ -23,13 +24,6 @@ function usage(io: CliIO, msg: string): number {
   )
   return EXIT_USAGE
 }
-
-const fmtMs = (ms: number) =>
-  ms < 1000
-    ? `${Math.round(ms)} ms`
-    : ms < 60_000
-      ? `${(ms / 1000).toFixed(1)} s`
-      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
 
 /** saves the text as a version of the workflow named like it; returns the version */
 async function saveFileVersion(yaml: string, file: string) {
@@ -139,12 +133,12 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
       const stage = stageOf.get(e.taskId) ?? e.taskId
       if (reason && waits.get(e.taskId)?.reason !== reason) {
         waits.set(e.taskId, { stage, reason })
-        out(`  ${fmtMs(Date.now() - t0).padStart(8)}  ${stage.padEnd(24)} waiting: ${reason}`)
+        out(`  ${formatElapsed(Date.now() - t0).padStart(8)}  ${stage.padEnd(24)} waiting: ${reason}`)
       }
     } else if (e.type === 'worker.state') {
       const p = e.payload as { to?: string; pool?: string; reason?: string | null }
       if (p.reason && (p.to === 'pending-in-queue' || p.to === 'gone'))
-        out(`  ${fmtMs(Date.now() - t0).padStart(8)}  worker of pool ${p.pool ?? '?'} ${p.to}: ${p.reason}`)
+        out(`  ${formatElapsed(Date.now() - t0).padStart(8)}  worker of pool ${p.pool ?? '?'} ${p.to}: ${p.reason}`)
     } else if (e.type === 'task.state') {
       const p = e.payload as { from: string; to: string; stage: string; reason?: string | null; attempt?: number }
       if (e.taskId) stageOf.set(e.taskId, p.stage)
@@ -152,7 +146,7 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
       counts[p.to] = (counts[p.to] ?? 0) + 1
       if (verbose() && p.to !== 'queued')
         out(
-          `  ${fmtMs(Date.now() - t0).padStart(8)}  ${p.stage.padEnd(24)} ${p.to}${p.reason ? `: ${p.reason}` : ''}${p.attempt ? ` (attempt ${p.attempt + 1})` : ''}`,
+          `  ${formatElapsed(Date.now() - t0).padStart(8)}  ${p.stage.padEnd(24)} ${p.to}${p.reason ? `: ${p.reason}` : ''}${p.attempt ? ` (attempt ${p.attempt + 1})` : ''}`,
         )
     } else if (e.type === 'run.state') {
       const p = e.payload as { to: string; reason?: string | null; tasks?: number }
@@ -167,7 +161,7 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     if (!verbose() && Date.now() - lastSummary > 2000 && total > 0) {
       lastSummary = Date.now()
       out(
-        `  ${fmtMs(Date.now() - t0).padStart(8)}  ${Object.entries(counts)
+        `  ${formatElapsed(Date.now() - t0).padStart(8)}  ${Object.entries(counts)
           .filter(([, n]) => n > 0)
           .map(([s, n]) => `${s} ${n}`)
           .join(', ')}`,
@@ -258,7 +252,7 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     } else {
       out('')
       out(
-        `run ${runId} ${state} in ${fmtMs(info.run.durationMs ?? 0)}  (${Object.entries(info.counts)
+        `run ${runId} ${state} in ${formatElapsed(info.run.durationMs ?? 0)}  (${Object.entries(info.counts)
           .map(([s, n]) => `${n} ${s}`)
           .join(', ')})`,
       )

@@ -342,6 +342,8 @@ interface CacheEntry {
   bytes: number
 }
 
+// HEP_ROOT_CACHE_MB is declared (and checked at server start) in server/settings.ts, but read here
+// directly: the hep task runtime starts a process per partition and must not load zod to read it.
 let cacheLimit = Math.max(0, Number(process.env.HEP_ROOT_CACHE_MB ?? 256)) * 1024 * 1024
 let cacheBytes = 0
 const cache = new Map<string, CacheEntry>() // insertion order = LRU order
