@@ -80,8 +80,7 @@ export class HistFiller {
     if (x < low) return 0
     if (x >= high) return this.n + 1
     const b = Math.floor((x - low) * this.scale) + 1
-    // biome-ignore lint/complexity/useMathMinMax: pre-existing: review when this component is next changed
-    return b > this.n ? this.n : b
+    return Math.min(b, this.n) // x just below high can round up to bin n + 1
   }
 
   /** Unweighted fills (weight 1 each), or a constant weight for all of them. */
