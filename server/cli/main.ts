@@ -167,6 +167,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
 
 // ---- shared helpers ---------------------------------------------------------------------------
 
+/** The one FILE argument of a command. */
+function fileArgument(args: ParsedArgs): string {
+  if (args.positional.length > 1) throw new UsageError(`expected one FILE, got ${args.positional.length}`)
+  const [file] = args.positional
+  if (!file) throw new UsageError('missing FILE argument')
+  return file
+}
+
 export async function readWorkflowFile(file: string | undefined, io: CliIO): Promise<string> {
   if (!file) throw new UsageError('missing FILE argument')
   const reader = io.readFile ?? ((p: string) => readFile(p, 'utf8'))
@@ -224,8 +232,7 @@ registerCommand({
   usage: 'validate FILE [--json] [--for-run]',
   flags: ['json', 'for-run'],
   async run(args, io) {
-    if (args.positional.length > 1) throw new UsageError(`expected one FILE, got ${args.positional.length}`)
-    const file = args.positional[0]
+    const file = fileArgument(args)
     const text = await readWorkflowFile(file, io)
     const result = compileFile(file, text, args.flags)
     if (args.flags.json) {
@@ -249,8 +256,7 @@ registerCommand({
   usage: 'plan FILE [--json] [--for-run]',
   flags: ['json', 'for-run'],
   async run(args, io) {
-    if (args.positional.length > 1) throw new UsageError(`expected one FILE, got ${args.positional.length}`)
-    const file = args.positional[0]
+    const file = fileArgument(args)
     const text = await readWorkflowFile(file, io)
     const result = compileFile(file, text, args.flags)
     if (args.flags.json) {

@@ -51,12 +51,12 @@ export function renderProblem(p: Problem, file: string, source: string, color = 
 }
 
 function table(rows: string[][]): string[] {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
   return rows.map(
     (r) =>
       '  ' +
       r
-        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
         .join('  ')
         .trimEnd(),
   )

@@ -37,10 +37,12 @@ function myers(a: number[], b: number[]): Op[] | null {
   const offset = max + 1
   const v = new Int32Array(2 * max + 3)
   const trace: Int32Array[] = []
+  // |k| <= d <= max: every v[offset + k ± 1] below lies inside v, and every window in trace (asserted with `!`)
   for (let d = 0; d <= Math.min(max, MAX_D); d++) {
     trace.push(v.slice(offset - d - 1, offset + d + 2))
     for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && v[offset + k - 1] < v[offset + k + 1]) ? v[offset + k + 1] : v[offset + k - 1] + 1
+      let x =
+        k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!) ? v[offset + k + 1]! : v[offset + k - 1]! + 1
       let y = x - k
       while (x < n && y < m && a[x] === b[y]) x++, y++
       v[offset + k] = x
@@ -55,8 +57,8 @@ function backtrack(trace: Int32Array[], n: number, m: number, dEnd: number): Op[
   let x = n
   let y = m
   for (let d = dEnd; d > 0; d--) {
-    const vd = trace[d] // window [-(d)-1 .. d+1] of V before step d
-    const at = (k: number) => vd[k + d + 1]
+    const vd = trace[d]! // window [-(d)-1 .. d+1] of V before step d
+    const at = (k: number) => vd[k + d + 1]!
     const k = x - y
     const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1
     const prevX = at(prevK)

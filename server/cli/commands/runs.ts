@@ -50,11 +50,11 @@ async function runsMain(args: ParsedArgs, io: CliIO): Promise<number> {
       r.source,
     ])
     const head = ['RUN', 'STATE', 'WORKFLOW', 'BACKEND', 'DONE', 'TIME', 'CREATED', 'FROM']
-    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
     for (const r of [head, ...rows])
       io.stdout.write(
         r
-          .map((c, i) => c.padEnd(w[i]))
+          .map((c, i) => c.padEnd(w[i] ?? 0))
           .join('  ')
           .trimEnd() + '\n',
       )
