@@ -88,6 +88,9 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     )
   }
 
+  // the compile worker that saving the version needs loads meanwhile (its own thread), not after
+  const { warmCompilePool } = await import('../../library/compile-pool.ts')
+  void warmCompilePool().catch(() => {})
   const { migrateDatabase, currentDbUrl } = await import('../../db/client.ts')
   await migrateDatabase(currentDbUrl())
   const { getEngine, setEngine } = await import('../../execution/engine.ts')
@@ -213,8 +216,14 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     process.on('SIGINT', onSigint)
     const state = await engine.waitForRun(runId)
     const info = await getRun(engine.db, runId)
-    const failedTasks = await listTasks(engine.db, { runId, state: ['failed', 'lost'], limit: 20 })
-    const skippedTasks = await listTasks(engine.db, { runId, state: 'skipped', limit: 20 })
+    // the tasks to name: only looked up when the counts say there are some
+    const none = { items: [] as Awaited<ReturnType<typeof listTasks>>['items'] }
+    const failedTasks =
+      (info.counts.failed ?? 0) + (info.counts.lost ?? 0) > 0
+        ? await listTasks(engine.db, { runId, state: ['failed', 'lost'], limit: 20 })
+        : none
+    const skippedTasks =
+      (info.counts.skipped ?? 0) > 0 ? await listTasks(engine.db, { runId, state: 'skipped', limit: 20 }) : none
     const skipped = skippedTasks.items.map((t) => ({ id: t.id, stage: t.stageId, reason: t.reason }))
     const { failedTaskReport } = await import('./failed.ts')
     const failed = await Promise.all(failedTasks.items.map((t) => failedTaskReport(info.run.runDir ?? '', t)))

@@ -1,7 +1,7 @@
 /**
  * The hep.* op family in runs: registration (op resolver, partitioner, partition preparer).
- * Imported once by engine.ts. The work itself happens in runtime/hep-task.ts, built ahead of time to
- * server/hep/build/hep-task.mjs and run as a process per task or called as a module by a warm
+ * Loaded by the op registry when a plan uses a hep.* op (ops/installed.ts). The work itself happens
+ * in runtime/hep-task.ts, built ahead of time to server/hep/build/hep-task.mjs and run as a process per task or called as a module by a warm
  * executor (execution.config.hep_runtime); see hep-shared.ts for the design.
  *
  *   hep.generate  { output: 'data/zmumu-{i}.parquet', files: 2, events: 10000, seed: 42 }
