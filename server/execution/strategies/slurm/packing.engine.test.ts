@@ -9,6 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hepTestDataDir } from '../../../hep/testdata.ts'
+import { RunEngine } from '../../engine.ts'
+import { reconcileRuns } from '../../reconcile.ts'
 import { startRun } from '../../runs.ts'
 import { setupEngineTest, type EngineTestEnv } from '../../testing.ts'
 import './index.ts' // registers strategy `slurm`
@@ -154,6 +156,33 @@ describe('packed Slurm jobs (tasks_per_job) on the real local Slurm', () => {
     expect(byPart['/data/f0.txt']).toMatchObject({ state: 'cancelled' })
     expect(byPart['/data/f1.txt']).toMatchObject({ state: 'succeeded' })
     expect(byPart['/data/f2.txt']).toMatchObject({ state: 'succeeded' })
+    expect(new Set(tasks.map((t) => t.batchJobId)).size).toBe(1)
+  }, 120_000)
+
+  it('a server restart mid-job re-attaches to the packed job: every task ends once, none resubmitted', async () => {
+    const cmd = 'sleep 1; echo "ran $CONTROLROOM_PARTITION_INDEX" >> "$CONTROLROOM_RUN_DIR/ran.txt"'
+    const { runId } = await startRun({ versionId: await env.save(filesYaml('pack-restart', 4, cmd)) }, env.engine)
+    const runDir = path.join(env.home, 'runs', runId)
+    for (const t0 = Date.now(); Date.now() - t0 < 60_000; await sleepMs(100)) {
+      const running = await env.t.db.task.count({ where: { runId, state: 'running' } })
+      if (running > 0) break
+    }
+    // the server "dies" while the job runs its tasks; the job goes on
+    await env.engine.shutdown({ detach: true })
+    const engine2 = new RunEngine({ db: env.t.db, url: env.t.url })
+    env.engine = engine2
+    expect((await reconcileRuns({ engine: engine2 })).adopted).toContain(runId)
+    const final = await Promise.race([engine2.waitForRun(runId), sleepMs(60_000).then(() => 'timeout')])
+    expect(final).toBe('succeeded')
+    const tasks = await env.t.db.task.findMany({ where: { runId } })
+    expect(tasks.map((t) => [t.state, t.attempt])).toEqual(tasks.map(() => ['succeeded', 0]))
+    expect(readFileSync(path.join(runDir, 'ran.txt'), 'utf8').trim().split('\n').sort()).toEqual([
+      'ran 0',
+      'ran 1',
+      'ran 2',
+      'ran 3',
+    ])
+    expect(await env.t.db.event.count({ where: { runId, type: 'task.submitted' } })).toBe(4)
     expect(new Set(tasks.map((t) => t.batchJobId)).size).toBe(1)
   }, 120_000)
 })
