@@ -331,7 +331,7 @@ export class SlurmStrategy implements Strategy {
    * How a pool packs tasks into jobs (batch/packing.ts). Packing needs the packed runtime beside
    * runner.mjs: a site taskCommand that does not start runner.mjs keeps one job per task.
    */
-  packing(pool: PlanPool, plan: Pick<ExecutionPlan, 'stages' | 'config'>, site: SiteConfig): PackingConfig {
+  packing(pool: PlanPool, plan: Pick<ExecutionPlan, 'stages'>, site: SiteConfig): PackingConfig {
     const p = packingFor(pool, plan, site.slurm, 'slurm')
     if (p.tasksPerJob > 1 && !packRuntimeArgv(this.taskArgv(runtimeArgv('/x/spec.json'), site)))
       return { ...p, tasksPerJob: 1, source: 'site taskCommand does not start runner.mjs: a job per task' }

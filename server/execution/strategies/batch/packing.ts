@@ -53,7 +53,7 @@ function count(v: unknown): number | null | 'bad' {
  */
 export function packingFor(
   pool: PlanPool,
-  plan: Pick<ExecutionPlan, 'stages' | 'config'>,
+  plan: Pick<ExecutionPlan, 'stages'>,
   site: { tasksPerJob?: unknown; pools?: Record<string, unknown> },
   sitePath: string,
 ): PackingConfig {
