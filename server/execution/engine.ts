@@ -808,7 +808,7 @@ export class RunEngine {
         if (!d.inProcess) {
           try {
             if (run.session?.writesSpecs) d.launch.spec = d.spec
-            else writeSpec(d)
+            else writeSpec(d, run.options.runAs)
           } catch (e) {
             this.failTask(run, t, `cannot write the task spec: ${(e as Error).message}`, { final: true })
             continue
