@@ -43,6 +43,7 @@ import { createTransport } from '../transport/index.ts'
 import type { CommandTransport } from '../transport/types.ts'
 import { isInside, runtimeArgv } from '../paths.ts'
 import type {
+  RunAs,
   JobRef,
   JobStatus,
   MappedJobState,
@@ -154,8 +155,9 @@ export class SlurmStrategy implements Strategy {
     return (this.loaded ??= loadSiteConfig())
   }
 
-  transport(site: SiteConfig): CommandTransport {
-    return this.opts.transport ?? createTransport(site)
+  /** with runAs (users mode) the commands run as that OS user, whatever transport was injected */
+  transport(site: SiteConfig, runAs?: RunAs | null): CommandTransport {
+    return runAs ? createTransport(site, runAs) : (this.opts.transport ?? createTransport(site))
   }
 
   async preflight(plan: ExecutionPlan, ctx?: StrategyContext): Promise<PoolProblem[]> {
@@ -312,7 +314,7 @@ export class SlurmStrategy implements Strategy {
 
   async open(ctx: StrategyRunContext): Promise<StrategySession> {
     const site = this.site(ctx)
-    return new SlurmSession(this, ctx, site, this.transport(site), this.opts)
+    return new SlurmSession(this, ctx, site, this.transport(site, ctx.runAs), this.opts)
   }
 
   /** the argv a node runs for a launch: site.taskCommand replaces the runtime prefix when set */
