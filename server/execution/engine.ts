@@ -391,7 +391,7 @@ export class RunEngine {
     }
     const ctx = { runDir, host: this.opts.host }
     try {
-      problems.push(...(await drivers.strategy.preflight(plan, ctx)))
+      if (!drivers.backend.checksCapacity?.(plan)) problems.push(...(await drivers.strategy.preflight(plan, ctx)))
       if (drivers.backend.preflight) problems.push(...(await drivers.backend.preflight(plan, drivers.strategy, ctx)))
     } catch (e) {
       problems.push({

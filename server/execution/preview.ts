@@ -212,9 +212,9 @@ export async function previewSubmissions(yaml: string, opts: PreviewOptions = {}
   const timeout = opts.preflightTimeoutMs ?? 10_000
   if (drivers) {
     const d = drivers
-    const checks: Promise<PoolProblem[]>[] = [
-      withTimeout(d.strategy.preflight(plan, ctx), timeout, `${d.strategy.name} preflight`),
-    ]
+    const checks: Promise<PoolProblem[]>[] = d.backend.checksCapacity?.(plan)
+      ? []
+      : [withTimeout(d.strategy.preflight(plan, ctx), timeout, `${d.strategy.name} preflight`)]
     if (d.backend.preflight)
       checks.push(withTimeout(d.backend.preflight(plan, d.strategy, ctx), timeout, `${d.backend.name} preflight`))
     for (const r of await Promise.allSettled(checks)) {
