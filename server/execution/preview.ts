@@ -188,14 +188,15 @@ export async function previewSubmissions(yaml: string, opts: PreviewOptions = {}
       pools: [],
     }
   }
-  const compiled = compileWorkflow(yaml)
+  const o = opts.overrides
+  // an override is checked as if written in the file (e.g. a packed environment under --strategy local)
+  const compiled = compileWorkflow(yaml, o?.backend || o?.strategy ? { overrides: o } : {})
   const compileProblems = compiled.problems
     .filter((p) => p.severity === 'error')
     .map((p) => ({ code: p.code, severity: p.severity, message: `line ${p.range.start.line}: ${p.message}` }))
   if (!compiled.plan)
     return { ok: false, backend: null, strategy: null, compileProblems, problems: [], siteProblems: [], pools: [] }
   let plan = compiled.plan
-  const o = opts.overrides
   if (o?.backend || o?.strategy)
     plan = {
       ...plan,
