@@ -528,6 +528,12 @@ export interface Backend {
   supportsStrategy(strategy: string): boolean
   /** backend-level problems before dispatch (e.g. no Python with dask) */
   preflight?(plan: ExecutionPlan, strategy: Strategy, ctx?: StrategyContext): Promise<PoolProblem[]>
+  /**
+   * true when the pools run on workers the strategy does not place (an existing Dask cluster): the
+   * strategy's capacity preflight (this host, the cluster's partitions) does not apply, and the
+   * backend's preflight checks the pools against what those workers offer instead
+   */
+  checksCapacity?(plan: ExecutionPlan): boolean
   open(ctx: BackendRunContext): Promise<BackendSession>
 }
 

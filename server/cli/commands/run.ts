@@ -111,9 +111,36 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
   // the compiler's warnings, with their positions, as `controlroom validate` prints them
   const { compileWorkflow } = await import('../../workflow/index.ts')
   const { renderProblem } = await import('../render.ts')
-  const compiled = compileWorkflow(yaml, { fileName: file, forRun: true })
+  // --backend / --strategy are checked as if written in the file (a packed environment under
+  // --strategy local is refused the same way), with the file's positions
+  const overrides = backend || strategy ? { ...(backend ? { backend } : {}), ...(strategy ? { strategy } : {}) } : null
+  const compiled = compileWorkflow(yaml, { fileName: file, forRun: true, ...(overrides ? { overrides } : {}) })
   const warnings = compiled.problems.filter((p) => p.severity === 'warning')
   if (!json) for (const w of warnings) io.stderr.write(renderProblem(w, file, yaml, io.color === true) + '\n')
+  const errors = compiled.problems.filter((p) => p.severity === 'error')
+  if (errors.length) {
+    if (json)
+      io.stdout.write(
+        JSON.stringify(
+          {
+            ok: false,
+            refused: true,
+            message: `${file} cannot run${overrides ? ' with the given overrides' : ''}`,
+            problems: errors.map((p) => ({
+              code: p.code,
+              message: p.message,
+              line: p.range.start.line,
+              col: p.range.start.col,
+              ...(p.hint ? { hint: p.hint } : {}),
+            })),
+          },
+          null,
+          2,
+        ) + '\n',
+      )
+    else for (const p of errors) io.stderr.write(renderProblem(p, file, yaml, io.color === true) + '\n')
+    return EXIT_FAILED
+  }
   /** queue, pending and hold reasons seen while tasks waited (last per task) */
   const waits = new Map<string, { stage: string; reason: string }>()
   out(

@@ -354,7 +354,7 @@ def _cr_worker_info(dask_worker=None):
     w = dask_worker
     ids = _cr_job_ids()
     return {
-        'pid': os.getpid(), 'host': socket.gethostname(),
+        'pid': os.getpid(), 'host': socket.gethostname(), 'hostCpus': os.cpu_count(),
         'jobId': ids.get('slurm') or ids.get('htcondor') or ids.get('job'),
         'jobIds': ids,
         'python': sys.executable,
