@@ -88,6 +88,9 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     )
   }
 
+  // the compile worker that saving the version needs loads meanwhile (its own thread), not after
+  const { warmCompilePool } = await import('../../library/compile-pool.ts')
+  void warmCompilePool().catch(() => {})
   const { migrateDatabase, currentDbUrl } = await import('../../db/client.ts')
   await migrateDatabase(currentDbUrl())
   const { getEngine, setEngine } = await import('../../execution/engine.ts')
@@ -108,9 +111,36 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
   // the compiler's warnings, with their positions, as `controlroom validate` prints them
   const { compileWorkflow } = await import('../../workflow/index.ts')
   const { renderProblem } = await import('../render.ts')
-  const compiled = compileWorkflow(yaml, { fileName: file, forRun: true })
+  // --backend / --strategy are checked as if written in the file (a packed environment under
+  // --strategy local is refused the same way), with the file's positions
+  const overrides = backend || strategy ? { ...(backend ? { backend } : {}), ...(strategy ? { strategy } : {}) } : null
+  const compiled = compileWorkflow(yaml, { fileName: file, forRun: true, ...(overrides ? { overrides } : {}) })
   const warnings = compiled.problems.filter((p) => p.severity === 'warning')
   if (!json) for (const w of warnings) io.stderr.write(renderProblem(w, file, yaml, io.color === true) + '\n')
+  const errors = compiled.problems.filter((p) => p.severity === 'error')
+  if (errors.length) {
+    if (json)
+      io.stdout.write(
+        JSON.stringify(
+          {
+            ok: false,
+            refused: true,
+            message: `${file} cannot run${overrides ? ' with the given overrides' : ''}`,
+            problems: errors.map((p) => ({
+              code: p.code,
+              message: p.message,
+              line: p.range.start.line,
+              col: p.range.start.col,
+              ...(p.hint ? { hint: p.hint } : {}),
+            })),
+          },
+          null,
+          2,
+        ) + '\n',
+      )
+    else for (const p of errors) io.stderr.write(renderProblem(p, file, yaml, io.color === true) + '\n')
+    return EXIT_FAILED
+  }
   /** queue, pending and hold reasons seen while tasks waited (last per task) */
   const waits = new Map<string, { stage: string; reason: string }>()
   out(
@@ -213,8 +243,14 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     process.on('SIGINT', onSigint)
     const state = await engine.waitForRun(runId)
     const info = await getRun(engine.db, runId)
-    const failedTasks = await listTasks(engine.db, { runId, state: ['failed', 'lost'], limit: 20 })
-    const skippedTasks = await listTasks(engine.db, { runId, state: 'skipped', limit: 20 })
+    // the tasks to name: only looked up when the counts say there are some
+    const none = { items: [] as Awaited<ReturnType<typeof listTasks>>['items'] }
+    const failedTasks =
+      (info.counts.failed ?? 0) + (info.counts.lost ?? 0) > 0
+        ? await listTasks(engine.db, { runId, state: ['failed', 'lost'], limit: 20 })
+        : none
+    const skippedTasks =
+      (info.counts.skipped ?? 0) > 0 ? await listTasks(engine.db, { runId, state: 'skipped', limit: 20 }) : none
     const skipped = skippedTasks.items.map((t) => ({ id: t.id, stage: t.stageId, reason: t.reason }))
     const { failedTaskReport } = await import('./failed.ts')
     const failed = await Promise.all(failedTasks.items.map((t) => failedTaskReport(info.run.runDir ?? '', t)))
