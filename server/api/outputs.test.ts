@@ -5,7 +5,7 @@
  * drop it. Then every query answers a real run without an output-validation error.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { resetDb, setDb } from '../db/client.ts'
+import { forgetDb, resetDb, setDb } from '../db/client.ts'
 import { setEngine } from '../execution/engine.ts'
 import { setupEngineTest, type EngineTestEnv } from '../execution/testing.ts'
 import { createCaller } from './root.ts'
@@ -46,7 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   setEngine(undefined)
   await env?.cleanup()
-  ;(globalThis as { __controlroomDb?: unknown }).__controlroomDb = undefined
+  forgetDb()
   void resetDb
 })
 
