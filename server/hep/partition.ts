@@ -187,8 +187,8 @@ export async function expandFiles(patterns: string[], baseDir = process.cwd()): 
       const root = abs.startsWith(sep) ? sep : ''
       const segs = abs.split(sep).filter(Boolean)
       // start the walk at the longest literal prefix
-      let i = 0
-      while (i < segs.length - 1 && !hasGlob(segs[i] ?? '*')) i++
+      const firstGlob = segs.findIndex(hasGlob)
+      const i = firstGlob >= 0 ? firstGlob : Math.max(0, segs.length - 1)
       await walkGlob(root + segs.slice(0, i).join(sep), segs.slice(i), found)
     }
     if (found.size === 0) {

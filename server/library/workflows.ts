@@ -10,7 +10,8 @@ import { compileWorkflow } from '../workflow/index.ts'
 import type { Problem } from '../workflow/index.ts'
 import type { Db, DbTx } from '../db/client.ts'
 import { DomainError, badInput, notFound } from '../errors.ts'
-import { checkName, checkWorkflowText, decodeWorkflowFile } from './text.ts'
+import { checkName, checkWorkflowText, decodeWorkflowFile, MAX_YAML_BYTES } from './text.ts'
+import { formatBytes } from '../format.ts'
 import { diffLines, type LineDiff } from './diff.ts'
 import { compileBounded } from './compile-pool.ts'
 import { type Actor, actorUserId, assertMayChange, ensureUser } from './policy.ts'
@@ -692,8 +693,10 @@ export async function importWorkflow(db: Db, actor: Actor, input: ImportInput): 
   if (!/\.ya?ml$/i.test(fileName)) throw badInput(`${fileName}: only .yaml or .yml files can be imported`)
   let yaml: string
   if (typeof input.contentBase64 === 'string') {
-    if (input.contentBase64.length > Math.ceil((1024 * 1024 * 4) / 3) + 8) {
-      throw new DomainError('TOO_LARGE', `file ${fileName} is larger than the 1.0 MiB limit`)
+    // base64 takes 4 characters for 3 bytes (and a little padding)
+    if (input.contentBase64.length > Math.ceil((MAX_YAML_BYTES * 4) / 3) + 8) {
+      const limit = formatBytes(MAX_YAML_BYTES, { oneDecimal: true })
+      throw new DomainError('TOO_LARGE', `file ${fileName} is larger than the ${limit} limit`)
     }
     if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(input.contentBase64)) throw badInput('contentBase64 is not valid base64')
     yaml = decodeWorkflowFile(new Uint8Array(Buffer.from(input.contentBase64, 'base64')), fileName)
