@@ -18,7 +18,7 @@ afterAll(() => rmSync(home, { recursive: true, force: true }))
 
 describe('server start', () => {
   it('refuses to start on a mistyped setting, naming it', async () => {
-    const { prepareServer } = await import('../startup.ts')
+    const { prepareServer } = await import('./startup.ts')
     process.env.CONTROLROOM_SESSION_HOURS = 'twelve'
     try {
       await expect(prepareServer(() => {})).rejects.toThrow(/invalid settings:\n {2}CONTROLROOM_SESSION_HOURS="twelve"/)
@@ -28,7 +28,7 @@ describe('server start', () => {
   })
 
   it('migrates the default SQLite database (WAL) and creates the token file', async () => {
-    const { onServerStart, prepareServer } = await import('../startup.ts')
+    const { onServerStart, prepareServer } = await import('./startup.ts')
     const logs: string[] = []
     const info = await prepareServer((m) => logs.push(m))
     expect(info.provider).toBe('sqlite')
@@ -50,7 +50,7 @@ describe('server start', () => {
   })
 
   it('a restart (new process) applies nothing', async () => {
-    const { migrate } = await import('./migrate.ts')
+    const { migrate } = await import('./db/migrate.ts')
     const again = await migrate(`file:${path.join(home, 'controlroom.db')}`, { log: () => {} })
     expect(again.applied).toEqual([])
     expect(again.alreadyApplied.length).toBeGreaterThan(0)
