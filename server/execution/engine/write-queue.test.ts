@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../db/testing.ts'
+import type { Provider } from '../../db/url.ts'
 import { saveVersion } from '../../library/workflows.ts'
 import { subscribe } from '../bus.ts'
 import { createStore, type EngineStore, type WriteBatch } from '../store.ts'
 import type { RunEvent } from '../types.ts'
 import { WriteQueue } from './write-queue.ts'
 
-/** the write queue against a real SQLite database, counting the transactions it writes */
-describe('write queue', () => {
+/** the write queue against a real database, counting the transactions it writes (PostgreSQL: write-queue.pg.test.ts) */
+const provider = (process.env.ENGINE_TEST_PROVIDER ?? 'sqlite') as Provider
+
+describe(`write queue (${provider})`, () => {
   let t: TestDatabase
   let store: EngineStore
   const runId = 'rwritequeue1'
@@ -17,7 +20,7 @@ describe('write queue', () => {
   let counting: EngineStore
 
   beforeAll(async () => {
-    t = await createTestDatabase('sqlite')
+    t = await createTestDatabase(provider)
     const yaml = 'version: 1\nname: wq\nanalysis:\n  stages:\n    - id: a\n      op: noop\n'
     const saved = await saveVersion(t.db, { id: null, name: 'test', mode: 'token', admin: true }, { yaml })
     store = createStore(t.db, t.url)
