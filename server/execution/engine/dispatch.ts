@@ -100,7 +100,7 @@ function pump(e: EngineCore, run: ActiveRun) {
       if (!d.inProcess) {
         try {
           if (run.session?.writesSpecs) d.launch.spec = d.spec
-          else writeSpec(d)
+          else writeSpec(d, run.options.runAs)
         } catch (err) {
           failTask(e, run, t, `cannot write the task spec: ${(err as Error).message}`, { final: true })
           continue

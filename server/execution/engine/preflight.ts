@@ -29,7 +29,7 @@ export async function preflight(opts: EngineOptions, plan: ExecutionPlan, runDir
   }
   const ctx = { runDir, host: opts.host }
   try {
-    problems.push(...(await drivers.strategy.preflight(plan, ctx)))
+    if (!drivers.backend.checksCapacity?.(plan)) problems.push(...(await drivers.strategy.preflight(plan, ctx)))
     if (drivers.backend.preflight) problems.push(...(await drivers.backend.preflight(plan, drivers.strategy, ctx)))
   } catch (e) {
     problems.push({

@@ -74,8 +74,9 @@ export async function ensureHepTaskScript(): Promise<string> {
  *  - `module`: the task is `TaskSpec.module = { path: hep-task.mjs, export: 'runTask' }`, run by the
  *    local strategy's warm executors, which import the module once (no process start per partition);
  *    elsewhere the task runtime runs the module in its own process (one process, not two).
- * Default: `module` on the local backend with the local strategy (its warm executors), `process`
- * elsewhere (a Slurm or HTCondor job, a Dask task: one process per partition either way there).
+ * Default: `module` everywhere: the local strategy's warm executors import it once; a Slurm or
+ * HTCondor job's runtime runs it in its own process (a packed job imports it once for all its
+ * partitions); a Dask worker's long-lived helper (runtime/worker-helper.mjs) runs it in-process.
  */
 export const HEP_RUNTIMES = ['process', 'module'] as const
 export type HepRuntime = (typeof HEP_RUNTIMES)[number]
@@ -83,7 +84,7 @@ export type HepRuntime = (typeof HEP_RUNTIMES)[number]
 export function hepRuntimeOf(plan: ExecutionPlan): HepRuntime {
   const v = plan.config?.hep_runtime
   if (v === 'process' || v === 'module') return v
-  return plan.backend === 'local' && plan.strategy === 'local' ? 'module' : 'process'
+  return 'module'
 }
 
 /** the module form of a hep task (the TaskSpec.module shape of server/execution/types.ts) */

@@ -11,6 +11,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { logClock } from './log-times.mjs'
 
 export const KILL_GRACE_MS = Number(process.env.CONTROLROOM_KILL_GRACE_MS || 3000)
 /** Node clamps timers above 2^31-1 ms to 1 ms: longer delays are chained */
@@ -273,8 +274,9 @@ export function startTask(spec, opts) {
       stop('cancel')
       state.logFailed = true
     }
-    const out = lazyLog(spec.stdoutPath, mark, onLogError)
-    const err = lazyLog(spec.stderrPath, mark, onLogError)
+    const clock = logClock(spec.taskDir) // a time per line, in log-times.tsv beside the logs
+    const out = lazyLog(spec.stdoutPath, mark, onLogError, (fd, n) => clock.note('stdout', fd, n))
+    const err = lazyLog(spec.stderrPath, mark, onLogError, (fd, n) => clock.note('stderr', fd, n))
     try {
       let timer = null
       if (spec.timeoutSeconds && spec.timeoutSeconds > 0)
@@ -403,6 +405,7 @@ export function startTask(spec, opts) {
     } finally {
       out.close()
       err.close()
+      clock.close()
     }
     if (state.logFailed) {
       // stopped because its log could not be written: a failure with that reason, not a cancel
@@ -475,7 +478,7 @@ export function startTask(spec, opts) {
 }
 
 /** a log file opened on the first write (with the attempt marker first); errors go to onError once */
-function lazyLog(file, mark, onError) {
+function lazyLog(file, mark, onError, noteWrite) {
   let fd = null
   let failed = false
   return {
@@ -486,6 +489,7 @@ function lazyLog(file, mark, onError) {
           fd = fs.openSync(file, 'a')
           if (mark) fs.writeSync(fd, mark)
         }
+        noteWrite(fd, typeof data === 'string' ? Buffer.byteLength(data) : data.length)
         fs.writeSync(fd, data)
       } catch (e) {
         failed = true
