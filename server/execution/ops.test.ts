@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
-import { checkOps, registerOp, resolveOpDefinition, substitute } from './ops.ts'
+import { checkOps, loadOpFamilies, registerOp, resolveOpDefinition, substitute } from './ops.ts'
 import { buildDispatch } from './spec.ts'
 import { contractPlan } from './strategies/contract.ts'
 
@@ -152,5 +152,22 @@ describe('op registry', () => {
         inputs: {},
       }).inProcess,
     ).toBe(false)
+  })
+})
+
+describe('installed op families (ops/installed.ts)', () => {
+  // in this order: the family, once loaded, stays registered in this process
+  it('a plan without hep.* ops does not load the hep family', async () => {
+    await loadOpFamilies(planWith([{ op: 'shell', params: { argv: ['true'] } }]))
+    const hep = planWith([{ op: 'hep.hist', params: {} }])
+    expect(resolveOpDefinition(hep, 'hep.hist')).toBeNull()
+    expect(checkOps(hep).map((p) => p.code)).toEqual(['unregistered-op'])
+  })
+
+  it('a hep.* op resolves once a plan that uses it has loaded its family through the registry', async () => {
+    const plan = planWith([{ op: 'hep.hist', params: {} }])
+    await loadOpFamilies(plan)
+    expect(resolveOpDefinition(plan, 'hep.hist')).not.toBeNull()
+    expect(checkOps(plan).map((p) => p.code)).not.toContain('unregistered-op')
   })
 })

@@ -44,9 +44,12 @@ export function taskFiles(taskDir: string) {
 const here = path.dirname(fileURLToPath(import.meta.url))
 
 /** the task runtime (plain ESM JavaScript: starts in ~50 ms, no transpiler) */
+let besideThis: boolean | null = null
 export function runtimeScript(): string {
   const p = path.join(here, 'runtime', 'runner.mjs')
-  if (existsSync(p)) return p
+  // looked for once (it is asked for every task)
+  besideThis ??= existsSync(p)
+  if (besideThis) return p
   // bundled (Next.js server chunks): fall back to the source tree
   return path.join(readSetting('CONTROLROOM_APP_ROOT'), 'server', 'execution', 'runtime', 'runner.mjs')
 }

@@ -6,7 +6,8 @@
  * (Prisma's per-statement cost is ~0.3 ms, far too slow for 10,000-task runs: this path writes
  * ~30,000 events + 10,000 task updates in well under a second). Same file, WAL, busy timeout, so the
  * Prisma client of the app (reads, other models) and this connection coexist, also across processes.
- * PostgreSQL: the same batches through Prisma (createManyAndReturn + updates in one transaction).
+ * PostgreSQL: the same batches on a node-postgres connection of the engine's own (PgStore: one
+ * INSERT for all events, one UPDATE per set of task columns, one transaction); the rest via Prisma.
  */
 import Database from 'better-sqlite3'
 import type { Db } from '../db/client.ts'
@@ -310,9 +311,10 @@ class SqliteStore implements EngineStore {
 
 // ------------------------------------------------------------------ Prisma (PostgreSQL)
 
-class PrismaStore implements EngineStore {
+/** PostgreSQL through Prisma: inserting a run, reading control events (PgStore adds the batched writes) */
+abstract class PrismaStore implements EngineStore {
   readonly provider = 'postgresql' as const
-  constructor(private db: Db) {}
+  constructor(protected db: Db) {}
 
   private async addEvents(tx: Db, events: NewEvent[]): Promise<RunEvent[]> {
     if (events.length === 0) return []
@@ -346,20 +348,7 @@ class PrismaStore implements EngineStore {
     for (let i = 0; i < tasks.length; i += 2000) await this.db.task.createMany({ data: tasks.slice(i, i + 2000) })
   }
 
-  async write(b: WriteBatch): Promise<RunEvent[]> {
-    return this.db.$transaction(
-      async (tx) => {
-        if (b.newWorkers.length) await tx.worker.createMany({ data: b.newWorkers })
-        const stored = await this.addEvents(tx as unknown as Db, b.events)
-        // every task patch of the batch in one statement per set of columns (UPDATE ... FROM VALUES)
-        await updateTasksInBulk(tx as unknown as Db, b.tasks)
-        for (const [id, p] of b.workers) await tx.worker.update({ where: { id }, data: p })
-        for (const [id, p] of b.runs) await tx.run.update({ where: { id }, data: p })
-        return stored
-      },
-      { timeout: 120_000 },
-    )
-  }
+  abstract write(batch: WriteBatch): Promise<RunEvent[]>
 
   async controlEvents(runIds: string[], afterId: number): Promise<RunEvent[]> {
     if (runIds.length === 0) return []
@@ -403,7 +392,10 @@ const TASK_COLUMN_TYPES: Record<keyof TaskPatch, string> = {
  * each group (500 rows at a time) is one `UPDATE "Task" ... FROM (VALUES ...)`. At ~1 ms per
  * round trip this is what keeps PostgreSQL's per-task cost near SQLite's.
  */
-async function updateTasksInBulk(tx: Db, tasks: Map<string, TaskPatch>): Promise<void> {
+async function updateTasksInBulk(
+  exec: (sql: string, params: unknown[]) => Promise<unknown>,
+  tasks: Map<string, TaskPatch>,
+): Promise<void> {
   const groups = new Map<string, { cols: (keyof TaskPatch)[]; rows: [string, TaskPatch][] }>()
   for (const [id, p] of tasks) {
     const cols = (Object.keys(p) as (keyof TaskPatch)[]).filter((k) => p[k] !== undefined && k in TASK_COLUMN_TYPES)
@@ -426,12 +418,146 @@ async function updateTasksInBulk(tx: Db, tasks: Map<string, TaskPatch>): Promise
         .map(([id, p]) => `(${[arg(id, 'text'), ...cols.map((c) => arg(p[c], TASK_COLUMN_TYPES[c]))].join(', ')})`)
         .join(', ')
       const sql = `UPDATE "Task" AS t SET ${cols.map((c) => `"${c}" = v."${c}"`).join(', ')} FROM (VALUES ${values}) AS v("id", ${cols.map((c) => `"${c}"`).join(', ')}) WHERE t."id" = v."id"`
-      await tx.$executeRawUnsafe(sql, ...params)
+      await exec(sql, params)
     }
   }
 }
 
+/** Worker and Run columns an engine patch may set, with their PostgreSQL types */
+const WORKER_COLUMN_TYPES: Record<keyof WorkerPatch, string> = {
+  state: 'text',
+  batchJobId: 'text',
+  host: 'text',
+  pid: 'integer',
+  reason: 'text',
+  currentTaskId: 'text',
+  startedAt: 'timestamp(3)',
+  endedAt: 'timestamp(3)',
+}
+const RUN_COLUMN_TYPES: Record<keyof RunPatch, string> = {
+  state: 'text',
+  startedAt: 'timestamp(3)',
+  finishedAt: 'timestamp(3)',
+  error: 'text',
+  options: 'text',
+}
+
+/** a value as a PostgreSQL parameter: dates as UTC text (the columns are timestamp without time zone, as Prisma writes them) */
+const pgValue = (v: unknown) => (v instanceof Date ? v.toISOString() : (v ?? null))
+
+/**
+ * PostgreSQL: the engine's batches on a connection of their own (node-postgres), not through
+ * Prisma: a batch is BEGIN, one INSERT of all its events (unnest of one array per column: the same
+ * statement text whatever the batch size), one UPDATE per set of task columns, the workers and runs
+ * it changed, COMMIT. Prisma's per-query work (compiling each query in its wasm engine, the
+ * interactive transaction's bookkeeping) was most of the engine's cost per task here. Everything
+ * else (run inserts, reads) stays on Prisma.
+ */
+class PgStore extends PrismaStore {
+  private conn: Promise<import('pg').Client> | null = null
+
+  constructor(
+    db: Db,
+    private url: string,
+  ) {
+    super(db)
+  }
+
+  private client(): Promise<import('pg').Client> {
+    this.conn ??= (async () => {
+      const { default: pg } = await import('pg')
+      const c = new pg.Client({ connectionString: this.url })
+      c.on('error', () => {
+        this.conn = null // a broken connection: the next batch opens another
+      })
+      await c.connect()
+      return c
+    })().catch((e) => {
+      this.conn = null
+      throw e
+    })
+    return this.conn
+  }
+
+  override async write(b: WriteBatch): Promise<RunEvent[]> {
+    const c = await this.client()
+    const q = (sql: string, params: unknown[]) => c.query(sql, params)
+    await q('BEGIN', [])
+    try {
+      if (b.newWorkers.length) {
+        const w = b.newWorkers
+        await q(
+          `INSERT INTO "Worker" ("id","runId","pool","state","kind","batchJobId","host","pid","reason","currentTaskId","createdAt","startedAt")
+           SELECT * FROM unnest($1::text[],$2::text[],$3::text[],$4::text[],$5::text[],$6::text[],$7::text[],$8::integer[],$9::text[],$10::text[],$11::timestamp(3)[],$12::timestamp(3)[])`,
+          [
+            w.map((x) => x.id),
+            w.map((x) => x.runId),
+            w.map((x) => x.pool),
+            w.map((x) => x.state),
+            w.map((x) => x.kind),
+            w.map((x) => x.batchJobId),
+            w.map((x) => x.host),
+            w.map((x) => x.pid),
+            w.map((x) => x.reason),
+            w.map((x) => x.currentTaskId),
+            w.map((x) => pgValue(x.createdAt)),
+            w.map((x) => pgValue(x.startedAt)),
+          ],
+        )
+      }
+      let stored: RunEvent[] = []
+      if (b.events.length) {
+        const e = b.events
+        const r = await q(
+          `INSERT INTO "Event" ("runId","at","type","taskId","workerId","payload")
+           SELECT * FROM unnest($1::text[],$2::timestamp(3)[],$3::text[],$4::text[],$5::text[],$6::text[]) RETURNING "id"`,
+          [
+            e.map((x) => x.runId),
+            e.map((x) => x.at.toISOString()),
+            e.map((x) => x.type),
+            e.map((x) => x.taskId),
+            e.map((x) => x.workerId),
+            e.map((x) => JSON.stringify(x.payload)),
+          ],
+        )
+        // serial ids are taken in the order of the rows inserted: sorted, they are the events' in order
+        const ids = (r.rows as { id: number }[]).map((x) => Number(x.id)).sort((a, z) => a - z)
+        stored = e.map((x, i) => ({ ...x, id: ids[i], at: x.at.toISOString() }) as RunEvent)
+      }
+      await updateTasksInBulk(q, b.tasks)
+      for (const [id, p] of b.workers) await updateRow(q, 'Worker', WORKER_COLUMN_TYPES, id, p)
+      for (const [id, p] of b.runs) await updateRow(q, 'Run', RUN_COLUMN_TYPES, id, p)
+      await q('COMMIT', [])
+      return stored
+    } catch (e) {
+      await q('ROLLBACK', []).catch(() => {})
+      throw e
+    }
+  }
+
+  override close() {
+    const c = this.conn
+    this.conn = null
+    void c?.then((x) => x.end()).catch(() => {})
+  }
+}
+
+async function updateRow<P extends object>(
+  q: (sql: string, params: unknown[]) => Promise<unknown>,
+  table: string,
+  types: Record<keyof P, string>,
+  id: string,
+  patch: P,
+): Promise<void> {
+  const cols = (Object.keys(patch) as (keyof P & string)[]).filter((k) => patch[k] !== undefined && k in types)
+  if (cols.length === 0) return
+  const params: unknown[] = cols.map((k) => pgValue(patch[k]))
+  params.push(id)
+  const set = cols.map((k, i) => `"${k}" = $${i + 1}::${types[k]}`).join(', ')
+  await q(`UPDATE "${table}" SET ${set} WHERE "id" = $${params.length}`, params)
+}
+
 export function createStore(db: Db, url: string): EngineStore {
   if (providerOf(url) === 'sqlite') return new SqliteStore(sqlitePath(url))
-  return new PrismaStore(db)
+  return new PgStore(db, url)
 }

@@ -52,14 +52,18 @@ for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CONTROLROOM
 // A reserve of disk space (64 KiB): when a task's log fills the disk, it is released so the task's
 // result and this executor's report can still be written (the run goes on), then taken back.
 const reservePath = path.join(home, 'reserve')
+let reserved = false
 function takeReserve() {
+  if (reserved) return // held: no look at the disk per task
   try {
     if (!fs.existsSync(reservePath)) fs.writeFileSync(reservePath, Buffer.alloc(64 * 1024))
+    reserved = true
   } catch {
     fs.rmSync(reservePath, { force: true })
   }
 }
 function releaseReserve() {
+  reserved = false
   if (!fs.existsSync(reservePath)) return false
   fs.rmSync(reservePath, { force: true })
   return true
@@ -191,7 +195,11 @@ async function runEntry(name) {
       process.exit(75)
     }
   }
-  fs.rmSync(file, { force: true })
+  try {
+    fs.unlinkSync(file)
+  } catch {
+    /* already gone */
+  }
   takeReserve()
 }
 
