@@ -7,6 +7,11 @@
  *    session start-up) / N; start-up (scheduler + workers + bridge) is reported on its own.
  *  - Dask alone: the same N tasks as bare commands (`true`, no runtime, no engine) through a
  *    DaskSession, i.e. what the bridge + scheduler + worker task function cost per task.
+ *  - hep.hist over uproot-Zmumu.root in 32 partitions on dask+local (benchDaskHep): the partitions
+ *    as module tasks in each worker's long-lived node helper (the default), against the same module
+ *    tasks with the helper switched off (`node runner.mjs` per partition, CONTROLROOM_DASK_HELPER=0)
+ *    and against hep_runtime: process (runner + `node hep-task.mjs`: two node starts per partition);
+ *    overhead per extra partition = (32-partition wall - 1-partition wall) / 31.
  *   npx tsx bench/dask.bench.ts      (or through `npm run bench`, which calls benchDask())
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -22,6 +27,9 @@ import { DaskBackend } from '../server/execution/backends/dask.ts'
 import { DaskSession } from '../server/execution/backends/dask/session.ts'
 import { TaskLog, testPool } from '../server/execution/backends/dask/testing.ts'
 import { findProcesses } from '../server/execution/backends/dask/procs.ts'
+import { hepTestDataDir } from '../server/hep/testdata.ts'
+import { startRun } from '../server/execution/runs.ts'
+import { setupEngineTest } from '../server/execution/testing.ts'
 
 const N = Number(process.env.BENCH_DASK_TASKS || 2_000)
 
@@ -130,4 +138,69 @@ if (process.argv[1] && /dask\.bench\.ts$/.test(process.argv[1])) {
       console.error(e)
       process.exit(1)
     })
+}
+
+function daskHepYaml(name: string, chunk: number | null, runtime: 'module' | 'process'): string {
+  return `version: 1
+name: ${name}
+execution:
+  backend: dask
+  strategy: local
+  config: { hep_runtime: ${runtime}${chunk ? `, chunk_size: ${chunk}` : ''} }
+  pools:
+    default: { workers: 2, resources: { cpus: 1, memory: 500MB } }
+data:
+  datasets:
+    - { name: zmumu, files: [${path.join(hepTestDataDir(), 'uproot-Zmumu.root')}], treeName: events }
+analysis:
+  stages:
+    - id: hist
+      op: hep.hist
+      params:
+        histograms:
+          - { name: muon_pt, expr: 'max(pt1, pt2)', bins: { n: 50, low: 0, high: 200 } }
+`
+}
+
+export async function benchDaskHep(): Promise<string[]> {
+  registerBackend('dask', () => new DaskBackend())
+  const env = await setupEngineTest({ host: { cpus: 8, memoryBytes: 16 * 1024 ** 3, gpus: 0, diskBytes: null } })
+  const load = () =>
+    os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')
+  const lines = [`dask hep: load average before ${load()} (1, 5, 15 min; 2 cpus)`]
+  const wall = async (name: string, chunk: number | null, runtime: 'module' | 'process', helper: boolean) => {
+    process.env.CONTROLROOM_DASK_HELPER = helper ? '1' : '0'
+    const versionId = await env.save(daskHepYaml(name, chunk, runtime))
+    const t0 = performance.now()
+    const { runId } = await startRun({ versionId }, env.engine)
+    const state = await env.waitFor(runId, 600_000)
+    if (state !== 'succeeded') throw new Error(`${name} ended ${state}`)
+    return performance.now() - t0
+  }
+  try {
+    const modes = [
+      ['worker helper (module tasks, default)', 'module', true],
+      ['runner per partition (module in it)', 'module', false],
+      ['hep_runtime: process (runner + hep-task.mjs)', 'process', false],
+    ] as const
+    // each run includes the scheduler's and workers' start (seconds, noisy under load): the
+    // 32-partition walls are compared side by side, the per-partition figure is indicative
+    const walls: number[] = []
+    for (const [label, runtime, helper] of modes) {
+      const one = await wall(`dask-hep-1-${runtime}-${helper}`, null, runtime, helper)
+      const many = await wall(`dask-hep-32-${runtime}-${helper}`, 72, runtime, helper)
+      walls.push(many)
+      lines.push(
+        `dask hep.hist Zmumu, ${label}: 32 partitions ${(many / 1000).toFixed(2)} s${walls.length > 1 ? ` (helper/this ${(walls[0]! / many).toFixed(2)})` : ''}; 1 partition ${(one / 1000).toFixed(2)} s; ${((many - one) / 31).toFixed(0)} ms per extra partition`,
+      )
+    }
+    lines.push(`dask hep: load average after ${load()}`)
+    return lines
+  } finally {
+    delete process.env.CONTROLROOM_DASK_HELPER
+    await env.cleanup()
+  }
 }

@@ -21,22 +21,17 @@
  */
 import path from 'node:path'
 import {
-  prepareRunCredentials,
   redactSecrets,
   jobCredentialSetup,
   checkCredentials,
   estimateRunSeconds,
   credentialPolicyOf,
-  type CredentialPolicyMode,
   type JobCredentialSetup,
 } from '../../credentials/index.ts'
-import { removeStagedCredentials } from '../../credentials/stage.ts'
-import { loadSiteConfig } from '../../site/load.ts'
 import type { SiteConfig } from '../../site/schema.ts'
 import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts'
 import { preflightEnvironment, renderEnvironmentSetup, type EnvironmentSetup } from '../environments/index.ts'
 import { runtimeArgv } from '../paths.ts'
-import { createTransport } from '../transport/index.ts'
 import type { CommandTransport } from '../transport/types.ts'
 import type {
   RunAs,
@@ -52,6 +47,15 @@ import type {
   SubmitResult,
   TaskLaunch,
 } from '../types.ts'
+import {
+  asPoolProblem,
+  BatchStrategyBase,
+  type BatchStrategyOptions,
+  byPool,
+  previewStagedCredentials,
+  RunCredentials,
+  unknownPoolProblem,
+} from './batch/strategy.ts'
 import { HTCondorClient } from './htcondor/client.ts'
 import { HTCondorJobs, type CondorJobRef, type CondorJobStatus, type CondorSubmitRequest } from './htcondor/jobs.ts'
 import { preflightSlots, slotCapacities, SLOT_ATTRIBUTES } from './htcondor/preflight.ts'
@@ -59,51 +63,26 @@ import { resolveHTCondorSite, type HTCondorSite } from './htcondor/site.ts'
 import { mapExternalState, signalName } from './htcondor/status.ts'
 import { poolCommands } from './htcondor/submit.ts'
 
-export interface HTCondorStrategyOptions {
-  /** the site config; default: StrategyContext.site when it is one, else loadSiteConfig() */
-  site?: SiteConfig
-  /** the command transport; default: createTransport(site) (ssh when the site names a login host) */
-  transport?: CommandTransport
-  pollIntervalMs?: number
-  maxPollIntervalMs?: number
+export interface HTCondorStrategyOptions extends BatchStrategyOptions {
   /** a job unknown everywhere this long after submission is lost (default 60 s) */
   lostGraceMs?: number
-  /** credential policy; default plan.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else refuse */
-  credentialPolicy?: CredentialPolicyMode
-  /** environment credentials are discovered in (default process.env; tests) */
-  credentialEnv?: Record<string, string | undefined>
-  /** directory relative archive paths are resolved against (default process.cwd()) */
-  baseDir?: string
-}
-
-function isSiteConfig(v: unknown): v is SiteConfig {
-  return !!v && typeof v === 'object' && 'paths' in v && 'environment' in v && 'htcondor' in v
 }
 
 export { credentialPolicyOf }
 
-export class HTCondorStrategy implements Strategy {
+export class HTCondorStrategy extends BatchStrategyBase<HTCondorStrategyOptions> implements Strategy {
   readonly name = 'htcondor'
   readonly workerModel = 'job' as const
   readonly workerKind = 'htcondor' as const
   readonly supportsArrays = true
-  private loaded: SiteConfig | null = null
+  protected readonly siteSection = 'htcondor' as const
 
-  constructor(readonly opts: HTCondorStrategyOptions = {}) {}
-
-  site(ctx?: StrategyContext): SiteConfig {
-    if (this.opts.site) return this.opts.site
-    if (isSiteConfig(ctx?.site)) return ctx.site
-    return (this.loaded ??= loadSiteConfig())
+  constructor(opts: HTCondorStrategyOptions = {}) {
+    super(opts)
   }
 
   condor(site: SiteConfig): HTCondorSite {
     return resolveHTCondorSite(site.htcondor)
-  }
-
-  /** with runAs (users mode) the commands run as that OS user, whatever transport was injected */
-  transport(site: SiteConfig, runAs?: RunAs | null): CommandTransport {
-    return runAs ? createTransport(site, runAs) : (this.opts.transport ?? createTransport(site))
   }
 
   /** how archives and credentials reach the job */
@@ -131,26 +110,13 @@ export class HTCondorStrategy implements Strategy {
       delivery: this.delivery(condor),
       baseDir: this.opts.baseDir,
     })) {
-      problems.push({
-        code: p.code,
-        severity: p.severity,
-        pool: null,
-        message: p.message,
-        ...(p.hint ? { hint: p.hint } : {}),
-      })
+      problems.push(asPoolProblem(p, null))
     }
     const creds = await checkCredentials(plan, estimateRunSeconds(plan), {
       mode: credentialPolicyOf(plan, this.opts.credentialPolicy),
       env: this.opts.credentialEnv,
     })
-    for (const p of creds.problems)
-      problems.push({
-        code: p.code,
-        severity: p.severity,
-        pool: null,
-        message: p.message,
-        ...(p.hint ? { hint: p.hint } : {}),
-      })
+    for (const p of creds.problems) problems.push(asPoolProblem(p, null))
     const transport = this.transport(site)
     const client = new HTCondorClient(transport, condor, { timeoutMs: 30_000 })
     const r = await client.version()
@@ -187,13 +153,6 @@ export class HTCondorStrategy implements Strategy {
       }
     }
     return problems
-  }
-
-  /** the argv an execute node runs for a launch: site.taskCommand replaces the runtime prefix when set */
-  taskArgv(argv: string[], site: SiteConfig): string[] {
-    if (!site.taskCommand) return argv
-    const i = argv.indexOf('--spec')
-    return i >= 0 ? [...site.taskCommand, ...argv.slice(i)] : argv
   }
 
   /** the submit request of a group of launches of one pool */
@@ -273,14 +232,7 @@ export class HTCondorStrategy implements Strategy {
       ]
     }
     // the preview shows where credentials will be staged (nothing is read or copied here)
-    const preview = plan.credentials.map((c) => ({
-      kind: c.kind,
-      path: path.posix.join(runDir, 'credentials', c.kind === 'x509' ? 'x509_proxy' : 'bearer_token'),
-      fileName: c.kind === 'x509' ? 'x509_proxy' : 'bearer_token',
-      envVar: c.kind === 'x509' ? ('X509_USER_PROXY' as const) : ('BEARER_TOKEN_FILE' as const),
-      status: null as never,
-    }))
-    const creds = jobCredentialSetup(preview, this.delivery(condor))
+    const creds = jobCredentialSetup(previewStagedCredentials(plan, runDir), this.delivery(condor))
     const jobs = new HTCondorJobs({ transport: this.transport(site), site: condor, runId, runDir })
     const r = jobs.render(this.request(pool, plan, launches, site, condor, runId, runDir, creds))
     const env = this.environmentSetup(plan, condor)
@@ -288,16 +240,7 @@ export class HTCondorStrategy implements Strategy {
     return {
       kind: 'condor-submit',
       text,
-      problems: [
-        ...r.problems,
-        ...env.problems.map((p) => ({
-          code: p.code,
-          severity: p.severity,
-          pool: null,
-          message: p.message,
-          ...(p.hint ? { hint: p.hint } : {}),
-        })),
-      ],
+      problems: [...r.problems, ...env.problems.map((p) => asPoolProblem(p, null))],
     }
   }
 
@@ -325,16 +268,22 @@ export class HTCondorStrategy implements Strategy {
 class HTCondorSession implements StrategySession {
   readonly jobs: HTCondorJobs
   private readonly refs = new Map<string, JobRef>()
-  private prepared: Promise<{ creds: JobCredentialSetup; blocked: PoolProblem | null }> | null = null
+  private readonly credentials: RunCredentials
 
   constructor(
     private readonly strategy: HTCondorStrategy,
     private readonly ctx: StrategyRunContext,
     private readonly site: SiteConfig,
     private readonly condor: HTCondorSite,
-    private readonly transport: CommandTransport,
+    readonly transport: CommandTransport,
   ) {
     const o = strategy.opts
+    this.credentials = new RunCredentials(ctx, transport, {
+      delivery: strategy.delivery(condor),
+      credentialPolicy: o.credentialPolicy,
+      credentialEnv: o.credentialEnv,
+      logWarnings: true,
+    })
     this.jobs = new HTCondorJobs({
       transport,
       site: condor,
@@ -345,34 +294,6 @@ class HTCondorSession implements StrategySession {
       ...(o.lostGraceMs !== undefined ? { lostGraceMs: o.lostGraceMs } : {}),
       log: (level, message) => ctx.log(level, redactSecrets(message)),
     })
-  }
-
-  /** once per run: check and stage the credentials */
-  private prepare() {
-    return (this.prepared ??= (async () => {
-      const mode = credentialPolicyOf(this.ctx.plan, this.strategy.opts.credentialPolicy)
-      const p = await prepareRunCredentials(this.ctx.plan, this.ctx.runDir, estimateRunSeconds(this.ctx.plan), {
-        mode,
-        transport: this.transport,
-        env: this.strategy.opts.credentialEnv,
-      })
-      for (const pr of p.check.problems)
-        this.ctx.log(
-          pr.severity === 'error' ? 'error' : 'warn',
-          redactSecrets(`${pr.message}${pr.hint ? ` (${pr.hint})` : ''}`),
-        )
-      const err = p.check.problems.find((x) => x.severity === 'error')
-      const blocked: PoolProblem | null = err
-        ? {
-            code: err.code,
-            severity: 'error',
-            pool: null,
-            message: err.message,
-            ...(err.hint ? { hint: err.hint } : {}),
-          }
-        : null
-      return { creds: jobCredentialSetup(p.staged, this.strategy.delivery(this.condor)), blocked }
-    })())
   }
 
   private toStatus(s: CondorJobStatus): JobStatus | null {
@@ -409,11 +330,9 @@ class HTCondorSession implements StrategySession {
 
   async submit(group: TaskLaunch[]): Promise<SubmitResult[]> {
     if (!group.length) return []
-    const { creds, blocked } = await this.prepare()
+    const { creds, blocked } = await this.credentials.prepare()
     const results = new Map<string, SubmitResult>()
-    const byPool = new Map<string, TaskLaunch[]>()
-    for (const l of group) byPool.set(l.pool, [...(byPool.get(l.pool) ?? []), l])
-    for (const [poolName, launches] of byPool) {
+    for (const [poolName, launches] of byPool(group)) {
       const pool = this.ctx.plan.pools.find((p) => p.name === poolName)
       const refuse = (problem: PoolProblem, retryable = false) => {
         for (const l of launches)
@@ -425,12 +344,7 @@ class HTCondorSession implements StrategySession {
           })
       }
       if (!pool) {
-        refuse({
-          code: 'unknown-pool',
-          severity: 'error',
-          pool: poolName,
-          message: `pool ${poolName} is not in the plan`,
-        })
+        refuse(unknownPoolProblem(poolName))
         continue
       }
       if (blocked) {
@@ -530,11 +444,7 @@ class HTCondorSession implements StrategySession {
 
   async close(opts?: { detach?: boolean }): Promise<void> {
     await this.jobs.close()
-    // the run is over (not a server leaving its jobs to be adopted): staged proxies and tokens go
-    if (!opts?.detach && this.prepared)
-      await removeStagedCredentials(this.ctx.runDir, { transport: this.transport }).catch((e: Error) =>
-        this.ctx.log('warn', redactSecrets(`could not remove the staged credentials: ${e.message}`)),
-      )
+    await this.credentials.remove(opts)
   }
 }
 

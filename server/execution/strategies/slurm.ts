@@ -23,23 +23,9 @@
  */
 import path from 'node:path'
 import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts'
-import {
-  credentialPolicyOf,
-  estimateRunSeconds,
-  jobCredentialSetup,
-  prepareRunCredentials,
-  redactSecrets,
-  STAGED_ENV,
-  STAGED_NAMES,
-  type CredentialPolicyMode,
-  type JobCredentialSetup,
-  type StagedCredential,
-} from '../../credentials/index.ts'
-import { removeStagedCredentials } from '../../credentials/stage.ts'
+import { jobCredentialSetup, type JobCredentialSetup } from '../../credentials/index.ts'
 import { preflightEnvironment } from '../environments/index.ts'
-import { loadSiteConfig } from '../../site/load.ts'
 import type { SiteConfig } from '../../site/schema.ts'
-import { createTransport } from '../transport/index.ts'
 import type { CommandTransport } from '../transport/types.ts'
 import { isInside, runtimeArgv } from '../paths.ts'
 import type {
@@ -68,6 +54,16 @@ import {
   type SlurmProblem,
 } from './slurm/script.ts'
 import { mapSlurmState, signalName } from './slurm/status.ts'
+import { signalNumber } from './batch/signals.ts'
+import {
+  asPoolProblem,
+  BatchStrategyBase,
+  type BatchStrategyOptions,
+  byPool,
+  previewStagedCredentials,
+  RunCredentials,
+  unknownPoolProblem,
+} from './batch/strategy.ts'
 import {
   cancelPacked,
   chunk,
@@ -82,51 +78,16 @@ import {
   type PackingConfig,
 } from './batch/packing.ts'
 
-export interface SlurmStrategyOptions {
-  /** the site config; default: StrategyContext.site when it is one, else loadSiteConfig() */
-  site?: SiteConfig
-  /** the command transport; default: createTransport(site) (ssh when the site names a login host) */
-  transport?: CommandTransport
-  /** override the poll intervals (tests) */
-  pollIntervalMs?: number
-  maxPollIntervalMs?: number
-  /** credential policy; default plan.config.credential_policy, $CONTROLROOM_CREDENTIAL_POLICY, else refuse */
-  credentialPolicy?: CredentialPolicyMode
-  /** environment credentials are discovered in (default process.env; tests) */
-  credentialEnv?: Record<string, string | undefined>
-  /** directory relative archive paths are resolved against (default process.cwd()) */
-  baseDir?: string
-}
-
-/** where the credentials of a run will be staged (the preview: nothing is read or copied) */
-function previewStaged(plan: Pick<ExecutionPlan, 'credentials'>, runDir: string): StagedCredential[] {
-  const seen = new Set<string>()
-  const out: StagedCredential[] = []
-  for (const c of plan.credentials ?? []) {
-    if (seen.has(c.kind)) continue
-    seen.add(c.kind)
-    out.push({
-      kind: c.kind,
-      path: path.posix.join(runDir, 'credentials', STAGED_NAMES[c.kind]),
-      fileName: STAGED_NAMES[c.kind],
-      envVar: STAGED_ENV[c.kind],
-      status: null as never,
-    })
-  }
-  return out
-}
+/** the shared batch options (site, transport, poll intervals, credential policy, baseDir) */
+export type SlurmStrategyOptions = BatchStrategyOptions
 
 function credentialHeader(creds: JobCredentialSetup): string[] {
   const vars = Object.entries(creds.env)
   return vars.length ? [`credentials: ${vars.map(([k, v]) => `${k}=${v}`).join(', ')} (staged copies, mode 0600)`] : []
 }
 
-function isSiteConfig(v: unknown): v is SiteConfig {
-  return !!v && typeof v === 'object' && 'slurm' in v && 'paths' in v && 'environment' in v
-}
-
 function toPoolProblem(p: SlurmProblem): PoolProblem {
-  return { code: p.code, severity: p.severity, pool: p.pool, message: p.message, ...(p.hint ? { hint: p.hint } : {}) }
+  return asPoolProblem(p, p.pool)
 }
 
 const refKey = (jobId: string, idx: number | null | undefined) => (idx == null ? jobId : `${jobId}_${idx}`)
@@ -139,25 +100,15 @@ export function timeLimitFor(timeouts: (number | null)[]): number | null {
   return Math.ceil(max + Math.max(60, max * 0.1))
 }
 
-export class SlurmStrategy implements Strategy {
+export class SlurmStrategy extends BatchStrategyBase<SlurmStrategyOptions> implements Strategy {
   readonly name = 'slurm'
   readonly workerModel = 'job' as const
   readonly workerKind = 'slurm' as const
   readonly supportsArrays = true
+  protected readonly siteSection = 'slurm' as const
 
-  constructor(private readonly opts: SlurmStrategyOptions = {}) {}
-
-  private loaded: SiteConfig | null = null
-
-  site(ctx?: StrategyContext): SiteConfig {
-    if (this.opts.site) return this.opts.site
-    if (isSiteConfig(ctx?.site)) return ctx.site
-    return (this.loaded ??= loadSiteConfig())
-  }
-
-  /** with runAs (users mode) the commands run as that OS user, whatever transport was injected */
-  transport(site: SiteConfig, runAs?: RunAs | null): CommandTransport {
-    return runAs ? createTransport(site, runAs) : (this.opts.transport ?? createTransport(site))
+  constructor(opts: SlurmStrategyOptions = {}) {
+    super(opts)
   }
 
   async preflight(plan: ExecutionPlan, ctx?: StrategyContext): Promise<PoolProblem[]> {
@@ -181,13 +132,7 @@ export class SlurmStrategy implements Strategy {
       ...(this.opts.baseDir ? { baseDir: this.opts.baseDir } : {}),
       ...(exists ? { exists } : {}),
     })) {
-      problems.push({
-        code: p.code,
-        severity: p.severity,
-        pool: null,
-        message: p.message,
-        ...(p.hint ? { hint: p.hint } : {}),
-      })
+      problems.push(asPoolProblem(p, null))
     }
     for (const pool of used) {
       const problem = this.packing(pool, plan, site).problem
@@ -236,7 +181,13 @@ export class SlurmStrategy implements Strategy {
       const runDir = ctx.runDir ?? path.dirname(path.dirname(ctx.launch[0]!.taskDir))
       const jobs = new SlurmJobs({ transport: this.transport(site), site, runId, runDir })
       const r = jobs.render(
-        this.request(pool, plan, ctx.launch, site, jobCredentialSetup(previewStaged(plan, runDir), 'shared-path')),
+        this.request(
+          pool,
+          plan,
+          ctx.launch,
+          site,
+          jobCredentialSetup(previewStagedCredentials(plan, runDir), 'shared-path'),
+        ),
       )
       return { kind: 'slurm-script', text: r.script, problems: r.problems.map(toPoolProblem) }
     }
@@ -245,7 +196,7 @@ export class SlurmStrategy implements Strategy {
     const runDir = ctx?.runDir ?? path.join(site.paths.runs, runId)
     const spec = path.join(runDir, 'tasks', stage ? stage.id : 'TASK', 'spec.json')
     // the example task: the runtime reads the spec file of the pool's first stage
-    const creds = jobCredentialSetup(previewStaged(plan, runDir), 'shared-path')
+    const creds = jobCredentialSetup(previewStagedCredentials(plan, runDir), 'shared-path')
     const envSetup = this.environmentSetup(plan)
     // a packing pool: the example job runs its first tasks with the packed runtime
     const packing = this.packing(pool, plan, site)
@@ -281,13 +232,7 @@ export class SlurmStrategy implements Strategy {
         ...(this.opts.baseDir ? { baseDir: this.opts.baseDir } : {}),
       },
     )
-    const envProblems = envSetup.problems.map((p) => ({
-      code: p.code,
-      severity: p.severity,
-      pool: null,
-      message: p.message,
-      ...(p.hint ? { hint: p.hint } : {}),
-    }))
+    const envProblems = envSetup.problems.map((p) => asPoolProblem(p, null))
     return {
       kind: 'slurm-script',
       text: r.script,
@@ -315,13 +260,6 @@ export class SlurmStrategy implements Strategy {
   async open(ctx: StrategyRunContext): Promise<StrategySession> {
     const site = this.site(ctx)
     return new SlurmSession(this, ctx, site, this.transport(site, ctx.runAs), this.opts)
-  }
-
-  /** the argv a node runs for a launch: site.taskCommand replaces the runtime prefix when set */
-  taskArgv(argv: string[], site: SiteConfig): string[] {
-    if (!site.taskCommand) return argv
-    const i = argv.indexOf('--spec')
-    return i >= 0 ? [...site.taskCommand, ...argv.slice(i)] : argv
   }
 
   /** the worker environment of a plan as Slurm jobs get it (shared path, node scratch) */
@@ -403,20 +341,13 @@ export function packingHeader(p: PackingConfig): string {
   return `packed: up to ${p.tasksPerJob} tasks per job (${p.source}), ${p.parallel} at a time (pool cpus); each task keeps its own spec, logs and result`
 }
 
-function signalNumber(name: string): number | null {
-  const n = Number(name)
-  if (Number.isInteger(n)) return n
-  for (let i = 1; i < 32; i++) if (signalName(i) === name || signalName(i) === `SIG${name}`) return i
-  return null
-}
-
 class SlurmSession implements StrategySession {
   private readonly jobs: SlurmJobs
   /** contract refs by Slurm key (jobId or jobId_index) */
   private readonly refs = new Map<string, JobRef>()
   /** the tasks of each packed job by Slurm key (their refs carry data.packed) */
   private readonly packs = new Map<string, JobRef[]>()
-  private prepared: Promise<{ creds: JobCredentialSetup; blocked: PoolProblem | null }> | null = null
+  private readonly credentials: RunCredentials
   /** the contract ref of every submitted task */
   private readonly byTask = new Map<string, JobRef>()
   /** some task of a packed job runs or waits in a running job (poll its files often) */
@@ -427,8 +358,15 @@ class SlurmSession implements StrategySession {
     private readonly ctx: StrategyRunContext,
     private readonly site: SiteConfig,
     private readonly transport: CommandTransport,
-    private readonly opts: SlurmStrategyOptions,
+    opts: SlurmStrategyOptions,
   ) {
+    // errors only: the engine's preflight made the warnings run events already
+    this.credentials = new RunCredentials(ctx, transport, {
+      delivery: 'shared-path',
+      credentialPolicy: opts.credentialPolicy,
+      credentialEnv: opts.credentialEnv,
+      logWarnings: false,
+    })
     this.jobs = new SlurmJobs({
       transport,
       site,
@@ -440,42 +378,6 @@ class SlurmSession implements StrategySession {
         for (const s of this.toStatuses(u)) ctx.onStatus(s)
       },
     })
-  }
-
-  /**
-   * Once per run: stage the plan's credentials into `<run>/credentials/` (0600) on the shared file
-   * system. The policy was applied by the engine's preflight (its warnings are run events); an
-   * error here means a credential became unusable since (refuse mode): the jobs are not submitted.
-   */
-  private prepare() {
-    return (this.prepared ??= (async () => {
-      if (!this.ctx.plan.credentials?.length) return { creds: jobCredentialSetup([], 'shared-path'), blocked: null }
-      const p = await prepareRunCredentials(this.ctx.plan, this.ctx.runDir, estimateRunSeconds(this.ctx.plan), {
-        mode: credentialPolicyOf(this.ctx.plan, this.opts.credentialPolicy),
-        transport: this.transport,
-        env: this.opts.credentialEnv,
-      })
-      const err = p.check.problems.find((x) => x.severity === 'error')
-      if (err) this.ctx.log('error', redactSecrets(`${err.message}${err.hint ? ` (${err.hint})` : ''}`))
-      const blocked: PoolProblem | null = err
-        ? {
-            code: err.code,
-            severity: 'error',
-            pool: null,
-            message: err.message,
-            ...(err.hint ? { hint: err.hint } : {}),
-          }
-        : null
-      return { creds: jobCredentialSetup(p.staged, 'shared-path'), blocked }
-    })().catch((e: Error) => ({
-      creds: jobCredentialSetup([], 'shared-path'),
-      blocked: {
-        code: 'credential-stage-failed',
-        severity: 'error' as const,
-        pool: null,
-        message: redactSecrets(`could not stage the credentials: ${e.message}`),
-      },
-    })))
   }
 
   /** the statuses a job update means: its task's, or each of its packed tasks' (read from their files) */
@@ -521,25 +423,14 @@ class SlurmSession implements StrategySession {
 
   async submit(group: TaskLaunch[]): Promise<SubmitResult[]> {
     if (group.length === 0) return []
-    const { creds, blocked } = await this.prepare()
+    const { creds, blocked } = await this.credentials.prepare()
     if (blocked) return group.map((l) => ({ ok: false, taskId: l.taskId, problem: { ...blocked, pool: l.pool } }))
-    const byPool = new Map<string, TaskLaunch[]>()
-    for (const l of group) byPool.set(l.pool, [...(byPool.get(l.pool) ?? []), l])
     const results = new Map<string, SubmitResult>()
-    for (const [poolName, launches] of byPool) {
+    for (const [poolName, launches] of byPool(group)) {
       const pool = this.ctx.plan.pools.find((p) => p.name === poolName)
       if (!pool) {
         for (const l of launches)
-          results.set(l.taskId, {
-            ok: false,
-            taskId: l.taskId,
-            problem: {
-              code: 'unknown-pool',
-              severity: 'error',
-              pool: poolName,
-              message: `pool ${poolName} is not in the plan`,
-            },
-          })
+          results.set(l.taskId, { ok: false, taskId: l.taskId, problem: unknownPoolProblem(poolName) })
         continue
       }
       // packs of tasks first (tasks_per_job), then one job array of them or a job each
@@ -697,11 +588,7 @@ class SlurmSession implements StrategySession {
 
   async close(opts?: { detach?: boolean }): Promise<void> {
     await this.jobs.close()
-    // the run is over (not a server leaving its jobs to be adopted): staged proxies and tokens go
-    if (!opts?.detach && this.prepared)
-      await removeStagedCredentials(this.ctx.runDir, { transport: this.transport }).catch((e: Error) =>
-        this.ctx.log('warn', redactSecrets(`could not remove the staged credentials: ${e.message}`)),
-      )
+    await this.credentials.remove(opts)
     // the ssh control master (if any) is shared by the strategy's transport; it expires by itself (ControlPersist)
   }
 }

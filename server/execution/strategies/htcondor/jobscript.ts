@@ -3,7 +3,8 @@
  * environment setup, then the task (one script per cluster; the ProcId selects the task, like a
  * Slurm array index). Pure rendering.
  */
-import { isEnvName, shellJoin, shellQuote } from '../../transport/quote.ts'
+import { shellJoin, shellQuote } from '../../transport/quote.ts'
+import { envExportLines } from '../batch/shell.ts'
 import type { PoolProblem } from '../../types.ts'
 
 export interface CondorScriptTask {
@@ -31,20 +32,7 @@ function envLines(
   pool: string,
   indent = '',
 ): string[] {
-  const out: string[] = []
-  for (const [k, v] of Object.entries(env ?? {})) {
-    if (!isEnvName(k)) {
-      problems.push({
-        code: 'htcondor-invalid-env',
-        severity: 'error',
-        pool,
-        message: `invalid environment variable name ${JSON.stringify(k)}`,
-      })
-      continue
-    }
-    out.push(`${indent}export ${k}=${shellQuote(v)}`)
-  }
-  return out
+  return envExportLines(env, problems, pool, 'htcondor', indent)
 }
 
 export function renderCondorJobScript(spec: CondorScriptSpec): { script: string; problems: PoolProblem[] } {

@@ -96,27 +96,9 @@ export function holdText(reason: string | null, code: number | null, subcode: nu
   return `held: ${reason ?? 'no reason given'}${codes}`
 }
 
-const SIGNALS: Record<number, string> = {
-  1: 'SIGHUP',
-  2: 'SIGINT',
-  3: 'SIGQUIT',
-  4: 'SIGILL',
-  6: 'SIGABRT',
-  7: 'SIGBUS',
-  8: 'SIGFPE',
-  9: 'SIGKILL',
-  10: 'SIGUSR1',
-  11: 'SIGSEGV',
-  12: 'SIGUSR2',
-  13: 'SIGPIPE',
-  14: 'SIGALRM',
-  15: 'SIGTERM',
-  24: 'SIGXCPU',
-  25: 'SIGXFSZ',
-}
-export function signalName(n: number): string {
-  return SIGNALS[n] ?? `signal ${n}`
-}
+import { signalName } from '../batch/signals.ts'
+
+export { signalName }
 
 /** a removal decided by a policy, not by a user: the task failed (it was not cancelled) */
 export function removedByPolicy(reason: string | null): boolean {

@@ -10,6 +10,7 @@
 import type { PlanPool } from '../../../workflow/types.ts'
 import type { PoolProblem } from '../../types.ts'
 import { JOB_FLAVOURS, type HTCondorSite } from './site.ts'
+import { asList, asString } from '../batch/shell.ts'
 
 export interface SubmitCommand {
   /** `request_memory`, `+JobFlavour`, `MY.ControlRoomRun`, ... */
@@ -140,18 +141,6 @@ export const RESERVED_COMMANDS = new Set(
 )
 
 const COMMAND_NAME = /^(\+[A-Za-z_][A-Za-z0-9_]*|MY\.[A-Za-z_][A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_.]*)$/
-
-function asString(v: unknown): string | null {
-  if (typeof v === 'string' && v.trim() !== '') return v.trim()
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v)
-  return null
-}
-
-function asList(v: unknown): string[] {
-  if (v == null) return []
-  if (Array.isArray(v)) return v.map((x) => String(x))
-  return [String(v)]
-}
 
 /** first of several spellings a pool config may use */
 function pick(cfg: Record<string, unknown>, keys: string[]): { key: string; value: string } | null {

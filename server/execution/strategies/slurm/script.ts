@@ -14,7 +14,8 @@
  */
 import type { ExecutionPlan, PlanPool } from '../../../workflow/types.ts'
 import type { SiteConfig } from '../../../site/schema.ts'
-import { isEnvName, shellJoin, shellQuote } from '../../transport/quote.ts'
+import { shellJoin, shellQuote } from '../../transport/quote.ts'
+import { asList, asString, envExportLines } from '../batch/shell.ts'
 import { tryParseDuration } from '../../../workflow/units.ts'
 import { renderEnvironmentSetup } from '../../environments/index.ts'
 import type { EnvironmentSetup } from '../../environments/types.ts'
@@ -155,18 +156,6 @@ const RESERVED_EXTRA = new Set([
 /** characters that cannot appear in a directive value (sbatch splits directive lines on blanks) */
 const SAFE_VALUE = /^[^\s"'\\`$;]+$/
 
-function asString(v: unknown): string | null {
-  if (typeof v === 'string' && v.trim() !== '') return v.trim()
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v)
-  return null
-}
-
-function asList(v: unknown): string[] {
-  if (v == null) return []
-  if (Array.isArray(v)) return v.map((x) => String(x))
-  return [String(v)]
-}
-
 /**
  * The #SBATCH directives of a pool (resources and site config), with the problems found in its
  * config. Does not include the job-specific ones (name, output, array, dependency).
@@ -305,20 +294,7 @@ function envLines(
   pool: string,
   indent = '',
 ): string[] {
-  const out: string[] = []
-  for (const [k, v] of Object.entries(env ?? {})) {
-    if (!isEnvName(k)) {
-      problems.push({
-        code: 'slurm-invalid-env',
-        severity: 'error',
-        pool,
-        message: `invalid environment variable name ${JSON.stringify(k)}`,
-      })
-      continue
-    }
-    out.push(`${indent}export ${k}=${shellQuote(v)}`)
-  }
-  return out
+  return envExportLines(env, problems, pool, 'slurm', indent)
 }
 
 export interface RenderOptions {

@@ -62,27 +62,9 @@ export function decodeExitPair(s: string | undefined | null): { exitCode: number
   return sig ? { exitCode: null, signal: sig } : { exitCode: code, signal: null }
 }
 
-const SIGNAL_NAMES: Record<number, string> = {
-  1: 'SIGHUP',
-  2: 'SIGINT',
-  3: 'SIGQUIT',
-  4: 'SIGILL',
-  6: 'SIGABRT',
-  7: 'SIGBUS',
-  8: 'SIGFPE',
-  9: 'SIGKILL',
-  10: 'SIGUSR1',
-  11: 'SIGSEGV',
-  12: 'SIGUSR2',
-  13: 'SIGPIPE',
-  14: 'SIGALRM',
-  15: 'SIGTERM',
-  24: 'SIGXCPU',
-  25: 'SIGXFSZ',
-}
-export function signalName(n: number): string {
-  return SIGNAL_NAMES[n] ?? `signal ${n}`
-}
+import { signalName } from '../batch/signals.ts'
+
+export { signalName }
 
 // ---------------------------------------------------------------- pending reasons
 

@@ -8,7 +8,6 @@
  * HTCondor cannot run on our test machines: rendering is tested on formats and the lifecycle
  * against a scripted transport.
  */
-import { EventEmitter } from 'node:events'
 import path from 'node:path'
 import type { PlanPool } from '../../../../workflow/types.ts'
 import type { SiteConfig } from '../../../../site/schema.ts'
@@ -22,7 +21,8 @@ import { mapSubmitError, terseJobIds } from '../../../strategies/htcondor/parse.
 import { mapView, viewFromAd } from '../../../strategies/htcondor/status.ts'
 import { daskWorkerArgv } from './command.ts'
 import { sleep } from '../procs.ts'
-import type { DeployedWorker, DeploymentEvents, DeploymentOptions, PoolDeployment, WorkerDeployment } from './types.ts'
+import { BatchWorkers, type BatchSlot } from './batch.ts'
+import type { DeploymentOptions, WorkerDeployment } from './types.ts'
 
 /** the worker script (the job's executable): environment setup, then exec the Dask worker named $1 */
 export function renderWorkerScript(o: {
@@ -55,31 +55,20 @@ export interface HTCondorWorkersOptions extends DeploymentOptions {
   pollMs?: number
 }
 
-interface Slot {
-  w: DeployedWorker
-  /** incarnations after the first (restarts and re-launches after a release): names `<slot>-r<inc>` */
-  inc: number
-  wanted: boolean
-  missingSince: number | null
-}
+type Slot = BatchSlot
 
-export class HTCondorWorkers extends EventEmitter<DeploymentEvents> implements WorkerDeployment {
+export class HTCondorWorkers extends BatchWorkers<Slot, HTCondorWorkersOptions> implements WorkerDeployment {
   readonly kind = 'htcondor' as const
   readonly condor: HTCondorSite
   readonly client: HTCondorClient
-  private slots = new Map<string, Slot[]>()
-  private exhausted = new Map<string, string>()
-  private poolsByName: Map<string, PlanPool>
-  private stopping = false
+  protected readonly systemName = 'HTCondor'
+  protected readonly removal = { command: 'condor_rm', done: 'removed' }
   private timer: NodeJS.Timeout | null = null
-  private polling = false
-  readonly jobIds = new Set<string>()
   /** the last rendered submit description per pool (for the UI) */
   readonly submits = new Map<string, string>()
 
-  constructor(readonly opts: HTCondorWorkersOptions) {
-    super()
-    this.poolsByName = new Map(opts.pools.map((p) => [p.name, p]))
+  constructor(opts: HTCondorWorkersOptions) {
+    super(opts)
     this.condor = resolveHTCondorSite(opts.site.htcondor)
     this.client = new HTCondorClient(opts.transport, this.condor, { timeoutMs: 60_000 })
   }
@@ -131,15 +120,6 @@ export class HTCondorWorkers extends EventEmitter<DeploymentEvents> implements W
     return { scriptPath, script, submit: sub.text, problems: sub.problems }
   }
 
-  private set(s: Slot, patch: Partial<DeployedWorker>) {
-    const before = `${s.w.state}|${s.w.reason}|${s.w.jobId}|${s.w.name}`
-    Object.assign(s.w, patch)
-    if (`${s.w.state}|${s.w.reason}|${s.w.jobId}|${s.w.name}` !== before) {
-      s.w.since = Date.now()
-      this.emit('worker', { ...s.w })
-    }
-  }
-
   async ensurePools(pools: string[]): Promise<void> {
     await makeDirs(this.opts.transport, [this.logDir(), path.posix.join(this.opts.dir, 'scripts')])
     for (const name of pools) {
@@ -150,25 +130,7 @@ export class HTCondorWorkers extends EventEmitter<DeploymentEvents> implements W
       }
       let slots = this.slots.get(name)
       if (!slots) {
-        slots = Array.from({ length: pool.workers }, (_, i) => ({
-          w: {
-            slot: `${name}-${i}`,
-            pool: name,
-            name: `${name}-${i}`,
-            state: 'requested' as const,
-            batch: 'htcondor',
-            jobId: null,
-            pid: null,
-            reason: null,
-            hopeless: false,
-            restarts: 0,
-            since: Date.now(),
-            logFile: null,
-          },
-          inc: 0,
-          wanted: false,
-          missingSince: null,
-        }))
+        slots = Array.from({ length: pool.workers }, (_, i) => this.newSlot(name, i))
         this.slots.set(name, slots)
       }
       for (const s of slots) {
@@ -241,6 +203,14 @@ export class HTCondorWorkers extends EventEmitter<DeploymentEvents> implements W
       })
       this.checkExhausted(pool.name)
     }
+  }
+
+  protected removeJobs(ids: string[]) {
+    return this.client.rm(ids)
+  }
+
+  protected pollSoon() {
+    this.schedule(0)
   }
 
   private schedule(delay: number) {
@@ -332,73 +302,6 @@ export class HTCondorWorkers extends EventEmitter<DeploymentEvents> implements W
         reason: hopeless ? reason : `${reason}; no resubmission left (${max} used)`,
       })
       this.checkExhausted(s.w.pool)
-    }
-  }
-
-  markConnected(name: string) {
-    for (const slots of this.slots.values())
-      for (const s of slots)
-        if (s.w.name === name && s.w.state !== 'gone' && s.w.state !== 'running')
-          this.set(s, { state: 'running', reason: null })
-  }
-
-  markDisconnected(name: string) {
-    for (const slots of this.slots.values())
-      for (const s of slots)
-        if (s.w.name === name && s.w.state === 'running') {
-          this.set(s, {
-            state: 'starting',
-            reason: `worker ${name} left the scheduler; HTCondor job ${s.w.jobId} ending?`,
-          })
-          this.schedule(0)
-        }
-  }
-
-  private checkExhausted(pool: string) {
-    const slots = this.slots.get(pool) ?? []
-    const max = this.opts.maxRestarts ?? 3
-    if (slots.length && slots.every((s) => s.w.state === 'gone' && (s.w.hopeless || s.w.restarts > max))) {
-      this.markExhausted(
-        pool,
-        `no worker job of pool ${pool} can run: ${[...new Set(slots.map((s) => s.w.reason))].join('; ')}`,
-      )
-    }
-  }
-
-  private markExhausted(pool: string, reason: string) {
-    if (this.exhausted.has(pool)) return
-    this.exhausted.set(pool, reason)
-    this.emit('exhausted', { pool, reason })
-  }
-
-  async releasePool(pool: string): Promise<void> {
-    const ids: string[] = []
-    for (const s of this.slots.get(pool) ?? []) {
-      s.wanted = false
-      if (s.w.jobId && s.w.state !== 'gone') ids.push(s.w.jobId)
-    }
-    if (ids.length) {
-      await this.client.rm(ids).catch((e) => this.emit('info', `condor_rm failed: ${(e as Error).message}`))
-      this.emit('info', `pool ${pool} idle: removed worker job(s) ${ids.join(', ')}`)
-    }
-    for (const s of this.slots.get(pool) ?? [])
-      if (s.w.jobId && ids.includes(s.w.jobId))
-        this.set(s, { state: 'gone', reason: 'released (pool idle): condor_rm' })
-  }
-
-  pools(): PoolDeployment[] {
-    return this.opts.pools.map((p) => this.pool(p.name)!).filter(Boolean)
-  }
-
-  pool(name: string): PoolDeployment | null {
-    if (!this.poolsByName.has(name) && !this.exhausted.has(name)) return null
-    const slots = this.slots.get(name) ?? []
-    return {
-      pool: name,
-      target: slots.filter((s) => s.wanted).length,
-      workers: slots.map((s) => ({ ...s.w })),
-      exhausted: this.exhausted.has(name),
-      reason: this.exhausted.get(name) ?? null,
     }
   }
 

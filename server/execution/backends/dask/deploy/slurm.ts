@@ -6,7 +6,6 @@
  * Job states and pending reasons come from one `squeue --json` per poll; a job that pends for a
  * reason waiting cannot fix is cancelled and its pool reported; jobs are `scancel`ed on stop.
  */
-import { EventEmitter } from 'node:events'
 import path from 'node:path'
 import type { PlanPool } from '../../../../workflow/types.ts'
 import type { SiteConfig } from '../../../../site/schema.ts'
@@ -18,7 +17,8 @@ import { mapSlurmState, type SlurmJobRecord } from '../../../strategies/slurm/st
 import { mapSbatchError, parseSinfo, preflightPools } from '../../../strategies/slurm/preflight.ts'
 import { daskWorkerArgv, lifetimeForWalltime } from './command.ts'
 import { sleep } from '../procs.ts'
-import type { DeployedWorker, DeploymentEvents, DeploymentOptions, PoolDeployment, WorkerDeployment } from './types.ts'
+import { BatchWorkers, type BatchSlot } from './batch.ts'
+import type { DeploymentOptions, WorkerDeployment } from './types.ts'
 
 export interface SlurmWorkersOptions extends DeploymentOptions {
   site: SiteConfig
@@ -35,39 +35,27 @@ export interface SlurmWorkersOptions extends DeploymentOptions {
   localDirectory?: string | null
 }
 
-interface Slot {
-  w: DeployedWorker
-  /** incarnations after the first (restarts and re-launches after a release): names `<slot>-r<inc>` */
-  inc: number
-  wanted: boolean
+interface Slot extends BatchSlot {
   /** the job has been seen in squeue at least once */
   seen: boolean
   submitting: boolean
-  /** per-slot: when a job vanished from squeue */
-  missingSince: number | null
   jobName: string
 }
 
-export class SlurmWorkers extends EventEmitter<DeploymentEvents> implements WorkerDeployment {
+export class SlurmWorkers extends BatchWorkers<Slot, SlurmWorkersOptions> implements WorkerDeployment {
   readonly kind = 'slurm' as const
   readonly client: SlurmClient
-  private slots = new Map<string, Slot[]>()
-  private exhausted = new Map<string, string>()
-  private poolsByName: Map<string, PlanPool>
-  private stopping = false
+  protected readonly systemName = 'Slurm'
+  protected readonly removal = { command: 'scancel', done: 'cancelled' }
   private pollTimer: NodeJS.Timeout | null = null
-  private polling = false
   private pollDelay: number
   private preflightDone: Promise<Map<string, string>> | null = null
   private partitions: string[] = []
-  /** every job id this deployment submitted (for stop and for tests) */
-  readonly jobIds = new Set<string>()
   /** the rendered script of each pool (what is submitted, for the UI) */
   readonly scripts = new Map<string, string>()
 
-  constructor(readonly opts: SlurmWorkersOptions) {
-    super()
-    this.poolsByName = new Map(opts.pools.map((p) => [p.name, p]))
+  constructor(opts: SlurmWorkersOptions) {
+    super(opts)
     this.client = new SlurmClient(opts.transport, { binDir: opts.site.slurm.binDir, env: opts.site.slurm.env })
     this.pollDelay = this.basePoll()
   }
@@ -121,15 +109,6 @@ export class SlurmWorkers extends EventEmitter<DeploymentEvents> implements Work
     return { script: r.script, problems: r.problems }
   }
 
-  private set(s: Slot, patch: Partial<DeployedWorker>) {
-    const before = `${s.w.state}|${s.w.reason}|${s.w.jobId}`
-    Object.assign(s.w, patch)
-    if (`${s.w.state}|${s.w.reason}|${s.w.jobId}` !== before) {
-      s.w.since = Date.now()
-      this.emit('worker', { ...s.w })
-    }
-  }
-
   private async preflight(): Promise<Map<string, string>> {
     const bad = new Map<string, string>()
     if (!(this.opts.preflight ?? this.opts.site.slurm.preflight)) return bad
@@ -170,25 +149,9 @@ export class SlurmWorkers extends EventEmitter<DeploymentEvents> implements Work
       let slots = this.slots.get(name)
       if (!slots) {
         slots = Array.from({ length: pool.workers }, (_, i) => ({
-          w: {
-            slot: `${name}-${i}`,
-            pool: name,
-            name: `${name}-${i}`,
-            state: 'requested' as const,
-            batch: 'slurm',
-            jobId: null,
-            pid: null,
-            reason: null,
-            hopeless: false,
-            restarts: 0,
-            since: Date.now(),
-            logFile: null,
-          },
-          wanted: false,
-          inc: 0,
+          ...this.newSlot(name, i),
           seen: false,
           submitting: false,
-          missingSince: null,
           jobName: this.jobName(name),
         }))
         this.slots.set(name, slots)
@@ -267,6 +230,14 @@ export class SlurmWorkers extends EventEmitter<DeploymentEvents> implements Work
     } finally {
       s.submitting = false
     }
+  }
+
+  protected removeJobs(ids: string[]) {
+    return this.client.scancel(ids)
+  }
+
+  protected pollSoon() {
+    this.schedulePoll(0)
   }
 
   private schedulePoll(delay: number) {
@@ -382,73 +353,6 @@ export class SlurmWorkers extends EventEmitter<DeploymentEvents> implements Work
       s.w.restarts += 1
       this.set(s, { state: 'gone', reason: `${reason}; no resubmission left (${max} used)` })
       this.checkExhausted(s.w.pool)
-    }
-  }
-
-  markConnected(name: string) {
-    for (const slots of this.slots.values())
-      for (const s of slots)
-        if (s.w.name === name && s.w.state !== 'gone' && s.w.state !== 'running')
-          this.set(s, { state: 'running', reason: null })
-  }
-
-  /** a connected worker left the scheduler (its job may still be ending) */
-  markDisconnected(name: string) {
-    for (const slots of this.slots.values())
-      for (const s of slots)
-        if (s.w.name === name && s.w.state === 'running') {
-          this.set(s, {
-            state: 'starting',
-            reason: `worker ${name} left the scheduler; Slurm job ${s.w.jobId} ending?`,
-          })
-          this.schedulePoll(0)
-        }
-  }
-
-  private checkExhausted(pool: string) {
-    const slots = this.slots.get(pool) ?? []
-    const max = this.opts.maxRestarts ?? 3
-    if (slots.length && slots.every((s) => s.w.state === 'gone' && (s.w.hopeless || s.w.restarts > max))) {
-      const reasons = [...new Set(slots.map((s) => s.w.reason).filter(Boolean))]
-      this.markExhausted(pool, `no worker job of pool ${pool} can run: ${reasons.join('; ')}`)
-    }
-  }
-
-  private markExhausted(pool: string, reason: string) {
-    if (this.exhausted.has(pool)) return
-    this.exhausted.set(pool, reason)
-    this.emit('exhausted', { pool, reason })
-  }
-
-  async releasePool(pool: string): Promise<void> {
-    const slots = this.slots.get(pool) ?? []
-    const ids: string[] = []
-    for (const s of slots) {
-      s.wanted = false
-      if (s.w.jobId && s.w.state !== 'gone') ids.push(s.w.jobId)
-    }
-    if (ids.length) {
-      await this.client.scancel(ids).catch((e) => this.emit('info', `scancel failed: ${(e as Error).message}`))
-      this.emit('info', `pool ${pool} idle: cancelled worker job(s) ${ids.join(', ')}`)
-      for (const s of slots)
-        if (s.w.jobId && ids.includes(s.w.jobId))
-          this.set(s, { state: 'gone', reason: 'released (pool idle): scancel' })
-    }
-  }
-
-  pools(): PoolDeployment[] {
-    return this.opts.pools.map((p) => this.pool(p.name)!).filter(Boolean)
-  }
-
-  pool(name: string): PoolDeployment | null {
-    const slots = this.slots.get(name) ?? []
-    if (!this.poolsByName.has(name) && !this.exhausted.has(name)) return null
-    return {
-      pool: name,
-      target: slots.filter((s) => s.wanted).length,
-      workers: slots.map((s) => ({ ...s.w })),
-      exhausted: this.exhausted.has(name),
-      reason: this.exhausted.get(name) ?? null,
     }
   }
 
