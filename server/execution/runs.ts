@@ -124,7 +124,7 @@ export async function startRun(
     },
   })
   if (!version) throw notFound(`workflow version ${input.versionId} not found`)
-  const plan = applyOverrides(compileForRun(version), input.overrides)
+  const plan = applyOverrides(compileForRun(version, input.overrides), input.overrides)
   const { ownerId, runAs } = await authorizeRunStart(eng.db, input.actor, version.workflow, plan)
   try {
     return await eng.createRun({
@@ -154,7 +154,7 @@ export async function previewRun(
     select: { id: true, yaml: true, valid: true, number: true, errorCount: true },
   })
   if (!version) throw notFound(`workflow version ${input.versionId} not found`)
-  const plan = applyOverrides(compileForRun(version), input.overrides)
+  const plan = applyOverrides(compileForRun(version, input.overrides), input.overrides)
   const problems = await eng.preflight(plan)
   const pools: { pool: string; submission: RenderedSubmission | null; error?: string }[] = []
   try {
