@@ -10,6 +10,7 @@ import { setEngine } from '../execution/engine.ts'
 import { setupEngineTest, type EngineTestEnv } from '../execution/testing.ts'
 import { createCaller } from './root.ts'
 import { createInternalContext } from './trpc.ts'
+import { RunBackendInfoOutput } from './routers/run/outputs.ts'
 import { VALID_YAML } from './test-helpers.ts'
 
 const { LEAK } = vi.hoisted(() => ({ LEAK: 'sk-live-should-never-leave-the-server' }))
@@ -90,5 +91,25 @@ describe('run.* output schemas', () => {
     const lines = await caller.run.logLines({ runId })
     expect(lines.lines.map((l) => l.text)).toContain('select')
     expect((await caller.run.log({ taskId: task.id })).text).toContain('select')
+  })
+
+  it('a Dask session file of another shape shows no pools instead of failing the query', () => {
+    const scheduler = { address: 'tcp://127.0.0.1:8786', dashboard: null, health: null, pid: 12 }
+    const parsed = RunBackendInfoOutput.parse({
+      runId: 'r1',
+      backend: 'dask',
+      strategy: 'local',
+      note: null,
+      dask: {
+        strategy: 'local',
+        external: false,
+        python: null,
+        scheduler,
+        pools: [{ name: 'p', v: 0 }],
+        updatedAt: null,
+      },
+    })
+    expect(parsed.dask?.pools).toEqual([])
+    expect(parsed.dask?.scheduler).toEqual(scheduler)
   })
 })

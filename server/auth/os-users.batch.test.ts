@@ -278,7 +278,17 @@ analysis:
     expect(state, JSON.stringify(t)).toBe('succeeded')
     const out = (await alice.run.log.query({ taskId: t.id, stream: 'stdout', limit: 4096 })).text.trim()
     expect(out).toBe(String(uidOf(OS.alice)))
+    // a cancel is condor_rm as alice too
+    const long = await alice.workflow.saveVersion.mutate({
+      yaml: yaml.replace('id -u', 'sleep 120'),
+      name: 'condor long',
+    })
+    const second = await alice.run.start.mutate({ versionId: long.version.id })
+    await until('the job to run', async () => (await onlyTask(alice, second.runId)).state === 'running')
+    await alice.run.cancel.mutate({ runId: second.runId })
+    expect(await env.waitFor(second.runId, 60_000)).toBe('cancelled')
     const calls = readFileSync(path.join(fake.home, 'uids.log'), 'utf8').trim().split('\n')
+    expect(calls.some((l) => / condor_rm /.test(l))).toBe(true)
     const submits = calls.filter((l) => / condor_submit /.test(l))
     expect(submits.length).toBeGreaterThan(0)
     for (const l of calls.filter((x) => / condor_(submit|q|rm) /.test(x)))

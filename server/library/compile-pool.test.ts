@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { COMPILE_BUDGET_MS, compileBounded } from './compile-pool.ts'
+import { COMPILE_BUDGET_MS, compileBounded, warmCompilePool } from './compile-pool.ts'
 
 /** the budget plus the pool's own overhead (message passing, replacing a terminated worker) and
  * the slack of a loaded machine: a bound, not a speed measurement (bench/ measures speed) */
@@ -72,5 +72,25 @@ describe('compiling hostile YAML', () => {
     const ok = await compileBounded('analysis:\n  stages:\n    - { id: A, op: noop }\n')
     expect(ok.ok).toBe(true)
     expect(ok.plan?.stages.map((s) => s.id)).toEqual(['A'])
+  }, 60_000)
+
+  it('says where a too-deep nesting starts, not that the compiler has a bug', async () => {
+    const r = await compileBounded(`name: deep\nanalysis:\n  x: ${'['.repeat(200_000)}\n`)
+    expect(r.ok).toBe(false)
+    expect(r.problems[0]!.message).toMatch(/nests too deeply to compile .*from line 3, column 1\d{3}/)
+    expect(r.problems[0]!.message).not.toMatch(/bug|unexpectedly/)
+    expect(r.problems[0]!.range.start.line).toBe(3)
+  }, 60_000)
+
+  it('a save right after one over its budget is compiled by a loaded spare, not after a reload', async () => {
+    await warmCompilePool() // as the server does at start: the workers and a loaded spare
+    const flood = '- : : ]]] {{ "\n'.repeat(Math.floor((1024 * 1024 - 16) / 15))
+    const over = await compileBounded(flood)
+    expect(over.ok).toBe(false)
+    // the terminated worker's replacement is still loading here; the spare answers at once
+    const t0 = performance.now()
+    const ok = await compileBounded('analysis:\n  stages:\n    - { id: A, op: noop }\n')
+    expect(ok.ok).toBe(true)
+    expect(performance.now() - t0).toBeLessThan(COMPILE_BUDGET_MS)
   }, 60_000)
 })

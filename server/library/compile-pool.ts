@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { DomainError } from '../errors.ts'
 import type { CompileOptions, CompileResult, Problem } from '../workflow/types.ts'
@@ -23,8 +23,15 @@ export const COMPILE_BUDGET_MS = readSetting('CONTROLROOM_COMPILE_BUDGET_MS')
 /** heap of one compile worker */
 const WORKER_HEAP_MB = 256
 const POOL_SIZE = Math.max(1, Math.min(2, (os.availableParallelism?.() ?? os.cpus().length) - 1))
+/**
+ * Workers kept: one more than run at once, so that when a job over its budget has its worker
+ * terminated, the next job is compiled by a loaded spare instead of waiting for the replacement to
+ * load the compiler (which takes seconds on a loaded host and would push that save past 2 s).
+ */
+const SLOTS = POOL_SIZE + 1
 
-function workerScript(): string {
+/** the TypeScript entry (through tsx): always there, slower to load */
+function sourceEntry(): string {
   const here = path.dirname(fileURLToPath(import.meta.url))
   const local = path.join(/*turbopackIgnore: true*/ here, 'compile-worker.mjs')
   if (existsSync(local)) return local
@@ -34,6 +41,26 @@ function workerScript(): string {
     'library',
     'compile-worker.mjs',
   )
+}
+
+/** the esbuild bundle (build-compile-worker.mjs), once warm() found or built a fresh one */
+let bundled: string | null = null
+
+function workerScript(): string {
+  return bundled ?? sourceEntry()
+}
+
+/** builds the bundle when missing or stale; on failure the workers load the TypeScript sources */
+async function ensureBundle(): Promise<void> {
+  try {
+    const builder = path.join(path.dirname(sourceEntry()), 'build-compile-worker.mjs')
+    const mod = (await import(/*turbopackIgnore: true*/ /* webpackIgnore: true */ pathToFileURL(builder).href)) as {
+      ensureCompileWorker: () => Promise<string>
+    }
+    bundled = await mod.ensureCompileWorker()
+  } catch {
+    bundled = null
+  }
 }
 
 interface Job {
@@ -48,6 +75,8 @@ interface Slot {
   job: Job | null
   timer: NodeJS.Timeout | null
   ready: Promise<void>
+  /** the worker has loaded the compiler */
+  loaded: boolean
 }
 
 function budgetProblem(message: string): Problem {
@@ -60,6 +89,48 @@ function budgetProblem(message: string): Problem {
     range: { start: zero, end: zero },
     path: [],
   }
+}
+
+/** a crash of the compiler on this text: too deep a nesting is the user's to fix, and says where */
+function crashed(crash: string, source: string): CompileResult {
+  if (!/Maximum call stack size exceeded/i.test(crash)) return failed(`the compiler failed unexpectedly: ${crash}`)
+  const at = deepestAt(source)
+  const r = failed(
+    `the workflow nests too deeply to compile (more than ${NESTING_SHOWN} levels of brackets or indentation${at ? `, from line ${at.line}, column ${at.col}` : ''})`,
+  )
+  const p = r.problems[0]!
+  p.code = 'yaml-nesting'
+  p.hint = 'a workflow needs a few levels of nesting: flatten this structure'
+  if (at) p.range = { start: at, end: at }
+  return r
+}
+
+/** the compiler reports its own stack overflow as an internal error: it is the text's nesting */
+function overflowed(r: CompileResult, source: string): CompileResult {
+  const p = r.problems.find((x) => x.code === 'internal-error' && /Maximum call stack size exceeded/i.test(x.message))
+  return p ? crashed(p.message, source) : r
+}
+
+const NESTING_SHOWN = 1000
+
+/** where bracket nesting first passes NESTING_SHOWN levels (quotes ignored: a rough, linear scan) */
+function deepestAt(source: string): { line: number; col: number; offset: number } | null {
+  let depth = 0
+  let line = 1
+  let col = 1
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]
+    if (c === '\n') {
+      line++
+      col = 1
+      continue
+    }
+    if (c === '[' || c === '{') depth++
+    else if ((c === ']' || c === '}') && depth > 0) depth--
+    if (depth > NESTING_SHOWN) return { line, col, offset: i }
+    col++
+  }
+  return null
 }
 
 function failed(message: string): CompileResult {
@@ -86,10 +157,12 @@ class CompilePool {
       worker,
       job: null,
       timer: null,
+      loaded: false,
       ready: new Promise((r) => {
         const onReady = (m: { ready?: boolean }) => {
           if (!m?.ready) return
           worker.off('message', onReady)
+          slot.loaded = true
           r()
         }
         worker.on('message', onReady)
@@ -101,9 +174,7 @@ class CompilePool {
       if (!job || job.id !== m.id) return
       this.settle(slot)
       job.resolve(
-        'crash' in m.result
-          ? failed(`the compiler failed unexpectedly: ${m.result.crash}`)
-          : (m.result as CompileResult),
+        'crash' in m.result ? crashed(m.result.crash, job.source) : overflowed(m.result as CompileResult, job.source),
       )
       this.pump()
     })
@@ -130,22 +201,25 @@ class CompilePool {
     this.settle(slot)
     job?.resolve(failed(message))
     void slot.worker.terminate()
-    // a replacement loads now, so the next job does not wait for it
-    if (this.queue.length === 0 && this.slots.length < POOL_SIZE) this.slots.push(this.spawn())
+    // a replacement loads now (a spare is kept loaded, so the next job does not wait for it)
+    while (this.slots.length < SLOTS) this.slots.push(this.spawn())
     this.pump()
   }
 
   /** Starts the workers (they load the compiler) and resolves when they can take jobs. */
   async warm(): Promise<void> {
-    while (this.slots.length < POOL_SIZE) this.slots.push(this.spawn())
+    if (!bundled) await ensureBundle()
+    while (this.slots.length < SLOTS) this.slots.push(this.spawn())
     await Promise.all(this.slots.map((s) => s.ready))
   }
 
   private pump() {
     while (this.queue.length) {
-      let slot = this.slots.find((s) => !s.job)
+      // at most POOL_SIZE compiles at once; a loaded idle worker first (a killed one's replacement
+      // may still be loading the compiler)
+      if (this.slots.filter((x) => x.job).length >= POOL_SIZE) return
+      let slot = this.slots.find((x) => !x.job && x.loaded) ?? this.slots.find((x) => !x.job)
       if (!slot) {
-        if (this.slots.length >= POOL_SIZE) return
         slot = this.spawn()
         this.slots.push(slot)
       }

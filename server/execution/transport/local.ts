@@ -11,7 +11,32 @@ export interface LocalTransportOptions {
 }
 
 /**
- * Runs commands on this host with `spawn` (no shell: argv goes to execve unchanged).
+ * The server's own secrets, by name: the dashboard token, the session secret, the users list (with
+ * password hashes), database URLs (a PostgreSQL password), and anything named like a secret or a key
+ * (`AWS_SECRET_ACCESS_KEY`, `GITHUB_TOKEN`, `*_PASSWORD`, ...). Paths to credentials (`*_FILE`,
+ * `X509_USER_PROXY`) are not secrets and stay.
+ */
+export function isServerSecretName(name: string): boolean {
+  if (/_FILE$|_DIR$|_PATH$/.test(name)) return false
+  if (/^(CONTROLROOM_TOKEN|CONTROLROOM_SESSION_SECRET|CONTROLROOM_USERS|DATABASE_URL|TEST_DATABASE_URL\w*)$/.test(name))
+    return true
+  return /(^|_)(SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)(_|$)/i.test(name)
+}
+
+/**
+ * The server's environment without its secrets: batch commands (sbatch, condor_submit) hand their
+ * environment to the job (sbatch exports it and Slurm stores it with the job), so a job's `env`
+ * or log would show them. What a site needs a command to have is given in the site's `env`.
+ */
+export function withoutServerSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: Record<string, string | undefined> = {}
+  for (const [k, v] of Object.entries(env)) if (!isServerSecretName(k)) out[k] = v
+  return out as NodeJS.ProcessEnv
+}
+
+/**
+ * Runs commands on this host with `spawn` (no shell: argv goes to execve unchanged), with the
+ * server's environment minus its secrets (withoutServerSecrets).
  */
 export class LocalTransport implements CommandTransport {
   readonly kind = 'local' as const
@@ -20,7 +45,7 @@ export class LocalTransport implements CommandTransport {
 
   run(argv: string[], opts: RunOptions = {}): Promise<CommandResult> {
     if (argv.length === 0) return Promise.reject(new Error('empty argv'))
-    const env = { ...process.env, ...this.options.env, ...opts.env }
+    const env = { ...withoutServerSecrets(process.env), ...this.options.env, ...opts.env }
     const timeoutMs = opts.timeoutMs ?? this.options.defaultTimeoutMs ?? 0
     const max = this.options.maxOutputBytes ?? 64 * 1024 * 1024
     return spawnCollect(argv, { env, cwd: opts.cwd, stdin: opts.stdin, timeoutMs, maxOutputBytes: max })

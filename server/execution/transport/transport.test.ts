@@ -101,6 +101,28 @@ describe('LocalTransport', () => {
     expect(await readFileTail(t, f, 7)).toBe('staged\n')
     expect(await readFileTail(t, path.join(dir, 'nope'))).toBe(null)
   })
+  it("keeps the server's secrets out of the commands' environment (sbatch hands it to the job)", async () => {
+    const saved = { ...process.env }
+    Object.assign(process.env, {
+      CONTROLROOM_TOKEN: 'dash-token',
+      CONTROLROOM_SESSION_SECRET: 'session-key',
+      DATABASE_URL: 'postgresql://u:db-password@h/x',
+      AWS_SECRET_ACCESS_KEY: 'aws-key',
+      GITHUB_TOKEN: 'gh-token',
+      BEARER_TOKEN_FILE: '/run/token-file',
+      SLURM_CONF: '/etc/slurm/slurm.conf',
+    })
+    try {
+      const out = (await t.run(['env'], { env: { SITE_GIVEN_TOKEN: 'given-on-purpose' } })).stdout
+      for (const s of ['dash-token', 'session-key', 'db-password', 'aws-key', 'gh-token']) expect(out).not.toContain(s)
+      expect(out).toContain('BEARER_TOKEN_FILE=/run/token-file')
+      expect(out).toContain('SLURM_CONF=/etc/slurm/slurm.conf')
+      expect(out).toContain('SITE_GIVEN_TOKEN=given-on-purpose')
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
+      Object.assign(process.env, saved)
+    }
+  })
   it('createTransport picks local without ssh settings', () => {
     expect(createTransport({ ssh: null }).kind).toBe('local')
     expect(createTransport({ ssh: { host: 'login' } }).description).toBe('ssh login')

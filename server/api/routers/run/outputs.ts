@@ -252,16 +252,19 @@ export const RunBackendInfoOutput = z.object({
         health: z.string().nullable(),
         pid: z.number().nullable(),
       }),
-      pools: z.array(
-        z.object({
-          name: z.string(),
-          target: z.number(),
-          exhausted: z.boolean(),
-          reason: z.string().nullable(),
-          connected: z.number(),
-          workers: z.array(DaskWorkerView),
-        }),
-      ),
+      pools: z
+        .array(
+          z.object({
+            name: z.string(),
+            target: z.number(),
+            exhausted: z.boolean(),
+            reason: z.string().nullable(),
+            connected: z.number(),
+            workers: z.array(DaskWorkerView),
+          }),
+        )
+        // read from <run>/dask/session.json: a file of another version shows no pools, not an error
+        .catch([]),
       updatedAt: z.string().nullable(),
     })
     .nullable(),
