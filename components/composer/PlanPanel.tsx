@@ -1,6 +1,7 @@
 'use client'
 
 import { memo, useMemo, useState } from 'react'
+import { ProfileProvenance } from './ProfileProvenance'
 import type { CompileResult, ExecutionPlan, Problem } from '~/server/workflow'
 import { formatMemory } from './planGraph'
 import { CopyButton } from '~/components/ui/CopyButton'
@@ -65,6 +66,7 @@ export const PlanPanel = memo(function PlanPanel(props: PlanPanelProps) {
       <div className="plan-panel-body">
         {tab === 'routing' ? <RoutingTable plan={plan} colors={colors} onStageClick={props.onStageClick} /> : null}
         {tab === 'pools' ? <PoolsTable plan={plan} colors={colors} /> : null}
+        {tab === 'pools' && plan ? <ProfileProvenance plan={plan} /> : null}
         {tab === 'problems' ? <ProblemsList problems={problems} onProblemClick={props.onProblemClick} /> : null}
         {tab === 'json' ? <PlanJson plan={plan} /> : null}
         {tab === 'submission' ? (
