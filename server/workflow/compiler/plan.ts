@@ -51,9 +51,9 @@ export function buildPlan({
   const planStages: PlanStage[] = []
   const edges: PlanEdge[] = []
   for (const k of order) {
-    const { rec, stage } = routed[k]
+    const { rec, stage } = routed[k]!
     planStages.push(stage)
-    for (const d of rec.deps) edges.push({ from: recs[d.idx].id, kind: d.kind, to: rec.id })
+    for (const d of rec.deps) edges.push({ from: recs[d.idx]!.id, kind: d.kind, to: rec.id })
   }
   for (const s of planStages) st.poolByName.get(s.pool)?.stages.push(s.id)
 
