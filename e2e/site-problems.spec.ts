@@ -11,12 +11,12 @@ const SHOTS = path.join('test-results', 'screenshots')
 
 const yaml = (gpus: number) => `analysis:
   stages:
-    - { id: Train, op: shell, params: { command: "echo train" }, execution: { require: gpu } }
+    - { id: Train, op: shell, params: { command: "echo train" }, execution: { require: trainers } }
 execution:
   backend: local
   strategy: local
   pools:
-    gpu:
+    trainers:
       workers: 1
       resources: { cpus: 1, gpus: ${gpus} }
 `
@@ -36,7 +36,7 @@ test('a pool bigger than this host is a problem in the Problems tab, and the pla
   await expect(problem).toHaveAttribute('data-severity', 'error')
   await expect(problem).toHaveAttribute('data-line', '10')
   await expect(problem.locator('.loc')).toHaveText('10:29')
-  await expect(problem).toContainText("on this site, pool 'gpu': pool 'gpu' needs 4096 GPUs per worker; this host has")
+  await expect(problem).toContainText("on this site: pool 'trainers' needs 4096 GPUs per worker; this host has")
   await expect(problem).toContainText('lower resources.gpus')
   // the editor marks the same place
   await expect
