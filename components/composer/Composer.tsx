@@ -29,8 +29,12 @@ export interface ComposerProps {
   toolbar?: ReactNode
 }
 
-/** How long typing must pause before the workflow is re-planned. */
-export const REPLAN_DEBOUNCE_MS = 120
+/**
+ * How long typing must pause before the workflow is re-planned. Short: the compile runs in a worker
+ * and only the newest waiting source is compiled (compileService), so fast typing never queues up,
+ * and the plan panel follows a keystroke within the 200 ms a reader notices.
+ */
+export const REPLAN_DEBOUNCE_MS = 30
 
 interface Compiled {
   result: CompileResult

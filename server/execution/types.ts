@@ -393,6 +393,11 @@ export interface Strategy {
   readonly ownWorkers?: boolean
   /** tasks a slot accepts at once (default 1): more than one keeps warm workers busy between reports */
   readonly queueDepth?: number
+  /**
+   * `job` strategies that pack several tasks into one job: how many one job of this pool carries.
+   * The backend then lets pool.workers JOBS run (up to workers x this many tasks), not workers tasks.
+   */
+  tasksPerJob?(pool: PlanPool, plan: ExecutionPlan, ctx?: StrategyContext): number
   /** the strategy writes spec.json (it gets TaskLaunch.spec); the engine does not write it first */
   readonly writesSpecs?: boolean
   /** problems per pool before dispatch (a pool this host / cluster cannot satisfy is an error) */

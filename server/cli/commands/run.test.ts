@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { setDb } from '../../db/client.ts'
+import { forgetDb, setDb } from '../../db/client.ts'
 import { createTestDatabase, type TestDatabase } from '../../db/testing.ts'
 import { setEngine } from '../../execution/engine.ts'
 import { main } from '../main.ts'
@@ -30,7 +30,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   setEngine(undefined)
-  ;(globalThis as { __controlroomDb?: unknown }).__controlroomDb = undefined
+  forgetDb()
   await t?.cleanup()
   rmSync(dir, { recursive: true, force: true })
 })
