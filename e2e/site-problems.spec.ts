@@ -11,12 +11,12 @@ const SHOTS = path.join('test-results', 'screenshots')
 
 const yaml = (gpus: number) => `analysis:
   stages:
-    - { id: Train, op: shell, params: { command: "echo train" }, execution: { require: gpu } }
+    - { id: Train, op: shell, params: { command: "echo train" }, execution: { require: trainers } }
 execution:
   backend: local
   strategy: local
   pools:
-    gpu:
+    trainers:
       workers: 1
       resources: { cpus: 1, gpus: ${gpus} }
 `
@@ -36,7 +36,7 @@ test('a pool bigger than this host is a problem in the Problems tab, and the pla
   await expect(problem).toHaveAttribute('data-severity', 'error')
   await expect(problem).toHaveAttribute('data-line', '10')
   await expect(problem.locator('.loc')).toHaveText('10:29')
-  await expect(problem).toContainText("on this site, pool 'gpu': pool 'gpu' needs 4096 GPUs per worker; this host has")
+  await expect(problem).toContainText("on this site: pool 'trainers' needs 4096 GPUs per worker; this host has")
   await expect(problem).toContainText('lower resources.gpus')
   // the editor marks the same place
   await expect
@@ -60,4 +60,23 @@ test('a pool bigger than this host is a problem in the Problems tab, and the pla
   await page.evaluate((v) => window.__composer!.setValue(v), yaml(0))
   await expect(status).toHaveText('plan ok', { timeout: 20_000 })
   await expect(page.getByTestId('problems-list').locator('[data-code="host-gpus-insufficient"]')).toHaveCount(0)
+})
+
+test('the plan panel shows which profile set each execution value', async ({ page }) => {
+  await page.goto('/compose?example=local-quickstart')
+  await page.waitForFunction(() => Boolean(window.__composer) && window.__composer!.getValue().length > 0)
+  await page.evaluate(() =>
+    window.__composer!.setValue(
+      'use:\n  profiles: [dask_local]\nanalysis:\n  stages: [{ id: A, op: noop }]\nexecution:\n  config: { workers: 2 }\n',
+    ),
+  )
+  await expect(page.getByTestId('plan-backend')).toHaveText('dask', { timeout: 20_000 })
+  await page.getByTestId('plan-tab-pools').click()
+  await expect(page.getByTestId('profile-layers')).toContainText('builtin < dask_local < workflow')
+  const row = (k: string) => page.locator(`[data-testid="provenance-row"][data-key="${k}"]`)
+  await expect(row('execution.backend')).toHaveAttribute('data-from', 'profile:dask_local')
+  await expect(row('execution.config.workers')).toHaveAttribute('data-from', 'workflow')
+  await expect(row('execution.config.memory_limit')).toHaveAttribute('data-from', 'profile:dask_local')
+  fs.mkdirSync(SHOTS, { recursive: true })
+  await page.screenshot({ path: path.join(SHOTS, 'profile-provenance.png') })
 })

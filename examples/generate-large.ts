@@ -22,7 +22,7 @@ export function generateLarge(total = 500, seed = 20240601): string {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0
     return state / 2 ** 32
   }
-  const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!
 
   const lines: string[] = []
   const w = (s = '') => lines.push(s)
@@ -67,29 +67,29 @@ export function generateLarge(total = 500, seed = 20240601): string {
         extra.push(`params: { dataset: sample${b} }`)
       } else if (k % 17 === 0) {
         op = 'custom.build_index'
-        extra.push(`needs: [${mine[mine.length - 1]}]`)
+        extra.push(`needs: [${mine![mine!.length - 1]}]`)
         extra.push('execution:')
         extra.push('  require: high_memory')
         extra.push('  timeout: 02:00:00')
       } else if (k % 23 === 0) {
         op = 'custom.infer'
-        extra.push(`from: ${mine[mine.length - 1]}.events`)
+        extra.push(`from: ${mine![mine!.length - 1]}.events`)
         extra.push('execution:')
         extra.push('  prefer: gpu')
         extra.push('  fallback: cpu')
         extra.push('  modifiers: [gpu.preload, { name: cuda.jit, params: { cache: true } }]')
-      } else if (k % 7 === 0 && mine.length >= 3) {
+      } else if (k % 7 === 0 && mine!.length >= 3) {
         // fan-in within the branch
-        const a = mine[mine.length - 1]
-        const c = mine[Math.floor(rand() * (mine.length - 1))]
+        const a = mine![mine!.length - 1]
+        const c = mine![Math.floor(rand() * (mine!.length - 1))]
         extra.push(`needs: [${a}, ${c}]`)
         extra.push(`params: { merge: true }`)
-      } else if (k % 11 === 0 && b > 0 && branchIds[b - 1].length) {
+      } else if (k % 11 === 0 && b > 0 && branchIds[b - 1]!.length) {
         // cross-branch fan-in
-        extra.push(`needs: [${mine[mine.length - 1]}, ${pick(branchIds[b - 1])}]`)
+        extra.push(`needs: [${mine![mine!.length - 1]}, ${pick(branchIds[b - 1]!)}]`)
       } else if (k % 5 === 0) {
         extra.push(`from:`)
-        extra.push(`  - { node: ${mine[mine.length - 1]}, port: events, as: events }`)
+        extra.push(`  - { node: ${mine![mine!.length - 1]}, port: events, as: events }`)
       } else {
         // implicit: the previous stage in source order (the previous stage of this branch)
         if (op === 'hep.select') extra.push(`params: { selection: "nMuon >= ${1 + Math.floor(rand() * 3)}" }`)
@@ -100,7 +100,7 @@ export function generateLarge(total = 500, seed = 20240601): string {
         extra.push('  retries: 2')
       }
       stage(id, op, extra)
-      mine.push(id)
+      mine!.push(id)
     }
   }
   const lasts = branchIds.map((b) => b[b.length - 1]).filter(Boolean)

@@ -1,6 +1,7 @@
 'use client'
 
 import { memo, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react'
+import { ProfileProvenance } from './ProfileProvenance'
 import type { CompileResult, ExecutionPlan, Problem } from '~/server/workflow'
 import { formatMemory } from './planGraph'
 import { CopyButton } from '~/components/ui/CopyButton'
@@ -66,6 +67,7 @@ export const PlanPanel = memo(function PlanPanel(props: PlanPanelProps) {
       <div className="plan-panel-body">
         {tab === 'routing' ? <RoutingTable plan={plan} colors={colors} onStageClick={props.onStageClick} /> : null}
         {tab === 'pools' ? <PoolsTable plan={plan} colors={colors} /> : null}
+        {tab === 'pools' && plan ? <ProfileProvenance plan={plan} /> : null}
         {tab === 'problems' ? (
           <ProblemList problems={problems} onProblemClick={props.onProblemClick} emptyText="No problems." />
         ) : null}

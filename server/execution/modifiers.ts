@@ -41,9 +41,9 @@ registerModifier({
   apply({ spec, params }) {
     spec.collect.profile = true
     spec.collect.rssSampleMs = spec.collect.rssSampleMs ? Math.min(spec.collect.rssSampleMs, 100) : 100
-    if (params.cprofile && spec.argv.length > 1 && /pyshim\.py$/.test(spec.argv[1])) {
+    if (params.cprofile && spec.argv.length > 1 && /pyshim\.py$/.test(spec.argv[1]!)) {
       const out = typeof params.output === 'string' ? params.output : path.join(spec.taskDir, 'profile.pstats')
-      spec.argv = [spec.argv[0], '-m', 'cProfile', '-o', out, ...spec.argv.slice(1)]
+      spec.argv = [spec.argv[0]!, '-m', 'cProfile', '-o', out, ...spec.argv.slice(1)]
       spec.metadata.profileOutput = out
     }
   },

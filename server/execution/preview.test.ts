@@ -50,7 +50,7 @@ execution:
     expect(r.ok).toBe(false) // ... but this host has no 64 GPUs
     const gpu = r.siteProblems.find((p) => p.code === 'host-gpus-insufficient')!
     expect(gpu.severity).toBe('error')
-    expect(gpu.message).toMatch(/^on this site, pool 'gpu': pool 'gpu' needs 64 GPUs per worker; this host has \d+$/)
+    expect(gpu.message).toMatch(/^on this site: pool 'gpu' needs 64 GPUs per worker; this host has \d+$/)
     expect(gpu.hint).toMatch(/lower resources.gpus/)
     expect([gpu.range.start.line, gpu.range.start.col]).toEqual([8, 29])
     // within what the host has: ok

@@ -32,7 +32,7 @@ export function processGroup(pid: number): number | null {
 /** one-letter state (field 3): R, S, D, Z (zombie), T, ... */
 export function processState(pid: number): string | null {
   const f = statFields(pid)
-  return f ? f[0] : null
+  return f ? (f[0] ?? null) : null
 }
 
 /**

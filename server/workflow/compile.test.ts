@@ -63,19 +63,19 @@ describe('examples', () => {
       { from: 'BuildIndex', kind: 'implicit', to: 'TrainModel' },
       { from: 'TrainModel', kind: 'implicit', to: 'ProducePlots' },
     ])
-    expect(plan.stages[1].modifiers).toEqual([
+    expect(plan.stages[1]!.modifiers).toEqual([
       { name: 'gpu.preload', params: {} },
       { name: 'cuda.jit', params: {} },
     ])
-    expect(plan.stages[0].routing).toMatchObject({ decision: 'require', require: 'high_memory' })
-    expect(plan.stages[2].routing.decision).toBe('default')
-    expect(plan.registry.ops['custom.train'].command).toEqual(['sh', '-c', 'echo training model'])
+    expect(plan.stages[0]!.routing).toMatchObject({ decision: 'require', require: 'high_memory' })
+    expect(plan.stages[2]!.routing.decision).toBe('default')
+    expect(plan.registry.ops['custom.train']!.command).toEqual(['sh', '-c', 'echo training model'])
     expect(plan.backend).toBe('local')
     expect(plan.strategy).toBe('local')
     expect(plan.passthrough).toEqual({ version: 1 })
     expect(Object.keys(r.stageRanges)).toEqual(['BuildIndex', 'TrainModel', 'ProducePlots'])
-    expect(r.stageRanges.BuildIndex.start.line).toBe(9)
-    expect(r.stageRanges.TrainModel.start).toMatchObject({ line: 14, col: 7 })
+    expect(r.stageRanges.BuildIndex!.start.line).toBe(9)
+    expect(r.stageRanges.TrainModel!.start).toMatchObject({ line: 14, col: 7 })
   })
 
   it('dask-slurm: site config kept, walltime parsed', () => {
@@ -306,8 +306,8 @@ describe('problems with exact positions', () => {
     const syntax = r.problems.filter((p) => p.code === 'yaml-syntax')
     expect(syntax.length).toBeGreaterThanOrEqual(2)
     expect(syntax.map(brief)).toEqual(['5:1 error yaml-syntax', '7:1 error yaml-syntax'])
-    expect(syntax[0].hint).toMatch(/indent/)
-    expect(formatProblem(syntax[0], 'wf.yaml')).toMatch(
+    expect(syntax[0]!.hint).toMatch(/indent/)
+    expect(formatProblem(syntax[0]!, 'wf.yaml')).toMatch(
       /^wf\.yaml:\d+:\d+: error yaml-syntax: YAML syntax error: .+ \(hint: .+\)$/,
     )
   })
@@ -449,7 +449,7 @@ describe('problems with exact positions', () => {
       18,
     )
     expect(problem.message).toBe("no pool provides 'high_mem'; did you mean 'high_memory'?")
-    expect(result.plan!.stages[0].pool).toBe('default')
+    expect(result.plan!.stages[0]!.pool).toBe('default')
   })
 
   it('unknown-pool for a declared class no pool uses', () => {
@@ -480,8 +480,8 @@ describe('problems with exact positions', () => {
       'warning',
     )
     expect(result.ok).toBe(true)
-    expect(result.plan!.stages[0].routing).toMatchObject({ decision: 'default', prefer: 'tpu', fallback: null })
-    expect(result.plan!.stages[0].pool).toBe('default')
+    expect(result.plan!.stages[0]!.routing).toMatchObject({ decision: 'default', prefer: 'tpu', fallback: null })
+    expect(result.plan!.stages[0]!.pool).toBe('default')
     expect(result.plan!.warnings.map((w) => w.code)).toEqual(['prefer-unavailable'])
   })
 
@@ -544,7 +544,7 @@ describe('problems with exact positions', () => {
     expect(w.problem.hint).toContain('registry')
     const e = expectProblem(text, 'unknown-op', 4, 11, 'error', { forRun: true })
     expect(e.result.ok).toBe(false)
-    expect(compileWorkflow(`analysis:\n  stages:\n    - id: A\n      op: hep.hsit\n`).problems[0].hint).toMatch(
+    expect(compileWorkflow(`analysis:\n  stages:\n    - id: A\n      op: hep.hsit\n`).problems[0]!.hint).toMatch(
       /^did you mean 'hep.hist'\?/,
     )
   })

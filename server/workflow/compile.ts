@@ -1,7 +1,7 @@
 /**
  * The workflow compiler: YAML text -> execution plan + located problems.
  *
- *   parse (compiler/parse.ts) -> normalise (compiler/normalise.ts, compiler/pools.ts)
+ *   parse (compiler/parse.ts) -> profiles (compiler/profiles.ts: use.profiles layers) -> normalise (compiler/normalise.ts, compiler/pools.ts)
  *   -> validate (compiler/validate.ts: stages, needs/from/implicit edges, cycles, order)
  *   -> route (compiler/route.ts) -> plan (compiler/plan.ts, + hash)
  *
@@ -32,6 +32,7 @@ import {
   normaliseRegistry,
 } from './compiler/normalise.ts'
 import { parseWorkflow } from './compiler/parse.ts'
+import { resolveProfiles } from './compiler/profiles.ts'
 import { buildPlan, sortProblems } from './compiler/plan.ts'
 import { checkConfigWorkers, normaliseExecution } from './compiler/pools.ts'
 import { routeStages } from './compiler/route.ts'
@@ -71,8 +72,11 @@ function finish(
 function compileInner(ctx: SourceContext, options: CompileOptions): CompileResult {
   const parsed = parseWorkflow(ctx)
   if (!parsed) return finish(ctx, null, {})
-  const { js, analysis } = parsed
+  const { js: file, analysis } = parsed
   const forRun = options.forRun === true
+  // use.profiles: the execution the later passes read is the profiles' layers under the file's own
+  const profiles = resolveProfiles(ctx, file)
+  const js = profiles.execution === file.execution ? file : { ...file, execution: profiles.execution }
 
   const { registry, ops, customModifiers } = normaliseRegistry(ctx, js)
   const datasets = normaliseDatasets(ctx, js.data, js.datasets)
@@ -100,6 +104,7 @@ function compileInner(ctx: SourceContext, options: CompileOptions): CompileResul
     environment,
     credentials,
     datasets,
+    provenance: profiles.provenance,
   })
   return finish(ctx, plan, stages.stageRanges)
 }

@@ -23,23 +23,23 @@ export function cyclicComponents(n: number, deps: number[][]): number[][] {
     onStack[s] = 1
     while (iterStack.length) {
       const frame = iterStack[iterStack.length - 1]
-      const v = frame.v
+      const v = frame!.v
       const edges = deps[v]
-      if (frame.i < edges.length) {
-        const w = edges[frame.i++]
-        if (index[w] === -1) {
-          index[w] = low[w] = counter++
-          stack.push(w)
-          onStack[w] = 1
-          iterStack.push({ v: w, i: 0 })
-        } else if (onStack[w]) {
-          if (index[w] < low[v]) low[v] = index[w]
+      if (frame!.i < edges!.length) {
+        const w = edges![frame!.i++]
+        if (index[w!] === -1) {
+          index[w!] = low[w!] = counter++
+          stack.push(w!)
+          onStack[w!] = 1
+          iterStack.push({ v: w!, i: 0 })
+        } else if (onStack[w!]) {
+          if (index[w!]! < low[v]!) low[v] = index[w!]!
         }
       } else {
         iterStack.pop()
         if (iterStack.length) {
-          const parent = iterStack[iterStack.length - 1].v
-          if (low[v] < low[parent]) low[parent] = low[v]
+          const parent = iterStack[iterStack.length - 1]!.v
+          if (low[v]! < low[parent]!) low[parent] = low[v]!
         }
         if (low[v] === index[v]) {
           const comp: number[] = []
@@ -54,7 +54,7 @@ export function cyclicComponents(n: number, deps: number[][]): number[][] {
       }
     }
   }
-  out.sort((a, b) => a[0] - b[0])
+  out.sort((a, b) => a[0]! - b[0]!)
   return out
 }
 
@@ -64,11 +64,11 @@ export function cyclicComponents(n: number, deps: number[][]): number[][] {
  */
 export function cycleThrough(comp: number[], deps: number[][]): number[] {
   const inComp = new Set(comp)
-  const s = comp[0]
+  const s = comp[0]! // a component has at least one node
   // dependents within the component: dependents[d] = nodes that depend on d
   const dependents = new Map<number, number[]>()
   for (const v of comp) {
-    for (const d of deps[v]) {
+    for (const d of deps[v]!) {
       if (!inComp.has(d)) continue
       let list = dependents.get(d)
       if (!list) dependents.set(d, (list = []))
@@ -80,9 +80,9 @@ export function cycleThrough(comp: number[], deps: number[][]): number[] {
   const prev = new Map<number, number>()
   const queue = [s]
   const seen = new Set([s])
-  const sDeps = new Set(deps[s].filter((d) => inComp.has(d)))
+  const sDeps = new Set(deps[s]!.filter((d) => inComp.has(d)))
   for (let qi = 0; qi < queue.length; qi++) {
-    const v = queue[qi]
+    const v = queue[qi]!
     if (v !== s && sDeps.has(v)) {
       const path = [v]
       let cur = v
@@ -116,14 +116,14 @@ class MinHeap {
     let i = a.length - 1
     while (i > 0) {
       const p = (i - 1) >> 1
-      if (a[p] <= a[i]) break
-      ;[a[p], a[i]] = [a[i], a[p]]
+      if (a[p]! <= a[i]!) break
+      ;[a[p], a[i]] = [a[i]!, a[p]!]
       i = p
     }
   }
   pop(): number {
     const a = this.a
-    const top = a[0]
+    const top = a[0]!
     const last = a.pop()!
     if (a.length) {
       a[0] = last
@@ -132,10 +132,10 @@ class MinHeap {
         const l = 2 * i + 1
         const r = l + 1
         let m = i
-        if (l < a.length && a[l] < a[m]) m = l
-        if (r < a.length && a[r] < a[m]) m = r
+        if (l < a.length && a[l]! < a[m]!) m = l
+        if (r < a.length && a[r]! < a[m]!) m = r
         if (m === i) break
-        ;[a[m], a[i]] = [a[i], a[m]]
+        ;[a[m], a[i]] = [a[i]!, a[m]!]
         i = m
       }
     }
@@ -151,9 +151,9 @@ export function topoOrder(n: number, deps: number[][]): number[] {
   const indeg = new Int32Array(n)
   const dependents: number[][] = Array.from({ length: n }, () => [])
   for (let v = 0; v < n; v++) {
-    for (const d of deps[v]) {
-      indeg[v]++
-      dependents[d].push(v)
+    for (const d of deps[v]!) {
+      indeg[v]!++
+      dependents[d]!.push(v)
     }
   }
   const heap = new MinHeap()
@@ -164,7 +164,7 @@ export function topoOrder(n: number, deps: number[][]): number[] {
     const v = heap.pop()
     order.push(v)
     placed[v] = 1
-    for (const w of dependents[v]) if (--indeg[w] === 0) heap.push(w)
+    for (const w of dependents[v]!) if (--indeg[w]! === 0) heap.push(w)
   }
   if (order.length < n) for (let v = 0; v < n; v++) if (!placed[v]) order.push(v)
   return order

@@ -59,7 +59,7 @@ function canon(v: unknown): unknown {
   const keys = Object.keys(obj)
   let sorted = true
   for (let i = 1; i < keys.length; i++) {
-    if (keys[i - 1] > keys[i]) {
+    if (keys[i - 1]! > keys[i]!) {
       sorted = false
       break
     }
@@ -67,7 +67,7 @@ function canon(v: unknown): unknown {
   let changed = !sorted
   const vals: unknown[] = new Array(keys.length)
   for (let i = 0; i < keys.length; i++) {
-    const orig = obj[keys[i]]
+    const orig = obj[keys[i]!]
     if (orig === undefined) changed = true
     const c = canon(orig)
     if (c !== orig) changed = true
@@ -76,13 +76,13 @@ function canon(v: unknown): unknown {
   if (!changed) return v
   // biome-ignore lint/correctness/noUnusedFunctionParameters: pre-existing: review when this component is next changed
   const order = keys.map((k, i) => i)
-  if (!sorted) order.sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0))
+  if (!sorted) order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0))
   const out: Record<string, unknown> = {}
   for (const i of order) {
     if (vals[i] === undefined) continue
     if (keys[i] === '__proto__')
       Object.defineProperty(out, '__proto__', { value: vals[i], enumerable: true, writable: true, configurable: true })
-    else out[keys[i]] = vals[i]
+    else out[keys[i]!] = vals[i]
   }
   return out
 }

@@ -20,7 +20,7 @@ function hepProblems(src: string) {
 function pos(src: string, needle: string, offset = 0) {
   const o = src.indexOf(needle) + offset
   const before = src.slice(0, o).split('\n')
-  return { line: before.length, col: before[before.length - 1].length + 1 }
+  return { line: before.length, col: before[before.length - 1]!.length + 1 }
 }
 
 describe('hep expression errors point into the YAML', () => {
@@ -34,10 +34,10 @@ describe('hep expression errors point into the YAML', () => {
             - leading(Muon_Pt) > > 20
 `)
     const [p] = hepProblems(src)
-    expect(p.path).toEqual(['analysis', 'stages', 0, 'params', 'selection', 'all', 1])
+    expect(p!.path).toEqual(['analysis', 'stages', 0, 'params', 'selection', 'all', 1])
     const want = pos(src, '> > 20', 2)
-    expect({ line: p.range.start.line, col: p.range.start.col }).toEqual(want)
-    expect(p.severity).toBe('error')
+    expect({ line: p!.range.start.line, col: p!.range.start.col }).toEqual(want)
+    expect(p!.severity).toBe('error')
   })
 
   it('quoted scalar and a hint for =', () => {
@@ -48,8 +48,8 @@ describe('hep expression errors point into the YAML', () => {
           - { name: x, expr: "pt1 = 3", bins: { n: 10, low: 0, high: 1 } }
 `)
     const [p] = hepProblems(src)
-    expect(p.range.start).toMatchObject(pos(src, '= 3'))
-    expect(p.hint).toBeTruthy()
+    expect(p!.range.start).toMatchObject(pos(src, '= 3'))
+    expect(p!.hint).toBeTruthy()
   })
 
   it('folded multi-line define: the error line is the continuation line', () => {
@@ -63,7 +63,7 @@ describe('hep expression errors point into the YAML', () => {
             - (py1 + py2) ** 2 +)
 `)
     const [p] = hepProblems(src)
-    expect(p.range.start).toMatchObject(pos(src, '+)', 1))
+    expect(p!.range.start).toMatchObject(pos(src, '+)', 1))
   })
 
   it('valid expressions and the bundled examples give no hep problem', () => {

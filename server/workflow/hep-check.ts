@@ -69,19 +69,19 @@ export function exprOffsetInScalar(source: string, start: number, end: number, e
   let j = 0
   while (j < col && i < end && j < expr.length) {
     const e = expr[j]
-    if (/\s/.test(e)) {
-      while (j < expr.length && /\s/.test(expr[j]) && j < col) j++
-      while (i < end && /\s/.test(source[i])) i++
+    if (/\s/.test(e!)) {
+      while (j < expr.length && /\s/.test(expr[j]!) && j < col) j++
+      while (i < end && /\s/.test(source[i]!)) i++
       continue
     }
     // skip raw whitespace (line folding) and escape backslashes not in the value
-    while (i < end && source[i] !== e && /[\s\\]/.test(source[i])) i++
+    while (i < end && source[i] !== e && /[\s\\]/.test(source[i]!)) i++
     if (source[i] === e) {
       i++
       j++
     } else return -1
   }
-  while (i < end && /\s/.test(source[i]) && j < expr.length && !/\s/.test(expr[j])) i++
+  while (i < end && /\s/.test(source[i]!) && j < expr.length && !/\s/.test(expr[j]!)) i++
   return i
 }
 

@@ -30,9 +30,9 @@ function check(text: string, forRun = false): CompileResult {
     const { start, end } = p.range
     if (!(start.offset >= 0 && end.offset <= text.length && start.offset <= end.offset))
       bad.push(`range ${JSON.stringify(p.range)}`)
-    if (lineStarts[start.line - 1] + start.col - 1 !== start.offset)
+    if (lineStarts[start.line - 1]! + start.col - 1 !== start.offset)
       bad.push(`line/col ${start.line}:${start.col} vs offset ${start.offset}`)
-    if (!(start.line === lineStarts.length || lineStarts[start.line] > start.offset)) bad.push(`line ${start.line}`)
+    if (!(start.line === lineStarts.length || lineStarts[start.line]! > start.offset)) bad.push(`line ${start.line}`)
   }
   if (r.plan) {
     const json = JSON.stringify(r.plan)
@@ -59,7 +59,7 @@ describe('nothing the user types crashes the compiler', () => {
   it('random character and line edits of the examples', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: small.length - 1 }), edits, fc.boolean(), (i, ops, forRun) => {
-        check(applyEdits(small[i], ops), forRun)
+        check(applyEdits(small[i]!, ops), forRun)
       }),
       { numRuns: 250, seed: 7 },
     )
@@ -76,7 +76,7 @@ describe('nothing the user types crashes the compiler', () => {
 
   it('every prefix of an example (typing it from the start)', () => {
     const text = small[0]
-    for (let n = 0; n <= text.length; n += 3) check(text.slice(0, n))
+    for (let n = 0; n <= text!.length; n += 3) check(text!.slice(0, n))
   })
 
   it('arbitrary values at arbitrary places (wrong types everywhere)', () => {
@@ -98,18 +98,18 @@ describe('nothing the user types crashes the compiler', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: docs.length - 1 }), fc.nat(), value, fc.boolean(), (i, pi, v, asKey) => {
         const doc = structuredClone(docs[i]) as Record<string, unknown>
-        const path = paths[i][pi % paths[i].length]
-        if (path.length === 0) {
+        const path = paths[i]![pi % paths[i]!.length]
+        if (path!.length === 0) {
           check(stringify(v))
           return
         }
         let cur = doc as Record<string | number, unknown>
-        for (const seg of path.slice(0, -1)) cur = cur[seg] as Record<string | number, unknown>
-        const last = path[path.length - 1]
+        for (const seg of path!.slice(0, -1)) cur = cur[seg] as Record<string | number, unknown>
+        const last = path![path!.length - 1]
         if (asKey && !Array.isArray(cur)) {
           const k = typeof v === 'string' && v ? v : 'zz_unknown'
-          cur[k] = cur[last]
-        } else cur[last] = v
+          cur[k] = cur[last!]
+        } else cur[last!] = v
         check(stringify(doc))
       }),
       { numRuns: 300, seed: 3 },

@@ -42,10 +42,10 @@ describe('workflowJsonSchema (generated from the zod schemas)', () => {
 
   it('catalogues the modifiers and built-in ops the design asks for', () => {
     const byName = Object.fromEntries(KNOWN_MODIFIERS.map((m) => [m.name, m]))
-    expect(byName['gpu.preload'].requiresGpu).toBe(true)
-    expect(byName['cuda.jit'].requiresGpu).toBe(true)
-    expect(byName.profile.requiresGpu).toBe(false)
-    expect(byName.diagnostics.requiresGpu).toBe(false)
+    expect(byName['gpu.preload']!.requiresGpu).toBe(true)
+    expect(byName['cuda.jit']!.requiresGpu).toBe(true)
+    expect(byName.profile!.requiresGpu).toBe(false)
+    expect(byName.diagnostics!.requiresGpu).toBe(false)
     expect(BUILTIN_OPS.map((o) => o.name)).toEqual(
       expect.arrayContaining(['shell', 'python', 'noop', 'hep.define', 'hep.select', 'hep.hist']),
     )

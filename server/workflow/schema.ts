@@ -197,7 +197,10 @@ export const ExecutionSchema = z
   .strictObject({
     backend: z.enum(BACKENDS).optional().describe('Who schedules tasks: local (built in) or dask.'),
     strategy: z.enum(STRATEGIES).optional().describe('How workers are created: local (default), slurm or htcondor.'),
-    profiles: z.array(z.string()).optional().describe('fasthep-flow execution profiles (kept as metadata).'),
+    profiles: z
+      .array(z.string())
+      .optional()
+      .describe('Kept as metadata, as in fasthep-flow: selects no profile (use.profiles does).'),
     resources: z
       .record(z.string(), ResourceSpecSchema)
       .optional()
@@ -340,6 +343,16 @@ export const WorkflowSchema = z
     ),
     sources: z.record(z.string(), z.unknown()).optional(),
     registry: RegistrySchema.optional(),
+    use: z
+      .looseObject({
+        profiles: z
+          .array(z.string())
+          .optional()
+          .describe(
+            "Profiles whose execution settings apply under the workflow's own, in order: registry, basic, dask_local, hep, hep_debug, or package:registry.",
+          ),
+      })
+      .optional(),
     defaults: z.record(z.string(), z.unknown()).optional(),
     analysis: z.looseObject({ stages: z.array(StageSchema) }),
     execution: ExecutionSchema.optional(),

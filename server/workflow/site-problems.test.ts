@@ -25,7 +25,7 @@ describe('site feasibility as compile problems', () => {
     expect(problems.length).toBeGreaterThan(0)
     const gpu = problems.find((p) => /GPU/.test(p.message))!
     expect(gpu).toMatchObject({ severity: 'error' })
-    expect(gpu.message).toMatch(/^on this site, pool 'gpu': /)
+    expect(gpu.message).toMatch(/^on this site: pool 'gpu' needs 64 GPUs per worker/)
     // at the resource asked for
     expect([gpu.range.start.line, gpu.range.start.col]).toEqual([6, 37])
   })

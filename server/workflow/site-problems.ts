@@ -42,7 +42,11 @@ export function siteProblemsAsCompileProblems(yaml: string, problems: readonly S
     if (p.pool) candidates.push(['execution', 'pools', p.pool])
     candidates.push(['execution'])
     const at = candidates.find((c) => ctx.locate(c).exact) ?? []
-    const message = p.pool ? `on this site, pool '${p.pool}': ${p.message}` : `on this site: ${p.message}`
+    // name the pool unless the message does already
+    const message =
+      p.pool && !p.message.includes(`pool '${p.pool}'`)
+        ? `on this site, pool '${p.pool}': ${p.message}`
+        : `on this site: ${p.message}`
     ctx.add(p.code, p.severity, message, at, { at: 'key', ...(p.hint ? { hint: p.hint } : {}) })
   }
   // only the problems added here (SourceContext may also report YAML problems of its own)

@@ -94,8 +94,9 @@ export class SourceContext {
       logLevel: 'silent',
     })
     const docs = Array.isArray(parsed) ? parsed : []
-    const doc = docs[0] ?? new Document(null)
-    this.reportYamlErrors(doc as Document.Parsed)
+    // an empty source has no document: an empty one stands in (it parses like `null`)
+    const doc = (docs[0] ?? new Document(null)) as Document.Parsed
+    this.reportYamlErrors(doc)
     for (const extra of docs.slice(1)) {
       const start = extra.range?.[0] ?? source.length
       const marker = source.lastIndexOf('---', start)
@@ -143,10 +144,10 @@ export class SourceContext {
     let hi = ls.length - 1
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1
-      if (ls[mid] <= o) lo = mid
+      if (ls[mid]! <= o) lo = mid
       else hi = mid - 1
     }
-    return { col: o - ls[lo] + 1, line: lo + 1, offset: o }
+    return { col: o - ls[lo]! + 1, line: lo + 1, offset: o }
   }
 
   range(start: number, end: number): SourceRange {
@@ -181,7 +182,7 @@ export class SourceContext {
         const pairs = node.pairs
         // later duplicates win, like the JS value
         for (let j = pairs.length - 1; j >= 0; j--) {
-          const kv = pairs[j].key.value
+          const kv = pairs[j]!.key.value
           if (kv !== undefined && String(kv) === want) {
             found = pairs[j]
             break
@@ -262,7 +263,7 @@ export class SourceContext {
     const shown = doc.errors.slice(0, MAX_YAML_ERRORS)
     if (doc.errors.length > MAX_YAML_ERRORS) {
       const e = doc.errors[MAX_YAML_ERRORS]
-      const [start, end] = e.pos ?? [0, 0]
+      const [start, end] = e!.pos ?? [0, 0]
       this.problems.push({
         code: 'yaml-syntax',
         hint: 'fix the first errors: the others often follow from them',
@@ -276,7 +277,7 @@ export class SourceContext {
       const code = e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax'
       const [start, end] = e.pos ?? [0, 0]
       let message = String(e.message)
-        .split('\n')[0]
+        .split('\n')[0]!
         .replace(/ at line \d+, column \d+:?$/, '')
       if (e.code === 'DUPLICATE_KEY') {
         const keyPath = duplicateKeyPath(doc, start)
@@ -296,7 +297,7 @@ export class SourceContext {
       this.problems.push({
         code: 'yaml-warning',
         severity: 'warning',
-        message: String(w.message).split('\n')[0],
+        message: String(w.message).split('\n')[0]!,
         range: this.range(start, end),
         path: [],
       })

@@ -191,6 +191,8 @@ export interface ExecutionPlan {
   datasets: DatasetSpec[]
   /** other top-level keys, kept as given */
   passthrough: Record<string, unknown>
+  /** where the execution values came from, when the workflow selects profiles (use.profiles) */
+  provenance?: PlanProvenance
   warnings: Problem[]
 }
 
@@ -205,4 +207,14 @@ export interface BuiltinOpInfo {
   name: string
   description: string
   params?: Record<string, string>
+}
+
+/** the layers of a workflow's execution settings, lowest first, and the layer of each value */
+export interface PlanProvenance {
+  layers: {
+    name: string
+    kind: 'builtin-defaults' | 'builtin' | 'builtin-registry' | 'package' | 'package-registry' | 'workflow'
+  }[]
+  /** `execution.backend`, `execution.config.workers`, `execution.pools.gpu`, ... -> `profile:<name>` | `workflow` */
+  values: Record<string, string>
 }

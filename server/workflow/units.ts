@@ -58,7 +58,7 @@ export function tryParseMemory(input: unknown): ParseResult {
   const m = MEMORY_RE.exec(s)
   if (!m) return { ok: false, error: `cannot read memory size '${input}'` }
   const n = Number(m[1])
-  const unit = m[2].toLowerCase()
+  const unit = m[2]!.toLowerCase()
   if (unit === '') return { ok: true, value: Math.round(n * KIB ** 2) }
   const mult = MEMORY_UNITS[unit]
   if (mult === undefined) return { ok: false, error: `unknown memory unit '${m[2]}' in '${input}'` }
@@ -117,17 +117,17 @@ export function tryParseDuration(input: unknown, opts: { bareUnit?: 'minutes' | 
       // D-HH, D-HH:MM, D-HH:MM:SS
       const [h, mi = 0, se = 0] = nums
       if (mi >= 60 || se >= 60) return { ok: false, error: `minutes and seconds must be below 60 in '${input}'` }
-      secs = Number(days) * 86400 + h * 3600 + mi * 60 + se
+      secs = Number(days) * 86400 + h! * 3600 + mi * 60 + se
     } else if (nums.length === 1) {
-      secs = nums[0] * bare // bare number
+      secs = nums[0]! * bare // bare number
     } else if (nums.length === 2) {
       const [mi, se] = nums // MM:SS
-      if (se >= 60) return { ok: false, error: `seconds must be below 60 in '${input}'` }
-      secs = mi * 60 + se
+      if (se! >= 60) return { ok: false, error: `seconds must be below 60 in '${input}'` }
+      secs = mi! * 60 + se!
     } else {
       const [h, mi, se] = nums // HH:MM:SS
-      if (mi >= 60 || se >= 60) return { ok: false, error: `minutes and seconds must be below 60 in '${input}'` }
-      secs = h * 3600 + mi * 60 + se
+      if (mi! >= 60 || se! >= 60) return { ok: false, error: `minutes and seconds must be below 60 in '${input}'` }
+      secs = h! * 3600 + mi! * 60 + se!
     }
     return { ok: true, value: secs }
   }
@@ -139,7 +139,7 @@ export function tryParseDuration(input: unknown, opts: { bareUnit?: 'minutes' | 
     SUFFIX_PART_RE.lastIndex = pos
     const m = SUFFIX_PART_RE.exec(s)
     if (!m) return { ok: false, error: `cannot read duration '${input}'` }
-    const mult = DURATION_UNITS[m[2].toLowerCase()]
+    const mult = DURATION_UNITS[m[2]!.toLowerCase()]
     if (mult === undefined) return { ok: false, error: `unknown duration unit '${m[2]}' in '${input}'` }
     total += Number(m[1]) * mult
     pos = SUFFIX_PART_RE.lastIndex

@@ -149,7 +149,7 @@ describe('fast YAML parser', () => {
           maxLength: 4,
         }),
       )
-      .map(([i, ops]) => applyEdits(sources[i], ops))
+      .map(([i, ops]) => applyEdits(sources[i]!, ops))
     fc.assert(
       fc.property(edit, (text) => {
         agree(text)

@@ -82,7 +82,7 @@ export function fromYamlDocument(doc: Document.Parsed): YNode | null {
       }
       if (!flow && m.pairs.length) {
         const last = m.pairs[m.pairs.length - 1]
-        m.end = Math.max(last.key.end, last.value.end)
+        m.end = Math.max(last!.key.end, last!.value.end)
       }
       out = m
     } else if (isSeq(node)) {
@@ -94,7 +94,7 @@ export function fromYamlDocument(doc: Document.Parsed): YNode | null {
         s.items.push(c)
         pos = c.end + 1
       }
-      if (!flow && s.items.length) s.end = s.items[s.items.length - 1].end
+      if (!flow && s.items.length) s.end = s.items[s.items.length - 1]!.end
       out = s
     } else if (isScalar(node)) {
       out = { kind: 'scalar', start: r[0], end: r[1], value: node.value }
@@ -249,17 +249,17 @@ class FastParser {
   parse(): FastParseResult {
     const L = this.lineStart.length
     for (let i = 0; i < L; i++) {
-      if (this.indent[i] < 0) {
+      if (this.indent[i]! < 0) {
         // a directive or document marker only counts at column 0; '#' lines are comments
         continue
       }
       const s = this.lineStart[i]
       if (this.indent[i] === 0) {
-        const c = this.src[s]
+        const c = this.src[s!]
         if (c === '%') bail()
         if (
           (this.src.startsWith('---', s) || this.src.startsWith('...', s)) &&
-          (s + 3 >= this.lineEnd[i] || this.src.charCodeAt(s + 3) === SP)
+          (s! + 3 >= this.lineEnd[i]! || this.src.charCodeAt(s! + 3) === SP)
         )
           bail()
       }
@@ -268,10 +268,10 @@ class FastParser {
     this.skipBlank()
     if (this.li >= L) return { root: null, value: null }
     const ind = this.indent[this.li]
-    const col = this.lineStart[this.li] + ind
+    const col = this.lineStart[this.li]! + ind!
     const c = this.src[col]
-    if (c !== '-' && !this.lineHasKey(col, this.lineEnd[this.li])) bail() // a bare scalar document
-    const out = this.block(ind)
+    if (c !== '-' && !this.lineHasKey(col, this.lineEnd[this.li]!)) bail() // a bare scalar document
+    const out = this.block(ind!)
     this.skipBlank()
     if (this.li < L) bail()
     return { root: out.node, value: out.value }
@@ -279,20 +279,20 @@ class FastParser {
 
   private skipBlank() {
     const L = this.indent.length
-    while (this.li < L && this.indent[this.li] < 0) this.li++
+    while (this.li < L && this.indent[this.li]! < 0) this.li++
   }
 
   /** Parse the block node starting on the current line at indentation `ind`. */
   private block(ind: number): { node: YNode; value: unknown } {
-    const s = this.lineStart[this.li] + ind
+    const s = this.lineStart[this.li]! + ind
     const src = this.src
     if (src.charCodeAt(s) === DASH) {
       const nx = src.charCodeAt(s + 1)
-      if (nx === SP || s + 1 >= this.lineEnd[this.li]) return this.blockSeq(ind)
+      if (nx === SP || s + 1 >= this.lineEnd[this.li]!) return this.blockSeq(ind)
     }
-    if (this.lineHasKey(s, this.lineEnd[this.li])) return this.blockMap(ind, s)
+    if (this.lineHasKey(s, this.lineEnd[this.li]!)) return this.blockMap(ind, s)
     // a scalar or flow collection alone on its line
-    const r = this.inline(s, this.lineEnd[this.li])
+    const r = this.inline(s, this.lineEnd[this.li]!)
     this.li++
     this.skipBlank()
     return r
@@ -353,20 +353,20 @@ class FastParser {
       let k: number
       const c = src[keyAt]
       if (c === '"' || c === "'") {
-        const q = this.quotedEnd(keyAt, e)
+        const q = this.quotedEnd(keyAt, e!)
         if (q < 0) bail()
         key = { kind: 'scalar', start: keyAt, end: q, value: this.unquote(keyAt, q) }
         if (key.value === '__proto__') bail()
         k = q
-        while (k < e && src.charCodeAt(k) === SP) k++
+        while (k < e! && src.charCodeAt(k) === SP) k++
         if (src.charCodeAt(k) !== COLON) bail()
       } else {
         if (badPlainStart(src, keyAt, false)) bail()
         k = keyAt
         for (;;) {
-          if (k >= e) bail()
+          if (k >= e!) bail()
           const ch = src.charCodeAt(k)
-          if (ch === COLON && (k + 1 >= e || src.charCodeAt(k + 1) === SP)) break
+          if (ch === COLON && (k + 1 >= e! || src.charCodeAt(k + 1) === SP)) break
           if (ch === HASH && src.charCodeAt(k - 1) === SP) bail()
           k++
         }
@@ -383,15 +383,15 @@ class FastParser {
       // value
       const afterColon = k + 1
       let p = afterColon
-      while (p < e && src.charCodeAt(p) === SP) p++
+      while (p < e! && src.charCodeAt(p) === SP) p++
       let vnode: YNode
       let vval: unknown
-      if (p >= e || (src.charCodeAt(p) === HASH && p > afterColon)) {
+      if (p >= e! || (src.charCodeAt(p) === HASH && p > afterColon)) {
         // value on the following lines (or empty)
         this.li++
         this.skipBlank()
-        if (this.li < L && this.indent[this.li] > ind) {
-          const r = this.block(this.indent[this.li])
+        if (this.li < L && this.indent[this.li]! > ind) {
+          const r = this.block(this.indent[this.li]!)
           vnode = r.node
           vval = r.value
         } else if (this.li < L && this.indent[this.li] === ind && this.isSeqLine(this.li, ind)) {
@@ -403,91 +403,91 @@ class FastParser {
           vval = null
         }
       } else if (src[p] === '|') {
-        const r = this.literal(p, e, ind)
+        const r = this.literal(p, e!, ind)
         vnode = r.node
         vval = r.value
         this.skipBlank()
-        if (this.li < L && this.indent[this.li] > ind) bail()
+        if (this.li < L && this.indent[this.li]! > ind) bail()
       } else {
         if (src.charCodeAt(p) === HASH) bail()
-        const r = this.inline(p, e)
+        const r = this.inline(p, e!)
         vnode = r.node
         vval = r.value
         this.li++
         this.skipBlank()
-        if (this.li < L && this.indent[this.li] > ind) bail() // continuation lines
+        if (this.li < L && this.indent[this.li]! > ind) bail() // continuation lines
       }
       map.pairs.push({ key, value: vnode })
       value[ks] = vval
       // biome-ignore lint/complexity/useMathMinMax: pre-existing: review when this component is next changed
       map.end = vnode.end > key.end ? vnode.end : key.end
       // next pair?
-      if (this.li >= L || this.indent[this.li] < ind) break
-      if (this.indent[this.li] > ind) bail()
-      keyAt = this.lineStart[this.li] + ind
+      if (this.li >= L || this.indent[this.li]! < ind) break
+      if (this.indent[this.li]! > ind) bail()
+      keyAt = this.lineStart[this.li]! + ind
       if (this.isSeqLine(this.li, ind)) bail() // '- ' where a key is expected
-      if (!this.lineHasKey(keyAt, this.lineEnd[this.li])) bail()
+      if (!this.lineHasKey(keyAt, this.lineEnd[this.li]!)) bail()
     }
     return { node: map, value }
   }
 
   private isSeqLine(li: number, ind: number): boolean {
-    const s = this.lineStart[li] + ind
+    const s = this.lineStart[li]! + ind
     if (this.src.charCodeAt(s) !== DASH) return false
-    return s + 1 >= this.lineEnd[li] || this.src.charCodeAt(s + 1) === SP
+    return s + 1 >= this.lineEnd[li]! || this.src.charCodeAt(s + 1) === SP
   }
 
   private blockSeq(ind: number): { node: YSeq; value: unknown[] } {
     const src = this.src
     const L = this.indent.length
-    const first = this.lineStart[this.li] + ind
+    const first = this.lineStart[this.li]! + ind
     const seq: YSeq = { kind: 'seq', start: first, end: first, flow: false, items: [] }
     const value: unknown[] = []
     for (;;) {
-      const dash = this.lineStart[this.li] + ind
+      const dash = this.lineStart[this.li]! + ind
       const e = this.lineEnd[this.li]
       let p = dash + 1
-      while (p < e && src.charCodeAt(p) === SP) p++
+      while (p < e! && src.charCodeAt(p) === SP) p++
       let node: YNode
       let v: unknown
-      if (p >= e || (src.charCodeAt(p) === HASH && p > dash + 1)) {
+      if (p >= e! || (src.charCodeAt(p) === HASH && p > dash + 1)) {
         this.li++
         this.skipBlank()
-        if (this.li < L && this.indent[this.li] > ind) {
-          const r = this.block(this.indent[this.li])
+        if (this.li < L && this.indent[this.li]! > ind) {
+          const r = this.block(this.indent[this.li]!)
           node = r.node
           v = r.value
         } else {
           node = { kind: 'scalar', start: p, end: p, value: null }
           v = null
         }
-      } else if (src.charCodeAt(p) === DASH && (p + 1 >= e || src.charCodeAt(p + 1) === SP)) {
+      } else if (src.charCodeAt(p) === DASH && (p + 1 >= e! || src.charCodeAt(p + 1) === SP)) {
         bail() // compact nested sequence
       } else if (src[p] === '|') {
-        const r = this.literal(p, e, ind)
+        const r = this.literal(p, e!, ind)
         node = r.node
         v = r.value
         this.skipBlank()
-        if (this.li < L && this.indent[this.li] > ind) bail()
-      } else if (this.lineHasKey(p, e)) {
+        if (this.li < L && this.indent[this.li]! > ind) bail()
+      } else if (this.lineHasKey(p, e!)) {
         // compact mapping: `- key: value` with more keys aligned below
-        const col = p - this.lineStart[this.li]
+        const col = p - this.lineStart[this.li]!
         const r = this.blockMap(col, p)
         node = r.node
         v = r.value
       } else {
-        const r = this.inline(p, e)
+        const r = this.inline(p, e!)
         node = r.node
         v = r.value
         this.li++
         this.skipBlank()
-        if (this.li < L && this.indent[this.li] > ind) bail()
+        if (this.li < L && this.indent[this.li]! > ind) bail()
       }
       seq.items.push(node)
       value.push(v)
       seq.end = node.end > dash ? node.end : dash + 1
-      if (this.li >= L || this.indent[this.li] < ind) break
-      if (this.indent[this.li] > ind) bail()
+      if (this.li >= L || this.indent[this.li]! < ind) break
+      if (this.indent[this.li]! > ind) bail()
       if (!this.isSeqLine(this.li, ind)) break // the next key of a parent map at the same indentation
     }
     return { node: seq, value }
@@ -518,35 +518,35 @@ class FastParser {
       const s0 = this.lineStart[j]
       const e0 = this.lineEnd[j]
       let q = s0
-      while (q < e0 && src.charCodeAt(q) === SP) q++
-      if (q < e0) {
-        m = q - s0
+      while (q! < e0! && src.charCodeAt(q!) === SP) q!++
+      if (q! < e0!) {
+        m = q! - s0!
         break
       }
-      if (e0 - s0 > maxLeadingBlank) maxLeadingBlank = e0 - s0
+      if (e0! - s0! > maxLeadingBlank) maxLeadingBlank = e0! - s0!
     }
     const lines: string[] = []
     let lastContent = -1 // index in `lines` of the last line with content
-    let end = this.lineEnd[this.li] + 1 // after the header line
+    let end = this.lineEnd[this.li]! + 1 // after the header line
     if (m > n) {
       if (maxLeadingBlank > m) bail()
       for (; li < L; li++) {
         const s0 = this.lineStart[li]
         const e0 = this.lineEnd[li]
         let q = s0
-        while (q < e0 && src.charCodeAt(q) === SP) q++
+        while (q! < e0! && src.charCodeAt(q!) === SP) q!++
         const blank = q === e0
-        if (!blank && q - s0 < m) {
-          if (q - s0 > n || src.charCodeAt(q) === HASH) bail()
+        if (!blank && q! - s0! < m) {
+          if (q! - s0! > n || src.charCodeAt(q!) === HASH) bail()
           break
         }
-        if (blank && e0 - s0 <= m) {
+        if (blank && e0! - s0! <= m) {
           lines.push('')
           continue
         }
-        lines.push(src.slice(s0 + m, e0))
+        lines.push(src.slice(s0! + m, e0))
         lastContent = lines.length - 1
-        end = e0 + 1
+        end = e0! + 1
       }
     } else {
       // empty scalar: the next non-blank line is not indented enough
@@ -554,10 +554,10 @@ class FastParser {
         const s0 = this.lineStart[li]
         const e0 = this.lineEnd[li]
         let q = s0
-        while (q < e0 && src.charCodeAt(q) === SP) q++
-        if (q < e0) break
-        if (e0 - s0 > n) bail()
-        end = e0 + 1 // the yaml package counts blank lines into an empty block scalar
+        while (q! < e0! && src.charCodeAt(q!) === SP) q!++
+        if (q! < e0!) break
+        if (e0! - s0! > n) bail()
+        end = e0! + 1 // the yaml package counts blank lines into an empty block scalar
       }
     }
     if (end > this.n) {

@@ -47,7 +47,7 @@ function childSchemas(s: AnySchema, seg: string | number): AnySchema[] {
     const d = def(alt)
     if (d.type === 'object') {
       const shape = d.shape as Record<string, AnySchema>
-      if (typeof seg === 'string' && Object.hasOwn(shape, seg)) out.push(shape[seg])
+      if (typeof seg === 'string' && Object.hasOwn(shape, seg)) out.push(shape[seg]!)
     } else if (d.type === 'record') {
       out.push(d.valueType as AnySchema)
     } else if (d.type === 'array' && typeof seg === 'number') {

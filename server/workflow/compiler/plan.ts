@@ -9,6 +9,7 @@ import type {
   ExecutionPlan,
   PlanEdge,
   PlanEnvironment,
+  PlanProvenance,
   PlanStage,
   Problem,
 } from '../types.ts'
@@ -28,6 +29,8 @@ export interface PlanInputs {
   environment: PlanEnvironment
   credentials: CredentialRef[]
   datasets: DatasetSpec[]
+  /** use.profiles: where each execution value came from */
+  provenance?: PlanProvenance | null
 }
 
 export function buildPlan({
@@ -42,14 +45,15 @@ export function buildPlan({
   environment,
   credentials,
   datasets,
+  provenance,
 }: PlanInputs): ExecutionPlan {
   const { backend, strategy, config, ops } = st
   const planStages: PlanStage[] = []
   const edges: PlanEdge[] = []
   for (const k of order) {
-    const { rec, stage } = routed[k]
+    const { rec, stage } = routed[k]!
     planStages.push(stage)
-    for (const d of rec.deps) edges.push({ from: recs[d.idx].id, kind: d.kind, to: rec.id })
+    for (const d of rec.deps) edges.push({ from: recs[d.idx]!.id, kind: d.kind, to: rec.id })
   }
   for (const s of planStages) st.poolByName.get(s.pool)?.stages.push(s.id)
 
@@ -90,6 +94,7 @@ export function buildPlan({
     warnings: problemsSoFar.filter((p) => p.severity === 'warning'),
   }
   if (typeof js.name === 'string') (planBody as ExecutionPlan).name = js.name
+  if (provenance) (planBody as ExecutionPlan).provenance = provenance
   // canonical JSON (sorted keys): objects are built in key order, so this is mostly a walk
   return withLazyHash(canonicalize(planBody) as Obj)
 }

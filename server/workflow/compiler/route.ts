@@ -34,7 +34,7 @@ export function routeStages(st: CompileState, recs: StageRec[]): RoutedStage[] {
       index: rec.index,
       inputs: rec.inputs,
       modifiers,
-      needs: rec.deps.map((d) => recs[d.idx].id),
+      needs: rec.deps.map((d) => recs[d.idx]!.id),
       op: rec.op,
       params: rec.params,
       pool: pool.name,
@@ -64,7 +64,7 @@ function provider(st: CompileState, label: string): Provider | null {
   const byName = st.poolByName.get(label)
   if (byName && !byName.implicit) return { pool: byName, via: 'name', others: [] }
   const byClass = st.poolsByClass.get(label)
-  if (byClass?.length) return { pool: byClass[0], via: 'class', others: byClass.slice(1) }
+  if (byClass?.length) return { pool: byClass[0]!, via: 'class', others: byClass.slice(1) }
   if (byName) return { pool: byName, via: 'name', others: [] }
   // fasthep-flow: with no pools declared (`pools: {}` or none), requiring a resource class is valid:
   // the stage gets an implicit pool of that class (1 worker)

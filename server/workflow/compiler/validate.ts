@@ -202,15 +202,15 @@ export function resolveDependencies(
 
   for (let k = 0; k < recs.length; k++) {
     const rec = recs[k]
-    const needsGiven = rec.raw.needs !== undefined && rec.raw.needs !== null
-    const fromGiven = rec.raw.from !== undefined && rec.raw.from !== null
+    const needsGiven = rec!.raw.needs !== undefined && rec!.raw.needs !== null
+    const fromGiven = rec!.raw.from !== undefined && rec!.raw.from !== null
     const seen = new Map<number, { kind: EdgeKind; path: Path }>()
 
     if (needsGiven) {
-      const needs = rec.raw.needs
+      const needs = rec!.raw.needs
       const list: { v: unknown; path: Path }[] = Array.isArray(needs)
-        ? needs.map((v, j) => ({ v, path: [...rec.path, 'needs', j] }))
-        : [{ v: needs, path: [...rec.path, 'needs'] }]
+        ? needs.map((v, j) => ({ v, path: [...rec!.path, 'needs', j] }))
+        : [{ v: needs, path: [...rec!.path, 'needs'] }]
       const listed = new Set<string>()
       for (const { v, path } of list) {
         if (typeof v !== 'string' && typeof v !== 'number') continue // reported by the schema
@@ -220,8 +220,8 @@ export function resolveDependencies(
           continue
         }
         listed.add(name)
-        if (name === rec.id) {
-          ctx.error('self-reference', `stage '${rec.id}' needs itself`, path, {
+        if (name === rec!.id) {
+          ctx.error('self-reference', `stage '${rec!.id}' needs itself`, path, {
             hint: 'a stage cannot depend on itself: remove this entry',
           })
           continue
@@ -229,7 +229,7 @@ export function resolveDependencies(
         const target = idToRec.get(name)
         if (!target) {
           const dym = didYouMean(name, allIds)
-          ctx.error('unknown-need', `stage '${rec.id}' needs '${name}', which is not a stage id`, path, {
+          ctx.error('unknown-need', `stage '${rec!.id}' needs '${name}', which is not a stage id`, path, {
             hint: dym ?? (allIds.length ? `stage ids: ${truncList(allIds)}` : undefined),
           })
           continue
@@ -238,10 +238,10 @@ export function resolveDependencies(
       }
     }
     if (fromGiven) {
-      const from = rec.raw.from
+      const from = rec!.raw.from
       const list: { v: unknown; path: Path }[] = Array.isArray(from)
-        ? from.map((v, j) => ({ v, path: [...rec.path, 'from', j] }))
-        : [{ v: from, path: [...rec.path, 'from'] }]
+        ? from.map((v, j) => ({ v, path: [...rec!.path, 'from', j] }))
+        : [{ v: from, path: [...rec!.path, 'from'] }]
       for (const { v, path } of list) {
         let input: PlanStageInput | null = null
         let refPath = path
@@ -256,9 +256,9 @@ export function resolveDependencies(
           refPath = [...path, 'node']
         }
         if (!input) continue // reported by the schema
-        rec.inputs.push(input)
-        if (input.node === rec.id) {
-          ctx.error('self-reference', `stage '${rec.id}' takes input from itself`, refPath, {
+        rec!.inputs.push(input)
+        if (input.node === rec!.id) {
+          ctx.error('self-reference', `stage '${rec!.id}' takes input from itself`, refPath, {
             hint: 'a stage cannot consume its own product',
           })
           continue
@@ -269,7 +269,7 @@ export function resolveDependencies(
           const dym = didYouMean(input.node, [...allIds, ...sourceNames])
           ctx.error(
             'unknown-input',
-            `stage '${rec.id}' takes input from '${input.node}', which is not a stage, source or dataset`,
+            `stage '${rec!.id}' takes input from '${input.node}', which is not a stage, source or dataset`,
             refPath,
             {
               hint: dym ?? (allIds.length ? `stage ids: ${truncList(allIds)}` : undefined),
@@ -282,9 +282,9 @@ export function resolveDependencies(
     }
     if (!needsGiven && !fromGiven && k > 0) {
       // implicit: the previous stage in source order
-      seen.set(k - 1, { kind: 'implicit', path: rec.path })
+      seen.set(k - 1, { kind: 'implicit', path: rec!.path })
     }
-    for (const [idx, v] of seen) rec.deps.push({ idx, kind: v.kind, path: v.path })
+    for (const [idx, v] of seen) rec!.deps.push({ idx, kind: v.kind, path: v.path })
   }
 }
 
@@ -295,11 +295,11 @@ export function orderStages(ctx: SourceContext, recs: StageRec[]): number[] {
   const comps = cyclicComponents(n, deps)
   for (const comp of comps) {
     const cyc = cycleThrough(comp, deps)
-    const names = cyc.map((x) => recs[x].id)
-    const s = recs[cyc[0]]
+    const names = cyc.map((x) => recs[x]!.id)
+    const s = recs[cyc[0]!]
     const pred = cyc[cyc.length - 2]
-    const entry = s.deps.find((d) => d.idx === pred)
-    ctx.error('cycle', `dependency cycle: ${names.join(' → ')}`, entry ? entry.path : [...s.path, 'needs'], {
+    const entry = s!.deps.find((d) => d.idx === pred)
+    ctx.error('cycle', `dependency cycle: ${names.join(' → ')}`, entry ? entry.path : [...s!.path, 'needs'], {
       hint: `remove one of these dependencies; stages in the cycle: ${quoteList([...new Set(names)])}`,
     })
   }
