@@ -13,7 +13,7 @@ import { applyEvents, initLive, type LiveEvent } from '../../components/run/live
 import { appRouter } from '../api/root.ts'
 import { startHarness, type Harness } from '../api/http-harness.ts'
 import { createInternalContext } from '../api/trpc.ts'
-import { setDb } from '../db/client.ts'
+import { forgetDb, setDb } from '../db/client.ts'
 import { setEngine } from './engine.ts'
 import { getRun, startRun } from './runs.ts'
 import { streamRunEvents, streamStats } from './stream.ts'
@@ -52,7 +52,7 @@ afterAll(async () => {
   await harness?.close()
   setEngine(undefined)
   await env?.cleanup()
-  ;(globalThis as { __controlroomDb?: unknown }).__controlroomDb = undefined
+  forgetDb()
 })
 
 function wideWorkflow(name: string, n: number): string {
