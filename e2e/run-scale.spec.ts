@@ -279,8 +279,10 @@ test('the runs list follows the event stream: a new run appears and finishes the
   })
   await page.goto(`/runs?q=${name}`)
   await expect(page.getByTestId('runs-page')).toContainText('0 runs')
-  // idle: the list is not re-read while nothing happens (it used to poll every few seconds)
-  await page.waitForTimeout(500)
+  // idle: the list is not re-read while nothing happens (it used to poll every few seconds); it
+  // re-reads once when its stream opens
+  await expect(page.getByTestId('runs-list')).toHaveAttribute('data-stream', 'live')
+  await page.waitForTimeout(2000)
   const idleFrom = listReads.length
   await page.waitForTimeout(6000)
   expect(listReads.length, 'no run.list reads while no run moves').toBe(idleFrom)
