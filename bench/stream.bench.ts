@@ -8,13 +8,15 @@
  *  - event latency: the event's stored time (`at`) -> received by the subscriber, p50 / p95 / max
  *    over every event of every subscriber (the 20-viewer p95 beside the 1-viewer one, as a ratio);
  *  - `/api/health` meanwhile (one request every 100 ms): p95 and max, against the 250 ms target;
- *  - every subscriber must receive every event of the run exactly once, in order (checked).
+ *  - every subscriber must receive every event of the run exactly once, in order (checked);
+ *  - the CPU seconds the server and the viewers (this process: decoding) used meanwhile: on a
+ *    loaded machine they tell where the time went.
  *   NEXT_DIST_DIR=.next-x npx tsx bench/stream.bench.ts     (or `npm run bench -- stream`)
  *   BENCH_STREAM_TASKS=5000,10000  BENCH_STREAM_VIEWERS=0,1,5,20  BENCH_STREAM_PEER=trpc|none
  *   BENCH_STREAM_TRANSPORT=trpc: the main rows over tRPC too (a build without /api/events)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -95,6 +97,23 @@ async function startServer(): Promise<Server> {
   return { base, proc, home }
 }
 
+/** CPU seconds used so far by the server's processes (its process group: npx, next start) */
+function serverCpuSeconds(s: Server): number {
+  let ticks = 0
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      // fields after the name: state ppid pgrp ... utime (12th) stime (13th)
+      if (Number(f[2]) === s.proc.pid) ticks += Number(f[11]) + Number(f[12])
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks / 100
+}
+
 function stopServer(s: Server) {
   try {
     process.kill(-s.proc.pid!, 'SIGTERM')
@@ -145,6 +164,9 @@ execution:
 }
 
 interface Measured {
+  /** CPU seconds of the server and of this process (the viewers' decoding) during the run */
+  serverCpu: number
+  clientCpu: number
   /** viewers that fell behind and got a coalesced backlog (they receive fewer, folded events) */
   coalescedViewers: number
   latencies: number[]
@@ -159,6 +181,8 @@ async function measure(
   viewers: number,
   transport: 'events' | 'trpc' = 'events',
 ): Promise<Measured> {
+  const cpu0 = serverCpuSeconds(s)
+  const client0 = process.cpuUsage()
   const { runId } = await trpc<{ runId: string }>(s.base, 'run.start', { versionId }, 'POST')
   /** when every viewer has had its first message (the catch-up): later events are live */
   let connectedAt = Number.POSITIVE_INFINITY
@@ -234,9 +258,11 @@ async function measure(
   }
   stop = true
   await prober
+  const clientUsed = process.cpuUsage(client0)
+  const cpu = { serverCpu: serverCpuSeconds(s) - cpu0, clientCpu: (clientUsed.user + clientUsed.system) / 1e6 }
   for (const x of subs) x.close()
   await Promise.all(subs.map((x) => x.done))
-  if (viewers === 0) return { latencies, health, healthFailures, events: 0, coalescedViewers: 0 }
+  if (viewers === 0) return { ...cpu, latencies, health, healthFailures, events: 0, coalescedViewers: 0 }
   // in order for everyone; exactly the same events for every viewer that kept up (a viewer that fell
   // behind got its backlog folded: fewer events, same end state)
   for (const r of received)
@@ -246,6 +272,7 @@ async function measure(
   for (const r of keptUp)
     if (r.length !== first.length || r.some((id, k) => id !== first[k])) throw new Error('viewers disagree')
   return {
+    ...cpu,
     latencies,
     health,
     healthFailures,
@@ -297,7 +324,7 @@ export async function benchStream(): Promise<string[]> {
             `${ms(hp95)} / ${ms(largest(m.health))}`.padEnd(19) +
             `${(hp95 / healthNone).toFixed(2)}x`.padEnd(14) +
             `${(hp95 / 250).toFixed(2)}x` +
-            ` (${m.health.length} probes${m.healthFailures ? `, ${m.healthFailures} over 5 s or failed` : ''}` +
+            ` (CPU: server ${m.serverCpu.toFixed(1)} s, viewers ${m.clientCpu.toFixed(1)} s; ${m.health.length} probes${m.healthFailures ? `, ${m.healthFailures} over 5 s or failed` : ''}` +
             `${m.coalescedViewers ? `; ${m.coalescedViewers} viewer(s) fell behind: backlog coalesced` : ''})`,
         )
         console.error(`[stream bench] ${lines[lines.length - 1]}`)

@@ -7,7 +7,8 @@
  *  - with the log open, the task table's reason and retry stay on screen at 1280-1920 px;
  *  - the mouse wheel over the DAG scrolls the page and leaves the zoom alone;
  *  - a re-run's timeline spans the re-run, as its header's duration does;
- *  - a finished Dask run shows its workers `gone` in the Dask panel as in the workers panel.
+ *  - a finished Dask run shows its workers `gone` in the Dask panel as in the workers panel;
+ *  - the runs list follows the event stream (a new run appears and finishes) and does not poll.
  * Screenshots go to test-results/screenshots/.
  */
 import fs from 'node:fs'
@@ -261,6 +262,40 @@ test('the runs list searches by workflow name and run id, filters by strategy, a
   await page.getByTestId('runs-filter-strategy').selectOption('local')
   await expect(page.locator('[data-testid^="run-row-"]')).toHaveCount(2)
   await shot(page, 'runs-search')
+})
+
+test('the runs list follows the event stream: a new run appears and finishes there without polling', async ({
+  page,
+}) => {
+  test.setTimeout(90_000)
+  const name = `e2e-runs-live-${STAMP}`
+  const { versionId } = await saveWorkflow(
+    page.request,
+    `version: 1\nname: ${name}\nanalysis:\n  stages:\n    - id: Wait\n      op: shell\n      params: { command: "sleep 2" }\n`,
+  )
+  const listReads: number[] = []
+  page.on('request', (r) => {
+    if (r.url().includes('/api/trpc/') && r.url().includes('run.list')) listReads.push(Date.now())
+  })
+  await page.goto(`/runs?q=${name}`)
+  await expect(page.getByTestId('runs-page')).toContainText('0 runs')
+  // idle: the list is not re-read while nothing happens (it used to poll every few seconds); it
+  // re-reads once when its stream opens
+  await expect(page.getByTestId('runs-list')).toHaveAttribute('data-stream', 'live')
+  await page.waitForTimeout(2000)
+  const idleFrom = listReads.length
+  await page.waitForTimeout(6000)
+  expect(listReads.length, 'no run.list reads while no run moves').toBe(idleFrom)
+  const res = await page.request.post('/api/trpc/run.start', {
+    data: { json: { versionId } },
+    headers: { 'content-type': 'application/json' },
+  })
+  expect(res.ok(), await res.text()).toBe(true)
+  const runId = ((await res.json()) as { result: { data: { json: { runId: string } } } }).result.data.json.runId
+  const row = page.getByTestId(`run-row-${runId}`)
+  await expect(row).toBeVisible({ timeout: 15_000 })
+  await expect(row).toHaveAttribute('data-state', 'succeeded', { timeout: 30_000 })
+  await expect(row).toContainText('1/1')
 })
 
 test('the timeline zooms, pans and labels its axis from the run start', async ({ page }) => {

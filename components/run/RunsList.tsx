@@ -82,11 +82,11 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
   const rows = useMemo(() => list.data?.items ?? [], [list.data])
   const matching = list.data?.matching ?? 0
   const anyFilter = Object.values(f).some(Boolean)
-  useRunsStream(rows, cursors.length === 1, list.refetch)
+  const stream = useRunsStream(rows, cursors.length === 1, list.refetch)
   const head = wf.data?.workflow.head
 
   return (
-    <div className="run-page runs-list" data-testid="runs-list">
+    <div className="run-page runs-list" data-testid="runs-list" data-stream={stream.status}>
       <div className="rl-head">
         <h1>{f.workflow && wf.data ? <>Runs of {wf.data.workflow.name}</> : 'Runs'}</h1>
         {f.workflow && wf.data ? (

@@ -1,117 +1,69 @@
 'use client'
 /**
- * The task table: paginated on the server (`run.tasks`: filter by state, pool, stage; sort by
- * duration, start, state), so 10,000 tasks cost one page of rows. The page is refetched every few
- * seconds while the run is active and the streamed task states are overlaid at once.
+ * The task table: every task of the run in one virtualised list (only the rows in view are in the
+ * DOM, so 10,000 tasks scroll smoothly), filtered (state, pool, stage, worker) and sorted (plan
+ * order, state, pool, worker, duration, start) here, with the streamed task states laid over the
+ * rows at once. The rows are read once in pages of 1,000 (`run.tasks`), re-read now and then while
+ * the run is active for what the stream does not carry (host, batch job, profile), and once when
+ * it ends. The columns have fixed widths (`table-layout: fixed`): the table scrolls inside its panel,
+ * never the page, and the actions column stays in view.
  */
-import { useEffect, useMemo, useState } from 'react'
+import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react'
 import { keepPreviousData, useMutation, useQuery } from '@tanstack/react-query'
-import { useTRPC } from '~/components/trpc/client'
-import { formatDuration, formatTime, shortId, STATE_COLORS, TASK_STATE_ORDER, TERMINAL_TASK, toMs } from './aggregate'
-import type { LiveState, LiveTaskPatch } from './liveState'
+import { useVirtualizer } from '@tanstack/react-virtual'
+import { useTRPC, useTRPCClient } from '~/components/trpc/client'
+import { FilterBar } from '~/components/ui/FilterBar'
+import { formatDuration, formatTime, shortId, STATE_COLORS, TASK_STATE_ORDER } from './aggregate'
+import type { LiveState } from './liveState'
+import {
+  EMPTY_FILTERS,
+  filterAndSort,
+  mergeTask,
+  profileSummary,
+  type TaskFilters,
+  type TaskSort,
+  type TaskView,
+} from './taskRows'
 import type { RunDetail, RunTaskRow } from './types'
 
-export type TaskSort = 'index' | 'duration' | '-duration' | 'started' | '-started' | 'state'
+export { EMPTY_FILTERS, type TaskFilters, type TaskView }
 
-export interface TaskFilters {
-  state: string
-  pool: string
-  stage: string
-  /** a worker id */
-  worker: string
-  sort: TaskSort
-}
+/** rows per read of `run.tasks` (its largest page) */
+export const READ_PAGE = 1000
+/** the height of one row (fixed: the list is virtualised) */
+export const ROW_PX = 28
+/** re-read the rows while the run is active (host, batch job, profile are not streamed) */
+const REREAD_SMALL_MS = 5000
+const REREAD_LARGE_MS = 60_000
 
-export const EMPTY_FILTERS: TaskFilters = { state: '', pool: '', stage: '', worker: '', sort: 'index' }
-export const PAGE_SIZE = 50
-
-export interface TaskView {
-  id: string
-  stageId: string
-  partition: string | null
-  state: string
-  pool: string
-  attempt: number
-  maxRetries: number
-  workerId: string | null
-  batchJobId: string | null
-  host: string | null
-  exitCode: number | null
-  signal: string | null
-  reason: string | null
-  startedAt: number | null
-  finishedAt: number | null
-  durationMs: number | null
-  /** modifiers applied to the task (names) */
-  modifiers: string[]
-  /** profile / diagnostics results (result.json metrics) */
-  metrics: Record<string, unknown> | null
-  /** JSON outputs of the task (hep tasks: events processed) */
-  outputs: Record<string, unknown> | null
-}
-
-function fmtBytes(b: unknown): string {
-  const n = Number(b)
-  if (!Number.isFinite(n) || n <= 0) return '–'
-  const u = ['B', 'KiB', 'MiB', 'GiB']
-  let i = 0
-  let x = n
-  while (x >= 1024 && i < u.length - 1) {
-    x /= 1024
-    i++
-  }
-  return `${x.toFixed(x >= 100 || i === 0 ? 0 : 1)} ${u[i]}`
-}
-
-/** cpu / wall / peak memory of a task (profile modifier) and where it ran (diagnostics) */
-export function profileSummary(m: Record<string, unknown> | null): { text: string; title: string } {
-  if (!m) return { text: '–', title: '' }
-  const cpu = Number(m.cpuUserMs ?? 0) + Number(m.cpuSystemMs ?? 0)
-  const parts: string[] = []
-  if (m.cpuUserMs != null) parts.push(`cpu ${formatDuration(cpu)}`)
-  if (m.wallMs != null) parts.push(`wall ${formatDuration(Number(m.wallMs))}`)
-  if (m.peakRssBytes != null) parts.push(`peak ${fmtBytes(m.peakRssBytes)}`)
-  if (m.events != null) parts.push(`${Number(m.events).toLocaleString()} ev`)
-  const d = m.diagnostics as Record<string, unknown> | undefined
-  const title = d
-    ? `host ${String(d.host)} · ${String(d.platform)} · node ${String(d.node)} · ${String(d.cpus)} cpus · user ${String(d.user)}`
-    : ''
-  return { text: parts.join(' · ') || '–', title }
-}
-
-/** a fetched row with the streamed state laid over it */
-export function mergeTask(row: RunTaskRow, p: LiveTaskPatch | undefined, now: number): TaskView {
-  const state = p?.state ?? row.state
-  const startedAt = p?.startedAt ?? toMs(row.startedAt)
-  // a streamed non-final state (running again after a retry) has no end yet
-  const finishedAt = p?.finishedAt ?? (p?.state && !TERMINAL_TASK.has(p.state) ? null : toMs(row.finishedAt))
-  const durationMs =
-    state === 'running' && startedAt
-      ? now - startedAt
-      : (p?.durationMs ?? row.durationMs ?? (startedAt && finishedAt ? finishedAt - startedAt : null))
-  return {
-    id: row.id,
-    stageId: row.stageId,
-    partition: row.partitionKey ?? (row.partitionIndex != null ? `#${row.partitionIndex}` : null),
-    state,
-    pool: row.pool,
-    attempt: p?.attempt ?? row.attempt,
-    maxRetries: row.maxRetries,
-    workerId: p?.workerId ?? row.workerId,
-    batchJobId: row.batchJobId,
-    host: row.host,
-    exitCode: p?.exitCode ?? row.exitCode,
-    signal: row.signal,
-    reason: p?.reason ?? row.reason,
-    startedAt,
-    finishedAt,
-    durationMs,
-    modifiers: Array.isArray(row.modifiers)
-      ? (row.modifiers as { name?: string }[]).map((m) => String(m?.name ?? m))
-      : [],
-    metrics: (row.metrics as Record<string, unknown> | null) ?? null,
-    outputs: (row.outputs as Record<string, unknown> | null) ?? null,
-  }
+/** every task row of the run, read in pages of READ_PAGE */
+function useTaskRows(runId: string, active: boolean) {
+  const client = useTRPCClient()
+  const q = useQuery({
+    queryKey: ['controlroom', 'run-tasks-all', runId],
+    queryFn: async ({ signal }) => {
+      const rows: RunTaskRow[] = []
+      let cursor: number | null = 0
+      while (cursor != null) {
+        const page = await client.run.tasks.query({ runId, sort: 'index', cursor, limit: READ_PAGE }, { signal })
+        rows.push(...page.items)
+        cursor = page.nextCursor
+      }
+      return rows
+    },
+    placeholderData: keepPreviousData,
+    staleTime: 0,
+    refetchInterval: (query) =>
+      active ? ((query.state.data?.length ?? 0) > READ_PAGE ? REREAD_LARGE_MS : REREAD_SMALL_MS) : false,
+  })
+  // one more read when the run ends (final exit codes, durations, profiles)
+  const wasActive = useRef(active)
+  const { refetch } = q
+  useEffect(() => {
+    if (wasActive.current && !active) void refetch()
+    wasActive.current = active
+  }, [active, refetch])
+  return q
 }
 
 export interface TaskTableProps {
@@ -140,39 +92,15 @@ export function TaskTable({
   onSelectTask,
 }: TaskTableProps) {
   const trpc = useTRPC()
-  const [page, setPage] = useState(0)
   const [actionError, setActionError] = useState<string | null>(null)
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
-  useEffect(() => setPage(0), [filters.state, filters.pool, filters.stage, filters.worker, filters.sort])
+  const q = useTaskRows(runId, active)
 
-  const input = {
-    runId,
-    ...(filters.state ? { state: filters.state as RunTaskRow['state'] as never } : {}),
-    ...(filters.pool ? { pool: filters.pool } : {}),
-    ...(filters.stage ? { stage: filters.stage } : {}),
-    ...(filters.worker ? { worker: filters.worker } : {}),
-    sort: filters.sort,
-    cursor: page * PAGE_SIZE,
-    limit: PAGE_SIZE,
-  }
-  const q = useQuery({
-    ...trpc.run.tasks.queryOptions(input),
-    placeholderData: keepPreviousData,
-    staleTime: 0,
-    refetchInterval: active ? 2000 : false,
-  })
-  // one more read when the run ends (final exit codes, durations)
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
-  useEffect(() => {
-    if (!active) void q.refetch()
-  }, [active])
-
-  const rows = useMemo(
-    () => (q.data?.items ?? []).map((r) => mergeTask(r, live.tasks.get(r.id), now)),
+  const merged = useMemo(
+    () => (q.data ?? []).map((r, i) => mergeTask(r, live.tasks.get(r.id), now, i)),
     [q.data, live.tasks, now],
   )
-  const total = q.data?.total ?? 0
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE))
+  const rows = useMemo(() => filterAndSort(merged, filters), [merged, filters])
+  const total = merged.length
 
   const cancelTask = useMutation(
     trpc.run.cancelTask.mutationOptions({
@@ -188,84 +116,91 @@ export function TaskTable({
   )
 
   const set = (patch: Partial<TaskFilters>) => onFilters({ ...filters, ...patch })
-  const sortDuration = () => set({ sort: filters.sort === '-duration' ? 'duration' : '-duration' })
+  const toggleSort = (asc: TaskSort, desc: TaskSort | null = null) =>
+    set({ sort: filters.sort === asc ? (desc ?? 'index') : filters.sort === desc ? 'index' : asc })
+  const arrow = (asc: TaskSort, desc: TaskSort | null = null) =>
+    filters.sort === asc ? ' ▲' : desc && filters.sort === desc ? ' ▼' : ''
+
+  const scroller = useRef<HTMLDivElement>(null)
+  const v = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_PX,
+    overscan: 20,
+  })
+  // a task selected elsewhere (the timeline, the failure alert) is scrolled into view
+  const selectedIndex = selectedTaskId ? rows.findIndex((t) => t.id === selectedTaskId) : -1
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only when the selection changes, not on every update of the rows
+  useEffect(() => {
+    if (selectedIndex >= 0) v.scrollToIndex(selectedIndex, { align: 'auto' })
+  }, [selectedTaskId])
+
+  const items = v.getVirtualItems()
+  const padTop = items[0]?.start ?? 0
+  const padBottom = items.length ? v.getTotalSize() - items[items.length - 1]!.end : 0
+  const stateTotals = useMemo(() => {
+    const out: Record<string, number> = {}
+    for (const t of merged) out[t.state] = (out[t.state] ?? 0) + 1
+    return out
+  }, [merged])
+  const workers = [...live.workers.values()]
 
   return (
     <section className="run-panel task-table" data-testid="task-table">
       <div className="panel-head">
         <h2>Tasks</h2>
-        <div className="tt-filters">
-          <label>
-            state
-            <select value={filters.state} onChange={(e) => set({ state: e.target.value })} data-testid="filter-state">
-              <option value="">all</option>
-              {TASK_STATE_ORDER.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                  {live.stageCounts ? ` (${Object.values(live.stageCounts).reduce((n, c) => n + (c[s] ?? 0), 0)})` : ''}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            pool
-            <select value={filters.pool} onChange={(e) => set({ pool: e.target.value })} data-testid="filter-pool">
-              <option value="">all</option>
-              {detail.pools.map((p) => (
-                <option key={p.name} value={p.name}>
-                  {p.name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            stage
-            <select value={filters.stage} onChange={(e) => set({ stage: e.target.value })} data-testid="filter-stage">
-              <option value="">all</option>
-              {detail.stages.map((s) => (
-                <option key={s.id} value={s.id}>
-                  {s.id}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            worker
-            <select
-              value={filters.worker}
-              onChange={(e) => set({ worker: e.target.value })}
-              data-testid="filter-worker"
-            >
-              <option value="">all</option>
-              {[...live.workers.values()].map((w) => (
-                <option key={w.id} value={w.id}>
-                  {w.pool} · {w.host ?? shortId(w.id, 6)}
-                  {w.batchJobId ? ` · job ${w.batchJobId}` : ''}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            sort
-            <select
-              value={filters.sort}
-              onChange={(e) => set({ sort: e.target.value as TaskSort })}
-              data-testid="filter-sort"
-            >
-              <option value="index">plan order</option>
-              <option value="-duration">longest first</option>
-              <option value="duration">shortest first</option>
-              <option value="started">started first</option>
-              <option value="-started">started last</option>
-              <option value="state">state</option>
-            </select>
-          </label>
-          {filters.state || filters.pool || filters.stage || filters.worker || filters.sort !== 'index' ? (
-            <button type="button" onClick={() => onFilters(EMPTY_FILTERS)}>
-              clear
-            </button>
-          ) : null}
-        </div>
+        <FilterBar
+          className="tt-filters"
+          fields={[
+            {
+              kind: 'select',
+              name: 'state',
+              label: 'state',
+              value: filters.state,
+              testId: 'filter-state',
+              options: TASK_STATE_ORDER.map((s) => ({ value: s, label: `${s} (${stateTotals[s] ?? 0})` })),
+            },
+            {
+              kind: 'select',
+              name: 'pool',
+              label: 'pool',
+              value: filters.pool,
+              testId: 'filter-pool',
+              options: detail.pools.map((p) => ({ value: p.name })),
+            },
+            {
+              kind: 'select',
+              name: 'stage',
+              label: 'stage',
+              value: filters.stage,
+              testId: 'filter-stage',
+              options: detail.stages.map((s) => ({ value: s.id })),
+            },
+            {
+              kind: 'select',
+              name: 'worker',
+              label: 'worker',
+              value: filters.worker,
+              testId: 'filter-worker',
+              options: workers.map((w) => ({
+                value: w.id,
+                label: `${w.pool} · ${w.host ?? shortId(w.id, 6)}${w.batchJobId ? ` · job ${w.batchJobId}` : ''}`,
+              })),
+            },
+            {
+              kind: 'select',
+              name: 'sort',
+              label: 'sort',
+              value: filters.sort,
+              testId: 'filter-sort',
+              allLabel: null,
+              options: SORT_OPTIONS,
+            },
+          ]}
+          onChange={(name, value) => set({ [name]: value })}
+          active={!!(filters.state || filters.pool || filters.stage || filters.worker || filters.sort !== 'index')}
+          onClear={() => onFilters(EMPTY_FILTERS)}
+        />
       </div>
       {actionError ? (
         <div className="run-alert" role="alert">
@@ -277,50 +212,53 @@ export function TaskTable({
           {q.error.message}
         </div>
       ) : null}
-      <div className="tt-scroll">
+      <div className="tt-scroll" ref={scroller} data-testid="task-scroll">
         <table>
+          <colgroup>
+            {COLUMNS.map((c) => (
+              <col key={c} className={`tt-col-${c}`} />
+            ))}
+          </colgroup>
           <thead>
             <tr>
               <th>task</th>
               <th>
-                <button
-                  type="button"
-                  className="linklike"
-                  onClick={() => set({ sort: filters.sort === 'state' ? 'index' : 'state' })}
-                  data-testid="sort-state"
-                  title="sort by state"
-                >
-                  state {filters.sort === 'state' ? '▲' : ''}
-                </button>
+                <SortButton testId="sort-state" title="sort by state" onClick={() => toggleSort('state')}>
+                  state{arrow('state')}
+                </SortButton>
               </th>
               <th>reason</th>
-              <th>pool</th>
+              <th>
+                <SortButton testId="sort-pool" title="sort by pool" onClick={() => toggleSort('pool')}>
+                  pool{arrow('pool')}
+                </SortButton>
+              </th>
               <th title="attempt (retries allowed)">try</th>
-              <th>worker</th>
+              <th>
+                <SortButton testId="sort-worker" title="sort by worker" onClick={() => toggleSort('worker')}>
+                  worker{arrow('worker')}
+                </SortButton>
+              </th>
               <th>batch job</th>
               <th>host</th>
               <th title="exit code / signal">exit</th>
               <th>
-                <button
-                  type="button"
-                  className="linklike"
-                  onClick={sortDuration}
-                  data-testid="sort-duration"
+                <SortButton
+                  testId="sort-duration"
                   title="sort by duration"
+                  onClick={() => toggleSort('-duration', 'duration')}
                 >
-                  duration {filters.sort === '-duration' ? '▼' : filters.sort === 'duration' ? '▲' : ''}
-                </button>
+                  duration{filters.sort === '-duration' ? ' ▼' : filters.sort === 'duration' ? ' ▲' : ''}
+                </SortButton>
               </th>
               <th>
-                <button
-                  type="button"
-                  className="linklike"
-                  onClick={() => set({ sort: filters.sort === 'started' ? '-started' : 'started' })}
-                  data-testid="sort-started"
+                <SortButton
+                  testId="sort-started"
                   title="sort by start time"
+                  onClick={() => toggleSort('started', '-started')}
                 >
-                  started {filters.sort === 'started' ? '▲' : filters.sort === '-started' ? '▼' : ''}
-                </button>
+                  started{arrow('started', '-started')}
+                </SortButton>
               </th>
               <th title="execution modifiers applied to the task">modifiers</th>
               <th title="profile: CPU, wall time, peak memory; hover for diagnostics">profile</th>
@@ -328,120 +266,37 @@ export function TaskTable({
             </tr>
           </thead>
           <tbody>
-            {rows.map((t) => (
-              <tr
-                key={t.id}
-                data-testid={`task-row-${t.id}`}
-                data-state={t.state}
-                data-stage={t.stageId}
-                className={t.id === selectedTaskId ? 'is-selected' : undefined}
-                onClick={() => onSelectTask(t.id === selectedTaskId ? null : t.id, t)}
-              >
-                <td title={t.id}>
-                  <span className="tt-stage">{t.stageId}</span>
-                  {t.partition ? <span className="muted"> {t.partition}</span> : null}
-                </td>
-                <td>
-                  <span className="tt-state" style={{ ['--state' as string]: STATE_COLORS[t.state] ?? '#888' }}>
-                    {t.state}
-                  </span>
-                </td>
-                <td className="tt-reason" title={t.reason ?? undefined}>
-                  {t.reason ?? ''}
-                </td>
-                <td>
-                  <span style={{ color: colors[t.pool] }}>{t.pool}</span>
-                </td>
-                <td>
-                  {t.attempt + 1}
-                  {t.maxRetries ? <span className="muted">/{t.maxRetries + 1}</span> : null}
-                </td>
-                <td className="mono" title={t.workerId ?? undefined}>
-                  {t.workerId ? (
-                    <button
-                      type="button"
-                      className="linklike"
-                      title="only this worker's tasks"
-                      onClick={(e) => {
-                        e.stopPropagation()
-                        set({ worker: t.workerId ?? '' })
-                      }}
-                    >
-                      {shortId(t.workerId, 6)}
-                    </button>
-                  ) : (
-                    '–'
-                  )}
-                </td>
-                <td className="mono">{t.batchJobId ?? '–'}</td>
-                <td>{t.host ?? '–'}</td>
-                <td className={t.exitCode ? 'error' : undefined}>{t.signal ? t.signal : (t.exitCode ?? '–')}</td>
-                <td>{formatDuration(t.durationMs)}</td>
-                <td>{t.startedAt ? formatTime(t.startedAt) : '–'}</td>
-                <td className="tt-modifiers" data-testid={`task-modifiers-${t.id}`}>
-                  {t.modifiers.length ? (
-                    t.modifiers.map((m) => (
-                      <span key={m} className="tt-mod">
-                        {m}
-                      </span>
-                    ))
-                  ) : (
-                    <span className="muted">–</span>
-                  )}
-                </td>
-                {(() => {
-                  const p = profileSummary(t.metrics)
-                  return (
-                    <td className="tt-profile" data-testid={`task-profile-${t.id}`} title={p.title || undefined}>
-                      {p.text}
-                      {p.title ? <span className="muted"> ⓘ</span> : null}
-                    </td>
-                  )
-                })()}
-                {/** biome-ignore lint/a11y/useKeyWithClickEvents: pre-existing: review when this component is next changed */}
-                <td className="tt-actions" onClick={(e) => e.stopPropagation()}>
-                  <div className="tt-actions-in">
-                    <button
-                      type="button"
-                      onClick={() => onSelectTask(t.id, t)}
-                      data-testid={`task-log-open-${t.id}`}
-                      title="Show the log"
-                    >
-                      log
-                    </button>
-                    {t.state === 'pending' ||
-                    t.state === 'queued' ||
-                    t.state === 'running' ||
-                    t.state === 'retrying' ? (
-                      <button
-                        type="button"
-                        onClick={() => cancelTask.mutate({ taskId: t.id })}
-                        disabled={cancelTask.isPending}
-                        title="Cancel this task"
-                      >
-                        cancel
-                      </button>
-                    ) : null}
-                    {t.state === 'failed' || t.state === 'lost' || t.state === 'cancelled' ? (
-                      <button
-                        type="button"
-                        onClick={() => retryTask.mutate({ taskId: t.id })}
-                        disabled={retryTask.isPending}
-                        title="Retry this task"
-                      >
-                        retry
-                      </button>
-                    ) : null}
-                  </div>
-                </td>
+            {padTop > 0 ? (
+              <tr aria-hidden className="tt-pad">
+                <td colSpan={COLUMNS.length} style={{ height: padTop }} />
               </tr>
-            ))}
+            ) : null}
+            {items.map((item) => {
+              const t = rows[item.index]!
+              return (
+                <TaskRow
+                  key={t.id}
+                  t={t}
+                  color={colors[t.pool]}
+                  selected={t.id === selectedTaskId}
+                  onSelect={() => onSelectTask(t.id === selectedTaskId ? null : t.id, t)}
+                  onOpenLog={() => onSelectTask(t.id, t)}
+                  onWorker={(id) => set({ worker: id })}
+                  onCancel={() => cancelTask.mutate({ taskId: t.id })}
+                  onRetry={() => retryTask.mutate({ taskId: t.id })}
+                  busy={cancelTask.isPending || retryTask.isPending}
+                />
+              )
+            })}
+            {padBottom > 0 ? (
+              <tr aria-hidden className="tt-pad">
+                <td colSpan={COLUMNS.length} style={{ height: padBottom }} />
+              </tr>
+            ) : null}
             {rows.length === 0 && !q.isLoading ? (
               <tr>
-                <td colSpan={14} className="muted">
-                  {total === 0 && !filters.state && !filters.pool && !filters.stage && !filters.worker
-                    ? 'No tasks yet.'
-                    : 'No task matches the filters.'}
+                <td colSpan={COLUMNS.length} className="muted">
+                  {total === 0 ? 'No tasks yet.' : 'No task matches the filters.'}
                 </td>
               </tr>
             ) : null}
@@ -449,18 +304,160 @@ export function TaskTable({
         </table>
       </div>
       <div className="tt-pager">
-        <button type="button" disabled={page === 0} onClick={() => setPage((p) => Math.max(0, p - 1))}>
-          ‹ prev
-        </button>
-        <span className="muted" data-testid="task-page">
-          {total ? `${page * PAGE_SIZE + 1}–${Math.min(total, (page + 1) * PAGE_SIZE)} of ${total}` : '0'} · page{' '}
-          {page + 1}/{pages}
+        <span className="muted" data-testid="task-count">
+          {rows.length === total
+            ? `${total.toLocaleString()} task${total === 1 ? '' : 's'}`
+            : `${rows.length.toLocaleString()} of ${total.toLocaleString()} tasks`}
         </span>
-        <button type="button" disabled={page + 1 >= pages} onClick={() => setPage((p) => p + 1)}>
-          next ›
-        </button>
         {q.isFetching ? <span className="muted">…</span> : null}
       </div>
     </section>
+  )
+}
+
+const COLUMNS = [
+  'task',
+  'state',
+  'reason',
+  'pool',
+  'try',
+  'worker',
+  'job',
+  'host',
+  'exit',
+  'duration',
+  'started',
+  'modifiers',
+  'profile',
+  'actions',
+] as const
+
+const SORT_OPTIONS = [
+  { value: 'index', label: 'plan order' },
+  { value: '-duration', label: 'longest first' },
+  { value: 'duration', label: 'shortest first' },
+  { value: 'started', label: 'started first' },
+  { value: '-started', label: 'started last' },
+  { value: 'state', label: 'state' },
+  { value: 'pool', label: 'pool' },
+  { value: 'worker', label: 'worker' },
+]
+
+function SortButton({
+  testId,
+  title,
+  onClick,
+  children,
+}: {
+  testId: string
+  title: string
+  onClick: () => void
+  children: ReactNode
+}) {
+  return (
+    <button type="button" className="linklike" onClick={onClick} data-testid={testId} title={title}>
+      {children}
+    </button>
+  )
+}
+
+interface TaskRowProps {
+  t: TaskView
+  color: string | undefined
+  selected: boolean
+  busy: boolean
+  onSelect(): void
+  onOpenLog(): void
+  onWorker(id: string): void
+  onCancel(): void
+  onRetry(): void
+}
+
+function TaskRow({ t, color, selected, busy, onSelect, onOpenLog, onWorker, onCancel, onRetry }: TaskRowProps) {
+  const p = profileSummary(t.metrics)
+  return (
+    <tr
+      data-testid={`task-row-${t.id}`}
+      data-state={t.state}
+      data-stage={t.stageId}
+      className={selected ? 'is-selected' : undefined}
+      onClick={onSelect}
+      style={{ height: ROW_PX }}
+    >
+      <td title={t.id}>
+        <span className="tt-stage">{t.stageId}</span>
+        {t.partition ? <span className="muted"> {t.partition}</span> : null}
+      </td>
+      <td>
+        <span className="tt-state" style={{ ['--state' as string]: STATE_COLORS[t.state] ?? '#888' }}>
+          {t.state}
+        </span>
+      </td>
+      <td className="tt-reason" title={t.reason ?? undefined}>
+        {t.reason ?? ''}
+      </td>
+      <td>
+        <span style={{ color }}>{t.pool}</span>
+      </td>
+      <td>
+        {t.attempt + 1}
+        {t.maxRetries ? <span className="muted">/{t.maxRetries + 1}</span> : null}
+      </td>
+      <td className="mono" title={t.workerId ?? undefined}>
+        {t.workerId ? (
+          <button
+            type="button"
+            className="linklike"
+            title="only this worker's tasks"
+            onClick={(e) => {
+              e.stopPropagation()
+              onWorker(t.workerId ?? '')
+            }}
+          >
+            {shortId(t.workerId, 6)}
+          </button>
+        ) : (
+          '–'
+        )}
+      </td>
+      <td className="mono">{t.batchJobId ?? '–'}</td>
+      <td title={t.host ?? undefined}>{t.host ?? '–'}</td>
+      <td className={t.exitCode ? 'error' : undefined}>{t.signal ? t.signal : (t.exitCode ?? '–')}</td>
+      <td>{formatDuration(t.durationMs)}</td>
+      <td>{t.startedAt ? formatTime(t.startedAt) : '–'}</td>
+      <td className="tt-modifiers" data-testid={`task-modifiers-${t.id}`}>
+        {t.modifiers.length ? (
+          t.modifiers.map((m) => (
+            <span key={m} className="tt-mod">
+              {m}
+            </span>
+          ))
+        ) : (
+          <span className="muted">–</span>
+        )}
+      </td>
+      <td className="tt-profile" data-testid={`task-profile-${t.id}`} title={p.title || undefined}>
+        {p.text}
+        {p.title ? <span className="muted"> ⓘ</span> : null}
+      </td>
+      {/** biome-ignore lint/a11y/useKeyWithClickEvents: stops a click on the buttons from selecting the row; the buttons take the keys */}
+      <td className="tt-actions" onClick={(e) => e.stopPropagation()}>
+        <div className="tt-actions-in">
+          <button type="button" onClick={onOpenLog} data-testid={`task-log-open-${t.id}`} title="Show the log">
+            log
+          </button>
+          {t.state === 'pending' || t.state === 'queued' || t.state === 'running' || t.state === 'retrying' ? (
+            <button type="button" onClick={onCancel} disabled={busy} title="Cancel this task">
+              cancel
+            </button>
+          ) : null}
+          {t.state === 'failed' || t.state === 'lost' || t.state === 'cancelled' ? (
+            <button type="button" onClick={onRetry} disabled={busy} title="Retry this task">
+              retry
+            </button>
+          ) : null}
+        </div>
+      </td>
+    </tr>
   )
 }

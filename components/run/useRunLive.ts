@@ -1,7 +1,8 @@
 'use client'
 /**
- * The live state of one run: `run.get` (snapshot; refetched every few seconds while the run is active,
- * which re-bases the aggregates) + the `/api/events` stream (useEventStream) from the snapshot's last
+ * The live state of one run: `run.get` (snapshot; re-read while the run is active, which re-bases the
+ * aggregates: every SNAPSHOT_MS, or SNAPSHOT_LIVE_MS while the stream is live, so 20 viewers of a big
+ * run do not each re-read it every few seconds) + the `/api/events` stream (useEventStream) from the snapshot's last
  * event id. Streamed events go through a batcher (one React update per ≤200 ms) into the pure reducer
  * (liveState.ts). A dropped stream resumes from the last event id received; the reducer drops
  * anything it already has.
@@ -17,7 +18,10 @@ import { type StreamStatus, useEventStream } from './useEventStream'
 
 export type { StreamStatus }
 
+/** the snapshot is re-read this often while the run is active and the stream is not live */
 export const SNAPSHOT_MS = 3000
+/** … and this often while the stream is live (it carries every event; the snapshot only re-bases) */
+export const SNAPSHOT_LIVE_MS = 20_000
 export const BATCH_MS = 200
 
 export function toSnapshot(d: RunDetail): RunSnapshotInput {
@@ -66,7 +70,12 @@ export function useRunLive(runId: string): RunLive {
   const active = live ? !FINISHED_RUN_STATES.has(live.runState) : true
 
   const snapOpts = trpc.run.get.queryOptions({ runId })
-  const snap = useQuery({ ...snapOpts, staleTime: 0, refetchInterval: active ? SNAPSHOT_MS : false })
+  const streamLive = useRef(false)
+  const snap = useQuery({
+    ...snapOpts,
+    staleTime: 0,
+    refetchInterval: () => (active ? (streamLive.current ? SNAPSHOT_LIVE_MS : SNAPSHOT_MS) : false),
+  })
 
   useEffect(() => {
     if (!snap.data) return
@@ -112,6 +121,7 @@ export function useRunLive(runId: string): RunLive {
   }, [runState, queryClient, snapOpts.queryKey])
 
   const stream = sub.status
+  streamLive.current = stream === 'live'
   // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   return useMemo(
     () => ({

@@ -219,6 +219,32 @@ describe('/api/events: access', () => {
     expect(foreign).toBe(421)
   })
 
+  it("resumes after the Last-Event-ID an EventSource sends on reconnect (over the page's `after`)", async () => {
+    const versionId = await env.save(wideWorkflow('resume', 20))
+    const { runId } = await startRun({ versionId }, env.engine)
+    await env.waitFor(runId)
+    const stored = (
+      await env.t.db.event.findMany({
+        where: { runId, type: { not: 'control' } },
+        orderBy: { id: 'asc' },
+        select: { id: true },
+      })
+    ).map((e) => e.id)
+    const mid = stored[Math.floor(stored.length / 2)]!
+    const got: number[] = []
+    const sub = subscribeOverHttp({
+      baseUrl: harness.url,
+      runId,
+      lastEventId: 0,
+      headers: { ...auth, 'last-event-id': String(mid) },
+      onMessage: (m) => got.push(...m.events.map((e) => e.id)),
+    })
+    await until(() => got[got.length - 1] === stored[stored.length - 1], 'the rest of the run')
+    sub.close()
+    await sub.done
+    expect(got).toEqual(stored.filter((id) => id > mid))
+  }, 60_000)
+
   it('summary=1: per batch the runs it touched and their run-state changes, not every task event', async () => {
     const versionId = await env.save(wideWorkflow('summary', 50))
     const messages: { runs: string[]; types: string[] }[] = []

@@ -31,7 +31,7 @@ import {
 } from './stream-message.ts'
 import type { RunEvent } from './types.ts'
 
-/** after this process stored events, the all-runs feed waits this long for the rest of the burst, then reads once */
+/** after this process stored events, a feed waits this long for the rest of the burst (the all-runs feed then reads once) */
 export const GATHER_MS = 40
 /** events of runs owned by another process are found by reading the store this often */
 export const POLL_MS = 1000
@@ -176,8 +176,9 @@ class Feed {
       if (held) held.push(events)
       // a run's feed takes its committed events from the bus as they are (no read, no parse): the
       // engine running the run is its only writer and emits each batch, in id order, before it writes
-      // the next (a run owned by another process is found by the poll)
-      else if (this.runId !== null) this.append(events)
+      // the next (a run owned by another process is found by the poll). The engine's batches of a
+      // burst are gathered for GATHER_MS into one message: fewer, larger writes to every viewer.
+      else if (this.runId !== null) this.gather(events)
       else this.schedule(GATHER_MS)
     })
     this.last = await lastEventIdOf(this.db, this.runId)
@@ -190,7 +191,22 @@ class Feed {
     this.poller.unref?.()
   }
 
+  private gathered: RunEvent[] = []
+  private gatherTimer: ReturnType<typeof setTimeout> | null = null
+
+  private gather(events: RunEvent[]): void {
+    for (const e of events) this.gathered.push(e)
+    this.gatherTimer ??= setTimeout(() => {
+      this.gatherTimer = null
+      const all = this.gathered
+      this.gathered = []
+      this.append(all)
+    }, GATHER_MS)
+  }
+
   stop(): void {
+    if (this.gatherTimer) clearTimeout(this.gatherTimer)
+    this.gatherTimer = null
     this.unbus?.()
     if (this.poller) clearInterval(this.poller)
     if (this.timer) clearTimeout(this.timer)
