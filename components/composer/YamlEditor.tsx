@@ -2,6 +2,7 @@
 
 import { useEffect, useRef } from 'react'
 import Editor, { type OnMount } from '@monaco-editor/react'
+import { monacoThemeName } from '~/components/ui/monacoTheme'
 import type { Problem, SourceRange } from '~/server/workflow'
 import { monaco, setupMonaco, setCompletionData, clearCompletionData, type CompletionData } from './monacoSetup'
 
@@ -178,7 +179,7 @@ export default function YamlEditor({ initialValue, path, onChange, onCursor, onR
     <Editor
       height="100%"
       language="yaml"
-      theme="controlroom-dark"
+      theme={monacoThemeName()}
       path={path}
       defaultValue={initialValue}
       onChange={(v) => cbs.current.onChange(v ?? '')}

@@ -8,6 +8,7 @@
 import * as monaco from 'monaco-editor'
 import { loader } from '@monaco-editor/react'
 import { configureMonacoYaml } from 'monaco-yaml'
+import { followAppTheme } from '~/components/ui/monacoTheme'
 import { BUILTIN_OPS, KNOWN_MODIFIERS, workflowJsonSchema } from '~/server/workflow'
 import { completionContext, schemaForEditor } from './completion'
 
@@ -69,12 +70,8 @@ export function setupMonaco(): typeof monaco {
     ],
   })
 
-  monaco.editor.defineTheme('controlroom-dark', {
-    base: 'vs-dark',
-    inherit: true,
-    rules: [],
-    colors: { 'editor.background': '#14171d', 'editorGutter.background': '#14171d' },
-  })
+  // both app themes, followed live by every editor (components/ui/monacoTheme.ts)
+  followAppTheme(monaco)
 
   monaco.languages.registerCompletionItemProvider('yaml', {
     triggerCharacters: [' ', ',', '[', '-', ':'],

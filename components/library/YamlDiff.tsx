@@ -11,6 +11,7 @@
  * is detached from its models first and the models are disposed after.
  */
 import { DiffEditor, type DiffOnMount } from '@monaco-editor/react'
+import { monacoThemeName } from '~/components/ui/monacoTheme'
 import { useCallback, useEffect, useRef } from 'react'
 import { setupMonaco } from '~/components/composer/monacoSetup'
 
@@ -57,7 +58,7 @@ function YamlDiffPair({ original, modified, originalId, modifiedId, height = '60
       <DiffEditor
         height={height}
         language="yaml"
-        theme="controlroom-dark"
+        theme={monacoThemeName()}
         original={original}
         modified={modified}
         originalModelPath={`inmemory://diff/a-${originalId}.yaml`}

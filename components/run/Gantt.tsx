@@ -3,11 +3,14 @@
  * The timeline: one lane per worker, grouped by pool (packed lanes where a pool has thousands of
  * one-task workers), tasks as bars coloured by state. SVG; tiny bars are coalesced (gantt.ts), so a
  * 10,000-task run draws a bounded number of rectangles. Click a bar to open its task.
+ * Keyboard: the bars are one tab stop (roving tabindex); arrow keys move between them (ganttKeys.ts),
+ * Enter or Space opens the task as a click does; the focused bar has a visible ring.
  * Zoom with the buttons or Ctrl + wheel (around the pointer), pan by dragging the plot; the axis is
  * labelled from the run's start. Pure window arithmetic: gantt.ts (zoomWindow, panWindow, windowTicks).
  */
 import { memo, useEffect, useMemo, useRef, useState } from 'react'
 import { formatDuration, STATE_COLORS } from './aggregate'
+import { nextBar } from './ganttKeys'
 import {
   buildLanes,
   coalesceBars,
@@ -148,6 +151,32 @@ export const Gantt = memo(function Gantt({
   })
   const height = y + 4
   const bars = rows.reduce((n, r) => n + (r.kind === 'lane' ? r.bars.length : 0), 0)
+  // keyboard: one bar holds the tab stop (the focused one, else the selected, else the first)
+  const svgRef = useRef<SVGSVGElement>(null)
+  const [focused, setFocused] = useState<string | null>(null)
+  const navLanes = rows.flatMap((r) =>
+    r.kind === 'lane' ? [{ bars: r.bars.map((b) => ({ id: b.task.id, x: b.x + b.w / 2 })) }] : [],
+  )
+  const has = (id: string | null) => id != null && navLanes.some((l) => l.bars.some((b) => b.id === id))
+  const tabStop = has(focused)
+    ? focused
+    : has(selectedTaskId)
+      ? selectedTaskId
+      : (navLanes.find((l) => l.bars.length)?.bars[0]?.id ?? null)
+  const onBarKey = (e: React.KeyboardEvent<SVGSVGElement>) => {
+    const id = (e.target as Element).getAttribute?.('data-task')
+    if (!id) return
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault()
+      onSelectTask(id)
+      return
+    }
+    const to = nextBar(navLanes, id, e.key)
+    if (!to) return
+    e.preventDefault()
+    setFocused(to)
+    svgRef.current?.querySelector<SVGRectElement>(`rect[data-task="${CSS.escape(to)}"]`)?.focus()
+  }
 
   return (
     <section className="run-panel gantt-panel" data-testid="gantt" data-tasks={tasks.length} data-bars={bars}>
@@ -187,12 +216,20 @@ export const Gantt = memo(function Gantt({
         {tasks.length === 0 && workers.length === 0 ? (
           <div className="muted gantt-empty">No task has started yet.</div>
         ) : (
-          // biome-ignore lint/a11y/useKeyWithClickEvents: pre-existing: review when this component is next changed
+          // the keys are handled here for every bar (onBarKey): one listener, not one per rectangle;
+          // an <svg> cannot be a <fieldset>
+          // biome-ignore lint/a11y/useSemanticElements: the group of bars is the svg itself
           <svg
+            ref={svgRef}
             width={LABEL_W + plotW + 4}
             height={height}
-            role="img"
-            aria-label="timeline of tasks per worker"
+            role="group"
+            aria-label="timeline of tasks per worker: arrow keys move between bars, Enter opens a task"
+            onKeyDown={onBarKey}
+            onFocus={(e) => {
+              const id = (e.target as Element).getAttribute?.('data-task')
+              if (id) setFocused(id)
+            }}
             data-from={Math.round(v0 - t0)}
             data-to={Math.round(v1 - t0)}
             onClick={(e) => {
@@ -266,8 +303,17 @@ export const Gantt = memo(function Gantt({
                       ) : null
                     })}
                     {r.bars.map((b) => (
+                      // biome-ignore lint/a11y/useSemanticElements: an SVG bar cannot be a <button>; its keys are the svg's onKeyDown
                       <rect
                         key={b.task.id}
+                        role="button"
+                        tabIndex={b.task.id === tabStop ? 0 : -1}
+                        aria-label={
+                          b.count > 1
+                            ? `${b.count} tasks from ${b.task.stage}, ${b.state} shown`
+                            : `${b.task.stage}, ${b.state}, ${formatDuration((b.task.end ?? now) - b.task.start)}`
+                        }
+                        aria-pressed={b.task.id === selectedTaskId}
                         x={b.x}
                         y={2}
                         width={b.w}

@@ -1,7 +1,8 @@
 'use client'
 /**
  * The run-wide log: every task's lines (run.logLines: a page of 200 tasks at a time, their last
- * 32 KiB per stream, redacted on the server) with time, task and stage, filtered by stage, pool and
+ * 32 KiB per stream, redacted on the server) with the time each line was written (to the
+ * millisecond; stdout and stderr interleaved as written), task and stage, filtered by stage, pool and
  * state on the server and by a regular expression here; follows the run while it is active;
  * the whole log is one download (/runs/<id>/log). Rows are virtualised.
  */
@@ -9,12 +10,22 @@ import { useVirtualizer } from '@tanstack/react-virtual'
 import { useQuery } from '@tanstack/react-query'
 import { useMemo, useRef, useState } from 'react'
 import { useTRPC } from '~/components/trpc/client'
+import { FilterBar } from '~/components/ui/FilterBar'
 import { useDebounced } from '~/components/ui/useDebounced'
-import { formatTime, STATE_COLORS, TASK_STATE_ORDER } from './aggregate'
+import { STATE_COLORS, TASK_STATE_ORDER } from './aggregate'
 import type { RunDetail } from './types'
 
 const ROW_PX = 18
+const STATE_OPTIONS = TASK_STATE_ORDER.map((value) => ({ value }))
 const FOLLOW_MS = 2000
+
+/** a line's time on the page: 14:03:07.215 (local time, to the millisecond) */
+export function formatLineTime(ms: number | null): string {
+  if (ms == null) return '–'
+  const d = new Date(ms)
+  const two = (n: number) => String(n).padStart(2, '0')
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`
+}
 
 /** a user's pattern as a RegExp, or the reason it is not one */
 export function compilePattern(src: string): { re: RegExp | null; error: string | null } {
@@ -71,6 +82,8 @@ export function RunLog({ runId, detail, active }: { runId: string; detail: RunDe
     ...(pool ? { pool } : {}),
     ...(state ? { state } : {}),
   })
+  const stageOptions = useMemo(() => detail.stages.map((s) => ({ value: s.id })), [detail.stages])
+  const poolOptions = useMemo(() => detail.pools.map((p) => ({ value: p.name })), [detail.pools])
   const total = q.data?.total ?? 0
   const pages = Math.max(1, Math.ceil(total / 200))
 
@@ -89,59 +102,51 @@ export function RunLog({ runId, detail, active }: { runId: string; detail: RunDe
           </button>
         </h2>
         {open ? (
-          <div className="tt-filters">
-            <label>
-              stage
-              <select
-                value={stage}
-                onChange={(e) => (setStage(e.target.value), setPage(0))}
-                data-testid="run-log-stage"
-              >
-                <option value="">all</option>
-                {detail.stages.map((s) => (
-                  <option key={s.id} value={s.id}>
-                    {s.id}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label>
-              pool
-              <select value={pool} onChange={(e) => (setPool(e.target.value), setPage(0))} data-testid="run-log-pool">
-                <option value="">all</option>
-                {detail.pools.map((p) => (
-                  <option key={p.name} value={p.name}>
-                    {p.name}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label>
-              state
-              <select
-                value={state}
-                onChange={(e) => (setState(e.target.value), setPage(0))}
-                data-testid="run-log-state"
-              >
-                <option value="">all</option>
-                {TASK_STATE_ORDER.map((s) => (
-                  <option key={s} value={s}>
-                    {s}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label>
-              search
-              <input
-                type="search"
-                value={pattern}
-                placeholder="regular expression"
-                aria-invalid={!!error}
-                onChange={(e) => setPattern(e.target.value)}
-                data-testid="run-log-search"
-              />
-            </label>
+          <FilterBar
+            className="tt-filters"
+            fields={[
+              {
+                kind: 'select',
+                name: 'stage',
+                label: 'stage',
+                value: stage,
+                testId: 'run-log-stage',
+                options: stageOptions,
+              },
+              {
+                kind: 'select',
+                name: 'pool',
+                label: 'pool',
+                value: pool,
+                testId: 'run-log-pool',
+                options: poolOptions,
+              },
+              {
+                kind: 'select',
+                name: 'state',
+                label: 'state',
+                value: state,
+                testId: 'run-log-state',
+                options: STATE_OPTIONS,
+              },
+              {
+                kind: 'search',
+                name: 'pattern',
+                label: 'search',
+                value: pattern,
+                placeholder: 'regular expression',
+                invalid: !!error,
+                testId: 'run-log-search',
+              },
+            ]}
+            onChange={(name, value) => {
+              if (name === 'pattern') return setPattern(value)
+              if (name === 'stage') setStage(value)
+              else if (name === 'pool') setPool(value)
+              else setState(value)
+              setPage(0)
+            }}
+          >
             <label title="Keep the newest lines in view and re-read while the run is active">
               <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow
             </label>
@@ -153,7 +158,7 @@ export function RunLog({ runId, detail, active }: { runId: string; detail: RunDe
             >
               download
             </a>
-          </div>
+          </FilterBar>
         ) : null}
       </div>
       {open ? (
@@ -179,7 +184,9 @@ export function RunLog({ runId, detail, active }: { runId: string; detail: RunDe
                     style={{ top: item.start, height: ROW_PX }}
                     data-task={l.taskId}
                   >
-                    <span className="rlog-at muted">{l.at ? formatTime(l.at) : '–'}</span>
+                    <span className="rlog-at muted" title={l.at ? new Date(l.at).toISOString() : undefined}>
+                      {formatLineTime(l.at)}
+                    </span>
                     <span className="rlog-task" title={`task ${l.taskId} · pool ${l.pool} · ${l.state}`}>
                       <i style={{ background: STATE_COLORS[l.state] ?? '#888' }} />
                       {l.stage}
@@ -200,8 +207,7 @@ export function RunLog({ runId, detail, active }: { runId: string; detail: RunDe
             </button>
             <span className="muted" data-testid="run-log-page">
               tasks {total ? page * 200 + 1 : 0}–{Math.min(total, (page + 1) * 200)} of {total} · {lines.length} lines
-              {q.data?.truncated ? ' (each log’s last 32 KiB: download for everything)' : ''} · times are each attempt’s
-              start
+              {q.data?.truncated ? ' (each log’s last 32 KiB: download for everything)' : ''}
             </span>
             <button type="button" disabled={page + 1 >= pages} onClick={() => setPage((p) => p + 1)}>
               later tasks ›

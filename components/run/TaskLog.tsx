@@ -2,12 +2,14 @@
 /**
  * Live log tail of one task: reads the end of the log (`run.log` with `tail`), then follows it by
  * offset (polling about once a second while the task is not finished; at once while there is more to
- * read). Keeps the last 512 KiB in view; the full file is a download
- * (/runs/<run>/tasks/<task>/log?stream=…).
+ * read). Every line carries the time it was written (`run.log` with `times`), shown with the
+ * "times" toggle. Keeps the last 512 KiB in view; the full file is a download
+ * (/runs/<run>/tasks/<task>/log?stream=…, with an ISO time column when times are shown).
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'react'
 import { useTRPCClient } from '~/components/trpc/client'
 import { STATE_COLORS } from './aggregate'
+import { formatLineTime } from './RunLog'
 
 const TAIL_BYTES = 64 * 1024
 const CHUNK_BYTES = 256 * 1024
@@ -22,10 +24,42 @@ export interface TaskLogProps {
   onClose: () => void
 }
 
+/** the log as lines with their times; `open`: the last line has no newline yet */
+interface TimedText {
+  lines: { at: number | null; text: string }[]
+  open: boolean
+  chars: number
+}
+const EMPTY: TimedText = { lines: [], open: false, chars: 0 }
+
+/** appends a chunk (its text and one time per line starting in it) to the lines kept in view */
+export function appendChunk(
+  prev: TimedText,
+  chunk: { text: string; lineTimes?: (number | null)[] },
+): { next: TimedText; trimmed: boolean } {
+  if (!chunk.text) return { next: prev, trimmed: false }
+  const parts = chunk.text.split('\n')
+  const endsOpen = !chunk.text.endsWith('\n')
+  if (!endsOpen) parts.pop()
+  const lines = prev.lines.slice()
+  parts.forEach((text, i) => {
+    if (i === 0 && prev.open && lines.length > 0) {
+      // the end of the line begun in the chunk before: it keeps that line's time
+      const last = lines[lines.length - 1]!
+      lines[lines.length - 1] = { at: last.at, text: last.text + text }
+    } else lines.push({ at: chunk.lineTimes?.[i] ?? null, text })
+  })
+  let chars = prev.chars + chunk.text.length
+  let drop = 0
+  while (chars > KEEP_CHARS && drop < lines.length - 1) chars -= lines[drop++]!.text.length + 1
+  return { next: { lines: drop ? lines.slice(drop) : lines, open: endsOpen, chars }, trimmed: drop > 0 }
+}
+
 export function TaskLog({ runId, taskId, label, state, onClose }: TaskLogProps) {
   const client = useTRPCClient()
   const [stream, setStream] = useState<'stdout' | 'stderr'>('stdout')
-  const [text, setText] = useState('')
+  const [log, setLog] = useState<TimedText>(EMPTY)
+  const [showTimes, setShowTimes] = useState(false)
   const [trimmed, setTrimmed] = useState(false)
   const [done, setDone] = useState(false)
   const [size, setSize] = useState(0)
@@ -42,7 +76,7 @@ export function TaskLog({ runId, taskId, label, state, onClose }: TaskLogProps) 
   useEffect(() => {
     let stopped = false
     let offset: number | null = null
-    setText('')
+    setLog(EMPTY)
     setTrimmed(false)
     setDone(false)
     setError(null)
@@ -62,8 +96,8 @@ export function TaskLog({ runId, taskId, label, state, onClose }: TaskLogProps) 
         try {
           const res = await client.run.log.query(
             offset == null
-              ? { taskId, stream, tail: true, limit: TAIL_BYTES }
-              : { taskId, stream, offset, limit: CHUNK_BYTES },
+              ? { taskId, stream, tail: true, limit: TAIL_BYTES, times: true }
+              : { taskId, stream, offset, limit: CHUNK_BYTES, times: true },
           )
           if (stopped) return
           setError(null)
@@ -71,16 +105,14 @@ export function TaskLog({ runId, taskId, label, state, onClose }: TaskLogProps) 
           if (res.offset < (offset ?? 0)) {
             // the file was replaced (a new attempt): start over
             offset = null
-            setText('')
+            setLog(EMPTY)
             continue
           }
           if (res.text) {
-            setText((prev) => {
-              const next = prev + res.text
-              if (next.length <= KEEP_CHARS) return next
-              setTrimmed(true)
-              const cut = next.indexOf('\n', next.length - KEEP_CHARS)
-              return next.slice(cut >= 0 ? cut + 1 : next.length - KEEP_CHARS)
+            setLog((prev) => {
+              const { next, trimmed } = appendChunk(prev, res)
+              if (trimmed) setTrimmed(true)
+              return next
             })
           }
           offset = res.nextOffset
@@ -108,9 +140,10 @@ export function TaskLog({ runId, taskId, label, state, onClose }: TaskLogProps) 
   // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   useLayoutEffect(() => {
     if (follow && pre.current) pre.current.scrollTop = pre.current.scrollHeight
-  }, [text, follow])
+  }, [log, follow, showTimes])
 
-  const href = `/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/log?stream=${stream}`
+  const href = `/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/log?stream=${stream}${showTimes ? '&times=1' : ''}`
+  const text = log.lines.map((l) => (showTimes ? `${formatLineTime(l.at)}  ${l.text}` : l.text)).join('\n')
   return (
     <section
       className="run-panel task-log"
@@ -144,6 +177,15 @@ export function TaskLog({ runId, taskId, label, state, onClose }: TaskLogProps) 
               </button>
             ))}
           </span>
+          <label title="Show the time each line was written (the download gets an ISO time column)">
+            <input
+              type="checkbox"
+              checked={showTimes}
+              onChange={(e) => setShowTimes(e.target.checked)}
+              data-testid="task-log-times"
+            />{' '}
+            times
+          </label>
           <label title="Keep the end of the log in view">
             <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow
           </label>

@@ -2,9 +2,11 @@
  * The full log of a task as a download (/runs/<runId>/tasks/<taskId>/log): the SAME redacted text
  * the run page shows, because it is read through the page's own reader (readLog, which redacts
  * tokens and PEM blocks and never splits a secret across two chunks), one chunk after another.
+ * With `times`, each line starts with the time it was written (an ISO column, then a tab).
  */
 import type { Db } from '../db/client.ts'
 import { notFound } from '../errors.ts'
+import { timedLogText } from '../operations/log-times.ts'
 import { readLog } from './runs.ts'
 
 const CHUNK = 1 << 20
@@ -16,11 +18,11 @@ export interface LogDownload {
 
 export async function taskLogDownload(
   db: Db,
-  input: { runId: string; taskId: string; stream: 'stdout' | 'stderr' },
+  input: { runId: string; taskId: string; stream: 'stdout' | 'stderr'; times?: boolean },
 ): Promise<LogDownload> {
   const task = await db.task.findUnique({
     where: { id: input.taskId },
-    select: { runId: true, stageId: true, partitionIndex: true },
+    select: { runId: true, stageId: true, partitionIndex: true, startedAt: true },
   })
   if (!task || task.runId !== input.runId) throw notFound(`task ${input.taskId} of run ${input.runId} not found`)
   const first = await readLog(db, { taskId: input.taskId, stream: input.stream, offset: 0, limit: CHUNK })
@@ -31,6 +33,18 @@ export async function taskLogDownload(
       '_',
     )
   const encoder = new TextEncoder()
+  if (input.times) {
+    const taskStart = task.startedAt?.getTime() ?? null
+    const parts = timedLogText(db, { taskId: input.taskId, stream: input.stream, from: 0, end, taskStart }, CHUNK)
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const part = await parts.next()
+        if (part.done) controller.close()
+        else controller.enqueue(encoder.encode(part.value))
+      },
+    })
+    return { fileName: fileName.replace(/\.log$/, '.timed.log'), body }
+  }
   let next: typeof first | null = first
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -1,10 +1,11 @@
 /**
  * The run-wide log over a real local run: every task's lines with stage and stream, filtered by
- * stage, stamped with the attempt's start, redacted like the page's task log; the download is one
- * text with a header per task and stream.
+ * stage, each line with the time it was written (stdout and stderr interleaved as written), redacted
+ * like the page's task log; the download is one text with a header per task and stream and an ISO
+ * time column.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readRunLogLines, runLogDownload, stampLines } from './run-log.ts'
+import { readRunLogLines, runLogDownload } from './run-log.ts'
 import { startRun } from './runs.ts'
 import { setupEngineTest, type EngineTestEnv } from './testing.ts'
 
@@ -60,20 +61,46 @@ analysis:
 
     let file = ''
     for await (const part of runLogDownload(env.t.db, { runId })) file += part
-    expect(file).toMatch(/===== Alpha · task \S+ · pool default · succeeded · stdout =====\nalpha one\nalpha two\n/)
-    expect(file).toContain('beta one\n')
+    const iso = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\t'
+    expect(file).toMatch(
+      new RegExp(
+        `===== Alpha · task \\S+ · pool default · succeeded · stdout =====\\n${iso}alpha one\\n${iso}alpha two\\n`,
+      ),
+    )
+    expect(file).toMatch(new RegExp(`${iso}beta one\\n`))
     expect(file).not.toContain(JWT)
   }, 60_000)
 
-  it('stamps lines with the attempt marker that precedes them', () => {
-    const lines = stampLines('a\n--- controlroom: attempt 2 at 2026-01-01T10:00:05.000Z ---\nb\n', 1000)
-    expect(lines).toEqual([
-      { at: 1000, text: 'a' },
-      {
-        at: Date.parse('2026-01-01T10:00:05.000Z'),
-        text: '--- controlroom: attempt 2 at 2026-01-01T10:00:05.000Z ---',
-      },
-      { at: Date.parse('2026-01-01T10:00:05.000Z'), text: 'b' },
+  it('times every line as written, interleaving stdout and stderr, also around a redacted PEM block', async () => {
+    const pem = ['-----BEGIN PRIVATE KEY-----', 'MIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7', '-----END PRIVATE KEY-----']
+    const versionId = await env.save(`version: 1
+name: timed
+analysis:
+  stages:
+    - id: Timed
+      op: shell
+      needs: []
+      params: { command: "echo first; sleep 0.4; echo second >&2; sleep 0.4; printf -- '${pem.join('\\n')}\\n'; echo third" }
+`)
+    const { runId } = await startRun({ versionId }, env.engine)
+    expect(await env.waitFor(runId)).toBe('succeeded')
+    const { lines } = await readRunLogLines(env.t.db, { runId })
+    expect(lines.map((l) => `${l.stream}: ${l.text}`)).toEqual([
+      'stdout: first',
+      'stderr: second',
+      'stdout: [REDACTED PRIVATE KEY]',
+      'stdout: third',
     ])
-  })
+    const [first, second, key, third] = lines.map((l) => l.at!)
+    expect(second! - first!).toBeGreaterThanOrEqual(350)
+    expect(key! - second!).toBeGreaterThanOrEqual(350)
+    expect(third).toBeGreaterThanOrEqual(key!)
+
+    let file = ''
+    for await (const part of runLogDownload(env.t.db, { runId })) file += part
+    expect(file).not.toContain('MIIBVQ')
+    const stdout = file.split('\n').filter((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z\t/.test(l))
+    expect(stdout.map((l) => l.split('\t')[1])).toEqual(['first', '[REDACTED PRIVATE KEY]', 'third', 'second'])
+    expect(Date.parse(stdout[0]!.split('\t')[0]!)).toBe(first)
+  }, 60_000)
 })

@@ -4,9 +4,10 @@
  * (/runs/<id>/log). Read through `run.log`'s own reader (readLog), so the text is redacted exactly
  * as the task log on the page is (tokens, PEM blocks, also a block cut by a chunk's start).
  *
- * Times: commands write straight to the log files, so lines carry no time of their own. A line is
- * stamped with the start of the attempt that wrote it (the runtime's `--- controlroom: attempt N at
- * <time> ---` marker, else the task's start); the view says so.
+ * Times: the task runtime records when each chunk of output arrived (log-times.tsv beside the
+ * logs, read by server/operations/log-times.ts); a line takes its chunk's time, and stdout and
+ * stderr lines of a task interleave as they were written. Logs without that index fall back to the
+ * start of the attempt that wrote them. The download has the time as an ISO column.
  *
  * Bounded: tasks are read a page at a time (TASKS_PER_PAGE, in start order), the last
  * TAIL_BYTES of each stream of each task, at most MAX_LINES lines per page. Filtering by a regular
@@ -15,6 +16,7 @@
  */
 import type { Db } from '../db/client.ts'
 import { notFound } from '../errors.ts'
+import { readTimedLog, timedLogText } from '../operations/log-times.ts'
 import { readLog } from './runs.ts'
 import type { TaskState } from './types.ts'
 
@@ -39,12 +41,15 @@ export interface RunLogLine {
   pool: string
   state: string
   stream: 'stdout' | 'stderr'
-  /** ms since epoch: the start of the attempt that wrote the line */
+  /** ms since epoch: when the line was written (else the start of the attempt that wrote it) */
   at: number | null
   text: string
 }
 
-const MARKER = /^--- controlroom: attempt (\d+) at (\S+) ---$/
+/** a line with its order keys: time, then its task's place on the page, then write order */
+interface Keyed extends RunLogLine {
+  k: [number, number, number, number, number]
+}
 
 function where(f: RunLogFilter) {
   return {
@@ -61,30 +66,11 @@ async function assertRun(db: Db, runId: string): Promise<void> {
   if (!run.runDir) throw notFound(`run ${runId} has no run directory`)
 }
 
-/** the last `max` bytes of a task's log, redacted (from a line start when cut) */
-async function readTail(db: Db, taskId: string, stream: 'stdout' | 'stderr', max: number) {
-  const chunk = await readLog(db, { taskId, stream, tail: true, limit: max })
-  let text = chunk.text
+/** the last `max` bytes of a task's log as timed lines, redacted (from a line start when cut) */
+async function readTail(db: Db, taskId: string, stream: 'stdout' | 'stderr', max: number, taskStart: number | null) {
+  const chunk = await readTimedLog(db, { taskId, stream, tail: true, limit: max }, { taskStart })
   const cut = chunk.offset > 0
-  if (cut) text = text.slice(text.indexOf('\n') + 1)
-  return { text, cut }
-}
-
-/** splits a log into lines stamped with the attempt that wrote them */
-export function stampLines(text: string, taskStart: number | null): { at: number | null; text: string }[] {
-  const out: { at: number | null; text: string }[] = []
-  let at = taskStart
-  const lines = text.split('\n')
-  if (lines[lines.length - 1] === '') lines.pop()
-  for (const line of lines) {
-    const m = MARKER.exec(line)
-    if (m) {
-      const t = Date.parse(m[2]!)
-      if (Number.isFinite(t)) at = t
-    }
-    out.push({ at, text: line })
-  }
-  return out
+  return { lines: chunk.continues ? chunk.lines.slice(1) : chunk.lines, cut }
 }
 
 /** one page of tasks' lines (tasks in start order, then plan order) */
@@ -109,19 +95,18 @@ export async function readRunLogLines(db: Db, input: RunLogFilter & { cursor?: n
     }),
     db.task.count({ where: where(input) }),
   ])
-  const lines: RunLogLine[] = []
+  const keyed: Keyed[] = []
   let truncated = false
-  for (const t of tasks) {
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const { text, cut } = await readTail(db, t.id, stream, TAIL_BYTES)
+  for (const [place, t] of tasks.entries()) {
+    for (const [rank, stream] of (['stdout', 'stderr'] as const).entries()) {
+      const { lines: timed, cut } = await readTail(db, t.id, stream, TAIL_BYTES, t.startedAt?.getTime() ?? null)
       if (cut) truncated = true
-      if (!text) continue
-      for (const l of stampLines(text, t.startedAt?.getTime() ?? null)) {
-        if (lines.length >= MAX_LINES) {
+      for (const l of timed) {
+        if (keyed.length >= MAX_LINES) {
           truncated = true
           break
         }
-        lines.push({
+        keyed.push({
           taskId: t.id,
           stage: t.stageId,
           partition: t.partitionKey ?? (t.partitionIndex != null ? `#${t.partitionIndex}` : null),
@@ -130,12 +115,14 @@ export async function readRunLogLines(db: Db, input: RunLogFilter & { cursor?: n
           stream,
           at: l.at,
           text: l.text,
+          k: [l.at ?? 0, place, l.seq, rank, l.byte],
         })
       }
     }
   }
-  // within a page: by time, a task's lines together, stdout before stderr
-  lines.sort((a, b) => (a.at ?? 0) - (b.at ?? 0))
+  // by time; within a task and millisecond, in the order written (stdout and stderr interleaved)
+  keyed.sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || a.k[2] - b.k[2] || a.k[3] - b.k[3] || a.k[4] - b.k[4])
+  const lines: RunLogLine[] = keyed.map(({ k: _k, ...l }) => l)
   return {
     lines,
     tasks: tasks.length,
@@ -158,26 +145,26 @@ export async function* runLogDownload(db: Db, filter: RunLogFilter): AsyncGenera
       orderBy: [{ startedAt: 'asc' }, { createdAt: 'asc' }, { partitionIndex: 'asc' }, { id: 'asc' }],
       skip: offset,
       take: TASKS_PER_PAGE,
-      select: { id: true, stageId: true, partitionKey: true, partitionIndex: true, pool: true, state: true },
+      select: {
+        id: true,
+        stageId: true,
+        partitionKey: true,
+        partitionIndex: true,
+        pool: true,
+        state: true,
+        startedAt: true,
+      },
     })
     for (const t of tasks) {
       const part = t.partitionKey ?? (t.partitionIndex != null ? `#${t.partitionIndex}` : '')
       for (const stream of ['stdout', 'stderr'] as const) {
-        let chunk = await readLog(db, { taskId: t.id, stream, offset: 0, limit: 1 })
-        if (chunk.size === 0) continue
-        const end = chunk.size // a growing log is sent up to its size now
+        const head = await readLog(db, { taskId: t.id, stream, offset: 0, limit: 1 })
+        if (head.size === 0) continue
+        const end = head.size // a growing log is sent up to its size now
         const from = Math.max(0, end - DOWNLOAD_FILE_BYTES)
         yield `===== ${t.stageId}${part ? ` ${part}` : ''} · task ${t.id} · pool ${t.pool} · ${t.state} · ${stream}${from > 0 ? ' (its last 8 MiB)' : ''} =====\n`
-        let at = from
-        let last = ''
-        while (at < end) {
-          chunk = await readLog(db, { taskId: t.id, stream, offset: at, limit: Math.min(CHUNK_BYTES, end - at) })
-          if (chunk.nextOffset <= at) break
-          if (chunk.text) yield chunk.text
-          last = chunk.text || last
-          at = chunk.nextOffset
-        }
-        if (!last.endsWith('\n')) yield '\n'
+        const taskStart = t.startedAt?.getTime() ?? null
+        yield* timedLogText(db, { taskId: t.id, stream, from, end, taskStart }, CHUNK_BYTES)
       }
     }
     if (tasks.length < TASKS_PER_PAGE) return

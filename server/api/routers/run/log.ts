@@ -1,6 +1,11 @@
-/** run.log: a chunk of a task's log (stdout | stderr), redacted, from `offset`; `tail` gives the last `limit` bytes */
+/**
+ * run.log: a chunk of a task's log (stdout | stderr), redacted, from `offset`; `tail` gives the last
+ * `limit` bytes; `times` adds when each line starting in the chunk was written (`lineTimes`, one per
+ * line of `text`; `continues`: the first line of `text` is the end of a line begun before the chunk)
+ */
 import { z } from 'zod'
 import * as runs from '../../../execution/runs.ts'
+import { readTimedLog } from '../../../operations/log-times.ts'
 import { protectedProcedure } from '../../trpc.ts'
 import { id } from '../../schemas.ts'
 
@@ -18,6 +23,7 @@ export const runLog = protectedProcedure
           .max(1 << 20)
           .optional(),
         tail: z.boolean().optional(),
+        times: z.boolean().optional(),
       })
       .strict(),
   )
@@ -30,6 +36,15 @@ export const runLog = protectedProcedure
       eof: z.boolean(),
       done: z.boolean(),
       path: z.string(),
+      lineTimes: z.array(z.number().nullable()).optional(),
+      continues: z.boolean().optional(),
     }),
   )
-  .query(({ ctx, input }) => runs.readLog(ctx.db, input))
+  .query(async ({ ctx, input }) => {
+    const { times, ...read } = input
+    if (!times) return runs.readLog(ctx.db, read)
+    const task = await ctx.db.task.findUnique({ where: { id: read.taskId }, select: { startedAt: true } })
+    const c = await readTimedLog(ctx.db, read, { taskStart: task?.startedAt?.getTime() ?? null })
+    const { lines, continues, open: _open, ...rest } = c
+    return { ...rest, lineTimes: lines.map((l) => l.at), continues }
+  })
