@@ -127,12 +127,17 @@ test('problems: Tab reaches each one, Enter puts the cursor on its line', async 
   await expect(page.getByTestId('composer-editor')).toHaveAttribute('data-cursor-line', String(requireLine))
 })
 
-/** A chain workflow of `n` stages (no fan-outs to group: every stage is a node). */
+/** `n` stages in chains of different lengths (5, 6, 7, …: nothing repeats, so nothing is grouped). */
 function chains(n: number): string {
   const out = ['name: keyboard-chains', 'analysis:', '  stages:']
+  let nextChain = 0
+  let length = 5
   for (let i = 0; i < n; i++) {
     out.push(`    - id: S${i}`, '      op: noop')
-    if (i % 20 === 0) out.push('      needs: []')
+    if (i === nextChain) {
+      out.push('      needs: []')
+      nextChain += length++
+    }
   }
   return `${out.join('\n')}\n`
 }
@@ -146,6 +151,9 @@ test('a large graph zoomed out is one canvas: a click on a stage selects it, an 
   const graph = page.getByTestId('pipeline-graph')
   await expect(page.getByTestId('plan-facts')).toContainText('400 stages', { timeout: 30_000 })
   await expect(graph).toHaveAttribute('data-layout', 'ready', { timeout: 30_000 })
+  // the search centres S0
+  await page.getByTestId('graph-search-input').fill('S0')
+  await page.getByTestId('graph-search-input').press('Enter')
   await expect(page.getByTestId('dag-node-S0')).toBeVisible()
   // S0's place in the graph (React Flow's node transform is its position)
   const s0 = await page

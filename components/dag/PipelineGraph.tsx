@@ -154,6 +154,8 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
   // Reuse node objects whose data, position and selection did not change: React Flow and the memoised
   // node component then skip them entirely.
   const cache = useRef(new Map<string, { sig: string; node: StageFlowNode }>())
+  const lastNodes = useRef<StageFlowNode[]>([])
+  const lastEdges = useRef<Edge[]>([])
   const rfNodes = useMemo(() => {
     const next = new Map<string, { sig: string; node: StageFlowNode }>()
     const out: StageFlowNode[] = []
@@ -186,6 +188,10 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
       out.push(node)
     }
     cache.current = next
+    // nothing changed (a parameter edit): the same array, so React Flow does not re-read 2,000 nodes
+    const prev = lastNodes.current
+    if (prev.length === out.length && out.every((n, i) => n === prev[i])) return prev
+    lastNodes.current = out
     return out
   }, [nodes, positions, selectedId, activeId])
 
@@ -220,6 +226,9 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
       out.push(edge)
     }
     edgeCache.current = next
+    const prev = lastEdges.current
+    if (prev.length === out.length && out.every((e, i) => e === prev[i])) return prev
+    lastEdges.current = out
     return out
   }, [edges, selectedId])
 

@@ -37,16 +37,11 @@ function StageNodeImpl({ data, selected }: NodeProps<StageFlowNode>) {
     (data.state ? ` state-${data.state}` : '') +
     (far ? ' is-far' : '')
   return (
-    // biome-ignore lint/a11y/useSemanticElements: the graph (one tab stop) points at it with aria-activedescendant
+    // biome-ignore lint/a11y/useSemanticElements: the graph (one tab stop) points at it with aria-activedescendant; its name is its visible text
     <div
       id={nodeDomId(domPrefix, data.id)}
       role="button"
       tabIndex={-1}
-      aria-label={
-        group
-          ? `group of ${group.count} parallel chains, ${group.first} to ${group.last}: Enter expands it`
-          : `stage ${data.id}, ${data.op}, pool ${data.pool}${data.state ? `, ${data.state}` : ''}${data.marker ? `, has ${data.marker}s` : ''}`
-      }
       className={cls}
       data-testid={group ? `dag-group-${group.first}` : `dag-node-${data.id}`}
       data-count={group?.count}
