@@ -205,3 +205,38 @@ analysis:
   await expect.poll(() => bg('.monaco-diff-editor')).toBe('rgb(20, 23, 29)')
   await shot(page, 'diff-dark')
 })
+
+test('a new user at 900 px: the failure alert says the exit code once, the runs list fits the window', async ({
+  page,
+}) => {
+  test.setTimeout(90_000)
+  await page.setViewportSize({ width: 900, height: 1000 })
+  const { workflowId } = await saveWorkflow(
+    page.request,
+    `version: 1
+name: e2e-narrow-${STAMP}
+analysis:
+  stages:
+    - id: Select
+      op: shell
+      params: { command: "echo 'cut failed: no branch jet_pt' >&2; exit 3" }
+`,
+  )
+  await startFromUi(page, workflowId)
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'failed', { timeout: 40_000 })
+  const alert = page.getByTestId('failure-alert')
+  await expect(alert).toContainText('cut failed: no branch jet_pt')
+  const head = (await alert.locator('.fa-head').textContent()) ?? ''
+  expect(head.match(/exit code 3/g)).toHaveLength(1)
+
+  for (const theme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: theme })
+    await page.goto('/runs')
+    await expect(page.getByTestId('runs-list').locator('tbody tr').first()).toBeVisible()
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    )
+    expect(overflow, `the runs list scrolls sideways by ${overflow} px at 900 px (${theme})`).toBeLessThanOrEqual(0)
+    await shot(page, `runs-900-${theme}`)
+  }
+})
