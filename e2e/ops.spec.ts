@@ -206,7 +206,7 @@ analysis:
   await shot(page, 'diff-dark')
 })
 
-test('a new user at 900 px: the failure alert says the exit code once, the runs list fits the window', async ({
+test('a new user at 900 px: the timeline span matches the header, the failure alert says the exit code once, the runs list fits', async ({
   page,
 }) => {
   test.setTimeout(90_000)
@@ -224,6 +224,12 @@ analysis:
   )
   await startFromUi(page, workflowId)
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'failed', { timeout: 40_000 })
+  // a run shorter than a second: the timeline's span says what the header's duration says
+  const header = (await page.getByTestId('run-duration').textContent()) ?? ''
+  expect(header).toMatch(/^\d+ ms$/)
+  await expect(page.getByTestId('gantt-span')).toHaveText(/^\d+ ms$/)
+  const span = Number((await page.getByTestId('gantt-span').textContent())!.replace(' ms', ''))
+  expect(Math.abs(span - Number(header.replace(' ms', '')))).toBeLessThanOrEqual(100)
   const alert = page.getByTestId('failure-alert')
   await expect(alert).toContainText('cut failed: no branch jet_pt')
   const head = (await alert.locator('.fa-head').textContent()) ?? ''
