@@ -156,6 +156,8 @@ test('Monaco follows the light and dark theme live, in the composer and the work
   page,
 }) => {
   test.setTimeout(90_000)
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
   const bg = (scope: string) =>
     page.evaluate(
       (sel) =>
@@ -204,6 +206,10 @@ analysis:
   await page.emulateMedia({ colorScheme: 'dark' })
   await expect.poll(() => bg('.monaco-diff-editor')).toBe('rgb(20, 23, 29)')
   await shot(page, 'diff-dark')
+  // switching themes and leaving the page disposes the diff cleanly (no uncaught Monaco error)
+  await page.goto('/runs')
+  await expect(page.getByTestId('runs-list')).toBeVisible()
+  expect(errors).toEqual([])
 })
 
 test('a new user at 900 px: the timeline span matches the header, the failure alert says the exit code once, the runs list fits', async ({
