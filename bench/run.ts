@@ -22,8 +22,7 @@ for (const f of files) {
   for (const [name, fn] of benches) {
     console.log(`\n== ${f} ${name}()`)
     try {
-      // biome-ignore lint/suspicious/noConfusingVoidType: pre-existing: review when this component is next changed
-      const lines = await (fn as () => Promise<string[] | void>)()
+      const lines = await (fn as () => Promise<string[] | undefined>)()
       for (const line of lines ?? []) console.log(line)
     } catch (e) {
       failed++

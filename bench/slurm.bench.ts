@@ -5,10 +5,20 @@
  *  - throughput for N short tasks (default 200, SLURM_BENCH_TASKS to change) as N jobs and as ONE
  *    job array through the slurm strategy's job layer, against a plain `sbatch` loop, each until
  *    every job has finished.
+ *  - several tasks per job (tasks_per_job): a hep.hist stage in 64 partitions through the run
+ *    engine as 64 jobs and packed (16 per job), beside a plain `sbatch` loop of the same 64 task
+ *    specs (benchSlurmPacking).
  *   npx tsx bench/slurm.bench.ts      (or through `npm run bench`, which calls benchSlurm())
  */
 import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
+import { hepTestDataDir } from '../server/hep/testdata.ts'
+import { runtimeScript } from '../server/execution/paths.ts'
+import { startRun } from '../server/execution/runs.ts'
+import '../server/execution/strategies/slurm/index.ts'
+import { setupEngineTest } from '../server/execution/testing.ts'
 import { LocalTransport } from '../server/execution/transport/local.ts'
 import { SlurmJobs, type SlurmJobUpdate } from '../server/execution/strategies/slurm/jobs.ts'
 import {
@@ -223,9 +233,100 @@ async function runBench(): Promise<string[]> {
   return lines
 }
 
+function packYaml(name: string, tasksPerJob: number): string {
+  return `version: 1
+name: ${name}
+execution:
+  strategy: slurm
+  config: { chunk_size: 36 }
+  pools:
+    default: { workers: 2, resources: { cpus: 1, memory: 300MB }, config: { tasks_per_job: ${tasksPerJob} } }
+data:
+  datasets:
+    - { name: zmumu, files: [${path.join(hepTestDataDir(), 'uproot-Zmumu.root')}], treeName: events }
+analysis:
+  stages:
+    - id: hist
+      op: hep.hist
+      params:
+        histograms:
+          - { name: muon_pt, expr: 'max(pt1, pt2)', bins: { n: 50, low: 0, high: 200 } }
+`
+}
+
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')
+
+/**
+ * A hep.hist stage over uproot-Zmumu.root in 64 partitions (chunks of 36 events), through the run
+ * engine with strategy slurm (2 concurrent jobs): tasks_per_job 1 (a job per partition) against 16
+ * (the default for hep.* pools), and a plain `sbatch --wrap` loop of the same 64 task specs (the
+ * runtime per partition, the least a job per partition costs). Jobs = distinct Slurm job ids the
+ * tasks ran in (array elements count as jobs), sbatch = submissions.
+ */
+export async function benchSlurmPacking(): Promise<string[]> {
+  ensureSlurm()
+  const env = await setupEngineTest()
+  writeFileSync(path.join(env.home, 'site.yaml'), 'slurm:\n  pollIntervalMs: 200\n  maxPollIntervalMs: 1000\n')
+  try {
+    const lines: string[] = [`slurm packing: load average before ${load()} (1, 5, 15 min; 2 cpus)`]
+    const run = async (tpj: number) => {
+      await idle(500)
+      const versionId = await env.save(packYaml(`pack-bench-${tpj}`, tpj))
+      const t0 = performance.now()
+      const { runId } = await startRun({ versionId }, env.engine)
+      const state = await env.waitFor(runId, 900_000)
+      const ms = performance.now() - t0
+      if (state !== 'succeeded') throw new Error(`the ${tpj}-per-job run ended ${state}`)
+      const tasks = await env.t.db.task.findMany({ where: { runId, stageId: 'hist' } })
+      const jobs = new Set(tasks.map((t) => t.batchJobId))
+      const sbatch = new Set(tasks.map((t) => t.batchJobId?.split('_')[0]))
+      const runDir = path.join(env.home, 'runs', runId)
+      return { ms, jobs: jobs.size, sbatch: sbatch.size, tasks, runDir }
+    }
+    const single = await run(1)
+    const packed = await run(16)
+    // the same 64 specs, one plain sbatch each (re-running them writes into the first run's directory)
+    await idle(500)
+    const specs = single.tasks.map((t) => path.join(single.runDir, 'tasks', t.id, 'spec.json'))
+    const t0 = performance.now()
+    const ids = specs.map((spec) =>
+      execFileSync('sbatch', [
+        '--parsable',
+        '--mem=300M',
+        '-o',
+        '/dev/null',
+        '--wrap',
+        `${process.execPath} ${runtimeScript()} --spec ${spec}`,
+      ])
+        .toString()
+        .trim(),
+    )
+    while (squeueActive(ids) > 0) await sleep(POLL_MS)
+    const plainMs = performance.now() - t0
+    const n = single.tasks.length
+    lines.push(
+      `slurm hep.hist ${n} partitions, 1 task per job (engine): ${(single.ms / 1000).toFixed(1)} s in ${single.jobs} jobs (${single.sbatch} sbatch)`,
+    )
+    lines.push(
+      `slurm hep.hist ${n} partitions, 16 tasks per job (engine, default for hep.*): ${(packed.ms / 1000).toFixed(1)} s in ${packed.jobs} jobs (${packed.sbatch} sbatch) · ratio vs 1 per job ${(packed.ms / single.ms).toFixed(2)} · vs plain sbatch loop ${(packed.ms / plainMs).toFixed(2)}`,
+    )
+    lines.push(
+      `slurm hep.hist ${n} partitions, plain sbatch --wrap loop of the same specs: ${(plainMs / 1000).toFixed(1)} s in ${n} jobs · ratio 1-per-job engine vs plain ${(single.ms / plainMs).toFixed(2)}`,
+    )
+    lines.push(`slurm packing: load average after ${load()}`)
+    return lines
+  } finally {
+    await env.cleanup()
+  }
+}
+
 // Run directly: print the lines.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  benchSlurm().then(
+  ;(async () => [...(await benchSlurm()), ...(await benchSlurmPacking())])().then(
     (lines) => {
       for (const l of lines) console.log(l)
     },

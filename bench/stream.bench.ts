@@ -2,13 +2,16 @@
  * Live stream bench: the production server (`next start` of the build in NEXT_DIST_DIR, default
  * `.next`) on localhost with its own home and SQLite database. For runs of 5,000 and 10,000 no-op
  * tasks (one stage partitioned over N files: in-process tasks, so the run is a burst of 3N + 3
- * events), 1, 5 and 20 SSE subscribers of `run.events` over HTTP:
+ * events), 1, 5 and 20 SSE subscribers of `/api/events` over HTTP (the route the UI uses), and as
+ * the peer the same number of subscribers of tRPC's `run.events` (BENCH_STREAM_PEER=trpc, the
+ * default: the largest viewer count only; `none` skips it):
  *  - event latency: the event's stored time (`at`) -> received by the subscriber, p50 / p95 / max
  *    over every event of every subscriber (the 20-viewer p95 beside the 1-viewer one, as a ratio);
  *  - `/api/health` meanwhile (one request every 100 ms): p95 and max, against the 250 ms target;
  *  - every subscriber must receive every event of the run exactly once, in order (checked).
  *   NEXT_DIST_DIR=.next-x npx tsx bench/stream.bench.ts     (or `npm run bench -- stream`)
- *   BENCH_STREAM_TASKS=5000,10000  BENCH_STREAM_VIEWERS=1,5,20
+ *   BENCH_STREAM_TASKS=5000,10000  BENCH_STREAM_VIEWERS=0,1,5,20  BENCH_STREAM_PEER=trpc|none
+ *   BENCH_STREAM_TRANSPORT=trpc: the main rows over tRPC too (a build without /api/events)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -19,6 +22,9 @@ import { subscribeOverHttp, type SseSubscription } from '../server/execution/str
 
 const TASKS = (process.env.BENCH_STREAM_TASKS || '5000,10000').split(',').map(Number)
 const VIEWERS = (process.env.BENCH_STREAM_VIEWERS || '0,1,5,20').split(',').map(Number)
+/** the transport of the main rows (`trpc` measures a build that has no /api/events) */
+const MAIN = process.env.BENCH_STREAM_TRANSPORT === 'trpc' ? ('trpc' as const) : ('events' as const)
+const PEER = process.env.BENCH_STREAM_PEER === 'none' ? null : ('trpc' as const)
 const RUN_TIMEOUT_MS = 10 * 60_000
 const TOKEN = 'bench-stream-token-0123456789'
 
@@ -147,7 +153,12 @@ interface Measured {
   events: number
 }
 
-async function measure(s: Server, versionId: string, viewers: number): Promise<Measured> {
+async function measure(
+  s: Server,
+  versionId: string,
+  viewers: number,
+  transport: 'events' | 'trpc' = 'events',
+): Promise<Measured> {
   const { runId } = await trpc<{ runId: string }>(s.base, 'run.start', { versionId }, 'POST')
   /** when every viewer has had its first message (the catch-up): later events are live */
   let connectedAt = Number.POSITIVE_INFINITY
@@ -162,6 +173,7 @@ async function measure(s: Server, versionId: string, viewers: number): Promise<M
         baseUrl: s.base,
         runId,
         lastEventId: 0,
+        transport,
         headers: auth,
         onMessage: (m, at) => {
           if (m.coalesced) coalesced.add(i)
@@ -264,18 +276,24 @@ export async function benchStream(): Promise<string[]> {
       )
       let p95One = Number.NaN
       let healthNone = Number.NaN
-      for (const v of VIEWERS) {
-        const m = await measure(s, saved.version.id, v)
+      const rows: { v: number; transport: 'events' | 'trpc' }[] = VIEWERS.map((v) => ({ v, transport: MAIN }))
+      const most = Math.max(...VIEWERS)
+      if (PEER && PEER !== MAIN && most > 0) rows.push({ v: most, transport: PEER })
+      let p95Events = Number.NaN
+      for (const { v, transport } of rows) {
+        const m = await measure(s, saved.version.id, v, transport)
         const p95 = quantile(m.latencies, 0.95)
-        if (v === 1) p95One = p95
+        if (v === 1 && transport === MAIN) p95One = p95
+        if (v === most && transport === MAIN) p95Events = p95
         const hp95 = quantile(m.health, 0.95)
         if (v === 0) healthNone = hp95
+        const vs = transport === MAIN ? `${(p95 / p95One).toFixed(2)}x` : `${(p95 / p95Events).toFixed(2)}x /api/events`
         lines.push(
-          `${String(n).padEnd(7)} ${String(v).padEnd(8)} ${String(m.events).padEnd(7)} ` +
+          `${String(n).padEnd(7)} ${`${v}${transport === 'trpc' ? ' tRPC' : ''}`.padEnd(8)} ${String(m.events).padEnd(7)} ` +
             (v === 0
               ? '(no viewer)'.padEnd(33 + 17)
               : `${ms(quantile(m.latencies, 0.5))} / ${ms(p95)} / ${ms(largest(m.latencies))}`.padEnd(33) +
-                `${(p95 / p95One).toFixed(2)}x`.padEnd(17)) +
+                vs.padEnd(17)) +
             `${ms(hp95)} / ${ms(largest(m.health))}`.padEnd(19) +
             `${(hp95 / healthNone).toFixed(2)}x`.padEnd(14) +
             `${(hp95 / 250).toFixed(2)}x` +

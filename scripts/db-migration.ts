@@ -49,7 +49,7 @@ try {
     const url = t.provider === 'sqlite' ? `file:${path.join(tmp, 'scratch.db')}` : pgUrl()
     const engine = await openSchemaEngine(t.provider, url, t.schema)
     const { readFileSync } = await import('node:fs')
-    const list = migrationList(t.dir, t.provider)
+    const list = migrationList(t.dir)
     const res = await engine.diff({
       from: list.migrationDirectories.length ? { tag: 'migrations', ...list } : { tag: 'empty' },
       to: { tag: 'schemaDatamodel', files: [{ path: t.schema, content: readFileSync(t.schema, 'utf8') }] },

@@ -18,7 +18,15 @@ export function withTable(readme: string): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { check: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({
+    options: { check: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  })
+  if (values.help) {
+    console.log(
+      'usage: npx tsx scripts/settings-table.ts [--check]\n  rewrites the settings table in README.md from server/settings.ts; --check: exit 1 when it is out of date',
+    )
+    process.exit(0)
+  }
   const file = new URL('../README.md', import.meta.url)
   const readme = readFileSync(file, 'utf8')
   const next = withTable(readme)

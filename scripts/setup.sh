@@ -23,3 +23,4 @@ fi
 
 # the hep task runtime, built ahead of time to JavaScript (no TypeScript compiled at task start)
 node server/hep/build-runtime.mjs
+node server/cli/build-cli.mjs

@@ -10,6 +10,13 @@ describe('formatBytes', () => {
     expect(formatBytes(null)).toBe('–')
     expect(formatBytes(Number.NaN)).toBe('–')
   })
+
+  it('keeps one decimal when asked, so close sizes compared in a message differ', () => {
+    expect(formatBytes(1024 * 1024, { oneDecimal: true })).toBe('1.0 MiB')
+    expect(formatBytes(3 * 1024 * 1024 + 1, { oneDecimal: true })).toBe('3.0 MiB')
+    expect(formatBytes(1536, { oneDecimal: true })).toBe('1.5 KiB')
+    expect(formatBytes(512, { oneDecimal: true })).toBe('512 B')
+  })
 })
 
 describe('formatElapsed', () => {

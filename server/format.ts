@@ -5,8 +5,12 @@
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const
 
-/** A size in binary units: 4294967296 -> "4 GiB", 1536 -> "1.5 KiB"; "–" for no value. */
-export function formatBytes(bytes: number | null | undefined): string {
+/**
+ * A size in binary units: 4294967296 -> "4 GiB", 1536 -> "1.5 KiB"; "–" for no value.
+ * `oneDecimal`: always one decimal above bytes ("1.0 MiB"), for two sizes compared in one message
+ * (1 MiB + 1 byte against 1 MiB would otherwise read "1 MiB" against "1 MiB").
+ */
+export function formatBytes(bytes: number | null | undefined, opts: { oneDecimal?: boolean } = {}): string {
   if (bytes == null || !Number.isFinite(bytes) || bytes < 0) return '–'
   let v = bytes
   let i = 0
@@ -14,7 +18,9 @@ export function formatBytes(bytes: number | null | undefined): string {
     v /= 1024
     i++
   }
-  const txt = Number.isInteger(v) ? String(v) : v.toFixed(1).replace(/\.0$/, '')
+  let txt = String(v)
+  if (i > 0 && opts.oneDecimal) txt = v.toFixed(1)
+  else if (!Number.isInteger(v)) txt = v.toFixed(1).replace(/\.0$/, '')
   return `${txt} ${BYTE_UNITS[i]}`
 }
 

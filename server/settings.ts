@@ -148,6 +148,12 @@ export const SETTINGS = {
     'unset',
     'log the engine’s informational messages too',
   ),
+  HEP_ROOT_CACHE_MB: setting(
+    'user',
+    z.coerce.number().nonnegative().default(256),
+    '`256` (`64` in a warm executor)',
+    'megabytes of decompressed ROOT baskets a process keeps for the partitions of one file; `0` turns the cache off',
+  ),
   CONTROLROOM_TASK_ENV_ALLOW: setting(
     'user',
     optionalString,

@@ -1,9 +1,10 @@
 'use client'
 
-import { memo, useMemo, useState } from 'react'
+import { memo, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react'
 import type { CompileResult, ExecutionPlan, Problem } from '~/server/workflow'
 import { formatMemory } from './planGraph'
 import { CopyButton } from '~/components/ui/CopyButton'
+import { ProblemList } from '~/components/plan/ProblemList'
 import { SubmissionPreview } from './SubmissionPreview'
 
 export type PlanTab = 'routing' | 'pools' | 'problems' | 'json' | 'submission'
@@ -65,7 +66,9 @@ export const PlanPanel = memo(function PlanPanel(props: PlanPanelProps) {
       <div className="plan-panel-body">
         {tab === 'routing' ? <RoutingTable plan={plan} colors={colors} onStageClick={props.onStageClick} /> : null}
         {tab === 'pools' ? <PoolsTable plan={plan} colors={colors} /> : null}
-        {tab === 'problems' ? <ProblemsList problems={problems} onProblemClick={props.onProblemClick} /> : null}
+        {tab === 'problems' ? (
+          <ProblemList problems={problems} onProblemClick={props.onProblemClick} emptyText="No problems." />
+        ) : null}
         {tab === 'json' ? <PlanJson plan={plan} /> : null}
         {tab === 'submission' ? (
           props.source != null ? (
@@ -119,10 +122,64 @@ function RoutingTable({
 }) {
   const [range, setRange] = useState({ first: 0, count: 60 })
   const stages = useMemo(() => (plan ? [...plan.stages].sort((a, b) => a.index - b.index) : []), [plan])
-  if (!plan) return <p className="muted">No plan.</p>
+  // Keyboard: the rows are one tab stop (roving tabindex); ↑/↓ (PageUp/PageDown, Home/End) move, Enter
+  // (or Space) acts as a click. The row to focus after a move, once it is rendered.
+  const [focusId, setFocusId] = useState<string | null>(null)
+  const pendingFocus = useRef<string | null>(null)
+  const tableRef = useRef<HTMLTableElement | null>(null)
   const windowed = stages.length > WINDOW_ABOVE
   const first = windowed ? Math.max(0, Math.min(range.first, stages.length - range.count)) : 0
   const shown = windowed ? stages.slice(first, first + range.count) : stages
+  const tabStop = shown.some((s) => s.id === focusId) ? focusId : (shown[0]?.id ?? null)
+  useEffect(() => {
+    const id = pendingFocus.current
+    const table = tableRef.current
+    if (!id || !table) return
+    const row = table.querySelector<HTMLElement>(`tr[data-stage="${CSS.escape(id)}"]`)
+    if (row) {
+      pendingFocus.current = null
+      row.focus()
+      row.scrollIntoView({ block: 'nearest' })
+      return
+    }
+    // not rendered (outside the window): scroll to it; the window follows and this runs again
+    const body = table.closest('.plan-panel-body') as HTMLElement | null
+    const at = stages.findIndex((s) => s.id === id)
+    if (body && at >= 0) body.scrollTop = Math.max(0, (at - 3) * ROW_HEIGHT)
+  })
+  if (!plan) return <p className="muted">No plan.</p>
+  const onKey = (ev: KeyboardEvent<HTMLTableSectionElement>) => {
+    const id = (ev.target as HTMLElement).closest('tr')?.dataset.stage
+    if (!id) return
+    if (ev.key === 'Enter' || ev.key === ' ') {
+      ev.preventDefault()
+      onStageClick(id)
+      return
+    }
+    const at = stages.findIndex((s) => s.id === id)
+    const page = Math.max(1, range.count - 20)
+    const to =
+      ev.key === 'ArrowDown'
+        ? at + 1
+        : ev.key === 'ArrowUp'
+          ? at - 1
+          : ev.key === 'PageDown'
+            ? at + page
+            : ev.key === 'PageUp'
+              ? at - page
+              : ev.key === 'Home'
+                ? 0
+                : ev.key === 'End'
+                  ? stages.length - 1
+                  : null
+    if (to === null) return
+    ev.preventDefault()
+    const next = stages[Math.max(0, Math.min(stages.length - 1, to))]
+    if (!next) return
+    pendingFocus.current = next.id
+    setFocusId(next.id)
+    if (next.id === id) pendingFocus.current = null
+  }
   const onScroll = (e: React.UIEvent<HTMLElement>) => {
     const body = (e.currentTarget.closest('.plan-panel-body') ?? e.currentTarget) as HTMLElement
     const f = Math.max(0, Math.floor(body.scrollTop / ROW_HEIGHT) - 10)
@@ -130,7 +187,15 @@ function RoutingTable({
     if (f !== range.first || c !== range.count) setRange({ first: f, count: c })
   }
   return (
-    <table className="routing-table" data-testid="routing-table" ref={(el) => attachScroll(el, onScroll)}>
+    <table
+      className="routing-table"
+      data-testid="routing-table"
+      aria-label="Where every stage runs: ↑/↓ move, Enter shows the stage in the editor"
+      ref={(el) => {
+        tableRef.current = el
+        attachScroll(el, onScroll)
+      }}
+    >
       <thead>
         <tr>
           <th>stage</th>
@@ -141,7 +206,7 @@ function RoutingTable({
           <th>why</th>
         </tr>
       </thead>
-      <tbody>
+      <tbody onKeyDown={onKey}>
         {windowed && first > 0 ? (
           <tr style={{ height: first * ROW_HEIGHT }} aria-hidden>
             <td colSpan={6} />
@@ -157,6 +222,8 @@ function RoutingTable({
             decision={s.routing.decision}
             modifiers={s.modifiers.map((m) => m.name).join(', ')}
             reason={s.routing.reason}
+            tabStop={s.id === tabStop}
+            onFocus={setFocusId}
             onStageClick={onStageClick}
           />
         ))}
@@ -189,10 +256,19 @@ const RoutingRow = memo(function RoutingRow(p: {
   decision: string
   modifiers: string
   reason: string
+  /** the row Tab lands on in the table */
+  tabStop: boolean
+  onFocus(id: string): void
   onStageClick(id: string): void
 }) {
   return (
-    <tr data-testid={`routing-${p.id}`} onClick={() => p.onStageClick(p.id)}>
+    <tr
+      data-testid={`routing-${p.id}`}
+      data-stage={p.id}
+      tabIndex={p.tabStop ? 0 : -1}
+      onFocus={() => p.onFocus(p.id)}
+      onClick={() => p.onStageClick(p.id)}
+    >
       <td className="mono">{p.id}</td>
       <td className="mono">{p.op}</td>
       <td>
@@ -241,43 +317,6 @@ function PoolsTable({ plan, colors }: { plan: ExecutionPlan | null; colors: Reco
         ))}
       </tbody>
     </table>
-  )
-}
-
-function ProblemsList({
-  problems,
-  onProblemClick,
-}: {
-  problems: readonly Problem[]
-  onProblemClick(p: Problem): void
-}) {
-  return (
-    <ul className="problems-list" data-testid="problems-list">
-      {problems.length === 0 ? <li className="muted">No problems.</li> : null}
-      {problems.map((p, i) => (
-        // biome-ignore lint/a11y/useKeyWithClickEvents: pre-existing: review when this component is next changed
-        <li
-          // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
-          key={i}
-          className={p.severity}
-          data-testid="problem"
-          data-code={p.code}
-          data-line={p.range.start.line}
-          data-severity={p.severity}
-          onClick={() => onProblemClick(p)}
-        >
-          <span className="sev">{p.severity === 'error' ? '✖' : '▲'}</span>
-          <span className="loc mono">
-            {p.range.start.line}:{p.range.start.col}
-          </span>
-          <span className="msg">
-            {p.message}
-            {p.hint ? <span className="hint"> {p.hint}</span> : null}
-          </span>
-          <span className="code muted mono">{p.code}</span>
-        </li>
-      ))}
-    </ul>
   )
 }
 

@@ -7,19 +7,13 @@
  */
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import { useTRPCClient } from '~/components/trpc/client'
+import { ProblemList } from '~/components/plan/ProblemList'
 import { CopyButton } from '~/components/ui/CopyButton'
 import { useDebounced } from '~/components/ui/useDebounced'
 
 /** the preview is fetched this long after the last change */
 export const SUBMISSION_DEBOUNCE_MS = 500
 const MAX_PREVIEW_CHARS = 512 * 1024
-
-interface ProblemLike {
-  code: string
-  severity: 'error' | 'warning'
-  message: string
-  hint?: string
-}
 
 export function SubmissionPreview({ source }: { source: string }) {
   const client = useTRPCClient()
@@ -63,8 +57,16 @@ export function SubmissionPreview({ source }: { source: string }) {
           · preview only: nothing is submitted; the run id and task are filled in at dispatch
         </span>
       </div>
-      {d.compileProblems.length ? <Problems problems={d.compileProblems} testId="submission-compile-problems" /> : null}
-      {d.problems.length ? <Problems problems={d.problems} testId="submission-problems" /> : null}
+      {d.compileProblems.length ? (
+        <ProblemList
+          problems={d.compileProblems}
+          testId="submission-compile-problems"
+          className="submission-problem-list"
+        />
+      ) : null}
+      {d.problems.length ? (
+        <ProblemList problems={d.problems} testId="submission-problems" className="submission-problem-list" />
+      ) : null}
       {d.pools.length === 0 && !d.compileProblems.length ? <p className="muted">No pools.</p> : null}
       {d.pools.map((p) => (
         <section
@@ -81,29 +83,17 @@ export function SubmissionPreview({ source }: { source: string }) {
             </span>
             {p.submission ? <CopyButton text={p.submission.text} testId={`submission-copy-${p.pool}`} /> : null}
           </header>
-          {p.problems.length ? <Problems problems={p.problems} testId={`submission-problems-${p.pool}`} /> : null}
+          {p.problems.length ? (
+            <ProblemList
+              problems={p.problems}
+              testId={`submission-problems-${p.pool}`}
+              className="submission-problem-list"
+            />
+          ) : null}
           {p.error ? <div className="error">Could not render: {p.error}</div> : null}
           {p.submission ? <pre className="submission-text">{p.submission.text}</pre> : null}
         </section>
       ))}
     </div>
-  )
-}
-
-function Problems({ problems, testId }: { problems: readonly ProblemLike[]; testId: string }) {
-  return (
-    <ul className="problems-list submission-problem-list" data-testid={testId}>
-      {problems.map((p, i) => (
-        // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
-        <li key={i} className={p.severity} data-code={p.code} data-severity={p.severity}>
-          <span className="sev">{p.severity === 'error' ? '✖' : '▲'}</span>
-          <span className="msg">
-            {p.message}
-            {p.hint ? <span className="hint"> {p.hint}</span> : null}
-          </span>
-          <span className="code muted mono">{p.code}</span>
-        </li>
-      ))}
-    </ul>
   )
 }

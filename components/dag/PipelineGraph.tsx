@@ -1,6 +1,18 @@
 'use client'
 
-import { memo, useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react'
+import {
+  memo,
+  useCallback,
+  useEffect,
+  useId,
+  useMemo,
+  useRef,
+  useState,
+  type FormEvent,
+  type KeyboardEvent,
+  type MouseEvent as ReactMouseEvent,
+  type ReactNode,
+} from 'react'
 import {
   Background,
   Controls,
@@ -18,7 +30,9 @@ import {
 } from '@xyflow/react'
 import '@xyflow/react/dist/style.css'
 import './dag.css'
-import { DETAIL_ZOOM, nodeTypes, type StageFlowNode } from './StageNode'
+import { DETAIL_ZOOM, NodeDomIds, nodeDomId, nodeTypes, type StageFlowNode } from './StageNode'
+import { FAR_VIEW_MIN_NODES, FarView, nodeAt } from './FarView'
+import { NAV_KEYS, type NavKey, nextNode } from './keyboardNav'
 import { useGraphLayout } from './useGraphLayout'
 import { NODE_HEIGHT, NODE_WIDTH, type GraphEdgeData, type GraphLegendPool, type GraphNodeData } from './types'
 import { PoolLegend } from './PoolLegend'
@@ -49,6 +63,8 @@ export interface PipelineGraphProps {
 }
 
 const NO_GROUPS: ReadonlySet<string> = new Set()
+const NO_NODES: StageFlowNode[] = []
+const NO_EDGES: Edge[] = []
 const isZoomedOut = (s: ReactFlowState) => s.transform[2] < DETAIL_ZOOM
 
 const HANDLES = [
@@ -120,6 +136,12 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
   // a stage inside a collapsed group highlights its group
   const selectedId = selectedStage ? (groupOf.get(selectedStage) ?? selectedStage) : selectedStage
   const [centerOn, setCenterOn] = useState<{ id: string; n: number } | null>(null)
+  // the node the keyboard is on (the graph itself holds the focus: aria-activedescendant)
+  const [active, setActive] = useState<string | null>(null)
+  const activeId = active && nodes.some((n) => n.id === active) ? active : null
+  const [keyFocus, setKeyFocus] = useState(false)
+  const [revealKey, setRevealKey] = useState<{ id: string; n: number } | null>(null)
+  const domPrefix = useId()
 
   const layoutInput = useMemo(
     () => ({ nodes: nodes.map((n) => ({ id: n.id })), edges: edges.map((e) => ({ from: e.from, to: e.to })) }),
@@ -138,7 +160,8 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
     for (const d of nodes) {
       const pos = positions[d.id] ?? { x: 0, y: 0 }
       const selected = d.id === selectedId
-      const sig = `${nodeSignature(d)}|${pos.x},${pos.y}|${selected ? 1 : 0}`
+      const active = d.id === activeId
+      const sig = `${nodeSignature(d)}|${pos.x},${pos.y}|${selected ? 1 : 0}|${active ? 1 : 0}`
       const prev = cache.current.get(d.id)
       let node: StageFlowNode
       if (prev && prev.sig === sig) node = prev.node
@@ -153,6 +176,7 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
           measured: { width: NODE_WIDTH, height: NODE_HEIGHT },
           handles: HANDLES,
           selected,
+          className: active ? 'is-kbd-active' : undefined,
           draggable: false,
           connectable: false,
           focusable: false,
@@ -163,7 +187,7 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
     }
     cache.current = next
     return out
-  }, [nodes, positions, selectedId])
+  }, [nodes, positions, selectedId, activeId])
 
   // Same for edges: only edges whose kind or highlight changed get new objects.
   const edgeCache = useRef(new Map<string, { sig: string; edge: Edge }>())
@@ -199,16 +223,20 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
     return out
   }, [edges, selectedId])
 
-  const handleClick = useCallback<NodeMouseHandler<StageFlowNode>>(
-    (_, node) => {
-      const group = node.id.startsWith(GROUP_PREFIX) ? grouped.groups.get(node.id) : undefined
+  /** what a click on a node does: a group expands (centred on its first stage), a stage is selected */
+  const activate = useCallback(
+    (id: string) => {
+      const group = id.startsWith(GROUP_PREFIX) ? grouped.groups.get(id) : undefined
       if (group) {
+        const first = group.members[0] as string
         expand([group.id])
-        setCenterOn((c) => ({ id: group.members[0] as string, n: (c?.n ?? 0) + 1 }))
-      } else onNodeClick?.(node.id)
+        setCenterOn((c) => ({ id: first, n: (c?.n ?? 0) + 1 }))
+        setActive((a) => (a === id ? first : a))
+      } else onNodeClick?.(id)
     },
     [onNodeClick, grouped, expand],
   )
+  const handleClick = useCallback<NodeMouseHandler<StageFlowNode>>((_, node) => activate(node.id), [activate])
   const findStage = useCallback(
     (id: string) => {
       const group = groupOf.get(id)
@@ -223,48 +251,109 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
   // anyway, and culling would re-render the node list on every frame of a pan: all nodes stay
   // mounted then, and a pan only moves the viewport's transform.
   const zoomedOut = useStore(isZoomedOut)
+  // a large graph zoomed out is painted on one canvas (FarView); React Flow then holds no nodes
+  const far = zoomedOut && nodes.length >= FAR_VIEW_MIN_NODES
   const collapsedGroups = [...grouped.groups.keys()].filter((g) => !expandedIds.has(g)).length
+  const rfApi = useReactFlow()
+  const handlePaneClick = useCallback(
+    (ev: ReactMouseEvent) => {
+      if (!far) return
+      const p = rfApi.screenToFlowPosition({ x: ev.clientX, y: ev.clientY })
+      const hit = nodeAt(nodes, positions, p.x, p.y)
+      if (hit) activate(hit)
+    },
+    [far, nodes, positions, activate, rfApi],
+  )
+  const handleKey = (ev: KeyboardEvent<HTMLDivElement>) => {
+    if (ev.target !== ev.currentTarget) return // typing in the search box
+    if (NAV_KEYS.has(ev.key)) {
+      ev.preventDefault()
+      const next = nextNode(ev.key as NavKey, activeId, nodes, edges, positions)
+      if (next) {
+        setActive(next)
+        setRevealKey((r) => ({ id: next, n: (r?.n ?? 0) + 1 }))
+      }
+    } else if ((ev.key === 'Enter' || ev.key === ' ') && activeId) {
+      ev.preventDefault()
+      activate(activeId)
+    }
+  }
+  const handleFocus = (ev: React.FocusEvent<HTMLDivElement>) => {
+    if (ev.target !== ev.currentTarget) return
+    setKeyFocus(true)
+    if (!activeId && nodes.length) {
+      const start = selectedId && nodes.some((n) => n.id === selectedId) ? selectedId : (nodes[0]?.id ?? null)
+      if (start) {
+        setActive(start)
+        setRevealKey((r) => ({ id: start, n: (r?.n ?? 0) + 1 }))
+      }
+    }
+  }
 
   return (
+    // biome-ignore lint/a11y/useSemanticElements: a fieldset is a form control group; this is a focusable graph
     <div
-      className={`pipeline-graph${stale ? ' is-stale' : ''}${zoomedOut ? ' is-zoomed-out' : ''}${className ? ` ${className}` : ''}`}
+      className={`pipeline-graph${stale ? ' is-stale' : ''}${zoomedOut ? ' is-zoomed-out' : ''}${far ? ' is-far-view' : ''}${keyFocus ? ' has-key-focus' : ''}${className ? ` ${className}` : ''}`}
       data-testid="pipeline-graph"
       data-layout={pending ? 'pending' : 'ready'}
       data-nodes={nodes.length}
       data-groups={collapsedGroups}
+      data-active={activeId ?? ''}
+      role="group"
+      aria-roledescription="pipeline graph"
+      aria-label="Pipeline graph: arrow keys move between stages, Enter selects a stage or expands a group"
+      aria-activedescendant={keyFocus && activeId && !far ? nodeDomId(domPrefix, activeId) : undefined}
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: the graph is one tab stop; arrow keys move inside it
+      tabIndex={0}
+      onKeyDown={handleKey}
+      onFocus={handleFocus}
+      onBlur={(ev) => ev.target === ev.currentTarget && setKeyFocus(false)}
     >
-      <ReactFlow<StageFlowNode>
-        nodes={rfNodes}
-        edges={rfEdges}
-        nodeTypes={nodeTypes}
-        onNodeClick={handleClick}
-        onlyRenderVisibleElements={!zoomedOut}
-        nodesDraggable={false}
-        nodesConnectable={false}
-        elementsSelectable={false}
-        nodesFocusable={false}
-        edgesFocusable={false}
-        minZoom={0.03}
-        maxZoom={2}
-        proOptions={PRO_OPTIONS}
-        colorMode="dark"
-      >
-        <Background gap={24} size={1} color="#262b36" />
-        <Controls showInteractive={false} position="bottom-left" />
-        {showMinimap ? (
-          <MiniMap
-            pannable
-            zoomable
-            nodeColor={minimapColor}
-            maskColor="rgba(15,17,21,0.6)"
-            bgColor="#171a21"
-            style={MINIMAP_STYLE}
-          />
-        ) : null}
-        <AutoFit fitKey={fitKey} layoutKey={layoutKey} pending={pending} nodes={nodes} positions={positions} />
-        <RevealSelected selectedId={selectedId ?? null} positions={positions} />
-        <CenterOn request={centerOn} positions={positions} pending={pending} />
-      </ReactFlow>
+      <NodeDomIds.Provider value={domPrefix}>
+        <ReactFlow<StageFlowNode>
+          nodes={far ? NO_NODES : rfNodes}
+          edges={far ? NO_EDGES : rfEdges}
+          nodeTypes={nodeTypes}
+          onNodeClick={handleClick}
+          onPaneClick={handlePaneClick}
+          onlyRenderVisibleElements={!zoomedOut}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          elementsSelectable={false}
+          nodesFocusable={false}
+          edgesFocusable={false}
+          minZoom={0.03}
+          maxZoom={2}
+          proOptions={PRO_OPTIONS}
+          colorMode="dark"
+        >
+          <Background gap={24} size={1} color="#262b36" />
+          <Controls showInteractive={false} position="bottom-left" />
+          {far ? (
+            <FarView
+              nodes={nodes}
+              edges={edges}
+              positions={positions}
+              selectedId={selectedId ?? null}
+              activeId={activeId}
+            />
+          ) : null}
+          {showMinimap && !far ? (
+            <MiniMap
+              pannable
+              zoomable
+              nodeColor={minimapColor}
+              maskColor="rgba(15,17,21,0.6)"
+              bgColor="#171a21"
+              style={MINIMAP_STYLE}
+            />
+          ) : null}
+          <AutoFit fitKey={fitKey} layoutKey={layoutKey} pending={pending} nodes={nodes} positions={positions} />
+          <RevealSelected selectedId={selectedId ?? null} positions={positions} />
+          <RevealSelected selectedId={revealKey?.id ?? null} request={revealKey?.n} positions={positions} readable />
+          <CenterOn request={centerOn} positions={positions} pending={pending} />
+        </ReactFlow>
+      </NodeDomIds.Provider>
       {searchable ? (
         <GraphSearch
           stages={allNodes}
@@ -513,9 +602,15 @@ function GraphSearch({
 function RevealSelected({
   selectedId,
   positions,
+  request,
+  readable = false,
 }: {
   selectedId: string | null
   positions: Record<string, { x: number; y: number }>
+  /** changes to reveal the same node again */
+  request?: number
+  /** also zoom in when the view is too far out to show the node in detail (keyboard movement) */
+  readable?: boolean
 }) {
   const rf = useReactFlow()
   const store = useStoreApi()
@@ -531,7 +626,8 @@ function RevealSelected({
     const sx = p.x * zoom + x
     const sy = p.y * zoom + y
     const inside = sx >= 0 && sy >= 0 && sx + NODE_WIDTH * zoom <= w && sy + NODE_HEIGHT * zoom <= h
-    if (!inside) rf.setCenter(p.x + NODE_WIDTH / 2, p.y + NODE_HEIGHT / 2, { zoom: Math.max(zoom, 0.6), duration: 200 })
-  }, [selectedId, target?.x, target?.y])
+    if (!inside || (readable && zoom < DETAIL_ZOOM))
+      rf.setCenter(p.x + NODE_WIDTH / 2, p.y + NODE_HEIGHT / 2, { zoom: Math.max(zoom, 0.6), duration: 200 })
+  }, [selectedId, target?.x, target?.y, request])
   return null
 }

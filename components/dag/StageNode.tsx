@@ -1,6 +1,6 @@
 'use client'
 
-import { memo } from 'react'
+import { createContext, memo, useContext } from 'react'
 import { Handle, Position, useStore, type Node, type NodeProps, type ReactFlowState } from '@xyflow/react'
 import type { GraphNodeData } from './types'
 
@@ -9,6 +9,10 @@ export type StageFlowNode = Node<GraphNodeData & Record<string, unknown>, 'stage
 /** Below this zoom, nodes render as plain coloured boxes with the id only (cheap DOM, readable overview). */
 export const DETAIL_ZOOM = 0.45
 const zoomedOut = (s: ReactFlowState) => s.transform[2] < DETAIL_ZOOM
+
+/** The graph's prefix for its nodes' DOM ids (the graph points aria-activedescendant at them). */
+export const NodeDomIds = createContext('dag')
+export const nodeDomId = (prefix: string, id: string) => `${prefix}-node-${encodeURIComponent(id)}`
 
 const STATE_LABEL: Record<string, string> = {
   pending: 'pending',
@@ -23,6 +27,7 @@ const STATE_LABEL: Record<string, string> = {
 
 function StageNodeImpl({ data, selected }: NodeProps<StageFlowNode>) {
   const far = useStore(zoomedOut)
+  const domPrefix = useContext(NodeDomIds)
   const group = data.group
   const cls =
     'stage-node' +
@@ -32,7 +37,16 @@ function StageNodeImpl({ data, selected }: NodeProps<StageFlowNode>) {
     (data.state ? ` state-${data.state}` : '') +
     (far ? ' is-far' : '')
   return (
+    // biome-ignore lint/a11y/useSemanticElements: the graph (one tab stop) points at it with aria-activedescendant
     <div
+      id={nodeDomId(domPrefix, data.id)}
+      role="button"
+      tabIndex={-1}
+      aria-label={
+        group
+          ? `group of ${group.count} parallel chains, ${group.first} to ${group.last}: Enter expands it`
+          : `stage ${data.id}, ${data.op}, pool ${data.pool}${data.state ? `, ${data.state}` : ''}${data.marker ? `, has ${data.marker}s` : ''}`
+      }
       className={cls}
       data-testid={group ? `dag-group-${group.first}` : `dag-node-${data.id}`}
       data-count={group?.count}

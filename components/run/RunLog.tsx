@@ -10,11 +10,13 @@ import { useVirtualizer } from '@tanstack/react-virtual'
 import { useQuery } from '@tanstack/react-query'
 import { useMemo, useRef, useState } from 'react'
 import { useTRPC } from '~/components/trpc/client'
+import { FilterBar } from '~/components/ui/FilterBar'
 import { useDebounced } from '~/components/ui/useDebounced'
 import { STATE_COLORS, TASK_STATE_ORDER } from './aggregate'
 import type { RunDetail } from './types'
 
 const ROW_PX = 18
+const STATE_OPTIONS = TASK_STATE_ORDER.map((value) => ({ value }))
 const FOLLOW_MS = 2000
 
 /** a line's time on the page: 14:03:07.215 (local time, to the millisecond) */
@@ -80,6 +82,8 @@ export function RunLog({ runId, detail, active }: { runId: string; detail: RunDe
     ...(pool ? { pool } : {}),
     ...(state ? { state } : {}),
   })
+  const stageOptions = useMemo(() => detail.stages.map((s) => ({ value: s.id })), [detail.stages])
+  const poolOptions = useMemo(() => detail.pools.map((p) => ({ value: p.name })), [detail.pools])
   const total = q.data?.total ?? 0
   const pages = Math.max(1, Math.ceil(total / 200))
 
@@ -98,59 +102,51 @@ export function RunLog({ runId, detail, active }: { runId: string; detail: RunDe
           </button>
         </h2>
         {open ? (
-          <div className="tt-filters">
-            <label>
-              stage
-              <select
-                value={stage}
-                onChange={(e) => (setStage(e.target.value), setPage(0))}
-                data-testid="run-log-stage"
-              >
-                <option value="">all</option>
-                {detail.stages.map((s) => (
-                  <option key={s.id} value={s.id}>
-                    {s.id}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label>
-              pool
-              <select value={pool} onChange={(e) => (setPool(e.target.value), setPage(0))} data-testid="run-log-pool">
-                <option value="">all</option>
-                {detail.pools.map((p) => (
-                  <option key={p.name} value={p.name}>
-                    {p.name}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label>
-              state
-              <select
-                value={state}
-                onChange={(e) => (setState(e.target.value), setPage(0))}
-                data-testid="run-log-state"
-              >
-                <option value="">all</option>
-                {TASK_STATE_ORDER.map((s) => (
-                  <option key={s} value={s}>
-                    {s}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label>
-              search
-              <input
-                type="search"
-                value={pattern}
-                placeholder="regular expression"
-                aria-invalid={!!error}
-                onChange={(e) => setPattern(e.target.value)}
-                data-testid="run-log-search"
-              />
-            </label>
+          <FilterBar
+            className="tt-filters"
+            fields={[
+              {
+                kind: 'select',
+                name: 'stage',
+                label: 'stage',
+                value: stage,
+                testId: 'run-log-stage',
+                options: stageOptions,
+              },
+              {
+                kind: 'select',
+                name: 'pool',
+                label: 'pool',
+                value: pool,
+                testId: 'run-log-pool',
+                options: poolOptions,
+              },
+              {
+                kind: 'select',
+                name: 'state',
+                label: 'state',
+                value: state,
+                testId: 'run-log-state',
+                options: STATE_OPTIONS,
+              },
+              {
+                kind: 'search',
+                name: 'pattern',
+                label: 'search',
+                value: pattern,
+                placeholder: 'regular expression',
+                invalid: !!error,
+                testId: 'run-log-search',
+              },
+            ]}
+            onChange={(name, value) => {
+              if (name === 'pattern') return setPattern(value)
+              if (name === 'stage') setStage(value)
+              else if (name === 'pool') setPool(value)
+              else setState(value)
+              setPage(0)
+            }}
+          >
             <label title="Keep the newest lines in view and re-read while the run is active">
               <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow
             </label>
@@ -162,7 +158,7 @@ export function RunLog({ runId, detail, active }: { runId: string; detail: RunDe
             >
               download
             </a>
-          </div>
+          </FilterBar>
         ) : null}
       </div>
       {open ? (

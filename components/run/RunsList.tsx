@@ -3,18 +3,23 @@
  * /runs: every run, newest first, with filters (workflow, state, backend, strategy, owner) and a
  * search (run id or workflow name) kept in the URL and applied on the server, pages of 50 by cursor
  * (thousands of runs), and the history of one workflow (/runs?workflow=<id>) with a button to run
- * its head version. Refreshed every few seconds while a listed run is active.
+ * its head version. Live: the page listens to the summary stream of every run (`/api/events?summary=1`:
+ * which runs each batch of events touched, and their state changes) and re-reads itself, at most once
+ * per REFRESH_MS, when a listed run moved or a run started or ended (a new run may belong on the first
+ * page); never by polling.
  */
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
-import { useMemo, useState } from 'react'
+import { useEffect, useMemo, useRef, useState } from 'react'
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import { useTRPC } from '~/components/trpc/client'
+import { FilterBar } from '~/components/ui/FilterBar'
 import { useDebounced } from '~/components/ui/useDebounced'
-import { FINISHED_RUN_STATES, formatDuration, formatTime, RUN_STATE_NAMES, shortId, STATE_COLORS } from './aggregate'
+import { formatDuration, formatTime, RUN_STATE_NAMES, shortId, STATE_COLORS } from './aggregate'
 import { StateBadge } from './RunHeader'
 import { StartRunButton } from './StartRunButton'
 import type { RunListItem } from './types'
+import { useEventStream } from './useEventStream'
 import './run.css'
 
 export interface RunsFilters {
@@ -27,8 +32,11 @@ export interface RunsFilters {
 }
 
 export const NO_RUN_FILTERS: RunsFilters = { workflow: '', state: '', backend: '', strategy: '', owner: '', q: '' }
-const BACKENDS = ['local', 'dask']
-const STRATEGIES = ['local', 'slurm', 'htcondor']
+const BACKENDS = [{ value: 'local' }, { value: 'dask' }]
+const STRATEGIES = [{ value: 'local' }, { value: 'slurm' }, { value: 'htcondor' }]
+const RUN_STATE_OPTIONS = RUN_STATE_NAMES.map((value) => ({ value }))
+/** a burst of events is one re-read of the page, at most this often */
+const REFRESH_MS = 1000
 const PAGE = 50
 
 export function RunsList({ initial }: { initial: RunsFilters }) {
@@ -70,11 +78,11 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
     ...trpc.run.list.queryOptions(input),
     placeholderData: keepPreviousData,
     staleTime: 0,
-    refetchInterval: (q) => (q.state.data?.items.some((r) => !FINISHED_RUN_STATES.has(r.state)) ? 3000 : 15000),
   })
   const rows = useMemo(() => list.data?.items ?? [], [list.data])
   const matching = list.data?.matching ?? 0
   const anyFilter = Object.values(f).some(Boolean)
+  useRunsStream(rows, cursors.length === 1, list.refetch)
   const head = wf.data?.workflow.head
 
   return (
@@ -96,92 +104,68 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
           </span>
         ) : null}
       </div>
-      <div className="rl-filters">
-        <label>
-          search
-          <input
-            type="search"
-            value={f.q}
-            placeholder="run id or workflow name"
-            onChange={(e) => set({ q: e.target.value })}
-            data-testid="runs-search"
-          />
-        </label>
-        <label>
-          workflow
-          <select
-            value={f.workflow}
-            onChange={(e) => set({ workflow: e.target.value })}
-            data-testid="runs-filter-workflow"
-          >
-            <option value="">all</option>
-            {f.workflow && !workflows.data?.items.some((w) => w.id === f.workflow) ? (
-              <option value={f.workflow}>{wf.data?.workflow.name ?? f.workflow}</option>
-            ) : null}
-            {workflows.data?.items.map((w) => (
-              <option key={w.id} value={w.id}>
-                {w.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          state
-          <select value={f.state} onChange={(e) => set({ state: e.target.value })} data-testid="runs-filter-state">
-            <option value="">all</option>
-            {RUN_STATE_NAMES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          backend
-          <select
-            value={f.backend}
-            onChange={(e) => set({ backend: e.target.value })}
-            data-testid="runs-filter-backend"
-          >
-            <option value="">all</option>
-            {BACKENDS.map((b) => (
-              <option key={b} value={b}>
-                {b}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          strategy
-          <select
-            value={f.strategy}
-            onChange={(e) => set({ strategy: e.target.value })}
-            data-testid="runs-filter-strategy"
-          >
-            <option value="">all</option>
-            {STRATEGIES.map((b) => (
-              <option key={b} value={b}>
-                {b}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          owner
-          <input
-            value={f.owner}
-            placeholder="user name"
-            size={10}
-            onChange={(e) => set({ owner: e.target.value })}
-            data-testid="runs-filter-owner"
-          />
-        </label>
-        {anyFilter ? (
-          <button type="button" onClick={() => set(NO_RUN_FILTERS)}>
-            clear
-          </button>
-        ) : null}
-      </div>
+      <FilterBar
+        className="rl-filters"
+        testId="runs-filters"
+        fields={[
+          {
+            kind: 'search',
+            name: 'q',
+            label: 'search',
+            value: f.q,
+            placeholder: 'run id or workflow name',
+            testId: 'runs-search',
+          },
+          {
+            kind: 'select',
+            name: 'workflow',
+            label: 'workflow',
+            value: f.workflow,
+            testId: 'runs-filter-workflow',
+            options: [
+              ...(f.workflow && !workflows.data?.items.some((w) => w.id === f.workflow)
+                ? [{ value: f.workflow, label: wf.data?.workflow.name ?? f.workflow }]
+                : []),
+              ...(workflows.data?.items.map((w) => ({ value: w.id, label: w.name })) ?? []),
+            ],
+          },
+          {
+            kind: 'select',
+            name: 'state',
+            label: 'state',
+            value: f.state,
+            testId: 'runs-filter-state',
+            options: RUN_STATE_OPTIONS,
+          },
+          {
+            kind: 'select',
+            name: 'backend',
+            label: 'backend',
+            value: f.backend,
+            testId: 'runs-filter-backend',
+            options: BACKENDS,
+          },
+          {
+            kind: 'select',
+            name: 'strategy',
+            label: 'strategy',
+            value: f.strategy,
+            testId: 'runs-filter-strategy',
+            options: STRATEGIES,
+          },
+          {
+            kind: 'text',
+            name: 'owner',
+            label: 'owner',
+            value: f.owner,
+            placeholder: 'user name',
+            size: 10,
+            testId: 'runs-filter-owner',
+          },
+        ]}
+        onChange={(name, value) => set({ [name]: value })}
+        onClear={() => set(NO_RUN_FILTERS)}
+      />
       {list.error ? (
         <div className="run-alert" role="alert">
           {list.error.message}
@@ -235,6 +219,44 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
       </div>
     </div>
   )
+}
+
+/**
+ * Re-reads the list (`refetch`) when the stream says a listed run moved, or any run changed state
+ * (on the first page: a new run appears there), at most once per REFRESH_MS; and once when the
+ * stream (re)opens (what happened while it was closed).
+ */
+function useRunsStream(rows: readonly RunListItem[], firstPage: boolean, refetch: () => unknown) {
+  const listed = useRef(new Set<string>())
+  listed.current = new Set(rows.map((r) => r.id))
+  const newest = useRef(firstPage)
+  newest.current = firstPage
+  const again = useRef(refetch)
+  again.current = refetch
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null)
+  const soon = () => {
+    timer.current ??= setTimeout(() => {
+      timer.current = null
+      void again.current()
+    }, REFRESH_MS)
+  }
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current)
+    },
+    [],
+  )
+  return useEventStream({
+    runId: null,
+    after: null,
+    summary: true,
+    onOpen: soon,
+    onMessage: (m) => {
+      const moved = (m.runs ?? []).some((id) => listed.current.has(id))
+      const started = newest.current && m.events.some((e) => e.type === 'run.state')
+      if (moved || started) soon()
+    },
+  })
 }
 
 function RunRow({ r, showWorkflow }: { r: RunListItem; showWorkflow: boolean }) {

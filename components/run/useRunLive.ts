@@ -1,20 +1,21 @@
 'use client'
 /**
  * The live state of one run: `run.get` (snapshot; refetched every few seconds while the run is active,
- * which re-bases the aggregates) + the `run.events` SSE subscription from the snapshot's last event id.
- * Streamed events go through a batcher (one React update per ≤200 ms) into the pure reducer
- * (liveState.ts). The link resumes a dropped stream from the last tracked id; the reducer drops
+ * which re-bases the aggregates) + the `/api/events` stream (useEventStream) from the snapshot's last
+ * event id. Streamed events go through a batcher (one React update per ≤200 ms) into the pure reducer
+ * (liveState.ts). A dropped stream resumes from the last event id received; the reducer drops
  * anything it already has.
  */
 import { useEffect, useMemo, useRef, useState } from 'react'
-import { skipToken, useQuery, useQueryClient } from '@tanstack/react-query'
-import { useSubscription } from '@trpc/tanstack-react-query'
+import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { useTRPC } from '~/components/trpc/client'
-import { decodeStreamMessage } from '~/server/execution/stream-message'
 import { FINISHED_RUN_STATES, toMs } from './aggregate'
 import { createEventBatcher, type EventBatcher } from './eventBatcher'
 import { applyEvents, initLive, rebase, type LiveEvent, type LiveState, type RunSnapshotInput } from './liveState'
 import type { RunDetail } from './types'
+import { type StreamStatus, useEventStream } from './useEventStream'
+
+export type { StreamStatus }
 
 export const SNAPSHOT_MS = 3000
 export const BATCH_MS = 200
@@ -46,8 +47,6 @@ export function toSnapshot(d: RunDetail): RunSnapshotInput {
     ),
   }
 }
-
-export type StreamStatus = 'idle' | 'connecting' | 'live' | 'error'
 
 export interface RunLive {
   detail: RunDetail | undefined
@@ -94,14 +93,13 @@ export function useRunLive(runId: string): RunLive {
     }
   }, [])
 
-  const sub = useSubscription(
-    trpc.run.events.subscriptionOptions(startId == null ? skipToken : { runId, lastEventId: String(startId) }, {
-      onData: (msg) => {
-        const { events } = decodeStreamMessage<LiveEvent>(msg.data)
-        if (events.length) batcher.current?.push(events)
-      },
-    }),
-  )
+  const sub = useEventStream({
+    runId,
+    after: startId == null ? undefined : startId,
+    onMessage: ({ events }) => {
+      if (events.length) batcher.current?.push(events)
+    },
+  })
 
   // a run that just finished: one more snapshot for the final durations / counts
   const runState = live?.runState
@@ -113,14 +111,7 @@ export function useRunLive(runId: string): RunLive {
     prevState.current = runState
   }, [runState, queryClient, snapOpts.queryKey])
 
-  const stream: StreamStatus =
-    sub.status === 'pending'
-      ? 'live'
-      : sub.status === 'connecting'
-        ? 'connecting'
-        : sub.status === 'error'
-          ? 'error'
-          : 'idle'
+  const stream = sub.status
   // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
   return useMemo(
     () => ({
@@ -128,7 +119,7 @@ export function useRunLive(runId: string): RunLive {
       live,
       error: snap.error,
       stream,
-      streamError: sub.error ? sub.error.message : null,
+      streamError: sub.error,
       active,
       refresh: () => void snap.refetch(),
     }),

@@ -7,6 +7,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { NextRequest } from 'next/server'
 import { gate } from '../auth/gate.ts'
+import { GET as eventsGET } from '../../app/api/events/route.ts'
 import { GET, POST } from '../../app/api/trpc/[trpc]/route.ts'
 import { GET as artifactGET } from '../../app/runs/[id]/artifacts/[artifactId]/route.ts'
 import { GET as liveArtifactGET } from '../../app/runs/[id]/artifacts/live/route.ts'
@@ -16,6 +17,7 @@ import { GET as exportGET } from '../../app/workflows/[id]/export/route.ts'
 type RouteGet = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>
 /** the route handlers under app/ (path pattern, parameter names, handler) */
 const ROUTES: [RegExp, string[], RouteGet][] = [
+  [/^\/api\/events$/, [], eventsGET as RouteGet],
   [/^\/runs\/([^/]+)\/tasks\/([^/]+)\/log$/, ['id', 'taskId'], logGET as RouteGet],
   [/^\/runs\/([^/]+)\/artifacts\/live$/, ['id'], liveArtifactGET as RouteGet],
   [/^\/runs\/([^/]+)\/artifacts\/([^/]+)$/, ['id', 'artifactId'], artifactGET as RouteGet],
@@ -48,7 +50,15 @@ export async function startHarness(): Promise<Harness> {
         else if (typeof v === 'string') headers.set(k, v)
       }
       const method = req.method ?? 'GET'
-      const init = { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : body }
+      // the client going away aborts the request (streams end), as in `next start`
+      const gone = new AbortController()
+      res.on('close', () => gone.abort())
+      const init = {
+        method,
+        headers,
+        body: method === 'GET' || method === 'HEAD' ? undefined : body,
+        signal: gone.signal,
+      }
       let response: Response = await gate(new NextRequest(url, init))
       if (response.headers.get('x-middleware-next') === '1') {
         const u = new URL(url)
@@ -69,6 +79,18 @@ export async function startHarness(): Promise<Harness> {
       const cookies = response.headers.getSetCookie()
       if (cookies.length) out['set-cookie'] = cookies
       res.writeHead(response.status, out)
+      if (response.body && out['content-type']?.toString().startsWith('text/event-stream')) {
+        // a stream is written as it comes (Server-Sent Events), pulled as the socket drains
+        const reader = response.body.getReader()
+        res.on('close', () => void reader.cancel().catch(() => {}))
+        for (;;) {
+          const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }))
+          if (done || res.destroyed) break
+          if (!res.write(value)) await new Promise((r) => res.once('drain', r).once('close', r))
+        }
+        res.end()
+        return
+      }
       res.end(Buffer.from(await response.arrayBuffer()))
     } catch (e) {
       res.writeHead(500, { 'content-type': 'text/plain' })

@@ -14,6 +14,7 @@ import os from 'node:os'
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 import { ensureToken, hmac, safeEqual, sessionSecret } from './secrets.ts'
 import { checkLogin, loadUsers } from './users.ts'
+import { readSetting } from '../settings.ts'
 
 export type AuthMode = 'token' | 'users'
 
@@ -29,15 +30,13 @@ export type AuthResult =
   | { ok: false; reason: 'missing' | 'invalid' | 'expired' | 'misconfigured'; message: string }
 
 export function authMode(): AuthMode {
-  const m = (process.env.CONTROLROOM_AUTH ?? 'token').trim().toLowerCase()
-  if (m === '' || m === 'token') return 'token'
-  if (m === 'users') return 'users'
-  throw new Error(`CONTROLROOM_AUTH must be "token" or "users", not "${m}"`)
+  return readSetting('CONTROLROOM_AUTH')
 }
 
 /** The single user of token mode: the OS account running the server (or CONTROLROOM_USER). */
 export function localUserName(): string {
-  if (process.env.CONTROLROOM_USER) return process.env.CONTROLROOM_USER
+  const configured = readSetting('CONTROLROOM_USER')
+  if (configured) return configured
   try {
     return os.userInfo().username || 'local'
   } catch {
@@ -80,7 +79,7 @@ export function readCookie(headers: Headers, name: string): string | null {
   return null
 }
 
-const SESSION_HOURS = () => Number(process.env.CONTROLROOM_SESSION_HOURS ?? 12) || 12
+const SESSION_HOURS = () => readSetting('CONTROLROOM_SESSION_HOURS')
 
 const SESSION_AUDIENCE = 'controlroom-session'
 

@@ -22,6 +22,7 @@ import {
 import { hostProblem } from './hosts.ts'
 import { ensureToken } from './secrets.ts'
 import { checkLogin } from './users.ts'
+import { readSetting } from '../settings.ts'
 
 const PUBLIC_PATHS = new Set(['/api/health'])
 
@@ -194,12 +195,7 @@ export async function gate(req: NextRequest): Promise<Response> {
         const u = name && password ? checkLogin(name, password) : null
         if (!u) return loginPage(req, 'Wrong user name or password.')
         const res = redirectTo(req, new URL(next, ownOrigin(req)))
-        setAuthCookie(
-          res,
-          req,
-          await createSessionValue(u.name),
-          Number(process.env.CONTROLROOM_SESSION_HOURS ?? 12) * 3600 || 43200,
-        )
+        setAuthCookie(res, req, await createSessionValue(u.name), readSetting('CONTROLROOM_SESSION_HOURS') * 3600)
         return res
       }
       return new Response('Method not allowed', { status: 405 })

@@ -8,6 +8,7 @@
  * wildcard), this machine's hostname and the addresses of its network interfaces, on any port.
  */
 import os from 'node:os'
+import { readSetting } from '../settings.ts'
 
 function normalize(host: string): string {
   return host.trim().toLowerCase().replace(/\.$/, '')
@@ -23,7 +24,7 @@ export function splitHost(value: string): { name: string; port: string | null } 
 
 function defaultNames(): Set<string> {
   const names = new Set(['localhost', '127.0.0.1', '[::1]'])
-  const host = process.env.HOST?.trim()
+  const host = readSetting('HOST')
   if (host && host !== '0.0.0.0' && host !== '::' && host !== '[::]')
     names.add(host.includes(':') && !host.startsWith('[') ? `[${normalize(host)}]` : normalize(host))
   try {
@@ -39,7 +40,7 @@ function defaultNames(): Set<string> {
 let cache: { key: string; allowAll: boolean; names: Set<string>; exact: Set<string> } | null = null
 
 function allowList() {
-  const key = process.env.CONTROLROOM_ALLOWED_HOSTS ?? ''
+  const key = readSetting('CONTROLROOM_ALLOWED_HOSTS') ?? ''
   if (cache?.key === key) return cache
   const entries = key
     .split(',')
@@ -63,9 +64,8 @@ export function hostProblem(hostHeader: string | null): string | null {
   if (!hostHeader) return 'the request has no Host header'
   const { name, port } = splitHost(hostHeader)
   if (list.names.has(name) || (port && list.exact.has(`${name}:${port}`))) return null
+  const current = readSetting('CONTROLROOM_ALLOWED_HOSTS')
   return `this server does not answer to the host name "${hostHeader.slice(0, 200)}" (a defence against DNS rebinding). If it is a name of this server, add it to CONTROLROOM_ALLOWED_HOSTS (comma-separated host or host:port; currently ${
-    process.env.CONTROLROOM_ALLOWED_HOSTS
-      ? `"${process.env.CONTROLROOM_ALLOWED_HOSTS}"`
-      : 'unset: localhost names, $HOST and this machine’s names'
+    current ? `"${current}"` : 'unset: localhost names, $HOST and this machine’s names'
   })`
 }

@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import { type RunAs, RunAsSchema } from '../execution/types.ts'
+import { sshRefusal } from '../execution/transport/index.ts'
 
 export type { RunAs }
 
@@ -72,4 +73,25 @@ export function resolveRunAs(account: { name: string; osUser?: string } | undefi
   if (!checked.success)
     return { ok: false, reason: `users mode: OS user "${account.osUser}": ${checked.error.issues[0]?.message}` }
   return { ok: true, runAs: checked.data }
+}
+
+/**
+ * Why users mode cannot run this plan under the account's OS user, or null when it can:
+ * - local tasks run as that user (executors started with its uid/gid);
+ * - Slurm and HTCondor jobs are submitted as that user on this host (transport/as-user.ts), but not
+ *   through an ssh login host (one login serves the server: no per-account keys);
+ * - the Dask backend's scheduler and workers are shared processes of the server's user;
+ * - credentials (x509 proxy, bearer token) are found in the server's environment: they are the
+ *   server's own, and staging them into an account's jobs would hand them over.
+ */
+export function isolationProblem(
+  plan: { strategy: string; backend: string; credentials?: unknown[] | null },
+  site: { ssh?: { host: string } | null } | null,
+): string | null {
+  if (plan.backend === 'dask')
+    return "users mode: the Dask backend cannot run an account's tasks under its own OS user (its scheduler and workers are shared processes of the server's user); use the local backend (strategy local, slurm or htcondor), or token mode on a single-user deployment"
+  if ((plan.strategy === 'slurm' || plan.strategy === 'htcondor') && site?.ssh) return sshRefusal(site.ssh.host)
+  if (plan.credentials?.length)
+    return "users mode: this workflow needs credentials (execution.credentials), but the ones this server finds are its own (its environment's proxy or token), and handing them to an account's jobs would give them away; remove execution.credentials and let the jobs use the account's own, or use token mode"
+  return null
 }

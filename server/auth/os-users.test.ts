@@ -7,6 +7,7 @@
  *   isolation   a task runs as its account's OS user and cannot read the session secret, the
  *               users list or the database, so it cannot forge an admin session
  *   refusal     an account without an OS user, or the Dask backend, cannot run tasks (and says why)
+ *               (Slurm and HTCondor as the account's OS user: os-users.batch.test.ts)
  *
  * Needs root (useradd; the server switches users). Not root: the suite fails and says so.
  */
@@ -237,12 +238,6 @@ analysis:
     const de = await alice.run.start.mutate({ versionId: d.version.id }).catch((x) => x)
     expect(de.data?.code).toBe('PRECONDITION_FAILED')
     expect(de.message).toMatch(/Dask backend cannot run an account's tasks under its own OS user/)
-    const s = await alice.workflow.saveVersion.mutate({
-      yaml: `${OWNED}execution:\n  strategy: slurm\n`,
-      name: 'slurm',
-    })
-    const se = await alice.run.start.mutate({ versionId: s.version.id }).catch((x) => x)
-    expect(se.data?.code).toBe('PRECONDITION_FAILED')
-    expect(se.message).toMatch(/Slurm jobs cannot be submitted as the account's own OS user/)
+    // Slurm and HTCondor jobs are submitted as the account's OS user: os-users.batch.test.ts
   })
 })

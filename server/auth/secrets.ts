@@ -5,11 +5,10 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { readSetting } from '../settings.ts'
 
 export function controlroomHome(): string {
-  return path.resolve(
-    /*turbopackIgnore: true*/ process.env.CONTROLROOM_HOME || path.join(/*turbopackIgnore: true*/ process.cwd(), 'var'),
-  )
+  return readSetting('CONTROLROOM_HOME')
 }
 
 export function tokenFile(): string {
@@ -42,7 +41,7 @@ function readSecretFile(file: string): string | null {
  * (random, 0600) when missing. The start script prints `http://127.0.0.1:PORT/?token=<token>`.
  */
 export function ensureToken(): string {
-  const env = process.env.CONTROLROOM_TOKEN?.trim()
+  const env = readSetting('CONTROLROOM_TOKEN')
   if (env) return env
   const file = tokenFile()
   const existing = readSecretFile(file)
@@ -63,14 +62,14 @@ export function ensureToken(): string {
 
 /** The token without creating one (null when there is none yet). */
 export function currentToken(): string | null {
-  const env = process.env.CONTROLROOM_TOKEN?.trim()
+  const env = readSetting('CONTROLROOM_TOKEN')
   if (env) return env
   return readSecretFile(tokenFile())
 }
 
 /** Key for signing session cookies (users mode) and deriving the token cookie. */
 export function sessionSecret(): string {
-  const env = process.env.CONTROLROOM_SESSION_SECRET?.trim()
+  const env = readSetting('CONTROLROOM_SESSION_SECRET')
   if (env) return env
   const file = path.join(controlroomHome(), 'session-secret')
   if (existsSync(file)) {

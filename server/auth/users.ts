@@ -13,6 +13,7 @@ import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { controlroomHome } from './secrets.ts'
+import { readSetting } from '../settings.ts'
 
 export interface UserEntry {
   name: string
@@ -99,13 +100,14 @@ function parseUsers(text: string, source: string): UserEntry[] {
 let cache: { key: string; users: UserEntry[] } | null = null
 
 export function usersFile(): string {
-  return process.env.CONTROLROOM_USERS_FILE || path.join(controlroomHome(), 'users.json')
+  return readSetting('CONTROLROOM_USERS_FILE') || path.join(controlroomHome(), 'users.json')
 }
 
 export function loadUsers(): UserEntry[] {
-  if (process.env.CONTROLROOM_USERS) {
-    const key = `env:${process.env.CONTROLROOM_USERS}`
-    if (cache?.key !== key) cache = { key, users: parseUsers(process.env.CONTROLROOM_USERS, 'CONTROLROOM_USERS') }
+  const fromEnv = readSetting('CONTROLROOM_USERS')
+  if (fromEnv) {
+    const key = `env:${fromEnv}`
+    if (cache?.key !== key) cache = { key, users: parseUsers(fromEnv, 'CONTROLROOM_USERS') }
     return cache.users
   }
   const file = usersFile()

@@ -16,6 +16,8 @@ import { PrismaClient as PostgresClient } from './generated/postgres/client.ts'
 import { migrate, type MigrateResult } from './migrate.ts'
 import { databaseUrl, providerOf, sqlitePath, type Provider } from './url.ts'
 import { secureHome } from './permissions.ts'
+import { readSetting } from '../settings.ts'
+import { processSingleton } from '../singleton.ts'
 
 export type Db = SqliteClient
 /** The client inside `db.$transaction(async (tx) => ...)`. */
@@ -57,42 +59,48 @@ export function createDb(url: string = databaseUrl()): Db {
   const provider = providerOf(url)
   if (provider === 'sqlite') return new SqliteClient({ adapter: sqliteAdapter(url) })
   const client = new PostgresClient({
-    adapter: new PrismaPg({ connectionString: url, max: Number(process.env.CONTROLROOM_PG_POOL ?? 10) }),
+    adapter: new PrismaPg({ connectionString: url, max: readSetting('CONTROLROOM_PG_POOL') }),
   })
   return client as unknown as Db
 }
 
-interface DbGlobal {
-  __controlroomDb?: { url: string; db: Db }
-  __controlroomMigrated?: Map<string, Promise<MigrateResult>>
-}
-const g = globalThis as unknown as DbGlobal
+/** the process-wide client, and the URL it was made for */
+const current = processSingleton('db.client', (): { slot?: { url: string; db: Db } } => ({}))
+/** the migration of each URL, once per process */
+const migrated = processSingleton('db.migrated', () => new Map<string, Promise<MigrateResult>>())
 
 /** The process-wide client for DATABASE_URL (or the one given to `setDb`). */
 export function getDb(): Db {
-  const url = databaseUrl()
-  if (!g.__controlroomDb) g.__controlroomDb = { url, db: createDb(url) }
-  return g.__controlroomDb.db
+  if (!current.slot) {
+    const url = databaseUrl()
+    current.slot = { url, db: createDb(url) }
+  }
+  return current.slot.db
 }
 
 /** The URL of the process-wide client (DATABASE_URL unless `setDb` chose another). */
 export function currentDbUrl(): string {
-  return g.__controlroomDb?.url ?? databaseUrl()
+  return current.slot?.url ?? databaseUrl()
 }
 
 export function dbProvider(db?: Db): Provider {
-  const url = g.__controlroomDb && (!db || g.__controlroomDb.db === db) ? g.__controlroomDb.url : databaseUrl()
+  const url = current.slot && (!db || current.slot.db === db) ? current.slot.url : databaseUrl()
   return providerOf(url)
 }
 
 /** Tests and tools: make `getDb()` return this client (for `url`). */
 export function setDb(db: Db, url: string): void {
-  g.__controlroomDb = { url, db }
+  current.slot = { url, db }
+}
+
+/** Tests: drop the process-wide client without disconnecting it (its owner closes it). */
+export function forgetDb(): void {
+  current.slot = undefined
 }
 
 export async function resetDb(): Promise<void> {
-  const cur = g.__controlroomDb
-  g.__controlroomDb = undefined
+  const cur = current.slot
+  current.slot = undefined
   if (cur) await cur.db.$disconnect()
 }
 
@@ -101,8 +109,7 @@ export async function resetDb(): Promise<void> {
  * Called at server start (instrumentation.ts -> server/startup.ts) and by the CLI.
  */
 export function migrateDatabase(url: string = databaseUrl()): Promise<MigrateResult> {
-  g.__controlroomMigrated ??= new Map()
-  let p = g.__controlroomMigrated.get(url)
+  let p = migrated.get(url)
   if (!p) {
     const file = providerOf(url) === 'sqlite' ? sqlitePath(url) : undefined
     secureHome(file)
@@ -110,8 +117,8 @@ export function migrateDatabase(url: string = databaseUrl()): Promise<MigrateRes
       secureHome(file) // the database files it created
       return r
     })
-    p.catch(() => g.__controlroomMigrated?.delete(url))
-    g.__controlroomMigrated.set(url, p)
+    p.catch(() => migrated.delete(url))
+    migrated.set(url, p)
   }
   return p
 }

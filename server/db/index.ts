@@ -1,4 +1,4 @@
-export { getDb, createDb, setDb, resetDb, migrateDatabase, dbProvider, currentDbUrl } from './client.ts'
+export { getDb, createDb, setDb, forgetDb, resetDb, migrateDatabase, dbProvider, currentDbUrl } from './client.ts'
 export type {
   Db,
   DbTx,

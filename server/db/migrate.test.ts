@@ -89,7 +89,7 @@ describe.each(PROVIDERS)('migrations on %s', (provider) => {
     // Prisma's own schema engine agrees: history in sync, no edited migration, no drift from the schema.
     const engine = await openSchemaEngine(provider, url, schemaFor[provider])
     try {
-      const list = migrationList(migrationsDirFor(provider), provider)
+      const list = migrationList(migrationsDirFor(provider))
       const diag = await engine.diagnoseMigrationHistory({
         migrationsList: list,
         optInToShadowDatabase: false,

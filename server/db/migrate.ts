@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { databaseUrl, providerOf, redactUrl, sqlitePath, type Provider } from './url.ts'
+import { readSetting } from '../settings.ts'
 
 export interface MigrationFolder {
   name: string
@@ -39,8 +40,8 @@ export interface MigrateOptions {
 /** The repository root (holds prisma/schema.prisma): CONTROLROOM_APP_ROOT, the cwd, or above this file. */
 export function appRoot(): string {
   const candidates: string[] = []
-  if (process.env.CONTROLROOM_APP_ROOT) candidates.push(process.env.CONTROLROOM_APP_ROOT)
-  candidates.push(/*turbopackIgnore: true*/ process.cwd())
+  // unset, the setting is the cwd
+  candidates.push(readSetting('CONTROLROOM_APP_ROOT'))
   try {
     let dir = path.dirname(fileURLToPath(import.meta.url))
     for (let i = 0; i < 8; i++) {

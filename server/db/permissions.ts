@@ -14,6 +14,7 @@
 import { chmodSync, mkdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { controlroomHome } from './url.ts'
+import { readSetting } from '../settings.ts'
 
 const done = new Set<string>()
 
@@ -30,7 +31,7 @@ function chmodIfMine(file: string, mode: number) {
 }
 
 export function homeMode(): number {
-  return (process.env.CONTROLROOM_AUTH ?? '').trim().toLowerCase() === 'users' ? 0o711 : 0o700
+  return readSetting('CONTROLROOM_AUTH') === 'users' ? 0o711 : 0o700
 }
 
 /** Restricts the home and its secrets (idempotent; cheap after the first call per home). */

@@ -166,8 +166,7 @@ export async function openSchemaEngine(provider: Provider, url: string, schemaPa
 }
 
 /** The engine's description of a migrations folder. */
-// biome-ignore lint/correctness/noUnusedFunctionParameters: pre-existing: review when this component is next changed
-export function migrationList(dir: string, provider: Provider) {
+export function migrationList(dir: string) {
   const entries = existsSync(dir)
     ? readdirSync(dir)
         .filter((d) => statSync(path.join(dir, d)).isDirectory())

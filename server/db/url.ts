@@ -5,13 +5,12 @@
  * Default: file:<CONTROLROOM_HOME or ./var>/controlroom.db
  */
 import path from 'node:path'
+import { readSetting } from '../settings.ts'
 
 export type Provider = 'sqlite' | 'postgresql'
 
 export function controlroomHome(): string {
-  return path.resolve(
-    /*turbopackIgnore: true*/ process.env.CONTROLROOM_HOME || path.join(/*turbopackIgnore: true*/ process.cwd(), 'var'),
-  )
+  return readSetting('CONTROLROOM_HOME')
 }
 
 export function defaultDatabaseUrl(): string {
@@ -19,7 +18,7 @@ export function defaultDatabaseUrl(): string {
 }
 
 export function databaseUrl(): string {
-  return process.env.DATABASE_URL?.trim() || defaultDatabaseUrl()
+  return readSetting('DATABASE_URL') || defaultDatabaseUrl()
 }
 
 export function providerOf(url: string): Provider {

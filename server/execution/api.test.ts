@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCaller } from '../api/root.ts'
 import { createInternalContext } from '../api/trpc.ts'
-import { resetDb, setDb } from '../db/client.ts'
+import { forgetDb, resetDb, setDb } from '../db/client.ts'
 import { setEngine } from './engine.ts'
 import { setupEngineTest, type EngineTestEnv } from './testing.ts'
 import { decodeStreamMessage, type EncodedStreamMessage } from './stream-message.ts'
@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(async () => {
   setEngine(undefined)
   await env?.cleanup()
-  ;(globalThis as { __controlroomDb?: unknown }).__controlroomDb = undefined
+  forgetDb()
   void resetDb
 })
 

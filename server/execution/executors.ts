@@ -118,6 +118,8 @@ export class ExecutorPool {
   private failedStarts = 0
   private seq = 0
   private closed = false
+  /** one buffer for every report read (a report file is read twice per task) */
+  private readBuffer = Buffer.allocUnsafe(64 * 1024)
 
   constructor(
     private o: {
@@ -193,6 +195,8 @@ export class ExecutorPool {
   /** starts executors while work waits and fewer than `workers` are alive */
   private ensureExecutors() {
     if (this.closed) return
+    // the common case, every executor alive: no need to look at the inbox (one readdir per enqueue)
+    if (this.liveCount() >= Math.max(1, this.o.workers)) return
     const want = Math.min(Math.max(1, this.o.workers), this.liveCount() + this.waitingEntries())
     while (this.liveCount() < want) this.spawnExecutor()
   }
@@ -278,7 +282,7 @@ export class ExecutorPool {
       return
     }
     try {
-      const buf = Buffer.alloc(64 * 1024)
+      const buf = this.readBuffer
       for (;;) {
         const n = fs.readSync(fd, buf, 0, buf.length, e.offset)
         if (n <= 0) break
@@ -594,8 +598,9 @@ export class ExecutorPool {
     // reported now, with the run's last writes (the caller may close the database right after)
     for (const e of idle)
       this.o.events.worker({ workerId: e.id, pool: this.o.pool, state: 'gone', kind: 'executor', reason: null })
+    // waiting for them does not keep this process alive (a CLI exits at once; they exit on their own)
     const deadline = Date.now() + 3000
     while (Date.now() < deadline && idle.some((e) => e.child || isProcessAlive(e.pid, e.startTicks)))
-      await new Promise((r) => setTimeout(r, 20))
+      await new Promise((r) => setTimeout(r, 20).unref())
   }
 }

@@ -153,10 +153,13 @@ describe('hep runs on uproot-Zmumu.root', () => {
         attempt: 0,
         partition: { key: t.partitionKey!, index: 0 },
       })
-      // the default: module tasks on the local backend + strategy (warm executors), processes elsewhere
+      // the default: module tasks everywhere (warm executors; a Slurm job's runtime runs the module
+      // in its own process, a packed job imports it once; a Dask worker's helper runs it)
       expect((def.resolve(ctxOf(plan, hist4[0]!)) as HepOpResolution).module).toBeDefined()
       const onSlurm = { ...plan, strategy: 'slurm' } as ExecutionPlan
-      expect((def.resolve(ctxOf(onSlurm, hist4[0]!)) as HepOpResolution).module).toBeUndefined()
+      expect((def.resolve(ctxOf(onSlurm, hist4[0]!)) as HepOpResolution).module).toBeDefined()
+      const onDask = { ...plan, backend: 'dask' } as ExecutionPlan
+      expect((def.resolve(ctxOf(onDask, hist4[0]!)) as HepOpResolution).module).toBeDefined()
       const asProcess = { ...plan, config: { ...plan.config, hep_runtime: 'process' } }
       expect((def.resolve(ctxOf(asProcess, hist4[0]!)) as HepOpResolution).module).toBeUndefined()
       const modulePlan = { ...plan, config: { ...plan.config, hep_runtime: 'module' } }

@@ -9,6 +9,7 @@
  */
 import { getEngine } from './engine.ts'
 import { reconcileRuns, startReconcileLoop, type ReconcileReport } from './reconcile.ts'
+import { processSingleton } from '../singleton.ts'
 
 export * from './types.ts'
 export { getEngine, setEngine, RunEngine, RunRefusedError, type EngineOptions } from './engine.ts'
@@ -20,14 +21,16 @@ export { registerPartitioner } from './partition.ts'
 export { registerBackend, registerStrategy, registeredBackends, registeredStrategies } from './registry.ts'
 export * as runs from './runs.ts'
 
-const g = globalThis as unknown as {
-  __controlroomExecution?: { stopLoop: () => void; report: Promise<ReconcileReport> }
-}
+/** the reconcile loop of this process, once started */
+const started = processSingleton(
+  'execution.started',
+  (): { loop?: { stopLoop: () => void; report: Promise<ReconcileReport> } } => ({}),
+)
 
 export function startExecution(
   opts: { intervalMs?: number; log?: (m: string) => void } = {},
 ): Promise<ReconcileReport> {
-  if (g.__controlroomExecution) return g.__controlroomExecution.report
+  if (started.loop) return started.loop.report
   const log = opts.log ?? ((m: string) => console.log(m))
   const report = reconcileRuns().then((r) => {
     if (r.adopted.length || r.failed.length || r.skipped.length)
@@ -36,12 +39,12 @@ export function startExecution(
       )
     return r
   })
-  g.__controlroomExecution = { report, stopLoop: startReconcileLoop(opts.intervalMs ?? 15_000) }
+  started.loop = { report, stopLoop: startReconcileLoop(opts.intervalMs ?? 15_000) }
   return report
 }
 
 export async function stopExecution(): Promise<void> {
-  g.__controlroomExecution?.stopLoop()
-  g.__controlroomExecution = undefined
+  started.loop?.stopLoop()
+  started.loop = undefined
   await getEngine().shutdown({ detach: true })
 }

@@ -5,7 +5,8 @@
  * `custom.*`: declared in the workflow under `registry.ops` as `{command: [...] | "string"}` (with
  * `{param}` values passed as data: server/execution/placeholders.ts) or `{python: 'module:function'}` (called with the
  * stage params as keyword arguments).
- * Other op families register themselves with `registerOp` (e.g. `hep.*` from server/hep):
+ * Other op families register themselves with `registerOp` / `registerOpFamily` when loaded; the
+ * installed ones (ops/installed.ts, e.g. `hep.*`) are loaded by `loadOpFamilies` for a plan that uses them:
  *
  *     registerOp({ name: 'hep.select', resolve: (ctx) => ({ argv: [...] }) })
  *
@@ -18,6 +19,7 @@ import { pythonShim } from './paths.ts'
 import { PLACEHOLDER, PlaceholderError, substituteArg, substituteArgv, substituteShell } from './placeholders.ts'
 import type { TaskModule } from './types.ts'
 import { readSetting } from '../settings.ts'
+import { INSTALLED_OP_FAMILIES } from './ops/installed.ts'
 
 export interface OpContext {
   plan: ExecutionPlan
@@ -71,6 +73,17 @@ export function registerOp(def: OpDefinition): void {
 /** register every op starting with `prefix` (e.g. `hep.`) through one resolver */
 export function registerOpFamily(prefix: string, resolver: (name: string) => OpDefinition | null): void {
   families.set(prefix, resolver)
+}
+
+/**
+ * Loads the installed op families (ops/installed.ts) whose ops this plan uses, so that they are
+ * registered before the plan is checked or its tasks resolved. Loading is once per process.
+ */
+export async function loadOpFamilies(plan: Pick<ExecutionPlan, 'stages'>): Promise<void> {
+  const wanted = INSTALLED_OP_FAMILIES.filter(
+    (f) => !families.has(f.prefix) && plan.stages.some((s) => s.op.startsWith(f.prefix)),
+  )
+  await Promise.all(wanted.map((f) => f.load()))
 }
 
 export function registeredOps(): string[] {

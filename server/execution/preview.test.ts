@@ -35,6 +35,30 @@ function unreachableSite(): SiteConfig {
 }
 
 describe('previewSubmissions', () => {
+  it('"ok" is site-aware: a pool bigger than this host is an error placed at the resource it asks for', async () => {
+    const yaml = `analysis:
+  stages:
+    - { id: Train, op: noop, execution: { require: gpu } }
+execution:
+  pools:
+    gpu:
+      workers: 1
+      resources: { cpus: 1, gpus: 64 }
+`
+    const r = await previewSubmissions(yaml, { site })
+    expect(r.compileProblems).toEqual([]) // the language is fine ...
+    expect(r.ok).toBe(false) // ... but this host has no 64 GPUs
+    const gpu = r.siteProblems.find((p) => p.code === 'host-gpus-insufficient')!
+    expect(gpu.severity).toBe('error')
+    expect(gpu.message).toMatch(/^on this site, pool 'gpu': pool 'gpu' needs 64 GPUs per worker; this host has \d+$/)
+    expect(gpu.hint).toMatch(/lower resources.gpus/)
+    expect([gpu.range.start.line, gpu.range.start.col]).toEqual([8, 29])
+    // within what the host has: ok
+    const fine = await previewSubmissions(yaml.replace('gpus: 64', 'gpus: 0'), { site })
+    expect(fine.siteProblems.filter((p) => p.severity === 'error')).toEqual([])
+    expect(fine.ok).toBe(true)
+  })
+
   it('slurm: the gpu pool asks for --gres=gpu:1, high_memory for its memory, per pool', async () => {
     const r = await previewSubmissions(heterogeneous, {
       overrides: { strategy: 'slurm' },

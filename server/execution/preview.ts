@@ -8,6 +8,7 @@
  */
 import path from 'node:path'
 import { compileWorkflow } from '../workflow/index.ts'
+import { siteProblemsAsCompileProblems } from '../workflow/site-problems.ts'
 import type { ExecutionPlan, PlanPool, Problem } from '../workflow/types.ts'
 import type { SiteConfig } from '../site/schema.ts'
 import { controlroomHome, defaultSiteConfig, loadSiteConfig } from '../site/load.ts'
@@ -37,7 +38,11 @@ export interface PoolSubmissionPreview {
 }
 
 export interface SubmissionPreview {
-  /** false when the YAML does not compile to a plan (see compileProblems) */
+  /**
+   * "plan ok" on this site: false when the YAML does not compile to a plan (compileProblems) or the
+   * site cannot run it (an error in siteProblems: a pool this host, the Slurm cluster's partitions
+   * or the Dask scheduler's workers cannot give, an unreachable batch system, ...)
+   */
   ok: boolean
   backend: string | null
   strategy: string | null
@@ -45,6 +50,11 @@ export interface SubmissionPreview {
   compileProblems: Pick<Problem, 'code' | 'severity' | 'message'>[]
   /** plan-level problems (pool null), e.g. Slurm unreachable, driver unavailable */
   problems: PoolProblem[]
+  /**
+   * every preflight and render problem (plan-level and per pool) placed at the YAML it concerns
+   * (file:line:col), for the editor's Problems list beside the compiler's own
+   */
+  siteProblems: Problem[]
   pools: PoolSubmissionPreview[]
 }
 
@@ -174,16 +184,19 @@ export async function previewSubmissions(yaml: string, opts: PreviewOptions = {}
         { code: 'too-large', severity: 'error', message: `the workflow is larger than ${PREVIEW_MAX_YAML} characters` },
       ],
       problems: [],
+      siteProblems: [],
       pools: [],
     }
   }
-  const compiled = compileWorkflow(yaml)
+  const o = opts.overrides
+  // an override is checked as if written in the file (e.g. a packed environment under --strategy local)
+  const compiled = compileWorkflow(yaml, o?.backend || o?.strategy ? { overrides: o } : {})
   const compileProblems = compiled.problems
     .filter((p) => p.severity === 'error')
     .map((p) => ({ code: p.code, severity: p.severity, message: `line ${p.range.start.line}: ${p.message}` }))
-  if (!compiled.plan) return { ok: false, backend: null, strategy: null, compileProblems, problems: [], pools: [] }
+  if (!compiled.plan)
+    return { ok: false, backend: null, strategy: null, compileProblems, problems: [], siteProblems: [], pools: [] }
   let plan = compiled.plan
-  const o = opts.overrides
   if (o?.backend || o?.strategy)
     plan = {
       ...plan,
@@ -212,9 +225,9 @@ export async function previewSubmissions(yaml: string, opts: PreviewOptions = {}
   const timeout = opts.preflightTimeoutMs ?? 10_000
   if (drivers) {
     const d = drivers
-    const checks: Promise<PoolProblem[]>[] = [
-      withTimeout(d.strategy.preflight(plan, ctx), timeout, `${d.strategy.name} preflight`),
-    ]
+    const checks: Promise<PoolProblem[]>[] = d.backend.checksCapacity?.(plan)
+      ? []
+      : [withTimeout(d.strategy.preflight(plan, ctx), timeout, `${d.strategy.name} preflight`)]
     if (d.backend.preflight)
       checks.push(withTimeout(d.backend.preflight(plan, d.strategy, ctx), timeout, `${d.backend.name} preflight`))
     for (const r of await Promise.allSettled(checks)) {
@@ -252,12 +265,18 @@ export async function previewSubmissions(yaml: string, opts: PreviewOptions = {}
     }
     pools.push(entry)
   }
+  const everySiteProblem = [
+    ...problems.filter((p) => p.pool === null || !plan.pools.some((pp) => pp.name === p.pool)),
+    ...pools.flatMap((p) => p.problems),
+  ]
+  const siteProblems = siteProblemsAsCompileProblems(yaml, everySiteProblem)
   return {
-    ok: compileProblems.length === 0,
+    ok: compileProblems.length === 0 && !siteProblems.some((p) => p.severity === 'error'),
     backend: plan.backend,
     strategy: plan.strategy,
     compileProblems,
     problems: problems.filter((p) => p.pool === null || !plan.pools.some((pp) => pp.name === p.pool)),
+    siteProblems,
     pools,
   }
 }

@@ -10,7 +10,8 @@ import { DomainError, badInput, notFound } from '../errors.ts'
 import { compileForRun } from '../library/workflows.ts'
 import { type Actor, actorUserId, assertMayChange, localActor } from '../library/policy.ts'
 import { localUserName } from '../auth/core.ts'
-import { type RunAs, resolveRunAs } from '../auth/os-user.ts'
+import { isolationProblem, type RunAs, resolveRunAs } from '../auth/os-user.ts'
+import { loadSiteConfig } from '../site/load.ts'
 import { loadUsers } from '../auth/users.ts'
 import { redactSecrets } from '../credentials/index.ts'
 import type { ExecutionPlan } from '../workflow/types.ts'
@@ -52,6 +53,15 @@ const WHERE: Record<string, string> = {
   htcondor: 'HTCondor jobs',
 }
 
+/** the site file (null when it does not load: the strategy's preflight then says why) */
+function siteOrNull() {
+  try {
+    return loadSiteConfig()
+  } catch {
+    return null
+  }
+}
+
 /**
  * Users mode: the OS user the actor's tasks run as (undefined in token mode: the single user's
  * tasks run as the server's user). Refused (NOT_RUNNABLE, with the reason) when the tasks cannot
@@ -59,16 +69,8 @@ const WHERE: Record<string, string> = {
  */
 export function runAsFor(actor: Actor, plan: ExecutionPlan): RunAs | undefined {
   if (actor.mode !== 'users') return undefined
-  if (plan.strategy !== 'local')
-    throw new DomainError(
-      'NOT_RUNNABLE',
-      `users mode: ${WHERE[plan.strategy] ?? `${plan.strategy} jobs`} cannot be submitted as the account's own OS user yet (they would be submitted as the server's user); use the local strategy, or token mode on a single-user deployment`,
-    )
-  if (plan.backend === 'dask')
-    throw new DomainError(
-      'NOT_RUNNABLE',
-      "users mode: the Dask backend cannot run an account's tasks under its own OS user (its scheduler and workers are shared processes of the server's user); use the local backend (strategy local, slurm or htcondor), or token mode on a single-user deployment",
-    )
+  const problem = isolationProblem(plan, siteOrNull())
+  if (problem) throw new DomainError('NOT_RUNNABLE', problem)
   const account = loadUsers().find((u) => u.name === actor.name)
   const r = resolveRunAs(account, WHERE[plan.strategy] ?? `${plan.strategy} jobs`)
   if (!r.ok) throw new DomainError('NOT_RUNNABLE', r.reason)
@@ -122,7 +124,7 @@ export async function startRun(
     },
   })
   if (!version) throw notFound(`workflow version ${input.versionId} not found`)
-  const plan = applyOverrides(compileForRun(version), input.overrides)
+  const plan = applyOverrides(compileForRun(version, input.overrides), input.overrides)
   const { ownerId, runAs } = await authorizeRunStart(eng.db, input.actor, version.workflow, plan)
   try {
     return await eng.createRun({
@@ -152,7 +154,7 @@ export async function previewRun(
     select: { id: true, yaml: true, valid: true, number: true, errorCount: true },
   })
   if (!version) throw notFound(`workflow version ${input.versionId} not found`)
-  const plan = applyOverrides(compileForRun(version), input.overrides)
+  const plan = applyOverrides(compileForRun(version, input.overrides), input.overrides)
   const problems = await eng.preflight(plan)
   const pools: { pool: string; submission: RenderedSubmission | null; error?: string }[] = []
   try {

@@ -1,10 +1,10 @@
 /** Builds the TaskSpec (spec.json) of one attempt of a task from the frozen plan. */
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
 import { getModifier } from './modifiers.ts'
 import { OpError, resolveOpDefinition } from './ops.ts'
 import { runtimeArgv, taskDirFor, taskFiles } from './paths.ts'
-import type { DispatchTask, TaskLaunch, TaskSpec } from './types.ts'
+import type { DispatchTask, RunAs, TaskLaunch, TaskSpec } from './types.ts'
 
 export interface SpecInput {
   plan: ExecutionPlan
@@ -76,9 +76,19 @@ export function buildDispatch(input: SpecInput): DispatchTask {
   return { launch, spec, inProcess: !!r.inProcess && spec.argv.length === 0 && !spec.module }
 }
 
-export function writeSpec(task: DispatchTask): void {
+/**
+ * Writes spec.json into the task directory. With runAs (users mode), the directory and the spec
+ * are that user's, 0700/0600: the task (a batch job running as that user) reads its spec and
+ * writes its logs and result there, and no other account can read them.
+ */
+export function writeSpec(task: DispatchTask, runAs?: RunAs | null): void {
   mkdirSync(task.launch.taskDir, { recursive: true })
   const tmp = `${task.launch.specPath}.tmp`
-  writeFileSync(tmp, JSON.stringify(task.spec))
+  writeFileSync(tmp, JSON.stringify(task.spec), { mode: 0o600 })
+  if (runAs) {
+    chownSync(task.launch.taskDir, runAs.uid, runAs.gid)
+    chmodSync(task.launch.taskDir, 0o700)
+    chownSync(tmp, runAs.uid, runAs.gid)
+  }
   renameSync(tmp, task.launch.specPath)
 }

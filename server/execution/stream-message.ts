@@ -19,6 +19,11 @@ export type StreamEvent = RunEvent
 export interface StreamMessage<E extends StreamEvent = StreamEvent> {
   events: E[]
   coalesced: boolean
+  /**
+   * summary messages only (lists of runs): every run the batch touched; `events` then holds only
+   * the batch's `run.state` events
+   */
+  runs?: string[]
 }
 
 export interface EncodedStreamMessage {
@@ -29,9 +34,22 @@ export function encodeStreamMessage(events: readonly StreamEvent[], coalesced: b
   return { json: JSON.stringify({ events, coalesced }) }
 }
 
+/**
+ * A batch as a list of runs needs it: the runs it touched and its run-state changes (a message of
+ * a few hundred bytes however many task events the batch holds).
+ */
+export function encodeSummaryMessage(events: readonly StreamEvent[], coalesced: boolean): EncodedStreamMessage {
+  const runs = [...new Set(events.map((e) => e.runId))]
+  return { json: JSON.stringify({ events: events.filter((e) => e.type === 'run.state'), coalesced, runs }) }
+}
+
 export function decodeStreamMessage<E extends StreamEvent = StreamEvent>(m: EncodedStreamMessage): StreamMessage<E> {
   const parsed = JSON.parse(m.json) as Partial<StreamMessage<E>>
-  return { events: Array.isArray(parsed.events) ? parsed.events : [], coalesced: parsed.coalesced === true }
+  return {
+    events: Array.isArray(parsed.events) ? parsed.events : [],
+    coalesced: parsed.coalesced === true,
+    ...(Array.isArray(parsed.runs) ? { runs: parsed.runs.map(String) } : {}),
+  }
 }
 
 /** run.log lines kept when a backlog is coalesced (the newest) */

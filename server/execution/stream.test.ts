@@ -1,16 +1,19 @@
 /**
- * The shared event stream (stream.ts) over real HTTP: the tRPC router served by Node's HTTP server,
- * 20 SSE subscribers (some joining late, one reconnecting) of a run of 2,000 tasks, each must get
- * every stored event of the run exactly once and in id order. A subscriber that does not read gets a
- * coalesced backlog that folds to the same counts, and holds nobody back.
+ * The shared event stream (stream.ts) over real HTTP, on both transports: `/api/events` (the route
+ * the UI uses, behind the access gate: server/api/http-harness.ts) and tRPC's `run.events` served by
+ * Node's HTTP server. 20 SSE subscribers (some joining late, one reconnecting) of a run of 2,000
+ * tasks, each must get every stored event of the run exactly once and in id order. A subscriber that
+ * does not read gets a coalesced backlog that folds to the same counts, and holds nobody back.
  */
+import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createHTTPServer } from '@trpc/server/adapters/standalone'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { applyEvents, initLive, type LiveEvent } from '../../components/run/liveState.ts'
 import { appRouter } from '../api/root.ts'
+import { startHarness, type Harness } from '../api/http-harness.ts'
 import { createInternalContext } from '../api/trpc.ts'
-import { setDb } from '../db/client.ts'
+import { forgetDb, setDb } from '../db/client.ts'
 import { setEngine } from './engine.ts'
 import { getRun, startRun } from './runs.ts'
 import { streamRunEvents, streamStats } from './stream.ts'
@@ -19,9 +22,17 @@ import { coalesceEvents, decodeStreamMessage } from './stream-message.ts'
 import { setupEngineTest, type EngineTestEnv } from './testing.ts'
 import type { RunEvent } from './types.ts'
 
+const TOKEN = `stream-test-token-${'s'.repeat(24)}`
+process.env.CONTROLROOM_TOKEN = TOKEN
+delete process.env.CONTROLROOM_AUTH
+delete process.env.CONTROLROOM_ALLOWED_HOSTS
+const auth = { authorization: `Bearer ${TOKEN}` }
+
 let env: EngineTestEnv
 let server: ReturnType<typeof createHTTPServer>
 let baseUrl: string
+/** the access gate and the route handlers, as `next start` serves them */
+let harness: Harness
 
 beforeAll(async () => {
   env = await setupEngineTest()
@@ -34,12 +45,14 @@ beforeAll(async () => {
   })
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res))
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  harness = await startHarness()
 })
 afterAll(async () => {
   await new Promise((res) => server?.close(res))
+  await harness?.close()
   setEngine(undefined)
   await env?.cleanup()
-  ;(globalThis as { __controlroomDb?: unknown }).__controlroomDb = undefined
+  forgetDb()
 })
 
 function wideWorkflow(name: string, n: number): string {
@@ -55,61 +68,70 @@ async function until(cond: () => boolean, what: string, timeoutMs = 60_000) {
   }
 }
 
-describe('run.events: one stream, many viewers', () => {
-  it('20 HTTP subscribers (late joiners and a reconnect among them) each get every event once, in order', async () => {
-    const versionId = await env.save(wideWorkflow('fanout', 2000))
-    const { runId } = await startRun({ versionId }, env.engine)
-    const received: number[][] = Array.from({ length: 20 }, () => [])
-    const subs: SseSubscription[] = []
-    const open = (i: number, from: number | null) =>
-      subscribeOverHttp({
-        baseUrl,
-        runId,
-        lastEventId: from,
-        onMessage: (m) => {
-          for (const e of m.events) received[i]!.push(e.id)
-          expect(m.coalesced).toBe(false)
-        },
-      })
-    // 15 from the start, 5 join while the run goes on (they catch up from memory or the store)
-    for (let i = 0; i < 15; i++) subs[i] = open(i, 0)
-    await until(() => received[0]!.length > 500, 'the first events')
-    for (let i = 15; i < 20; i++) subs[i] = open(i, 0)
-    // one viewer drops its connection and resumes from the last id it received
-    await until(() => received[3]!.length > 1500, 'more events')
-    subs[3]!.close()
-    await subs[3]!.done
-    const resumeFrom = received[3]![received[3]!.length - 1]!
-    subs[3] = open(3, resumeFrom)
+describe('the event stream: one stream, many viewers', () => {
+  it.each([
+    ['/api/events', 'events'],
+    ['run.events (tRPC)', 'trpc'],
+  ] as const)(
+    '%s: 20 HTTP subscribers (late joiners and a reconnect among them) each get every event once, in order',
+    async (_, transport) => {
+      const versionId = await env.save(wideWorkflow(`fanout-${transport}`, 2000))
+      const { runId } = await startRun({ versionId }, env.engine)
+      const received: number[][] = Array.from({ length: 20 }, () => [])
+      const subs: SseSubscription[] = []
+      const open = (i: number, from: number | null) =>
+        subscribeOverHttp({
+          baseUrl: transport === 'events' ? harness.url : baseUrl,
+          transport,
+          headers: auth,
+          runId,
+          lastEventId: from,
+          onMessage: (m) => {
+            for (const e of m.events) received[i]!.push(e.id)
+            expect(m.coalesced).toBe(false)
+          },
+        })
+      // 15 from the start, 5 join while the run goes on (they catch up from memory or the store)
+      for (let i = 0; i < 15; i++) subs[i] = open(i, 0)
+      await until(() => received[0]!.length > 500, 'the first events')
+      for (let i = 15; i < 20; i++) subs[i] = open(i, 0)
+      // one viewer drops its connection and resumes from the last id it received
+      await until(() => received[3]!.length > 1500, 'more events')
+      subs[3]!.close()
+      await subs[3]!.done
+      const resumeFrom = received[3]![received[3]!.length - 1]!
+      subs[3] = open(3, resumeFrom)
 
-    await env.waitFor(runId)
-    const stored = (
-      await env.t.db.event.findMany({
-        where: { runId, type: { not: 'control' } },
-        orderBy: { id: 'asc' },
-        select: { id: true },
-      })
-    ).map((e) => e.id)
-    expect(stored.length).toBe(3 * 2000 + 3)
-    await until(
-      () => received.every((r) => r[r.length - 1] === stored[stored.length - 1]),
-      'every subscriber to reach the last event',
-    )
-    const stats = await streamStats(env.t.db, runId)
-    expect(stats?.subscribers).toBe(20)
-    for (const s of subs) s.close()
-    await Promise.all(subs.map((s) => s.done))
-    for (const [i, ids] of received.entries()) {
-      expect(subs[i]!.error).toBeNull()
-      expect(ids, `subscriber ${i}`).toEqual(stored)
-    }
-    // the feed was released with its last subscriber
-    let released = false
-    await until(() => {
-      void streamStats(env.t.db, runId).then((s) => (released = s === null))
-      return released
-    }, 'the feed to be released')
-  }, 120_000)
+      await env.waitFor(runId)
+      const stored = (
+        await env.t.db.event.findMany({
+          where: { runId, type: { not: 'control' } },
+          orderBy: { id: 'asc' },
+          select: { id: true },
+        })
+      ).map((e) => e.id)
+      expect(stored.length).toBe(3 * 2000 + 3)
+      await until(
+        () => received.every((r) => r[r.length - 1] === stored[stored.length - 1]),
+        'every subscriber to reach the last event',
+      )
+      const stats = await streamStats(env.t.db, runId)
+      expect(stats?.subscribers).toBe(20)
+      for (const s of subs) s.close()
+      await Promise.all(subs.map((s) => s.done))
+      for (const [i, ids] of received.entries()) {
+        expect(subs[i]!.error).toBeNull()
+        expect(ids, `subscriber ${i}`).toEqual(stored)
+      }
+      // the feed was released with its last subscriber
+      let released = false
+      await until(() => {
+        void streamStats(env.t.db, runId).then((s) => (released = s === null))
+        return released
+      }, 'the feed to be released')
+    },
+    120_000,
+  )
 
   it('a subscriber that does not read gets its backlog coalesced; it folds to the stored counts', async () => {
     let joined = false
@@ -125,7 +147,8 @@ describe('run.events: one stream, many viewers', () => {
     const { runId } = await startRun({ versionId }, env.engine)
     const fastIds: number[] = []
     const fast = subscribeOverHttp({
-      baseUrl,
+      baseUrl: harness.url,
+      headers: auth,
       runId,
       lastEventId: 0,
       onMessage: (m) => fastIds.push(...m.events.map((e) => e.id)),
@@ -168,6 +191,62 @@ describe('run.events: one stream, many viewers', () => {
     expect(live.runState).toBe('succeeded')
     expect(live.stageCounts).toEqual(Object.fromEntries(final.stages.map((s) => [s.id, s.counts])))
   }, 120_000)
+})
+
+describe('/api/events: access', () => {
+  async function get(path: string, headers: Record<string, string>) {
+    const res = await fetch(`${harness.url}${path}`, { headers })
+    const body = await res.text()
+    return { status: res.status, body }
+  }
+  it('refuses a caller without the token, a bad event id, and a foreign Host name', async () => {
+    expect((await get('/api/events', {})).status).toBe(401)
+    const bad = await get('/api/events?after=abc', auth)
+    expect(bad.status).toBe(400)
+    expect(bad.body).toContain('after / Last-Event-ID must be an event id')
+    const port = new URL(harness.url).port
+    const foreign = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port, path: '/api/events', headers: { host: `rebind.evil.example:${port}`, ...auth } },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        },
+      )
+      req.on('error', reject)
+      req.end()
+    })
+    expect(foreign).toBe(421)
+  })
+
+  it('summary=1: per batch the runs it touched and their run-state changes, not every task event', async () => {
+    const versionId = await env.save(wideWorkflow('summary', 50))
+    const messages: { runs: string[]; types: string[] }[] = []
+    const sub = subscribeOverHttp({
+      baseUrl: harness.url,
+      runId: null,
+      summary: true,
+      headers: auth,
+      onMessage: (m) => messages.push({ runs: m.runs ?? [], types: m.events.map((e) => e.type) }),
+    })
+    await until(() => {
+      void streamStats(env.t.db, null).then((st) => (joined = (st?.subscribers ?? 0) > 0))
+      return joined
+    }, 'the summary viewer to join')
+    const { runId } = await startRun({ versionId }, env.engine)
+    await env.waitFor(runId)
+    await until(() => messages.some((m) => m.types.length && m.runs.includes(runId) && m.types.length), 'a run state')
+    await until(
+      () => messages.flatMap((m) => m.types).filter((t) => t === 'run.state').length >= 2,
+      'the run to start and end',
+    )
+    sub.close()
+    await sub.done
+    expect(sub.error).toBeNull()
+    expect(messages.every((m) => m.runs.includes(runId))).toBe(true)
+    expect(new Set(messages.flatMap((m) => m.types))).toEqual(new Set(['run.state']))
+  }, 60_000)
+  let joined = false
 })
 
 describe('coalesceEvents', () => {

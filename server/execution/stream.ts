@@ -1,10 +1,11 @@
 /**
  * The live event stream of runs (`run.events`), shared by every viewer.
  *
- * One Feed per run (and one for "all runs") per database. A feed reads the store ONCE per batch
- * (woken by the bus when this process stored events, and every POLL_MS for events stored by another
- * process, e.g. a CLI run) and hands the batch to every subscriber from memory; the batch's JSON is
- * encoded once for all of them (stream-message.ts).
+ * One Feed per run (and one for "all runs") per database. A run's feed takes the events this process
+ * stored from the bus as they were committed (no store read at all); the all-runs feed reads the
+ * store ONCE per batch when woken by the bus; both read the store every POLL_MS for events stored by
+ * another process (e.g. a CLI run). Each batch goes to every subscriber from memory, encoded once
+ * for all of them: the SSE frame's bytes (`/api/events`) or the tRPC message (`run.events`).
  *
  *   store ──read once──▶ Feed ──▶ subscriber 1 … subscriber N      (fan-out in memory)
  *
@@ -22,10 +23,15 @@ import type { Db } from '../db/client.ts'
 import { processSingleton } from '../singleton.ts'
 import { subscribe as onBus } from './bus.ts'
 import { eventsSince, lastEventIdOf } from './runs.ts'
-import { coalesceEvents, encodeStreamMessage, type EncodedStreamMessage } from './stream-message.ts'
+import {
+  coalesceEvents,
+  type EncodedStreamMessage,
+  encodeStreamMessage,
+  encodeSummaryMessage,
+} from './stream-message.ts'
 import type { RunEvent } from './types.ts'
 
-/** after this process stored events, wait this long for the rest of the burst, then read once */
+/** after this process stored events, the all-runs feed waits this long for the rest of the burst, then reads once */
 export const GATHER_MS = 40
 /** events of runs owned by another process are found by reading the store this often */
 export const POLL_MS = 1000
@@ -36,16 +42,34 @@ export const RECENT_MAX = 20_000
 /** a subscriber's undelivered events beyond which its backlog is coalesced */
 export const BACKLOG_MAX = 4000
 
-/** one read of the store, handed to every subscriber; its encoding is shared */
+const utf8 = new TextEncoder()
+
+/** one read of the store, handed to every subscriber; its encodings are made once and shared */
 class Batch {
   private encoded: EncodedStreamMessage | null = null
-  constructor(readonly events: RunEvent[]) {}
+  private sse: Uint8Array | null = null
+  private summarySse: Uint8Array | null = null
+  constructor(
+    readonly events: RunEvent[],
+    readonly coalesced = false,
+  ) {}
   get lastId(): number {
     return this.events[this.events.length - 1]?.id ?? 0
   }
+  /** the tRPC message (`run.events`) */
   encode(): EncodedStreamMessage {
-    this.encoded ??= encodeStreamMessage(this.events, false)
+    this.encoded ??= encodeStreamMessage(this.events, this.coalesced)
     return this.encoded
+  }
+  /** the Server-Sent Events frame (`/api/events`): the same bytes written to every subscriber */
+  frame(): Uint8Array {
+    this.sse ??= utf8.encode(sseFrame(this.lastId, this.encode().json))
+    return this.sse
+  }
+  /** the summary frame (`/api/events?summary=1`, lists of runs): runs touched and run-state changes */
+  summaryFrame(): Uint8Array {
+    this.summarySse ??= utf8.encode(sseFrame(this.lastId, encodeSummaryMessage(this.events, this.coalesced).json))
+    return this.summarySse
   }
 }
 
@@ -85,21 +109,20 @@ class Subscriber {
    * The next message: the oldest batch (its encoding shared with every other subscriber), or the
    * whole backlog once it was coalesced (encoded for this subscriber alone).
    */
-  take(): { message: EncodedStreamMessage; lastId: number } | null {
+  take(): Batch | null {
     if (this.coalesced) {
       const events = this.batches.flatMap((b) => b.events)
-      const lastId = this.batches[this.batches.length - 1]!.lastId
       this.batches = []
       this.queued = 0
       this.coalesced = false
       this.limit = BACKLOG_MAX
-      return { message: encodeStreamMessage(events, true), lastId }
+      return new Batch(events, true)
     }
     const batch = this.batches.shift()
     if (!batch) return null
     this.queued -= batch.events.length
     if (this.batches.length === 0) this.limit = BACKLOG_MAX
-    return { message: batch.encode(), lastId: batch.lastId }
+    return batch
   }
 
   wake(): void {
@@ -145,11 +168,24 @@ class Feed {
   ) {}
 
   async start(): Promise<void> {
+    // listen first, then find the position: a batch emitted meanwhile is held and appended after it
+    let held: RunEvent[][] | null = []
+    this.unbus = onBus(this.runId, (all) => {
+      const events = all.filter((e) => e.type !== 'control')
+      if (events.length === 0) return
+      if (held) held.push(events)
+      // a run's feed takes its committed events from the bus as they are (no read, no parse): the
+      // engine running the run is its only writer and emits each batch, in id order, before it writes
+      // the next (a run owned by another process is found by the poll)
+      else if (this.runId !== null) this.append(events)
+      else this.schedule(GATHER_MS)
+    })
     this.last = await lastEventIdOf(this.db, this.runId)
     this.recentFloor = this.last
-    this.unbus = onBus(this.runId, (events) => {
-      if (events.some((e) => e.type !== 'control')) this.schedule(GATHER_MS)
-    })
+    const early = held
+    held = null
+    if (this.runId !== null) for (const events of early) this.append(events)
+    else if (early.length) this.schedule(GATHER_MS)
     this.poller = setInterval(() => this.schedule(0), POLL_MS)
     this.poller.unref?.()
   }
@@ -195,7 +231,10 @@ class Feed {
     return this.reading
   }
 
-  private append(events: RunEvent[]): void {
+  /** hands what is new (id above the feed's position: a bus batch and a read may overlap) to everyone */
+  private append(all: RunEvent[]): void {
+    const events = all[0] && all[0].id > this.last ? all : all.filter((e) => e.id > this.last)
+    if (events.length === 0) return
     this.last = events[events.length - 1]!.id
     this.recent.push(...events)
     if (this.recent.length > RECENT_MAX) {
@@ -284,16 +323,15 @@ export interface StreamInput {
   /** resume after this event id; absent: from now */
   lastEventId?: number | null
   signal?: AbortSignal
+  /** SSE only: summary messages (the runs each batch touched and its run states), for lists of runs */
+  summary?: boolean
 }
 
 /**
- * The events of one run (or of every run), from `lastEventId`, as tracked messages (id = the
- * message's last event id). Ends when `signal` aborts.
+ * The batches one subscriber receives: catch-up from `lastEventId` (memory or store), then the
+ * feed's shared batches (or its coalesced backlog). Ends when `signal` aborts.
  */
-export async function* streamRunEvents(
-  db: Db,
-  input: StreamInput,
-): AsyncGenerator<TrackedEnvelope<EncodedStreamMessage>, void, unknown> {
+async function* subscription(db: Db, input: StreamInput): AsyncGenerator<Batch, void, unknown> {
   const runId = input.runId ?? null
   const { signal } = input
   const feed = await acquireFeed(db, runId)
@@ -313,16 +351,81 @@ export async function* streamRunEvents(
         continue
       }
       sub.last = events[events.length - 1]!.id
-      yield tracked(String(sub.last), encodeStreamMessage(events, false))
+      yield new Batch(events)
     }
     // live: whatever the feed delivered since the last pull, as one message
     while (!signal?.aborted) {
       await sub.wait(signal)
       const next = sub.take()
-      if (next) yield tracked(String(next.lastId), next.message)
+      if (next) yield next
     }
   } finally {
     feed.subscribers.delete(sub)
     releaseFeed(db, feed)
   }
+}
+
+/**
+ * `run.events` (tRPC): the events of one run (or of every run), from `lastEventId`, as tracked
+ * messages (id = the message's last event id). Ends when `signal` aborts.
+ */
+export async function* streamRunEvents(
+  db: Db,
+  input: StreamInput,
+): AsyncGenerator<TrackedEnvelope<EncodedStreamMessage>, void, unknown> {
+  for await (const batch of subscription(db, input)) yield tracked(String(batch.lastId), batch.encode())
+}
+
+/** an SSE frame: `id` is the message's last event id (EventSource resends it as Last-Event-ID) */
+export function sseFrame(lastId: number, json: string): string {
+  return `id: ${lastId}\ndata: ${json}\n\n`
+}
+
+/** a comment line every HEARTBEAT_MS keeps idle connections open through proxies */
+export const HEARTBEAT_MS = 15_000
+const heartbeat = utf8.encode(': keep-alive\n\n')
+
+/**
+ * `/api/events` (Server-Sent Events): the same batches as `run.events`, each written as bytes
+ * encoded once per batch for every subscriber. Pulled: a client that does not read is not written
+ * to, its backlog is coalesced (Subscriber). Ends when `signal` aborts or the client goes away.
+ */
+export function sseRunEvents(db: Db, input: StreamInput): ReadableStream<Uint8Array> {
+  const stop = new AbortController()
+  const signal = input.signal ? AbortSignal.any([input.signal, stop.signal]) : stop.signal
+  const batches = subscription(db, { ...input, signal })
+  let beat: ReturnType<typeof setInterval> | null = null
+  const end = () => {
+    if (beat) clearInterval(beat)
+    beat = null
+    stop.abort()
+  }
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        // tells EventSource how long to wait before it reconnects, and opens the stream at once
+        controller.enqueue(utf8.encode('retry: 2000\n\n'))
+        beat = setInterval(() => {
+          try {
+            controller.enqueue(heartbeat)
+          } catch {
+            end()
+          }
+        }, HEARTBEAT_MS)
+        beat.unref?.()
+      },
+      async pull(controller) {
+        const next = await batches.next()
+        if (next.done) {
+          end()
+          controller.close()
+        } else controller.enqueue(input.summary ? next.value.summaryFrame() : next.value.frame())
+      },
+      async cancel() {
+        end()
+        await batches.return(undefined)
+      },
+    },
+    { highWaterMark: 1 },
+  )
 }

@@ -393,6 +393,11 @@ export interface Strategy {
   readonly ownWorkers?: boolean
   /** tasks a slot accepts at once (default 1): more than one keeps warm workers busy between reports */
   readonly queueDepth?: number
+  /**
+   * `job` strategies that pack several tasks into one job: how many one job of this pool carries.
+   * The backend then lets pool.workers JOBS run (up to workers x this many tasks), not workers tasks.
+   */
+  tasksPerJob?(pool: PlanPool, plan: ExecutionPlan, ctx?: StrategyContext): number
   /** the strategy writes spec.json (it gets TaskLaunch.spec); the engine does not write it first */
   readonly writesSpecs?: boolean
   /** problems per pool before dispatch (a pool this host / cluster cannot satisfy is an error) */
@@ -523,6 +528,12 @@ export interface Backend {
   supportsStrategy(strategy: string): boolean
   /** backend-level problems before dispatch (e.g. no Python with dask) */
   preflight?(plan: ExecutionPlan, strategy: Strategy, ctx?: StrategyContext): Promise<PoolProblem[]>
+  /**
+   * true when the pools run on workers the strategy does not place (an existing Dask cluster): the
+   * strategy's capacity preflight (this host, the cluster's partitions) does not apply, and the
+   * backend's preflight checks the pools against what those workers offer instead
+   */
+  checksCapacity?(plan: ExecutionPlan): boolean
   open(ctx: BackendRunContext): Promise<BackendSession>
 }
 

@@ -41,6 +41,7 @@ export function mergeCutflows(a: Cutflow, b: Cutflow): Cutflow {
   }
   const rows = a.rows.map((r, i) => {
     const o = b.rows[i]
+    if (!o) throw new HepError('cannot merge cutflows of different selections')
     if (r.name !== o.name || r.kind !== o.kind || r.depth !== o.depth) {
       throw new HepError(`cannot merge cutflows: row ${i} is '${r.name}' in one and '${o.name}' in the other`)
     }

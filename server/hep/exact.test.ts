@@ -68,7 +68,7 @@ describe('exact sums', () => {
           for (let i = 0; i + 1 < bounds.length; i++) {
             const acc = new ExactAccumulator(1)
             for (const x of xs.slice(bounds[i], bounds[i + 1])) acc.add(0, x)
-            parts.push(acc.toExactStrings()[0])
+            parts.push(acc.toExactStrings()[0]!)
           }
           const whole = new ExactAccumulator(1)
           for (const x of xs) whole.add(0, x)
@@ -88,6 +88,6 @@ describe('exact sums', () => {
       acc.add(1, -3.75)
     }
     expect(acc.toExactStrings()[0]).toBe(mulExact(exactFromNumber(0.1), formatExact(1_200_000n, 0)))
-    expect(exactToNumber(acc.toExactStrings()[1])).toBe(-3.75 * 1_200_000)
+    expect(exactToNumber(acc.toExactStrings()[1]!)).toBe(-3.75 * 1_200_000)
   })
 })

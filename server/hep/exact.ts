@@ -11,8 +11,7 @@
  * `exactToNumber` rounds correctly to the nearest double.
  */
 
-// biome-ignore lint/correctness/noUnusedVariables: pre-existing: review when this component is next changed
-const LIMB_BITS = 32
+/** one limb holds 32 bits */
 const LIMB = 2 ** 32
 /** bit position 0 of limb 0 is 2^-1074; 68 limbs reach 2^1102 (> max double * 2^64 adds) */
 const NLIMBS = 68
@@ -22,6 +21,8 @@ const NORMALIZE_EVERY = 1 << 19
 const INV_LIMB = 2 ** -32
 const POW2 = Float64Array.from({ length: 32 }, (_, i) => 2 ** i)
 
+// the bits of one double: f64[0] and its two 32-bit halves u32[LO], u32[HI] (indices that always exist,
+// asserted with `!` below)
 const f64 = new Float64Array(1)
 const u32 = new Uint32Array(f64.buffer)
 const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
@@ -42,13 +43,13 @@ export class ExactAccumulator {
   add(s: number, x: number): void {
     if (x === 0 || x !== x || x === Infinity || x === -Infinity) return
     f64[0] = x
-    const hi = u32[HI]
-    const lo = u32[LO]
+    const hi = u32[HI]!
+    const lo = u32[LO]!
     const bexp = (hi >>> 20) & 0x7ff
     // subnormals: mantissa * 2^-1074 (pos 0); normals: (2^52 + mantissa) * 2^(bexp - 1075) (pos bexp - 1)
     const mantHi = bexp === 0 ? hi & 0xfffff : (hi & 0xfffff) + 0x100000
     const pos = bexp === 0 ? 0 : bexp - 1
-    const scale = POW2[pos & 31]
+    const scale = POW2[pos & 31]! // 32 entries
     // value = (mantHi * 2^32 + lo) * 2^r * 2^(32q) units; split into three 32-bit limbs (all exact)
     const t = lo * scale // < 2^64, at most 32 significant bits
     const tHi = Math.floor(t * INV_LIMB)
@@ -57,15 +58,16 @@ export class ExactAccumulator {
     const uHi = Math.floor(u * INV_LIMB)
     const uLo = u - uHi * LIMB
     const base = s * NLIMBS + (pos >>> 5)
+    // pos <= 2045, so base + 2 stays inside the slot's NLIMBS limbs
     const L = this.limbs
     if (x > 0) {
-      L[base] += tLo
-      L[base + 1] += tHi + uLo
-      L[base + 2] += uHi
+      L[base]! += tLo
+      L[base + 1]! += tHi + uLo
+      L[base + 2]! += uHi
     } else {
-      L[base] -= tLo
-      L[base + 1] -= tHi + uLo
-      L[base + 2] -= uHi
+      L[base]! -= tLo
+      L[base + 1]! -= tHi + uLo
+      L[base + 2]! -= uHi
     }
     if (++this.adds >= NORMALIZE_EVERY) this.normalize()
   }
@@ -76,11 +78,11 @@ export class ExactAccumulator {
     for (let s = 0; s < this.slots; s++) {
       const b = s * NLIMBS
       for (let i = 0; i < NLIMBS - 1; i++) {
-        const v = L[b + i]
+        const v = L[b + i]!
         if (v >= 0 && v < LIMB) continue
         const carry = Math.floor(v / LIMB)
         L[b + i] = v - carry * LIMB
-        L[b + i + 1] += carry
+        L[b + i + 1]! += carry
       }
     }
     this.adds = 0
@@ -102,9 +104,16 @@ export class ExactAccumulator {
     if (lo === NLIMBS) return { mant: 0n, shift: 0 }
     let hi = NLIMBS - 1
     while (L[b + hi] === 0) hi--
-    let v = BigInt(L[b + hi])
-    for (let i = hi - 1; i >= lo; i--) v = (v << 32n) + BigInt(L[b + i])
+    let v = BigInt(L[b + hi]!)
+    for (let i = hi - 1; i >= lo; i--) v = (v << 32n) + BigInt(L[b + i]!)
     return { mant: v, shift: 32 * lo }
+  }
+
+  /** Canonical exact string of slot s. */
+  exactString(s: number): string {
+    this.normalize()
+    const { mant, shift } = this.slotBig(s)
+    return formatExact(mant, shift - 1074)
   }
 
   /** Canonical exact strings of every slot. */
@@ -169,8 +178,8 @@ export function exactFromNumber(x: number): string {
   if (!Number.isFinite(x)) throw new Error(`cannot represent ${x} exactly`)
   if (x === 0) return '0x0p0'
   f64[0] = x
-  const hi = u32[HI]
-  const lo = u32[LO]
+  const hi = u32[HI]!
+  const lo = u32[LO]!
   const bexp = (hi >>> 20) & 0x7ff
   let mant = (BigInt(hi & 0xfffff) << 32n) + BigInt(lo)
   let exp: number
@@ -205,7 +214,7 @@ export function exactToNumber(s: string): number {
   let e = exp
   if (m > SAFE) {
     const hex = m.toString(16)
-    const bits = (hex.length - 1) * 4 + (32 - Math.clz32(parseInt(hex[0], 16)))
+    const bits = (hex.length - 1) * 4 + (32 - Math.clz32(parseInt(hex.slice(0, 1), 16)))
     if (bits > 64) {
       const shift = bits - 64
       const dropped = m & ((1n << BigInt(shift)) - 1n)

@@ -34,22 +34,23 @@ describe('synthetic Z -> mu mu', () => {
     expect(generateZmumu({ events: 5000, seed: 4 })).not.toEqual(a)
     validateBatch(a)
     const n = a.columns.NMuon as Int32Array
-    const [px, py, pz, e] = ['Muon_Px', 'Muon_Py', 'Muon_Pz', 'Muon_E'].map((k) => a.columns[k] as JaggedColumn)
+    const jagged = (k: string) => a.columns[k] as JaggedColumn
+    const [px, py, pz, e] = [jagged('Muon_Px'), jagged('Muon_Py'), jagged('Muon_Pz'), jagged('Muon_E')]
     const masses: number[] = []
     for (let i = 0; i < a.length; i++) {
-      const o = px.offsets[i]
-      expect(px.offsets[i + 1] - o).toBe(n[i])
+      const o = px.offsets[i]!
+      expect(px.offsets[i + 1]! - o).toBe(n[i])
       // sorted by decreasing pT
-      for (let j = o + 1; j < px.offsets[i + 1]; j++)
-        expect(Math.hypot(px.values[j], py.values[j])).toBeLessThanOrEqual(
-          Math.hypot(px.values[j - 1], py.values[j - 1]),
+      for (let j = o + 1; j < px.offsets[i + 1]!; j++)
+        expect(Math.hypot(px.values[j]!, py.values[j]!)).toBeLessThanOrEqual(
+          Math.hypot(px.values[j - 1]!, py.values[j - 1]!),
         )
-      if (n[i] >= 2) {
-        const E = e.values[o] + e.values[o + 1]
+      if (n[i]! >= 2) {
+        const E = e.values[o]! + e.values[o + 1]!
         const p2 =
-          (px.values[o] + px.values[o + 1]) ** 2 +
-          (py.values[o] + py.values[o + 1]) ** 2 +
-          (pz.values[o] + pz.values[o + 1]) ** 2
+          (px.values[o]! + px.values[o + 1]!) ** 2 +
+          (py.values[o]! + py.values[o + 1]!) ** 2 +
+          (pz.values[o]! + pz.values[o + 1]!) ** 2
         masses.push(Math.sqrt(E * E - p2))
       }
     }
@@ -89,10 +90,10 @@ describe('synthetic Z -> mu mu', () => {
       const one = await planPartitions([{ name: 'gen', files: [path] }])
       const four = await planPartitions([{ name: 'gen', files: [path] }], { chunkSize: 750 })
       expect(four.partitions).toHaveLength(4)
-      const whole = await runPartition(one.partitions[0], p)
+      const whole = await runPartition(one.partitions[0]!, p)
       const merged = (await Promise.all(four.partitions.map((x) => runPartition(x, p)))).reduce(mergePipelineResults)
       expect(merged).toEqual(whole)
-      expect(whole.histograms[0].entries).toBe(whole.selected)
+      expect(whole.histograms[0]!.entries).toBe(whole.selected)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }

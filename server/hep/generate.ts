@@ -126,7 +126,7 @@ function decay(rng: Rng, m: number, pt: number, y: number, phi: number): [Muon, 
   const ph = 2 * Math.PI * rng.uniform()
   const out: Muon[] = []
   for (const sgn of [1, -1]) {
-    const p = [sgn * pstar * sth * Math.cos(ph), sgn * pstar * sth * Math.sin(ph), sgn * pstar * cth]
+    const [px, py, pz] = [sgn * pstar * sth * Math.cos(ph), sgn * pstar * sth * Math.sin(ph), sgn * pstar * cth]
     const e = m / 2
     // boost (e, p) by the Z velocity
     const bx = Px / E
@@ -134,11 +134,11 @@ function decay(rng: Rng, m: number, pt: number, y: number, phi: number): [Muon, 
     const bz = Pz / E
     const b2 = bx * bx + by * by + bz * bz
     const g = 1 / Math.sqrt(1 - b2)
-    const bp = bx * p[0] + by * p[1] + bz * p[2]
+    const bp = bx * px + by * py + bz * pz
     const g2 = b2 > 0 ? (g - 1) / b2 : 0
-    const lx = p[0] + g2 * bp * bx + g * bx * e
-    const ly = p[1] + g2 * bp * by + g * by * e
-    const lz = p[2] + g2 * bp * bz + g * bz * e
+    const lx = px + g2 * bp * bx + g * bx * e
+    const ly = py + g2 * bp * by + g * by * e
+    const lz = pz + g2 * bp * bz + g * bz * e
     out.push({ px: lx, py: ly, pz: lz, e: 0, q: sgn, iso: 0, pt: 0 })
   }
   return out as [Muon, Muon]

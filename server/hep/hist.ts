@@ -80,8 +80,7 @@ export class HistFiller {
     if (x < low) return 0
     if (x >= high) return this.n + 1
     const b = Math.floor((x - low) * this.scale) + 1
-    // biome-ignore lint/complexity/useMathMinMax: pre-existing: review when this component is next changed
-    return b > this.n ? this.n : b
+    return Math.min(b, this.n) // x just below high can round up to bin n + 1
   }
 
   /** Unweighted fills (weight 1 each), or a constant weight for all of them. */
@@ -98,12 +97,12 @@ export class HistFiller {
     }
     const c = this.counts
     for (let i = 0; i < values.length; i++) {
-      const x = values[i]
+      const x = values[i]!
       if (x !== x) {
         this.missing++
         continue
       }
-      c[this.bin(x)]++
+      c[this.bin(x)]!++
       this.entries++
     }
   }
@@ -119,14 +118,14 @@ export class HistFiller {
     const w2 = this.w2!
     const c = this.counts
     for (let i = 0; i < values.length; i++) {
-      const x = values[i]
-      const wi = weights[i]
+      const x = values[i]!
+      const wi = weights[i]!
       if (x !== x || !Number.isFinite(wi)) {
         this.missing++
         continue
       }
       const b = this.bin(x)
-      c[b]++
+      c[b]!++
       this.entries++
       w.add(b, wi)
       const sq = wi * wi
@@ -149,7 +148,7 @@ export class HistFiller {
     } else if (this.constW === null) {
       // unweighted: sums of weights and of squared weights are the counts
       exactW = new Array(slots)
-      for (let i = 0; i < slots; i++) exactW[i] = formatExact(BigInt(this.counts[i]), 0)
+      for (let i = 0; i < slots; i++) exactW[i] = formatExact(BigInt(this.counts[i]!), 0)
       exactW2 = exactW
     } else {
       const ew = exactFromNumber(this.constW)
@@ -157,7 +156,7 @@ export class HistFiller {
       exactW = new Array(slots)
       exactW2 = new Array(slots)
       for (let i = 0; i < slots; i++) {
-        const cnt = formatExact(BigInt(this.counts[i]), 0)
+        const cnt = formatExact(BigInt(this.counts[i]!), 0)
         exactW[i] = mulExact(cnt, ew)
         exactW2[i] = mulExact(cnt, ew2)
       }
@@ -213,9 +212,18 @@ export function mergeHistograms(a: Hist1D, b: Hist1D): Hist1D {
   const slots = a.axis.nbins + 2
   const ew = new Array<string>(slots)
   const ew2 = new Array<string>(slots)
+  // partial results are read back from files: a histogram with missing bins is refused, not merged
+  const bin = (h: Hist1D, sums: 'sumw' | 'sumw2', i: number): string => {
+    const v = h.exact[sums][i]
+    if (v === undefined)
+      throw new HepError(
+        `cannot merge histogram '${h.name}': it has ${h.exact[sums].length} exact ${sums} bins, not ${slots}`,
+      )
+    return v
+  }
   for (let i = 0; i < slots; i++) {
-    ew[i] = addExact(a.exact.sumw[i], b.exact.sumw[i])
-    ew2[i] = addExact(a.exact.sumw2[i], b.exact.sumw2[i])
+    ew[i] = addExact(bin(a, 'sumw', i), bin(b, 'sumw', i))
+    ew2[i] = addExact(bin(a, 'sumw2', i), bin(b, 'sumw2', i))
   }
   return {
     ...a,
@@ -257,7 +265,7 @@ export function histogramStats(h: Hist1D): {
   let sxx = 0
   for (let i = 1; i <= nbins; i++) {
     const c = low + (i - 0.5) * w
-    const y = h.sumw[i]
+    const y = h.sumw[i] ?? NaN // a histogram short of bins has no statistics
     sw += y
     sx += y * c
     sxx += y * c * c
@@ -267,8 +275,8 @@ export function histogramStats(h: Hist1D): {
   return {
     entries: h.entries,
     integral: sw,
-    underflow: h.sumw[0],
-    overflow: h.sumw[nbins + 1],
+    underflow: h.sumw[0] ?? NaN,
+    overflow: h.sumw[nbins + 1] ?? NaN,
     mean,
     stddev: Math.sqrt(variance),
   }

@@ -15,6 +15,11 @@ import { ExprError } from './expr/index.ts'
 import { HepError, sliceBatch, filterBatch, concatBatches, type EventBatch } from './types.ts'
 import { generateZmumu } from './generate.ts'
 
+/** in a destructuring default: fails the test when an expected result is missing */
+const none = (): never => {
+  throw new Error('an expected result is missing')
+}
+
 const batch: EventBatch = {
   length: 5,
   columns: {
@@ -95,7 +100,7 @@ describe('select and cutflow', () => {
       ['finite x', 'cut', 1, 2, 2, 4, 0.75],
     ])
     expect(r.cutflow.weight).toBe('w')
-    expect(r.cutflow.rows[1].sumw2).toBe(4 + 0.25 + 0.0625 + 16)
+    expect(r.cutflow.rows[1]!.sumw2).toBe(4 + 0.25 + 0.0625 + 16)
   })
   it('rejects a per-element selection with a hint', () => {
     const s = prepareSelect({ selection: { all: ['n > 0', 'pt > 20'] } })
@@ -128,7 +133,7 @@ describe('select and cutflow', () => {
 
 describe('hist', () => {
   it('bins with under/overflow, missing values and sums of weights', () => {
-    const [h] = hist(batch, {
+    const [h = none()] = hist(batch, {
       histograms: [{ name: 'x', variable: 'x', bins: { n: 4, low: 0, high: 4 }, weight: 'w' }],
     })
     // x: -1 (underflow, w1), 0.5 (bin1, w2), 2.5 (bin3, w0.5), 10 (overflow, w0.25), NaN (missing)
@@ -140,13 +145,13 @@ describe('hist', () => {
     expect(h.type).toBe('hist1d')
   })
   it('fills every element of a list, weighted by the event weight', () => {
-    const [h] = hist(batch, { histograms: [{ name: 'pt', expr: 'pt', bins: [5, 0, 50], weight: 'w' }] })
+    const [h = none()] = hist(batch, { histograms: [{ name: 'pt', expr: 'pt', bins: [5, 0, 50], weight: 'w' }] })
     // event weights 2: [5]; 0.5: [30, 10]; 0.25: [50 (overflow), 25, 1]; 4: [22, 21]
     expect(h.entries).toBe(8)
     expect(h.sumw).toEqual([0, 2 + 0.25, 0.5, 0.25 + 4 + 4, 0.5, 0, 0.25])
   })
   it('unweighted counts, constant weights and top-level default weight', () => {
-    const [a, b] = hist(batch, {
+    const [a = none(), b = none()] = hist(batch, {
       histograms: [
         { name: 'a', expr: 'n', bins: { nbins: 4, low: 0, high: 4 } },
         { name: 'b', expr: 'n', bins: { nbins: 4, low: 0, high: 4 }, weight: 0.5 },
@@ -156,13 +161,20 @@ describe('hist', () => {
     expect(a.weight).toBeUndefined()
     expect(b.sumw).toEqual([0, 0.5, 0.5, 1, 0.5, 0])
     expect(b.sumw2).toEqual([0, 0.25, 0.25, 0.5, 0.25, 0])
-    const [c] = hist(batch, { weight: 'w', histograms: [{ name: 'c', expr: 'n', bins: { n: 4, low: 0, high: 4 } }] })
+    const [c = none()] = hist(batch, {
+      weight: 'w',
+      histograms: [{ name: 'c', expr: 'n', bins: { n: 4, low: 0, high: 4 } }],
+    })
     expect(c.weight).toBe('w')
     expect(c.sumw).toEqual([0, 1, 2, 4.5, 0.25, 0])
   })
   it('applies a selection mask', () => {
     const { mask } = select(batch, { selection: 'n >= 2' })
-    const [h] = hist(batch, { histograms: [{ name: 'n', expr: 'n', bins: { n: 4, low: 0, high: 4 } }] }, { mask })
+    const [h = none()] = hist(
+      batch,
+      { histograms: [{ name: 'n', expr: 'n', bins: { n: 4, low: 0, high: 4 } }] },
+      { mask },
+    )
     expect(h.entries).toBe(3)
     expect(h.sumw).toEqual([0, 0, 0, 2, 1, 0])
   })
@@ -211,18 +223,19 @@ describe('hist', () => {
     })
     const whole = p.run(data)
     const cuts = [0, 17, 1000, 1001, 2500, 3000]
-    const parts = cuts.slice(1).map((stop, i) => p.run(sliceBatch(data, cuts[i], stop)))
+    const parts = cuts.slice(1).map((stop, i) => p.run(sliceBatch(data, cuts[i]!, stop)))
     expect(parts.reduce(mergeHistogramLists)).toEqual(whole)
     expect([...parts].reverse().reduce(mergeHistogramLists)).toEqual(whole)
     expect(mergeHistogramLists(p.empty(), whole)).toEqual(whole)
     // the merged sums of weights are the correctly rounded exact sums, not float accumulations
-    const ws = whole[0].sumw.reduce((a, b) => a + b, 0)
-    expect(Math.abs(ws - histogramStats(whole[0]).integral - whole[0].sumw[0] - whole[0].sumw[41])).toBeLessThan(1e-9)
+    const [pt = none()] = whole
+    const ws = pt.sumw.reduce((a, b) => a + b, 0)
+    expect(Math.abs(ws - histogramStats(pt).integral - pt.sumw[0]! - pt.sumw[41]!)).toBeLessThan(1e-9)
   })
   it('refuses to merge different histograms', () => {
-    const [a] = hist(batch, { histograms: [{ name: 'a', expr: 'n', bins: [4, 0, 4] }] })
-    const [b] = hist(batch, { histograms: [{ name: 'a', expr: 'n', bins: [5, 0, 4] }] })
-    const [c] = hist(batch, { histograms: [{ name: 'c', expr: 'n', bins: [4, 0, 4] }] })
+    const [a = none()] = hist(batch, { histograms: [{ name: 'a', expr: 'n', bins: [4, 0, 4] }] })
+    const [b = none()] = hist(batch, { histograms: [{ name: 'a', expr: 'n', bins: [5, 0, 4] }] })
+    const [c = none()] = hist(batch, { histograms: [{ name: 'c', expr: 'n', bins: [4, 0, 4] }] })
     expect(() => mergeHistograms(a, b)).toThrow(/binning differs/)
     expect(() => mergeHistograms(a, c)).toThrow(HepError)
   })

@@ -246,8 +246,8 @@ function buildSelection(sel: unknown, path: Path): SelNode {
     return { kind: 'cut', name: slot.source, slot }
   }
   if (isObj(sel)) {
-    const keys = ['all', 'any', 'expr'].filter((k) => k in sel)
-    if (keys.length !== 1) {
+    const [k, ...more] = ['all', 'any', 'expr'].filter((k) => k in sel)
+    if (k === undefined || more.length > 0) {
       throw new HepError(
         `a selection is an expression, { all: [...] }, { any: [...] } or { name, expr } at ${fmtPath(path)}`,
         { path },
@@ -256,7 +256,6 @@ function buildSelection(sel: unknown, path: Path): SelNode {
     const name = sel.name
     if (name !== undefined && typeof name !== 'string')
       throw new HepError(`name must be a string at ${fmtPath([...path, 'name'])}`, { path: [...path, 'name'] })
-    const k = keys[0]
     if (k === 'expr') {
       const slot = new ExprSlot(sel.expr, [...path, 'expr'])
       return { kind: 'cut', name: name ?? slot.source, slot }
@@ -334,7 +333,7 @@ export function prepareSelect(params: SelectParams): PreparedSelect {
     const rows: CutflowRow[] = []
     const and = (x: Uint8Array, y: Uint8Array): Uint8Array => {
       const o = new Uint8Array(n)
-      for (let i = 0; i < n; i++) o[i] = x[i] & y[i]
+      for (let i = 0; i < n; i++) o[i] = x[i]! & y[i]!
       return o
     }
 
@@ -352,19 +351,22 @@ export function prepareSelect(params: SelectParams): PreparedSelect {
         if (v.k === 'scalar') m.fill(v.v !== 0 && v.v === v.v ? 1 : 0)
         else if (v.k === 'flat') {
           const d = v.d
-          for (let i = 0; i < n; i++) m[i] = d[i] !== 0 && d[i] === d[i] ? 1 : 0
+          for (let i = 0; i < n; i++) {
+            const x = d[i]!
+            m[i] = x !== 0 && x === x ? 1 : 0
+          }
         }
       } else if (node.kind === 'all') {
         m = new Uint8Array(n).fill(1)
         for (const c of node.children) {
           const r = R(c)
-          for (let i = 0; i < n; i++) m[i] &= r[i]
+          for (let i = 0; i < n; i++) m[i]! &= r[i]!
         }
       } else {
         m = new Uint8Array(n)
         for (const c of node.children) {
           const r = R(c)
-          for (let i = 0; i < n; i++) m[i] |= r[i]
+          for (let i = 0; i < n; i++) m[i]! |= r[i]!
         }
       }
       memo.set(node, m)
@@ -377,16 +379,17 @@ export function prepareSelect(params: SelectParams): PreparedSelect {
       let na = 0
       const acc = new ExactAccumulator(2)
       for (let i = 0; i < n; i++) {
-        ni += input[i]
-        na += alone[i]
+        ni += input[i]!
+        na += alone[i]!
         if (passed[i]) {
           np++
-          const wi = w ? w[i] : (constW ?? 1)
+          const wi = w ? w[i]! : (constW ?? 1)
           acc.add(0, wi)
           acc.add(1, wi * wi)
         }
       }
-      const [sw, sw2] = acc.toExactStrings()
+      const sw = acc.exactString(0)
+      const sw2 = acc.exactString(1)
       const r: CutflowRow = {
         name: node ? node.name : 'all events',
         kind: node ? node.kind : 'total',
@@ -432,7 +435,7 @@ export function prepareSelect(params: SelectParams): PreparedSelect {
     }
     const mask = R(root)
     let passed = 0
-    for (let i = 0; i < n; i++) passed += mask[i]
+    for (let i = 0; i < n; i++) passed += mask[i]!
     const cutflow: Cutflow = { type: 'cutflow', version: 1, rows }
     if (weight) cutflow.weight = weight.source
     return { mask, passed, cutflow }
@@ -638,7 +641,7 @@ export function prepareHist(params: HistParams): PreparedHist {
         if (v.k === 'jagged') {
           const ew = new Float64Array(v.d.length)
           const off = v.off
-          for (let i = 0; i < b.length; i++) for (let j = off[i]; j < off[i + 1]; j++) ew[j] = w.d[i]
+          for (let i = 0; i < b.length; i++) for (let j = off[i]!; j < off[i + 1]!; j++) ew[j] = w.d[i]!
           filler.fillWeighted(values, ew)
         } else filler.fillWeighted(values, w.d)
       } else if (w.k === 'jagged' && v.k === 'jagged') {

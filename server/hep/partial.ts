@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { type Cutflow, mergeCutflows } from './cutflow.ts'
 import { type Hist1D, mergeHistogramLists } from './hist.ts'
+import { processSingleton } from '../singleton.ts'
 
 /** what a part file holds (PipelineResult of server/hep/pipeline.ts) */
 interface PartResult {
@@ -41,8 +42,7 @@ interface CacheEntry {
 /** part files larger than this are not merged here (a runaway partial, not physics a page can show) */
 const MAX_PART_BYTES = 64 * 1024 * 1024
 const MAX_ENTRIES = 128
-const g = globalThis as unknown as { __controlroomHepPartials?: Map<string, CacheEntry> }
-const cache = (g.__controlroomHepPartials ??= new Map())
+const cache = processSingleton('hep.partials', () => new Map<string, CacheEntry>())
 
 function merge(a: PartResult, b: PartResult): PartResult {
   const cutflows: Record<string, Cutflow> = { ...a.cutflows }

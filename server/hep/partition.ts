@@ -91,16 +91,17 @@ export function hasGlob(p: string): boolean {
 function expandBraces(p: string): string[] {
   const m = /\{([^{}]*)\}/.exec(p)
   if (!m) return [p]
+  const [braces, inner = ''] = m
   const out: string[] = []
-  for (const alt of m[1].split(','))
-    out.push(...expandBraces(p.slice(0, m.index) + alt + p.slice(m.index + m[0].length)))
+  for (const alt of inner.split(','))
+    out.push(...expandBraces(p.slice(0, m.index) + alt + p.slice(m.index + braces.length)))
   return out
 }
 
 function segmentRegex(seg: string): RegExp {
   let re = ''
   for (let i = 0; i < seg.length; i++) {
-    const c = seg[i]
+    const c = seg.charAt(i)
     if (c === '*') re += '[^/]*'
     else if (c === '?') re += '[^/]'
     else if (c === '[') {
@@ -126,7 +127,8 @@ async function isDir(p: string): Promise<boolean> {
 }
 
 async function walkGlob(base: string, segs: string[], out: Set<string>): Promise<void> {
-  if (segs.length === 0) {
+  const [seg, ...rest] = segs
+  if (seg === undefined) {
     try {
       if ((await stat(base)).isFile()) out.add(base)
     } catch {
@@ -134,7 +136,6 @@ async function walkGlob(base: string, segs: string[], out: Set<string>): Promise
     }
     return
   }
-  const [seg, ...rest] = segs
   if (seg === '**') {
     await walkGlob(base, rest, out)
     let entries: string[] = []
@@ -187,7 +188,7 @@ export async function expandFiles(patterns: string[], baseDir = process.cwd()): 
       const segs = abs.split(sep).filter(Boolean)
       // start the walk at the longest literal prefix
       let i = 0
-      while (i < segs.length - 1 && !hasGlob(segs[i])) i++
+      while (i < segs.length - 1 && !hasGlob(segs[i] ?? '*')) i++
       await walkGlob(root + segs.slice(0, i).join(sep), segs.slice(i), found)
     }
     if (found.size === 0) {

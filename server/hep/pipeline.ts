@@ -127,8 +127,10 @@ export function preparePipeline(stages: HepStage[]): PreparedPipeline {
 export function mergePipelineResults(a: PipelineResult, b: PipelineResult): PipelineResult {
   const cutflows: Record<string, Cutflow> = {}
   for (const k of new Set([...Object.keys(a.cutflows), ...Object.keys(b.cutflows)])) {
-    cutflows[k] =
-      a.cutflows[k] && b.cutflows[k] ? mergeCutflows(a.cutflows[k], b.cutflows[k]) : (a.cutflows[k] ?? b.cutflows[k])
+    const x = a.cutflows[k]
+    const y = b.cutflows[k]
+    const merged = x && y ? mergeCutflows(x, y) : (x ?? y)
+    if (merged) cutflows[k] = merged
   }
   return {
     events: a.events + b.events,

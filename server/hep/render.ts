@@ -98,17 +98,19 @@ export function renderHistogramSvg(h: Hist1D, opts: RenderOptions = {}): string 
 
   const content = h.sumw.slice(1, nbins + 1)
   const err = h.sumw2.slice(1, nbins + 1).map((x) => Math.sqrt(Math.max(0, x)))
+  /** the error bar drawn on bin i (none when hidden) */
+  const bar = (i: number) => (showErr ? (err[i] ?? 0) : 0)
   let ymin: number
   let ymax: number
   if (logy) {
     const pos = content.filter((v) => v > 0)
     const lo = pos.length ? Math.min(...pos) : 0.1
-    const hi = pos.length ? Math.max(...content.map((v, i) => v + (showErr ? err[i] : 0))) : 1
+    const hi = pos.length ? Math.max(...content.map((v, i) => v + bar(i))) : 1
     ymin = 10 ** Math.floor(Math.log10(lo) - 0.3)
     ymax = 10 ** Math.ceil(Math.log10(hi) + 0.3)
   } else {
-    const top = Math.max(0, ...content.map((v, i) => v + (showErr ? err[i] : 0)))
-    const bottom = Math.min(0, ...content.map((v, i) => v - (showErr ? err[i] : 0)))
+    const top = Math.max(0, ...content.map((v, i) => v + bar(i)))
+    const bottom = Math.min(0, ...content.map((v, i) => v - bar(i)))
     ymax = top > 0 ? top * 1.15 : bottom < 0 ? 0 : 1
     ymin = bottom < 0 ? bottom * 1.15 : 0
   }
@@ -144,8 +146,8 @@ export function renderHistogramSvg(h: Hist1D, opts: RenderOptions = {}): string 
 
   // histogram
   let d = `M${r2(X(low))},${r2(base)}`
-  for (let i = 0; i < nbins; i++) {
-    const y = logy && content[i] <= 0 ? base : Y(content[i])
+  for (const [i, v] of content.entries()) {
+    const y = logy && v <= 0 ? base : Y(v)
     d += `V${r2(y)}H${r2(X(low + ((i + 1) * (high - low)) / nbins))}`
   }
   d += `V${r2(base)}`
@@ -154,12 +156,11 @@ export function renderHistogramSvg(h: Hist1D, opts: RenderOptions = {}): string 
   )
   if (showErr) {
     out.push(`<g class="errors" stroke="${line}" stroke-width="1">`)
-    for (let i = 0; i < nbins; i++) {
-      if (err[i] === 0 || (logy && content[i] <= 0)) continue
+    for (const [i, v] of content.entries()) {
+      const e = bar(i)
+      if (e === 0 || (logy && v <= 0)) continue
       const xc = X(low + ((i + 0.5) * (high - low)) / nbins)
-      out.push(
-        `<line x1="${r2(xc)}" x2="${r2(xc)}" y1="${r2(Y(content[i] - err[i]))}" y2="${r2(Y(content[i] + err[i]))}"/>`,
-      )
+      out.push(`<line x1="${r2(xc)}" x2="${r2(xc)}" y1="${r2(Y(v - e))}" y2="${r2(Y(v + e))}"/>`)
     }
     out.push('</g>')
   }

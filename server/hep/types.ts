@@ -86,7 +86,7 @@ export function validateBatch(batch: EventBatch): void {
       const o = c.offsets
       if (o[0] !== 0) throw new HepError(`column '${name}': offsets must start at 0`)
       for (let i = 0; i < n; i++) {
-        if (!(o[i + 1] >= o[i])) throw new HepError(`column '${name}': offsets must not decrease (event ${i})`)
+        if (!(o[i + 1]! >= o[i]!)) throw new HepError(`column '${name}': offsets must not decrease (event ${i})`)
       }
       if (o[n] !== c.values.length) {
         throw new HepError(`column '${name}': last offset ${o[n]} differs from ${c.values.length} values`)
@@ -110,7 +110,7 @@ function filterColumn(c: Column, mask: Uint8Array, kept: number): Column {
   if (isJagged(c)) {
     const o = c.offsets
     let total = 0
-    for (let i = 0; i < mask.length; i++) if (mask[i]) total += o[i + 1] - o[i]
+    for (let i = 0; i < mask.length; i++) if (mask[i]) total += o[i + 1]! - o[i]!
     const offsets = new Int32Array(kept + 1)
     const Ctor = c.values.constructor as { new (n: number): NumericArray }
     const values = new Ctor(total)
@@ -118,9 +118,9 @@ function filterColumn(c: Column, mask: Uint8Array, kept: number): Column {
     let p = 0
     for (let i = 0; i < mask.length; i++) {
       if (!mask[i]) continue
-      const a = o[i]
-      const b = o[i + 1]
-      for (let k = a; k < b; k++) values[p++] = c.values[k]
+      const a = o[i]!
+      const b = o[i + 1]!
+      for (let k = a; k < b; k++) values[p++] = c.values[k]!
       offsets[++j] = p
     }
     return { offsets, values }
@@ -129,7 +129,7 @@ function filterColumn(c: Column, mask: Uint8Array, kept: number): Column {
   const Ctor = c.constructor as { new (n: number): NumericArray }
   const out = new Ctor(kept)
   let j = 0
-  for (let i = 0; i < mask.length; i++) if (mask[i]) out[j++] = c[i]
+  for (let i = 0; i < mask.length; i++) if (mask[i]) out[j++] = c[i]!
   return out
 }
 
@@ -140,10 +140,11 @@ export function sliceBatch(batch: EventBatch, start: number, stop: number): Even
   const columns: Record<string, Column> = {}
   for (const [name, c] of Object.entries(batch.columns)) {
     if (isJagged(c)) {
-      const a = c.offsets[start]
-      const b = c.offsets[stop]
+      // start and stop are clamped to [0, length]: offsets has length + 1 entries
+      const a = c.offsets[start]!
+      const b = c.offsets[stop]!
       const offsets = new Int32Array(stop - start + 1)
-      for (let i = start; i <= stop; i++) offsets[i - start] = c.offsets[i] - a
+      for (let i = start; i <= stop; i++) offsets[i - start] = c.offsets[i]! - a
       columns[name] = { offsets, values: c.values.slice(a, b) }
     } else {
       columns[name] = c.slice(start, stop)
@@ -154,17 +155,19 @@ export function sliceBatch(batch: EventBatch, start: number, stop: number): Even
 
 /** Concatenates batches with the same columns (in order). */
 export function concatBatches(batches: EventBatch[]): EventBatch {
-  if (batches.length === 0) return { length: 0, columns: {} }
-  const names = Object.keys(batches[0].columns)
+  const [head] = batches
+  if (!head) return { length: 0, columns: {} }
+  const names = Object.keys(head.columns)
   const length = batches.reduce((s, b) => s + b.length, 0)
   const columns: Record<string, Column> = {}
   for (const name of names) {
-    const parts = batches.map((b) => {
+    const columnOf = (b: EventBatch): Column => {
       const c = b.columns[name]
       if (c === undefined) throw new HepError(`column '${name}' missing from a batch`)
       return c
-    })
-    const first = parts[0]
+    }
+    const first = columnOf(head)
+    const parts = [first, ...batches.slice(1).map(columnOf)]
     if (isJagged(first)) {
       const offsets = new Int32Array(length + 1)
       const total = parts.reduce((s, p) => s + (p as JaggedColumn).values.length, 0)
@@ -174,7 +177,7 @@ export function concatBatches(batches: EventBatch[]): EventBatch {
       let v = 0
       for (const p of parts as JaggedColumn[]) {
         const n = p.offsets.length - 1
-        for (let i = 1; i <= n; i++) offsets[e + i] = p.offsets[i] + v
+        for (let i = 1; i <= n; i++) offsets[e + i] = p.offsets[i]! + v
         values.set(p.values, v)
         e += n
         v += p.values.length

@@ -15,9 +15,11 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { DomainError } from '../errors.ts'
 import type { CompileOptions, CompileResult, Problem } from '../workflow/types.ts'
+import { readSetting } from '../settings.ts'
+import { processSingleton } from '../singleton.ts'
 
 /** wall-clock budget of one compile (the save answers within ~2 s even when it runs out) */
-export const COMPILE_BUDGET_MS = Number(process.env.CONTROLROOM_COMPILE_BUDGET_MS) || 1500
+export const COMPILE_BUDGET_MS = readSetting('CONTROLROOM_COMPILE_BUDGET_MS')
 /** heap of one compile worker */
 const WORKER_HEAP_MB = 256
 const POOL_SIZE = Math.max(1, Math.min(2, (os.availableParallelism?.() ?? os.cpus().length) - 1))
@@ -27,7 +29,7 @@ function workerScript(): string {
   const local = path.join(/*turbopackIgnore: true*/ here, 'compile-worker.mjs')
   if (existsSync(local)) return local
   return path.join(
-    /*turbopackIgnore: true*/ process.env.CONTROLROOM_APP_ROOT || process.cwd(),
+    /*turbopackIgnore: true*/ readSetting('CONTROLROOM_APP_ROOT'),
     'server',
     'library',
     'compile-worker.mjs',
@@ -165,11 +167,8 @@ class CompilePool {
   }
 }
 
-const g = globalThis as unknown as { __controlroomCompilePool?: CompilePool }
-
 function pool(): CompilePool {
-  g.__controlroomCompilePool ??= new CompilePool()
-  return g.__controlroomCompilePool
+  return processSingleton('library.compilePool', () => new CompilePool())
 }
 
 /** Compile workflow text in the worker pool (bounded time and memory). */

@@ -2,15 +2,13 @@
  * Checks on workflow text before anything is written: size, UTF-8, no NUL / binary bytes.
  */
 import { DomainError, badInput } from '../errors.ts'
+import { formatBytes } from '../format.ts'
 
 /** Largest workflow accepted (UTF-8 bytes). */
 export const MAX_YAML_BYTES = 1024 * 1024
 
-export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`
-  return `${n} bytes`
-}
+/** sizes in the refusals, one decimal each: "3.0 MiB; the limit is 1.0 MiB" */
+const size = (n: number) => formatBytes(n, { oneDecimal: true })
 
 function lineCol(text: string, index: number): string {
   let line = 1
@@ -37,7 +35,7 @@ export function checkWorkflowText(input: unknown, what = 'the workflow'): string
   if (bytes > MAX_YAML_BYTES) {
     throw new DomainError(
       'TOO_LARGE',
-      `${what} is ${formatBytes(bytes)}; the limit is ${formatBytes(MAX_YAML_BYTES)}. Keep data out of the workflow: refer to files instead.`,
+      `${what} is ${size(bytes)}; the limit is ${size(MAX_YAML_BYTES)}. Keep data out of the workflow: refer to files instead.`,
       { bytes, limit: MAX_YAML_BYTES },
     )
   }
@@ -61,14 +59,10 @@ export function checkWorkflowText(input: unknown, what = 'the workflow'): string
 export function decodeWorkflowFile(bytes: Uint8Array, fileName: string): string {
   const what = `file ${fileName}`
   if (bytes.byteLength > MAX_YAML_BYTES) {
-    throw new DomainError(
-      'TOO_LARGE',
-      `${what} is ${formatBytes(bytes.byteLength)}; the limit is ${formatBytes(MAX_YAML_BYTES)}`,
-      {
-        bytes: bytes.byteLength,
-        limit: MAX_YAML_BYTES,
-      },
-    )
+    throw new DomainError('TOO_LARGE', `${what} is ${size(bytes.byteLength)}; the limit is ${size(MAX_YAML_BYTES)}`, {
+      bytes: bytes.byteLength,
+      limit: MAX_YAML_BYTES,
+    })
   }
   if (bytes.indexOf(0) >= 0) throw badInput(`${what} contains NUL bytes: it is a binary file, not YAML text`)
   let text: string

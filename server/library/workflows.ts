@@ -545,9 +545,13 @@ export function assertRunnable(version: {
  * For the run engine: the version's text compiled for running (unknown ops are errors then).
  * Throws NOT_RUNNABLE with the problems when it does not compile cleanly.
  */
-export function compileForRun(version: { yaml: string; valid: boolean; number?: number; errorCount?: number }) {
+export function compileForRun(
+  version: { yaml: string; valid: boolean; number?: number; errorCount?: number },
+  overrides?: { backend?: string; strategy?: string },
+) {
   assertRunnable(version)
-  const r = compileWorkflow(version.yaml, { forRun: true })
+  // an override (--strategy, the run dialog) is checked as if written in the file
+  const r = compileWorkflow(version.yaml, { forRun: true, ...(overrides ? { overrides } : {}) })
   if (!r.ok || !r.plan) {
     const errors = r.problems.filter((p: Problem) => p.severity === 'error')
     throw new DomainError(

@@ -160,6 +160,7 @@ export function resolveSiteConfig(
       preflight: c.slurm?.preflight ?? true,
       jobNamePrefix: c.slurm?.jobNamePrefix ?? 'cr',
       extra: c.slurm?.extra ?? [],
+      tasksPerJob: c.slurm?.tasksPerJob ?? null,
       pools: c.slurm?.pools ?? {},
     },
     htcondor: c.htcondor ?? {},

@@ -70,6 +70,12 @@ export const slurmSchema = z.strictObject({
   /** extra #SBATCH directives for every job of this site */
   extra: z.array(directive).optional(),
   /**
+   * tasks of one pool packed into one job (runtime/pack.mjs runs them, up to the pool's cpus at
+   * once); 1 = a job per task. Default: 16 for pools of hep.* stages, else 1. A workflow's
+   * `execution.pools.<name>.config.tasks_per_job` wins.
+   */
+  tasksPerJob: z.number().int().min(1).max(256).optional(),
+  /**
    * Per-pool defaults by pool name (the workflow stays portable: `high_memory` maps to this
    * site's `highmem` partition here, to another partition elsewhere). A pool's own `config`
    * in the workflow wins over these; these win over the site-wide defaults above.
@@ -85,6 +91,7 @@ export const slurmSchema = z.strictObject({
         walltime: z.union([z.string().min(1), z.number().int().positive()]).optional(),
         gpu_type: z.string().min(1).optional(),
         extra: z.array(directive).optional(),
+        tasks_per_job: z.number().int().min(1).max(256).optional(),
       }),
     )
     .optional(),
@@ -128,6 +135,7 @@ export interface SlurmPoolDefaults {
   walltime?: string | number
   gpu_type?: string
   extra?: string[]
+  tasks_per_job?: number
 }
 export type SshSiteConfig = z.output<typeof sshSchema>
 export type SlurmSiteConfig = z.output<typeof slurmSchema>
@@ -157,6 +165,7 @@ export interface SiteConfig {
     preflight: boolean
     jobNamePrefix: string
     extra: string[]
+    tasksPerJob: number | null
     pools: Record<string, SlurmPoolDefaults>
   }
   htcondor: Record<string, unknown>

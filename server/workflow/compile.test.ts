@@ -679,3 +679,22 @@ describe('plan determinism and hash', () => {
     expect(compileWorkflow(bad).problems).toEqual(compileWorkflow(bad + 'x: >\n  y\n').problems)
   })
 })
+
+describe('backend / strategy overrides (CLI --strategy, the run dialog)', () => {
+  const packed = `analysis:\n  stages: [{ id: A, op: noop }]\nexecution:\n  strategy: slurm\n  environment:\n    type: conda-pack\n    archive_path: env.tar.gz\n`
+  it('are checked as if written in the file: a packed environment under an override to local is refused there', () => {
+    expect(compileWorkflow(packed).ok).toBe(true)
+    const r = compileWorkflow(packed, { overrides: { strategy: 'local' } })
+    expect(r.ok).toBe(false)
+    const [p] = r.problems
+    expect(p).toMatchObject({ code: 'environment-not-applied', severity: 'error' })
+    expect(p!.message).toContain('with strategy local (given as an override)')
+    expect([p!.range.start.line, p!.range.start.col]).toEqual([6, 11])
+  })
+  it('make the plan use them, with their own warnings (a Dask-only key under --backend local)', () => {
+    const dask = `analysis:\n  stages: [{ id: A, op: noop }]\nexecution:\n  backend: dask\n  config:\n    scheduler_address: tcp://h:8786\n`
+    const r = compileWorkflow(dask, { overrides: { backend: 'local', strategy: 'slurm' } })
+    expect(r.plan).toMatchObject({ backend: 'local', strategy: 'slurm' })
+    expect(r.problems.map((p) => p.code)).toContain('dask-only-option')
+  })
+})

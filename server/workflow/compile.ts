@@ -76,9 +76,10 @@ function compileInner(ctx: SourceContext, options: CompileOptions): CompileResul
 
   const { registry, ops, customModifiers } = normaliseRegistry(ctx, js)
   const datasets = normaliseDatasets(ctx, js.data, js.datasets)
-  const { st, ex } = normaliseExecution(ctx, js, ops, customModifiers, forRun)
+  const overrides = options.overrides
+  const { st, ex } = normaliseExecution(ctx, js, ops, customModifiers, forRun, overrides)
   const environment = normaliseEnvironment(ex.environment)
-  checkEnvironmentApplies(ctx, environment, ex.environment, st.strategy)
+  checkEnvironmentApplies(ctx, environment, ex.environment, st.strategy, overrides?.strategy != null)
   const credentials = normaliseCredentials(ctx, ex.credentials)
 
   const stages = validateStages(ctx, analysis.stages, ops, datasets, forRun)

@@ -1,12 +1,16 @@
 import { describe, it, expect } from 'vitest'
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
-import { sha256Hex, canonicalJson } from './index.ts'
-import { canonicalize, sha256Bytes, sortKeysDeep } from './hash.ts'
+import { canonicalJson, compileWorkflow, planHashInput, sha256Hex } from './index.ts'
+import { canonicalize, sha256Bytes, sha256HexPortable, sortKeysDeep } from './hash.ts'
 
 const nodeSha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex')
 
-describe('pure TypeScript sha256', () => {
+// sha256Hex is Node's native hash in Node; sha256HexPortable is what the browser runs: both are checked
+describe.each([
+  ['sha256Hex', sha256Hex],
+  ['pure TypeScript sha256 (browser)', sha256HexPortable],
+])('%s', (_name, sha256Hex) => {
   it('matches known vectors', () => {
     expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
     expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
@@ -45,5 +49,20 @@ describe('canonical JSON', () => {
     const w = { b: 1, a: 2 }
     expect(canonicalize(w)).not.toBe(w)
     expect(JSON.stringify(canonicalize(w))).toBe(JSON.stringify(sortKeysDeep(w)))
+  })
+})
+
+describe('plan hash input', () => {
+  it('is the text plan.hash is the SHA-256 of (the composer worker hashes it natively and sets plan.hash)', () => {
+    const yaml = 'name: h\nanalysis:\n  stages:\n    - id: A\n      op: noop\n    - id: B\n      op: noop\n'
+    const plan = compileWorkflow(yaml).plan!
+    const text = planHashInput(plan)
+    expect(text).not.toBeNull()
+    expect(nodeSha(text!)).toBe(plan.hash)
+    // a hash set from outside replaces the lazy one and is what JSON shows
+    const other = compileWorkflow(yaml).plan!
+    other.hash = nodeSha(planHashInput(other)!)
+    expect(JSON.parse(JSON.stringify(other)).hash).toBe(plan.hash)
+    expect(planHashInput({ ...plan })).toBeNull()
   })
 })

@@ -10,8 +10,26 @@ export function sha256Bytes(data: Uint8Array): string {
   return bytesToHex(sha256(data))
 }
 
+type NodeHash = { update(t: string): NodeHash; digest(enc: 'hex'): string }
+/**
+ * Node's native SHA-256 when this runs in Node (server, CLI: ~1 ms for a 2,000-stage plan, where the
+ * pure-JS one takes ~50-600 ms), reached without an import so the module still loads in the browser.
+ */
+const nodeCreateHash: ((alg: 'sha256') => NodeHash) | null = (() => {
+  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+  const crypto = typeof p?.getBuiltinModule === 'function' ? (p.getBuiltinModule('node:crypto') as unknown) : null
+  const create = (crypto as { createHash?: (alg: 'sha256') => NodeHash } | null)?.createHash
+  return typeof create === 'function' ? create : null
+})()
+
 /** SHA-256 of the UTF-8 encoding of a string, as lowercase hex. */
 export function sha256Hex(text: string): string {
+  if (nodeCreateHash) return nodeCreateHash('sha256').update(text).digest('hex')
+  return sha256HexPortable(text)
+}
+
+/** The pure-JS SHA-256 (what the browser uses), as lowercase hex. */
+export function sha256HexPortable(text: string): string {
   return bytesToHex(sha256(utf8ToBytes(text)))
 }
 

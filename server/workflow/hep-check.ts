@@ -85,14 +85,35 @@ export function exprOffsetInScalar(source: string, start: number, end: number, e
   return i
 }
 
+/**
+ * The syntax error of each expression text seen recently (null: it parses). The editor re-plans on
+ * every keystroke and a large workflow repeats the same expressions: each distinct text is parsed once.
+ */
+const exprErrors = new Map<string, ExprError | null>()
+const EXPR_MEMO_MAX = 20_000
+
+function exprError(expr: string): ExprError | null {
+  const known = exprErrors.get(expr)
+  if (known !== undefined) return known
+  let err: ExprError | null = null
+  try {
+    parseExpr(expr)
+  } catch (e) {
+    // anything else (e.g. a stack overflow) is not a syntax error to point at: checked when it runs
+    if (!(e instanceof ExprError)) return null
+    err = e
+  }
+  if (exprErrors.size >= EXPR_MEMO_MAX) exprErrors.clear()
+  exprErrors.set(expr, err)
+  return err
+}
+
 /** reports the syntax errors of a hep stage's expressions; `paramsPath` = path of the stage's params */
 export function checkHepStageParams(ctx: SourceContext, op: string, params: unknown, paramsPath: Path): void {
   if (!op.startsWith('hep.')) return
   for (const { path, expr } of hepExpressions(op, params)) {
-    try {
-      parseExpr(expr)
-    } catch (e) {
-      if (!(e instanceof ExprError)) continue
+    const e = exprError(expr)
+    if (e) {
       const full = [...paramsPath, ...path]
       const loc = ctx.locate(full)
       let range: SourceRange | undefined

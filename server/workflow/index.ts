@@ -34,6 +34,7 @@ export type {
 } from './types.ts'
 
 export { compileWorkflow } from './compile.ts'
+export { planHashInput } from './compiler/plan.ts'
 export { parseMemory, parseDuration, formatBytes, formatDuration } from './units.ts'
 export { KNOWN_MODIFIERS, BUILTIN_OPS, BACKENDS, STRATEGIES, ENVIRONMENT_TYPES } from './catalog.ts'
 export { workflowJsonSchema } from './schema.ts'

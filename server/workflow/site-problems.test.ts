@@ -16,7 +16,7 @@ execution:
 `
 
 describe('site feasibility as compile problems', () => {
-  it('a pool this host cannot give is an error at the pool, with the preflight message and hint', () => {
+  it('a pool this host cannot give is an error at the resource it asks for, with the preflight message and hint', () => {
     const compiled = compileWorkflow(YAML)
     expect(compiled.ok).toBe(true) // the language is fine ...
     const site = preflightLocal(compiled.plan!, { cpus: 2, memoryBytes: 8 * 2 ** 30, gpus: 0, diskBytes: null })
@@ -26,7 +26,8 @@ describe('site feasibility as compile problems', () => {
     const gpu = problems.find((p) => /GPU/.test(p.message))!
     expect(gpu).toMatchObject({ severity: 'error' })
     expect(gpu.message).toMatch(/^on this site, pool 'gpu': /)
-    expect([gpu.range.start.line, gpu.range.start.col]).toEqual([6, 5])
+    // at the resource asked for
+    expect([gpu.range.start.line, gpu.range.start.col]).toEqual([6, 37])
   })
 
   it('a problem naming a config key is placed at that key; without a pool, at execution', () => {

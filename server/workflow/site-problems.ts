@@ -24,15 +24,21 @@ function splitPath(p: string): Path {
   return p.split('.').filter((x) => x !== '')
 }
 
+/** `host-gpus-insufficient`, `dask-workers-memory-insufficient`, ... -> the resource key asked */
+const RESOURCE_OF_CODE = /-(gpus|cpus|memory|disk)-insufficient$/
+
 /**
  * Each site problem as a positioned Problem: at its config key when it names one that exists, else
- * at its pool (`execution.pools.<name>`), else at `execution` (or the document's start).
+ * at the pool's resource it asks too much of, else at its pool (`execution.pools.<name>`), else at
+ * `execution` (or the document's start).
  */
 export function siteProblemsAsCompileProblems(yaml: string, problems: readonly SiteProblem[]): Problem[] {
   const ctx = new SourceContext(yaml)
   for (const p of problems) {
     const candidates: Path[] = []
     if (p.path) candidates.push(splitPath(p.path))
+    const resource = RESOURCE_OF_CODE.exec(p.code)?.[1]
+    if (p.pool && resource) candidates.push(['execution', 'pools', p.pool, 'resources', resource])
     if (p.pool) candidates.push(['execution', 'pools', p.pool])
     candidates.push(['execution'])
     const at = candidates.find((c) => ctx.locate(c).exact) ?? []

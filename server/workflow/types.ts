@@ -35,6 +35,11 @@ export interface CompileOptions {
   fileName?: string
   /** When true, the plan is about to be run: unknown ops become errors instead of warnings. */
   forRun?: boolean
+  /**
+   * backend / strategy given outside the file (`controlroom run --strategy local`, the run
+   * dialog): the plan uses them and every check applies as if they were written in the file
+   */
+  overrides?: { backend?: string; strategy?: string }
 }
 
 export interface CompileResult {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { setDb } from '../../db/client.ts'
+import { forgetDb, setDb } from '../../db/client.ts'
 import { createTestDatabase, type TestDatabase } from '../../db/testing.ts'
 import { setEngine } from '../../execution/engine.ts'
 import { main } from '../main.ts'
@@ -30,7 +30,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   setEngine(undefined)
-  ;(globalThis as { __controlroomDb?: unknown }).__controlroomDb = undefined
+  forgetDb()
   await t?.cleanup()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -93,6 +93,31 @@ describe('controlroom run', () => {
     const d = io()
     expect(await main(['run', file2], d.io)).toBe(1)
     expect(d.err.join('')).toMatch(/pool 'gpu' needs 64 GPUs/)
+  })
+
+  it('a packed environment under --strategy local is refused as if written in the file, at its line:col', async () => {
+    setDb(t.db, t.url)
+    setEngine(undefined)
+    const file = path.join(dir, 'packed.yaml')
+    // the archive does not exist: were the override not checked, the task would run with this host's software
+    writeFileSync(
+      file,
+      `version: 1\nname: cli-packed\nanalysis:\n  stages:\n    - id: T\n      op: shell\n      params: { command: "echo ran" }\nexecution:\n  strategy: slurm\n  environment:\n    type: packed-pixi\n    archive_path: /nonexistent/environment.sh\n`,
+    )
+    const before = await t.db.run.count()
+    const c = io()
+    expect(await main(['run', file, '--strategy', 'local'], c.io)).toBe(1)
+    expect(c.err.join('')).toContain(
+      `${file}:11:11: error environment-not-applied: a packed-pixi environment is unpacked by batch jobs; with strategy local (given as an override) the tasks would run with this host's software instead`,
+    )
+    const j = io()
+    expect(await main(['run', file, '--strategy', 'local', '--json'], j.io)).toBe(1)
+    expect(JSON.parse(j.out.join(''))).toMatchObject({
+      ok: false,
+      refused: true,
+      problems: [{ code: 'environment-not-applied', line: 11, col: 11, hint: expect.stringContaining('--strategy') }],
+    })
+    expect(await t.db.run.count()).toBe(before) // nothing ran
   })
 
   it('usage errors exit 2', async () => {

@@ -12,6 +12,7 @@
 import path from 'node:path'
 import { readFile } from 'node:fs/promises'
 import type { CliIO, Command, ParsedArgs } from '../main.ts'
+import { formatElapsed } from '../../format.ts'
 
 const EXIT_OK = 0
 const EXIT_FAILED = 1
@@ -23,13 +24,6 @@ function usage(io: CliIO, msg: string): number {
   )
   return EXIT_USAGE
 }
-
-const fmtMs = (ms: number) =>
-  ms < 1000
-    ? `${Math.round(ms)} ms`
-    : ms < 60_000
-      ? `${(ms / 1000).toFixed(1)} s`
-      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
 
 /** saves the text as a version of the workflow named like it; returns the version */
 async function saveFileVersion(yaml: string, file: string) {
@@ -94,6 +88,9 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     )
   }
 
+  // the compile worker that saving the version needs loads meanwhile (its own thread), not after
+  const { warmCompilePool } = await import('../../library/compile-pool.ts')
+  void warmCompilePool().catch(() => {})
   const { migrateDatabase, currentDbUrl } = await import('../../db/client.ts')
   await migrateDatabase(currentDbUrl())
   const { getEngine, setEngine } = await import('../../execution/engine.ts')
@@ -114,9 +111,36 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
   // the compiler's warnings, with their positions, as `controlroom validate` prints them
   const { compileWorkflow } = await import('../../workflow/index.ts')
   const { renderProblem } = await import('../render.ts')
-  const compiled = compileWorkflow(yaml, { fileName: file, forRun: true })
+  // --backend / --strategy are checked as if written in the file (a packed environment under
+  // --strategy local is refused the same way), with the file's positions
+  const overrides = backend || strategy ? { ...(backend ? { backend } : {}), ...(strategy ? { strategy } : {}) } : null
+  const compiled = compileWorkflow(yaml, { fileName: file, forRun: true, ...(overrides ? { overrides } : {}) })
   const warnings = compiled.problems.filter((p) => p.severity === 'warning')
   if (!json) for (const w of warnings) io.stderr.write(renderProblem(w, file, yaml, io.color === true) + '\n')
+  const errors = compiled.problems.filter((p) => p.severity === 'error')
+  if (errors.length) {
+    if (json)
+      io.stdout.write(
+        JSON.stringify(
+          {
+            ok: false,
+            refused: true,
+            message: `${file} cannot run${overrides ? ' with the given overrides' : ''}`,
+            problems: errors.map((p) => ({
+              code: p.code,
+              message: p.message,
+              line: p.range.start.line,
+              col: p.range.start.col,
+              ...(p.hint ? { hint: p.hint } : {}),
+            })),
+          },
+          null,
+          2,
+        ) + '\n',
+      )
+    else for (const p of errors) io.stderr.write(renderProblem(p, file, yaml, io.color === true) + '\n')
+    return EXIT_FAILED
+  }
   /** queue, pending and hold reasons seen while tasks waited (last per task) */
   const waits = new Map<string, { stage: string; reason: string }>()
   out(
@@ -139,12 +163,12 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
       const stage = stageOf.get(e.taskId) ?? e.taskId
       if (reason && waits.get(e.taskId)?.reason !== reason) {
         waits.set(e.taskId, { stage, reason })
-        out(`  ${fmtMs(Date.now() - t0).padStart(8)}  ${stage.padEnd(24)} waiting: ${reason}`)
+        out(`  ${formatElapsed(Date.now() - t0).padStart(8)}  ${stage.padEnd(24)} waiting: ${reason}`)
       }
     } else if (e.type === 'worker.state') {
       const p = e.payload as { to?: string; pool?: string; reason?: string | null }
       if (p.reason && (p.to === 'pending-in-queue' || p.to === 'gone'))
-        out(`  ${fmtMs(Date.now() - t0).padStart(8)}  worker of pool ${p.pool ?? '?'} ${p.to}: ${p.reason}`)
+        out(`  ${formatElapsed(Date.now() - t0).padStart(8)}  worker of pool ${p.pool ?? '?'} ${p.to}: ${p.reason}`)
     } else if (e.type === 'task.state') {
       const p = e.payload as { from: string; to: string; stage: string; reason?: string | null; attempt?: number }
       if (e.taskId) stageOf.set(e.taskId, p.stage)
@@ -152,7 +176,7 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
       counts[p.to] = (counts[p.to] ?? 0) + 1
       if (verbose() && p.to !== 'queued')
         out(
-          `  ${fmtMs(Date.now() - t0).padStart(8)}  ${p.stage.padEnd(24)} ${p.to}${p.reason ? `: ${p.reason}` : ''}${p.attempt ? ` (attempt ${p.attempt + 1})` : ''}`,
+          `  ${formatElapsed(Date.now() - t0).padStart(8)}  ${p.stage.padEnd(24)} ${p.to}${p.reason ? `: ${p.reason}` : ''}${p.attempt ? ` (attempt ${p.attempt + 1})` : ''}`,
         )
     } else if (e.type === 'run.state') {
       const p = e.payload as { to: string; reason?: string | null; tasks?: number }
@@ -167,7 +191,7 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     if (!verbose() && Date.now() - lastSummary > 2000 && total > 0) {
       lastSummary = Date.now()
       out(
-        `  ${fmtMs(Date.now() - t0).padStart(8)}  ${Object.entries(counts)
+        `  ${formatElapsed(Date.now() - t0).padStart(8)}  ${Object.entries(counts)
           .filter(([, n]) => n > 0)
           .map(([s, n]) => `${s} ${n}`)
           .join(', ')}`,
@@ -219,8 +243,14 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     process.on('SIGINT', onSigint)
     const state = await engine.waitForRun(runId)
     const info = await getRun(engine.db, runId)
-    const failedTasks = await listTasks(engine.db, { runId, state: ['failed', 'lost'], limit: 20 })
-    const skippedTasks = await listTasks(engine.db, { runId, state: 'skipped', limit: 20 })
+    // the tasks to name: only looked up when the counts say there are some
+    const none = { items: [] as Awaited<ReturnType<typeof listTasks>>['items'] }
+    const failedTasks =
+      (info.counts.failed ?? 0) + (info.counts.lost ?? 0) > 0
+        ? await listTasks(engine.db, { runId, state: ['failed', 'lost'], limit: 20 })
+        : none
+    const skippedTasks =
+      (info.counts.skipped ?? 0) > 0 ? await listTasks(engine.db, { runId, state: 'skipped', limit: 20 }) : none
     const skipped = skippedTasks.items.map((t) => ({ id: t.id, stage: t.stageId, reason: t.reason }))
     const { failedTaskReport } = await import('./failed.ts')
     const failed = await Promise.all(failedTasks.items.map((t) => failedTaskReport(info.run.runDir ?? '', t)))
@@ -258,7 +288,7 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     } else {
       out('')
       out(
-        `run ${runId} ${state} in ${fmtMs(info.run.durationMs ?? 0)}  (${Object.entries(info.counts)
+        `run ${runId} ${state} in ${formatElapsed(info.run.durationMs ?? 0)}  (${Object.entries(info.counts)
           .map(([s, n]) => `${n} ${s}`)
           .join(', ')})`,
       )

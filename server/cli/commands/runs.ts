@@ -1,15 +1,7 @@
 /** `controlroom runs [--limit N] [--workflow ID] [--state S] [--json]`: the latest runs. */
 import type { CliIO, Command, ParsedArgs } from '../main.ts'
 import { failedTaskReport, type FailedTaskReport } from './failed.ts'
-
-const fmtMs = (ms: number | null) =>
-  ms == null
-    ? '-'
-    : ms < 1000
-      ? `${Math.round(ms)}ms`
-      : ms < 60_000
-        ? `${(ms / 1000).toFixed(1)}s`
-        : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`
+import { formatElapsed } from '../../format.ts'
 
 export function runsCommand(): Command {
   return {
@@ -53,7 +45,7 @@ async function runsMain(args: ParsedArgs, io: CliIO): Promise<number> {
       `${r.workflowName} v${r.versionNumber}`,
       `${r.backend}/${r.strategy}`,
       `${r.counts.succeeded ?? 0}/${r.total}`,
-      fmtMs(r.durationMs),
+      r.durationMs == null ? '-' : formatElapsed(r.durationMs),
       r.createdAt.toISOString().replace('T', ' ').slice(0, 19),
       r.source,
     ])

@@ -60,6 +60,7 @@ import {
 } from './dask/session.ts'
 import { PythonNotFoundError, resolvePython } from './dask/python.ts'
 import { isValidPoolName } from './dask/protocol.ts'
+import { checkPoolsAgainstWorkers, probeSchedulerWorkers } from './dask/scheduler-capacity.ts'
 
 export { DaskSession } from './dask/session.ts'
 
@@ -139,12 +140,15 @@ export class DaskBackend implements Backend {
         message: (e as Error).message,
       })
     }
+    let python: string | null = null
     try {
-      await resolvePython({
-        configured: cfgStr(cfg, 'python'),
-        siteDask: cfgStr(site?.dask as Record<string, unknown> | undefined, 'python'),
-        site: site?.source ? site.python : null,
-      })
+      python = (
+        await resolvePython({
+          configured: cfgStr(cfg, 'python'),
+          siteDask: cfgStr(site?.dask as Record<string, unknown> | undefined, 'python'),
+          site: site?.source ? site.python : null,
+        })
+      ).python
     } catch (e) {
       out.push({
         code: 'dask-no-python',
@@ -164,8 +168,7 @@ export class DaskBackend implements Backend {
           message: `pool name '${p.name}' cannot be a Dask resource name (letters, digits, _ . - only)`,
         })
     }
-    const addr =
-      cfgStr(cfg, 'scheduler_address') ?? cfgStr(site?.dask as Record<string, unknown> | undefined, 'scheduler_address')
+    const addr = this.schedulerAddress(plan, site)
     if (addr) {
       const why = await reachable(addr)
       if (why)
@@ -174,9 +177,44 @@ export class DaskBackend implements Backend {
           severity: 'error',
           pool: null,
           message: `the Dask scheduler is unreachable: ${why}`,
+          hint: 'start the scheduler, or correct execution.config.scheduler_address (tcp://host:port)',
         })
+      else if (python) {
+        // the workers are the scheduler's, on other hosts: check the pools against what they offer
+        try {
+          out.push(...checkPoolsAgainstWorkers(plan, await probeSchedulerWorkers(python, addr), addr))
+        } catch (e) {
+          out.push({
+            code: 'dask-scheduler-unreachable',
+            severity: 'error',
+            pool: null,
+            message: (e as Error).message,
+            hint: 'check that the address is a Dask scheduler and that its distributed version matches this one',
+          })
+        }
+      }
     }
     return out
+  }
+
+  /** the existing scheduler the plan (or the site) names, if any */
+  schedulerAddress(plan: ExecutionPlan, site?: SiteConfig | null): string | null {
+    let s = site
+    if (s === undefined)
+      try {
+        s = this.site()
+      } catch {
+        s = null
+      }
+    return (
+      cfgStr(this.config(plan), 'scheduler_address') ??
+      cfgStr(s?.dask as Record<string, unknown> | undefined, 'scheduler_address')
+    )
+  }
+
+  /** an existing scheduler's workers are not placed by the strategy: the preflight checks them */
+  checksCapacity(plan: ExecutionPlan): boolean {
+    return this.schedulerAddress(plan) != null
   }
 
   async open(ctx: BackendRunContext): Promise<BackendSession> {
@@ -197,6 +235,12 @@ export class DaskBackend implements Backend {
     const s = new DaskBackendSession(ctx, session)
     await session.start()
     const st = session.schedulerInfo
+    if (session.external && st.address) {
+      // at run start: the cluster may have changed since the preflight
+      const offers = session.connectedWorkers.map((w) => ({ ...w, hostCpus: w.hostCpus ?? null }))
+      for (const p of checkPoolsAgainstWorkers(ctx.plan, offers, st.address))
+        ctx.report.log(p.severity === 'error' ? 'error' : 'warn', `${p.message}${p.hint ? ` (${p.hint})` : ''}`)
+    }
     ctx.report.log(
       'info',
       `dask: scheduler ${st.address}${st.dashboard ? ` (dashboard/health: ${st.dashboard}/health)` : ''}; workers by strategy ${strategy}${session.external ? ' (existing scheduler)' : ''}`,

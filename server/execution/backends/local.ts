@@ -74,10 +74,16 @@ class LocalBackendSession implements BackendSession {
   private jobModel: boolean
   /** the strategy reports its workers (warm executors): no slot rows here */
   private ownWorkers: boolean
+  /** pools whose jobs carry several tasks (strategy.tasksPerJob > 1): pool.workers bounds their jobs */
+  private packedPools = new Map<string, { jobs: number; tasksPerJob: number }>()
 
   constructor(private ctx: BackendRunContext) {
     const depth = Math.max(1, ctx.strategy.queueDepth ?? 1)
     this.workersByPool = new Map(ctx.plan.pools.map((p) => [p.name, Math.max(1, p.workers) * depth]))
+    for (const p of ctx.plan.pools) {
+      const n = Math.floor(ctx.strategy.tasksPerJob?.(p, ctx.plan, ctx.strategyContext) ?? 1)
+      if (n > 1) this.packedPools.set(p.name, { jobs: Math.max(1, p.workers), tasksPerJob: n })
+    }
     this.jobModel = ctx.strategy.workerModel === 'job'
     this.ownWorkers = !!ctx.strategy.ownWorkers
   }
@@ -91,6 +97,16 @@ class LocalBackendSession implements BackendSession {
   }
 
   capacity(pool: string): number {
+    const packed = this.packedPools.get(pool)
+    if (packed) {
+      // a job is busy while any of its tasks is; tasks not submitted yet fill jobs of their own
+      const jobs = new Set<string>()
+      let unsubmitted = 0
+      for (const f of this.inflight.values())
+        if (f.pool === pool && !f.done) f.ref?.jobId ? jobs.add(f.ref.jobId) : unsubmitted++
+      const free = packed.jobs - jobs.size - Math.ceil(unsubmitted / packed.tasksPerJob)
+      return Math.max(0, free) * packed.tasksPerJob
+    }
     return (this.workersByPool.get(pool) ?? 1) - (this.count.get(pool) ?? 0)
   }
 

@@ -1,7 +1,7 @@
 /**
  * The hep.* op family in runs: registration (op resolver, partitioner, partition preparer).
- * Imported once by engine.ts. The work itself happens in runtime/hep-task.ts, built ahead of time to
- * server/hep/build/hep-task.mjs and run as a process per task or called as a module by a warm
+ * Loaded by the op registry when a plan uses a hep.* op (ops/installed.ts). The work itself happens
+ * in runtime/hep-task.ts, built ahead of time to server/hep/build/hep-task.mjs and run as a process per task or called as a module by a warm
  * executor (execution.config.hep_runtime); see hep-shared.ts for the design.
  *
  *   hep.generate  { output: 'data/zmumu-{i}.parquet', files: 2, events: 10000, seed: 42 }
@@ -74,8 +74,9 @@ export async function ensureHepTaskScript(): Promise<string> {
  *  - `module`: the task is `TaskSpec.module = { path: hep-task.mjs, export: 'runTask' }`, run by the
  *    local strategy's warm executors, which import the module once (no process start per partition);
  *    elsewhere the task runtime runs the module in its own process (one process, not two).
- * Default: `module` on the local backend with the local strategy (its warm executors), `process`
- * elsewhere (a Slurm or HTCondor job, a Dask task: one process per partition either way there).
+ * Default: `module` everywhere: the local strategy's warm executors import it once; a Slurm or
+ * HTCondor job's runtime runs it in its own process (a packed job imports it once for all its
+ * partitions); a Dask worker's long-lived helper (runtime/worker-helper.mjs) runs it in-process.
  */
 export const HEP_RUNTIMES = ['process', 'module'] as const
 export type HepRuntime = (typeof HEP_RUNTIMES)[number]
@@ -83,7 +84,7 @@ export type HepRuntime = (typeof HEP_RUNTIMES)[number]
 export function hepRuntimeOf(plan: ExecutionPlan): HepRuntime {
   const v = plan.config?.hep_runtime
   if (v === 'process' || v === 'module') return v
-  return plan.backend === 'local' && plan.strategy === 'local' ? 'module' : 'process'
+  return 'module'
 }
 
 /** the module form of a hep task (the TaskSpec.module shape of server/execution/types.ts) */

@@ -91,20 +91,33 @@ let lastWork = Date.now()
 let stopping = false
 let wake = null
 
+// The inbox as last listed, oldest first. Entries are named by the time they were written, so a
+// later entry never sorts before ones still listed: the list is taken from the front and the
+// inbox listed again only when it is used up (one readdir per several tasks, not per task).
+let listed = []
 function nextEntry() {
-  let names
-  try {
-    names = fs.readdirSync(inbox)
-  } catch {
-    return null
-  }
-  names = names.filter((n) => n.endsWith('.json')).sort()
-  for (const n of names) {
-    try {
-      fs.renameSync(path.join(inbox, n), path.join(claimedDir, n))
-      return n
-    } catch {
-      /* another executor took it */
+  let fresh = false
+  for (let pass = 0; pass < 2 && !(pass === 1 && fresh); pass++) {
+    if (listed.length === 0 || pass === 1) {
+      fresh = true
+      try {
+        listed = fs
+          .readdirSync(inbox)
+          .filter((n) => n.endsWith('.json'))
+          .sort()
+      } catch {
+        listed = []
+        return null
+      }
+    }
+    while (listed.length) {
+      const n = listed.shift()
+      try {
+        fs.renameSync(path.join(inbox, n), path.join(claimedDir, n))
+        return n
+      } catch {
+        /* another executor took it, or the server withdrew it (cancel) */
+      }
     }
   }
   return null
@@ -120,9 +133,13 @@ async function runEntry(name) {
       // the entry is the spec: it becomes <taskDir>/spec.json (a hard link, no copy)
       spec = entry
       entry = { taskKey: spec.env?.CONTROLROOM_TASK_KEY ?? null }
-      fs.mkdirSync(spec.taskDir, { recursive: true, mode: 0o700 })
       const specPath = path.join(spec.taskDir, 'spec.json')
-      fs.rmSync(specPath, { force: true })
+      try {
+        fs.mkdirSync(spec.taskDir, { mode: 0o700 })
+      } catch (e) {
+        if (e?.code !== 'EEXIST') fs.mkdirSync(spec.taskDir, { recursive: true, mode: 0o700 })
+        else fs.rmSync(specPath, { force: true }) // a later attempt: the earlier attempt's spec goes
+      }
       fs.linkSync(file, specPath)
     } else spec = JSON.parse(fs.readFileSync(entry.specPath, 'utf8'))
   } catch (e) {

@@ -151,6 +151,21 @@ function diagnostics(spec, env) {
   }
 }
 
+/** the host name, read once (it is a system call per use) */
+const HOST = os.hostname()
+
+/** a file's text, or null when it does not exist (most tasks write no outputs or metrics file:
+ * a stat that says so is cheaper than the ENOENT error a read would throw) */
+function readIfExists(file) {
+  if (!fs.existsSync(file)) return null
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch (e) {
+    if (e?.code === 'ENOENT') return null
+    throw e
+  }
+}
+
 const modules = new Map()
 /** a module task's function: imported once per process */
 async function moduleFunction(mod) {
@@ -223,14 +238,15 @@ export function startTask(spec, opts) {
   }
 
   const done = (async () => {
-    // keep the previous attempt's result
-    try {
-      const prev = JSON.parse(fs.readFileSync(spec.resultPath, 'utf8'))
-      if (prev.attempt !== spec.attempt)
-        fs.renameSync(spec.resultPath, spec.resultPath.replace(/\.json$/, `.${prev.attempt}.json`))
-    } catch {
-      /* none */
-    }
+    // keep the previous attempt's result (a first attempt has none: no look, no thrown ENOENT)
+    if (spec.attempt > 0)
+      try {
+        const prev = JSON.parse(fs.readFileSync(spec.resultPath, 'utf8'))
+        if (prev.attempt !== spec.attempt)
+          fs.renameSync(spec.resultPath, spec.resultPath.replace(/\.json$/, `.${prev.attempt}.json`))
+      } catch {
+        /* none */
+      }
     const started = {
       taskId: spec.taskId,
       attempt: spec.attempt,
@@ -239,7 +255,7 @@ export function startTask(spec, opts) {
       startTicks: selfStat ? Number(selfStat[19]) : null,
       childPid: null,
       childStartTicks: null,
-      host: os.hostname(),
+      host: HOST,
       at: startedAt,
     }
     let exitCode = null
@@ -407,20 +423,23 @@ export function startTask(spec, opts) {
     }
     if (peakRss) metrics.peakRssBytes = peakRss
     if (extraMetrics) Object.assign(metrics, extraMetrics)
-    try {
-      Object.assign(metrics, JSON.parse(fs.readFileSync(metricsPath, 'utf8')))
-      fs.rmSync(metricsPath, { force: true })
-    } catch {
-      /* the command wrote none */
-    }
+    const written = readIfExists(metricsPath)
+    if (written !== null)
+      try {
+        Object.assign(metrics, JSON.parse(written))
+        fs.rmSync(metricsPath, { force: true })
+      } catch {
+        /* not JSON: ignored */
+      }
     if (spec.collect?.profile) metrics.runtimeRssBytes = process.memoryUsage().rss
     if (spec.collect?.diagnostics) metrics.diagnostics = diagnostics(spec, env)
 
     let outputs = returnedOutputs
     try {
-      outputs = JSON.parse(fs.readFileSync(spec.outputsPath, 'utf8'))
+      const text = readIfExists(spec.outputsPath)
+      if (text !== null) outputs = JSON.parse(text)
     } catch (e) {
-      if (e.code !== 'ENOENT') error = error ?? `outputs.json is not valid JSON: ${e.message}`
+      error = error ?? `outputs.json is not valid JSON: ${e.message}`
     }
     const result = {
       version: 1,
@@ -436,7 +455,7 @@ export function startTask(spec, opts) {
       metrics,
       outputs,
       error,
-      host: os.hostname(),
+      host: HOST,
       pid: process.pid,
     }
     try {

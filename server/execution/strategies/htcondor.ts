@@ -39,6 +39,7 @@ import { runtimeArgv } from '../paths.ts'
 import { createTransport } from '../transport/index.ts'
 import type { CommandTransport } from '../transport/types.ts'
 import type {
+  RunAs,
   JobRef,
   JobStatus,
   MappedJobState,
@@ -100,8 +101,9 @@ export class HTCondorStrategy implements Strategy {
     return resolveHTCondorSite(site.htcondor)
   }
 
-  transport(site: SiteConfig): CommandTransport {
-    return this.opts.transport ?? createTransport(site)
+  /** with runAs (users mode) the commands run as that OS user, whatever transport was injected */
+  transport(site: SiteConfig, runAs?: RunAs | null): CommandTransport {
+    return runAs ? createTransport(site, runAs) : (this.opts.transport ?? createTransport(site))
   }
 
   /** how archives and credentials reach the job */
@@ -316,7 +318,7 @@ export class HTCondorStrategy implements Strategy {
 
   async open(ctx: StrategyRunContext): Promise<StrategySession> {
     const site = this.site(ctx)
-    return new HTCondorSession(this, ctx, site, this.condor(site), this.transport(site))
+    return new HTCondorSession(this, ctx, site, this.condor(site), this.transport(site, ctx.runAs))
   }
 }
 

@@ -128,8 +128,12 @@ export function readStarted(taskDir: string, attempt: number): TaskStarted | nul
 
 const SIGNALS = os.constants.signals as Record<string, number>
 
-/** tasks handed to a pool's executors per worker at once (one runs, the rest wait in the spool) */
-export const EXECUTOR_QUEUE_DEPTH = 4
+/**
+ * tasks handed to a pool's executors per worker at once (one runs, the rest wait in the spool): the
+ * spool must hold more than the server needs to hand over the next task (a report read, a batch
+ * written, an entry renamed into the inbox), or executors idle between short tasks
+ */
+export const EXECUTOR_QUEUE_DEPTH = 8
 
 export class LocalStrategy implements Strategy {
   readonly name = 'local'

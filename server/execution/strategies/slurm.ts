@@ -43,6 +43,7 @@ import { createTransport } from '../transport/index.ts'
 import type { CommandTransport } from '../transport/types.ts'
 import { isInside, runtimeArgv } from '../paths.ts'
 import type {
+  RunAs,
   JobRef,
   JobStatus,
   MappedJobState,
@@ -67,6 +68,19 @@ import {
   type SlurmProblem,
 } from './slurm/script.ts'
 import { mapSlurmState, signalName } from './slurm/status.ts'
+import {
+  cancelPacked,
+  chunk,
+  hasResult,
+  packArgv,
+  packedBusy,
+  packedDataOf,
+  packedTaskStatus,
+  packedTimeLimit,
+  packingFor,
+  packRuntimeArgv,
+  type PackingConfig,
+} from './batch/packing.ts'
 
 export interface SlurmStrategyOptions {
   /** the site config; default: StrategyContext.site when it is one, else loadSiteConfig() */
@@ -141,8 +155,9 @@ export class SlurmStrategy implements Strategy {
     return (this.loaded ??= loadSiteConfig())
   }
 
-  transport(site: SiteConfig): CommandTransport {
-    return this.opts.transport ?? createTransport(site)
+  /** with runAs (users mode) the commands run as that OS user, whatever transport was injected */
+  transport(site: SiteConfig, runAs?: RunAs | null): CommandTransport {
+    return runAs ? createTransport(site, runAs) : (this.opts.transport ?? createTransport(site))
   }
 
   async preflight(plan: ExecutionPlan, ctx?: StrategyContext): Promise<PoolProblem[]> {
@@ -173,6 +188,11 @@ export class SlurmStrategy implements Strategy {
         message: p.message,
         ...(p.hint ? { hint: p.hint } : {}),
       })
+    }
+    for (const pool of used) {
+      const problem = this.packing(pool, plan, site).problem
+      if (problem)
+        problems.push({ code: 'slurm-invalid-tasks-per-job', severity: 'error', pool: pool.name, message: problem })
     }
     if (ctx?.runDir && site.source && !isInside(site.paths.runs, ctx.runDir)) {
       problems.push({
@@ -227,15 +247,37 @@ export class SlurmStrategy implements Strategy {
     // the example task: the runtime reads the spec file of the pool's first stage
     const creds = jobCredentialSetup(previewStaged(plan, runDir), 'shared-path')
     const envSetup = this.environmentSetup(plan)
+    // a packing pool: the example job runs its first tasks with the packed runtime
+    const packing = this.packing(pool, plan, site)
+    const runner = this.taskArgv(runtimeArgv(spec), site)
+    const examples = [spec, path.join(runDir, 'tasks', `${stage ? stage.id : 'TASK'}-2`, 'spec.json')]
+    const taskArgv =
+      packing.tasksPerJob > 1
+        ? [
+            ...packRuntimeArgv(runner)!,
+            '--parallel',
+            String(packing.parallel),
+            ...examples.flatMap((e) => ['--spec', e]),
+          ]
+        : runner
+    const packingProblems: PoolProblem[] = packing.problem
+      ? [{ code: 'slurm-invalid-tasks-per-job', severity: 'error', pool: pool.name, message: packing.problem }]
+      : []
     const r = renderPoolPreview(
       plan,
       pool,
       { ...site, paths: { ...site.paths, runs: path.dirname(runDir) } },
       {
         runId,
-        taskArgv: this.taskArgv(runtimeArgv(spec), site),
+        taskArgv,
         env: creds.env,
-        header: [...(envSetup.type !== 'shared-fs' ? [envSetup.summary] : []), ...credentialHeader(creds)],
+        header: [
+          ...(packing.tasksPerJob > 1
+            ? [packingHeader(packing), `… one --spec per task of the job, up to ${packing.tasksPerJob}`]
+            : []),
+          ...(envSetup.type !== 'shared-fs' ? [envSetup.summary] : []),
+          ...credentialHeader(creds),
+        ],
         ...(this.opts.baseDir ? { baseDir: this.opts.baseDir } : {}),
       },
     )
@@ -246,7 +288,11 @@ export class SlurmStrategy implements Strategy {
       message: p.message,
       ...(p.hint ? { hint: p.hint } : {}),
     }))
-    return { kind: 'slurm-script', text: r.script, problems: [...r.problems.map(toPoolProblem), ...envProblems] }
+    return {
+      kind: 'slurm-script',
+      text: r.script,
+      problems: [...r.problems.map(toPoolProblem), ...envProblems, ...packingProblems],
+    }
   }
 
   mapState(external: {
@@ -268,7 +314,7 @@ export class SlurmStrategy implements Strategy {
 
   async open(ctx: StrategyRunContext): Promise<StrategySession> {
     const site = this.site(ctx)
-    return new SlurmSession(this, ctx, site, this.transport(site), this.opts)
+    return new SlurmSession(this, ctx, site, this.transport(site, ctx.runAs), this.opts)
   }
 
   /** the argv a node runs for a launch: site.taskCommand replaces the runtime prefix when set */
@@ -283,27 +329,78 @@ export class SlurmStrategy implements Strategy {
     return slurmEnvironmentSetup(plan.environment, this.opts.baseDir)
   }
 
+  /**
+   * How a pool packs tasks into jobs (batch/packing.ts). Packing needs the packed runtime beside
+   * runner.mjs: a site taskCommand that does not start runner.mjs keeps one job per task.
+   */
+  packing(pool: PlanPool, plan: Pick<ExecutionPlan, 'stages'>, site: SiteConfig): PackingConfig {
+    const p = packingFor(pool, plan, site.slurm, 'slurm')
+    if (p.tasksPerJob > 1 && !packRuntimeArgv(this.taskArgv(runtimeArgv('/x/spec.json'), site)))
+      return { ...p, tasksPerJob: 1, source: 'site taskCommand does not start runner.mjs: a job per task' }
+    return p
+  }
+
+  /** tasks one job of this pool carries (the backend lets pool.workers jobs of this many run) */
+  tasksPerJob(pool: PlanPool, plan: ExecutionPlan, ctx?: StrategyContext): number {
+    try {
+      return this.packing(pool, plan, this.site(ctx)).tasksPerJob
+    } catch {
+      return 1
+    }
+  }
+
+  /** the launches as the jobs' tasks: one ScriptTask per launch, or per pack of launches */
+  jobTasks(pool: PlanPool, plan: ExecutionPlan, launches: TaskLaunch[], site: SiteConfig) {
+    const packing = this.packing(pool, plan, site)
+    const chunks = packing.tasksPerJob > 1 ? chunk(launches, packing.tasksPerJob) : launches.map((l) => [l])
+    const tasks: ScriptTask[] = chunks.map((c) => {
+      const argv = this.taskArgv(c[0]!.argv, site)
+      if (c.length === 1) return { taskId: c[0]!.taskId, argv, env: c[0]!.env }
+      return {
+        taskId: c[0]!.taskId,
+        argv: packArgv(
+          packRuntimeArgv(argv)!,
+          packing.parallel,
+          c.map((l) => l.specPath),
+        ),
+        packed: c.map((l) => l.taskId),
+      }
+    })
+    const timeLimitSeconds = chunks.some((c) => c.length > 1)
+      ? Math.max(0, ...chunks.map((c) => packedTimeLimit(c, packing.parallel) ?? Number.POSITIVE_INFINITY))
+      : timeLimitFor(launches.map((l) => l.timeoutSeconds))
+    return {
+      packing,
+      chunks,
+      tasks,
+      timeLimitSeconds: Number.isFinite(timeLimitSeconds) ? timeLimitSeconds : null,
+    }
+  }
+
   request(pool: PlanPool, plan: ExecutionPlan, launches: TaskLaunch[], site: SiteConfig, creds?: JobCredentialSetup) {
-    const tasks: ScriptTask[] = launches.map((l) => ({
-      taskId: l.taskId,
-      argv: this.taskArgv(l.argv, site),
-      env: l.env,
-    }))
+    const { tasks, chunks, packing, timeLimitSeconds } = this.jobTasks(pool, plan, launches, site)
     const envSetup = this.environmentSetup(plan)
     return {
       pool,
       tasks,
+      chunks,
       setup: workerSetup(plan.environment, site, { baseDir: this.opts.baseDir, rendered: envSetup }),
       ...(creds && Object.keys(creds.env).length ? { env: creds.env } : {}),
-      arrayParallelism: launches.length > 1 ? Math.max(1, pool.workers) : undefined,
-      timeLimitSeconds: timeLimitFor(launches.map((l) => l.timeoutSeconds)),
+      arrayParallelism: tasks.length > 1 ? Math.max(1, pool.workers) : undefined,
+      timeLimitSeconds,
       header: [
-        `stage ${[...new Set(launches.map((l) => l.stageId))].join(', ')}; attempt ${launches.map((l) => l.attempt).join(',')}`,
+        `stage ${[...new Set(launches.map((l) => l.stageId))].join(', ')}; attempt ${[...new Set(launches.map((l) => l.attempt))].join(',')}`,
+        ...(packing.tasksPerJob > 1 ? [packingHeader(packing)] : []),
         ...(envSetup.type !== 'shared-fs' ? [envSetup.summary] : []),
         ...(creds ? credentialHeader(creds) : []),
       ],
     }
   }
+}
+
+/** the preview's line about packing */
+export function packingHeader(p: PackingConfig): string {
+  return `packed: up to ${p.tasksPerJob} tasks per job (${p.source}), ${p.parallel} at a time (pool cpus); each task keeps its own spec, logs and result`
 }
 
 function signalNumber(name: string): number | null {
@@ -317,7 +414,13 @@ class SlurmSession implements StrategySession {
   private readonly jobs: SlurmJobs
   /** contract refs by Slurm key (jobId or jobId_index) */
   private readonly refs = new Map<string, JobRef>()
+  /** the tasks of each packed job by Slurm key (their refs carry data.packed) */
+  private readonly packs = new Map<string, JobRef[]>()
   private prepared: Promise<{ creds: JobCredentialSetup; blocked: PoolProblem | null }> | null = null
+  /** the contract ref of every submitted task */
+  private readonly byTask = new Map<string, JobRef>()
+  /** some task of a packed job runs or waits in a running job (poll its files often) */
+  private packsBusy = false
 
   constructor(
     private readonly strategy: SlurmStrategy,
@@ -334,8 +437,7 @@ class SlurmSession implements StrategySession {
       ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
       ...(opts.maxPollIntervalMs ? { maxPollIntervalMs: opts.maxPollIntervalMs } : {}),
       onUpdate: (u) => {
-        const s = this.toStatus(u)
-        if (s) ctx.onStatus(s)
+        for (const s of this.toStatuses(u)) ctx.onStatus(s)
       },
     })
   }
@@ -376,9 +478,16 @@ class SlurmSession implements StrategySession {
     })))
   }
 
-  private toStatus(u: SlurmJobUpdate): JobStatus | null {
-    const ref = this.refs.get(refKey(u.ref.jobId, u.ref.arrayIndex))
-    if (!ref) return null
+  /** the statuses a job update means: its task's, or each of its packed tasks' (read from their files) */
+  private toStatuses(u: SlurmJobUpdate): JobStatus[] {
+    const k = refKey(u.ref.jobId, u.ref.arrayIndex)
+    const members = this.packs.get(k)
+    if (members) return members.map((ref) => packedTaskStatus(ref, this.toStatus(u, ref)))
+    const ref = this.refs.get(k)
+    return ref ? [this.toStatus(u, ref)] : []
+  }
+
+  private toStatus(u: SlurmJobUpdate, ref: JobRef): JobStatus {
     if (u.ref.elementJobId && ref.data?.elementJobId !== u.ref.elementJobId)
       ref.data = { ...ref.data, elementJobId: u.ref.elementJobId }
     // a hopeless pending job (already cancelled by SlurmJobs) is reported as the contract's
@@ -433,35 +542,48 @@ class SlurmSession implements StrategySession {
           })
         continue
       }
-      const batches = this.site.slurm.arrays && launches.length > 1 ? [launches] : launches.map((l) => [l])
+      // packs of tasks first (tasks_per_job), then one job array of them or a job each
+      const packs = this.strategy.jobTasks(pool, this.ctx.plan, launches, this.site).chunks
+      const batches = this.site.slurm.arrays && packs.length > 1 ? [packs.flat()] : packs
       for (const batch of batches) {
-        const req = {
-          ...this.strategy.request(pool, this.ctx.plan, batch, this.site, creds),
+        const req = this.strategy.request(pool, this.ctx.plan, batch, this.site, creds)
+        const jobsOf = req.chunks
+        const submitReq = {
+          ...req,
           // register the contract refs before the first status (`requested`) is pushed
           onSubmitted: (srefs: SlurmJobRef[], info: { scriptPath: string; cluster: string | null }) => {
             srefs.forEach((sref, i) => {
-              const l = batch[i]!
-              this.refs.set(refKey(sref.jobId, sref.arrayIndex), {
-                taskId: l.taskId,
-                attempt: l.attempt,
-                pool: poolName,
-                jobId: refKey(sref.jobId, sref.arrayIndex),
-                arrayIndex: sref.arrayIndex,
-                workerId: `slurm-${refKey(sref.jobId, sref.arrayIndex)}`,
-                host: null,
-                pid: null,
-                data: {
-                  scriptPath: info.scriptPath,
-                  arrayJobId: sref.arrayIndex !== null ? sref.jobId : null,
-                  cluster: info.cluster,
-                },
-              })
+              const job = refKey(sref.jobId, sref.arrayIndex)
+              const members = jobsOf[i]!
+              const refs = members.map(
+                (l, j): JobRef => ({
+                  taskId: l.taskId,
+                  attempt: l.attempt,
+                  pool: poolName,
+                  jobId: job,
+                  arrayIndex: sref.arrayIndex,
+                  workerId: members.length > 1 ? `slurm-${job}.${j}` : `slurm-${job}`,
+                  host: null,
+                  pid: null,
+                  data: {
+                    scriptPath: info.scriptPath,
+                    arrayJobId: sref.arrayIndex !== null ? sref.jobId : null,
+                    cluster: info.cluster,
+                    ...(members.length > 1
+                      ? { packed: { job, index: j, of: members.length, taskDir: l.taskDir } }
+                      : {}),
+                  },
+                }),
+              )
+              if (members.length > 1) this.packs.set(job, refs)
+              else this.refs.set(job, refs[0]!)
+              for (const r of refs) this.byTask.set(r.taskId, r)
             })
           },
         }
         let out
         try {
-          out = await this.jobs.submit(req)
+          out = await this.jobs.submit(submitReq)
         } catch (e) {
           out = {
             ok: false as const,
@@ -488,9 +610,7 @@ class SlurmSession implements StrategySession {
           continue
         }
         for (const w of out.warnings) this.ctx.log('warn', w)
-        out.refs.forEach((sref, i) => {
-          results.set(batch[i]!.taskId, { ok: true, ref: this.refs.get(refKey(sref.jobId, sref.arrayIndex))! })
-        })
+        for (const l of batch) results.set(l.taskId, { ok: true, ref: this.byTask.get(l.taskId)! })
       }
     }
     return group.map((l) => results.get(l.taskId)!)
@@ -501,8 +621,13 @@ class SlurmSession implements StrategySession {
     for (const ref of jobs) {
       const s = this.slurmRef(ref)
       const k = refKey(s.jobId, s.arrayIndex)
-      if (!this.refs.has(k)) this.refs.set(k, ref)
-      if (!this.jobs.isTracked(s.jobId, s.arrayIndex)) fresh.push(s)
+      if (packedDataOf(ref)) {
+        const members = this.packs.get(k) ?? []
+        if (!members.some((m) => m.taskId === ref.taskId && m.attempt === ref.attempt))
+          this.packs.set(k, [...members, ref])
+      } else if (!this.refs.has(k)) this.refs.set(k, ref)
+      if (!this.jobs.isTracked(s.jobId, s.arrayIndex) && !fresh.some((f) => refKey(f.jobId, f.arrayIndex) === k))
+        fresh.push(s)
     }
     if (fresh.length) this.jobs.attach(fresh)
   }
@@ -512,36 +637,51 @@ class SlurmSession implements StrategySession {
     return jobs.map((ref) => {
       const s = this.slurmRef(ref)
       const u = this.jobs.statusOfJob(s.jobId, s.arrayIndex)
-      const st = u ? this.toStatus(u) : null
-      return (
-        st ?? {
-          ref: this.refs.get(refKey(s.jobId, s.arrayIndex)) ?? ref,
-          worker: 'requested',
-          task: 'queued',
-          final: false,
-          reason: 'waiting for Slurm to report the job',
-          hopeless: false,
-          raw: 'UNKNOWN',
-          exitCode: null,
-          signal: null,
-          host: null,
-        }
-      )
+      const own = packedDataOf(ref) ? ref : (this.refs.get(refKey(s.jobId, s.arrayIndex)) ?? ref)
+      const st = u ? this.toStatus(u, own) : null
+      const job: JobStatus = st ?? {
+        ref: own,
+        worker: 'requested',
+        task: 'queued',
+        final: false,
+        reason: 'waiting for Slurm to report the job',
+        hopeless: false,
+        raw: 'UNKNOWN',
+        exitCode: null,
+        signal: null,
+        host: null,
+      }
+      return packedDataOf(ref) ? packedTaskStatus(ref, job) : job
     })
   }
 
   async poll(jobs: JobRef[]): Promise<JobStatus[]> {
     this.adopt(jobs)
     await this.jobs.poll()
-    return this.statuses(jobs)
+    const out = this.statuses(jobs)
+    this.packsBusy = packedBusy(out)
+    return out
   }
 
+  /**
+   * scancel the jobs; a task of a packed job whose other tasks go on gets its cancel file instead
+   * (the packed runtime stops that task only)
+   */
   async cancel(jobs: JobRef[]): Promise<void> {
-    const ids = jobs.map((r) => {
-      const s = this.slurmRef(r)
-      return refKey(s.jobId, s.arrayIndex)
-    })
-    await this.jobs.client.scancel([...new Set(ids)])
+    const { wholeJobs } = await cancelPacked(
+      jobs,
+      (job) => this.packs.get(job) ?? [],
+      (ref) => hasResult(ref),
+      this.transport,
+    )
+    const ids = jobs
+      .filter((r) => !packedDataOf(r))
+      .map((r) => {
+        const s = this.slurmRef(r)
+        return refKey(s.jobId, s.arrayIndex)
+      })
+    const all = [...new Set([...ids, ...wholeJobs])]
+    if (all.length) await this.jobs.client.scancel(all)
   }
 
   async reattach(jobs: JobRef[]): Promise<JobStatus[]> {
@@ -551,7 +691,8 @@ class SlurmSession implements StrategySession {
   }
 
   pollIntervalMs(): number {
-    return this.jobs.currentInterval
+    // tasks of a running packed job start and end without Slurm noticing: their files are read often
+    return this.packsBusy ? Math.min(this.jobs.currentInterval, 1000) : this.jobs.currentInterval
   }
 
   async close(opts?: { detach?: boolean }): Promise<void> {

@@ -11,7 +11,8 @@ export async function stageFile(
   content: string,
   opts: { mode?: number; timeoutMs?: number } = {},
 ): Promise<void> {
-  const mode = (opts.mode ?? 0o644).toString(8)
+  // a file staged as an account's OS user (users mode) is that user's alone
+  const mode = ((opts.mode ?? 0o644) & (t.kind === 'as-user' ? 0o700 : 0o7777)).toString(8)
   // "$1" is the path: passed as an argument, not interpolated into the script
   const script =
     'set -e; d=$(dirname -- "$1"); mkdir -p -- "$d"; cat > "$1.tmp.$$"; chmod "$2" "$1.tmp.$$"; mv -f -- "$1.tmp.$$" "$1"'

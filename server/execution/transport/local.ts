@@ -33,6 +33,9 @@ export interface SpawnCollectOptions {
   stdin?: string
   timeoutMs: number
   maxOutputBytes: number
+  /** run as this uid/gid (the caller is root); supplementary groups are dropped */
+  uid?: number
+  gid?: number
 }
 
 /** spawn argv, collect stdout/stderr, never reject for a non-zero exit */
@@ -50,6 +53,8 @@ export function spawnCollect(argv: string[], o: SpawnCollectOptions): Promise<Co
       stdio: ['pipe', 'pipe', 'pipe'],
       // own process group, so a timeout kills the whole tree
       detached: true,
+      ...(o.uid !== undefined ? { uid: o.uid } : {}),
+      ...(o.gid !== undefined ? { gid: o.gid } : {}),
     })
     const finish = (code: number, extraErr = '') => {
       if (settled) return

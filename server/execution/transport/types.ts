@@ -28,8 +28,12 @@ export interface CommandResult {
 export interface CommandTransport {
   /** a short human description, e.g. `local` or `ssh root@login1:2222` */
   readonly description: string
-  /** 'local' | 'ssh': whether paths the commands see are this host's */
-  readonly kind: 'local' | 'ssh'
+  /**
+   * `local`: this host, as the server's user (callers may use the file system directly);
+   * `as-user`: this host, as another OS user (users mode): files the jobs use are written through
+   * commands, so they are that user's; `ssh`: a login node, whose paths are not this host's.
+   */
+  readonly kind: 'local' | 'as-user' | 'ssh'
   run(argv: string[], opts?: RunOptions): Promise<CommandResult>
   /** release connections (SSH control master); idempotent */
   close?(): Promise<void>

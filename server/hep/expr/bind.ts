@@ -97,12 +97,10 @@ export function bindExpr(parsed: ParsedExpr, schema: ColumnSchema): BoundExpr {
           columns.add(n.name)
           return { t: 'col', shape: kind, name: n.name, src }
         }
-        if (Object.hasOwn(CONSTANTS, n.name)) {
-          return { t: 'const', shape: 'scalar', value: CONSTANTS[n.name], src }
-        }
-        if (Object.hasOwn(FUNCTIONS, n.name)) {
-          fail('name', `'${n.name}' is a function`, src, `call it: ${FUNCTIONS[n.name].signature}`)
-        }
+        const constant = Object.hasOwn(CONSTANTS, n.name) ? CONSTANTS[n.name] : undefined
+        if (constant !== undefined) return { t: 'const', shape: 'scalar', value: constant, src }
+        const called = Object.hasOwn(FUNCTIONS, n.name) ? FUNCTIONS[n.name] : undefined
+        if (called) fail('name', `'${n.name}' is a function`, src, `call it: ${called.signature}`)
         const names = Object.keys(schema)
         const guess = didYouMean(n.name, names)
         const some = names.slice(0, 12).join(', ') + (names.length > 12 ? ', ...' : '')
@@ -137,11 +135,13 @@ export function bindExpr(parsed: ParsedExpr, schema: ColumnSchema): BoundExpr {
         return { t: 'binary', shape: widest([left.shape, right.shape]), op: n.op, left, right, src }
       }
       case 'call': {
-        const fn = FUNCTIONS[n.name]
+        const fn = Object.hasOwn(FUNCTIONS, n.name) ? FUNCTIONS[n.name] : undefined
+        if (!fn) return fail('name', `unknown function '${n.name}'`, src)
         const args = n.args.map(bind)
         args.forEach((a) => requireNumeric(a, `in ${n.name}()`))
         if (fn.cls === 'reducer') {
-          const a = args[0]
+          const [a] = args
+          if (!a) return fail('type', `${n.name}() needs a list per event`, src)
           if (a.shape !== 'jagged') {
             fail(
               'type',

@@ -66,35 +66,40 @@ const truthy = (x: number): boolean => x !== 0 && x === x
 function sameStructure(a: Int32Array, b: Int32Array): number {
   if (a === b) return -1
   if (a.length !== b.length) return 0
-  for (let i = 1; i < a.length; i++) if (a[i] !== b[i]) return i - 1
+  for (let i = 1; i < a.length; i++) if (a[i]! !== b[i]!) return i - 1
   return -1
 }
 
 /** Repeats per-event values for every element of each event's list. */
 function expand(flat: Float64Array, off: Int32Array): Float64Array {
-  const out = new Float64Array(off[off.length - 1])
+  const out = new Float64Array(off[off.length - 1]!)
   for (let e = 0; e + 1 < off.length; e++) {
-    const v = flat[e]
-    for (let j = off[e]; j < off[e + 1]; j++) out[j] = v
+    const v = flat[e]!
+    for (let j = off[e]!; j < off[e + 1]!; j++) out[j] = v
   }
   return out
 }
 
-interface Aligned {
-  shape: 'scalar' | 'flat' | 'jagged'
-  off?: Int32Array
-  n: number
-  arrays: Float64Array[]
-  scalars: number[]
-}
+/** one X for each of the values T (a tuple stays a tuple: a binary operation gets two) */
+type PerValue<T extends readonly Value[], X> = { -readonly [K in keyof T]: X }
+
+type Aligned<T extends readonly Value[]> =
+  | { shape: 'scalar'; scalars: PerValue<T, number> }
+  | { shape: 'flat'; n: number; arrays: PerValue<T, Float64Array> }
+  | { shape: 'jagged'; off: Int32Array; n: number; arrays: PerValue<T, Float64Array> }
 
 /** Brings numeric values to one common shape (materialising scalars and expanding per-event values). */
-function align(vals: Value[], ctx: EvalContext, node: Bound, source: string, names: string[]): Aligned {
+function align<const T extends readonly Value[]>(
+  vals: T,
+  ctx: EvalContext,
+  node: Bound,
+  source: string,
+  names: readonly string[],
+): Aligned<T> {
   let off: Int32Array | undefined
   let offFrom = -1
   let anyFlat = false
-  for (let i = 0; i < vals.length; i++) {
-    const v = vals[i]
+  for (const [i, v] of vals.entries()) {
     if (v.k === 'jagged') {
       if (!off) {
         off = v.off
@@ -102,11 +107,11 @@ function align(vals: Value[], ctx: EvalContext, node: Bound, source: string, nam
       } else {
         const bad = sameStructure(off, v.off)
         if (bad >= 0) {
-          const c1 = off[bad + 1] - off[bad]
-          const c2 = v.off[bad + 1] - v.off[bad]
+          const c1 = (off[bad + 1] ?? 0) - (off[bad] ?? 0)
+          const c2 = (v.off[bad + 1] ?? 0) - (v.off[bad] ?? 0)
           const e = new ExprError(
             'runtime',
-            `lists of different lengths in event ${bad}: '${names[offFrom]}' has ${c1} element${c1 === 1 ? '' : 's'}, '${names[i]}' has ${c2}`,
+            `lists of different lengths in event ${bad}: '${names[offFrom] ?? '?'}' has ${c1} element${c1 === 1 ? '' : 's'}, '${names[i] ?? '?'}' has ${c2}`,
             node.src.start,
             node.src.end - node.src.start,
             'combine lists of the same collection, or reduce one first (e.g. leading(x))',
@@ -118,24 +123,26 @@ function align(vals: Value[], ctx: EvalContext, node: Bound, source: string, nam
     } else if (v.k === 'flat') anyFlat = true
   }
   if (off) {
-    const n = off[off.length - 1]
+    const common = off
+    const n = common[common.length - 1] ?? 0
     const arrays = vals.map((v) => {
       if (v.k === 'jagged') return v.d
-      if (v.k === 'flat') return expand(v.d, off!)
+      if (v.k === 'flat') return expand(v.d, common)
       return new Float64Array(n).fill((v as { v: number }).v)
     })
-    return { shape: 'jagged', off, n, arrays, scalars: [] }
+    // map keeps one entry per value: the tuple type holds
+    return { shape: 'jagged', off: common, n, arrays: arrays as PerValue<T, Float64Array> }
   }
   if (anyFlat) {
     const n = ctx.length
     const arrays = vals.map((v) => (v.k === 'flat' ? v.d : new Float64Array(n).fill((v as { v: number }).v)))
-    return { shape: 'flat', n, arrays, scalars: [] }
+    return { shape: 'flat', n, arrays: arrays as PerValue<T, Float64Array> }
   }
-  return { shape: 'scalar', n: 1, arrays: [], scalars: vals.map((v) => (v as { v: number }).v) }
+  return { shape: 'scalar', scalars: vals.map((v) => (v as { v: number }).v) as PerValue<T, number> }
 }
 
-function wrap(a: Aligned, d: Float64Array): Value {
-  return a.shape === 'jagged' ? { k: 'jagged', off: a.off!, d } : { k: 'flat', d }
+function wrap(a: Aligned<readonly Value[]>, d: Float64Array): Value {
+  return a.shape === 'jagged' ? { k: 'jagged', off: a.off, d } : { k: 'flat', d }
 }
 
 function scalarBinary(op: BinaryOp, x: number, y: number): number {
@@ -177,49 +184,58 @@ function arrayBinary(op: BinaryOp, a: Float64Array, b: Float64Array, o: Float64A
   const n = o.length
   switch (op) {
     case '+':
-      for (let i = 0; i < n; i++) o[i] = a[i] + b[i]
+      for (let i = 0; i < n; i++) o[i] = a[i]! + b[i]!
       return
     case '-':
-      for (let i = 0; i < n; i++) o[i] = a[i] - b[i]
+      for (let i = 0; i < n; i++) o[i] = a[i]! - b[i]!
       return
     case '*':
-      for (let i = 0; i < n; i++) o[i] = a[i] * b[i]
+      for (let i = 0; i < n; i++) o[i] = a[i]! * b[i]!
       return
     case '/':
-      for (let i = 0; i < n; i++) o[i] = a[i] / b[i]
+      for (let i = 0; i < n; i++) o[i] = a[i]! / b[i]!
       return
     case '%':
-      for (let i = 0; i < n; i++) o[i] = a[i] % b[i]
+      for (let i = 0; i < n; i++) o[i] = a[i]! % b[i]!
       return
     case '**':
       for (let i = 0; i < n; i++) {
-        const y = b[i]
-        o[i] = y === 2 ? a[i] * a[i] : a[i] ** y
+        const y = b[i]!
+        const x = a[i]!
+        o[i] = y === 2 ? x * x : x ** y
       }
       return
     case '<':
-      for (let i = 0; i < n; i++) o[i] = a[i] < b[i] ? 1 : 0
+      for (let i = 0; i < n; i++) o[i] = a[i]! < b[i]! ? 1 : 0
       return
     case '<=':
-      for (let i = 0; i < n; i++) o[i] = a[i] <= b[i] ? 1 : 0
+      for (let i = 0; i < n; i++) o[i] = a[i]! <= b[i]! ? 1 : 0
       return
     case '>':
-      for (let i = 0; i < n; i++) o[i] = a[i] > b[i] ? 1 : 0
+      for (let i = 0; i < n; i++) o[i] = a[i]! > b[i]! ? 1 : 0
       return
     case '>=':
-      for (let i = 0; i < n; i++) o[i] = a[i] >= b[i] ? 1 : 0
+      for (let i = 0; i < n; i++) o[i] = a[i]! >= b[i]! ? 1 : 0
       return
     case '==':
-      for (let i = 0; i < n; i++) o[i] = a[i] === b[i] ? 1 : 0
+      for (let i = 0; i < n; i++) o[i] = a[i]! === b[i]! ? 1 : 0
       return
     case '!=':
-      for (let i = 0; i < n; i++) o[i] = a[i] !== b[i] ? 1 : 0
+      for (let i = 0; i < n; i++) o[i] = a[i]! !== b[i]! ? 1 : 0
       return
     case 'and':
-      for (let i = 0; i < n; i++) o[i] = a[i] !== 0 && a[i] === a[i] && b[i] !== 0 && b[i] === b[i] ? 1 : 0
+      for (let i = 0; i < n; i++) {
+        const x = a[i]!
+        const y = b[i]!
+        o[i] = x !== 0 && x === x && y !== 0 && y === y ? 1 : 0
+      }
       return
     case 'or':
-      for (let i = 0; i < n; i++) o[i] = (a[i] !== 0 && a[i] === a[i]) || (b[i] !== 0 && b[i] === b[i]) ? 1 : 0
+      for (let i = 0; i < n; i++) {
+        const x = a[i]!
+        const y = b[i]!
+        o[i] = (x !== 0 && x === x) || (y !== 0 && y === y) ? 1 : 0
+      }
       return
     default:
       o.fill(NaN)
@@ -252,63 +268,96 @@ function unaryLoop(name: string, a: Float64Array, o: Float64Array): void {
   const n = o.length
   switch (name) {
     case 'sqrt':
-      for (let i = 0; i < n; i++) o[i] = Math.sqrt(a[i])
+      for (let i = 0; i < n; i++) o[i] = Math.sqrt(a[i]!)
       return
     case 'abs':
-      for (let i = 0; i < n; i++) o[i] = Math.abs(a[i])
+      for (let i = 0; i < n; i++) o[i] = Math.abs(a[i]!)
       return
     case 'exp':
-      for (let i = 0; i < n; i++) o[i] = Math.exp(a[i])
+      for (let i = 0; i < n; i++) o[i] = Math.exp(a[i]!)
       return
     case 'log':
-      for (let i = 0; i < n; i++) o[i] = Math.log(a[i])
+      for (let i = 0; i < n; i++) o[i] = Math.log(a[i]!)
       return
     case 'cos':
-      for (let i = 0; i < n; i++) o[i] = Math.cos(a[i])
+      for (let i = 0; i < n; i++) o[i] = Math.cos(a[i]!)
       return
     case 'sin':
-      for (let i = 0; i < n; i++) o[i] = Math.sin(a[i])
+      for (let i = 0; i < n; i++) o[i] = Math.sin(a[i]!)
       return
     default: {
-      const f = UNARY_MATH[name]
-      for (let i = 0; i < n; i++) o[i] = f(a[i])
+      const f = unaryMath(name)
+      for (let i = 0; i < n; i++) o[i] = f(a[i]!)
     }
   }
 }
 
+function unaryMath(name: string): (x: number) => number {
+  const f = Object.hasOwn(UNARY_MATH, name) ? UNARY_MATH[name] : undefined
+  if (!f) throw new ExprError('runtime', `unknown function '${name}'`, 0, 0)
+  return f
+}
+
+/** The first k arguments of a function call (the binder checked the arity: this only proves it to the types). */
+function args1<T>(name: string, xs: readonly T[]): [T] {
+  const [a] = xs
+  if (a === undefined) throw arityError(name)
+  return [a]
+}
+function args2<T>(name: string, xs: readonly T[]): [T, T] {
+  const [a, b] = xs
+  if (a === undefined || b === undefined) throw arityError(name)
+  return [a, b]
+}
+function args3<T>(name: string, xs: readonly T[]): [T, T, T] {
+  const [a, b, c] = xs
+  if (a === undefined || b === undefined || c === undefined) throw arityError(name)
+  return [a, b, c]
+}
+const arityError = (name: string) => new ExprError('runtime', `too few arguments for ${name}()`, 0, 0)
+
 function multiScalar(name: string, xs: number[]): number {
   switch (name) {
     case 'atan2':
-      return Math.atan2(xs[0], xs[1])
-    case 'pow':
-      return xs[0] ** xs[1]
+      return Math.atan2(...args2(name, xs))
+    case 'pow': {
+      const [x, y] = args2(name, xs)
+      return x ** y
+    }
     case 'min':
       return Math.min(...xs)
     case 'max':
       return Math.max(...xs)
     case 'hypot':
       return Math.hypot(...xs)
-    case 'where':
-      return truthy(xs[0]) ? xs[1] : xs[2]
+    case 'where': {
+      const [c, x, y] = args3(name, xs)
+      return truthy(c) ? x : y
+    }
     default:
-      return UNARY_MATH[name](xs[0])
+      return unaryMath(name)(...args1(name, xs))
   }
 }
 
 function multiLoop(name: string, arr: Float64Array[], o: Float64Array): void {
   const n = o.length
-  const a = arr[0]
-  const b = arr[1]
   switch (name) {
-    case 'atan2':
-      for (let i = 0; i < n; i++) o[i] = Math.atan2(a[i], b[i])
+    case 'atan2': {
+      const [a, b] = args2(name, arr)
+      for (let i = 0; i < n; i++) o[i] = Math.atan2(a[i]!, b[i]!)
       return
-    case 'pow':
-      for (let i = 0; i < n; i++) o[i] = a[i] ** b[i]
+    }
+    case 'pow': {
+      const [a, b] = args2(name, arr)
+      for (let i = 0; i < n; i++) o[i] = a[i]! ** b[i]!
       return
+    }
     case 'where': {
-      const c = arr[2]
-      for (let i = 0; i < n; i++) o[i] = a[i] !== 0 && a[i] === a[i] ? b[i] : c[i]
+      const [a, b, c] = args3(name, arr)
+      for (let i = 0; i < n; i++) {
+        const x = a[i]!
+        o[i] = x !== 0 && x === x ? b[i]! : c[i]!
+      }
       return
     }
     case 'min':
@@ -321,8 +370,8 @@ function multiLoop(name: string, arr: Float64Array[], o: Float64Array): void {
           let inf = false
           let nan = false
           let m = 0
-          for (let k = 0; k < arr.length; k++) {
-            const x = Math.abs(arr[k][i])
+          for (const col of arr) {
+            const x = Math.abs(col[i]!)
             if (x === Infinity) inf = true
             else if (x !== x) nan = true
             else if (x > m) m = x
@@ -331,8 +380,8 @@ function multiLoop(name: string, arr: Float64Array[], o: Float64Array): void {
           else if (nan) o[i] = NaN
           else if (m === 0) o[i] = 0
           else {
-            for (let k = 0; k < arr.length; k++) {
-              const x = arr[k][i] / m
+            for (const col of arr) {
+              const x = col[i]! / m
               s += x * x
             }
             o[i] = m * Math.sqrt(s)
@@ -340,23 +389,22 @@ function multiLoop(name: string, arr: Float64Array[], o: Float64Array): void {
         }
         return
       }
+      // column by column: a NaN in any argument makes the event's result NaN
       const isMin = name === 'min'
-      for (let i = 0; i < n; i++) {
-        let r = arr[0][i]
-        for (let k = 1; k < arr.length; k++) {
-          const x = arr[k][i]
-          if (x !== x || r !== r) {
-            r = NaN
-            break
-          }
-          if (isMin ? x < r : x > r) r = x
+      const [first, ...rest] = arr
+      if (!first) throw arityError(name)
+      o.set(first)
+      for (const col of rest)
+        for (let i = 0; i < n; i++) {
+          const x = col[i]!
+          const r = o[i]!
+          if (x !== x || r !== r) o[i] = NaN
+          else if (isMin ? x < r : x > r) o[i] = x
         }
-        o[i] = r
-      }
       return
     }
     default:
-      unaryLoop(name, a, o)
+      unaryLoop(name, ...args1(name, arr), o)
   }
 }
 
@@ -365,27 +413,28 @@ function reduce(name: string, v: { off: Int32Array; d: Float64Array }, nEvents: 
   const o = new Float64Array(nEvents)
   switch (name) {
     case 'leading':
-      for (let e = 0; e < nEvents; e++) o[e] = off[e + 1] > off[e] ? d[off[e]] : NaN
+      for (let e = 0; e < nEvents; e++) o[e] = off[e + 1]! > off[e]! ? d[off[e]!]! : NaN
       break
     case 'subleading':
-      for (let e = 0; e < nEvents; e++) o[e] = off[e + 1] - off[e] > 1 ? d[off[e] + 1] : NaN
+      for (let e = 0; e < nEvents; e++) o[e] = off[e + 1]! - off[e]! > 1 ? d[off[e]! + 1]! : NaN
       break
     case 'count':
     case 'len':
-      for (let e = 0; e < nEvents; e++) o[e] = off[e + 1] - off[e]
+      for (let e = 0; e < nEvents; e++) o[e] = off[e + 1]! - off[e]!
       break
     case 'sum':
       for (let e = 0; e < nEvents; e++) {
         let s = 0
-        for (let j = off[e]; j < off[e + 1]; j++) s += d[j]
+        for (let j = off[e]!; j < off[e + 1]!; j++) s += d[j]!
         o[e] = s
       }
       break
     case 'any':
       for (let e = 0; e < nEvents; e++) {
         let r = 0
-        for (let j = off[e]; j < off[e + 1]; j++) {
-          if (d[j] !== 0 && d[j] === d[j]) {
+        for (let j = off[e]!; j < off[e + 1]!; j++) {
+          const x = d[j]!
+          if (x !== 0 && x === x) {
             r = 1
             break
           }
@@ -396,8 +445,9 @@ function reduce(name: string, v: { off: Int32Array; d: Float64Array }, nEvents: 
     case 'all':
       for (let e = 0; e < nEvents; e++) {
         let r = 1
-        for (let j = off[e]; j < off[e + 1]; j++) {
-          if (!(d[j] !== 0 && d[j] === d[j])) {
+        for (let j = off[e]!; j < off[e + 1]!; j++) {
+          const x = d[j]!
+          if (!(x !== 0 && x === x)) {
             r = 0
             break
           }
@@ -409,15 +459,15 @@ function reduce(name: string, v: { off: Int32Array; d: Float64Array }, nEvents: 
     case 'minof': {
       const isMax = name === 'maxof'
       for (let e = 0; e < nEvents; e++) {
-        const a = off[e]
-        const b = off[e + 1]
+        const a = off[e]!
+        const b = off[e + 1]!
         if (a === b) {
           o[e] = NaN
           continue
         }
-        let r = d[a]
+        let r = d[a]!
         for (let j = a + 1; j < b; j++) {
-          const x = d[j]
+          const x = d[j]!
           if (x !== x || r !== r) {
             r = NaN
             break
@@ -452,8 +502,12 @@ function evalNode(n: Bound, ctx: EvalContext, source: string): Value {
       if (n.op === '+') return a
       const o = new Float64Array(a.d.length)
       const d = a.d
-      if (n.op === '-') for (let i = 0; i < o.length; i++) o[i] = -d[i]
-      else for (let i = 0; i < o.length; i++) o[i] = d[i] !== 0 && d[i] === d[i] ? 0 : 1
+      if (n.op === '-') for (let i = 0; i < o.length; i++) o[i] = -d[i]!
+      else
+        for (let i = 0; i < o.length; i++) {
+          const x = d[i]!
+          o[i] = x !== 0 && x === x ? 0 : 1
+        }
       return a.k === 'jagged' ? { k: 'jagged', off: a.off, d: o } : { k: 'flat', d: o }
     }
     case 'binary': {
@@ -463,7 +517,7 @@ function evalNode(n: Bound, ctx: EvalContext, source: string): Value {
         return stringCompare(n.op, l, r, ctx, n, source)
       }
       const al = align([l, r], ctx, n, source, [text(source, n.left), text(source, n.right)])
-      if (al.shape === 'scalar') return { k: 'scalar', v: scalarBinary(n.op, al.scalars[0], al.scalars[1]) }
+      if (al.shape === 'scalar') return { k: 'scalar', v: scalarBinary(n.op, ...al.scalars) }
       const o = new Float64Array(al.n)
       arrayBinary(n.op, al.arrays[0], al.arrays[1], o)
       return wrap(al, o)
@@ -472,7 +526,7 @@ function evalNode(n: Bound, ctx: EvalContext, source: string): Value {
       const args = n.args.map((a) => evalNode(a, ctx, source))
       if (n.fn.cls === 'reducer') {
         const a = args[0]
-        if (a.k !== 'jagged') throw typeError(n, source)
+        if (a?.k !== 'jagged') throw typeError(n, source)
         return { k: 'flat', d: reduce(n.fn.name, a, ctx.length) }
       }
       for (const a of args) if (a.k === 'string' || a.k === 'strlit') throw typeError(n, source)
@@ -485,7 +539,8 @@ function evalNode(n: Bound, ctx: EvalContext, source: string): Value {
       )
       if (al.shape === 'scalar') return { k: 'scalar', v: multiScalar(n.fn.name, al.scalars) }
       const o = new Float64Array(al.n)
-      if (al.arrays.length === 1) unaryLoop(n.fn.name, al.arrays[0], o)
+      const [only, ...more] = al.arrays
+      if (only && more.length === 0) unaryLoop(n.fn.name, only, o)
       else multiLoop(n.fn.name, al.arrays, o)
       return wrap(al, o)
     }
@@ -497,16 +552,24 @@ function evalNode(n: Bound, ctx: EvalContext, source: string): Value {
       if (n.mode === 'mask') {
         if (ix.k !== 'jagged') throw typeError(n, source)
         const al = align([t, ix], ctx, n, source, [text(source, n.target), text(source, n.index)])
-        const { off } = al
-        const m = al.arrays[1]
-        const vals = al.arrays[0]
+        if (al.shape !== 'jagged') throw typeError(n, source) // two lists align as lists
+        const {
+          off,
+          arrays: [vals, m],
+        } = al
         const newOff = new Int32Array(nEv + 1)
         let kept = 0
-        for (let j = 0; j < m.length; j++) if (m[j] !== 0 && m[j] === m[j]) kept++
+        for (let j = 0; j < m.length; j++) {
+          const x = m[j]!
+          if (x !== 0 && x === x) kept++
+        }
         const out = new Float64Array(kept)
         let p = 0
         for (let e = 0; e < nEv; e++) {
-          for (let j = off![e]; j < off![e + 1]; j++) if (m[j] !== 0 && m[j] === m[j]) out[p++] = vals[j]
+          for (let j = off[e]!; j < off[e + 1]!; j++) {
+            const x = m[j]!
+            if (x !== 0 && x === x) out[p++] = vals[j]!
+          }
           newOff[e + 1] = p
         }
         return { k: 'jagged', off: newOff, d: out }
@@ -515,12 +578,13 @@ function evalNode(n: Bound, ctx: EvalContext, source: string): Value {
       const { off, d } = t
       const pick = (e: number, i: number): number => {
         if (!Number.isInteger(i)) return NaN
-        const cnt = off[e + 1] - off[e]
+        const start = off[e]!
+        const cnt = off[e + 1]! - start
         const j = i < 0 ? cnt + i : i
-        return j >= 0 && j < cnt ? d[off[e] + j] : NaN
+        return j >= 0 && j < cnt ? d[start + j]! : NaN
       }
       if (ix.k === 'scalar') for (let e = 0; e < nEv; e++) o[e] = pick(e, ix.v)
-      else if (ix.k === 'flat') for (let e = 0; e < nEv; e++) o[e] = pick(e, ix.d[e])
+      else if (ix.k === 'flat') for (let e = 0; e < nEv; e++) o[e] = pick(e, ix.d[e]!)
       else throw typeError(n, source)
       return { k: 'flat', d: o }
     }
@@ -547,9 +611,9 @@ function typeError(n: Bound, source: string): ExprError {
 function stringCompare(op: BinaryOp, l: Value, r: Value, ctx: EvalContext, n: Bound, source: string): Value {
   if (op !== '==' && op !== '!=') throw typeError(n, source)
   const eq = op === '=='
-  const get = (v: Value): ((i: number) => string) | string => {
+  const get = (v: Value): readonly string[] | string => {
     if (v.k === 'strlit') return v.v
-    if (v.k === 'string') return (i: number) => v.d[i]
+    if (v.k === 'string') return v.d
     throw typeError(n, source)
   }
   const gl = get(l)
@@ -557,8 +621,8 @@ function stringCompare(op: BinaryOp, l: Value, r: Value, ctx: EvalContext, n: Bo
   if (typeof gl === 'string' && typeof gr === 'string') return { k: 'scalar', v: (gl === gr) === eq ? 1 : 0 }
   const o = new Float64Array(ctx.length)
   for (let i = 0; i < o.length; i++) {
-    const a = typeof gl === 'string' ? gl : gl(i)
-    const b = typeof gr === 'string' ? gr : gr(i)
+    const a = typeof gl === 'string' ? gl : gl[i]
+    const b = typeof gr === 'string' ? gr : gr[i]
     o[i] = (a === b) === eq ? 1 : 0
   }
   return { k: 'flat', d: o }

@@ -76,7 +76,7 @@ describe('tokenizer', () => {
       ['str', 's', 38],
       ['eof', '', 41],
     ])
-    expect(t[0].num).toBe(1500)
+    expect(t[0]?.num).toBe(1500)
   })
 })
 
@@ -222,11 +222,11 @@ describe('parse once, evaluate many partitions', () => {
         columns: {
           NMuon: (batch.columns.NMuon as Int32Array).slice(i, i + 1),
           Muon_Px: {
-            offsets: [0, off[i + 1] - off[i]],
+            offsets: [0, off[i + 1]! - off[i]!],
             values: (batch.columns.Muon_Px as { values: Float64Array }).values.slice(off[i], off[i + 1]),
           },
           Jet_Px: {
-            offsets: [0, joff[i + 1] - joff[i]],
+            offsets: [0, joff[i + 1]! - joff[i]!],
             values: (batch.columns.Jet_Px as { values: Float64Array }).values.slice(joff[i], joff[i + 1]),
           },
         },

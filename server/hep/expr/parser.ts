@@ -41,7 +41,7 @@ export interface ParsedExpr {
   ast: Node
 }
 
-const BINARY_BP: Record<string, number> = {
+const BINARY_BP: Readonly<Record<BinaryOp, number>> = {
   or: 10,
   and: 20,
   '<': 30,
@@ -57,6 +57,7 @@ const BINARY_BP: Record<string, number> = {
   '%': 50,
   '**': 70,
 }
+const isBinaryOp = (v: string): v is BinaryOp => Object.hasOwn(BINARY_BP, v)
 const COMPARISON = new Set(['<', '<=', '>', '>=', '==', '!='])
 const POSTFIX_BP = 80
 const MAX_DEPTH = 200
@@ -66,8 +67,10 @@ export function parseExpr(source: string): ParsedExpr {
   let pos = 0
   let depth = 0
 
-  const peek = (): Token => tokens[pos]
-  const next = (): Token => tokens[pos++]
+  // the tokens end with 'eof': reading on past it reads 'eof' again
+  const eof: Token = { type: 'eof', value: '', start: source.length, end: source.length }
+  const peek = (): Token => tokens[pos] ?? eof
+  const next = (): Token => tokens[pos++] ?? eof
 
   function describe(t: Token): string {
     if (t.type === 'eof') return 'end of expression'
@@ -121,7 +124,7 @@ export function parseExpr(source: string): ParsedExpr {
     for (;;) {
       const t = peek()
       let lbp = 0
-      if (t.type === 'op' && BINARY_BP[t.value] !== undefined) lbp = BINARY_BP[t.value]
+      if (t.type === 'op' && isBinaryOp(t.value)) lbp = BINARY_BP[t.value]
       else if (t.type === '[') lbp = POSTFIX_BP
       else if (t.type === '(') {
         throw new ExprError(

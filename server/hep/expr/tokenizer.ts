@@ -14,9 +14,11 @@ export interface Token {
   end: number
 }
 
-const isDigit = (c: string) => c >= '0' && c <= '9'
-const isIdentStart = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_'
-const isIdentChar = (c: string) => isIdentStart(c) || isDigit(c)
+// take the character past the end too (undefined): it is none of these
+const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9'
+const isIdentStart = (c: string | undefined) =>
+  c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_')
+const isIdentChar = (c: string | undefined) => isIdentStart(c) || isDigit(c)
 
 const KEYWORD_OPS: Record<string, string> = { and: 'and', or: 'or', not: 'not' }
 const TWO_CHAR_OPS: Record<string, string> = {
@@ -65,8 +67,7 @@ export function tokenize(src: string): Token[] {
   const out: Token[] = []
   let i = 0
   const n = src.length
-  while (i < n) {
-    const c = src[i]
+  for (let c = src[0]; c !== undefined; c = src[i]) {
     if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
       i++
       continue
@@ -107,7 +108,8 @@ export function tokenize(src: string): Token[] {
     if (isIdentStart(c)) {
       while (i < n && (isIdentChar(src[i]) || (src[i] === '.' && i + 1 < n && isIdentStart(src[i + 1])))) i++
       const name = src.slice(start, i)
-      if (KEYWORD_OPS[name]) out.push({ type: 'op', value: KEYWORD_OPS[name], start, end: i })
+      const keyword = KEYWORD_OPS[name]
+      if (keyword) out.push({ type: 'op', value: keyword, start, end: i })
       else out.push({ type: 'ident', value: name, start, end: i })
       continue
     }
@@ -137,13 +139,15 @@ export function tokenize(src: string): Token[] {
       continue
     }
     const two = src.slice(i, i + 2)
-    if (TWO_CHAR_OPS[two]) {
-      out.push({ type: 'op', value: TWO_CHAR_OPS[two], start, end: i + 2 })
+    const twoOp = TWO_CHAR_OPS[two]
+    if (twoOp) {
+      out.push({ type: 'op', value: twoOp, start, end: i + 2 })
       i += 2
       continue
     }
-    if (ONE_CHAR_OPS[c]) {
-      out.push({ type: 'op', value: ONE_CHAR_OPS[c], start, end: i + 1 })
+    const oneOp = ONE_CHAR_OPS[c]
+    if (oneOp) {
+      out.push({ type: 'op', value: oneOp, start, end: i + 1 })
       i++
       continue
     }

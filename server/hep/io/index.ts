@@ -22,7 +22,8 @@ export function fileFormat(path: string): FileFormat {
 /** The tree to read when none is named: the only tree of the file, else 'events' if present. */
 export async function defaultTreeName(path: string): Promise<string> {
   const trees = await listRootTrees(path)
-  if (trees.length === 1) return trees[0].name
+  const [only, ...others] = trees
+  if (only && others.length === 0) return only.name
   if (trees.some((t) => t.name === 'events')) return 'events'
   if (trees.length === 0) throw new RootIoError(`no tree in ${basename(path)}`)
   throw new RootIoError(

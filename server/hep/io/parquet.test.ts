@@ -12,7 +12,7 @@ import {
 } from './parquet.ts'
 import { readRootColumns } from './root.ts'
 import { readEvents, countEvents } from './index.ts'
-import { sliceBatch, type EventBatch } from '../types.ts'
+import { sliceBatch, type Column, type EventBatch } from '../types.ts'
 import { hepTestDataDir } from '../testdata.ts'
 
 const DATA = hepTestDataDir()
@@ -54,18 +54,14 @@ describe('Parquet', () => {
       ])
       expect(await readParquetColumns(path)).toEqual(b)
       // row ranges across row-group boundaries
-      for (const [s, e] of [
-        [0, 1],
-        [998, 1003],
-        [999, 2001],
-        [2400, 2500],
-        [7, 7],
-      ]) {
+      for (const [s, e] of [[0, 1] as const, [998, 1003], [999, 2001], [2400, 2500], [7, 7]]) {
         expect(await readParquetColumns(path, { start: s, stop: e })).toEqual(sliceBatch(b, s, e))
       }
       const some = await readEvents(path, { columns: ['mu', 'n'], start: 10, stop: 20 })
       expect(Object.keys(some.columns)).toEqual(['mu', 'n'])
-      expect(some).toEqual(sliceBatch({ length: 2500, columns: { mu: b.columns.mu, n: b.columns.n } }, 10, 20))
+      expect(some).toEqual(
+        sliceBatch({ length: 2500, columns: { mu: b.columns.mu as Column, n: b.columns.n as Column } }, 10, 20),
+      )
     } finally {
       await rm(dir, { recursive: true, force: true })
     }

@@ -58,7 +58,7 @@ type Source = string | ArrayBuffer | Uint8Array
 
 function clean(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e)
-  const line = msg.split('\n')[0]
+  const line = msg.split('\n', 1)[0] ?? ''
   return line.length > 300 ? `${line.slice(0, 300)}...` : line
 }
 
@@ -284,8 +284,7 @@ export function batchToParquet(batch: EventBatch, opts: WriteParquetOptions = {}
   const schema: any[] = [{ name: 'root', num_children: names.length }]
   // biome-ignore lint/suspicious/noExplicitAny: the library returns untyped objects
   const columnData: any[] = []
-  for (const name of names) {
-    const c = batch.columns[name]
+  for (const [name, c] of Object.entries(batch.columns)) {
     if (isJagged(c)) {
       const t = c.values instanceof Float32Array ? 'FLOAT' : 'DOUBLE'
       schema.push(
@@ -295,10 +294,11 @@ export function batchToParquet(batch: EventBatch, opts: WriteParquetOptions = {}
       )
       const rows = new Array<number[]>(batch.length)
       for (let i = 0; i < batch.length; i++) {
-        const a = c.offsets[i]
-        const b = c.offsets[i + 1]
+        // the batch was validated: offsets has length + 1 entries, values the last offset
+        const a = c.offsets[i]!
+        const b = c.offsets[i + 1]!
         const r = new Array<number>(b - a)
-        for (let j = a; j < b; j++) r[j - a] = c.values[j]
+        for (let j = a; j < b; j++) r[j - a] = c.values[j]!
         rows[i] = r
       }
       columnData.push({ name, data: rows })

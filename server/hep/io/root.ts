@@ -103,7 +103,7 @@ type JsrootTree = any
 function clean(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e)
   // never pass on huge messages (minified source) or stacks
-  const line = msg.split('\n')[0]
+  const line = msg.split('\n', 1)[0] ?? ''
   return line.length > 300 ? `${line.slice(0, 300)}...` : line
 }
 
@@ -342,6 +342,8 @@ interface CacheEntry {
   bytes: number
 }
 
+// HEP_ROOT_CACHE_MB is declared (and checked at server start) in server/settings.ts, but read here
+// directly: the hep task runtime starts a process per partition and must not load zod to read it.
 let cacheLimit = Math.max(0, Number(process.env.HEP_ROOT_CACHE_MB ?? 256)) * 1024 * 1024
 let cacheBytes = 0
 const cache = new Map<string, CacheEntry>() // insertion order = LRU order
@@ -410,9 +412,10 @@ function cacheGet(key: string, start: number, stop: number): Column | undefined 
 
 function sliceColumn(c: Column, a: number, b: number): Column {
   if (isJagged(c)) {
-    const o0 = c.offsets[a]
+    // a <= b <= events: inside the length + 1 offsets
+    const o0 = c.offsets[a]!
     const offsets = new Int32Array(b - a + 1)
-    for (let i = a; i <= b; i++) offsets[i - a] = c.offsets[i] - o0
+    for (let i = a; i <= b; i++) offsets[i - a] = c.offsets[i]! - o0
     return { offsets, values: c.values.slice(o0, c.offsets[b]) }
   }
   return c.slice(a, b)
@@ -548,7 +551,10 @@ export async function readRootColumns(path: string, opts: ReadRootOptions): Prom
           pending.then(
             (cols) => {
               inFlight.delete(flightKey)
-              for (const m of missing) cachePut(`${metaKey}|${m.name}`, s0, e0, cols[m.name])
+              for (const m of missing) {
+                const c = cols[m.name]
+                if (c) cachePut(`${metaKey}|${m.name}`, s0, e0, c)
+              }
             },
             () => inFlight.delete(flightKey),
           )
@@ -557,6 +563,7 @@ export async function readRootColumns(path: string, opts: ReadRootOptions): Prom
       } else read = await readBranches(tree, path, opts.tree, missing, s0, e0)
       for (const m of missing) {
         const c = read[m.name]
+        if (!c) throw new RootIoError(`branch '${m.name}' was not read from ${basename(path)}`)
         // the cache keeps its own copy: callers may modify what they get
         cols.set(m.name, fileKey ? sliceColumn(c, start - s0, stop - s0) : c)
       }
@@ -618,9 +625,10 @@ async function readBranches(
       const row = entry - start
       if (row < 0 || row >= n) return
       const tgt = this.tgtobj
+      // keys has one entry per builder
       for (let i = 0; i < builders.length; i++) {
-        const bd = builders[i]
-        const v = tgt[keys[i]]
+        const bd = builders[i]!
+        const v = tgt[keys[i]!]
         if (bd.flat) bd.flat[row] = toNumber(v)
         else if (bd.offsets) {
           if (v !== null && v !== undefined && typeof v === 'object' && typeof v.length === 'number') pushValues(bd, v)
@@ -642,10 +650,10 @@ async function readBranches(
         const arrs = this.tgtarr
         let len = -1
         for (let i = 0; i < builders.length; i++) {
-          const src = arrs[keys[i]]
+          const src = arrs[keys[i]!]
           const row = entry - start
           const take = Math.min(src.length, n - row)
-          const dst = builders[i].flat!
+          const dst = builders[i]!.flat!
           for (let j = 0; j < take; j++) dst[row + j] = toNumber(src[j])
           len = take
         }

@@ -247,14 +247,17 @@ export function checkEnvironmentApplies(
   env: PlanEnvironment,
   raw: unknown,
   strategy: string,
+  strategyOverridden = false,
 ): void {
   if (env.type === 'shared-fs' || strategy !== 'local') return
   ctx.error(
     'environment-not-applied',
-    `a ${env.type} environment is unpacked by batch jobs; with strategy local the tasks would run with this host's software instead`,
+    `a ${env.type} environment is unpacked by batch jobs; with strategy local${strategyOverridden ? ' (given as an override)' : ''} the tasks would run with this host's software instead`,
     isObj(raw) ? ['execution', 'environment', 'type'] : ['execution', 'environment'],
     {
-      hint: 'use strategy: slurm or htcondor for a packed environment, or type: shared-fs (the default) to run here with the installed software',
+      hint: strategyOverridden
+        ? 'run it with --strategy slurm or htcondor (or without the override), or use type: shared-fs (the default) to run here with the installed software'
+        : 'use strategy: slurm or htcondor for a packed environment, or type: shared-fs (the default) to run here with the installed software',
     },
   )
 }

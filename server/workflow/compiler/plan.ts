@@ -114,6 +114,18 @@ export function sortProblems(ps: Problem[]): Problem[] {
   )
 }
 
+const hashInputs = new WeakMap<object, Obj>()
+
+/**
+ * The text `plan.hash` is the SHA-256 of (canonical JSON of the plan without `hash`), for a plan
+ * built by this compiler, else null: the composer's worker hashes it with the browser's native
+ * SHA-256 and sets `plan.hash`, instead of the lazy getter's pure-JS one.
+ */
+export function planHashInput(plan: ExecutionPlan): string | null {
+  const body = hashInputs.get(plan)
+  return body ? JSON.stringify(body) : null
+}
+
 /**
  * The plan object, keys in sorted order, with `hash` as an enumerable, memoised getter placed in
  * its sorted position: JSON.stringify, spreading, structuredClone-by-walk and superjson all see a
@@ -122,6 +134,7 @@ export function sortProblems(ps: Problem[]): Problem[] {
  */
 function withLazyHash(body: Obj): ExecutionPlan {
   const plan: Obj = {}
+  hashInputs.set(plan, body)
   let hash: string | null = null
   const keys = Object.keys(body)
   let placed = false

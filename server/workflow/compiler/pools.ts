@@ -6,7 +6,7 @@ import { BACKENDS, DASK_ONLY_CONFIG_KEYS } from '../catalog.ts'
 import { ExecutionSchema } from '../schema.ts'
 import type { Path, SourceContext } from '../source.ts'
 import { didYouMean } from '../suggest.ts'
-import type { Backend, OpSpec, PlanPool, PoolResources, Strategy } from '../types.ts'
+import type { Backend, CompileOptions, OpSpec, PlanPool, PoolResources, Strategy } from '../types.ts'
 import { tryParseDuration, tryParseMemory } from '../units.ts'
 import { validateWith } from '../zodmap.ts'
 import { asObj, COMMON_MAP, DEFAULT_RESOURCES, DURATION_HINT, isObj, MEMORY_HINT } from './state.ts'
@@ -35,6 +35,7 @@ export function normaliseExecution(
   ops: Record<string, OpSpec>,
   customModifiers: Map<string, { requiresGpu: boolean }>,
   forRun: boolean,
+  overrides: CompileOptions['overrides'] = undefined,
 ): { st: CompileState; ex: Obj } {
   const execution = js.execution
   if (execution !== undefined) {
@@ -59,10 +60,14 @@ export function normaliseExecution(
     }
   }
   const ex = asObj(execution)
-  const backend: Backend = (BACKENDS as readonly string[]).includes(ex.backend as string)
-    ? (ex.backend as Backend)
+  // an override (CLI, run dialog) counts as if written in the file: every check below sees it
+  const chosenBackend = overrides?.backend ?? ex.backend
+  const chosenStrategy = overrides?.strategy ?? ex.strategy
+  const backend: Backend = (BACKENDS as readonly string[]).includes(chosenBackend as string)
+    ? (chosenBackend as Backend)
     : 'local'
-  const strategy: Strategy = ex.strategy === 'slurm' || ex.strategy === 'htcondor' ? ex.strategy : 'local'
+  const strategy: Strategy =
+    chosenStrategy === 'slurm' || chosenStrategy === 'htcondor' ? (chosenStrategy as Strategy) : 'local'
   const config = asObj(ex.config)
 
   const st: CompileState = {

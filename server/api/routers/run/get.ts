@@ -3,7 +3,9 @@ import { z } from 'zod'
 import * as runs from '../../../execution/runs.ts'
 import { protectedProcedure } from '../../trpc.ts'
 import { id } from '../../schemas.ts'
+import { RunGetOutput } from './outputs.ts'
 
 export const runGet = protectedProcedure
   .input(z.object({ runId: id }).strict())
+  .output(RunGetOutput)
   .query(({ ctx, input }) => runs.getRun(ctx.db, input.runId))

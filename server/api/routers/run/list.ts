@@ -4,6 +4,7 @@ import * as runs from '../../../execution/runs.ts'
 import { RUN_STATES } from '../../../execution/types.ts'
 import { protectedProcedure } from '../../trpc.ts'
 import { id } from '../../schemas.ts'
+import { RunListOutput } from './outputs.ts'
 
 export const runList = protectedProcedure
   .input(
@@ -21,4 +22,5 @@ export const runList = protectedProcedure
       .strict()
       .optional(),
   )
+  .output(RunListOutput)
   .query(({ ctx, input }) => runs.listRuns(ctx.db, input ?? {}))

@@ -4,6 +4,7 @@ import { readRunLogLines } from '../../../execution/run-log.ts'
 import { TASK_STATES } from '../../../execution/types.ts'
 import { protectedProcedure } from '../../trpc.ts'
 import { id } from '../../schemas.ts'
+import { RunLogLinesOutput } from './outputs.ts'
 
 export const runLogLines = protectedProcedure
   .input(
@@ -17,4 +18,5 @@ export const runLogLines = protectedProcedure
       })
       .strict(),
   )
+  .output(RunLogLinesOutput)
   .query(({ ctx, input }) => readRunLogLines(ctx.db, input))

@@ -4,6 +4,7 @@ import * as runs from '../../../execution/runs.ts'
 import { TASK_STATES } from '../../../execution/types.ts'
 import { protectedProcedure } from '../../trpc.ts'
 import { id } from '../../schemas.ts'
+import { RunTasksOutput } from './outputs.ts'
 
 export const runTasks = protectedProcedure
   .input(
@@ -21,4 +22,5 @@ export const runTasks = protectedProcedure
       })
       .strict(),
   )
+  .output(RunTasksOutput)
   .query(({ ctx, input }) => runs.listTasks(ctx.db, input))

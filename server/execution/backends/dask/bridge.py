@@ -219,6 +219,124 @@ def _cr_reaper_send(st, line):
         pass
 
 
+# The worker helper: one long-lived node process per worker (runtime/worker-helper.mjs) that runs
+# module tasks (hep.* partitions) in-process. A module task started as `node runner.mjs --spec S`
+# would cost a node start and an import of the HEP runtime per partition; through the helper it
+# costs one JSON line. Commands and tasks that are not modules still run as their own process.
+
+def _cr_helper_argv(spec):
+    """[node, worker-helper.mjs] when this task is a module task run by the task runtime, else None"""
+    argv = spec.get('argv') or []
+    if os.environ.get('CONTROLROOM_DASK_HELPER') == '0' or len(argv) != 4 or argv[2] != '--spec':
+        return None
+    if os.path.basename(argv[1]) != 'runner.mjs':
+        return None
+    helper = os.path.join(os.path.dirname(argv[1]), 'worker-helper.mjs')
+    try:
+        with open(argv[3]) as f:
+            task = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not task.get('module') or not os.path.exists(helper):
+        return None
+    return [argv[0], helper]
+
+
+def _cr_helper(st, argv):
+    """the worker's helper process, started on first use (and again if it died)"""
+    import subprocess
+    h = st.get('helper')
+    if h is not None and h['proc'].poll() is None:
+        return h
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            start_new_session=True, close_fds=True)
+    h = {'proc': proc, 'waiters': {}, 'lock': threading.Lock()}
+
+    def read():
+        for raw in proc.stdout:
+            try:
+                m = json.loads(raw)
+            except ValueError:
+                continue
+            with h['lock']:
+                wt = h['waiters'].get(m.get('id'))
+            if wt is None:
+                continue
+            if m.get('event') == 'started':
+                wt['pid'] = m.get('pid')
+                wt['started'].set()
+            else:
+                wt['answer'] = m
+                wt['started'].set()
+                wt['done'].set()
+        # the helper is gone: every task still waiting on it ends
+        with h['lock']:
+            for wt in h['waiters'].values():
+                wt.setdefault('answer', {'event': 'failed', 'message': 'the worker helper process exited'})
+                wt['started'].set()
+                wt['done'].set()
+
+    threading.Thread(target=read, daemon=True).start()
+    st['helper'] = h
+    _cr_reaper_send(st, '+ %d' % proc.pid)
+    return h
+
+
+def _cr_helper_send(h, obj):
+    try:
+        h['proc'].stdin.write((json.dumps(obj) + '\n').encode())
+        h['proc'].stdin.flush()
+        return True
+    except Exception:
+        return False
+
+
+def _cr_run_in_helper(spec, st, argv, base, env, started):
+    import signal as _signal
+    tid = spec['taskId']
+    h = _cr_helper(st, argv)
+    wt = {'started': threading.Event(), 'done': threading.Event(), 'pid': None}
+    with h['lock']:
+        h['waiters'][tid] = wt
+    entry = {'helper': h, 'tid': tid, 'cancelled': False, 'killer': None, 'proc': None}
+    with st['lock']:
+        st['procs'][tid] = entry
+        cancelled_early = tid in st['tombstones']
+    try:
+        if not _cr_helper_send(h, {'op': 'run', 'id': tid, 'spec': spec['argv'][3], 'env': env,
+                                   'taskKey': env.get('CONTROLROOM_TASK_KEY')}):
+            return dict(base, exitCode=None, signal=None, timedOut=False, cancelled=False, started=False,
+                        error='the worker helper process is not running', durationMs=0)
+        if cancelled_early:
+            _cr_cancel_entry(entry, 0)
+        wt['started'].wait()
+        if wt['pid'] is not None:
+            try:
+                w = spec['_worker']
+                w.log_event(spec['topic'], dict(base, workerName=base['worker'], state='running', pid=wt['pid'],
+                                                key=spec.get('key'), ts=time.time()))
+            except Exception:
+                pass
+        wt['done'].wait()
+        a = wt.get('answer') or {}
+        if a.get('event') != 'done':
+            return dict(base, exitCode=None, signal=None, timedOut=False, cancelled=entry['cancelled'],
+                        started=wt['pid'] is not None, error=a.get('message'),
+                        durationMs=int((time.time() - started) * 1000))
+        r = a['result']
+        sig = r.get('signal')
+        return dict(base, pid=wt['pid'], exitCode=r.get('exitCode'),
+                    signal=getattr(_signal, sig, None) if isinstance(sig, str) else sig,
+                    timedOut=bool(r.get('timedOut')), cancelled=bool(r.get('cancelled')) or entry['cancelled'],
+                    started=True, durationMs=int((time.time() - started) * 1000), stderrTail=None, leftovers=0,
+                    inHelper=True)
+    finally:
+        with h['lock']:
+            h['waiters'].pop(tid, None)
+        with st['lock']:
+            st['procs'].pop(tid, None)
+
+
 def _cr_job_ids():
     env = os.environ
     out = {}
@@ -236,7 +354,7 @@ def _cr_worker_info(dask_worker=None):
     w = dask_worker
     ids = _cr_job_ids()
     return {
-        'pid': os.getpid(), 'host': socket.gethostname(),
+        'pid': os.getpid(), 'host': socket.gethostname(), 'hostCpus': os.cpu_count(),
         'jobId': ids.get('slurm') or ids.get('htcondor') or ids.get('job'),
         'jobIds': ids,
         'python': sys.executable,
@@ -267,6 +385,9 @@ def _cr_run_task(spec):
     env['CONTROLROOM_DASK_KEY'] = spec.get('key', '')
     for k in ('DASK_DISTRIBUTED__WORKER__DAEMON',):
         env.pop(k, None)
+    helper = _cr_helper_argv(spec)
+    if helper is not None:
+        return _cr_run_in_helper(dict(spec, _worker=w), st, helper, base, env, started)
     out_f = open(spec['stdout'], 'ab') if spec.get('stdout') else subprocess.DEVNULL
     err_f = open(spec['stderr'], 'ab') if spec.get('stderr') else tempfile.TemporaryFile()
     try:
@@ -340,6 +461,12 @@ def _cr_run_task(spec):
 
 
 def _cr_cancel_entry(entry, grace):
+    if entry.get('helper') is not None:
+        # a module task in the worker helper: the helper stops it (abort signal, then its process group)
+        h = entry['helper']
+        entry['cancelled'] = True
+        _cr_helper_send(h, {'op': 'cancel', 'id': entry['tid']})
+        return h['proc'].pid
     if entry['cancelled']:
         return entry['proc'].pid
     entry['cancelled'] = True

@@ -53,6 +53,8 @@ export interface BridgeWorker {
   nthreads: number | null
   memoryLimit: number | null
   resources: Record<string, number>
+  /** CPUs of the worker's host (once the worker answered) */
+  hostCpus?: number | null
   /** pool names from the worker's `pool.<name>` resources */
   pools: string[]
   pool: string | null

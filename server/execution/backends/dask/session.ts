@@ -227,6 +227,11 @@ export class DaskSession extends EventEmitter<DaskSessionEvents> {
     return !!cfgStr(this.cfg, 'scheduler_address', 'schedulerAddress')
   }
 
+  /** the workers connected to the scheduler now (with an existing scheduler: also other runs' workers) */
+  get connectedWorkers(): BridgeWorker[] {
+    return [...this.connected.values()]
+  }
+
   get pythonChoice(): PythonChoice | null {
     return this.python
   }

@@ -48,6 +48,8 @@ export interface ScriptTask {
   argv: string[]
   /** per-task environment */
   env?: Record<string, string>
+  /** a packed job's tasks (argv runs runtime/pack.mjs over their specs; taskId is the first) */
+  packed?: string[]
 }
 
 export interface JobSpec {
@@ -394,18 +396,25 @@ export function renderJobScript(
   // a raw token from a login shell would win over the staged BEARER_TOKEN_FILE (WLCG discovery order)
   L.push('unset BEARER_TOKEN')
   L.push('export CONTROLROOM_SLURM_JOB_ID="${SLURM_JOB_ID:-}"')
+  // a packed job's tasks each get their identifiers from their own spec (runtime/pack.mjs)
+  const taskLines = (t: ScriptTask, indent: string) =>
+    t.packed
+      ? [`${indent}# ${t.packed.length} tasks packed in this job: ${t.packed.join(' ')}`]
+      : [`${indent}export CONTROLROOM_TASK_ID=${shellQuote(t.taskId)}`, ...envLines(t.env, problems, pool, indent)]
   if (!isArray && spec.tasks[0]) {
     const t = spec.tasks[0]
-    L.push(`export CONTROLROOM_TASK_ID=${shellQuote(t.taskId)}`)
-    L.push(...envLines(t.env, problems, pool))
+    L.push(...taskLines(t, ''))
     L.push(`exec ${shellJoin(t.argv)}`)
   } else if (isArray) {
-    L.push('# one array element per task: SLURM_ARRAY_TASK_ID selects the task')
+    L.push(
+      spec.tasks.some((t) => t.packed)
+        ? '# one array element per task or pack of tasks: SLURM_ARRAY_TASK_ID selects it'
+        : '# one array element per task: SLURM_ARRAY_TASK_ID selects the task',
+    )
     L.push('case "${SLURM_ARRAY_TASK_ID:?this script runs as a job array}" in')
     spec.tasks.forEach((t, i) => {
       L.push(`  ${i})`)
-      L.push(`    export CONTROLROOM_TASK_ID=${shellQuote(t.taskId)}`)
-      L.push(...envLines(t.env, problems, pool, '    '))
+      L.push(...taskLines(t, '    '))
       L.push(`    exec ${shellJoin(t.argv)} ;;`)
     })
     L.push('  *) echo "controlroom: no task for array index $SLURM_ARRAY_TASK_ID" >&2; exit 64 ;;')
