@@ -156,6 +156,8 @@ test('Monaco follows the light and dark theme live, in the composer and the work
   page,
 }) => {
   test.setTimeout(90_000)
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
   const bg = (scope: string) =>
     page.evaluate(
       (sel) =>
@@ -204,4 +206,49 @@ analysis:
   await page.emulateMedia({ colorScheme: 'dark' })
   await expect.poll(() => bg('.monaco-diff-editor')).toBe('rgb(20, 23, 29)')
   await shot(page, 'diff-dark')
+  // switching themes and leaving the page disposes the diff cleanly (no uncaught Monaco error)
+  await page.goto('/runs')
+  await expect(page.getByTestId('runs-list')).toBeVisible()
+  expect(errors).toEqual([])
+})
+
+test('a new user at 900 px: the timeline span matches the header, the failure alert says the exit code once, the runs list fits', async ({
+  page,
+}) => {
+  test.setTimeout(90_000)
+  await page.setViewportSize({ width: 900, height: 1000 })
+  const { workflowId } = await saveWorkflow(
+    page.request,
+    `version: 1
+name: e2e-narrow-${STAMP}
+analysis:
+  stages:
+    - id: Select
+      op: shell
+      params: { command: "echo 'cut failed: no branch jet_pt' >&2; exit 3" }
+`,
+  )
+  await startFromUi(page, workflowId)
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'failed', { timeout: 40_000 })
+  // a run shorter than a second: the timeline's span says what the header's duration says
+  const header = (await page.getByTestId('run-duration').textContent()) ?? ''
+  expect(header).toMatch(/^\d+ ms$/)
+  await expect(page.getByTestId('gantt-span')).toHaveText(/^\d+ ms$/)
+  const span = Number((await page.getByTestId('gantt-span').textContent())!.replace(' ms', ''))
+  expect(Math.abs(span - Number(header.replace(' ms', '')))).toBeLessThanOrEqual(100)
+  const alert = page.getByTestId('failure-alert')
+  await expect(alert).toContainText('cut failed: no branch jet_pt')
+  const head = (await alert.locator('.fa-head').textContent()) ?? ''
+  expect(head.match(/exit code 3/g)).toHaveLength(1)
+
+  for (const theme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: theme })
+    await page.goto('/runs')
+    await expect(page.getByTestId('runs-list').locator('tbody tr').first()).toBeVisible()
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    )
+    expect(overflow, `the runs list scrolls sideways by ${overflow} px at 900 px (${theme})`).toBeLessThanOrEqual(0)
+    await shot(page, `runs-900-${theme}`)
+  }
 })

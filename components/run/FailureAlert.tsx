@@ -68,7 +68,8 @@ export function FailureAlert({
           Task <span data-testid="failure-task">{label}</span> {task.state}
         </strong>
         {exit ? <span data-testid="failure-exit"> · {exit}</span> : null}
-        {task.reason ? <span className="fa-reason"> · {task.reason}</span> : null}
+        {/* the reason is often the exit code itself ("exit code 3"): said once */}
+        {task.reason && task.reason !== exit ? <span className="fa-reason"> · {task.reason}</span> : null}
         {failed > 1 ? <span className="muted"> · {failed - 1} more failed</span> : null}
         <button type="button" onClick={() => onOpenLog(task.id, label)} data-testid="failure-open-log">
           open its log

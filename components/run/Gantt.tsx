@@ -184,7 +184,8 @@ export const Gantt = memo(function Gantt({
         <h2>Timeline</h2>
         <span className="muted">
           {tasks.length} task{tasks.length === 1 ? '' : 's'} started{truncated ? ' (first 10,000 shown)' : ''} ·{' '}
-          <span data-testid="gantt-span">{formatDuration(end - t0)}</span>
+          {/* the run's own span (as the header's duration); the plot is at least 1 s wide */}
+          <span data-testid="gantt-span">{formatDuration(Math.max(0, t1 - t0))}</span>
           {view ? (
             <span data-testid="gantt-window">
               {' '}

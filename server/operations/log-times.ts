@@ -152,6 +152,7 @@ export async function readTimedLog(
   fallback: { taskStart: number | null; lastAt?: number | null } = { taskStart: null },
 ): Promise<TimedChunk> {
   const chunk = await readLog(db, input)
+  if (chunk.size === 0) return { ...chunk, lines: [], continues: false, open: false }
   const file = await logFilePath(db, input.taskId, input.stream)
   const raw = Buffer.alloc(chunk.nextOffset - chunk.offset)
   let before = 10 // a newline: the chunk starts a line
