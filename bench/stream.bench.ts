@@ -11,9 +11,14 @@
  *  - every subscriber must receive every event of the run exactly once, in order (checked);
  *  - the CPU seconds the server and the viewers (this process: decoding) used meanwhile: on a
  *    loaded machine they tell where the time went.
+ * Then the live run page in Chromium (bench/streamPage.ts): frames per second while the events of a
+ * 10,000-task run (1,000 stages; and 1 stage) stream in, beside a 3-task run's, against 30/s.
+ * The load average is printed first and last: figures measured under load are indicative only.
  *   NEXT_DIST_DIR=.next-x npx tsx bench/stream.bench.ts     (or `npm run bench -- stream`)
- *   BENCH_STREAM_TASKS=5000,10000  BENCH_STREAM_VIEWERS=0,1,5,20  BENCH_STREAM_PEER=trpc|none
+ *   BENCH_STREAM_TASKS=5000,10000|none  BENCH_STREAM_VIEWERS=0,1,5,20  BENCH_STREAM_PEER=trpc|none
+ *   BENCH_STREAM_PAGE=none: no browser rows
  *   BENCH_STREAM_TRANSPORT=trpc: the main rows over tRPC too (a build without /api/events)
+ *   BENCH_STREAM_CPU_PROF=<dir>: the server's CPU profile (node --cpu-prof) is written there
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -21,12 +26,21 @@ import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { subscribeOverHttp, type SseSubscription } from '../server/execution/stream-client.ts'
+import { measureRunPage, openBrowser } from './streamPage.ts'
 
-const TASKS = (process.env.BENCH_STREAM_TASKS || '5000,10000').split(',').map(Number)
+const TASKS =
+  process.env.BENCH_STREAM_TASKS === 'none'
+    ? []
+    : (process.env.BENCH_STREAM_TASKS || '5000,10000').split(',').map(Number)
+/** the run page in Chromium (`none` skips it) */
+const PAGE = process.env.BENCH_STREAM_PAGE !== 'none'
+/** the run page's own workflows wait this long first, so the page is open before their tasks start */
+const PAGE_WARMUP_S = 8
 const VIEWERS = (process.env.BENCH_STREAM_VIEWERS || '0,1,5,20').split(',').map(Number)
 /** the transport of the main rows (`trpc` measures a build that has no /api/events) */
 const MAIN = process.env.BENCH_STREAM_TRANSPORT === 'trpc' ? ('trpc' as const) : ('events' as const)
 const PEER = process.env.BENCH_STREAM_PEER === 'none' ? null : ('trpc' as const)
+const CPU_PROF = process.env.BENCH_STREAM_CPU_PROF ? path.resolve(process.env.BENCH_STREAM_CPU_PROF) : null
 const RUN_TIMEOUT_MS = 10 * 60_000
 const TOKEN = 'bench-stream-token-0123456789'
 
@@ -76,6 +90,8 @@ async function startServer(): Promise<Server> {
       CONTROLROOM_TOKEN: TOKEN,
       DATABASE_URL: `file:${path.join(home, 'controlroom.db')}`,
       NODE_ENV: 'production',
+      // BENCH_STREAM_CPU_PROF=<dir>: the server's CPU profile (node --cpu-prof), written when it stops
+      ...(CPU_PROF ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${CPU_PROF}` } : {}),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
@@ -114,12 +130,15 @@ function serverCpuSeconds(s: Server): number {
   return ticks / 100
 }
 
-function stopServer(s: Server) {
+async function stopServer(s: Server) {
+  const exited = new Promise((res) => s.proc.once('exit', res))
   try {
     process.kill(-s.proc.pid!, 'SIGTERM')
   } catch {
     /* gone */
   }
+  // the server writes its CPU profile (BENCH_STREAM_CPU_PROF) as it exits
+  await Promise.race([exited, sleep(10_000)])
   rmSync(s.home, { recursive: true, force: true })
 }
 
@@ -140,10 +159,10 @@ async function trpc<T>(base: string, proc: string, input: unknown, method: 'GET'
   return body.result.data.json
 }
 
-function workflow(n: number): string {
+function workflow(n: number, warmupS = 5): string {
   const files = Array.from({ length: n }, (_, i) => `f${i}.root`).join(', ')
   return `version: 1
-name: bench-stream-${n}
+name: bench-stream-${n}-${warmupS}
 data:
   datasets:
     - name: files
@@ -152,11 +171,61 @@ analysis:
   stages:
     - id: Warmup
       op: shell
-      params: { command: "sleep 5" }
+      params: { command: "sleep ${warmupS}" }
     - id: Partitions
       op: noop
       needs: [Warmup]
       params: { partition: file, dataset: files }
+execution:
+  backend: local
+  strategy: local
+`
+}
+
+/** `chains` chains of `length` stages of `partitions` tasks each (the issue's 10,000-task run of many stages) */
+function chainsWorkflow(chains: number, length: number, partitions: number, warmupS: number): string {
+  const files = Array.from({ length: partitions }, (_, i) => `p${i}.root`).join(', ')
+  const stages = ['    - id: Warmup', '      op: shell', `      params: { command: "sleep ${warmupS}" }`]
+  for (let c = 0; c < chains; c++)
+    for (let k = 0; k < length; k++)
+      stages.push(
+        `    - id: c${c}s${k}`,
+        '      op: noop',
+        `      needs: [${k === 0 ? 'Warmup' : `c${c}s${k - 1}`}]`,
+        '      params: { partition: file, dataset: parts }',
+      )
+  return `version: 1
+name: bench-stream-chains-${chains}x${length}x${partitions}
+data:
+  datasets:
+    - name: parts
+      files: [${files}]
+analysis:
+  stages:
+${stages.join('\n')}
+execution:
+  backend: local
+  strategy: local
+`
+}
+
+/** the peer of the big pages: a run of 3 short shell tasks, one after the other */
+function smallWorkflow(warmupS: number): string {
+  return `version: 1
+name: bench-stream-small
+analysis:
+  stages:
+    - id: Warmup
+      op: shell
+      params: { command: "sleep ${warmupS}" }
+    - id: A
+      op: shell
+      needs: [Warmup]
+      params: { command: "sleep 1" }
+    - id: B
+      op: shell
+      needs: [A]
+      params: { command: "sleep 1" }
 execution:
   backend: local
   strategy: local
@@ -330,8 +399,55 @@ export async function benchStream(): Promise<string[]> {
         console.error(`[stream bench] ${lines[lines.length - 1]}`)
       }
     }
+    if (PAGE) lines.push(...(await benchRunPage(s)))
+    lines.push(
+      '',
+      `load average at the end ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}: figures measured under load are indicative only`,
+    )
   } finally {
-    stopServer(s)
+    await stopServer(s)
+  }
+  return lines
+}
+
+/** the live run page in Chromium: frames per second while a run's events stream in */
+async function benchRunPage(s: Server): Promise<string[]> {
+  const lines = [
+    '',
+    'run page in Chromium, live: frames/s while the events stream (first count change -> run end on the page)',
+    'run                          frames/s  vs 3-task run  vs 30/s target  worst frame  long tasks (>50 ms)  window   DOM elements',
+  ]
+  const runs: [string, string][] = [
+    ['3 tasks', smallWorkflow(PAGE_WARMUP_S)],
+    ['10,000 tasks, 1,000 stages', chainsWorkflow(20, 50, 10, PAGE_WARMUP_S)],
+    ['10,000 tasks, 1 stage', workflow(10_000, PAGE_WARMUP_S)],
+  ]
+  const { browser, page } = await openBrowser(s.base, TOKEN)
+  try {
+    let peer = Number.NaN
+    for (const [label, yaml] of runs) {
+      const saved = await trpc<{ version: { id: string } }>(
+        s.base,
+        'workflow.saveVersion',
+        { yaml, message: 'bench' },
+        'POST',
+      )
+      const cpu0 = serverCpuSeconds(s)
+      const { runId } = await trpc<{ runId: string }>(s.base, 'run.start', { versionId: saved.version.id }, 'POST')
+      const f = await measureRunPage(page, s.base, runId, RUN_TIMEOUT_MS)
+      if (label === '3 tasks') peer = f.fps
+      lines.push(
+        `${label.padEnd(29)}${f.fps.toFixed(1).padEnd(10)}${`${(f.fps / peer).toFixed(2)}x`.padEnd(15)}${`${(f.fps / 30).toFixed(2)}x`.padEnd(16)}` +
+          `${ms(f.worstFrameMs).padEnd(13)}${`${f.longTasks}, ${ms(f.longTaskMs)}`.padEnd(21)}${`${(f.windowMs / 1000).toFixed(1)} s`.padEnd(9)}${f.domNodes}` +
+          ` (server CPU ${(serverCpuSeconds(s) - cpu0).toFixed(1)} s)`,
+      )
+      console.error(`[stream bench] ${lines[lines.length - 1]}`)
+    }
+  } finally {
+    await browser.close()
   }
   return lines
 }

@@ -8,7 +8,8 @@
  *  - the mouse wheel over the DAG scrolls the page and leaves the zoom alone;
  *  - a re-run's timeline spans the re-run, as its header's duration does;
  *  - a finished Dask run shows its workers `gone` in the Dask panel as in the workers panel;
- *  - the runs list follows the event stream (a new run appears and finishes) and does not poll.
+ *  - the runs list follows the event stream (a new run appears and finishes) and does not poll;
+ *  - the home page's "running now" follows the same stream (a run appears and leaves) and does not poll.
  * Screenshots go to test-results/screenshots/.
  */
 import fs from 'node:fs'
@@ -327,4 +328,36 @@ test('the timeline zooms, pans and labels its axis from the run start', async ({
   // lanes per pool and worker, labelled
   await expect(page.locator('[data-testid="gantt"] .gantt-pool')).toHaveCount(1)
   expect(await page.locator('[data-testid="gantt"] .gantt-lane').count()).toBeGreaterThan(0)
+})
+
+test('the home page follows the event stream: a run appears and leaves "running now" without polling', async ({
+  page,
+}) => {
+  test.setTimeout(90_000)
+  const { versionId } = await saveWorkflow(
+    page.request,
+    `version: 1\nname: e2e-overview-live-${STAMP}\nanalysis:\n  stages:\n    - id: Wait\n      op: shell\n      params: { command: "sleep 3" }\n`,
+  )
+  const reads: number[] = []
+  page.on('request', (r) => {
+    if (r.url().includes('/api/trpc/') && r.url().includes('overview.runs')) reads.push(Date.now())
+  })
+  await page.goto('/')
+  await expect(page.getByTestId('overview')).toHaveAttribute('data-stream', 'live')
+  // idle: no re-read while nothing moves (it used to poll every 10 s; the credentials' time left is
+  // re-read once a minute, so at most one read in the window)
+  await page.waitForTimeout(2000)
+  const idleFrom = reads.length
+  await page.waitForTimeout(8000)
+  expect(reads.length - idleFrom, 'overview.runs reads while no run moves').toBeLessThanOrEqual(1)
+  const res = await page.request.post('/api/trpc/run.start', {
+    data: { json: { versionId } },
+    headers: { 'content-type': 'application/json' },
+  })
+  expect(res.ok(), await res.text()).toBe(true)
+  const runId = ((await res.json()) as { result: { data: { json: { runId: string } } } }).result.data.json.runId
+  // told by the stream within a second or two; a once-a-minute read could not do it in time
+  const card = page.locator(`[data-testid="ov-active-run"][data-run="${runId}"]`)
+  await expect(card).toBeVisible({ timeout: 15_000 })
+  await expect(card).toHaveCount(0, { timeout: 30_000 })
 })

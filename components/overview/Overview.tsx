@@ -2,13 +2,16 @@
 /**
  * The control room (home page): what runs now, what failed and where, the cluster as each site
  * sees it beside the pools our workflows ask for, and the credentials' time left. Live: the page
- * listens to the shared event stream of all runs (`run.events`, the run page's stream) and refetches
- * the runs at most every RUNS_MS while events arrive (and every IDLE_MS without: a missed event
- * cannot leave the page stale); the batch systems (cached 5 s on the server) every CLUSTER_MS.
+ * listens to the summary stream of every run (`/api/events?summary=1`: the runs each batch of events
+ * touched, a few hundred bytes however big the batch) and re-reads the runs at most every RUNS_MS
+ * while events arrive, and once whenever the stream (re)opens (what happened while it was closed).
+ * No polling while the stream is live, except the credentials' time left every CREDS_MS (nothing on
+ * the stream tells it); without the stream, every IDLE_MS. The batch systems (cached 5 s on the
+ * server) every CLUSTER_MS.
  */
 import { useEffect, useRef } from 'react'
 import { useQuery } from '@tanstack/react-query'
-import { useSubscription } from '@trpc/tanstack-react-query'
+import { useEventStream } from '~/components/run/useEventStream'
 import { useTRPC } from '~/components/trpc/client'
 import { ActiveRuns } from './ActiveRuns'
 import { ClusterPanel } from './ClusterPanel'
@@ -18,11 +21,16 @@ import './overview.css'
 
 const RUNS_MS = 1000
 const IDLE_MS = 10_000
+const CREDS_MS = 60_000
 const CLUSTER_MS = 10_000
 
 export function Overview() {
   const trpc = useTRPC()
-  const runs = useQuery({ ...trpc.overview.runs.queryOptions({ failures: 8 }), refetchInterval: IDLE_MS })
+  const streamLive = useRef(false)
+  const runs = useQuery({
+    ...trpc.overview.runs.queryOptions({ failures: 8 }),
+    refetchInterval: () => (streamLive.current ? CREDS_MS : IDLE_MS),
+  })
   const refetch = useRef(runs.refetch)
   refetch.current = runs.refetch
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null)
@@ -32,23 +40,18 @@ export function Overview() {
     },
     [],
   )
-  useSubscription(
-    trpc.run.events.subscriptionOptions(
-      { runId: null },
-      {
-        onData: () => {
-          // a burst of events is one refetch
-          pending.current ??= setTimeout(() => {
-            pending.current = null
-            void refetch.current()
-          }, RUNS_MS)
-        },
-      },
-    ),
-  )
+  // a burst of events is one re-read
+  const soon = () => {
+    pending.current ??= setTimeout(() => {
+      pending.current = null
+      void refetch.current()
+    }, RUNS_MS)
+  }
+  const stream = useEventStream({ runId: null, after: null, summary: true, onOpen: soon, onMessage: soon })
+  streamLive.current = stream.status === 'live'
   const cluster = useQuery({ ...trpc.overview.cluster.queryOptions(), refetchInterval: CLUSTER_MS })
   return (
-    <div className="overview" data-testid="overview">
+    <div className="overview" data-testid="overview" data-stream={stream.status}>
       <section className="ov-section" aria-labelledby="ov-running">
         <h2 id="ov-running">Running now</h2>
         {runs.data ? (
