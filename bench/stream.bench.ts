@@ -81,7 +81,12 @@ async function startServer(): Promise<Server> {
     throw new Error(`no production build in ${dist}: run \`NEXT_DIST_DIR=${dist} npx next build\` first`)
   const port = await freePort()
   const home = mkdtempSync(path.join(os.tmpdir(), 'cr-bench-stream-'))
-  const proc = spawn('npx', ['next', 'start', '-p', String(port), '-H', '127.0.0.1'], {
+  const args = ['start', '-p', String(port), '-H', '127.0.0.1']
+  // BENCH_STREAM_CPU_PROF=<dir>: the server's CPU profile (node --cpu-prof; not allowed in NODE_OPTIONS)
+  const [cmd, argv] = CPU_PROF
+    ? [process.execPath, ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, 'node_modules/next/dist/bin/next', ...args]]
+    : ['npx', ['next', ...args]]
+  const proc = spawn(cmd, argv, {
     env: {
       ...process.env,
       NEXT_DIST_DIR: dist,
@@ -90,8 +95,6 @@ async function startServer(): Promise<Server> {
       CONTROLROOM_TOKEN: TOKEN,
       DATABASE_URL: `file:${path.join(home, 'controlroom.db')}`,
       NODE_ENV: 'production',
-      // BENCH_STREAM_CPU_PROF=<dir>: the server's CPU profile (node --cpu-prof), written when it stops
-      ...(CPU_PROF ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${CPU_PROF}` } : {}),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,

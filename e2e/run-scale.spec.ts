@@ -9,12 +9,16 @@
  *  - a re-run's timeline spans the re-run, as its header's duration does;
  *  - a finished Dask run shows its workers `gone` in the Dask panel as in the workers panel;
  *  - the runs list follows the event stream (a new run appears and finishes) and does not poll;
- *  - the home page's "running now" follows the same stream (a run appears and leaves) and does not poll.
+ *  - the home page's "running now" follows the same stream (a run appears and leaves) and does not poll;
+ *  - 20 concurrent subscribers of /api/events (5 joining late, 1 reconnecting from its last id) each
+ *    receive every event of a 2,000-task run exactly once and in order.
  * Screenshots go to test-results/screenshots/.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
+import { subscribeOverHttp, type SseSubscription } from '../server/execution/stream-client'
+import { E2E_TOKEN } from './auth-state'
 import { saveWorkflow, startFromUi } from './runs'
 
 const SHOTS = path.join('test-results', 'screenshots')
@@ -360,4 +364,73 @@ test('the home page follows the event stream: a run appears and leaves "running 
   const card = page.locator(`[data-testid="ov-active-run"][data-run="${runId}"]`)
   await expect(card).toBeVisible({ timeout: 15_000 })
   await expect(card).toHaveCount(0, { timeout: 30_000 })
+})
+
+test('20 concurrent subscribers of /api/events each receive every event exactly once, in order', async ({
+  page,
+  baseURL,
+}) => {
+  test.setTimeout(180_000)
+  const files = Array.from({ length: 2000 }, (_, i) => `f${i}.root`).join(', ')
+  const { versionId } = await saveWorkflow(
+    page.request,
+    `version: 1\nname: e2e-subscribers-${STAMP}\ndata:\n  datasets:\n    - name: files\n      files: [${files}]\n` +
+      `analysis:\n  stages:\n    - id: Warmup\n      op: shell\n      params: { command: "sleep 2" }\n` +
+      `    - id: Parts\n      op: noop\n      needs: [Warmup]\n      params: { partition: file, dataset: files }\n`,
+  )
+  const res = await page.request.post('/api/trpc/run.start', {
+    data: { json: { versionId } },
+    headers: { 'content-type': 'application/json' },
+  })
+  expect(res.ok(), await res.text()).toBe(true)
+  const runId = ((await res.json()) as { result: { data: { json: { runId: string } } } }).result.data.json.runId
+  const received: number[][] = Array.from({ length: 20 }, () => [])
+  let coalesced = 0
+  let finalId = 0
+  const open = (i: number, after: number) =>
+    subscribeOverHttp({
+      baseUrl: baseURL!,
+      runId,
+      lastEventId: after,
+      headers: { authorization: `Bearer ${E2E_TOKEN}` },
+      onMessage: (m) => {
+        if (m.coalesced) coalesced++
+        for (const e of m.events) {
+          received[i]!.push(e.id)
+          if (e.type === 'run.state' && e.payload.to === 'succeeded') finalId = e.id
+        }
+      },
+    })
+  const subs: SseSubscription[] = []
+  for (let i = 0; i < 15; i++) subs[i] = open(i, 0)
+  await expect.poll(() => received[0]!.length, { timeout: 60_000 }).toBeGreaterThan(1000)
+  for (let i = 15; i < 20; i++) subs[i] = open(i, 0)
+  // one subscriber drops its connection and comes back from the last event id it received
+  await expect.poll(() => received[3]!.length, { timeout: 60_000 }).toBeGreaterThan(2500)
+  subs[3]!.close()
+  await subs[3]!.done
+  subs[3] = open(3, received[3]![received[3]!.length - 1]!)
+  await expect.poll(() => finalId, { timeout: 120_000 }).toBeGreaterThan(0)
+  // the reference: the whole run read afterwards from the store (a catch-up from event 0)
+  const all: number[] = []
+  const reference = subscribeOverHttp({
+    baseUrl: baseURL!,
+    runId,
+    lastEventId: 0,
+    headers: { authorization: `Bearer ${E2E_TOKEN}` },
+    onMessage: (m) => all.push(...m.events.map((e) => e.id)),
+  })
+  await expect.poll(() => all[all.length - 1] ?? 0, { timeout: 60_000 }).toBeGreaterThanOrEqual(finalId)
+  const last = all[all.length - 1]!
+  await expect.poll(() => received.filter((r) => r[r.length - 1] === last).length, { timeout: 60_000 }).toBe(20)
+  for (const s of [...subs, reference]) s.close()
+  await Promise.all([...subs, reference].map((s) => s.done))
+  expect(coalesced, 'nobody fell behind').toBe(0)
+  // at least queued, running and succeeded of every partition
+  expect(all.length).toBeGreaterThanOrEqual(3 * 2000)
+  for (let i = 1; i < all.length; i++) expect(all[i]!).toBeGreaterThan(all[i - 1]!)
+  for (const [i, ids] of received.entries()) {
+    expect(subs[i]!.error, `subscriber ${i}`).toBeNull()
+    expect(ids, `subscriber ${i}`).toEqual(all)
+  }
 })
