@@ -5,7 +5,7 @@
  */
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
-import { useState } from 'react'
+import { useMemo, useState } from 'react'
 import { useMutation } from '@tanstack/react-query'
 import { useTRPC, useTRPCClient } from '~/components/trpc/client'
 import { FINISHED_RUN_STATES, formatDuration, formatTime, shortId, STATE_COLORS, TASK_STATE_ORDER } from './aggregate'
@@ -44,6 +44,17 @@ export function RunHeader({ detail, live, counts, now, stream, selectedStage, on
   const run = detail.run
   const [message, setMessage] = useState<{ kind: 'error' | 'info'; text: string } | null>(null)
   const [rerunStage, setRerunStage] = useState<string>('')
+  // the same elements while the stages are the same: React skips them when the counts re-render the
+  // header (a run of 1,000 stages has 1,000 options)
+  const stageOptions = useMemo(
+    () =>
+      detail.stages.map((s) => (
+        <option key={s.id} value={s.id}>
+          {s.id}
+        </option>
+      )),
+    [detail.stages],
+  )
   const finished = FINISHED_RUN_STATES.has(live.runState)
   const failedCount = (counts.failed ?? 0) + (counts.lost ?? 0)
   const total = Object.values(counts).reduce((a, b) => a + b, 0)
@@ -156,11 +167,7 @@ export function RunHeader({ detail, live, counts, now, stream, selectedStage, on
               data-testid="rerun-stage"
             >
               <option value="">re-run from…</option>
-              {detail.stages.map((s) => (
-                <option key={s.id} value={s.id}>
-                  {s.id}
-                </option>
-              ))}
+              {stageOptions}
             </select>
             <button
               type="button"

@@ -38,7 +38,7 @@ export function RunPage({ runId }: { runId: string }) {
   const now = useNow(active)
   const [filters, setFilters] = useState<TaskFilters>(EMPTY_FILTERS)
   const [selected, setSelected] = useState<{ id: string; label: string } | null>(null)
-  const timeline = useTimeline(runId, live, active)
+  const timeline = useTimeline(runId, live, active, now)
   const [startWarnings, setStartWarnings] = useState<ReturnType<typeof takeStartWarnings>>([])
   useEffect(() => setStartWarnings(takeStartWarnings(runId)), [runId])
 

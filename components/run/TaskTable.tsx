@@ -8,7 +8,7 @@
  * it ends. The columns have fixed widths (`table-layout: fixed`): the table scrolls inside its panel,
  * never the page, and the actions column stays in view.
  */
-import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react'
+import { memo, type ReactNode, useEffect, useMemo, useRef, useState } from 'react'
 import { keepPreviousData, useMutation, useQuery } from '@tanstack/react-query'
 import { useVirtualizer } from '@tanstack/react-virtual'
 import { useTRPC, useTRPCClient } from '~/components/trpc/client'
@@ -17,8 +17,8 @@ import { formatDuration, formatTime, shortId, STATE_COLORS, TASK_STATE_ORDER } f
 import type { LiveState } from './liveState'
 import {
   EMPTY_FILTERS,
+  createTaskMerger,
   filterAndSort,
-  mergeTask,
   profileSummary,
   type TaskFilters,
   type TaskSort,
@@ -95,10 +95,8 @@ export function TaskTable({
   const [actionError, setActionError] = useState<string | null>(null)
   const q = useTaskRows(runId, active)
 
-  const merged = useMemo(
-    () => (q.data ?? []).map((r, i) => mergeTask(r, live.tasks.get(r.id), now, i)),
-    [q.data, live.tasks, now],
-  )
+  const [merge] = useState(createTaskMerger)
+  const merged = useMemo(() => merge(q.data ?? [], live.tasks, now), [merge, q.data, live.tasks, now])
   const rows = useMemo(() => filterAndSort(merged, filters), [merged, filters])
   const total = merged.length
 
@@ -116,6 +114,23 @@ export function TaskTable({
   )
 
   const set = (patch: Partial<TaskFilters>) => onFilters({ ...filters, ...patch })
+  // one object for every row, its methods calling this render's handlers: a row is drawn again only
+  // when its task, colour, selection or the busy flag changed (TaskRow is memoised)
+  const handlers = useRef<RowActions>(null as unknown as RowActions)
+  handlers.current = {
+    select: (t) => onSelectTask(t.id === selectedTaskId ? null : t.id, t),
+    openLog: (t) => onSelectTask(t.id, t),
+    worker: (id) => set({ worker: id }),
+    cancel: (t) => cancelTask.mutate({ taskId: t.id }),
+    retry: (t) => retryTask.mutate({ taskId: t.id }),
+  }
+  const [actions] = useState<RowActions>(() => ({
+    select: (t) => handlers.current.select(t),
+    openLog: (t) => handlers.current.openLog(t),
+    worker: (id) => handlers.current.worker(id),
+    cancel: (t) => handlers.current.cancel(t),
+    retry: (t) => handlers.current.retry(t),
+  }))
   const toggleSort = (asc: TaskSort, desc: TaskSort | null = null) =>
     set({ sort: filters.sort === asc ? (desc ?? 'index') : filters.sort === desc ? 'index' : asc })
   const arrow = (asc: TaskSort, desc: TaskSort | null = null) =>
@@ -279,11 +294,7 @@ export function TaskTable({
                   t={t}
                   color={colors[t.pool]}
                   selected={t.id === selectedTaskId}
-                  onSelect={() => onSelectTask(t.id === selectedTaskId ? null : t.id, t)}
-                  onOpenLog={() => onSelectTask(t.id, t)}
-                  onWorker={(id) => set({ worker: id })}
-                  onCancel={() => cancelTask.mutate({ taskId: t.id })}
-                  onRetry={() => retryTask.mutate({ taskId: t.id })}
+                  actions={actions}
                   busy={cancelTask.isPending || retryTask.isPending}
                 />
               )
@@ -361,19 +372,23 @@ function SortButton({
   )
 }
 
+interface RowActions {
+  select(t: TaskView): void
+  openLog(t: TaskView): void
+  worker(id: string): void
+  cancel(t: TaskView): void
+  retry(t: TaskView): void
+}
+
 interface TaskRowProps {
   t: TaskView
   color: string | undefined
   selected: boolean
   busy: boolean
-  onSelect(): void
-  onOpenLog(): void
-  onWorker(id: string): void
-  onCancel(): void
-  onRetry(): void
+  actions: RowActions
 }
 
-function TaskRow({ t, color, selected, busy, onSelect, onOpenLog, onWorker, onCancel, onRetry }: TaskRowProps) {
+const TaskRow = memo(function TaskRow({ t, color, selected, busy, actions }: TaskRowProps) {
   const p = profileSummary(t.metrics)
   return (
     <tr
@@ -381,7 +396,7 @@ function TaskRow({ t, color, selected, busy, onSelect, onOpenLog, onWorker, onCa
       data-state={t.state}
       data-stage={t.stageId}
       className={selected ? 'is-selected' : undefined}
-      onClick={onSelect}
+      onClick={() => actions.select(t)}
       style={{ height: ROW_PX }}
     >
       <td title={t.id}>
@@ -411,7 +426,7 @@ function TaskRow({ t, color, selected, busy, onSelect, onOpenLog, onWorker, onCa
             title="only this worker's tasks"
             onClick={(e) => {
               e.stopPropagation()
-              onWorker(t.workerId ?? '')
+              actions.worker(t.workerId ?? '')
             }}
           >
             {shortId(t.workerId, 6)}
@@ -443,16 +458,21 @@ function TaskRow({ t, color, selected, busy, onSelect, onOpenLog, onWorker, onCa
       {/** biome-ignore lint/a11y/useKeyWithClickEvents: stops a click on the buttons from selecting the row; the buttons take the keys */}
       <td className="tt-actions" onClick={(e) => e.stopPropagation()}>
         <div className="tt-actions-in">
-          <button type="button" onClick={onOpenLog} data-testid={`task-log-open-${t.id}`} title="Show the log">
+          <button
+            type="button"
+            onClick={() => actions.openLog(t)}
+            data-testid={`task-log-open-${t.id}`}
+            title="Show the log"
+          >
             log
           </button>
           {t.state === 'pending' || t.state === 'queued' || t.state === 'running' || t.state === 'retrying' ? (
-            <button type="button" onClick={onCancel} disabled={busy} title="Cancel this task">
+            <button type="button" onClick={() => actions.cancel(t)} disabled={busy} title="Cancel this task">
               cancel
             </button>
           ) : null}
           {t.state === 'failed' || t.state === 'lost' || t.state === 'cancelled' ? (
-            <button type="button" onClick={onRetry} disabled={busy} title="Retry this task">
+            <button type="button" onClick={() => actions.retry(t)} disabled={busy} title="Retry this task">
               retry
             </button>
           ) : null}
@@ -460,4 +480,4 @@ function TaskRow({ t, color, selected, busy, onSelect, onOpenLog, onWorker, onCa
       </td>
     </tr>
   )
-}
+})

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { aggregateState, countTotal, formatDuration, progressOf, sumCounts } from './aggregate'
+import { aggregateState, countTotal, formatDuration, formatTime, progressOf, sumCounts } from './aggregate'
 
 describe('aggregateState', () => {
   it('is pending for a stage without tasks or with only pending tasks', () => {
@@ -51,5 +51,17 @@ describe('formatDuration', () => {
     expect(formatDuration(42_000)).toBe('42 s')
     expect(formatDuration(184_000)).toBe('3 min 04 s')
     expect(formatDuration(2 * 3600_000 + 5 * 60_000)).toBe('2 h 05 min')
+  })
+})
+
+describe('formatTime', () => {
+  it('shows the time of day for today, the date too for another day, a dash for nothing', () => {
+    const now = new Date()
+    now.setHours(9, 5, 7, 0)
+    expect(formatTime(now)).toMatch(/^09:05:07$/)
+    const earlier = new Date(2020, 0, 2, 13, 4, 5)
+    expect(formatTime(earlier.getTime())).toMatch(/^2020-01-0[12] 13:04:05$/)
+    expect(formatTime(null)).toBe('–')
+    expect(formatTime('not a date')).toBe('–')
   })
 })

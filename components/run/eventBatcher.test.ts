@@ -53,3 +53,34 @@ describe('createEventBatcher', () => {
     expect(out).toEqual([[1]])
   })
 })
+
+describe('hold and release', () => {
+  it('hands nothing over while held; then what waited goes as one batch after the interval', () => {
+    const flushes: { at: number; ids: number[] }[] = []
+    const b = createEventBatcher<{ id: number }>((evs) => flushes.push({ at: Date.now(), ids: evs.map((e) => e.id) }))
+    const start = Date.now()
+    b.push(ids(1, 10))
+    vi.advanceTimersByTime(0)
+    expect(flushes).toHaveLength(1)
+    b.hold()
+    for (let m = 0; m < 10; m++) {
+      b.push(ids(11 + m * 10, 20 + m * 10))
+      vi.advanceTimersByTime(100)
+    }
+    expect(flushes).toHaveLength(1)
+    expect(b.pending()).toBe(100)
+    b.release()
+    vi.advanceTimersByTime(0)
+    expect(flushes).toHaveLength(2)
+    expect(flushes[1].ids).toEqual(ids(11, 110).map((e) => e.id))
+    expect(flushes[1].at - start).toBeGreaterThanOrEqual(1000)
+    // a flush asked for while held (e.g. on unmount) waits too
+    b.hold()
+    b.push(ids(111, 111))
+    b.flush()
+    expect(flushes).toHaveLength(2)
+    b.release()
+    vi.advanceTimersByTime(200)
+    expect(flushes[2].ids).toEqual([111])
+  })
+})

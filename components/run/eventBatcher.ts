@@ -3,6 +3,10 @@
  * burst of thousands of task transitions is one React update, not one per event or per SSE message.
  * Events are de-duplicated by id inside the buffer and against everything already flushed, and
  * flushed in id order. Timers are injectable (tests).
+ *
+ * `hold()` ... `release()`: the consumer is still busy with the last batch (a page rendering it);
+ * nothing is handed over meanwhile and what arrives waits in the buffer, so a page slower than
+ * `intervalMs` gets fewer, larger batches instead of a queue of renders.
  */
 
 export interface BatchedEvent {
@@ -24,6 +28,10 @@ export interface EventBatcher<E extends BatchedEvent> {
   pending(): number
   /** the highest id handed over so far */
   lastFlushedId(): number
+  /** hand nothing over until release() */
+  hold(): void
+  /** hand over again (what waits goes after the interval since the last flush) */
+  release(): void
   dispose(): void
 }
 
@@ -40,13 +48,14 @@ export function createEventBatcher<E extends BatchedEvent>(
   let lastFlushAt = -Infinity
   let flushedId = -Infinity
   let disposed = false
+  let held = false
 
   function flush() {
     if (timer !== null) {
       clearTimer(timer)
       timer = null
     }
-    if (buffer.size === 0) return
+    if (buffer.size === 0 || held) return
     const out = [...buffer.values()].sort((a, b) => a.id - b.id)
     buffer = new Map()
     lastFlushAt = now()
@@ -55,7 +64,7 @@ export function createEventBatcher<E extends BatchedEvent>(
   }
 
   function schedule() {
-    if (timer !== null || disposed) return
+    if (timer !== null || disposed || held) return
     const wait = Math.max(0, lastFlushAt + interval - now())
     timer = setTimer(() => {
       timer = null
@@ -72,6 +81,13 @@ export function createEventBatcher<E extends BatchedEvent>(
     flush,
     pending: () => buffer.size,
     lastFlushedId: () => flushedId,
+    hold() {
+      held = true
+    },
+    release() {
+      held = false
+      if (buffer.size) schedule()
+    },
     dispose() {
       disposed = true
       if (timer !== null) clearTimer(timer)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { EMPTY_FILTERS, filterAndSort, mergeTask, profileSummary, type TaskView } from './taskRows'
+import { createTaskMerger, EMPTY_FILTERS, filterAndSort, mergeTask, profileSummary, type TaskView } from './taskRows'
 import type { RunTaskRow } from './types'
 
 function row(id: string, patch: Partial<RunTaskRow> = {}): RunTaskRow {
@@ -90,5 +90,47 @@ describe('task rows', () => {
 
   it('prints the profile with the one byte formatter', () => {
     expect(profileSummary({ peakRssBytes: 1536 * 1024, wallMs: 1200 }).text).toBe('wall 1.2 s · peak 1.5 MiB')
+  })
+})
+
+describe('createTaskMerger', () => {
+  const patch = (id: string, state: string, eventId: number, startedAt: number | null = null) => ({
+    id,
+    eventId,
+    stage: 'S',
+    pool: 'default',
+    state,
+    attempt: 0,
+    workerId: null,
+    reason: null,
+    exitCode: null,
+    durationMs: null,
+    startedAt,
+    finishedAt: null,
+  })
+
+  it('keeps the view of a task whose row and patch did not change; merges changed and running ones again', () => {
+    const merge = createTaskMerger()
+    const rows = [row('a'), row('b'), row('c')]
+    const first = merge(rows, new Map(), 1000)
+    expect(first.map((t) => t.state)).toEqual(['pending', 'pending', 'pending'])
+    const patches = new Map([
+      ['b', patch('b', 'running', 5, 500)],
+      ['c', patch('c', 'queued', 6)],
+    ])
+    const second = merge(rows, patches, 2000)
+    expect(second[0]).toBe(first[0])
+    expect(second[1]).not.toBe(first[1])
+    expect(second[1]).toMatchObject({ state: 'running', durationMs: 1500 })
+    expect(second[2]).toMatchObject({ state: 'queued' })
+    // the clock moves: only the running task is merged again (its duration grows)
+    const third = merge(rows, patches, 3000)
+    expect(third[0]).toBe(first[0])
+    expect(third[2]).toBe(second[2])
+    expect(third[1]).toMatchObject({ durationMs: 2500 })
+    // a re-read of the rows (new objects) merges them again, with the patches laid over
+    const reread = merge([row('a'), row('b'), row('c')], patches, 3000)
+    expect(reread[0]).not.toBe(first[0])
+    expect(reread.map((t) => t.state)).toEqual(['pending', 'running', 'queued'])
   })
 })

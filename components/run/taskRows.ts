@@ -99,6 +99,46 @@ export function mergeTask(row: RunTaskRow, p: LiveTaskPatch | undefined, now: nu
   }
 }
 
+/**
+ * mergeTask over every row, keeping the view of a task whose row and streamed patch did not change
+ * (a running task's duration follows `now`: it is merged again). On a live page of 10,000 tasks a
+ * batch of events touches a few hundred: the rest keep their objects, and the rows drawn from them
+ * are not rendered again (TaskRow is memoised on its view).
+ */
+export function createTaskMerger(): (
+  rows: readonly RunTaskRow[],
+  patches: ReadonlyMap<string, LiveTaskPatch>,
+  now: number,
+) => TaskView[] {
+  let cache = new Map<string, { row: RunTaskRow; patch: LiveTaskPatch | undefined; view: TaskView }>()
+  let cachedRows: readonly RunTaskRow[] | null = null
+  return (rows, patches, now) => {
+    // new rows (a re-read): entries of tasks no longer listed are dropped with the old map
+    if (rows !== cachedRows) {
+      const kept = new Map<string, { row: RunTaskRow; patch: LiveTaskPatch | undefined; view: TaskView }>()
+      for (const r of rows) {
+        const c = cache.get(r.id)
+        if (c) kept.set(r.id, c)
+      }
+      cache = kept
+      cachedRows = rows
+    }
+    const out = new Array<TaskView>(rows.length)
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!
+      const p = patches.get(r.id)
+      const c = cache.get(r.id)
+      if (c && c.row === r && c.patch === p && c.view.index === i && c.view.state !== 'running') out[i] = c.view
+      else {
+        const view = mergeTask(r, p, now, i)
+        cache.set(r.id, { row: r, patch: p, view })
+        out[i] = view
+      }
+    }
+    return out
+  }
+}
+
 const STATE_RANK = new Map<string, number>(TASK_STATE_ORDER.map((s, i) => [s, i]))
 
 /** the rows that pass the filters, in the chosen order (ties in plan order) */

@@ -3,11 +3,11 @@
  * The live state of one run: `run.get` (snapshot; re-read while the run is active, which re-bases the
  * aggregates: every SNAPSHOT_MS, or SNAPSHOT_LIVE_MS while the stream is live, so 20 viewers of a big
  * run do not each re-read it every few seconds) + the `/api/events` stream (useEventStream) from the snapshot's last
- * event id. Streamed events go through a batcher (one React update per ≤200 ms) into the pure reducer
- * (liveState.ts). A dropped stream resumes from the last event id received; the reducer drops
+ * event id. Streamed events go through a batcher (one React update per ≤200 ms, rendered as a
+ * transition, the next one only once it is committed) into the pure reducer (liveState.ts). A dropped stream resumes from the last event id received; the reducer drops
  * anything it already has.
  */
-import { useEffect, useMemo, useRef, useState } from 'react'
+import { startTransition, useEffect, useMemo, useRef, useState } from 'react'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { useTRPC } from '~/components/trpc/client'
 import { FINISHED_RUN_STATES, toMs } from './aggregate'
@@ -89,18 +89,32 @@ export function useRunLive(runId: string): RunLive {
     if (startId == null && snap.data) setStartId(snap.data.lastEventId)
   }, [snap.data, startId])
 
+  // Each batch is rendered as a transition: React renders it in slices and lets the browser paint
+  // in between, so a page of 10,000 tasks keeps its frame rate while thousands of events arrive.
+  // The batcher holds what comes next until that render is committed (`applied`): a page slower
+  // than BATCH_MS gets fewer, larger batches, never a queue of renders (nor a transition that
+  // keeps restarting because the next batch arrived before it finished).
   const batcher = useRef<EventBatcher<LiveEvent> | null>(null)
+  const [applied, setApplied] = useState(0)
   useEffect(() => {
-    const b = createEventBatcher<LiveEvent>((evs) => setLive((prev) => (prev ? applyEvents(prev, evs) : prev)), {
-      intervalMs: BATCH_MS,
-    })
+    const b = createEventBatcher<LiveEvent>(
+      (evs) => {
+        b.hold()
+        startTransition(() => {
+          setLive((prev) => (prev ? applyEvents(prev, evs) : prev))
+          setApplied((n) => n + 1)
+        })
+      },
+      { intervalMs: BATCH_MS },
+    )
     batcher.current = b
     return () => {
-      b.flush()
       b.dispose()
       if (batcher.current === b) batcher.current = null
     }
   }, [])
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs after each committed batch
+  useEffect(() => batcher.current?.release(), [applied])
 
   const sub = useEventStream({
     runId,
@@ -143,7 +157,8 @@ export function useNow(on: boolean, ms = 1000): number {
   useEffect(() => {
     if (!on) return
     setNow(Date.now())
-    const t = setInterval(() => setNow(Date.now()), ms)
+    // a transition: the clock re-renders durations across the page, never at the cost of a frame
+    const t = setInterval(() => startTransition(() => setNow(Date.now())), ms)
     return () => clearInterval(t)
   }, [on, ms])
   return now

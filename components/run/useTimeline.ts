@@ -2,10 +2,11 @@
 /**
  * The tasks that started, for the timeline and the workers' utilisation: read in pages of 1,000 from
  * `run.tasks` (sorted by start; at most 10,000), refreshed slowly while the run is active, with the
- * streamed patches laid over them in between. Tasks a re-run reused ("reused from run X") ran in the
+ * streamed patches laid over them in between (at each tick of the page's clock while the run is
+ * active, at once when it is not). Tasks a re-run reused ("reused from run X") ran in the
  * other run: they are counted, not drawn, so the axis spans this run (as the header's duration does).
  */
-import { useMemo } from 'react'
+import { useMemo, useRef } from 'react'
 import { useQuery } from '@tanstack/react-query'
 import { useTRPCClient } from '~/components/trpc/client'
 import { toMs } from './aggregate'
@@ -19,6 +20,8 @@ export function useTimeline(
   runId: string,
   live: LiveState | null,
   active: boolean,
+  /** the page's clock (useNow): ticks while the run is active */
+  now: number,
 ): { tasks: GanttTask[]; truncated: boolean; loading: boolean; reused: number } {
   const client = useTRPCClient()
   const q = useQuery({
@@ -68,7 +71,16 @@ export function useTimeline(
   })
   const fetched = q.data?.tasks
   const patches = live?.tasks
-  const tasks = useMemo(() => mergeTimeline(fetched ?? [], patches ? patches.values() : []), [fetched, patches])
+  // while the run is active the streamed patches are laid over at the clock's tick (once a second),
+  // not on every batch: the timeline of 10,000 tasks is drawn again once a second, not five times
+  const latest = useRef(patches)
+  latest.current = patches
+  const beat = active ? now : patches
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `beat` stands for the patches (see above)
+  const tasks = useMemo(() => {
+    const p = latest.current
+    return mergeTimeline(fetched ?? [], p ? p.values() : [])
+  }, [fetched, beat])
   return { tasks, truncated: q.data?.truncated ?? false, loading: q.isLoading, reused: q.data?.reused ?? 0 }
 }
 
