@@ -28,7 +28,11 @@ const server = spawn('npx', ['next', 'start', '-p', String(port), '-H', '127.0.0
 const base = `http://127.0.0.1:${port}`
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }
 async function post<T>(proc: string, input: unknown): Promise<T> {
-  const r = await fetch(`${base}/api/trpc/${proc}`, { method: 'POST', headers: auth, body: JSON.stringify({ json: input }) })
+  const r = await fetch(`${base}/api/trpc/${proc}`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ json: input }),
+  })
   const b = (await r.json()) as { result: { data: { json: T } } }
   return b.result.data.json
 }
@@ -39,7 +43,12 @@ function yaml(): string {
   const ids = shape === 'chains' ? Array.from({ length: 1000 }, (_, i) => `c${Math.floor(i / 50)}s${i % 50}`) : ['P']
   for (const [i, id] of ids.entries()) {
     const prev = shape === 'chains' && i % 50 ? ids[i - 1] : 'Warmup'
-    stages.push(`    - id: ${id}`, '      op: noop', `      needs: [${prev}]`, '      params: { partition: file, dataset: parts }')
+    stages.push(
+      `    - id: ${id}`,
+      '      op: noop',
+      `      needs: [${prev}]`,
+      '      params: { partition: file, dataset: parts }',
+    )
   }
   return `version: 1\nname: prof-${shape}\ndata:\n  datasets:\n    - name: parts\n      files: [${files}]\nanalysis:\n  stages:\n${stages.join('\n')}\n`
 }
@@ -75,7 +84,11 @@ try {
   const dom = await page.evaluate(() => {
     const by: Record<string, number> = {}
     for (const el of document.querySelectorAll('*')) {
-      const owner = el.closest('[data-testid]')?.getAttribute('data-testid')?.replace(/-[^-]*\d[^-]*$/, '-*') ?? '(none)'
+      const owner =
+        el
+          .closest('[data-testid]')
+          ?.getAttribute('data-testid')
+          ?.replace(/-[^-]*\d[^-]*$/, '-*') ?? '(none)'
       const key = `${owner} ${el.tagName.toLowerCase()}`
       by[key] = (by[key] ?? 0) + 1
     }
