@@ -5,7 +5,7 @@
  * the CLI in server/cli/commands/plan-fasthep-flow.test.ts.
  */
 import { describe, expect, it } from 'vitest'
-import { ACCEPTED, GPU_CLASSES, pool, REFUSED, toy } from './__fixtures__/fasthep-flow/inputs.ts'
+import { ACCEPTED, GPU_CLASSES, inputText, pool, REFUSED, toy } from './__fixtures__/fasthep-flow/inputs.ts'
 import { compileWorkflow } from './index.ts'
 import type { CompileResult } from './index.ts'
 
@@ -14,7 +14,7 @@ const errorCodes = (r: CompileResult) => r.problems.filter((p) => p.severity ===
 describe("fasthep-flow's test inputs that it accepts: the same meaning here", () => {
   for (const c of ACCEPTED) {
     it(c.test, () => {
-      const r = compileWorkflow(toy(c.execution, c.stage))
+      const r = compileWorkflow(inputText(c))
       expect(errorCodes(r)).toEqual([])
       c.meaning(r.plan!)
     })
@@ -41,7 +41,7 @@ describe("fasthep-flow's test inputs that it accepts: the same meaning here", ()
 describe("fasthep-flow's test inputs that it refuses: refused here, at the value", () => {
   for (const c of REFUSED) {
     it(c.test, () => {
-      const r = compileWorkflow(toy(c.execution, c.stage))
+      const r = compileWorkflow(inputText(c))
       expect(errorCodes(r)).toEqual(c.codes)
     })
   }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { daskWorkerArgv } from '../../execution/backends/dask/deploy/command.ts'
-import { ACCEPTED, GiB, REFUSED, toy } from '../../workflow/__fixtures__/fasthep-flow/inputs.ts'
+import { ACCEPTED, GiB, inputText, REFUSED, toy } from '../../workflow/__fixtures__/fasthep-flow/inputs.ts'
 import { compileWorkflow } from '../../workflow/index.ts'
 import { main } from '../main.ts'
 
@@ -26,14 +26,14 @@ describe('the same inputs through the CLI', () => {
 
   it('validate exits 0 on every accepted input and 1 on every refused one; plan --json is the compiler plan', async () => {
     for (const c of ACCEPTED) {
-      const text = toy(c.execution, c.stage)
+      const text = inputText(c)
       expect((await cli(['validate', 'wf.yaml'], text)).code, c.test).toBe(0)
       const plan = await cli(['plan', 'wf.yaml', '--json'], text)
       expect(plan.code, c.test).toBe(0)
       c.meaning(JSON.parse(plan.stdout))
     }
     for (const c of REFUSED) {
-      const r = await cli(['validate', 'wf.yaml', '--json'], toy(c.execution, c.stage))
+      const r = await cli(['validate', 'wf.yaml', '--json'], inputText(c))
       expect(r.code, c.test).toBe(1)
       expect(JSON.parse(r.stdout).errors.map((e: { code: string }) => e.code)).toEqual(c.codes)
     }

@@ -1,6 +1,7 @@
 /**
  * The workflow inputs of fasthep-flow's own tests (tests/compiler/test_execution_normalization.py,
- * tests/backends/_dask/test_{pools,local,slurm,htcondor}.py at the commit named in README.md here),
+ * test_stage_needs.py, test_dataset_applicability.py, tests/backends/_dask/test_{pools,local,slurm,
+ * htcondor}.py at the commit named in README.md here),
  * written as the YAML a user would save, on its toy workflow, with what each must mean.
  */
 import { readFileSync } from 'node:fs'
@@ -22,11 +23,27 @@ export const pool = (plan: ExecutionPlan, name: string) => plan.pools.find((p) =
 
 export const GiB = 1024 ** 3
 
+/** the YAML of a case */
+export const inputText = (c: { doc?: string; execution: string; stage?: string }) => c.doc ?? toy(c.execution, c.stage)
+
+/** test_stage_needs.py's workflows: the toy's registry and source with these stages (and datasets) */
+export function toyStages(stages: string[], datasets = ''): string {
+  const head = TOY.slice(0, TOY.indexOf('analysis:'))
+  return `${head}${datasets ? `data:\n  datasets:\n${datasets}` : ''}analysis:\n  stages:\n${stages.map((s) => `    - ${s}\n`).join('')}`
+}
+
+const edges = (p: ExecutionPlan) => p.edges.map((e) => `${e.from}->${e.to} ${e.kind}`)
+
+const withAppliesTo = (at: string) =>
+  TOY.replace('      params:\n        factor: 2\n', (m) => `${m}      applies_to: ${at}\n`)
+
 export const GPU_CLASSES =
   '{ backend: local, strategy: default, profiles: [], resources: { default: { cpus: 1, memory: 4GB, disk: 10GB }, gpu: { cpus: 4, memory: 16GB, disk: 20GB, gpus: 1 } }, pools: {}, config: {} }'
 
 export interface Accepted {
   test: string
+  /** the whole workflow, when the input is about its stages (else the toy with `execution`) */
+  doc?: string
   execution: string
   stage?: string
   meaning: (plan: ExecutionPlan) => void
@@ -210,7 +227,7 @@ export const ACCEPTED: Accepted[] = [
 ]
 
 /** fasthep-flow refuses these (test_invalid_*_errors): refused here too, with a code */
-export const REFUSED: { test: string; execution: string; stage?: string; codes: string[] }[] = [
+export const REFUSED: { test: string; doc?: string; execution: string; stage?: string; codes: string[] }[] = [
   { test: 'execution must be a mapping', execution: '[]', codes: ['invalid-type'] },
   { test: 'execution.backend must be a string', execution: '{ backend: 1 }', codes: ['invalid-value'] },
   { test: 'execution.strategy must be a string', execution: '{ strategy: 1 }', codes: ['invalid-value'] },
@@ -297,3 +314,102 @@ export const REFUSED: { test: string; execution: string; stage?: string; codes: 
     codes: ['unknown-pool'],
   },
 ]
+
+ACCEPTED.push(
+  {
+    test: 'test_stage_needs: test_no_needs_keeps_implicit_previous_stage_dependency / test_single_need_replaces_it / test_multiple_needs_add_all',
+    doc: toyStages([
+      '{ id: A, op: toy.scale }',
+      '{ id: B, op: toy.scale }',
+      '{ id: C, op: toy.scale, needs: [A] }',
+      '{ id: D, op: toy.scale, needs: [A, B] }',
+    ]),
+    execution: '',
+    meaning: (p) => expect(edges(p)).toEqual(['A->B implicit', 'A->C needs', 'A->D needs', 'B->D needs']),
+  },
+  {
+    test: 'test_stage_needs: test_empty_needs_suppresses_implicit_stage_dependency; needs as a string',
+    doc: toyStages([
+      '{ id: A, op: toy.scale }',
+      '{ id: B, op: toy.scale, needs: [] }',
+      '{ id: C, op: toy.scale, needs: A }',
+    ]),
+    execution: '',
+    meaning: (p) => expect(edges(p)).toEqual(['A->C needs']),
+  },
+  {
+    test: 'test_stage_needs: test_needs_plus_from_preserves_ordering_and_product_binding',
+    doc: toyStages([
+      '{ id: Prepare, op: toy.scale }',
+      '{ id: HistA, op: toy.scale }',
+      '{ id: Render, op: toy.scale, needs: [Prepare], from: [{ node: HistA, port: hist, as: hist }] }',
+    ]),
+    execution: '',
+    meaning: (p) => {
+      expect(edges(p)).toEqual(['Prepare->HistA implicit', 'Prepare->Render needs', 'HistA->Render from'])
+      expect(p.stages.find((s) => s.id === 'Render')!.inputs).toEqual([{ node: 'HistA', port: 'hist', as: 'hist' }])
+    },
+  },
+  {
+    test: 'test_stage_needs: test_duplicate_needs_and_from_edge_keeps_specific_input_metadata / test_dependency_only_edges',
+    doc: toyStages([
+      '{ id: A, op: toy.scale }',
+      '{ id: B, op: toy.scale, needs: [A], from: A }',
+      '{ id: C, op: toy.scale, needs: [A, B], from: B }',
+    ]),
+    execution: '',
+    // one edge per pair, the binding one
+    meaning: (p) => expect(edges(p)).toEqual(['A->B from', 'A->C needs', 'B->C from']),
+  },
+  {
+    test: 'test_dataset_applicability: test_stage_applies_to_eventtype_normalizes (data)',
+    doc: withAppliesTo('{ eventtype: data }'),
+    execution: '',
+    meaning: (p) => expect(p.stages[0]!.appliesTo).toEqual({ eventtype: 'data' }),
+  },
+  {
+    test: 'test_dataset_applicability: test_stage_applies_to_eventtype_normalizes (mc)',
+    doc: withAppliesTo('{ eventtype: mc }'),
+    execution: '',
+    meaning: (p) => expect(p.stages[0]!.appliesTo).toEqual({ eventtype: 'mc' }),
+  },
+)
+
+REFUSED.push(
+  {
+    test: 'test_stage_needs: test_unknown_needed_stage_id_fails_clearly',
+    doc: toyStages(['{ id: A, op: toy.scale }', '{ id: B, op: toy.scale, needs: [Missing] }']),
+    execution: '',
+    codes: ['unknown-need'],
+  },
+  {
+    test: 'test_stage_needs: test_self_dependency_fails_clearly',
+    doc: toyStages(['{ id: A, op: toy.scale, needs: [A] }']),
+    execution: '',
+    codes: ['self-reference'],
+  },
+  {
+    test: 'test_stage_needs: test_needs_cycle_fails_dag_validation',
+    doc: toyStages(['{ id: A, op: toy.scale, needs: [B] }', '{ id: B, op: toy.scale, needs: [A] }']),
+    execution: '',
+    codes: ['cycle'],
+  },
+  {
+    test: 'test_dataset_applicability: applies_to only supports eventtype data or mc',
+    doc: withAppliesTo('{ eventtype: signal }'),
+    execution: '',
+    codes: ['invalid-value'],
+  },
+  {
+    test: 'test_dataset_applicability: applies_to only supports eventtype (not eventtypes)',
+    doc: withAppliesTo('{ eventtypes: [mc] }'),
+    execution: '',
+    codes: ['unknown-key'],
+  },
+  {
+    test: 'test_dataset_applicability: applies_to must be a mapping',
+    doc: withAppliesTo('mc'),
+    execution: '',
+    codes: ['invalid-type'],
+  },
+)
