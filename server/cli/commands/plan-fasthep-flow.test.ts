@@ -5,6 +5,10 @@
  */
 import { describe, expect, it } from 'vitest'
 import { daskWorkerArgv } from '../../execution/backends/dask/deploy/command.ts'
+import { resolveHTCondorSite } from '../../execution/strategies/htcondor/site.ts'
+import { poolCommands } from '../../execution/strategies/htcondor/submit.ts'
+import { poolDirectives } from '../../execution/strategies/slurm/script.ts'
+import { testSite } from '../../execution/strategies/slurm/testing.ts'
 import { ACCEPTED, GiB, inputText, REFUSED, toy } from '../../workflow/__fixtures__/fasthep-flow/inputs.ts'
 import { compileWorkflow } from '../../workflow/index.ts'
 import { main } from '../main.ts'
@@ -64,5 +68,42 @@ describe("Dask's own config keys reach the worker command", () => {
     const r = dask('{ memory_limit: 4GB }', '{ default: { workers: 1, resources: { memory: 2GB } } }')
     const argv = daskWorkerArgv({ python: 'p', schedulerAddress: 'tcp://h:1', pool: r.plan!.pools[0]!, name: 'w' })
     expect(argv[argv.indexOf('--memory-limit') + 1]).toBe(String(2 * GiB))
+  })
+})
+
+describe("fasthep-flow's batch keys reach the job script and the submit description", () => {
+  it('test_slurm inputs: queue is --partition, account --account, walltime --time, job_extra_directives as given', () => {
+    const r = compileWorkflow(
+      toy(
+        "{ backend: dask, strategy: slurm, resources: { default: { cpus: 1, memory: 4GB, disk: 10GB } }, config: { workers: 20, queue: compute, account: my-account, walltime: '02:00:00', job_extra_directives: [--exclusive] } }",
+      ),
+    )
+    expect(errorCodes(r)).toEqual([])
+    const { directives, problems } = poolDirectives(r.plan!.pools[0]!, testSite('/shared/runs'))
+    expect(problems).toEqual([])
+    expect(directives.map((d) => d.text)).toEqual(
+      expect.arrayContaining([
+        '--partition=compute',
+        '--account=my-account',
+        '--time=02:00:00',
+        '--exclusive',
+        '--mem=4096M',
+      ]),
+    )
+  })
+
+  it('HTCondor: queue is +JobFlavour, account the accounting group, walltime +MaxRuntime', () => {
+    const r = compileWorkflow(
+      toy("{ strategy: htcondor, config: { queue: workday, account: cms, walltime: '02:00:00' } }"),
+    )
+    expect(errorCodes(r)).toEqual([])
+    const { commands, problems } = poolCommands(r.plan!.pools[0]!, resolveHTCondorSite({}))
+    expect(problems).toEqual([])
+    const value = (name: string) => commands.find((c) => c.name === name)?.value
+    expect([value('+JobFlavour'), value('accounting_group'), value('+MaxRuntime')]).toEqual([
+      '"workday"',
+      'cms',
+      '7200',
+    ])
   })
 })
