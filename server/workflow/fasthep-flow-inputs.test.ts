@@ -95,3 +95,15 @@ describe("Dask's own config keys: honoured or refused, never dropped", () => {
     expect(pool(r.plan!, 'default').config).toEqual({ accounting_group: 'cms' })
   })
 })
+
+describe('pool keys kept as metadata say so', () => {
+  it("a pool's use: is a warning at the key naming how site settings do apply", () => {
+    const r = compileWorkflow(toy('{ strategy: slurm, pools: { default: { workers: 1, use: highmem } } }'))
+    expect(r.problems.filter((p) => p.code === 'pool-use-metadata').map((p) => [p.severity, p.hint])).toEqual([
+      [
+        'warning',
+        "name the pool 'highmem' to get the site's settings for it (site slurm.pools.highmem), or remove 'use'",
+      ],
+    ])
+  })
+})

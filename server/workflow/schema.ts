@@ -94,7 +94,7 @@ export const PoolSchema = z
     use: z
       .string()
       .optional()
-      .describe('Name of a site pool profile (kept as metadata, not resolved by Control Room).'),
+      .describe("Kept as metadata (a warning says so): the site's pool settings apply by the pool's name."),
     description: z.string().optional(),
   })
   .describe('A group of workers with the same capabilities.')

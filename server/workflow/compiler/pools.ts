@@ -356,7 +356,19 @@ export function buildPools(st: CompileState, ex: Obj) {
     }
     // the pool's own config wins over execution.config's, key by key (fasthep-flow)
     const config: Obj = { ...poolWideConfig(st), ...own }
-    if (typeof p.use === 'string') config.use = p.use
+    if (typeof p.use === 'string') {
+      config.use = p.use
+      // nothing resolves it: say so rather than accept it and do nothing
+      ctx.warn(
+        'pool-use-metadata',
+        `'use: ${p.use}' is kept as metadata: Control Room applies a site's pool settings by the pool's name`,
+        [...path, 'use'],
+        {
+          at: 'key',
+          hint: `name the pool '${p.use}' to get the site's settings for it (site slurm.pools.${p.use}), or remove 'use'`,
+        },
+      )
+    }
     if (own.maxruntime !== undefined) {
       const secs = checkMaxruntime(st, own.maxruntime, [...path, 'config', 'maxruntime'])
       if (secs !== null) config.maxruntimeSeconds = secs
