@@ -44,7 +44,12 @@ export function normaliseExecution(
     if (execution === null) {
       // `execution:` with nothing: accepted as empty
     } else {
-      validateWith(ctx, ExecutionSchema, execution, ['execution'], {
+      // `environment: {}` is fasthep-flow's normalised "nothing chosen": the default, shared-fs
+      const checked =
+        isObj(execution) && isObj(execution.environment) && Object.keys(execution.environment).length === 0
+          ? { ...execution, environment: undefined }
+          : execution
+      validateWith(ctx, ExecutionSchema, checked, ['execution'], {
         ...COMMON_MAP,
         unknownKey: (key, path) =>
           path[1] === 'credentials' && SECRET_KEYS.has(key.toLowerCase())

@@ -317,6 +317,17 @@ export const REFUSED: { test: string; doc?: string; execution: string; stage?: s
 
 ACCEPTED.push(
   {
+    test: 'test_missing_execution_block_gives_defaults: its normalised form, written out (docs/execution/environments.md)',
+    execution:
+      '{ backend: local, strategy: default, profiles: [], resources: {}, pools: {}, environment: {}, config: {} }',
+    meaning: (p) => {
+      expect([p.backend, p.strategy, p.environment.type]).toEqual(['local', 'local', 'shared-fs'])
+      // nothing to warn about but the toy's own op
+      expect(p.warnings.map((w) => w.code)).toEqual(['unknown-op'])
+      expect(p.pools.map((x) => [x.name, x.workers])).toEqual([['default', 1]])
+    },
+  },
+  {
     test: 'test_stage_needs: test_no_needs_keeps_implicit_previous_stage_dependency / test_single_need_replaces_it / test_multiple_needs_add_all',
     doc: toyStages([
       '{ id: A, op: toy.scale }',
