@@ -93,7 +93,7 @@ describe('controlroom run on Slurm tells why a job waits', () => {
     expect(res.waits).toEqual([
       { task: expect.any(String), stage: 'Later', reason: expect.stringMatching(/start time|BeginTime/) },
     ])
-  }, 90_000)
+  }, 180_000)
 
   it('runs --json carries the reasons the tasks of a live run wait', async () => {
     setDb(t.db, t.url)
