@@ -1,6 +1,6 @@
 /**
  * The workflow inputs of fasthep-flow's own tests (tests/compiler/test_execution_normalization.py,
- * test_stage_needs.py, test_dataset_applicability.py, tests/backends/_dask/test_{pools,local,slurm,
+ * test_stage_needs.py, test_dataset_applicability.py, tests/profiles/test_profiles_registry.py, tests/backends/_dask/test_{pools,local,slurm,
  * htcondor}.py at the commit named in README.md here),
  * written as the YAML a user would save, on its toy workflow, with what each must mean.
  */
@@ -316,6 +316,15 @@ export const REFUSED: { test: string; doc?: string; execution: string; stage?: s
 ]
 
 ACCEPTED.push(
+  {
+    test: 'test_profiles_registry: test_profile_registry_is_copied_into_normalized_workflow (a package registry profile, no stages yet)',
+    doc: 'version: "1.0"\nuse: { profiles: ["tests.toy_components:registry"] }\nsources: { events: { kind: toy.source } }\nanalysis: { stages: [] }\n',
+    execution: '',
+    meaning: (p) => {
+      expect(p.stages).toEqual([])
+      expect(p.warnings.map((w) => w.code)).toEqual(['no-stages'])
+    },
+  },
   {
     test: 'test_missing_execution_block_gives_defaults: its normalised form, written out (docs/execution/environments.md)',
     execution:
