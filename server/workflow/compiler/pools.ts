@@ -219,13 +219,10 @@ function normaliseJobqueueKeys(st: CompileState, config: Obj, path: Path): void 
   if (config.log_directory !== undefined) refuseLogDirectory(st, [...path, 'log_directory'])
 }
 
-/** Parse a walltime (under htcondor: the job's +MaxRuntime, as in dask-jobqueue). Returns seconds or null. */
 /** HTCondor `maxruntime` (+MaxRuntime): seconds, or null after reporting what is wrong. */
 function checkMaxruntime(st: CompileState, value: unknown, path: Path): number | null {
-  const r =
-    typeof value === 'string' || typeof value === 'number'
-      ? tryParseDuration(value, { bareUnit: 'seconds' })
-      : ({ ok: false, error: 'expected a duration' } as const)
+  if (typeof value !== 'string' && typeof value !== 'number') return null // the schema reports its type
+  const r = tryParseDuration(value, { bareUnit: 'seconds' })
   if (r.ok) return r.value
   st.ctx.error('invalid-duration', `cannot read maxruntime: ${r.error}`, path, {
     hint: DURATION_HINT + ' (a plain number is seconds)',
@@ -233,6 +230,7 @@ function checkMaxruntime(st: CompileState, value: unknown, path: Path): number |
   return null
 }
 
+/** Parse a walltime (under htcondor: the job's +MaxRuntime, as in dask-jobqueue). Returns seconds or null. */
 export function checkWalltime(st: CompileState, value: unknown, path: Path): number | null {
   const { ctx } = st
   if (typeof value !== 'string' && typeof value !== 'number') return null
