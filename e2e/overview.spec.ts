@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test'
+import { expect, test, type Page } from '@playwright/test'
 import { saveWorkflow, startFromUi } from './runs'
 
 const SHOTS = path.join('test-results', 'screenshots')
@@ -16,15 +16,6 @@ const STAMP = Date.now().toString(36)
 async function shot(page: Page, name: string) {
   fs.mkdirSync(SHOTS, { recursive: true })
   await page.screenshot({ path: path.join(SHOTS, `overview-${name}.png`), fullPage: true })
-}
-
-/** a new version of a saved workflow through the API (what the composer's Save sends) */
-async function saveNextVersion(request: APIRequestContext, workflowId: string, parentVersionId: string, yaml: string) {
-  const res = await request.post('/api/trpc/workflow.saveVersion', {
-    data: { json: { workflowId, parentVersionId, yaml, message: 'fix B' } },
-    headers: { 'content-type': 'application/json' },
-  })
-  expect(res.ok(), await res.text()).toBe(true)
 }
 
 const failing = (b: string) => `version: 1
@@ -45,7 +36,7 @@ test('a failure is named on the home page, and Fix and resume re-runs it reusing
   page,
   request,
 }) => {
-  const { workflowId, versionId } = await saveWorkflow(request, failing('echo analysing; exit 3'))
+  const { workflowId } = await saveWorkflow(request, failing('echo analysing; exit 3'))
   const runId = await startFromUi(page, workflowId)
   await expect(page.getByTestId('run-state')).toHaveText('failed', { timeout: 30_000 })
 
@@ -64,19 +55,41 @@ test('a failure is named on the home page, and Fix and resume re-runs it reusing
     'href',
     `/compose?workflow=${workflowId}&resumeFrom=${runId}`,
   )
-  await page.goto(`/compose?workflow=${workflowId}&resumeFrom=${runId}`)
-  await expect(page.getByTestId('resume-banner')).toContainText('go back to the run to resume it')
+  // the edit happens in place, in the composer: type the fix, Save, and the banner resumes the run
+  await fix.getByTestId('fix-edit-workflow').click()
+  const banner = page.getByTestId('resume-banner')
+  await expect(banner).toContainText('edit, Save, and resume it here')
+  await page.waitForFunction(() => window.__composer?.getValue().includes('exit 3'))
+  const { line, col } = await page.evaluate(() => {
+    const lines = window.__composer!.getValue().split('\n')
+    const i = lines.findIndex((l) => l.includes('exit 3'))
+    return { line: i + 1, col: lines[i]!.indexOf('exit 3') + 'exit 3'.length + 1 }
+  })
+  await page.getByTestId('composer-editor').locator('.monaco-editor .view-lines').click()
+  await page.evaluate(([l, c]) => window.__composer!.setCursor(l!, c!), [line, col])
+  await page.keyboard.press('Backspace')
+  await page.keyboard.type('0')
+  await expect(page.getByTestId('save-state')).toHaveText('unsaved changes')
+  await page.getByTestId('save-message').fill('fix Analyse')
+  await page.getByTestId('save-button').click()
+  await expect(page.getByTestId('saved-workflow-link')).toContainText('v2')
+  await expect(banner.getByTestId('fix-resume-version')).toContainText('v2')
+  await expect(banner.getByTestId('resume-stage-Prepare')).toHaveAttribute('data-verdict', 'reused')
+  await expect(banner.getByTestId('resume-stage-Prepare')).toContainText('unchanged and succeeded')
+  await expect(banner.getByTestId('resume-stage-Analyse')).toContainText('its definition changed: params.command')
+  await expect(banner.getByTestId('resume-stage-Report')).toContainText('upstream stage Analyse runs again')
+  await shot(page, 'fix-in-composer')
 
-  // the fix is saved as version 2, then the run resumes with it
-  await saveNextVersion(request, workflowId, versionId, failing('echo fixed'))
+  // the run page offers the same choice with the same reasons
   await page.goto(`/runs/${runId}`)
   await expect(fix.getByTestId('fix-resume-version')).toContainText('v2')
   await expect(fix.getByTestId('resume-stage-Prepare')).toHaveAttribute('data-verdict', 'reused')
-  await expect(fix.getByTestId('resume-stage-Prepare')).toContainText('unchanged and succeeded')
-  await expect(fix.getByTestId('resume-stage-Analyse')).toContainText('its definition changed: params.command')
-  await expect(fix.getByTestId('resume-stage-Report')).toContainText('upstream stage Analyse runs again')
   await shot(page, 'fix-and-resume')
-  await fix.getByTestId('fix-resume-start').click()
+
+  // resume from the composer, where the fix was made
+  await page.goto(`/compose?workflow=${workflowId}&resumeFrom=${runId}`)
+  await expect(banner.getByTestId('resume-stage-Prepare')).toHaveAttribute('data-verdict', 'reused')
+  await banner.getByTestId('fix-resume-start').click()
   await page.waitForURL((u) => u.pathname.startsWith('/runs/') && !u.pathname.endsWith(runId))
   await expect(page.getByTestId('run-state')).toHaveText('succeeded', { timeout: 30_000 })
   await expect(page.getByTestId('run-resumed-from')).toContainText('reused 1 of 3 stages')
@@ -127,7 +140,14 @@ execution:
 `
   const { workflowId } = await saveWorkflow(request, yaml)
   const runId = await startFromUi(page, workflowId)
+  const streams: string[] = []
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/events') streams.push(r.url())
+  })
   await page.goto('/')
+  // live over the run page's stream (/api/events), in its summary form
+  await expect(page.getByTestId('ov-live')).toHaveAttribute('data-status', 'live')
+  expect(streams.some((u) => new URL(u).searchParams.get('summary') === '1')).toBe(true)
   const card = page.locator(`[data-testid="ov-active-run"][data-run="${runId}"]`)
   await expect(card).toBeVisible()
   await expect(card.getByTestId('ov-pool').filter({ hasText: 'default' }).getByTestId('ov-pool-busy')).toHaveText('2')
