@@ -5,6 +5,7 @@
  * run parameters at launch recorded on the run, the cluster beside the pools our workflows ask
  * for, the theme toggle, the favicon. Screenshots go to test-results/screenshots/.
  */
+import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
@@ -175,8 +176,30 @@ execution:
     high_memory: { workers: 2, resources: { cpus: 1, memory: 3GB }, config: { partition: highmem } }
 `,
   )
+  // a job of ours held in the queue: the page lists it with why it waits
+  const held = execFileSync('sbatch', [
+    '--parsable',
+    '--hold',
+    '-J',
+    `e2e-held-${STAMP}`,
+    '-o',
+    '/dev/null',
+    '--wrap',
+    'true',
+  ])
+    .toString()
+    .trim()
+    .split(';')[0]!
+  test.info().attach('held job', { body: held })
   await page.goto('/')
   const slurm = page.getByTestId('ov-slurm')
+  try {
+    const pending = slurm.getByTestId('ov-pending').locator('tr', { hasText: `e2e-held-${STAMP}` })
+    await expect(pending).toContainText(held)
+    await expect(pending).toContainText(/held/i)
+  } finally {
+    execFileSync('scancel', [held])
+  }
   await expect(slurm.locator('[data-testid="ov-partition"][data-partition="highmem"]')).toBeVisible()
   await expect(slurm.locator('[data-testid="ov-partition"][data-partition="debug"]')).toContainText('(default)')
   await expect(slurm.getByTestId('ov-fits')).toContainText(
@@ -185,6 +208,74 @@ execution:
   // HTCondor is not installed on this machine: the page says so and how to configure it
   await expect(page.getByTestId('ov-htcondor')).toContainText('condor_status is not installed')
   await shot(page, 'cluster')
+})
+
+test('an existing Dask cluster as its scheduler sees it: workers, what they offer, the pools they serve', async ({
+  page,
+  request,
+}) => {
+  test.setTimeout(120_000)
+  // a real scheduler and one worker serving pool "default" with a 6 GB memory limit
+  const port = 20_000 + Math.floor(Math.random() * 20_000)
+  const address = `tcp://127.0.0.1:${port}`
+  const py = process.env.CONTROLROOM_PYTHON ?? '/usr/bin/python3'
+  const quiet = { stdio: 'ignore' as const, detached: true }
+  const scheduler = spawn(
+    py,
+    ['-m', 'distributed.cli.dask_scheduler', '--host', '127.0.0.1', '--port', String(port), '--no-dashboard'],
+    quiet,
+  )
+  const worker = spawn(
+    py,
+    [
+      ...['-m', 'distributed.cli.dask_worker', address, '--nthreads', '1', '--no-nanny', '--no-dashboard'],
+      ...['--name', `e2e-site-${STAMP}`, '--memory-limit', '6GiB', '--resources', 'pool.default=1'],
+    ],
+    quiet,
+  )
+  try {
+    await saveWorkflow(
+      request,
+      `version: 1
+name: e2e-dask-site-${STAMP}
+analysis:
+  stages:
+    - id: Fit
+      op: shell
+      params: { command: "true" }
+execution:
+  backend: dask
+  config: { scheduler_address: "${address}" }
+  pools:
+    default: { workers: 2, resources: { memory: 2GB } }
+`,
+    )
+    await page.goto('/')
+    const site = page.locator(`[data-testid="ov-dask-site"][data-address="${address}"]`)
+    // the worker joins within seconds; the view is re-read every 10 s
+    await expect(async () => {
+      await page.reload()
+      await expect(site.getByTestId('ov-dask-site-worker')).toHaveCount(1, { timeout: 3000 })
+    }).toPass({ timeout: 60_000 })
+    const row = site.getByTestId('ov-dask-site-worker')
+    await expect(row).toContainText(`e2e-site-${STAMP}`)
+    await expect(row).toContainText('6 GB')
+    await expect(row).toContainText('default')
+    await expect(site.getByTestId('ov-fits')).toContainText(
+      `default needs 2 × 2 GB: only 1 worker of ${address} can give it, so one task of the pool runs at once`,
+    )
+    await shot(page, 'dask-site')
+  } finally {
+    for (const p of [worker, scheduler]) if (p.pid) process.kill(-p.pid, 'SIGTERM')
+  }
+  // once the scheduler is gone the page says so, with what to do
+  await expect(async () => {
+    await page.reload()
+    await expect(page.locator(`[data-testid="ov-dask-site"][data-address="${address}"]`)).toContainText(
+      'cannot connect',
+      { timeout: 3000 },
+    )
+  }).toPass({ timeout: 30_000 })
 })
 
 test('theme: follows the system, the toggle overrides it and is remembered', async ({ browser }) => {

@@ -6,6 +6,7 @@
 import type { Db } from '../db/client.ts'
 import { loadSiteConfig } from '../site/load.ts'
 import type { SiteConfig } from '../site/schema.ts'
+import { type DaskSiteView, readDaskSites } from './dask.ts'
 import { recentWorkflowNeeds, type StrategyNeed } from './demand.ts'
 import { fitPool, type PoolFit } from './fit.ts'
 import { readCondorPool, type CondorPoolView } from './htcondor.ts'
@@ -17,7 +18,9 @@ export interface ClusterView {
   checkedAt: string
   slurm: Reachable<Omit<SlurmClusterView, 'machines'> & { fits: PoolFit[] }>
   htcondor: Reachable<Omit<CondorPoolView, 'machines'> & { fits: PoolFit[] }>
-  /** needs of strategies not checked against a batch system (local) */
+  /** existing Dask clusters (scheduler_address) our workflows send pools to, as each sees itself */
+  dask: DaskSiteView[]
+  /** needs of strategies not checked against a batch system or an existing Dask cluster (local) */
   otherNeeds: StrategyNeed[]
 }
 
@@ -34,10 +37,14 @@ function unavailable(e: unknown, tool: string, hint: string): { status: 'unavail
   }
 }
 
-/** assemble the view (uncached): the two batch systems are asked in parallel */
+/** assemble the view (uncached): the batch systems and Dask schedulers are asked in parallel */
 export async function readClusterView(db: Db, site: SiteConfig): Promise<ClusterView> {
   const needs = await recentWorkflowNeeds(db, site)
-  const [slurm, condor] = await Promise.allSettled([readSlurmCluster(site), readCondorPool(site)])
+  const [slurm, condor, dask] = await Promise.allSettled([
+    readSlurmCluster(site),
+    readCondorPool(site),
+    readDaskSites(needs),
+  ])
   const slurmNeeds = needs.filter((n) => n.strategy === 'slurm')
   const condorNeeds = needs.filter((n) => n.strategy === 'htcondor')
   return {
@@ -76,7 +83,8 @@ export async function readClusterView(db: Db, site: SiteConfig): Promise<Cluster
             'condor_status',
             'install the HTCondor tools or set htcondor.binDir / htcondor.env (CONDOR_CONFIG) / ssh in the site file',
           ),
-    otherNeeds: needs.filter((n) => n.strategy !== 'slurm' && n.strategy !== 'htcondor'),
+    dask: dask.status === 'fulfilled' ? dask.value : [],
+    otherNeeds: needs.filter((n) => n.strategy !== 'slurm' && n.strategy !== 'htcondor' && !n.schedulerAddress),
   }
 }
 
