@@ -154,6 +154,10 @@ execution:
   await expect(card.getByTestId('ov-pool').filter({ hasText: 'default' }).getByTestId('ov-pool-busy')).toHaveText('2')
   await expect(card.getByTestId('ov-queue-depth')).toContainText(/queue: [1-4] waiting/)
   await expect(card.locator('[data-testid="ov-stage"][data-stage="Work"]')).toContainText('/6')
+  // beside it, what this host can give the pool
+  await expect(page.getByTestId('ov-host').getByTestId('ov-fits')).toContainText(
+    /default needs 2 × 1 CPU: this host can give (it|\d+ at once)/,
+  )
   await shot(page, 'running')
   await expect(card.getByTestId('ov-run-progress')).toContainText(/[1-6] \/ 6 tasks done/, { timeout: 20_000 })
   await expect(card).toHaveCount(0, { timeout: 30_000 })

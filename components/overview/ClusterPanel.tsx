@@ -218,18 +218,14 @@ export function ClusterPanel({ cluster, runs }: { cluster: ClusterView; runs: Ac
         {cluster.dask.length ? <h4>Clusters our runs started</h4> : null}
         <DaskWorkers runs={runs} />
       </section>
-      {cluster.otherNeeds.length ? (
-        <section aria-labelledby="ov-local">
-          <h3 id="ov-local">Pools on this machine</h3>
-          <ul className="ov-fits">
-            {cluster.otherNeeds.map((n) => (
-              <li key={`${n.pool}-${n.workflows.join()}`}>
-                {n.pool} asks for {n.workers} × {n.cpus} CPU{n.cpus === 1 ? '' : 's'}
-                {n.memoryMiB ? `, ${formatMiB(n.memoryMiB)}` : ''}
-                {n.gpus ? `, ${n.gpus} GPU` : ''} <span className="muted">({n.workflows.join(', ')})</span>
-              </li>
-            ))}
-          </ul>
+      {cluster.host.fits.length ? (
+        <section aria-labelledby="ov-local" data-testid="ov-host">
+          <h3 id="ov-local">This machine</h3>
+          <p className="muted">
+            {cluster.host.cpus} CPUs, {formatMiB(cluster.host.memoryMiB)}, {cluster.host.gpus} GPUs: every local pool
+            runs here.
+          </p>
+          <Fits fits={cluster.host.fits} empty="" />
         </section>
       ) : null}
     </div>

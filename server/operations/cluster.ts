@@ -3,12 +3,14 @@
  * asked once per CACHE_MS however many browsers look (one sinfo + one squeue, one condor_status);
  * a system that is not installed or does not answer is shown with the reason and how to fix it.
  */
+import os from 'node:os'
 import type { Db } from '../db/client.ts'
+import { hostCapacity } from '../execution/strategies/local.ts'
 import { loadSiteConfig } from '../site/load.ts'
 import type { SiteConfig } from '../site/schema.ts'
 import { type DaskSiteView, readDaskSites } from './dask.ts'
 import { recentWorkflowNeeds, type StrategyNeed } from './demand.ts'
-import { fitPool, type PoolFit } from './fit.ts'
+import { fitPool, type Machine, type PoolFit } from './fit.ts'
 import { readCondorPool, type CondorPoolView } from './htcondor.ts'
 import { readSlurmCluster, type SlurmClusterView } from './slurm.ts'
 
@@ -20,8 +22,8 @@ export interface ClusterView {
   htcondor: Reachable<Omit<CondorPoolView, 'machines'> & { fits: PoolFit[] }>
   /** existing Dask clusters (scheduler_address) our workflows send pools to, as each sees itself */
   dask: DaskSiteView[]
-  /** needs of strategies not checked against a batch system or an existing Dask cluster (local) */
-  otherNeeds: StrategyNeed[]
+  /** pools run on this host (local strategy, no existing Dask cluster) against what it has */
+  host: { cpus: number; memoryMiB: number; gpus: number; fits: PoolFit[] }
 }
 
 const CACHE_MS = 5000
@@ -34,6 +36,26 @@ function unavailable(e: unknown, tool: string, hint: string): { status: 'unavail
     status: 'unavailable',
     message: missing ? `${tool} is not installed where the batch commands run` : msg.split('\n')[0]!.slice(0, 400),
     hint,
+  }
+}
+
+/** this host as one machine, and the local pools on it (the engine runs every local pool here) */
+function hostFits(needs: StrategyNeed[]): ClusterView['host'] {
+  const h = hostCapacity()
+  const machine: Machine = {
+    name: os.hostname(),
+    group: null,
+    cpus: h.cpus,
+    memoryMiB: Math.floor(h.memoryBytes / 1048576),
+    gpus: h.gpus,
+    idle: true,
+    usable: true,
+  }
+  return {
+    cpus: machine.cpus,
+    memoryMiB: machine.memoryMiB,
+    gpus: machine.gpus,
+    fits: needs.map((n) => fitPool(n, [machine], { kind: 'host' })),
   }
 }
 
@@ -84,7 +106,7 @@ export async function readClusterView(db: Db, site: SiteConfig): Promise<Cluster
             'install the HTCondor tools or set htcondor.binDir / htcondor.env (CONDOR_CONFIG) / ssh in the site file',
           ),
     dask: dask.status === 'fulfilled' ? dask.value : [],
-    otherNeeds: needs.filter((n) => n.strategy !== 'slurm' && n.strategy !== 'htcondor' && !n.schedulerAddress),
+    host: hostFits(needs.filter((n) => n.strategy === 'local' && !n.schedulerAddress)),
   }
 }
 

@@ -84,18 +84,7 @@ const output = z.object({
   slurm: z.discriminatedUnion('status', [slurm, unavailableSchema]),
   htcondor: z.discriminatedUnion('status', [htcondor, unavailableSchema]),
   dask: z.array(daskSite),
-  otherNeeds: z.array(
-    z.object({
-      strategy: z.string(),
-      pool: z.string(),
-      workflows: z.array(z.string()),
-      workers: z.number(),
-      cpus: z.number(),
-      memoryMiB: z.number().nullable(),
-      gpus: z.number(),
-      partition: z.string().nullable(),
-    }),
-  ),
+  host: z.object({ cpus: z.number(), memoryMiB: z.number(), gpus: z.number(), fits: z.array(poolFitSchema) }),
 })
 
 export const overviewCluster = protectedProcedure
