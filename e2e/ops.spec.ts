@@ -152,6 +152,53 @@ analysis:
   await expect(gantt.locator(`rect[data-task="${visited[2]}"]`)).toHaveAttribute('tabindex', '0')
 })
 
+test('the run DAG by keyboard: one tab stop, arrows move between stages with a visible outline, Enter selects', async ({
+  page,
+}) => {
+  test.setTimeout(90_000)
+  const { workflowId } = await saveWorkflow(
+    page.request,
+    `version: 1
+name: e2e-run-dag-keys-${STAMP}
+analysis:
+  stages:
+    - { id: Load, op: noop }
+    - { id: Clean, op: noop, needs: [Load] }
+    - { id: Plot, op: noop, needs: [Clean] }
+`,
+  )
+  await startFromUi(page, workflowId)
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'succeeded', { timeout: 40_000 })
+  const graph = page.getByTestId('run-graph')
+  await expect(graph.getByTestId('stage-node-Plot')).toBeVisible()
+  await graph.focus()
+  await expect(graph).toBeFocused()
+  await expect(graph).toHaveAttribute('data-active', 'Load')
+  // the active node is announced and outlined
+  const described = await graph.getAttribute('aria-activedescendant')
+  expect(described).toBeTruthy()
+  await expect(page.locator(`[id="${described}"]`)).toContainText('Load')
+  const outline = () =>
+    page.evaluate(
+      () => getComputedStyle(document.querySelector('.react-flow__node.is-kbd-active .stage-node')!).outlineStyle,
+    )
+  expect(await outline()).toBe('solid')
+  await page.keyboard.press('ArrowRight')
+  await expect(graph).toHaveAttribute('data-active', 'Clean')
+  await page.keyboard.press('End')
+  await expect(graph).toHaveAttribute('data-active', 'Plot')
+  await page.keyboard.press('ArrowLeft')
+  await expect(graph).toHaveAttribute('data-active', 'Clean')
+  await shot(page, 'run-dag-keyboard')
+  // Enter does what a click does: the task table shows that stage's tasks only
+  await page.keyboard.press('Enter')
+  await expect(page.getByTestId('filter-stage')).toHaveValue('Clean')
+  await expect(page.locator('[data-testid^="task-row-"]')).toHaveCount(1)
+  await expect(page.locator('[data-testid^="task-row-"]').first()).toHaveAttribute('data-stage', 'Clean')
+  // the keys did not scroll the page or leave the graph
+  await expect(graph).toBeFocused()
+})
+
 test('Monaco follows the light and dark theme live, in the composer and the workflow diff, readably', async ({
   page,
 }) => {
