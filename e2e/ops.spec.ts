@@ -42,6 +42,14 @@ test('every log line has the time it was written: run-wide view, task log toggle
   const runId = await startFromUi(page, workflowId)
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'succeeded', { timeout: 40_000 })
 
+  // the timeline labels a bar wide enough with its stage, inside the bar
+  const label = page.getByTestId('gantt').locator('text.gantt-bar-label', { hasText: 'Talk' })
+  await expect(label).toHaveCount(1)
+  const bar = page.getByTestId('gantt').locator(`rect[data-task="${await label.getAttribute('data-label-for')}"]`)
+  const [lb, bb] = [(await label.boundingBox())!, (await bar.boundingBox())!]
+  expect(lb.x).toBeGreaterThanOrEqual(bb.x)
+  expect(lb.x + lb.width).toBeLessThanOrEqual(bb.x + bb.width)
+
   // the run-wide view: stdout and stderr interleaved in the order written, each with its own time
   await page.getByTestId('run-log-toggle').click()
   const rows = page.getByTestId('run-log-lines').locator('.rlog-line')
