@@ -291,6 +291,11 @@ analysis:
   await expect(page.getByTestId('gantt-span')).toHaveText(/^\d+ ms$/)
   const span = Number((await page.getByTestId('gantt-span').textContent())!.replace(' ms', ''))
   expect(Math.abs(span - Number(header.replace(' ms', '')))).toBeLessThanOrEqual(100)
+  // and so does its axis: the run is drawn over its own span, not squeezed into the start of a second
+  const svg = page.locator('[data-testid="gantt"] svg')
+  const axis = Number(await svg.getAttribute('data-to')) - Number(await svg.getAttribute('data-from'))
+  expect(Math.abs(axis - Number(header.replace(' ms', '')))).toBeLessThanOrEqual(100)
+  await expect(page.locator('[data-testid="gantt"] .gantt-axis text').last()).toHaveText(/^(\d+ms|0\.\d+s)$/)
   const alert = page.getByTestId('failure-alert')
   await expect(alert).toContainText('cut failed: no branch jet_pt')
   const head = (await alert.locator('.fa-head').textContent()) ?? ''

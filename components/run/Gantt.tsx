@@ -17,6 +17,7 @@ import {
   panWindow,
   pendingSegment,
   type TimeWindow,
+  timelineEnd,
   windowTicks,
   zoomWindow,
   type GanttTask,
@@ -80,7 +81,7 @@ export const Gantt = memo(function Gantt({
     for (const t of tasks) if (t.start < m) m = t.start
     return Number.isFinite(m) ? m : now
   }, [tasks, runStart, now])
-  const end = Math.max(t1, t0 + 1000)
+  const end = timelineEnd(t0, t1)
   // the window shown: null = the whole run (follows a live run's growing end)
   const [view, setView] = useState<TimeWindow | null>(null)
   const bounds = useMemo(() => ({ from: t0, to: end }), [t0, end])
