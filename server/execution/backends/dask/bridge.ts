@@ -6,6 +6,8 @@ import { EventEmitter } from 'node:events'
 import { createInterface } from 'node:readline'
 import { BRIDGE_PATH } from './python.ts'
 import { spawnGroup, stopGroup, type SpawnedProcess } from './procs.ts'
+import { withoutServerSecrets } from '../../transport/local.ts'
+import { daskUserEnv, type DaskUser } from './as-user.ts'
 import type { BridgeCommand, BridgeEvent, BridgeTaskEvent, BridgeWorker, SubmitCommand } from './protocol.ts'
 
 export interface BridgeOptions {
@@ -27,6 +29,12 @@ export interface BridgeOptions {
   /** every key starts with it (the scheduler plugin follows only these keys) */
   keyPrefix?: string
   env?: NodeJS.ProcessEnv
+  /**
+   * users mode: the bridge runs as this OS user (it holds a Dask client, and whatever the cluster
+   * sends a client is unpickled: it must not run as the server's user) with the run's mutual TLS;
+   * the server only reads its JSON lines
+   */
+  user?: DaskUser | null
 }
 
 export interface BridgeReady {
@@ -95,10 +103,15 @@ export class DaskBridge extends EventEmitter<DaskBridgeEvents> {
     if (o.noPlugin) argv.push('--no-plugin')
     if (o.workerPython) argv.push('--worker-python', o.workerPython)
     if (o.keyPrefix) argv.push('--key-prefix', o.keyPrefix)
+    const user = o.user ?? null
+    if (user) argv.push('--tls-ca-file', user.tls.ca, '--tls-cert', user.tls.cert, '--tls-key', user.tls.key)
     const p = spawnGroup(argv, {
       pipe: true,
-      logFile: o.logFile,
-      env: { ...process.env, ...o.env, PYTHONUNBUFFERED: '1' },
+      ...(o.logFile ? { logFile: o.logFile } : {}),
+      runAs: user?.runAs ?? null,
+      env: user
+        ? daskUserEnv(user.runAs, (o.env ?? {}) as Record<string, string>)
+        : { ...withoutServerSecrets(process.env), ...o.env, PYTHONUNBUFFERED: '1' },
     })
     this.proc = p
     if (!o.logFile && p.child.stderr) {
