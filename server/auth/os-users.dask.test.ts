@@ -15,7 +15,7 @@
  * Needs root (useradd; the server switches users). Not root: the suite fails and says so.
  */
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, statSync, writeFileSync, chmodSync, chownSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { createTRPCClient, httpBatchLink } from '@trpc/client'
 import superjson from 'superjson'
@@ -177,6 +177,25 @@ analysis:
     )
     expect(noCert.out).not.toContain('CONNECTED')
     expect(noCert.out).toMatch(/Permission denied|No such file/)
+    // with a certificate of his own, bob is not let in either: the scheduler checks it against the run's
+    const own = await pythonAs(
+      OS.bob,
+      [
+        'import subprocess, tempfile, os',
+        'd = tempfile.mkdtemp()',
+        "subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=controlroom-dask', '-keyout', d + '/k.pem', '-out', d + '/c.pem'], check=True, capture_output=True)",
+        'from distributed import Client',
+        'from distributed.security import Security',
+        "sec = Security(tls_ca_file=d + '/c.pem', tls_client_cert=d + '/c.pem', tls_client_key=d + '/k.pem', require_encryption=True)",
+        'try:',
+        `    Client('${sched.address}', timeout=5, security=sec)`,
+        "    print('CONNECTED')",
+        'except Exception as e:',
+        "    print('REFUSED', type(e).__name__)",
+      ].join('\n'),
+    )
+    expect(own.out).toContain('REFUSED')
+    expect(own.out).not.toContain('CONNECTED')
 
     await alice.run.cancel.mutate({ runId })
     await env.waitFor(runId, 60_000)
@@ -223,6 +242,37 @@ analysis:
     expect(new Set(uids)).toEqual(new Set([String(aliceUid)]))
     rmSync(marker, { force: true })
     rmSync(script, { force: true })
+  }, 120_000)
+
+  it("a retried task's directory swapped for a link: the server writes and chowns nothing through it", async () => {
+    const target = `/tmp/cr-swap-target-${SUFFIX}`
+    rmSync(target, { recursive: true, force: true })
+    execFileSync('mkdir', ['-m', '0755', target])
+    // attempt 1 moves its directory away, leaves a link to a root-owned directory, and fails:
+    // the engine then writes attempt 2's spec into "its" directory, as root
+    const yaml = `name: swap
+execution:
+  backend: dask
+  strategy: local
+  config: { python: ${PY} }
+analysis:
+  stages:
+    - id: Swap
+      op: shell
+      params:
+        command: "if [ ! -e ../swapped ]; then touch ../swapped; d=$CONTROLROOM_TASK_DIR; mv $d $d.old; ln -s ${target} $d; exit 1; fi; echo second"
+      execution:
+        retries: 1
+`
+    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'swap' })
+    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    await env.waitFor(runId, 90_000)
+    const t = await taskOf(runId, 'Swap')
+    expect(t.attempt).toBe(1) // attempts count from 0: this is the retry
+    expect(t.state).toBe('succeeded')
+    expect(statSync(target).uid).toBe(0)
+    expect(readdirSync(target)).toEqual([])
+    rmSync(target, { recursive: true, force: true })
   }, 120_000)
 
   it('refuses an existing scheduler (scheduler_address), and says why', async () => {

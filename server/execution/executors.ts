@@ -21,6 +21,7 @@ import { isProcessAlive, killGroup, processesInGroups, processesWithEnv, process
 import { readResult } from './strategies/local.ts'
 import { taskBaseEnv } from './task-env.ts'
 import type { RunAs, TaskLaunch, TaskResult, WorkerUpdate } from './types.ts'
+import { openAppend, openOwnedForRead, ownDirectory, writeNewFile } from './user-files.ts'
 import { readSetting } from '../settings.ts'
 
 export interface ExecutorEvents {
@@ -141,7 +142,7 @@ export class ExecutorPool {
   /** with runAs the executors (that user) must write where the server created directories */
   private own(p: string) {
     if (!this.o.runAs) return
-    fs.chownSync(p, this.o.runAs.uid, this.o.runAs.gid)
+    ownDirectory(p, this.o.runAs) // never through a link the user's tasks put there (user-files.ts)
     fs.chmodSync(p, 0o700)
   }
 
@@ -159,8 +160,8 @@ export class ExecutorPool {
     const body = l.spec
       ? { ...l.spec, env: { ...l.spec.env, CONTROLROOM_TASK_KEY: taskKey } }
       : { specPath: l.specPath, taskKey }
-    fs.writeFileSync(tmp, JSON.stringify(body))
-    if (this.o.runAs) fs.chownSync(tmp, this.o.runAs.uid, this.o.runAs.gid)
+    if (this.o.runAs) writeNewFile(tmp, JSON.stringify(body), this.o.runAs)
+    else fs.writeFileSync(tmp, JSON.stringify(body))
     fs.renameSync(tmp, path.join(this.inbox, entry))
     this.track({ taskId: l.taskId, attempt: l.attempt, taskDir: l.taskDir, entry, taskKey })
     this.ensureExecutors()
@@ -207,8 +208,7 @@ export class ExecutorPool {
     fs.mkdirSync(path.join(dir, 'claimed'), { recursive: true })
     this.own(dir)
     this.own(path.join(dir, 'claimed'))
-    const logFd = fs.openSync(path.join(dir, 'executor.log'), 'a')
-    if (this.o.runAs) fs.fchownSync(logFd, this.o.runAs.uid, this.o.runAs.gid)
+    const logFd = openAppend(path.join(dir, 'executor.log'), this.o.runAs ?? null)
     const runAs = this.o.runAs
     const options: SpawnOptions = {
       detached: true,
@@ -275,12 +275,9 @@ export class ExecutorPool {
 
   private read(e: ExecutorState) {
     const file = path.join(e.dir, 'events.jsonl')
-    let fd: number
-    try {
-      fd = fs.openSync(file, 'r')
-    } catch {
-      return
-    }
+    // users mode: the executor's (that user's) own file, never a link it put there
+    const fd = openOwnedForRead(file, this.o.runAs ?? null)
+    if (fd === null) return
     try {
       const buf = this.readBuffer
       for (;;) {
@@ -588,7 +585,7 @@ export class ExecutorPool {
     const live = [...this.executors.values()].filter((e) => e.pid && isProcessAlive(e.pid, e.startTicks))
     for (const e of live) {
       try {
-        fs.writeFileSync(path.join(e.dir, 'stop'), '')
+        writeNewFile(path.join(e.dir, 'stop'), '', this.o.runAs ?? null)
       } catch {
         /* its directory is gone */
       }
