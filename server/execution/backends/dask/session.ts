@@ -28,6 +28,7 @@ import { HTCondorWorkers } from './deploy/htcondor.ts'
 import type { DeployedWorker, WorkerDeployment } from './deploy/types.ts'
 import { pidAlive, sleep } from './procs.ts'
 import type { RunAs } from '../../types.ts'
+import { writeNewFile } from '../../user-files.ts'
 import { type DaskUser, prepareUserDask, processUid, usersModeExternalRefusal } from './as-user.ts'
 
 export type DaskStrategy = 'local' | 'slurm' | 'htcondor'
@@ -471,7 +472,10 @@ export class DaskSession extends EventEmitter<DaskSessionEvents> {
   writeStatusFile() {
     try {
       const file = path.join(this.dir, 'session.json')
-      writeFileSync(`${file}.tmp`, JSON.stringify({ ...this.snapshot(), updatedAt: new Date().toISOString() }, null, 2))
+      const text = JSON.stringify({ ...this.snapshot(), updatedAt: new Date().toISOString() }, null, 2)
+      // users mode: the directory is the account's: a link planted at the name is replaced, not followed
+      if (this.user) writeNewFile(`${file}.tmp`, text, this.user.runAs)
+      else writeFileSync(`${file}.tmp`, text)
       renameSync(`${file}.tmp`, file)
     } catch {
       /* the run directory is gone */
