@@ -266,6 +266,24 @@ analysis:
     expect(existsSync(planted)).toBe(false)
   }, 60_000)
 
+  it("a task flooding its executor's report file with one endless line is ignored, not buffered", async () => {
+    const yaml = `name: flood
+analysis:
+  stages:
+    - id: Flood
+      op: shell
+      params:
+        command: "for f in $CONTROLROOM_TASK_DIR/../../executors/*/w*/events.jsonl; do head -c 3000000 /dev/zero | tr '\\\\0' a >> $f; echo >> $f; done; echo done"
+`
+    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'flood' })
+    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    expect(await env.waitFor(runId)).toBe('succeeded')
+    const warned = env.events.filter(
+      (e) => e.runId === runId && JSON.stringify(e.payload).includes('ignored a report line longer than'),
+    )
+    expect(warned.length).toBeGreaterThan(0)
+  }, 60_000)
+
   it('refuses to run tasks that could not be isolated, and says why', async () => {
     const w = await nobody.workflow.saveVersion.mutate({ yaml: OWNED, name: 'no OS user' })
     const e = await nobody.run.start.mutate({ versionId: w.version.id }).catch((x) => x)

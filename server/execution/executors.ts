@@ -35,6 +35,9 @@ export interface ExecutorEvents {
   log(level: 'info' | 'warn' | 'error', message: string): void
 }
 
+/** longest report line kept (reports are a few hundred bytes) */
+const MAX_REPORT_LINE = 1 << 20
+
 interface ExecutorState {
   id: string
   dir: string
@@ -42,6 +45,8 @@ interface ExecutorState {
   startTicks: number | null
   offset: number
   partial: string
+  /** the rest of an overlong report line is being skipped */
+  skipping?: boolean
   /** said bye or found dead */
   gone: boolean
   watcher: fs.FSWatcher | null
@@ -280,14 +285,30 @@ export class ExecutorPool {
     if (fd === null) return
     try {
       const buf = this.readBuffer
-      for (;;) {
+      // at most 8 MiB a sweep: a task flooding its executor's file cannot hold the event loop (the rest
+      // is read by the next sweeps)
+      for (let budget = 8 << 20; budget > 0; ) {
         const n = fs.readSync(fd, buf, 0, buf.length, e.offset)
         if (n <= 0) break
+        budget -= n
         e.offset += n
         const text = e.partial + buf.toString('utf8', 0, n)
         const lines = text.split('\n')
         e.partial = lines.pop() ?? ''
-        for (const line of lines) if (line) this.onLine(e, line)
+        for (const line of lines) {
+          if (e.skipping) {
+            e.skipping = false // the end of an overlong line
+            continue
+          }
+          if (line) this.onLine(e, line)
+        }
+        // a report line is small: an endless one (a task can append to its executor's file) is
+        // dropped instead of growing the server's memory without bound
+        if (e.partial.length > MAX_REPORT_LINE) {
+          this.o.events.log('warn', `executor ${e.id}: ignored a report line longer than ${MAX_REPORT_LINE} characters`)
+          e.partial = ''
+          e.skipping = true
+        }
       }
     } finally {
       fs.closeSync(fd)
