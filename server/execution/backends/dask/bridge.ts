@@ -3,7 +3,7 @@
  * turns the event lines into typed events. One bridge per run (or per scheduler).
  */
 import { EventEmitter } from 'node:events'
-import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import { BRIDGE_PATH } from './python.ts'
 import { spawnGroup, stopGroup, type SpawnedProcess } from './procs.ts'
 import { withoutServerSecrets } from '../../transport/local.ts'
@@ -43,6 +43,32 @@ export interface BridgeReady {
   scheduler: { address: string; id: string | null; dashboard: string | null; dashboardPort: number | null }
   workers: BridgeWorker[]
   distributed: string
+}
+
+/** longest event line kept: in users mode the bridge is the account's process, and its output is data */
+const MAX_EVENT_LINE = 16 << 20
+
+/** calls `onLine` for each line of `input`; a line longer than `max` characters is dropped whole */
+export function splitLines(input: Readable, max: number, onLine: (line: string) => void): void {
+  let partial = ''
+  let skipping = false
+  input.setEncoding('utf8')
+  input.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) {
+      if (skipping)
+        skipping = false // the end of an overlong line
+      else onLine(line)
+    }
+    if (partial.length > max) {
+      partial = ''
+      skipping = true
+    }
+  })
+  input.on('end', () => {
+    if (partial && !skipping) onLine(partial)
+  })
 }
 
 export class BridgeError extends Error {
@@ -123,8 +149,7 @@ export class DaskBridge extends EventEmitter<DaskBridgeEvents> {
     p.child.stdin!.on('error', () => {
       /* EPIPE when the bridge died: reported by 'exit' */
     })
-    const rl = createInterface({ input: p.child.stdout!, crlfDelay: Infinity })
-    rl.on('line', (line) => this.onLine(line))
+    splitLines(p.child.stdout!, MAX_EVENT_LINE, (line) => this.onLine(line))
 
     return await new Promise<BridgeReady>((resolve, reject) => {
       let settled = false
