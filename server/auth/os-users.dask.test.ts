@@ -39,11 +39,15 @@ const PY = '/usr/bin/python3'
 function useradd(name: string) {
   execFileSync('useradd', ['--no-create-home', '--shell', '/bin/sh', '--home-dir', '/nonexistent', name])
 }
-function userdel(name: string) {
-  try {
-    execFileSync('userdel', [name], { stdio: 'ignore' })
-  } catch {
-    /* already gone */
+/** userdel refuses while the user has processes: the run's Dask processes may still be exiting */
+async function userdel(name: string) {
+  for (let i = 0; i < 50 && lookupOsUser(name); i++) {
+    try {
+      execFileSync('userdel', [name], { stdio: 'ignore' })
+      return
+    } catch {
+      await new Promise((r) => setTimeout(r, 200))
+    }
   }
 }
 
@@ -107,10 +111,10 @@ describe('users mode on Dask with real OS users', () => {
     await h?.close()
     setEngine(undefined)
     await env?.cleanup()
-    for (const u of Object.values(OS)) userdel(u)
+    for (const u of Object.values(OS)) await userdel(u)
     delete process.env.CONTROLROOM_AUTH
     delete process.env.CONTROLROOM_TOKEN
-  })
+  }, 30_000)
 
   async function taskOf(runId: string, stage: string) {
     const { items } = await alice.run.tasks.query({ runId, stage })
