@@ -347,7 +347,7 @@ test('the home page follows the event stream: a run appears and leaves "running 
     if (r.url().includes('/api/trpc/') && r.url().includes('overview.runs')) reads.push(Date.now())
   })
   await page.goto('/')
-  await expect(page.getByTestId('overview')).toHaveAttribute('data-stream', 'live')
+  await expect(page.getByTestId('ov-live')).toHaveAttribute('data-status', 'live')
   // idle: no re-read while nothing moves (it used to poll every 10 s; the credentials' time left is
   // re-read once a minute, so at most one read in the window)
   await page.waitForTimeout(2000)

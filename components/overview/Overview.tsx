@@ -2,17 +2,17 @@
 /**
  * The control room (home page): what runs now, what failed and where, the cluster as each site
  * sees it beside the pools our workflows ask for, and the credentials' time left. Live: the page
- * listens to the summary stream of every run (`/api/events?summary=1`: the runs each batch of events
- * touched, a few hundred bytes however big the batch) and re-reads the runs at most every RUNS_MS
- * while events arrive, and once whenever the stream (re)opens (what happened while it was closed).
+ * listens to `/api/events` (the run page's stream; its summary form: per batch only the runs it
+ * touched, so the home page costs the server one shared encoding whatever the runs do) and
+ * refetches the runs at most every RUNS_MS while events arrive and once when the stream (re)opens.
  * No polling while the stream is live, except the credentials' time left every CREDS_MS (nothing on
  * the stream tells it); without the stream, every IDLE_MS. The batch systems (cached 5 s on the
  * server) every CLUSTER_MS.
  */
 import { useEffect, useRef } from 'react'
 import { useQuery } from '@tanstack/react-query'
-import { useEventStream } from '~/components/run/useEventStream'
 import { useTRPC } from '~/components/trpc/client'
+import { useEventStream } from '~/components/run/useEventStream'
 import { ActiveRuns } from './ActiveRuns'
 import { ClusterPanel } from './ClusterPanel'
 import { Failures } from './Failures'
@@ -40,7 +40,7 @@ export function Overview() {
     },
     [],
   )
-  // a burst of events is one re-read
+  // a burst of events is one refetch
   const soon = () => {
     pending.current ??= setTimeout(() => {
       pending.current = null
@@ -51,9 +51,14 @@ export function Overview() {
   streamLive.current = stream.status === 'live'
   const cluster = useQuery({ ...trpc.overview.cluster.queryOptions(), refetchInterval: CLUSTER_MS })
   return (
-    <div className="overview" data-testid="overview" data-stream={stream.status}>
+    <div className="overview" data-testid="overview">
       <section className="ov-section" aria-labelledby="ov-running">
-        <h2 id="ov-running">Running now</h2>
+        <h2 id="ov-running">
+          Running now{' '}
+          <span className="muted ov-checked" data-testid="ov-live" data-status={stream.status}>
+            {stream.status === 'live' ? 'live' : stream.status === 'error' ? 'reconnecting…' : 'connecting…'}
+          </span>
+        </h2>
         {runs.data ? (
           <ActiveRuns runs={runs.data.active} />
         ) : runs.error ? (
