@@ -16,7 +16,7 @@ import { createInternalContext } from '../api/trpc.ts'
 import { forgetDb, setDb } from '../db/client.ts'
 import { setEngine } from './engine.ts'
 import { getRun, startRun } from './runs.ts'
-import { BACKLOG_MAX, Batch, SLOW_MS, Subscriber, streamRunEvents, streamStats } from './stream.ts'
+import { streamRunEvents, streamStats } from './stream.ts'
 import { subscribeOverHttp, type SseSubscription } from './stream-client.ts'
 import { coalesceEvents, decodeStreamMessage } from './stream-message.ts'
 import { setupEngineTest, type EngineTestEnv } from './testing.ts'
@@ -159,8 +159,6 @@ describe('the event stream: one stream, many viewers', () => {
     const lastId = (await getRun(env.t.db, runId)).lastEventId
     // the reading subscriber is not held back by the one that stopped
     await until(() => fastIds[fastIds.length - 1] === lastId, 'the reading subscriber to get everything')
-    // the one that stopped has left its batches waiting long enough to count as slow
-    await new Promise((r) => setTimeout(r, SLOW_MS))
     const messages = [first.value]
     for (;;) {
       const next = await slow.next()
@@ -310,67 +308,6 @@ describe('/api/events: access', () => {
     // for gaps (the run's first event is written outside the engine's write queue), not one per batch
     expect(after!.reads - before!.reads).toBeLessThanOrEqual(Math.ceil(seconds) + 3)
   }, 60_000)
-})
-
-describe('a subscriber of a feed', () => {
-  const taskEvents = (from: number, n: number): RunEvent[] =>
-    Array.from({ length: n }, (_, i) => ({
-      id: from + i,
-      runId: 'r',
-      at: new Date(1e12).toISOString(),
-      type: 'task.state',
-      taskId: `t${from + i}`,
-      workerId: null,
-      payload: { from: 'pending', to: 'queued', stage: 'A', pool: 'default', attempt: 0 },
-    })) as RunEvent[]
-  const joined = (clock: { t: number }) => {
-    const sub = new Subscriber(0, () => clock.t)
-    sub.joined = true
-    return sub
-  }
-
-  it('that keeps reading gets every batch as the shared batch, however big (never coalesced)', () => {
-    const clock = { t: 0 }
-    const sub = joined(clock)
-    const big = new Batch(taskEvents(1, 3 * BACKLOG_MAX), false, 0)
-    sub.deliver(big)
-    clock.t = 10 * SLOW_MS
-    expect(sub.take()).toBe(big)
-    const next = new Batch(taskEvents(3 * BACKLOG_MAX + 1, 10), false, clock.t)
-    sub.deliver(next)
-    expect(sub.take()).toBe(next)
-  })
-
-  it('a batch or two behind for less than SLOW_MS: still the shared batches, in order', () => {
-    const clock = { t: 0 }
-    const sub = joined(clock)
-    const a = new Batch(taskEvents(1, BACKLOG_MAX), false, 0)
-    const b = new Batch(taskEvents(BACKLOG_MAX + 1, BACKLOG_MAX), false, 40)
-    sub.deliver(a)
-    clock.t = 40
-    sub.deliver(b)
-    clock.t = SLOW_MS - 1
-    expect(sub.take()).toBe(a)
-    expect(sub.take()).toBe(b)
-    expect(sub.take()).toBeNull()
-  })
-
-  it('left waiting past BACKLOG_MAX events and SLOW_MS: one coalesced message with the last id', () => {
-    const clock = { t: 0 }
-    const sub = joined(clock)
-    // the same 100 tasks moving again and again: folds to one event per task
-    for (let k = 0; k < 50; k++) {
-      const events = taskEvents(1 + k * 100, 100).map((e, i) => ({ ...e, taskId: `t${i}` }))
-      sub.deliver(new Batch(events, false, clock.t))
-      clock.t += 100
-    }
-    clock.t += SLOW_MS
-    const m = sub.take()!
-    expect(m.coalesced).toBe(true)
-    expect(m.events).toHaveLength(100)
-    expect(m.lastId).toBe(5000)
-    expect(sub.take()).toBeNull()
-  })
 })
 
 describe('coalesceEvents', () => {

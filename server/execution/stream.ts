@@ -16,10 +16,8 @@
  * delivered exactly once and in id order, across the join and across reconnects (lastEventId).
  *
  * A subscriber that does not pull (a slow client: the SSE response is back-pressured) collects a
- * backlog; when batches it has not taken pile up past BACKLOG_MAX events and the oldest waited
- * SLOW_MS, they are coalesced (one event per task and per worker) and the next message says `coalesced`. Its memory stays bounded by the
- * size of the run and nobody waits for it. A subscriber that keeps up is never coalesced, however
- * big one batch is.
+ * backlog; past BACKLOG_MAX events it is coalesced (one event per task and per worker) and the next
+ * message says `coalesced`. Its memory stays bounded by the size of the run and nobody waits for it.
  */
 import { tracked, type TrackedEnvelope } from '@trpc/server'
 import type { Db } from '../db/client.ts'
@@ -42,23 +40,19 @@ export const POLL_MS = 1000
 export const READ_MAX = 2000
 /** recent events each feed keeps in memory for subscribers that join a little late */
 export const RECENT_MAX = 20_000
-/** a subscriber's undelivered events beyond which its backlog is coalesced (once it waited SLOW_MS) */
+/** a subscriber's undelivered events beyond which its backlog is coalesced */
 export const BACKLOG_MAX = 4000
-/** the age of the oldest batch a subscriber has not taken past which (and BACKLOG_MAX) it is slow */
-export const SLOW_MS = 2000
 
 const utf8 = new TextEncoder()
 
 /** one read of the store, handed to every subscriber; its encodings are made once and shared */
-export class Batch {
+class Batch {
   private encoded: EncodedStreamMessage | null = null
   private sse: Uint8Array | null = null
   private summarySse: Uint8Array | null = null
   constructor(
     readonly events: RunEvent[],
     readonly coalesced = false,
-    /** when the feed had it (performance.now()): how long a subscriber has left it waiting */
-    readonly at = performance.now(),
   ) {}
   get lastId(): number {
     return this.events[this.events.length - 1]?.id ?? 0
@@ -80,8 +74,7 @@ export class Batch {
   }
 }
 
-/** one viewer's place in a feed (exported for its tests) */
-export class Subscriber {
+class Subscriber {
   /** the highest event id handed to this subscriber (queued or sent) */
   last: number
   /** caught up: receives the feed's batches */
@@ -92,44 +85,25 @@ export class Subscriber {
   private limit = BACKLOG_MAX
   private wakeUp: (() => void) | null = null
 
-  constructor(
-    from: number,
-    private readonly now: () => number = () => performance.now(),
-  ) {
+  constructor(from: number) {
     this.last = from
   }
 
   deliver(batch: Batch): void {
     if (!this.joined || batch.lastId <= this.last) return
-    const fresh =
-      batch.events[0]!.id > this.last
-        ? batch
-        : new Batch(
-            batch.events.filter((e) => e.id > this.last),
-            false,
-            batch.at,
-          )
+    const fresh = batch.events[0]!.id > this.last ? batch : new Batch(batch.events.filter((e) => e.id > this.last))
     this.batches.push(fresh)
     this.queued += fresh.events.length
     this.last = fresh.lastId
-    this.foldIfSlow()
+    if (this.queued > this.limit) {
+      const folded = coalesceEvents(this.batches.flatMap((b) => b.events))
+      this.batches = [new Batch(folded)]
+      this.queued = folded.length
+      this.coalesced = true
+      // a run with more tasks than the limit folds to more than it: do not fold again at once
+      this.limit = Math.max(BACKLOG_MAX, 2 * folded.length)
+    }
     this.wake()
-  }
-
-  /**
-   * Folds the backlog of a slow subscriber: batches not taken pile up past the limit and the oldest
-   * has waited SLOW_MS. A viewer a batch or two behind (one engine burst can hold more than
-   * BACKLOG_MAX events; a loaded server may deliver twice before it pulls) is not slow: it is sent
-   * the batches' bytes shared with every other viewer, not an encoding of its own.
-   */
-  private foldIfSlow(): void {
-    if (this.batches.length < 2 || this.queued <= this.limit || this.now() - this.batches[0]!.at < SLOW_MS) return
-    const folded = coalesceEvents(this.batches.flatMap((b) => b.events))
-    this.batches = [new Batch(folded)]
-    this.queued = folded.length
-    this.coalesced = true
-    // a run with more tasks than the limit folds to more than it: do not fold again at once
-    this.limit = Math.max(BACKLOG_MAX, 2 * folded.length)
   }
 
   /**
@@ -137,10 +111,8 @@ export class Subscriber {
    * whole backlog once it was coalesced (encoded for this subscriber alone).
    */
   take(): Batch | null {
-    this.foldIfSlow()
     if (this.coalesced) {
-      // what came after the fold folds in with it
-      const events = coalesceEvents(this.batches.flatMap((b) => b.events))
+      const events = this.batches.flatMap((b) => b.events)
       this.batches = []
       this.queued = 0
       this.coalesced = false
