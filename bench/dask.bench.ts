@@ -20,36 +20,21 @@ import path from 'node:path'
 import { createTestDatabase } from '../server/db/testing.ts'
 import { saveVersion } from '../server/library/workflows.ts'
 import { compileWorkflow } from '../server/workflow/index.ts'
-import type { ExecutionPlan, PlanStage } from '../server/workflow/types.ts'
+import type { ExecutionPlan } from '../server/workflow/types.ts'
 import { RunEngine } from '../server/execution/engine.ts'
 import { registerBackend } from '../server/execution/registry.ts'
 import { DaskBackend } from '../server/execution/backends/dask.ts'
 import { DaskSession } from '../server/execution/backends/dask/session.ts'
 import { TaskLog, testPool } from '../server/execution/backends/dask/testing.ts'
 import { findProcesses } from '../server/execution/backends/dask/procs.ts'
-import { hepTestDataDir } from '../server/hep/testdata.ts'
 import { startRun } from '../server/execution/runs.ts'
 import { setupEngineTest } from '../server/execution/testing.ts'
+import { fanOutPlan, runIfMain, zmumuMuonPtSections } from './lib/workloads.ts'
 
 const N = Number(process.env.BENCH_DASK_TASKS || 2_000)
 
 function planWith(base: ExecutionPlan, n: number, workers: number, backend: 'local' | 'dask'): ExecutionPlan {
-  const s0 = base.stages[0]!
-  const stages: PlanStage[] = Array.from({ length: n }, (_, i) => ({
-    ...s0,
-    id: `t${i}`,
-    needs: [],
-    inputs: [],
-    index: i,
-  }))
-  return {
-    ...base,
-    backend,
-    strategy: 'local',
-    stages,
-    edges: [],
-    pools: base.pools.map((p) => ({ ...p, workers, stages: stages.map((s) => s.id) })),
-  }
+  return { ...fanOutPlan(base, n, workers), backend, strategy: 'local' }
 }
 
 export async function benchDask(): Promise<string[]> {
@@ -128,17 +113,7 @@ export async function benchDask(): Promise<string[]> {
   return lines
 }
 
-if (process.argv[1] && /dask\.bench\.ts$/.test(process.argv[1])) {
-  benchDask()
-    .then((ls) => {
-      for (const l of ls) console.log(l)
-      process.exit(0)
-    })
-    .catch((e) => {
-      console.error(e)
-      process.exit(1)
-    })
-}
+runIfMain(import.meta.url, benchDask)
 
 function daskHepYaml(name: string, chunk: number | null, runtime: 'module' | 'process'): string {
   return `version: 1
@@ -149,17 +124,7 @@ execution:
   config: { hep_runtime: ${runtime}${chunk ? `, chunk_size: ${chunk}` : ''} }
   pools:
     default: { workers: 2, resources: { cpus: 1, memory: 500MB } }
-data:
-  datasets:
-    - { name: zmumu, files: [${path.join(hepTestDataDir(), 'uproot-Zmumu.root')}], treeName: events }
-analysis:
-  stages:
-    - id: hist
-      op: hep.hist
-      params:
-        histograms:
-          - { name: muon_pt, expr: 'max(pt1, pt2)', bins: { n: 50, low: 0, high: 200 } }
-`
+${zmumuMuonPtSections()}`
 }
 
 export async function benchDaskHep(): Promise<string[]> {

@@ -21,7 +21,8 @@ import path from 'node:path'
 import { createTestDatabase } from '../server/db/testing.ts'
 import { saveVersion } from '../server/library/workflows.ts'
 import { compileWorkflow } from '../server/workflow/index.ts'
-import type { ExecutionPlan, PlanStage } from '../server/workflow/types.ts'
+import type { ExecutionPlan } from '../server/workflow/types.ts'
+import { fanOutPlan } from './lib/workloads.ts'
 import { RunEngine } from '../server/execution/engine.ts'
 import { subscribe } from '../server/execution/bus.ts'
 import { runtimeScript } from '../server/execution/paths.ts'
@@ -36,21 +37,8 @@ function median(xs: number[]): number {
 }
 
 function planWith(base: ExecutionPlan, n: number, workers: number, noopMode: 'inprocess' | 'process'): ExecutionPlan {
-  const s0 = base.stages[0]!
-  const stages: PlanStage[] = Array.from({ length: n }, (_, i) => ({
-    ...s0,
-    id: `t${i}`,
-    needs: [],
-    inputs: [],
-    index: i,
-  }))
-  return {
-    ...base,
-    stages,
-    edges: [],
-    pools: base.pools.map((p) => ({ ...p, workers, stages: stages.map((s) => s.id) })),
-    config: { ...base.config, ...(noopMode === 'process' ? { noop: 'process' } : {}) },
-  }
+  const plan = fanOutPlan(base, n, workers)
+  return { ...plan, config: { ...plan.config, ...(noopMode === 'process' ? { noop: 'process' } : {}) } }
 }
 
 function xargsSeconds(n: number, cpus: number, cmd: string[]): number {

@@ -1,7 +1,8 @@
 // Builds a TypeScript entry point ahead of time into one plain-JavaScript ESM bundle (esbuild; packages
 // stay external and load from node_modules), and tells whether a bundle is fresh: no source it was
-// built from is newer (one stat per source). The hep task runtime (server/hep/build-runtime.mjs) and
-// the CLI (server/cli/build-cli.mjs) are built this way, so starting them compiles no TypeScript.
+// built from is newer (one stat per source). The hep task runtime (server/hep/build-runtime.mjs), the
+// CLI (server/cli/build-cli.mjs) and the compile worker (server/library/build-compile-worker.mjs) are
+// built this way, so starting them compiles no TypeScript.
 // The list of sources sits beside the bundle: `<name>.mjs` -> `<name>.inputs.json`.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'

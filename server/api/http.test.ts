@@ -128,7 +128,7 @@ describe.each(PROVIDERS)('HTTP access and the tRPC route (%s)', (provider) => {
     expect(setCookie).toMatch(/HttpOnly/)
     expect(setCookie).toMatch(/SameSite=Strict/)
     expect(setCookie).not.toContain(TOKEN) // the cookie holds an HMAC, not the token
-    const cookie = setCookie.split(';')[0]
+    const cookie = setCookie.split(';')[0] ?? ''
 
     const page = await fetch(`${h.url}/workflows`, { headers: { cookie } })
     expect(page.status).toBe(200)
@@ -145,7 +145,7 @@ describe.each(PROVIDERS)('HTTP access and the tRPC route (%s)', (provider) => {
 
   it('refuses cross-site and non-JSON mutations (CSRF), writing nothing', async () => {
     const first = await fetch(`${h.url}/?token=${TOKEN}`, { redirect: 'manual' })
-    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]
+    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
     const before = await counts(tdb.db)
     const url = `${h.url}/api/trpc/workflow.saveVersion?batch=1`
     const evil = await fetch(url, {

@@ -66,12 +66,12 @@ export function runCommand(): Command {
 }
 
 async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
-  if (args.positional.length !== 1)
+  const file = args.positional[0]
+  if (args.positional.length !== 1 || file === undefined)
     return usage(
       io,
       args.positional.length ? `expected one FILE, got ${args.positional.length}` : 'missing FILE argument',
     )
-  const file = args.positional[0]
   const backend = typeof args.flags.backend === 'string' ? args.flags.backend : undefined
   const strategy = typeof args.flags.strategy === 'string' ? args.flags.strategy : undefined
   if (backend && !['local', 'dask'].includes(backend)) return usage(io, `unknown backend '${backend}' (local, dask)`)

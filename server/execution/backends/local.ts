@@ -222,7 +222,7 @@ class LocalBackendSession implements BackendSession {
           }))
         }
         results.forEach((r, i) => {
-          const { f } = group[i]
+          const { f } = group[i]!
           if (!r.ok) {
             this.ctx.report.task({ kind: 'failed', taskId: f.taskId, attempt: f.attempt, reason: r.problem.message })
             this.release(f)

@@ -24,9 +24,6 @@ afterAll(async () => {
   removeTempRunsDirs()
 })
 
-// biome-ignore lint/correctness/noUnusedVariables: pre-existing: review when this component is next changed
-const GiB = 1024 ** 3
-
 function planOf(pools: PlanPool[]): ExecutionPlan {
   return {
     schemaVersion: 1,

@@ -8,41 +8,23 @@
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setupEngineTest, type EngineTestEnv } from '../../testing.ts'
 import { startRun } from '../../runs.ts'
-import { registerOp, registeredOps, resolveOpDefinition } from '../../ops.ts'
+import { type SeedDoc, seedOn, standInHepHist, until } from '../batch/testing.ts'
 import './index.ts' // registers strategy `htcondor` (server/execution/drivers.ts does it in the app)
 import { installFakeCondor, type FakeCondor } from './__fixtures__/fake-condor/index.ts'
 import { gridProxyInit, makePki, makeTokenKey, scitokensCreate } from '../../../credentials/__fixtures__/mkcreds.ts'
 
-if (!registeredOps().includes('hep.hist') && !resolveOpDefinition({ registry: { ops: {} } } as never, 'hep.hist')) {
-  registerOp({ name: 'hep.hist', resolve: () => ({ argv: ['sh', '-c', 'echo plotting'], env: {} }) })
-}
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..')
-const HETERO = readFileSync(path.join(REPO, 'examples', 'heterogeneous.yaml'), 'utf8')
+standInHepHist()
 
 /** the seed workflow on strategy htcondor; only the execution block changes */
-// biome-ignore lint/suspicious/noExplicitAny: pre-existing: review when this component is next changed
-function onCondor(edit: (doc: Record<string, any>) => void = () => {}): string {
-  // biome-ignore lint/suspicious/noExplicitAny: pre-existing: review when this component is next changed
-  const doc = YAML.parse(HETERO) as Record<string, any>
-  doc.execution.strategy = 'htcondor'
-  doc.execution.pools.gpu.config = { queue: 'workday' }
-  edit(doc)
-  return YAML.stringify(doc)
-}
-
-const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function until(pred: () => Promise<boolean> | boolean, ms: number, what: string) {
-  const t0 = Date.now()
-  while (!(await pred())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`)
-    await sleepMs(100)
-  }
+function onCondor(edit: (doc: SeedDoc) => void = () => {}): string {
+  return seedOn('htcondor', (doc) => {
+    doc.execution.pools.gpu.config = { queue: 'workday' }
+    edit(doc)
+  })
 }
 
 describe('engine + strategy htcondor (format-faithful simulator)', () => {
