@@ -14,14 +14,10 @@
  *    overhead per extra partition = (32-partition wall - 1-partition wall) / 31.
  *   npx tsx bench/dask.bench.ts      (or through `npm run bench`, which calls benchDask())
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { createTestDatabase } from '../server/db/testing.ts'
-import { saveVersion } from '../server/library/workflows.ts'
-import { compileWorkflow } from '../server/workflow/index.ts'
 import type { ExecutionPlan } from '../server/workflow/types.ts'
-import { RunEngine } from '../server/execution/engine.ts'
 import { registerBackend } from '../server/execution/registry.ts'
 import { DaskBackend } from '../server/execution/backends/dask.ts'
 import { DaskSession } from '../server/execution/backends/dask/session.ts'
@@ -29,7 +25,7 @@ import { TaskLog, testPool } from '../server/execution/backends/dask/testing.ts'
 import { findProcesses } from '../server/execution/backends/dask/procs.ts'
 import { startRun } from '../server/execution/runs.ts'
 import { setupEngineTest } from '../server/execution/testing.ts'
-import { fanOutPlan, runIfMain, zmumuMuonPtSections } from './lib/workloads.ts'
+import { fanOutPlan, openBenchEngine, runIfMain, zmumuMuonPtSections } from './lib/workloads.ts'
 
 const N = Number(process.env.BENCH_DASK_TASKS || 2_000)
 
@@ -41,31 +37,20 @@ export async function benchDask(): Promise<string[]> {
   registerBackend('dask', () => new DaskBackend())
   const lines: string[] = []
   const cpus = os.availableParallelism?.() ?? os.cpus().length
-  const home = mkdtempSync(path.join(os.tmpdir(), 'cr-bench-dask-'))
-  const prevHome = process.env.CONTROLROOM_HOME
-  process.env.CONTROLROOM_HOME = home
-  const t = await createTestDatabase('sqlite')
-  const engine = new RunEngine({ db: t.db, url: t.url, log: () => {} })
+  const yaml = `version: 1\nname: bench-dask\nanalysis:\n  stages:\n    - id: t0\n      op: shell\n      params: { argv: ["true"] }\nexecution:\n  pools:\n    default: { workers: ${cpus}, resources: { cpus: 1 } }\n`
+  const bench = await openBenchEngine('dask', yaml)
+  const { home, engine } = bench
   const perTask: Record<string, number> = {}
   try {
-    const yaml = `version: 1\nname: bench-dask\nanalysis:\n  stages:\n    - id: t0\n      op: shell\n      params: { argv: ["true"] }\nexecution:\n  pools:\n    default: { workers: ${cpus}, resources: { cpus: 1 } }\n`
-    const saved = await saveVersion(t.db, { id: null, name: 'bench', mode: 'token', admin: true }, { yaml })
-    const compiled = compileWorkflow(yaml, { forRun: true })
-    if (!compiled.plan) throw new Error('bench workflow did not compile')
     for (const backend of ['local', 'dask'] as const) {
-      const plan = planWith(compiled.plan, N, cpus, backend)
+      const plan = planWith(bench.plan, N, cpus, backend)
       const t0 = performance.now()
-      const r = await engine.createRun({
-        workflowId: saved.workflow.id,
-        versionId: saved.version.id,
-        plan,
-        source: 'api',
-      })
+      const r = await bench.start(plan)
       const started = performance.now()
       const state = await engine.waitForRun(r.runId)
       const t1 = performance.now()
       if (state !== 'succeeded') {
-        const bad = await t.db.task.findFirst({ where: { runId: r.runId, state: { not: 'succeeded' } } })
+        const bad = await bench.db.task.findFirst({ where: { runId: r.runId, state: { not: 'succeeded' } } })
         throw new Error(`bench run on ${backend} ended ${state}: ${bad?.stageId} ${bad?.state} ${bad?.reason}`)
       }
       const startup = started - t0
@@ -104,11 +89,7 @@ export async function benchDask(): Promise<string[]> {
     if (left.length)
       lines.push(`dask bench: WARNING ${left.length} process(es) left: ${left.map((p) => p.cmdline).join(' | ')}`)
   } finally {
-    await engine.shutdown({ detach: false }).catch(() => {})
-    await t.cleanup()
-    rmSync(home, { recursive: true, force: true })
-    if (prevHome === undefined) delete process.env.CONTROLROOM_HOME
-    else process.env.CONTROLROOM_HOME = prevHome
+    await bench.close()
   }
   return lines
 }

@@ -20,9 +20,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { createTestDatabase } from '../server/db/testing.ts'
 import { saveVersion } from '../server/library/workflows.ts'
-import { compileWorkflow } from '../server/workflow/index.ts'
 import type { ExecutionPlan } from '../server/workflow/types.ts'
-import { fanOutPlan } from './lib/workloads.ts'
+import { fanOutPlan, openBenchEngine } from './lib/workloads.ts'
 import { RunEngine } from '../server/execution/engine.ts'
 import { subscribe } from '../server/execution/bus.ts'
 import { runtimeScript } from '../server/execution/paths.ts'
@@ -52,17 +51,11 @@ function xargsSeconds(n: number, cpus: number, cmd: string[]): number {
 export async function benchEngine(): Promise<string[]> {
   const lines: string[] = []
   const cpus = os.availableParallelism?.() ?? os.cpus().length
-  const home = mkdtempSync(path.join(os.tmpdir(), 'cr-bench-engine-'))
-  const prevHome = process.env.CONTROLROOM_HOME
-  process.env.CONTROLROOM_HOME = home
-  const t = await createTestDatabase('sqlite')
-  const engine = new RunEngine({ db: t.db, url: t.url, log: () => {} })
+  const yaml = `version: 1\nname: bench-noop\nanalysis:\n  stages:\n    - id: t0\n      op: noop\nexecution:\n  pools:\n    default: { workers: ${cpus}, resources: { cpus: 1 } }\n`
+  const bench = await openBenchEngine('engine', yaml)
+  const { home, engine } = bench
   try {
-    const yaml = `version: 1\nname: bench-noop\nanalysis:\n  stages:\n    - id: t0\n      op: noop\nexecution:\n  pools:\n    default: { workers: ${cpus}, resources: { cpus: 1 } }\n`
-    const saved = await saveVersion(t.db, { id: null, name: 'bench', mode: 'token', admin: true }, { yaml })
-    const compiled = compileWorkflow(yaml, { forRun: true })
-    if (!compiled.plan) throw new Error('bench workflow did not compile')
-    const base = compiled.plan
+    const base = bench.plan
 
     // ---- in-process noop, N tasks
     const perTask: number[] = []
@@ -78,12 +71,7 @@ export async function benchEngine(): Promise<string[]> {
         lastAt = performance.now()
       })
       const t0 = performance.now()
-      const r = await engine.createRun({
-        workflowId: saved.workflow.id,
-        versionId: saved.version.id,
-        plan,
-        source: 'api',
-      })
+      const r = await bench.start(plan)
       runId = r.runId
       const state = await engine.waitForRun(r.runId)
       const t1 = performance.now()
@@ -134,12 +122,7 @@ export async function benchEngine(): Promise<string[]> {
     // ---- noop as real task processes
     const plan = planWith(base, NPROC, cpus, 'process')
     const t0 = performance.now()
-    const r = await engine.createRun({
-      workflowId: saved.workflow.id,
-      versionId: saved.version.id,
-      plan,
-      source: 'api',
-    })
+    const r = await bench.start(plan)
     const state = await engine.waitForRun(r.runId)
     const procSeconds = (performance.now() - t0) / 1000
     if (state !== 'succeeded') throw new Error(`bench process run ended ${state}`)
@@ -184,11 +167,7 @@ export async function benchEngine(): Promise<string[]> {
       /* no uname */
     }
   } finally {
-    await engine.shutdown({ detach: false }).catch(() => {})
-    await t.cleanup()
-    rmSync(home, { recursive: true, force: true })
-    if (prevHome === undefined) delete process.env.CONTROLROOM_HOME
-    else process.env.CONTROLROOM_HOME = prevHome
+    await bench.close()
   }
   return lines
 }

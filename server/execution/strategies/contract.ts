@@ -93,7 +93,8 @@ const stageOf = (id: string, pool: string, params: Record<string, unknown>): Pla
   index: 0,
 })
 
-export function contractPlan(pools: PlanPool[]): ExecutionPlan {
+/** a plan of these pools, a `true` stage on each (`over` replaces any field, e.g. strategy or stages) */
+export function contractPlan(pools: PlanPool[], over: Partial<ExecutionPlan> = {}): ExecutionPlan {
   return {
     schemaVersion: 1,
     hash: 'contract',
@@ -110,6 +111,7 @@ export function contractPlan(pools: PlanPool[]): ExecutionPlan {
     datasets: [],
     passthrough: {},
     warnings: [],
+    ...over,
   }
 }
 
