@@ -102,7 +102,7 @@ export function contractPlan(pools: PlanPool[], over: Partial<ExecutionPlan> = {
     backend: 'local',
     strategy: 'local',
     pools,
-    stages: pools.map((p) => stageOf(first(p.stages, `a stage of pool ${p.name}`), p.name, { command: 'true' })),
+    stages: pools.map((p) => stageOf(p.stages[0] ?? 'S', p.name, { command: 'true' })),
     edges: [],
     environment: { type: 'shared-fs' },
     credentials: [],
