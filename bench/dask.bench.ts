@@ -25,6 +25,7 @@ import { TaskLog, testPool } from '../server/execution/backends/dask/testing.ts'
 import { findProcesses } from '../server/execution/backends/dask/procs.ts'
 import { startRun } from '../server/execution/runs.ts'
 import { setupEngineTest } from '../server/execution/testing.ts'
+import { loadAverage } from './lib/stats.ts'
 import { fanOutPlan, openBenchEngine, runIfMain, zmumuMuonPtSections } from './lib/workloads.ts'
 
 const N = Number(process.env.BENCH_DASK_TASKS || 2_000)
@@ -111,11 +112,7 @@ ${zmumuMuonPtSections()}`
 export async function benchDaskHep(): Promise<string[]> {
   registerBackend('dask', () => new DaskBackend())
   const env = await setupEngineTest({ host: { cpus: 8, memoryBytes: 16 * 1024 ** 3, gpus: 0, diskBytes: null } })
-  const load = () =>
-    os
-      .loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')
+  const load = loadAverage
   const lines = [`dask hep: load average before ${load()} (1, 5, 15 min; 2 cpus)`]
   const wall = async (name: string, chunk: number | null, runtime: 'module' | 'process', helper: boolean) => {
     process.env.CONTROLROOM_DASK_HELPER = helper ? '1' : '0'

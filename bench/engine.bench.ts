@@ -21,6 +21,7 @@ import path from 'node:path'
 import { createTestDatabase } from '../server/db/testing.ts'
 import { saveVersion } from '../server/library/workflows.ts'
 import type { ExecutionPlan } from '../server/workflow/types.ts'
+import { loadAverage, median } from './lib/stats.ts'
 import { fanOutPlan, openBenchEngine } from './lib/workloads.ts'
 import { RunEngine } from '../server/execution/engine.ts'
 import { subscribe } from '../server/execution/bus.ts'
@@ -29,11 +30,6 @@ import { runtimeScript } from '../server/execution/paths.ts'
 const N = Number(process.env.BENCH_ENGINE_TASKS || 10_000)
 const NPROC = Number(process.env.BENCH_PROCESS_TASKS || 1_000)
 const REPS = Number(process.env.BENCH_ENGINE_REPS || 3)
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
 
 function planWith(base: ExecutionPlan, n: number, workers: number, noopMode: 'inprocess' | 'process'): ExecutionPlan {
   const plan = fanOutPlan(base, n, workers)
@@ -232,12 +228,7 @@ export async function benchCliVsPeers(): Promise<string[]> {
     // the first command of a fresh home creates its database: not part of the measure
     writeFileSync(path.join(dir, 'warm.yaml'), trueWorkflow(2))
     wallSeconds(process.execPath, [cli, 'run', path.join(dir, 'warm.yaml'), '--json'], { env })
-    lines.push(
-      `cli: load average before: ${os
-        .loadavg()
-        .map((x) => x.toFixed(2))
-        .join(' ')} (${os.cpus().length} cpus)`,
-    )
+    lines.push(`cli: load average before: ${loadAverage()} (${os.cpus().length} cpus)`)
     for (const n of sizes) {
       const file = path.join(dir, `true-${n}.yaml`)
       writeFileSync(file, trueWorkflow(n))
@@ -248,12 +239,7 @@ export async function benchCliVsPeers(): Promise<string[]> {
         `cli: ${n} tasks of \`true\`, 2 workers: controlroom run ${ours.toFixed(2)} s (${((ours * 1000) / n).toFixed(2)} ms/task); Dask LocalCluster(2 procs) ${dask.toFixed(2)} s; xargs -P2 ${xargs.toFixed(2)} s; ratio controlroom/dask ${(ours / dask).toFixed(2)}, controlroom/xargs ${(ours / xargs).toFixed(2)}`,
       )
     }
-    lines.push(
-      `cli: load average after: ${os
-        .loadavg()
-        .map((x) => x.toFixed(2))
-        .join(' ')}`,
-    )
+    lines.push(`cli: load average after: ${loadAverage()}`)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -11,7 +11,6 @@
  *   npx tsx bench/slurm.bench.ts      (or through `npm run bench`, which calls benchSlurm())
  */
 import { execFileSync } from 'node:child_process'
-import os from 'node:os'
 import path from 'node:path'
 import { runtimeScript } from '../server/execution/paths.ts'
 import { startRun } from '../server/execution/runs.ts'
@@ -24,6 +23,7 @@ import {
   setupSlurmEngineTest,
   testJobs,
 } from '../server/execution/strategies/slurm/testing.ts'
+import { loadAverage, median } from './lib/stats.ts'
 import { runIfMain, zmumuMuonPtSections } from './lib/workloads.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -46,11 +46,6 @@ async function idle(settleMs = 0) {
   }
   // a node that just finished a job starts the next one later (cleanup): let it settle
   if (settleMs) await sleep(settleMs)
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
 }
 
 const makeJobs = (label: string) => testJobs(`bench-${label}`, { pollIntervalMs: POLL_MS, maxPollIntervalMs: 1000 })
@@ -228,11 +223,7 @@ execution:
 ${zmumuMuonPtSections()}`
 }
 
-const load = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')
+const load = loadAverage
 
 /**
  * A hep.hist stage over uproot-Zmumu.root in 64 partitions (chunks of 36 events), through the run
