@@ -43,6 +43,19 @@ describe('engine + strategy htcondor (format-faithful simulator)', () => {
     await env?.cleanup()
   })
 
+  /** a run whose BuildIndex task sleeps 30 s, once that task runs: its run id and HTCondor job id */
+  async function runWithBuildIndexRunning(): Promise<{ runId: string; jobId: string }> {
+    const versionId = await env.save(onCondor((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '30'])))
+    const { runId } = await startRun({ versionId }, env.engine)
+    await until(
+      async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running',
+      20_000,
+      'BuildIndex running',
+    )
+    const jobId = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!
+    return { runId, jobId }
+  }
+
   it('runs the heterogeneous workflow as HTCondor jobs with the pools resources', async () => {
     const versionId = await env.save(onCondor())
     const { runId } = await startRun({ versionId }, env.engine)
@@ -67,14 +80,7 @@ describe('engine + strategy htcondor (format-faithful simulator)', () => {
   })
 
   it('a job the system holds fails its task with the hold reason (not left pending)', async () => {
-    const versionId = await env.save(onCondor((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '30'])))
-    const { runId } = await startRun({ versionId }, env.engine)
-    await until(
-      async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running',
-      20_000,
-      'BuildIndex running',
-    )
-    const jobId = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!
+    const { runId, jobId } = await runWithBuildIndexRunning()
     fake.hold(jobId, 'Job has gone over cgroup memory limit of 65536 megabytes. Peak usage: 70001 megabytes.', 34, 102)
     expect(await env.waitFor(runId, 30_000)).toBe('failed')
     const t = await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } })
@@ -158,14 +164,7 @@ describe('engine + strategy htcondor (format-faithful simulator)', () => {
   })
 
   it('cancels a run whose task is a running HTCondor job (condor_rm)', async () => {
-    const versionId = await env.save(onCondor((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '30'])))
-    const { runId } = await startRun({ versionId }, env.engine)
-    await until(
-      async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running',
-      20_000,
-      'BuildIndex running',
-    )
-    const jobId = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!
+    const { runId, jobId } = await runWithBuildIndexRunning()
     await env.engine.cancelRun(runId)
     expect(await env.waitFor(runId, 20_000)).toBe('cancelled')
     expect(fake.calls('condor_rm').some((c) => c.argv.includes(jobId))).toBe(true)
