@@ -13,7 +13,7 @@ import { startRun } from '../runs.ts'
 import { RunEngine } from '../engine.ts'
 import { reconcileRuns } from '../reconcile.ts'
 import './slurm/index.ts' // registers strategy `slurm` (server/execution/drivers.ts does it in the app)
-import { type SeedDoc, seedOn, sleepMs, standInHepHist, until } from './batch/testing.ts'
+import { type SeedDoc, seedOn, sleepMs, standInHepHist, startUntilBuildIndexRuns, until } from './batch/testing.ts'
 import { ensureSlurm } from './slurm/testing.ts'
 
 standInHepHist()
@@ -85,30 +85,20 @@ describe('engine + strategy slurm on the real local Slurm', () => {
   })
 
   it('cancels a run whose task is a running Slurm job (scancel)', async () => {
-    const versionId = await env.save(onSlurm((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '25'])))
-    const { runId } = await startRun({ versionId }, env.engine)
-    await until(
-      async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running',
-      20_000,
-      'BuildIndex running',
+    const { runId, jobId } = await startUntilBuildIndexRuns(
+      env,
+      onSlurm((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '25'])),
     )
-    const jobId = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!
     await env.engine.cancelRun(runId)
     expect(await env.waitFor(runId, 20_000)).toBe('cancelled')
     await until(() => /JobState=CANCELLED/.test(scontrol(jobId)), 10_000, 'job cancelled in Slurm')
   })
 
   it('re-attaches to the running jobs after a server restart, without resubmitting', async () => {
-    const versionId = await env.save(
+    const { runId, jobId: before } = await startUntilBuildIndexRuns(
+      env,
       onSlurm((d) => (d.registry.ops['custom.build_index'].command = ['sh', '-c', 'sleep 3; echo built late'])),
     )
-    const { runId } = await startRun({ versionId }, env.engine)
-    await until(
-      async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running',
-      20_000,
-      'BuildIndex running',
-    )
-    const before = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!
     // the server "dies": the engine detaches, the Slurm job keeps running
     await env.engine.shutdown({ detach: true })
     expect(scontrol(before)).toMatch(/JobState=(RUNNING|COMPLETING|COMPLETED)/)

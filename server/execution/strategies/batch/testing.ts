@@ -7,6 +7,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import { registeredOps, registerOp, resolveOpDefinition } from '../../ops.ts'
+import { startRun } from '../../runs.ts'
+import type { EngineTestEnv } from '../../testing.ts'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..')
 
@@ -50,4 +52,15 @@ export async function until(pred: () => Promise<boolean> | boolean, ms: number, 
     if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`)
     await sleepMs(100)
   }
+}
+
+/** saves and starts `yaml`, then waits until its BuildIndex task runs: the run id and that task's batch job id */
+export async function startUntilBuildIndexRuns(
+  env: EngineTestEnv,
+  yaml: string,
+): Promise<{ runId: string; jobId: string }> {
+  const { runId } = await startRun({ versionId: await env.save(yaml) }, env.engine)
+  const buildIndex = () => env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } })
+  await until(async () => (await buildIndex())?.state === 'running', 20_000, 'BuildIndex running')
+  return { runId, jobId: (await buildIndex())!.batchJobId! }
 }

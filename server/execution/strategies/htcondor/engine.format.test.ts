@@ -12,7 +12,7 @@ import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setupEngineTest, type EngineTestEnv } from '../../testing.ts'
 import { startRun } from '../../runs.ts'
-import { type SeedDoc, seedOn, standInHepHist, until } from '../batch/testing.ts'
+import { type SeedDoc, seedOn, standInHepHist, startUntilBuildIndexRuns, until } from '../batch/testing.ts'
 import './index.ts' // registers strategy `htcondor` (server/execution/drivers.ts does it in the app)
 import { installFakeCondor, type FakeCondor } from './__fixtures__/fake-condor/index.ts'
 import { gridProxyInit, makePki, makeTokenKey, scitokensCreate } from '../../../credentials/__fixtures__/mkcreds.ts'
@@ -44,17 +44,11 @@ describe('engine + strategy htcondor (format-faithful simulator)', () => {
   })
 
   /** a run whose BuildIndex task sleeps 30 s, once that task runs: its run id and HTCondor job id */
-  async function runWithBuildIndexRunning(): Promise<{ runId: string; jobId: string }> {
-    const versionId = await env.save(onCondor((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '30'])))
-    const { runId } = await startRun({ versionId }, env.engine)
-    await until(
-      async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running',
-      20_000,
-      'BuildIndex running',
+  const runWithBuildIndexRunning = () =>
+    startUntilBuildIndexRuns(
+      env,
+      onCondor((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '30'])),
     )
-    const jobId = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!
-    return { runId, jobId }
-  }
 
   it('runs the heterogeneous workflow as HTCondor jobs with the pools resources', async () => {
     const versionId = await env.save(onCondor())
