@@ -7,25 +7,19 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client'
-import superjson from 'superjson'
-import type { AppRouter } from './root.ts'
+import { TRPCClientError } from '@trpc/client'
 import { setDb } from '../db/client.ts'
 import { PROVIDERS, type TestDatabase } from '../db/testing.ts'
 import { useTestDatabase } from '../db/testing-vitest.ts'
 import { startHarness, type Harness } from './http-harness.ts'
-import { counts, VALID_YAML, VALID_YAML_2 } from './test-helpers.ts'
+import { counts, trpcClient, VALID_YAML, VALID_YAML_2 } from './test-helpers.ts'
 
 const TOKEN = 'http-test-token-' + 'x'.repeat(24)
 process.env.CONTROLROOM_HOME = mkdtempSync(path.join(os.tmpdir(), 'cr-http-home-'))
 process.env.CONTROLROOM_TOKEN = TOKEN
 delete process.env.CONTROLROOM_AUTH
 
-function client(base: string, headers: Record<string, string> = {}) {
-  return createTRPCClient<AppRouter>({
-    links: [httpBatchLink({ url: `${base}/api/trpc`, transformer: superjson, headers: () => headers })],
-  })
-}
+const client = trpcClient
 
 const saveBody = (yaml: string) => JSON.stringify({ 0: { json: { yaml, name: 'over http' } } })
 

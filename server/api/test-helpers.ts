@@ -1,10 +1,12 @@
 /** Shared fixtures of the API tests (not a test file). */
+import { createTRPCClient, httpBatchLink } from '@trpc/client'
 import { TRPCError } from '@trpc/server'
+import superjson from 'superjson'
 import { afterAll, beforeAll } from 'vitest'
 import { type Db, forgetDb, setDb } from '../db/client.ts'
 import { setEngine } from '../execution/engine.ts'
 import { type EngineTestEnv, setupEngineTest } from '../execution/testing.ts'
-import { createCaller } from './root.ts'
+import { type AppRouter, createCaller } from './root.ts'
 import { createInternalContext } from './trpc.ts'
 
 export const VALID_YAML = `name: demo-analysis
@@ -68,4 +70,11 @@ export function setupEngineApi(): { readonly env: EngineTestEnv; readonly caller
     forgetDb()
   })
   return state
+}
+
+/** the tRPC client the browser uses, against the server at `base`, sending `headers` with every call */
+export function trpcClient(base: string, headers: Record<string, string> = {}) {
+  return createTRPCClient<AppRouter>({
+    links: [httpBatchLink({ url: `${base}/api/trpc`, transformer: superjson, headers: () => headers })],
+  })
 }
