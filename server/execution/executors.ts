@@ -46,6 +46,11 @@ interface ExecutorState {
   watcher: fs.FSWatcher | null
   child: ChildProcess | null
   reported: boolean
+  /** the pool that follows it (set when a prestarted executor is taken over) */
+  onExit: (() => void) | null
+  /** why its process could not be started (spawn's error), said by the pool that follows it */
+  startError: string | null
+  onStartError: ((message: string) => void) | null
 }
 
 interface TaskTrack {
@@ -108,6 +113,96 @@ export function findSpooled(
   return null
 }
 
+/** starts one executor process of a pool (detached, unref'd); its reports are read by whoever follows it */
+function startExecutor(poolDir: string, runAs: RunAs | null): ExecutorState {
+  const id = newId('w')
+  const dir = path.join(poolDir, id)
+  fs.mkdirSync(path.join(dir, 'claimed'), { recursive: true })
+  if (runAs)
+    for (const p of [dir, path.join(dir, 'claimed')]) {
+      fs.chownSync(p, runAs.uid, runAs.gid)
+      fs.chmodSync(p, 0o700)
+    }
+  const logFd = fs.openSync(path.join(dir, 'executor.log'), 'a')
+  if (runAs) fs.fchownSync(logFd, runAs.uid, runAs.gid)
+  const options: SpawnOptions = {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    env: taskBaseEnv(process.env, runAs) as NodeJS.ProcessEnv,
+    cwd: dir,
+  }
+  // with uid/gid, libuv also drops the supplementary groups (setgroups(0)) before exec
+  if (runAs) Object.assign(options, { uid: runAs.uid, gid: runAs.gid })
+  // CONTROLROOM_EXECUTOR_NODE_ARGS: node flags for the executors (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile them)
+  const nodeArgs = (readSetting('CONTROLROOM_EXECUTOR_NODE_ARGS') ?? '').split(/\s+/).filter(Boolean)
+  const child = spawn(process.execPath, [...nodeArgs, executorScript(), '--pool-dir', poolDir, '--id', id], options)
+  fs.closeSync(logFd)
+  child.unref()
+  const e: ExecutorState = {
+    id,
+    dir,
+    pid: child.pid ?? null,
+    startTicks: child.pid ? processStartTicks(child.pid) : null,
+    offset: 0,
+    partial: '',
+    gone: false,
+    watcher: null,
+    child,
+    reported: false,
+    onExit: null,
+    startError: null,
+    onStartError: null,
+  }
+  child.once('error', (err) => {
+    e.gone = true
+    e.startError = err.message
+    e.onStartError?.(err.message)
+  })
+  // our own child: its exit is known at once (no need to wait for the sweep)
+  child.once('exit', () => {
+    e.child = null
+    e.onExit?.()
+  })
+  return e
+}
+
+/** executors started ahead of their pool's first task, by pool directory (prestartExecutors) */
+const prestarted = new Map<string, ExecutorState[]>()
+
+/**
+ * Starts a pool's executors now, before the run is stored and its first task handed over, so that
+ * their start (a node process each) overlaps the engine's own work; the pool's ExecutorPool takes
+ * them over when the run's session opens. `count`: how many the pool will use (its workers, at most
+ * its tasks).
+ */
+export function prestartExecutors(o: { runDir: string; pool: string; count: number; runAs?: RunAs | null }) {
+  const poolDir = path.join(o.runDir, 'executors', poolDirName(o.pool))
+  fs.mkdirSync(path.join(poolDir, 'inbox'), { recursive: true })
+  if (o.runAs)
+    for (const p of [path.join(o.runDir, 'executors'), poolDir, path.join(poolDir, 'inbox')]) {
+      fs.chownSync(p, o.runAs.uid, o.runAs.gid)
+      fs.chmodSync(p, 0o700)
+    }
+  const list = prestarted.get(poolDir) ?? []
+  while (list.length < o.count) list.push(startExecutor(poolDir, o.runAs ?? null))
+  prestarted.set(poolDir, list)
+}
+
+/** a run that will not start after all: its prestarted executors stop (they would idle out anyway) */
+export function dropPrestarted(runDir: string) {
+  const prefix = path.join(runDir, 'executors') + path.sep
+  for (const [poolDir, list] of prestarted) {
+    if (!poolDir.startsWith(prefix)) continue
+    prestarted.delete(poolDir)
+    for (const e of list)
+      try {
+        fs.writeFileSync(path.join(e.dir, 'stop'), '')
+      } catch {
+        /* gone with its directory */
+      }
+  }
+}
+
 export class ExecutorPool {
   readonly poolDir: string
   readonly inbox: string
@@ -136,6 +231,9 @@ export class ExecutorPool {
     this.own(path.join(o.runDir, 'executors'))
     this.own(this.poolDir)
     this.own(this.inbox)
+    const early = prestarted.get(this.poolDir)
+    prestarted.delete(this.poolDir)
+    for (const e of early ?? []) this.follow(e)
   }
 
   /** with runAs the executors (that user) must write where the server created directories */
@@ -202,62 +300,27 @@ export class ExecutorPool {
   }
 
   private spawnExecutor() {
-    const id = newId('w')
-    const dir = path.join(this.poolDir, id)
-    fs.mkdirSync(path.join(dir, 'claimed'), { recursive: true })
-    this.own(dir)
-    this.own(path.join(dir, 'claimed'))
-    const logFd = fs.openSync(path.join(dir, 'executor.log'), 'a')
-    if (this.o.runAs) fs.fchownSync(logFd, this.o.runAs.uid, this.o.runAs.gid)
-    const runAs = this.o.runAs
-    const options: SpawnOptions = {
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
-      env: taskBaseEnv(process.env, runAs) as NodeJS.ProcessEnv,
-      cwd: dir,
-    }
-    // with uid/gid, libuv also drops the supplementary groups (setgroups(0)) before exec
-    if (runAs) Object.assign(options, { uid: runAs.uid, gid: runAs.gid })
-    // CONTROLROOM_EXECUTOR_NODE_ARGS: node flags for the executors (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile them)
-    const nodeArgs = (readSetting('CONTROLROOM_EXECUTOR_NODE_ARGS') ?? '').split(/\s+/).filter(Boolean)
-    const child = spawn(
-      process.execPath,
-      [...nodeArgs, executorScript(), '--pool-dir', this.poolDir, '--id', id],
-      options,
-    )
-    fs.closeSync(logFd)
-    child.unref()
-    const e: ExecutorState = {
-      id,
-      dir,
-      pid: child.pid ?? null,
-      startTicks: child.pid ? processStartTicks(child.pid) : null,
-      offset: 0,
-      partial: '',
-      gone: false,
-      watcher: null,
-      child,
-      reported: false,
-    }
-    child.once('error', (err) => {
-      this.o.events.log('error', `cannot start an executor for pool '${this.o.pool}': ${err.message}`)
-      e.gone = true
-    })
-    // our own child: its exit is known at once (no need to wait for the sweep)
-    child.once('exit', () => {
-      e.child = null
-      setImmediate(() => this.sweep())
-    })
-    this.executors.set(id, e)
+    this.follow(startExecutor(this.poolDir, this.o.runAs ?? null))
+  }
+
+  /** an executor this pool started (now or ahead of its first task): watched, reported `requested` */
+  private follow(e: ExecutorState) {
+    e.onExit = () => setImmediate(() => this.sweep())
+    e.onStartError = (m) => this.o.events.log('error', `cannot start an executor for pool '${this.o.pool}': ${m}`)
+    if (e.startError) e.onStartError(e.startError)
+    if (!e.child) e.onExit()
+    this.executors.set(e.id, e)
     this.watch(e)
     this.o.events.worker({
-      workerId: id,
+      workerId: e.id,
       pool: this.o.pool,
       state: 'requested',
       kind: 'executor',
       pid: e.pid,
       host: os.hostname(),
     })
+    // a prestarted executor may have said hello before it was watched
+    this.read(e)
   }
 
   private watch(e: ExecutorState) {
@@ -473,6 +536,9 @@ export class ExecutorPool {
         watcher: null,
         child: null,
         reported: true,
+        onExit: null,
+        startError: null,
+        onStartError: null,
       }
       this.read(e)
       if (e.pid === null && !e.gone) {
