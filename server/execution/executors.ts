@@ -10,12 +10,11 @@
  * replacement starts when work is waiting.
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { type ExecutorMessage, parseExecutorLine } from './executor-protocol.ts'
-import { newId } from './ids.ts'
+import { newId, randomHex } from './ids.ts'
 import { runtimeScript } from './paths.ts'
 import { isProcessAlive, killGroup, processesInGroups, processesWithEnv, processStartTicks } from './procfs.ts'
 import { readResult } from './strategies/local.ts'
@@ -251,7 +250,7 @@ export class ExecutorPool {
    * written per task here); else the entry points at the spec file already written.
    */
   enqueue(l: TaskLaunch): { taskKey: string; entry: string } {
-    const taskKey = randomBytes(12).toString('hex')
+    const taskKey = randomHex(12)
     const entry = `${Date.now().toString().padStart(14, '0')}${String(this.seq++ % 1e6).padStart(6, '0')}-${l.taskId}.${l.attempt}.json`
     const tmp = path.join(this.poolDir, `.${entry}`)
     const body = l.spec
