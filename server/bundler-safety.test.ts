@@ -28,7 +28,7 @@ function sources(dir: string, out: string[] = []): string[] {
  * turbopackIgnore/webpackIgnore comment (import and require only); comment lines and `new Function` bodies (the bundler does
  * not read them) are passed over.
  */
-export function unfollowableReferences(text: string): string[] {
+function unfollowableReferences(text: string): string[] {
   const found: string[] = []
   const lines = text.split('\n')
   const re = /(\bimport|\brequire|\bnew Worker)\(/g

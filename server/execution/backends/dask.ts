@@ -83,7 +83,7 @@ function cfgStr(c: Record<string, unknown> | undefined, k: string): string | nul
 }
 
 /** TCP reachability of a `tcp://host:port` scheduler address */
-async function reachable(address: string, timeoutMs = 2000): Promise<string | null> {
+export async function reachable(address: string, timeoutMs = 2000): Promise<string | null> {
   const m = /^(?:tcp:\/\/)?\[?([^\]]+?)\]?:(\d+)$/.exec(address.trim())
   if (!m) return `scheduler_address ${JSON.stringify(address)} is not tcp://host:port`
   return await new Promise((resolve) => {
