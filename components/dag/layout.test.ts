@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { elkLayout, layoutGraph, provisionalPositions, quickLayout, structureKey, toLayoutInput } from './layout'
+import {
+  components,
+  elkLayout,
+  layoutGraph,
+  provisionalPositions,
+  quickLayout,
+  structureKey,
+  toLayoutInput,
+} from './layout'
 import { NODE_HEIGHT, NODE_WIDTH } from './types'
 
 const plan = {
@@ -53,6 +61,48 @@ describe('layoutGraph (dagre, layered left→right)', () => {
       ],
     })
     expect(Object.keys(r.positions)).toEqual(['x'])
+  })
+})
+
+describe('layoutGraph of independent pipelines', () => {
+  // two pipelines: P1 → P2 → P3 and Q1 → {Q2, Q3}, plus a lone stage; declared interleaved
+  const g = {
+    nodes: ['P1', 'Q1', 'P2', 'Lone', 'Q2', 'P3', 'Q3'].map((id) => ({ id })),
+    edges: [
+      { from: 'P1', to: 'P2' },
+      { from: 'P2', to: 'P3' },
+      { from: 'Q1', to: 'Q2' },
+      { from: 'Q1', to: 'Q3' },
+    ],
+  }
+  it('finds the components in order of their first stage', () => {
+    expect(components(g).map((c) => c.nodes.map((n) => n.id))).toEqual([
+      ['P1', 'P2', 'P3'],
+      ['Q1', 'Q2', 'Q3'],
+      ['Lone'],
+    ])
+  })
+  it('stacks each pipeline in its own band, top to bottom in source order, without overlaps', async () => {
+    const { positions: p, height } = await layoutGraph(g)
+    expect(overlaps(p)).toBeNull()
+    for (const e of g.edges) expect(at(p, e.to).x).toBeGreaterThan(at(p, e.from).x)
+    const band = (ids: string[]) => [
+      Math.min(...ids.map((id) => at(p, id).y)),
+      Math.max(...ids.map((id) => at(p, id).y)),
+    ]
+    const [pTop, pBottom] = band(['P1', 'P2', 'P3'])
+    const [qTop, qBottom] = band(['Q1', 'Q2', 'Q3'])
+    expect(pTop).toBe(0)
+    expect(qTop).toBeGreaterThan(pBottom as number)
+    expect(at(p, 'Lone').y).toBeGreaterThan(qBottom as number)
+    expect(height).toBe(at(p, 'Lone').y + NODE_HEIGHT)
+  })
+  it('keeps a pipeline where it was when another one changes', async () => {
+    const before = (await layoutGraph(g)).positions
+    const after = (
+      await layoutGraph({ nodes: [...g.nodes, { id: 'Q4' }], edges: [...g.edges, { from: 'Q3', to: 'Q4' }] })
+    ).positions
+    for (const id of ['P1', 'P2', 'P3']) expect(after[id]).toEqual(before[id])
   })
 })
 
