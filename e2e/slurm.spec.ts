@@ -120,7 +120,9 @@ test('a Slurm run shows pending (with the reason) -> running -> completed, with 
   // each task's log names the Slurm job it ran in, the same id the page showed
   const row = page.locator('[data-testid^="task-row-"][data-stage="TrainA"]')
   await row.click()
-  await expect(page.getByTestId('task-log')).toContainText(/TrainA in Slurm job \d+/)
-  const jobInLog = (await page.getByTestId('task-log').textContent())!.match(/Slurm job (\d+)/)![1]
+  // the log's own text: the panel's footer ("23 bytes") follows it with no separator
+  const logText = page.getByTestId('task-log-text')
+  await expect(logText).toContainText(/TrainA in Slurm job \d+/)
+  const jobInLog = (await logText.textContent())!.match(/Slurm job (\d+)/)![1]
   expect(rows.flatMap((r) => r.ids)).toContain(jobInLog)
 })

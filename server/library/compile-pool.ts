@@ -43,6 +43,14 @@ function sourceEntry(): string {
   )
 }
 
+/**
+ * Next's bundler reads `import(x)` and `new Worker(x)` as references to modules to bundle: with an x
+ * it cannot follow (a path found at run time) it bundles every file of the project, tests and
+ * var/ included, and the build fails. The builder is imported, and the worker constructed, through
+ * calls it does not read as such (`Reflect.construct` below).
+ */
+const importAtRuntime = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>
+
 /** the esbuild bundle (build-compile-worker.mjs), once warm() found or built a fresh one */
 let bundled: string | null = null
 
@@ -54,7 +62,7 @@ function workerScript(): string {
 async function ensureBundle(): Promise<void> {
   try {
     const builder = path.join(path.dirname(sourceEntry()), 'build-compile-worker.mjs')
-    const mod = (await import(/*turbopackIgnore: true*/ /* webpackIgnore: true */ pathToFileURL(builder).href)) as {
+    const mod = (await importAtRuntime(pathToFileURL(builder).href)) as {
       ensureCompileWorker: () => Promise<string>
     }
     bundled = await mod.ensureCompileWorker()
@@ -150,9 +158,10 @@ class CompilePool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerScript(), {
-      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 32 },
-    })
+    const worker: Worker = Reflect.construct(Worker, [
+      workerScript(),
+      { resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 32 } },
+    ])
     const slot: Slot = {
       worker,
       job: null,
