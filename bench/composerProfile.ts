@@ -3,6 +3,7 @@
  * paste and one keystroke in a 2,000-stage workflow, summed by function (self time), plus the
  * long tasks. A tool for finding the cost, not a bench (its figures are not printed beside a peer).
  *   npx tsx bench/composerProfile.ts [fanout|chains]     (needs a production build: `next build`)
+ *   SHOT=file.png also saves a screenshot after the paste
  */
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
@@ -72,11 +73,19 @@ async function main() {
     const t0 = Date.now()
     await page.evaluate((y) => window.__composer?.setValue(y), yaml)
     await page.waitForFunction(
-      () => document.querySelector<HTMLElement>('[data-testid="pipeline-graph"]')?.dataset.layout === 'ready',
+      () =>
+        (document.querySelector('[data-testid="plan-facts"]')?.textContent ?? '').includes('2000 stages') &&
+        document.querySelector<HTMLElement>('[data-testid="pipeline-graph"]')?.dataset.layout === 'ready',
       null,
       { timeout: 120_000, polling: 50 },
     )
     console.log(`paste → layout ready ${Date.now() - t0} ms (wall, incl. polling)`)
+    if (process.env.SHOT) {
+      // what a user sees after the paste (then the profile goes on)
+      await page.waitForTimeout(1500)
+      await page.screenshot({ path: process.env.SHOT })
+      console.log(`screenshot: ${process.env.SHOT}`)
+    }
     const paste = (await cdp.send('Profiler.stop')) as { profile: Profile }
     console.log('--- paste, main thread self time')
     for (const l of summarise(paste.profile)) console.log(l)
