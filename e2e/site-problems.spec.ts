@@ -64,6 +64,8 @@ test('a pool bigger than this host is a problem in the Problems tab, and the pla
 
 test('the plan panel shows which profile set each execution value', async ({ page }) => {
   await page.goto('/compose?example=local-quickstart')
+  // the example is loaded into the editor once it is visible: a value set before would be replaced
+  await expect(page.getByTestId('composer-editor').locator('.monaco-editor .view-lines')).toBeVisible()
   await page.waitForFunction(() => Boolean(window.__composer) && window.__composer!.getValue().length > 0)
   await page.evaluate(() =>
     window.__composer!.setValue(

@@ -10,46 +10,16 @@
  *
  * Later commands (`run`, `runs`, ...) register themselves with `registerCommand`.
  */
-import { readFile } from 'node:fs/promises'
 import { parseArgs as parseArgsStrict } from 'node:util'
-import { compileWorkflow } from '../workflow/index.ts'
-import type { CompileResult, Problem } from '../workflow/index.ts'
-import { renderPlan, renderProblem, terminalSafe } from './render.ts'
+import { type CliIO, type Command, EXIT_OK, EXIT_USAGE, type ParsedArgs, UsageError } from './command.ts'
+import { planCommand } from './commands/plan.ts'
+import { validateCommand } from './commands/validate.ts'
+import { terminalSafe } from './render.ts'
 import { runCommand } from './commands/run.ts'
 import { runsCommand } from './commands/runs.ts'
 
-export interface Writable {
-  write(chunk: string): unknown
-}
-
-export interface CliIO {
-  stdout: Writable
-  stderr: Writable
-  /** file reader (defaults to fs.readFile utf8); injectable for tests */
-  readFile?: (path: string) => Promise<string>
-  /** colour output (default false) */
-  color?: boolean
-}
-
-export interface ParsedArgs {
-  positional: string[]
-  flags: Record<string, string | boolean>
-}
-
-export interface Command {
-  name: string
-  summary: string
-  usage: string
-  /** flags the command accepts (without the leading --); a trailing '=' means it takes a value */
-  flags: string[]
-  run(args: ParsedArgs, io: CliIO): Promise<number>
-}
-
-export const EXIT_OK = 0
-export const EXIT_INVALID = 1
-export const EXIT_USAGE = 2
-
-export class UsageError extends Error {}
+export type { CliIO, Command, ParsedArgs, Writable } from './command.ts'
+export { EXIT_INVALID, EXIT_OK, EXIT_USAGE, readWorkflowFile, UsageError } from './command.ts'
 
 const commands = new Map<string, Command>()
 
@@ -165,122 +135,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-// ---- shared helpers ---------------------------------------------------------------------------
-
-/** The one FILE argument of a command. */
-function fileArgument(args: ParsedArgs): string {
-  if (args.positional.length > 1) throw new UsageError(`expected one FILE, got ${args.positional.length}`)
-  const [file] = args.positional
-  if (!file) throw new UsageError('missing FILE argument')
-  return file
-}
-
-export async function readWorkflowFile(file: string | undefined, io: CliIO): Promise<string> {
-  if (!file) throw new UsageError('missing FILE argument')
-  const reader = io.readFile ?? ((p: string) => readFile(p, 'utf8'))
-  try {
-    return await reader(file)
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException)?.code
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'is a directory'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : String((e as Error)?.message ?? e)
-    throw new UsageError(`cannot read '${file}': ${why}`)
-  }
-}
-
-function problemJson(p: Problem, file: string) {
-  return {
-    file,
-    code: p.code,
-    severity: p.severity,
-    message: p.message,
-    ...(p.hint ? { hint: p.hint } : {}),
-    range: p.range,
-    path: p.path,
-  }
-}
-
-function compileFile(file: string, text: string, flags: ParsedArgs['flags']): CompileResult {
-  return compileWorkflow(text, { fileName: file, forRun: flags['for-run'] === true })
-}
-
-function printProblems(io: CliIO, result: CompileResult, file: string, text: string) {
-  for (const p of result.problems) io.stderr.write(renderProblem(p, file, text, io.color === true) + '\n')
-}
-
-function summaryLine(result: CompileResult, file: string): string {
-  const errors = result.problems.filter((p) => p.severity === 'error').length
-  const warnings = result.problems.length - errors
-  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`
-  if (errors) return `${file}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`
-  const stages = result.plan?.stages.length ?? 0
-  const pools = result.plan?.pools.length ?? 0
-  return `${file}: valid (${plural(stages, 'stage')}, ${plural(pools, 'pool')}${warnings ? `, ${plural(warnings, 'warning')}` : ''})`
-}
-
 // ---- commands ---------------------------------------------------------------------------------
 
-registerCommand({
-  name: 'validate',
-  summary: 'check a workflow and report every problem with its position',
-  usage: 'validate FILE [--json] [--for-run]',
-  flags: ['json', 'for-run'],
-  async run(args, io) {
-    const file = fileArgument(args)
-    const text = await readWorkflowFile(file, io)
-    const result = compileFile(file, text, args.flags)
-    if (args.flags.json) {
-      const out = {
-        ok: result.ok,
-        errors: result.problems.filter((p) => p.severity === 'error').map((p) => problemJson(p, file)),
-        warnings: result.problems.filter((p) => p.severity === 'warning').map((p) => problemJson(p, file)),
-      }
-      io.stdout.write(JSON.stringify(out, null, 2) + '\n')
-    } else {
-      printProblems(io, result, file, text)
-      ;(result.ok ? io.stdout : io.stderr).write(summaryLine(result, file) + '\n')
-    }
-    return result.ok ? EXIT_OK : EXIT_INVALID
-  },
-})
-
-registerCommand({
-  name: 'plan',
-  summary: 'compile a workflow and show where every stage runs (--json: the execution plan)',
-  usage: 'plan FILE [--json] [--for-run]',
-  flags: ['json', 'for-run'],
-  async run(args, io) {
-    const file = fileArgument(args)
-    const text = await readWorkflowFile(file, io)
-    const result = compileFile(file, text, args.flags)
-    if (args.flags.json) {
-      if (result.ok && result.plan) {
-        io.stdout.write(JSON.stringify(result.plan, null, 2) + '\n')
-      } else {
-        const out = {
-          errors: result.problems.filter((p) => p.severity === 'error').map((p) => problemJson(p, file)),
-          warnings: result.problems.filter((p) => p.severity === 'warning').map((p) => problemJson(p, file)),
-        }
-        io.stdout.write(JSON.stringify(out, null, 2) + '\n')
-      }
-      return result.ok ? EXIT_OK : EXIT_INVALID
-    }
-    if (!result.ok || !result.plan) {
-      printProblems(io, result, file, text)
-      io.stderr.write(summaryLine(result, file) + '\n')
-      return EXIT_INVALID
-    }
-    io.stdout.write(renderPlan(result.plan, file) + '\n')
-    for (const p of result.problems) io.stdout.write(renderProblem(p, file, text, io.color === true) + '\n')
-    return EXIT_OK
-  },
-})
+registerCommand(validateCommand)
+registerCommand(planCommand)
 
 registerCommand({
   name: 'help',

@@ -94,7 +94,7 @@ export const PoolSchema = z
     use: z
       .string()
       .optional()
-      .describe('Name of a site pool profile (kept as metadata, not resolved by Control Room).'),
+      .describe("Kept as metadata (a warning says so): the site's pool settings apply by the pool's name."),
     description: z.string().optional(),
   })
   .describe('A group of workers with the same capabilities.')
@@ -188,8 +188,25 @@ export const ExecutionConfigSchema = z
       .describe(
         'refuse (default): a required credential that is missing or expiring stops the run; warn: it only warns.',
       ),
-    nthreads: z.int().positive().optional().describe('Dask threads per worker (dask backend only).'),
-    memory_limit: memory.optional().describe('Dask worker memory limit (dask backend only).'),
+    nthreads: count('nthreads')
+      .optional()
+      .describe('Dask threads per worker: only 1 (each worker runs one task at a time; dask backend only).'),
+    threads_per_worker: count('threads_per_worker')
+      .optional()
+      .describe('fasthep-flow / LocalCluster name of nthreads: only 1 (dask backend only).'),
+    processes: z.boolean().optional().describe('Dask workers as processes: only true (dask backend only).'),
+    memory_limit: memory
+      .optional()
+      .describe('Dask worker --memory-limit where the pool sets no memory (dask backend only).'),
+    death_timeout: duration
+      .optional()
+      .describe('Seconds a Dask worker waits for an unreachable scheduler before it exits (dask backend only).'),
+    dashboard_address: z
+      .string()
+      .optional()
+      .describe(
+        'Address of the dashboard of the Dask scheduler Control Room starts, e.g. ":8787" (dask backend only).',
+      ),
   })
   .describe('Backend/strategy configuration; unknown keys are kept as given.')
 

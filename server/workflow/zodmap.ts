@@ -118,15 +118,23 @@ function label(path: Path): string {
   return 'this value'
 }
 
+/**
+ * The value's shape is not this branch's at all: a type or literal mismatch at the branch's root,
+ * or a nested union (`name | {name, params}`) none of whose own branches fits.
+ */
+function shapeMismatch(e: Issue): boolean {
+  if (e.path.length > 0) return false
+  if (e.code === 'invalid_type' || e.code === 'invalid_value') return true
+  if (e.code !== 'invalid_union') return false
+  const errs = (e as unknown as { errors?: Issue[][] }).errors ?? []
+  return errs.length > 0 && errs.every((branch) => branch.some(shapeMismatch))
+}
+
 /** Choose the union branch that matched the input's shape, if exactly one (or the one with fewest issues). */
 function flatten(issue: Issue): Issue[] {
   if (issue.code === 'invalid_union') {
     const errs = (issue as unknown as { errors?: Issue[][] }).errors ?? []
-    const fitting = errs.filter(
-      (branch) =>
-        branch.length > 0 &&
-        !branch.some((e) => e.path.length === 0 && (e.code === 'invalid_type' || e.code === 'invalid_value')),
-    )
+    const fitting = errs.filter((branch) => branch.length > 0 && !branch.some(shapeMismatch))
     if (fitting.length > 0) {
       const best = fitting.reduce((a, b) => (b.length < a.length ? b : a))
       return best.flatMap((e) => flatten({ ...e, path: [...issue.path, ...e.path] } as Issue))
@@ -261,7 +269,13 @@ function reportIssue(
         )
         return
       }
-      const msg = issue.message && issue.message !== 'Invalid input' ? issue.message : 'has an invalid value'
+      const custom = issue.message && issue.message !== 'Invalid input' ? issue.message : null
+      // `z.enum([...known]) | z.string()` and the like: say the type every branch expects
+      const branches = (issue as unknown as { errors?: Issue[][] }).errors ?? []
+      const typed = branches.flat().find((e) => e.path.length === 0 && e.code === 'invalid_type')
+      if (!custom && typed && branches.every((b) => b.every(shapeMismatch)))
+        return reportIssue(ctx, schema, value, base, { ...typed, path: issue.path } as Issue, opts)
+      const msg = custom ?? 'has an invalid value'
       ctx.error(special ?? 'invalid-type', `${label(path)}: ${msg}, got ${describeValue(actual)}`, path)
       return
     }

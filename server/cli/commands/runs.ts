@@ -66,12 +66,14 @@ async function runsMain(args: ParsedArgs, io: CliIO): Promise<number> {
 
 /**
  * Each run with what the human output of `controlroom run` says: the compile warnings of its plan,
- * and its failed tasks with the last lines of their logs (up to 5 per run).
+ * its failed tasks with the last lines of their logs (up to 5 per run), and while it is live the
+ * reasons its queued tasks wait (up to 10).
  */
+const LIVE = new Set(['pending', 'running', 'cancelling'])
 async function withDetails<T extends { id: string; state: string }>(
   db: import('../../db/client.ts').Db,
   items: T[],
-): Promise<(T & { warnings: unknown[]; failed: FailedTaskReport[] })[]> {
+): Promise<(T & { warnings: unknown[]; failed: FailedTaskReport[]; waiting: unknown[] })[]> {
   const { listTasks } = await import('../../execution/runs.ts')
   const rows = await db.run.findMany({
     where: { id: { in: items.map((r) => r.id) } },
@@ -109,7 +111,14 @@ async function withDetails<T extends { id: string; state: string }>(
               ),
             )
           : []
-      return { ...r, warnings, failed }
+      // why its tasks still wait (Slurm pending / HTCondor hold reasons), while the run is live
+      const waiting = LIVE.has(r.state)
+        ? (await listTasks(db, { runId: r.id, state: 'queued', limit: 200 })).items
+            .filter((t) => t.reason)
+            .slice(0, 10)
+            .map((t) => ({ task: t.id, stage: t.stageId, reason: t.reason }))
+        : []
+      return { ...r, warnings, failed, waiting }
     }),
   )
 }

@@ -9,6 +9,8 @@ import { didYouMean } from '../suggest.ts'
 import type { Backend, CompileOptions, OpSpec, PlanPool, PoolResources, Strategy } from '../types.ts'
 import { tryParseDuration, tryParseMemory } from '../units.ts'
 import { validateWith } from '../zodmap.ts'
+import { checkConfigKeys, POOL_KEYS } from './config-keys.ts'
+import { checkDaskConfig, daskWorkerSettings } from './dask-config.ts'
 import { asObj, COMMON_MAP, DEFAULT_RESOURCES, DURATION_HINT, isObj, MEMORY_HINT } from './state.ts'
 import type { CompileState, Obj } from './state.ts'
 
@@ -42,7 +44,12 @@ export function normaliseExecution(
     if (execution === null) {
       // `execution:` with nothing: accepted as empty
     } else {
-      validateWith(ctx, ExecutionSchema, execution, ['execution'], {
+      // `environment: {}` is fasthep-flow's normalised "nothing chosen": the default, shared-fs
+      const checked =
+        isObj(execution) && isObj(execution.environment) && Object.keys(execution.environment).length === 0
+          ? { ...execution, environment: undefined }
+          : execution
+      validateWith(ctx, ExecutionSchema, checked, ['execution'], {
         ...COMMON_MAP,
         unknownKey: (key, path) =>
           path[1] === 'credentials' && SECRET_KEYS.has(key.toLowerCase())
@@ -110,27 +117,20 @@ export function checkExecutionConfig(st: CompileState) {
   if (config.walltime !== undefined) {
     checkWalltime(st, config.walltime, ['execution', 'config', 'walltime'])
   }
+  if (config.maxruntime !== undefined) checkMaxruntime(st, config.maxruntime, ['execution', 'config', 'maxruntime'])
   if (config.log_directory !== undefined) refuseLogDirectory(st, ['execution', 'config', 'log_directory'])
+  checkDaskConfig(st, config, ['execution', 'config'])
+  checkConfigKeys(st, config, ['execution', 'config'], 'execution')
 }
-
-/** Batch keys of `execution.config` that apply to every pool (fasthep-flow: {**config, **pool.config}). */
-const POOL_WIDE_CONFIG_KEYS = [
-  'partition',
-  'account',
-  'qos',
-  'constraint',
-  'requirements',
-  'queue',
-  'walltime',
-  'job_extra_directives',
-  'worker_extra_args',
-] as const
 
 /** The pool-wide keys of `execution.config`, normalised once (problems at execution.config). */
 function poolWideConfig(st: CompileState): Obj {
   const out: Obj = {}
-  for (const key of POOL_WIDE_CONFIG_KEYS) if (st.config[key] !== undefined) out[key] = st.config[key]
+  for (const key of POOL_KEYS) if (st.config[key] !== undefined) out[key] = st.config[key]
   normaliseJobqueueKeys(st, out, ['execution', 'config'])
+  Object.assign(out, daskWorkerSettings(st, st.config))
+  const maxruntime = out.maxruntime !== undefined ? tryParseDuration(out.maxruntime, { bareUnit: 'seconds' }) : null
+  if (maxruntime?.ok) out.maxruntimeSeconds = maxruntime.value // else reported by checkExecutionConfig
   if (out.walltime !== undefined) {
     const r =
       typeof out.walltime === 'string' || typeof out.walltime === 'number'
@@ -187,6 +187,11 @@ function normaliseJobqueueKeys(st: CompileState, config: Obj, path: Path): void 
     } else config.partition = config.queue
     delete config.queue
   }
+  if (st.strategy === 'htcondor' && typeof config.account === 'string') {
+    // the schema's meaning of `account` under HTCondor: the accounting group
+    if (config.accounting_group === undefined) config.accounting_group = config.account
+    delete config.account
+  }
   if (config.job_extra_directives !== undefined) {
     const extra = config.job_extra_directives
     const own = config.extra
@@ -212,6 +217,17 @@ function normaliseJobqueueKeys(st: CompileState, config: Obj, path: Path): void 
     )
   }
   if (config.log_directory !== undefined) refuseLogDirectory(st, [...path, 'log_directory'])
+}
+
+/** HTCondor `maxruntime` (+MaxRuntime): seconds, or null after reporting what is wrong. */
+function checkMaxruntime(st: CompileState, value: unknown, path: Path): number | null {
+  if (typeof value !== 'string' && typeof value !== 'number') return null // the schema reports its type
+  const r = tryParseDuration(value, { bareUnit: 'seconds' })
+  if (r.ok) return r.value
+  st.ctx.error('invalid-duration', `cannot read maxruntime: ${r.error}`, path, {
+    hint: DURATION_HINT + ' (a plain number is seconds)',
+  })
+  return null
 }
 
 /** Parse a walltime (under htcondor: the job's +MaxRuntime, as in dask-jobqueue). Returns seconds or null. */
@@ -333,6 +349,9 @@ export function buildPools(st: CompileState, ex: Obj) {
     }
     const own: Obj = isObj(p.config) ? { ...p.config } : {}
     normaliseJobqueueKeys(st, own, [...path, 'config'])
+    checkConfigKeys(st, isObj(p.config) ? p.config : {}, [...path, 'config'], 'pool')
+    checkDaskConfig(st, own, [...path, 'config'])
+    Object.assign(own, daskWorkerSettings(st, own))
     if (own.walltime !== undefined) {
       const secs = checkWalltime(st, own.walltime, [...path, 'config', 'walltime'])
       if (secs !== null) own.walltimeSeconds = secs
@@ -340,17 +359,23 @@ export function buildPools(st: CompileState, ex: Obj) {
     }
     // the pool's own config wins over execution.config's, key by key (fasthep-flow)
     const config: Obj = { ...poolWideConfig(st), ...own }
-    if (typeof p.use === 'string') config.use = p.use
-    if (
-      config.maxruntime !== undefined &&
-      (typeof config.maxruntime === 'string' || typeof config.maxruntime === 'number')
-    ) {
-      const r = tryParseDuration(config.maxruntime, { bareUnit: 'seconds' })
-      if (r.ok) config.maxruntimeSeconds = r.value
-      else
-        ctx.error('invalid-duration', `cannot read maxruntime: ${r.error}`, [...path, 'config', 'maxruntime'], {
-          hint: DURATION_HINT + ' (a plain number is seconds)',
-        })
+    if (typeof p.use === 'string') {
+      config.use = p.use
+      // nothing resolves it: say so rather than accept it and do nothing
+      ctx.warn(
+        'pool-use-metadata',
+        `'use: ${p.use}' is kept as metadata: Control Room applies a site's pool settings by the pool's name`,
+        [...path, 'use'],
+        {
+          at: 'key',
+          hint: `name the pool '${p.use}' to get the site's settings for it (site slurm.pools.${p.use}), or remove 'use'`,
+        },
+      )
+    }
+    if (own.maxruntime !== undefined) {
+      const secs = checkMaxruntime(st, own.maxruntime, [...path, 'config', 'maxruntime'])
+      if (secs !== null) config.maxruntimeSeconds = secs
+      else delete config.maxruntimeSeconds
     }
     if (st.backend === 'local') {
       for (const key of Object.keys(isObj(p.config) ? p.config : {})) {

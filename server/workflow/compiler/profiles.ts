@@ -82,7 +82,8 @@ export function resolveProfiles(
   js: Obj,
 ): { execution: unknown; provenance: PlanProvenance | null } {
   const ex = js.execution
-  if (isObj(ex) && ex.profiles !== undefined)
+  // (an empty list, fasthep-flow's normalised default, has nothing to warn about)
+  if (isObj(ex) && ex.profiles !== undefined && !(Array.isArray(ex.profiles) && ex.profiles.length === 0))
     ctx.warn(
       'execution-profiles-metadata',
       'execution.profiles is kept as metadata (as in fasthep-flow): it selects no profile and changes nothing',

@@ -268,7 +268,9 @@ export class DaskSession extends EventEmitter<DaskSessionEvents> {
       } else {
         const batch = this.opts.strategy !== 'local'
         const host = cfgStr(this.cfg, 'scheduler_host', 'schedulerHost') ?? (batch ? os.hostname() : '127.0.0.1')
-        this.scheduler = new LocalScheduler({ python: this.python.python, dir: this.dir, host })
+        // the workflow's dashboard_address (fasthep-flow's dask_local sets ":8787"), else a free port
+        const dashboardAddress = cfgStr(this.cfg, 'dashboard_address', 'dashboardAddress') ?? undefined
+        this.scheduler = new LocalScheduler({ python: this.python.python, dir: this.dir, host, dashboardAddress })
         const info = await this.scheduler.start()
         this.schedulerAddress = info.address
         this.dashboard = info.dashboard

@@ -44,10 +44,11 @@ export function daskWorkerArgv(o: WorkerCommandOptions): string[] {
     o.name,
     '--no-dashboard',
     '--death-timeout',
-    String(o.deathTimeout ?? 60),
+    String(positive(o.pool.config?.deathTimeoutSeconds) ?? o.deathTimeout ?? 60),
   ]
-  if (o.pool.resources.memoryBytes && o.pool.resources.memoryBytes > 0)
-    argv.push('--memory-limit', String(o.pool.resources.memoryBytes))
+  // the pool's memory, else the workflow's `memory_limit` (fasthep-flow / LocalCluster)
+  const memory = positive(o.pool.resources.memoryBytes) ?? positive(o.pool.config?.memoryLimitBytes)
+  if (memory) argv.push('--memory-limit', String(memory))
   if (o.localDirectory) argv.push('--local-directory', o.localDirectory)
   if (o.lifetime && o.lifetime > 0) argv.push('--lifetime', `${Math.floor(o.lifetime)}s`, '--lifetime-stagger', '0s')
   if (o.host) argv.push('--host', o.host)
@@ -56,6 +57,8 @@ export function daskWorkerArgv(o: WorkerCommandOptions): string[] {
   if (Array.isArray(extra)) argv.push(...extra.map(String))
   return argv
 }
+
+const positive = (v: unknown): number | null => (typeof v === 'number' && v > 0 ? v : null)
 
 export interface SchedulerCommandOptions {
   python: string

@@ -1,0 +1,36 @@
+/** `controlroom validate`: report every problem of a workflow with its FILE:LINE:COL. */
+import {
+  type Command,
+  compileFile,
+  EXIT_INVALID,
+  EXIT_OK,
+  fileArgument,
+  printProblems,
+  problemJson,
+  readWorkflowFile,
+  summaryLine,
+} from '../command.ts'
+
+export const validateCommand: Command = {
+  name: 'validate',
+  summary: 'check a workflow and report every problem with its position',
+  usage: 'validate FILE [--json] [--for-run]',
+  flags: ['json', 'for-run'],
+  async run(args, io) {
+    const file = fileArgument(args)
+    const text = await readWorkflowFile(file, io)
+    const result = compileFile(file, text, args.flags)
+    if (args.flags.json) {
+      const out = {
+        ok: result.ok,
+        errors: result.problems.filter((p) => p.severity === 'error').map((p) => problemJson(p, file)),
+        warnings: result.problems.filter((p) => p.severity === 'warning').map((p) => problemJson(p, file)),
+      }
+      io.stdout.write(JSON.stringify(out, null, 2) + '\n')
+    } else {
+      printProblems(io, result, file, text)
+      ;(result.ok ? io.stdout : io.stderr).write(summaryLine(result, file) + '\n')
+    }
+    return result.ok ? EXIT_OK : EXIT_INVALID
+  },
+}
