@@ -78,6 +78,15 @@ test('every page passes axe in the dark and the light theme', async ({ page, req
   })
   await check(page, 'run-failed', `/runs/${failedRun}`, async (p) => {
     await expect(p.getByTestId('fix-resume-plan')).toBeVisible()
+    // the panels a user opens: the run-wide log and a task's log
+    await p.getByTestId('run-log-toggle').click()
+    await expect(p.getByTestId('run-log-lines').locator('.rlog-line').first()).toBeVisible()
+    await p.locator('[data-testid^="task-row-"]').first().click()
+    await expect(p.getByTestId('task-log')).toBeVisible()
+  })
+  await check(page, 'compose-resume', `/compose?workflow=${workflowId}&resumeFrom=${failedRun}`, async (p) => {
+    await expect(p.getByTestId('resume-banner')).toContainText('Save, and resume it here')
+    await expect(p.locator('.monaco-editor').first()).toBeVisible({ timeout: 30_000 })
   })
   await check(page, 'run-succeeded', `/runs/${okRun}`, async (p) => {
     await expect(p.getByTestId('run-state')).toHaveText('succeeded')

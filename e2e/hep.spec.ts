@@ -128,6 +128,10 @@ analysis:
     return { name: d.suggestedFilename(), bytes: fs.readFileSync((await d.path())!) }
   }
   const svg = await download('SVG')
+  // how to load the JSON is said on the page, not only in the README
+  await expect(page.getByTestId('hep-howto')).toContainText(
+    'hist.Hist(json.load(open(path), object_hook=uhi.io.json.object_hook))',
+  )
   expect(svg.name).toBe('hist-zmumu-M.svg')
   expect(svg.bytes.toString('utf8')).toMatch(/^<svg[^>]*>/)
   const png = await download('PNG')

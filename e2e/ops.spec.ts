@@ -42,6 +42,14 @@ test('every log line has the time it was written: run-wide view, task log toggle
   const runId = await startFromUi(page, workflowId)
   await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'succeeded', { timeout: 40_000 })
 
+  // the timeline labels a bar wide enough with its stage, inside the bar
+  const label = page.getByTestId('gantt').locator('text.gantt-bar-label', { hasText: 'Talk' })
+  await expect(label).toHaveCount(1)
+  const bar = page.getByTestId('gantt').locator(`rect[data-task="${await label.getAttribute('data-label-for')}"]`)
+  const [lb, bb] = [(await label.boundingBox())!, (await bar.boundingBox())!]
+  expect(lb.x).toBeGreaterThanOrEqual(bb.x)
+  expect(lb.x + lb.width).toBeLessThanOrEqual(bb.x + bb.width)
+
   // the run-wide view: stdout and stderr interleaved in the order written, each with its own time
   await page.getByTestId('run-log-toggle').click()
   const rows = page.getByTestId('run-log-lines').locator('.rlog-line')
@@ -152,6 +160,53 @@ analysis:
   await expect(gantt.locator(`rect[data-task="${visited[2]}"]`)).toHaveAttribute('tabindex', '0')
 })
 
+test('the run DAG by keyboard: one tab stop, arrows move between stages with a visible outline, Enter selects', async ({
+  page,
+}) => {
+  test.setTimeout(90_000)
+  const { workflowId } = await saveWorkflow(
+    page.request,
+    `version: 1
+name: e2e-run-dag-keys-${STAMP}
+analysis:
+  stages:
+    - { id: Load, op: noop }
+    - { id: Clean, op: noop, needs: [Load] }
+    - { id: Plot, op: noop, needs: [Clean] }
+`,
+  )
+  await startFromUi(page, workflowId)
+  await expect(page.getByTestId('run-state')).toHaveAttribute('data-state', 'succeeded', { timeout: 40_000 })
+  const graph = page.getByTestId('run-graph')
+  await expect(graph.getByTestId('stage-node-Plot')).toBeVisible()
+  await graph.focus()
+  await expect(graph).toBeFocused()
+  await expect(graph).toHaveAttribute('data-active', 'Load')
+  // the active node is announced and outlined
+  const described = await graph.getAttribute('aria-activedescendant')
+  expect(described).toBeTruthy()
+  await expect(page.locator(`[id="${described}"]`)).toContainText('Load')
+  const outline = () =>
+    page.evaluate(
+      () => getComputedStyle(document.querySelector('.react-flow__node.is-kbd-active .stage-node')!).outlineStyle,
+    )
+  expect(await outline()).toBe('solid')
+  await page.keyboard.press('ArrowRight')
+  await expect(graph).toHaveAttribute('data-active', 'Clean')
+  await page.keyboard.press('End')
+  await expect(graph).toHaveAttribute('data-active', 'Plot')
+  await page.keyboard.press('ArrowLeft')
+  await expect(graph).toHaveAttribute('data-active', 'Clean')
+  await shot(page, 'run-dag-keyboard')
+  // Enter does what a click does: the task table shows that stage's tasks only
+  await page.keyboard.press('Enter')
+  await expect(page.getByTestId('filter-stage')).toHaveValue('Clean')
+  await expect(page.locator('[data-testid^="task-row-"]')).toHaveCount(1)
+  await expect(page.locator('[data-testid^="task-row-"]').first()).toHaveAttribute('data-stage', 'Clean')
+  // the keys did not scroll the page or leave the graph
+  await expect(graph).toBeFocused()
+})
+
 test('Monaco follows the light and dark theme live, in the composer and the workflow diff, readably', async ({
   page,
 }) => {
@@ -236,6 +291,11 @@ analysis:
   await expect(page.getByTestId('gantt-span')).toHaveText(/^\d+ ms$/)
   const span = Number((await page.getByTestId('gantt-span').textContent())!.replace(' ms', ''))
   expect(Math.abs(span - Number(header.replace(' ms', '')))).toBeLessThanOrEqual(100)
+  // and so does its axis: the run is drawn over its own span, not squeezed into the start of a second
+  const svg = page.locator('[data-testid="gantt"] svg')
+  const axis = Number(await svg.getAttribute('data-to')) - Number(await svg.getAttribute('data-from'))
+  expect(Math.abs(axis - Number(header.replace(' ms', '')))).toBeLessThanOrEqual(100)
+  await expect(page.locator('[data-testid="gantt"] .gantt-axis text').last()).toHaveText(/^(\d+ms|0\.\d+s)$/)
   const alert = page.getByTestId('failure-alert')
   await expect(alert).toContainText('cut failed: no branch jet_pt')
   const head = (await alert.locator('.fa-head').textContent()) ?? ''

@@ -5,9 +5,10 @@
  * run parameters at launch recorded on the run, the cluster beside the pools our workflows ask
  * for, the theme toggle, the favicon. Screenshots go to test-results/screenshots/.
  */
+import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test'
+import { expect, test, type Page } from '@playwright/test'
 import { saveWorkflow, startFromUi } from './runs'
 
 const SHOTS = path.join('test-results', 'screenshots')
@@ -16,15 +17,6 @@ const STAMP = Date.now().toString(36)
 async function shot(page: Page, name: string) {
   fs.mkdirSync(SHOTS, { recursive: true })
   await page.screenshot({ path: path.join(SHOTS, `overview-${name}.png`), fullPage: true })
-}
-
-/** a new version of a saved workflow through the API (what the composer's Save sends) */
-async function saveNextVersion(request: APIRequestContext, workflowId: string, parentVersionId: string, yaml: string) {
-  const res = await request.post('/api/trpc/workflow.saveVersion', {
-    data: { json: { workflowId, parentVersionId, yaml, message: 'fix B' } },
-    headers: { 'content-type': 'application/json' },
-  })
-  expect(res.ok(), await res.text()).toBe(true)
 }
 
 const failing = (b: string) => `version: 1
@@ -45,7 +37,7 @@ test('a failure is named on the home page, and Fix and resume re-runs it reusing
   page,
   request,
 }) => {
-  const { workflowId, versionId } = await saveWorkflow(request, failing('echo analysing; exit 3'))
+  const { workflowId } = await saveWorkflow(request, failing('echo analysing; exit 3'))
   const runId = await startFromUi(page, workflowId)
   await expect(page.getByTestId('run-state')).toHaveText('failed', { timeout: 30_000 })
 
@@ -64,19 +56,41 @@ test('a failure is named on the home page, and Fix and resume re-runs it reusing
     'href',
     `/compose?workflow=${workflowId}&resumeFrom=${runId}`,
   )
-  await page.goto(`/compose?workflow=${workflowId}&resumeFrom=${runId}`)
-  await expect(page.getByTestId('resume-banner')).toContainText('go back to the run to resume it')
+  // the edit happens in place, in the composer: type the fix, Save, and the banner resumes the run
+  await fix.getByTestId('fix-edit-workflow').click()
+  const banner = page.getByTestId('resume-banner')
+  await expect(banner).toContainText('edit, Save, and resume it here')
+  await page.waitForFunction(() => window.__composer?.getValue().includes('exit 3'))
+  const { line, col } = await page.evaluate(() => {
+    const lines = window.__composer!.getValue().split('\n')
+    const i = lines.findIndex((l) => l.includes('exit 3'))
+    return { line: i + 1, col: lines[i]!.indexOf('exit 3') + 'exit 3'.length + 1 }
+  })
+  await page.getByTestId('composer-editor').locator('.monaco-editor .view-lines').click()
+  await page.evaluate(([l, c]) => window.__composer!.setCursor(l!, c!), [line, col])
+  await page.keyboard.press('Backspace')
+  await page.keyboard.type('0')
+  await expect(page.getByTestId('save-state')).toHaveText('unsaved changes')
+  await page.getByTestId('save-message').fill('fix Analyse')
+  await page.getByTestId('save-button').click()
+  await expect(page.getByTestId('saved-workflow-link')).toContainText('v2')
+  await expect(banner.getByTestId('fix-resume-version')).toContainText('v2')
+  await expect(banner.getByTestId('resume-stage-Prepare')).toHaveAttribute('data-verdict', 'reused')
+  await expect(banner.getByTestId('resume-stage-Prepare')).toContainText('unchanged and succeeded')
+  await expect(banner.getByTestId('resume-stage-Analyse')).toContainText('its definition changed: params.command')
+  await expect(banner.getByTestId('resume-stage-Report')).toContainText('upstream stage Analyse runs again')
+  await shot(page, 'fix-in-composer')
 
-  // the fix is saved as version 2, then the run resumes with it
-  await saveNextVersion(request, workflowId, versionId, failing('echo fixed'))
+  // the run page offers the same choice with the same reasons
   await page.goto(`/runs/${runId}`)
   await expect(fix.getByTestId('fix-resume-version')).toContainText('v2')
   await expect(fix.getByTestId('resume-stage-Prepare')).toHaveAttribute('data-verdict', 'reused')
-  await expect(fix.getByTestId('resume-stage-Prepare')).toContainText('unchanged and succeeded')
-  await expect(fix.getByTestId('resume-stage-Analyse')).toContainText('its definition changed: params.command')
-  await expect(fix.getByTestId('resume-stage-Report')).toContainText('upstream stage Analyse runs again')
   await shot(page, 'fix-and-resume')
-  await fix.getByTestId('fix-resume-start').click()
+
+  // resume from the composer, where the fix was made
+  await page.goto(`/compose?workflow=${workflowId}&resumeFrom=${runId}`)
+  await expect(banner.getByTestId('resume-stage-Prepare')).toHaveAttribute('data-verdict', 'reused')
+  await banner.getByTestId('fix-resume-start').click()
   await page.waitForURL((u) => u.pathname.startsWith('/runs/') && !u.pathname.endsWith(runId))
   await expect(page.getByTestId('run-state')).toHaveText('succeeded', { timeout: 30_000 })
   await expect(page.getByTestId('run-resumed-from')).toContainText('reused 1 of 3 stages')
@@ -127,12 +141,23 @@ execution:
 `
   const { workflowId } = await saveWorkflow(request, yaml)
   const runId = await startFromUi(page, workflowId)
+  const streams: string[] = []
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/events') streams.push(r.url())
+  })
   await page.goto('/')
+  // live over the run page's stream (/api/events), in its summary form
+  await expect(page.getByTestId('ov-live')).toHaveAttribute('data-status', 'live')
+  expect(streams.some((u) => new URL(u).searchParams.get('summary') === '1')).toBe(true)
   const card = page.locator(`[data-testid="ov-active-run"][data-run="${runId}"]`)
   await expect(card).toBeVisible()
   await expect(card.getByTestId('ov-pool').filter({ hasText: 'default' }).getByTestId('ov-pool-busy')).toHaveText('2')
   await expect(card.getByTestId('ov-queue-depth')).toContainText(/queue: [1-4] waiting/)
   await expect(card.locator('[data-testid="ov-stage"][data-stage="Work"]')).toContainText('/6')
+  // beside it, what this host can give the pool
+  await expect(page.getByTestId('ov-host').getByTestId('ov-fits')).toContainText(
+    /default needs 2 × 1 CPU: this host can give (it|\d+ at once)/,
+  )
   await shot(page, 'running')
   await expect(card.getByTestId('ov-run-progress')).toContainText(/[1-6] \/ 6 tasks done/, { timeout: 20_000 })
   await expect(card).toHaveCount(0, { timeout: 30_000 })
@@ -155,8 +180,30 @@ execution:
     high_memory: { workers: 2, resources: { cpus: 1, memory: 3GB }, config: { partition: highmem } }
 `,
   )
+  // a job of ours held in the queue: the page lists it with why it waits
+  const held = execFileSync('sbatch', [
+    '--parsable',
+    '--hold',
+    '-J',
+    `e2e-held-${STAMP}`,
+    '-o',
+    '/dev/null',
+    '--wrap',
+    'true',
+  ])
+    .toString()
+    .trim()
+    .split(';')[0]!
+  test.info().attach('held job', { body: held })
   await page.goto('/')
   const slurm = page.getByTestId('ov-slurm')
+  try {
+    const pending = slurm.getByTestId('ov-pending').locator('tr', { hasText: `e2e-held-${STAMP}` })
+    await expect(pending).toContainText(held)
+    await expect(pending).toContainText(/held/i)
+  } finally {
+    execFileSync('scancel', [held])
+  }
   await expect(slurm.locator('[data-testid="ov-partition"][data-partition="highmem"]')).toBeVisible()
   await expect(slurm.locator('[data-testid="ov-partition"][data-partition="debug"]')).toContainText('(default)')
   await expect(slurm.getByTestId('ov-fits')).toContainText(
@@ -165,6 +212,74 @@ execution:
   // HTCondor is not installed on this machine: the page says so and how to configure it
   await expect(page.getByTestId('ov-htcondor')).toContainText('condor_status is not installed')
   await shot(page, 'cluster')
+})
+
+test('an existing Dask cluster as its scheduler sees it: workers, what they offer, the pools they serve', async ({
+  page,
+  request,
+}) => {
+  test.setTimeout(120_000)
+  // a real scheduler and one worker serving pool "default" with a 6 GB memory limit
+  const port = 20_000 + Math.floor(Math.random() * 20_000)
+  const address = `tcp://127.0.0.1:${port}`
+  const py = process.env.CONTROLROOM_PYTHON ?? '/usr/bin/python3'
+  const quiet = { stdio: 'ignore' as const, detached: true }
+  const scheduler = spawn(
+    py,
+    ['-m', 'distributed.cli.dask_scheduler', '--host', '127.0.0.1', '--port', String(port), '--no-dashboard'],
+    quiet,
+  )
+  const worker = spawn(
+    py,
+    [
+      ...['-m', 'distributed.cli.dask_worker', address, '--nthreads', '1', '--no-nanny', '--no-dashboard'],
+      ...['--name', `e2e-site-${STAMP}`, '--memory-limit', '6GiB', '--resources', 'pool.default=1'],
+    ],
+    quiet,
+  )
+  try {
+    await saveWorkflow(
+      request,
+      `version: 1
+name: e2e-dask-site-${STAMP}
+analysis:
+  stages:
+    - id: Fit
+      op: shell
+      params: { command: "true" }
+execution:
+  backend: dask
+  config: { scheduler_address: "${address}" }
+  pools:
+    default: { workers: 2, resources: { memory: 2GB } }
+`,
+    )
+    await page.goto('/')
+    const site = page.locator(`[data-testid="ov-dask-site"][data-address="${address}"]`)
+    // the worker joins within seconds; the view is re-read every 10 s
+    await expect(async () => {
+      await page.reload()
+      await expect(site.getByTestId('ov-dask-site-worker')).toHaveCount(1, { timeout: 3000 })
+    }).toPass({ timeout: 60_000 })
+    const row = site.getByTestId('ov-dask-site-worker')
+    await expect(row).toContainText(`e2e-site-${STAMP}`)
+    await expect(row).toContainText('6 GB')
+    await expect(row).toContainText('default')
+    await expect(site.getByTestId('ov-fits')).toContainText(
+      `default needs 2 × 2 GB: only 1 worker of ${address} can give it, so one task of the pool runs at once`,
+    )
+    await shot(page, 'dask-site')
+  } finally {
+    for (const p of [worker, scheduler]) if (p.pid) process.kill(-p.pid, 'SIGTERM')
+  }
+  // once the scheduler is gone the page says so, with what to do
+  await expect(async () => {
+    await page.reload()
+    await expect(page.locator(`[data-testid="ov-dask-site"][data-address="${address}"]`)).toContainText(
+      'cannot connect',
+      { timeout: 3000 },
+    )
+  }).toPass({ timeout: 30_000 })
 })
 
 test('theme: follows the system, the toggle overrides it and is remembered', async ({ browser }) => {

@@ -1,10 +1,10 @@
 'use client'
-/** The cluster as each site sees it (Slurm, HTCondor), beside the pools our workflows ask for. */
+/** The cluster as each site sees it (Slurm, HTCondor, Dask), beside the pools our workflows ask for. */
 import { formatMiB } from './format'
 import type { ActiveRun, ClusterView, PoolFit } from './types'
 
 function Fits({ fits, empty }: { fits: PoolFit[]; empty: string }) {
-  if (fits.length === 0) return <p className="muted">{empty}</p>
+  if (fits.length === 0) return empty ? <p className="muted">{empty}</p> : null
   return (
     <ul className="ov-fits" data-testid="ov-fits">
       {fits.map((f) => (
@@ -24,6 +24,55 @@ function Unavailable({ v }: { v: { message: string; hint: string } }) {
     <p className="muted" data-testid="ov-unavailable">
       {v.message}. <span>{v.hint.charAt(0).toUpperCase() + v.hint.slice(1)}.</span>
     </p>
+  )
+}
+
+type DaskSite = ClusterView['dask'][number]
+
+const gb = (bytes: number | null) => (bytes == null ? 'no limit' : formatMiB(Math.round(bytes / 1048576)))
+
+/** an existing Dask cluster (a workflow's scheduler_address) as its scheduler sees it */
+function DaskSitePanel({ site }: { site: DaskSite }) {
+  return (
+    <div data-testid="ov-dask-site" data-address={site.address}>
+      <h4>
+        Scheduler <span className="mono">{site.address}</span>
+      </h4>
+      {site.status === 'ok' ? (
+        site.workers.length ? (
+          <table className="ov-table">
+            <caption className="visually-hidden">Workers of the Dask scheduler {site.address}</caption>
+            <thead>
+              <tr>
+                <th scope="col">worker</th>
+                <th scope="col">host</th>
+                <th scope="col">CPUs</th>
+                <th scope="col">memory</th>
+                <th scope="col">GPUs</th>
+                <th scope="col">serves pools</th>
+              </tr>
+            </thead>
+            <tbody>
+              {site.workers.map((w) => (
+                <tr key={w.name} data-testid="ov-dask-site-worker" data-worker={w.name}>
+                  <td className="mono">{w.name}</td>
+                  <td>{w.host ?? '?'}</td>
+                  <td>{w.cpus ?? '?'}</td>
+                  <td>{gb(w.memoryBytes)}</td>
+                  <td>{w.gpus}</td>
+                  <td>{w.pools.join(', ') || <span className="muted">none</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p className="muted">The scheduler has no workers now.</p>
+        )
+      ) : (
+        <Unavailable v={site} />
+      )}
+      <Fits fits={site.fits} empty="" />
+    </div>
   )
 }
 
@@ -163,20 +212,20 @@ export function ClusterPanel({ cluster, runs }: { cluster: ClusterView; runs: Ac
       </section>
       <section aria-labelledby="ov-dask-title">
         <h3 id="ov-dask-title">Dask</h3>
+        {cluster.dask.map((site) => (
+          <DaskSitePanel key={site.address} site={site} />
+        ))}
+        {cluster.dask.length ? <h4>Clusters our runs started</h4> : null}
         <DaskWorkers runs={runs} />
       </section>
-      {cluster.otherNeeds.length ? (
-        <section aria-labelledby="ov-local">
-          <h3 id="ov-local">Pools on this machine</h3>
-          <ul className="ov-fits">
-            {cluster.otherNeeds.map((n) => (
-              <li key={`${n.pool}-${n.workflows.join()}`}>
-                {n.pool} asks for {n.workers} × {n.cpus} CPU{n.cpus === 1 ? '' : 's'}
-                {n.memoryMiB ? `, ${formatMiB(n.memoryMiB)}` : ''}
-                {n.gpus ? `, ${n.gpus} GPU` : ''} <span className="muted">({n.workflows.join(', ')})</span>
-              </li>
-            ))}
-          </ul>
+      {cluster.host.fits.length ? (
+        <section aria-labelledby="ov-local" data-testid="ov-host">
+          <h3 id="ov-local">This machine</h3>
+          <p className="muted">
+            {cluster.host.cpus} CPUs, {formatMiB(cluster.host.memoryMiB)}, {cluster.host.gpus} GPUs: every local pool
+            runs here.
+          </p>
+          <Fits fits={cluster.host.fits} empty="" />
         </section>
       ) : null}
     </div>

@@ -2,14 +2,16 @@
 /**
  * The control room (home page): what runs now, what failed and where, the cluster as each site
  * sees it beside the pools our workflows ask for, and the credentials' time left. Live: the page
- * listens to the shared event stream of all runs (`run.events`, the run page's stream) and refetches
- * the runs at most every RUNS_MS while events arrive (and every IDLE_MS without: a missed event
- * cannot leave the page stale); the batch systems (cached 5 s on the server) every CLUSTER_MS.
+ * listens to `/api/events` (the run page's stream; its summary form: per batch only the runs it
+ * touched, so the home page costs the server one shared encoding whatever the runs do) and
+ * refetches the runs at most every RUNS_MS while events arrive, once when the stream (re)opens, and
+ * every IDLE_MS without (a missed event cannot leave the page stale); the batch systems (cached 5 s
+ * on the server) every CLUSTER_MS.
  */
 import { useEffect, useRef } from 'react'
 import { useQuery } from '@tanstack/react-query'
-import { useSubscription } from '@trpc/tanstack-react-query'
 import { useTRPC } from '~/components/trpc/client'
+import { useEventStream } from '~/components/run/useEventStream'
 import { ActiveRuns } from './ActiveRuns'
 import { ClusterPanel } from './ClusterPanel'
 import { Failures } from './Failures'
@@ -32,25 +34,24 @@ export function Overview() {
     },
     [],
   )
-  useSubscription(
-    trpc.run.events.subscriptionOptions(
-      { runId: null },
-      {
-        onData: () => {
-          // a burst of events is one refetch
-          pending.current ??= setTimeout(() => {
-            pending.current = null
-            void refetch.current()
-          }, RUNS_MS)
-        },
-      },
-    ),
-  )
+  // a burst of events is one refetch
+  const soon = () => {
+    pending.current ??= setTimeout(() => {
+      pending.current = null
+      void refetch.current()
+    }, RUNS_MS)
+  }
+  const stream = useEventStream({ runId: null, after: null, summary: true, onOpen: soon, onMessage: soon })
   const cluster = useQuery({ ...trpc.overview.cluster.queryOptions(), refetchInterval: CLUSTER_MS })
   return (
     <div className="overview" data-testid="overview">
       <section className="ov-section" aria-labelledby="ov-running">
-        <h2 id="ov-running">Running now</h2>
+        <h2 id="ov-running">
+          Running now{' '}
+          <span className="muted ov-checked" data-testid="ov-live" data-status={stream.status}>
+            {stream.status === 'live' ? 'live' : stream.status === 'error' ? 'reconnecting…' : 'connecting…'}
+          </span>
+        </h2>
         {runs.data ? (
           <ActiveRuns runs={runs.data.active} />
         ) : runs.error ? (

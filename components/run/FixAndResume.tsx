@@ -34,21 +34,10 @@ export interface FixAndResumeProps {
 
 export function FixAndResume({ runId, workflowId, versionNumber, state }: FixAndResumeProps) {
   const trpc = useTRPC()
-  const router = useRouter()
   const resumable = state === 'failed' || state === 'cancelled'
   const history = useQuery({ ...trpc.workflow.history.queryOptions({ id: workflowId }), enabled: resumable })
-  const versions = (history.data?.versions ?? []).filter((v) => v.number >= versionNumber && v.valid)
-  const [chosen, setChosen] = useState<string>('')
-  const versionId = chosen || versions[0]?.id || ''
-  const preview = useQuery({
-    ...trpc.overview.resumePreview.queryOptions({ runId, versionId }),
-    enabled: resumable && Boolean(versionId),
-  })
-  const resume = useMutation(
-    trpc.overview.resume.mutationOptions({ onSuccess: (r) => router.push(`/runs/${r.runId}`) }),
-  )
   if (!resumable) return null
-  const newer = versions.filter((v) => v.number > versionNumber)
+  const newer = (history.data?.versions ?? []).filter((v) => v.number > versionNumber && v.valid)
   return (
     <section className="fix-resume" id="fix-and-resume" data-testid="fix-and-resume" aria-labelledby="fix-resume-title">
       <h2 id="fix-resume-title">Fix and resume</h2>
@@ -63,37 +52,73 @@ export function FixAndResume({ runId, workflowId, versionNumber, state }: FixAnd
         <span className="muted">
           {newer.length
             ? 'then save, and resume with the fixed version below.'
-            : 'in the composer and save a fixed version; this run can then resume with it, reusing what succeeded.'}
+            : 'in the composer and save a fixed version: the composer then resumes this run with it, reusing what succeeded.'}
         </span>
       </p>
-      {versions.length ? (
-        <div className="fix-resume-choose">
-          <label htmlFor="fix-resume-version">Resume with</label>{' '}
-          <select
-            id="fix-resume-version"
-            value={versionId}
-            onChange={(e) => setChosen(e.target.value)}
-            data-testid="fix-resume-version"
-          >
-            {versions.map((v) => (
-              <option key={v.id} value={v.id}>
-                v{v.number}
-                {v.number === versionNumber ? ' (this run’s version)' : ''}
-                {v.message ? ` — ${v.message.slice(0, 60)}` : ''}
-              </option>
-            ))}
-          </select>{' '}
-          <button
-            type="button"
-            className="primary"
-            data-testid="fix-resume-start"
-            disabled={!preview.data || resume.isPending || resume.isSuccess}
-            onClick={() => resume.mutate({ runId, versionId })}
-          >
-            {resume.isPending || resume.isSuccess ? 'Starting…' : 'Resume from the failure'}
-          </button>
-        </div>
-      ) : null}
+      <ResumeChooser runId={runId} workflowId={workflowId} versionNumber={versionNumber} />
+    </section>
+  )
+}
+
+/**
+ * The version to resume with (this run's or a later valid one; `onlyNewer`: only a later one, the
+ * fix), what each stage does in the new run and why, and the button that starts it.
+ */
+function ResumeChooser({
+  runId,
+  workflowId,
+  versionNumber,
+  onlyNewer = false,
+}: {
+  runId: string
+  workflowId: string
+  versionNumber: number
+  onlyNewer?: boolean
+}) {
+  const trpc = useTRPC()
+  const router = useRouter()
+  const history = useQuery(trpc.workflow.history.queryOptions({ id: workflowId }))
+  const versions = (history.data?.versions ?? []).filter(
+    (v) => v.valid && (onlyNewer ? v.number > versionNumber : v.number >= versionNumber),
+  )
+  const [chosen, setChosen] = useState<string>('')
+  const versionId = versions.some((v) => v.id === chosen) ? chosen : versions[0]?.id || ''
+  const preview = useQuery({
+    ...trpc.overview.resumePreview.queryOptions({ runId, versionId }),
+    enabled: Boolean(versionId),
+  })
+  const resume = useMutation(
+    trpc.overview.resume.mutationOptions({ onSuccess: (r) => router.push(`/runs/${r.runId}`) }),
+  )
+  if (!versions.length) return null
+  return (
+    <>
+      <div className="fix-resume-choose">
+        <label htmlFor={`fix-resume-version-${runId}`}>Resume with</label>{' '}
+        <select
+          id={`fix-resume-version-${runId}`}
+          value={versionId}
+          onChange={(e) => setChosen(e.target.value)}
+          data-testid="fix-resume-version"
+        >
+          {versions.map((v) => (
+            <option key={v.id} value={v.id}>
+              v{v.number}
+              {v.number === versionNumber ? ' (this run’s version)' : ''}
+              {v.message ? ` — ${v.message.slice(0, 60)}` : ''}
+            </option>
+          ))}
+        </select>{' '}
+        <button
+          type="button"
+          className="primary"
+          data-testid="fix-resume-start"
+          disabled={!preview.data || resume.isPending || resume.isSuccess}
+          onClick={() => resume.mutate({ runId, versionId })}
+        >
+          {resume.isPending || resume.isSuccess ? 'Starting…' : 'Resume from the failure'}
+        </button>
+      </div>
       {preview.error ? (
         <p className="error" role="alert">
           {preview.error.message}
@@ -132,18 +157,43 @@ export function FixAndResume({ runId, workflowId, versionNumber, state }: FixAnd
           </tbody>
         </table>
       ) : null}
-    </section>
+    </>
   )
 }
 
-/** the composer's banner when it was opened to fix a run */
+/**
+ * The composer's banner when it was opened to fix a run (`?resumeFrom=<runId>`): the edit happens
+ * here, and once a fixed version is saved (Save refreshes workflow.history) the same banner shows
+ * what the resumed run reuses and starts it, without going back to the run.
+ */
 export function ResumeBanner({ runId }: { runId: string }) {
+  const trpc = useTRPC()
+  const run = useQuery(trpc.run.get.queryOptions({ runId }))
+  const r = run.data?.run
+  const history = useQuery({ ...trpc.workflow.history.queryOptions({ id: r?.workflowId ?? '' }), enabled: !!r })
+  const saved = r ? (history.data?.versions ?? []).some((v) => v.valid && v.number > r.versionNumber) : false
   return (
-    <div className="resume-banner" role="status" data-testid="resume-banner">
-      Fixing run <span className="mono">{runId.slice(0, 12)}</span>: edit, <strong>Save</strong>, then{' '}
-      <Link href={`/runs/${runId}#fix-and-resume`}>go back to the run to resume it</Link> (unchanged stages that
-      succeeded are reused).
-    </div>
+    <section className="resume-banner" aria-label="Fix and resume" data-testid="resume-banner">
+      <p role="status">
+        Fixing run <Link href={`/runs/${runId}#fix-and-resume`}>{runId.slice(0, 12)}</Link>
+        {r ? ` (${r.workflowName} v${r.versionNumber}, ${r.state})` : ''}:{' '}
+        {saved ? (
+          <>resume it with the fixed version: unchanged stages that succeeded are reused.</>
+        ) : (
+          <>
+            edit, <strong>Save</strong>, and resume it here (unchanged stages that succeeded are reused).
+          </>
+        )}
+      </p>
+      {run.error ? (
+        <p className="error" role="alert">
+          {run.error.message}
+        </p>
+      ) : null}
+      {r && saved ? (
+        <ResumeChooser runId={runId} workflowId={r.workflowId} versionNumber={r.versionNumber} onlyNewer />
+      ) : null}
+    </section>
   )
 }
 

@@ -17,6 +17,7 @@ import {
   panWindow,
   pendingSegment,
   type TimeWindow,
+  timelineEnd,
   windowTicks,
   zoomWindow,
   type GanttTask,
@@ -25,6 +26,8 @@ import {
 
 const LABEL_W = 150
 const LANE_H = 16
+/** a bar label's width per character (9 px sans-serif), to draw it only where it fits */
+const LABEL_CHAR_PX = 6
 const POOL_H = 20
 const AXIS_H = 18
 const MAX_LANES_SHOWN = 400
@@ -78,7 +81,7 @@ export const Gantt = memo(function Gantt({
     for (const t of tasks) if (t.start < m) m = t.start
     return Number.isFinite(m) ? m : now
   }, [tasks, runStart, now])
-  const end = Math.max(t1, t0 + 1000)
+  const end = timelineEnd(t0, t1)
   // the window shown: null = the whole run (follows a live run's growing end)
   const [view, setView] = useState<TimeWindow | null>(null)
   const bounds = useMemo(() => ({ from: t0, to: end }), [t0, end])
@@ -332,6 +335,22 @@ export const Gantt = memo(function Gantt({
                         </title>
                       </rect>
                     ))}
+                    {r.bars.map((b) => {
+                      // the stage's name inside a bar wide enough for it (the bar itself carries the accessible name)
+                      const text = b.count > 1 ? `${b.count} × ${b.task.stage}` : b.task.stage
+                      return b.w >= text.length * LABEL_CHAR_PX + 8 ? (
+                        <text
+                          key={`l-${b.task.id}`}
+                          className="gantt-bar-label"
+                          x={b.x + 4}
+                          y={LANE_H - 5}
+                          aria-hidden
+                          data-label-for={b.task.id}
+                        >
+                          {text}
+                        </text>
+                      ) : null
+                    })}
                   </g>
                 </g>
               ),

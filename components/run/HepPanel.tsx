@@ -108,6 +108,14 @@ export function HepPanel({ runId, active, tick = 0 }: { runId: string; active: b
           ))}
         </tbody>
       </table>
+      {withResults.some((r) => r.results!.histograms.length) ? (
+        <p className="muted hep-howto" data-testid="hep-howto">
+          Each plot downloads as SVG or PNG, and its data as JSON in scikit-hep&rsquo;s UHI form, which{' '}
+          <code>hist</code> and boost-histogram read in one line:{' '}
+          <code>hist.Hist(json.load(open(path), object_hook=uhi.io.json.object_hook))</code> (flow bins included; the
+          partitions it holds are in its metadata).
+        </p>
+      ) : null}
       {withResults.map((r) => {
         const res = r.results!
         const status = res.final ? 'final' : `partial: ${res.included} of ${res.total} partitions`

@@ -13,7 +13,7 @@
  * `stage-node-<id>` with `data-state`, the n/N text, per-state segments) which PipelineGraph has no
  * prop for. If PipelineGraph gains a `nodeTypes` (or `renderNode`) prop, this can become a call to it.
  */
-import { memo, useCallback, useEffect, useMemo, useRef } from 'react'
+import { type KeyboardEvent, memo, useCallback, useContext, useEffect, useId, useMemo, useRef, useState } from 'react'
 import {
   Background,
   Controls,
@@ -30,7 +30,8 @@ import {
 } from '@xyflow/react'
 import '@xyflow/react/dist/style.css'
 import '~/components/dag/dag.css'
-import { StageNode, type StageFlowNode } from '~/components/dag/StageNode'
+import { NodeDomIds, nodeDomId, StageNode, type StageFlowNode } from '~/components/dag/StageNode'
+import { NAV_KEYS, type NavKey, nextNode } from '~/components/dag/keyboardNav'
 import { PoolLegend } from '~/components/dag/PoolLegend'
 import { useGraphLayout } from '~/components/dag/useGraphLayout'
 import { NODE_HEIGHT, NODE_WIDTH, type GraphEdgeData, type GraphNodeData } from '~/components/dag/types'
@@ -94,8 +95,10 @@ const RunStageNode = memo(function RunStageNode(props: NodeProps<RunFlowNode>) {
 
 const RunGroupStageNode = memo(function RunGroupStageNode(props: NodeProps<RunGroupNode>) {
   const d = props.data
+  const domPrefix = useContext(NodeDomIds)
   return (
     <div
+      id={nodeDomId(domPrefix, d.id)}
       className={`run-stage-node run-group-node rs-${d.state}`}
       data-testid={`stage-node-${d.id}`}
       data-state={d.state}
@@ -176,6 +179,11 @@ function RunGraphInner({
     [shown, shownEdges],
   )
   const { positions } = useGraphLayout(layoutInput)
+  // the keyboard: the graph is one tab stop, arrows move between nodes (as in the composer), Enter clicks
+  const domPrefix = useId()
+  const [active, setActive] = useState<string | null>(null)
+  const [keyFocus, setKeyFocus] = useState(false)
+  const activeId = active && shown.some((n) => n.id === active) ? active : null
 
   // node objects are reused while their data and position are unchanged (React Flow skips them)
   const cache = useRef(new Map<string, { sig: string; node: AnyRunNode }>())
@@ -189,7 +197,7 @@ function RunGraphInner({
         const counts = groupCounts(grp, stageCounts)
         const p = progressOf(counts)
         const pos = positions[grp.id] ?? { x: 0, y: 0 }
-        const sig = `${JSON.stringify(counts)}|${pos.x},${pos.y}`
+        const sig = `${JSON.stringify(counts)}|${pos.x},${pos.y}|${grp.id === activeId ? 1 : 0}`
         const prev = cache.current.get(grp.id)
         const node: AnyRunNode =
           prev && prev.sig === sig
@@ -198,6 +206,7 @@ function RunGraphInner({
                 id: grp.id,
                 type: 'runGroup',
                 position: pos,
+                ...(grp.id === activeId ? { className: 'is-kbd-active' } : {}),
                 data: {
                   id: grp.id,
                   label: grp.label,
@@ -226,7 +235,7 @@ function RunGraphInner({
       const state = aggregateState(counts)
       const pos = positions[g.id] ?? { x: 0, y: 0 }
       const selected = g.id === selectedStage
-      const sig = `${JSON.stringify(counts)}|${pos.x},${pos.y}|${selected ? 1 : 0}`
+      const sig = `${JSON.stringify(counts)}|${pos.x},${pos.y}|${selected ? 1 : 0}|${g.id === activeId ? 1 : 0}`
       const prev = cache.current.get(g.id)
       const node: AnyRunNode =
         prev && prev.sig === sig
@@ -235,6 +244,7 @@ function RunGraphInner({
               id: g.id,
               type: 'runStage',
               position: pos,
+              ...(g.id === activeId ? { className: 'is-kbd-active' } : {}),
               data: {
                 ...g,
                 state,
@@ -258,7 +268,7 @@ function RunGraphInner({
     }
     cache.current = next
     return out
-  }, [graph, shown, stageCounts, positions, selectedStage])
+  }, [graph, shown, stageCounts, positions, selectedStage, activeId])
 
   const edges = useMemo<Edge[]>(() => {
     const kinds = new Map(graph.edges.map((e) => [`${e.from}->${e.to}`, e.kind]))
@@ -280,48 +290,97 @@ function RunGraphInner({
     return out
   }, [graph, shownEdges, selectedStage])
 
-  const onNodeClick = useCallback<NodeMouseHandler<AnyRunNode>>(
-    (_, n) => (n.type === 'runGroup' ? onToggleGroup(n.id) : onSelectStage(n.id === selectedStage ? null : n.id)),
+  const activate = useCallback(
+    (id: string, isGroup: boolean) => (isGroup ? onToggleGroup(id) : onSelectStage(id === selectedStage ? null : id)),
     [onSelectStage, onToggleGroup, selectedStage],
   )
+  const onNodeClick = useCallback<NodeMouseHandler<AnyRunNode>>(
+    (_, n) => activate(n.id, n.type === 'runGroup'),
+    [activate],
+  )
+  const rf = useReactFlow()
+  const reveal = (id: string) => {
+    const p = positions[id]
+    if (p)
+      void rf.setCenter(p.x + NODE_WIDTH / 2, p.y + NODE_HEIGHT / 2, {
+        zoom: Math.max(rf.getZoom(), 0.6),
+        duration: 200,
+      })
+  }
+  const moveTo = (id: string | null) => {
+    if (!id) return
+    setActive(id)
+    reveal(id)
+  }
+  const handleKey = (ev: KeyboardEvent<HTMLDivElement>) => {
+    if (ev.target !== ev.currentTarget) return
+    if (NAV_KEYS.has(ev.key)) {
+      ev.preventDefault()
+      moveTo(nextNode(ev.key as NavKey, activeId, layoutInput.nodes, layoutInput.edges, positions))
+    } else if ((ev.key === 'Enter' || ev.key === ' ') && activeId) {
+      ev.preventDefault()
+      activate(activeId, shown.find((n) => n.id === activeId)?.kind !== 'stage')
+    }
+  }
 
   return (
-    <div className="pipeline-graph run-graph" data-testid="run-graph">
-      <ReactFlow<AnyRunNode>
-        nodes={nodes}
-        edges={edges}
-        nodeTypes={nodeTypes}
-        onNodeClick={onNodeClick}
-        onPaneClick={() => onSelectStage(null)}
-        onlyRenderVisibleElements
-        nodesDraggable={false}
-        nodesConnectable={false}
-        elementsSelectable={false}
-        nodesFocusable={false}
-        edgesFocusable={false}
-        minZoom={0.03}
-        maxZoom={2}
-        zoomOnScroll={false}
-        panOnScroll={false}
-        preventScrolling={false}
-        zoomActivationKeyCode="Control"
-        fitView
-        fitViewOptions={FIT}
-        proOptions={PRO}
-        colorMode="dark"
-      >
-        <Background gap={24} size={1} color="#262b36" />
-        <Controls showInteractive={false} position="bottom-left" />
-        {nodes.length > 60 ? (
-          <MiniMap
-            pannable
-            zoomable
-            nodeColor={(n) => STATE_COLORS[String((n.data as { state?: string }).state ?? 'pending')] ?? '#888'}
-            maskColor="rgba(15,17,21,0.7)"
-          />
-        ) : null}
-        <FitWhenLaidOut positions={positions} />
-      </ReactFlow>
+    // biome-ignore lint/a11y/useSemanticElements: a fieldset is a form control group; this is a focusable graph
+    <div
+      className={`pipeline-graph run-graph${keyFocus ? ' has-key-focus' : ''}`}
+      data-testid="run-graph"
+      data-active={activeId ?? ''}
+      role="group"
+      aria-roledescription="run graph"
+      aria-label="Run graph: arrow keys move between stages, Enter selects a stage or expands a group"
+      aria-activedescendant={keyFocus && activeId ? nodeDomId(domPrefix, activeId) : undefined}
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: the graph is one tab stop; arrow keys move inside it
+      tabIndex={0}
+      onKeyDown={handleKey}
+      onFocus={(ev) => {
+        if (ev.target !== ev.currentTarget) return
+        setKeyFocus(true)
+        if (!activeId)
+          moveTo(selectedStage && shown.some((n) => n.id === selectedStage) ? selectedStage : (shown[0]?.id ?? null))
+      }}
+      onBlur={(ev) => ev.target === ev.currentTarget && setKeyFocus(false)}
+    >
+      <NodeDomIds.Provider value={domPrefix}>
+        <ReactFlow<AnyRunNode>
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={nodeTypes}
+          onNodeClick={onNodeClick}
+          onPaneClick={() => onSelectStage(null)}
+          onlyRenderVisibleElements
+          nodesDraggable={false}
+          nodesConnectable={false}
+          elementsSelectable={false}
+          nodesFocusable={false}
+          edgesFocusable={false}
+          minZoom={0.03}
+          maxZoom={2}
+          zoomOnScroll={false}
+          panOnScroll={false}
+          preventScrolling={false}
+          zoomActivationKeyCode="Control"
+          fitView
+          fitViewOptions={FIT}
+          proOptions={PRO}
+          colorMode="dark"
+        >
+          <Background gap={24} size={1} color="#262b36" />
+          <Controls showInteractive={false} position="bottom-left" />
+          {nodes.length > 60 ? (
+            <MiniMap
+              pannable
+              zoomable
+              nodeColor={(n) => STATE_COLORS[String((n.data as { state?: string }).state ?? 'pending')] ?? '#888'}
+              maskColor="rgba(15,17,21,0.7)"
+            />
+          ) : null}
+          <FitWhenLaidOut positions={positions} />
+        </ReactFlow>
+      </NodeDomIds.Provider>
       <PoolLegend pools={graph.legend} />
     </div>
   )

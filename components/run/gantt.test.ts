@@ -4,11 +4,13 @@ import {
   buildLanes,
   coalesceBars,
   mergeTimeline,
+  MIN_SPAN_MS,
   MIN_WINDOW_MS,
   packIntervals,
   panWindow,
   pendingSegment,
   timeTicks,
+  timelineEnd,
   utilisation,
   windowTicks,
   zoomWindow,
@@ -191,6 +193,18 @@ describe('timeline window', () => {
     expect(panWindow({ from: 10_000, to: 20_000 }, 5_000, bounds)).toEqual({ from: 15_000, to: 25_000 })
     expect(panWindow({ from: 10_000, to: 20_000 }, -50_000, bounds)).toEqual({ from: 0, to: 10_000 })
     expect(panWindow({ from: 10_000, to: 20_000 }, 90_000, bounds)).toEqual({ from: 50_000, to: 60_000 })
+  })
+  it('draws a short run over its own span, with millisecond ticks', () => {
+    expect(timelineEnd(1000, 1042)).toBe(1042)
+    expect(windowTicks(1000, 1000, timelineEnd(1000, 1042), 8).map((t) => t.label)).toEqual([
+      '0ms',
+      '10ms',
+      '20ms',
+      '30ms',
+      '40ms',
+    ])
+    expect(windowTicks(0, 0, 504, 8).map((t) => t.label)).toEqual(['0.0s', '0.1s', '0.2s', '0.3s', '0.4s', '0.5s'])
+    expect(timelineEnd(5, 5)).toBe(5 + MIN_SPAN_MS)
   })
   it('labels ticks inside a zoomed window relative to the run start', () => {
     const ticks = windowTicks(1_000_000, 1_000_000 + 12_500, 1_000_000 + 21_000, 5)

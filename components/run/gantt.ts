@@ -267,8 +267,8 @@ export function utilisation(
 }
 
 const STEPS = [
-  100, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000,
-  3_600_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000,
+  1, 2, 5, 10, 20, 50, 100, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000,
+  900_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000,
 ]
 
 /** axis ticks relative to t0, about `count` of them, at round steps */
@@ -296,7 +296,16 @@ export interface TimeWindow {
 }
 
 /** the smallest window the timeline zooms to */
-export const MIN_WINDOW_MS = 200
+export const MIN_WINDOW_MS = 20
+
+/**
+ * The span the timeline draws for a run from t0 to t1: the run itself (a 42 ms run is drawn over
+ * 42 ms, as its header says, not squeezed into the start of a longer axis), at least MIN_SPAN_MS.
+ */
+export const MIN_SPAN_MS = 10
+export function timelineEnd(t0: number, t1: number): number {
+  return Math.max(t1, t0 + MIN_SPAN_MS)
+}
 
 /** zooms `w` by `factor` (< 1 zooms in) around `center`, kept inside `bounds` */
 export function zoomWindow(w: TimeWindow, factor: number, center: number, bounds: TimeWindow): TimeWindow {
@@ -319,7 +328,8 @@ function clampWindow(w: TimeWindow, b: TimeWindow): TimeWindow {
 }
 
 function tickLabel(ms: number, step: number): string {
-  if (step < 1000) return `${(ms / 1000).toFixed(1)}s`
+  if (step < 100) return `${Math.round(ms)}ms`
+  if (step < 1000) return `${(ms / 1000).toFixed(step % 100 === 0 ? 1 : 2)}s`
   if (ms < 60_000) return `${Math.round(ms / 1000)}s`
   if (ms < 3_600_000) {
     const m = Math.floor(ms / 60_000)

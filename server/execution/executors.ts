@@ -21,6 +21,7 @@ import { isProcessAlive, killGroup, processesInGroups, processesWithEnv, process
 import { readResult } from './strategies/local.ts'
 import { taskBaseEnv } from './task-env.ts'
 import type { RunAs, TaskLaunch, TaskResult, WorkerUpdate } from './types.ts'
+import { openAppend, openOwnedForRead, ownDirectory, writeNewFile } from './user-files.ts'
 import { readSetting } from '../settings.ts'
 
 export interface ExecutorEvents {
@@ -34,6 +35,9 @@ export interface ExecutorEvents {
   log(level: 'info' | 'warn' | 'error', message: string): void
 }
 
+/** longest report line kept (reports are a few hundred bytes) */
+const MAX_REPORT_LINE = 1 << 20
+
 interface ExecutorState {
   id: string
   dir: string
@@ -41,6 +45,8 @@ interface ExecutorState {
   startTicks: number | null
   offset: number
   partial: string
+  /** the rest of an overlong report line is being skipped */
+  skipping?: boolean
   /** said bye or found dead */
   gone: boolean
   watcher: fs.FSWatcher | null
@@ -141,7 +147,7 @@ export class ExecutorPool {
   /** with runAs the executors (that user) must write where the server created directories */
   private own(p: string) {
     if (!this.o.runAs) return
-    fs.chownSync(p, this.o.runAs.uid, this.o.runAs.gid)
+    ownDirectory(p, this.o.runAs) // never through a link the user's tasks put there (user-files.ts)
     fs.chmodSync(p, 0o700)
   }
 
@@ -159,8 +165,8 @@ export class ExecutorPool {
     const body = l.spec
       ? { ...l.spec, env: { ...l.spec.env, CONTROLROOM_TASK_KEY: taskKey } }
       : { specPath: l.specPath, taskKey }
-    fs.writeFileSync(tmp, JSON.stringify(body))
-    if (this.o.runAs) fs.chownSync(tmp, this.o.runAs.uid, this.o.runAs.gid)
+    if (this.o.runAs) writeNewFile(tmp, JSON.stringify(body), this.o.runAs)
+    else fs.writeFileSync(tmp, JSON.stringify(body))
     fs.renameSync(tmp, path.join(this.inbox, entry))
     this.track({ taskId: l.taskId, attempt: l.attempt, taskDir: l.taskDir, entry, taskKey })
     this.ensureExecutors()
@@ -207,8 +213,7 @@ export class ExecutorPool {
     fs.mkdirSync(path.join(dir, 'claimed'), { recursive: true })
     this.own(dir)
     this.own(path.join(dir, 'claimed'))
-    const logFd = fs.openSync(path.join(dir, 'executor.log'), 'a')
-    if (this.o.runAs) fs.fchownSync(logFd, this.o.runAs.uid, this.o.runAs.gid)
+    const logFd = openAppend(path.join(dir, 'executor.log'), this.o.runAs ?? null)
     const runAs = this.o.runAs
     const options: SpawnOptions = {
       detached: true,
@@ -275,22 +280,35 @@ export class ExecutorPool {
 
   private read(e: ExecutorState) {
     const file = path.join(e.dir, 'events.jsonl')
-    let fd: number
-    try {
-      fd = fs.openSync(file, 'r')
-    } catch {
-      return
-    }
+    // users mode: the executor's (that user's) own file, never a link it put there
+    const fd = openOwnedForRead(file, this.o.runAs ?? null)
+    if (fd === null) return
     try {
       const buf = this.readBuffer
-      for (;;) {
+      // at most 8 MiB a sweep: a task flooding its executor's file cannot hold the event loop (the rest
+      // is read by the next sweeps)
+      for (let budget = 8 << 20; budget > 0; ) {
         const n = fs.readSync(fd, buf, 0, buf.length, e.offset)
         if (n <= 0) break
+        budget -= n
         e.offset += n
         const text = e.partial + buf.toString('utf8', 0, n)
         const lines = text.split('\n')
         e.partial = lines.pop() ?? ''
-        for (const line of lines) if (line) this.onLine(e, line)
+        for (const line of lines) {
+          if (e.skipping) {
+            e.skipping = false // the end of an overlong line
+            continue
+          }
+          if (line) this.onLine(e, line)
+        }
+        // a report line is small: an endless one (a task can append to its executor's file) is
+        // dropped instead of growing the server's memory without bound
+        if (e.partial.length > MAX_REPORT_LINE) {
+          this.o.events.log('warn', `executor ${e.id}: ignored a report line longer than ${MAX_REPORT_LINE} characters`)
+          e.partial = ''
+          e.skipping = true
+        }
       }
     } finally {
       fs.closeSync(fd)
@@ -588,7 +606,7 @@ export class ExecutorPool {
     const live = [...this.executors.values()].filter((e) => e.pid && isProcessAlive(e.pid, e.startTicks))
     for (const e of live) {
       try {
-        fs.writeFileSync(path.join(e.dir, 'stop'), '')
+        writeNewFile(path.join(e.dir, 'stop'), '', this.o.runAs ?? null)
       } catch {
         /* its directory is gone */
       }

@@ -3,11 +3,14 @@
  * asked once per CACHE_MS however many browsers look (one sinfo + one squeue, one condor_status);
  * a system that is not installed or does not answer is shown with the reason and how to fix it.
  */
+import os from 'node:os'
 import type { Db } from '../db/client.ts'
+import { hostCapacity } from '../execution/strategies/local.ts'
 import { loadSiteConfig } from '../site/load.ts'
 import type { SiteConfig } from '../site/schema.ts'
+import { type DaskSiteView, readDaskSites } from './dask.ts'
 import { recentWorkflowNeeds, type StrategyNeed } from './demand.ts'
-import { fitPool, type PoolFit } from './fit.ts'
+import { fitPool, type Machine, type PoolFit } from './fit.ts'
 import { readCondorPool, type CondorPoolView } from './htcondor.ts'
 import { readSlurmCluster, type SlurmClusterView } from './slurm.ts'
 
@@ -17,8 +20,10 @@ export interface ClusterView {
   checkedAt: string
   slurm: Reachable<Omit<SlurmClusterView, 'machines'> & { fits: PoolFit[] }>
   htcondor: Reachable<Omit<CondorPoolView, 'machines'> & { fits: PoolFit[] }>
-  /** needs of strategies not checked against a batch system (local) */
-  otherNeeds: StrategyNeed[]
+  /** existing Dask clusters (scheduler_address) our workflows send pools to, as each sees itself */
+  dask: DaskSiteView[]
+  /** pools run on this host (local strategy, no existing Dask cluster) against what it has */
+  host: { cpus: number; memoryMiB: number; gpus: number; fits: PoolFit[] }
 }
 
 const CACHE_MS = 5000
@@ -34,10 +39,34 @@ function unavailable(e: unknown, tool: string, hint: string): { status: 'unavail
   }
 }
 
-/** assemble the view (uncached): the two batch systems are asked in parallel */
+/** this host as one machine, and the local pools on it (the engine runs every local pool here) */
+function hostFits(needs: StrategyNeed[]): ClusterView['host'] {
+  const h = hostCapacity()
+  const machine: Machine = {
+    name: os.hostname(),
+    group: null,
+    cpus: h.cpus,
+    memoryMiB: Math.floor(h.memoryBytes / 1048576),
+    gpus: h.gpus,
+    idle: true,
+    usable: true,
+  }
+  return {
+    cpus: machine.cpus,
+    memoryMiB: machine.memoryMiB,
+    gpus: machine.gpus,
+    fits: needs.map((n) => fitPool(n, [machine], { kind: 'host' })),
+  }
+}
+
+/** assemble the view (uncached): the batch systems and Dask schedulers are asked in parallel */
 export async function readClusterView(db: Db, site: SiteConfig): Promise<ClusterView> {
   const needs = await recentWorkflowNeeds(db, site)
-  const [slurm, condor] = await Promise.allSettled([readSlurmCluster(site), readCondorPool(site)])
+  const [slurm, condor, dask] = await Promise.allSettled([
+    readSlurmCluster(site),
+    readCondorPool(site),
+    readDaskSites(needs),
+  ])
   const slurmNeeds = needs.filter((n) => n.strategy === 'slurm')
   const condorNeeds = needs.filter((n) => n.strategy === 'htcondor')
   return {
@@ -76,7 +105,8 @@ export async function readClusterView(db: Db, site: SiteConfig): Promise<Cluster
             'condor_status',
             'install the HTCondor tools or set htcondor.binDir / htcondor.env (CONDOR_CONFIG) / ssh in the site file',
           ),
-    otherNeeds: needs.filter((n) => n.strategy !== 'slurm' && n.strategy !== 'htcondor'),
+    dask: dask.status === 'fulfilled' ? dask.value : [],
+    host: hostFits(needs.filter((n) => n.strategy === 'local' && !n.schedulerAddress)),
   }
 }
 

@@ -7,11 +7,13 @@ import type { Db } from '../db/client.ts'
 import type { SiteConfig } from '../site/schema.ts'
 import { poolRequest } from '../execution/strategies/slurm/preflight.ts'
 import { compileWorkflow } from '../workflow/index.ts'
-import type { PlanPool, Strategy } from '../workflow/types.ts'
+import type { ExecutionPlan, PlanPool, Strategy } from '../workflow/types.ts'
 import type { PoolNeed } from './fit.ts'
 
 export interface StrategyNeed extends PoolNeed {
   strategy: Strategy
+  /** Dask on an existing cluster: its scheduler (execution.config, else the site's dask section) */
+  schedulerAddress: string | null
 }
 
 const MIB = 1024 * 1024
@@ -22,6 +24,16 @@ function slurmPartition(pool: PlanPool, site: SiteConfig): string | null {
   } catch {
     return typeof pool.config.partition === 'string' ? pool.config.partition : null
   }
+}
+
+function text(v: unknown): string | null {
+  return typeof v === 'string' && v.trim() ? v.trim() : null
+}
+
+/** the existing Dask scheduler a plan sends its pools to, as the Dask backend decides it */
+function schedulerAddress(plan: ExecutionPlan, site: SiteConfig): string | null {
+  if (plan.backend !== 'dask') return null
+  return text(plan.config.scheduler_address) ?? text(site.dask?.scheduler_address)
 }
 
 /** needs of the given workflow versions (head versions), merged by strategy + pool + request */
@@ -41,6 +53,7 @@ export function poolNeeds(versions: { workflow: string; yaml: string }[], site: 
         memoryMiB: pool.resources.memoryBytes ? Math.ceil(pool.resources.memoryBytes / MIB) : null,
         gpus: Math.ceil(pool.resources.gpus || 0),
         partition: plan.strategy === 'slurm' ? slurmPartition(pool, site) : null,
+        schedulerAddress: schedulerAddress(plan, site),
       }
       const key = JSON.stringify([
         need.strategy,
@@ -50,6 +63,7 @@ export function poolNeeds(versions: { workflow: string; yaml: string }[], site: 
         need.memoryMiB,
         need.gpus,
         need.partition,
+        need.schedulerAddress,
       ])
       const seen = out.get(key)
       if (seen) {

@@ -85,3 +85,26 @@ describe('fitPool: which part of the cluster can give a pool what it asks for', 
     expect(describeRequest({ cpus: 1, memoryMiB: 512, gpus: 2 })).toBe('2 GPUs, 512 MB')
   })
 })
+
+describe('fitPool on this host (local pools)', () => {
+  const host = { ...node('vm', 'x', 2, 8), group: null }
+  const local = (over: Partial<PoolNeed>) => need({ pool: 'default', partition: null, memoryMiB: null, ...over })
+
+  it('says this host can give a pool that fits', () => {
+    expect(fitPool(local({ workers: 2 }), [host], { kind: 'host' }).sentence).toBe(
+      'default needs 2 × 1 CPU: this host can give it',
+    )
+  })
+
+  it('says how many run at once when the host is too small for all workers', () => {
+    const fit = fitPool(local({ workers: 4 }), [host], { kind: 'host' })
+    expect(fit.verdict).toBe('partly')
+    expect(fit.sentence).toBe('default needs 4 × 1 CPU: this host can give 2 at once; the other 2 wait in the queue')
+  })
+
+  it('says what the host has when it cannot give one worker', () => {
+    const fit = fitPool(local({ gpus: 1 }), [host], { kind: 'host' })
+    expect(fit.verdict).toBe('none')
+    expect(fit.sentence).toBe('default needs 2 × 1 GPU: this host cannot give one worker (it has 2 CPUs, 8 GB, 0 GPUs)')
+  })
+})

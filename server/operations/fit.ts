@@ -127,7 +127,10 @@ export function fitPool(need: PoolNeed, machines: Machine[], where: { kind: 'slu
       machines: 0,
       idleMachines: 0,
       concurrentWorkers: 0,
-      sentence: `${head}: no ${unit} of ${label} can give one worker (${big})`,
+      sentence:
+        where.kind === 'host'
+          ? `${head}: this host cannot give one worker (${big.replace('the largest host', 'it')})`
+          : `${head}: no ${unit} of ${label} can give one worker (${big})`,
     }
   }
   if (concurrent < need.workers) {
@@ -138,7 +141,7 @@ export function fitPool(need: PoolNeed, machines: Machine[], where: { kind: 'slu
       machines: hosting.length,
       idleMachines: idle,
       concurrentWorkers: concurrent,
-      sentence: `${head}: ${plural(hosting.length, `${unit}`)} of ${label} can give ${concurrent} at once; the other ${need.workers - concurrent} wait in the queue`,
+      sentence: `${head}: ${where.kind === 'host' ? 'this host' : `${plural(hosting.length, `${unit}`)} of ${label}`} can give ${concurrent} at once; the other ${need.workers - concurrent} wait in the queue`,
     }
   }
   // fewest machines, biggest first
@@ -157,6 +160,6 @@ export function fitPool(need: PoolNeed, machines: Machine[], where: { kind: 'slu
     machines: used.length,
     idleMachines: idle,
     concurrentWorkers: concurrent,
-    sentence: `${head}: ${plural(used.length, unit)} of ${label} can give it${idleNote}`,
+    sentence: `${head}: ${where.kind === 'host' ? 'this host' : `${plural(used.length, unit)} of ${label}`} can give it${idleNote}`,
   }
 }

@@ -6,11 +6,12 @@
 import { readSetting } from '../../settings.ts'
 import { formatBytes } from '../../format.ts'
 import type { ChildProcess } from 'node:child_process'
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statfsSync } from 'node:fs'
+import { chmodSync, lchownSync, mkdirSync, readdirSync, readFileSync, statfsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts'
 import { ExecutorPool, findSpooled } from '../executors.ts'
+import { ownDirectory } from '../user-files.ts'
 import { controlroomHomeDir, runtimeArgv, taskFiles } from '../paths.ts'
 import { isProcessAlive, killGroup, processesInGroups, processesWithEnv, processStartTicks } from '../procfs.ts'
 import type {
@@ -329,9 +330,10 @@ class LocalStrategySession implements StrategySession {
       try {
         if (runAs && !l.spec) {
           // the task (that user) writes its logs and result beside the spec the server wrote
-          chownSync(l.taskDir, runAs.uid, runAs.gid)
+          // never through a link a task of the run put in their place (user-files.ts)
+          ownDirectory(l.taskDir, runAs)
           chmodSync(l.taskDir, 0o700)
-          chownSync(l.specPath, runAs.uid, runAs.gid)
+          lchownSync(l.specPath, runAs.uid, runAs.gid)
         }
         const pool = this.poolFor(l.pool)
         const ref: JobRef = {

@@ -1,4 +1,4 @@
-/** overview.cluster: Slurm partitions and pending jobs, HTCondor slots, beside the pools our workflows ask for */
+/** overview.cluster: Slurm partitions and pending jobs, HTCondor slots, existing Dask clusters' workers, beside the pools our workflows ask for */
 import { z } from 'zod'
 import { clusterView } from '../../../operations/cluster.ts'
 import { protectedProcedure } from '../../trpc.ts'
@@ -60,22 +60,31 @@ const htcondor = z.object({
   fits: z.array(poolFitSchema),
 })
 
+const daskWorker = z.object({
+  name: z.string(),
+  host: z.string().nullable(),
+  cpus: z.number().nullable(),
+  gpus: z.number(),
+  memoryBytes: z.number().nullable(),
+  pools: z.array(z.string()),
+})
+
+const daskSite = z.discriminatedUnion('status', [
+  z.object({
+    address: z.string(),
+    status: z.literal('ok'),
+    workers: z.array(daskWorker),
+    fits: z.array(poolFitSchema),
+  }),
+  unavailableSchema.extend({ address: z.string(), fits: z.array(poolFitSchema) }),
+])
+
 const output = z.object({
   checkedAt: z.string(),
   slurm: z.discriminatedUnion('status', [slurm, unavailableSchema]),
   htcondor: z.discriminatedUnion('status', [htcondor, unavailableSchema]),
-  otherNeeds: z.array(
-    z.object({
-      strategy: z.string(),
-      pool: z.string(),
-      workflows: z.array(z.string()),
-      workers: z.number(),
-      cpus: z.number(),
-      memoryMiB: z.number().nullable(),
-      gpus: z.number(),
-      partition: z.string().nullable(),
-    }),
-  ),
+  dask: z.array(daskSite),
+  host: z.object({ cpus: z.number(), memoryMiB: z.number(), gpus: z.number(), fits: z.array(poolFitSchema) }),
 })
 
 export const overviewCluster = protectedProcedure
