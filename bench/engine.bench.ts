@@ -5,7 +5,7 @@
  *    (SQLite), bus emission. Engine overhead per task = run wall time / N (median of 3 runs), and
  *    the time until a bus subscriber has received every event of the run.
  *  - the same 10,000 tasks' commands as `xargs -P <cpus>` would run them (`true`), for the ratio.
- *  - N tasks (default 1,000; BENCH_PROCESS_TASKS) with noop run on the warm executors
+ *  - N tasks (default 1,000; BENCH_PROCESS_TASKS, 0 skips this part) with noop run on the warm executors
  *    (execution.config.noop: process), against `xargs -P <cpus>` running the one-shot runtime
  *    command (`node runner.mjs`) N times.
  *  - benchCliVsPeers(): 1,000 and 10,000 tasks of `true` (BENCH_CLI_TASKS), one pool of 2 workers:
@@ -28,7 +28,8 @@ import { subscribe } from '../server/execution/bus.ts'
 import { runtimeScript } from '../server/execution/paths.ts'
 
 const N = Number(process.env.BENCH_ENGINE_TASKS || 10_000)
-const NPROC = Number(process.env.BENCH_PROCESS_TASKS || 1_000)
+/** 0: skip the warm-executor part (its xargs peer starts node NPROC times: minutes on a loaded host) */
+const NPROC = Number(process.env.BENCH_PROCESS_TASKS ?? 1_000)
 const REPS = Number(process.env.BENCH_ENGINE_REPS || 3)
 
 function planWith(base: ExecutionPlan, n: number, workers: number, noopMode: 'inprocess' | 'process'): ExecutionPlan {
@@ -116,6 +117,7 @@ export async function benchEngine(): Promise<string[]> {
     )
 
     // ---- noop as real task processes
+    if (NPROC <= 0) return lines
     const plan = planWith(base, NPROC, cpus, 'process')
     const t0 = performance.now()
     const r = await bench.start(plan)

@@ -114,13 +114,13 @@ function bearer(headers: Headers): string | null {
   const h = headers.get('authorization')
   if (!h) return null
   const m = /^Bearer\s+(.+)$/i.exec(h.trim())
-  return m ? m[1].trim() : null
+  return m?.[1] ? m[1].trim() : null
 }
 
 function basic(headers: Headers): { name: string; password: string } | null {
   const h = headers.get('authorization')
   const m = h && /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(h.trim())
-  if (!m) return null
+  if (!m?.[1]) return null
   const s = Buffer.from(m[1], 'base64').toString('utf8')
   const i = s.indexOf(':')
   return i < 0 ? null : { name: s.slice(0, i), password: s.slice(i + 1) }

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import { type RunAs, RunAsSchema } from '../execution/types.ts'
 import { sshRefusal } from '../execution/transport/index.ts'
+import { usersModeExternalRefusal } from '../execution/backends/dask/as-user.ts'
 
 export type { RunAs }
 
@@ -75,21 +76,32 @@ export function resolveRunAs(account: { name: string; osUser?: string } | undefi
   return { ok: true, runAs: checked.data }
 }
 
+/** the existing Dask scheduler a plan would use (execution.config or the site's dask section) */
+function existingScheduler(plan: { config?: Record<string, unknown> | null }, site: { dask?: unknown } | null) {
+  for (const c of [plan.config, site?.dask as Record<string, unknown> | undefined]) {
+    const v = c?.scheduler_address ?? c?.schedulerAddress
+    if (typeof v === 'string' && v.trim()) return v.trim()
+  }
+  return null
+}
+
 /**
  * Why users mode cannot run this plan under the account's OS user, or null when it can:
  * - local tasks run as that user (executors started with its uid/gid);
  * - Slurm and HTCondor jobs are submitted as that user on this host (transport/as-user.ts), but not
  *   through an ssh login host (one login serves the server: no per-account keys);
- * - the Dask backend's scheduler and workers are shared processes of the server's user;
+ * - the Dask backend starts the run's scheduler, workers and bridge as that user, over the run's
+ *   mutual TLS (backends/dask/as-user.ts); an existing scheduler (scheduler_address) is refused:
+ *   its workers run as whoever started them and anyone who reaches it can submit to it;
  * - credentials (x509 proxy, bearer token) are found in the server's environment: they are the
  *   server's own, and staging them into an account's jobs would hand them over.
  */
 export function isolationProblem(
-  plan: { strategy: string; backend: string; credentials?: unknown[] | null },
-  site: { ssh?: { host: string } | null } | null,
+  plan: { strategy: string; backend: string; credentials?: unknown[] | null; config?: Record<string, unknown> | null },
+  site: { ssh?: { host: string } | null; dask?: unknown } | null,
 ): string | null {
-  if (plan.backend === 'dask')
-    return "users mode: the Dask backend cannot run an account's tasks under its own OS user (its scheduler and workers are shared processes of the server's user); use the local backend (strategy local, slurm or htcondor), or token mode on a single-user deployment"
+  const existing = plan.backend === 'dask' ? existingScheduler(plan, site) : null
+  if (existing) return usersModeExternalRefusal(existing)
   if ((plan.strategy === 'slurm' || plan.strategy === 'htcondor') && site?.ssh) return sshRefusal(site.ssh.host)
   if (plan.credentials?.length)
     return "users mode: this workflow needs credentials (execution.credentials), but the ones this server finds are its own (its environment's proxy or token), and handing them to an account's jobs would give them away; remove execution.credentials and let the jobs use the account's own, or use token mode"

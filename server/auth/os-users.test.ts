@@ -6,13 +6,13 @@
  *               run: run.start, run.rerunFrom, overview.launch, overview.resume)
  *   isolation   a task runs as its account's OS user and cannot read the session secret, the
  *               users list or the database, so it cannot forge an admin session
- *   refusal     an account without an OS user, or the Dask backend, cannot run tasks (and says why)
- *               (Slurm and HTCondor as the account's OS user: os-users.batch.test.ts)
+ *   refusal     an account without an OS user cannot run tasks (and says why)
+ *               (Slurm and HTCondor as the account's OS user: os-users.batch.test.ts; Dask: os-users.dask.test.ts)
  *
  * Needs root (useradd; the server switches users). Not root: the suite fails and says so.
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { createTRPCClient, httpBatchLink } from '@trpc/client'
 import superjson from 'superjson'
@@ -21,6 +21,7 @@ import type { AppRouter } from '../api/root.ts'
 import { startHarness, type Harness } from '../api/http-harness.ts'
 import { setDb } from '../db/client.ts'
 import { setEngine } from '../execution/engine.ts'
+import { runDirFor } from '../execution/paths.ts'
 import { setupEngineTest, type EngineTestEnv } from '../execution/testing.ts'
 import { createSessionValue } from './core.ts'
 import { sessionSecret } from './secrets.ts'
@@ -229,15 +230,70 @@ analysis:
     for (const f of ['session-secret', 'users.json']) expect(statSync(path.join(home, f)).mode & 0o077).toBe(0)
   }, 60_000)
 
+  it("a task's links are never followed by the server: not to read its log, not to write its executor's stop file", async () => {
+    const home = env.home
+    const secret = readFileSync(path.join(home, 'session-secret'), 'utf8').trim()
+    const planted = `/tmp/cr-planted-${SUFFIX}`
+    rmSync(planted, { force: true })
+    // the task swaps its logs for links to the session secret and the users list, and plants a
+    // dangling link as its executor's stop file (the server writes it when the run ends)
+    const yaml = `name: links
+analysis:
+  stages:
+    - id: Link
+      op: shell
+      params:
+        command: "echo before; cd $CONTROLROOM_TASK_DIR; rm -f stdout.log stderr.log; ln -s ${home}/session-secret stdout.log; ln -s ${home}/users.json stderr.log; for d in ../../executors/*/w*/; do ln -s ${planted} $d/stop; done; true"
+`
+    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'links' })
+    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    // the task's output reaches its log through a file opened at the first write: when that comes
+    // after the swap, the open follows the link as alice, is refused, and the task fails. Either end
+    // is right; what matters is that nothing crosses the link.
+    expect(['succeeded', 'failed']).toContain(await env.waitFor(runId))
+    const t = await taskOf(runId, 'Link')
+    expect(lstatSync(path.join(runDirFor(runId), 'tasks', t.id, 'stdout.log')).isSymbolicLink()).toBe(true)
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const log = await alice.run.log.query({ taskId: t.id, stream, limit: 1 << 20 })
+      expect(log.text).not.toContain(secret)
+      expect(log.text).not.toContain('scrypt$')
+      const res = await fetch(`${h.url}/runs/${runId}/tasks/${t.id}/log?stream=${stream}`, {
+        headers: { authorization: `Basic ${Buffer.from('alice:alice-password').toString('base64')}` },
+      })
+      const body = await res.text()
+      expect(body).not.toContain(secret)
+      expect(body).not.toContain('scrypt$')
+    }
+    // the link itself is there (the attack happened), and root wrote nothing through it
+    expect(readdirSync(path.join(runDirFor(runId), 'executors')).length).toBeGreaterThan(0)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(existsSync(planted)).toBe(false)
+  }, 60_000)
+
+  it("a task flooding its executor's report file with one endless line is ignored, not buffered", async () => {
+    const yaml = `name: flood
+analysis:
+  stages:
+    - id: Flood
+      op: shell
+      params:
+        command: "for f in $CONTROLROOM_TASK_DIR/../../executors/*/w*/events.jsonl; do head -c 3000000 /dev/zero | tr '\\\\0' a >> $f; echo >> $f; done; echo done"
+`
+    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'flood' })
+    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    expect(await env.waitFor(runId)).toBe('succeeded')
+    const warned = env.events.filter(
+      (e) => e.runId === runId && JSON.stringify(e.payload).includes('ignored a report line longer than'),
+    )
+    expect(warned.length).toBeGreaterThan(0)
+  }, 60_000)
+
   it('refuses to run tasks that could not be isolated, and says why', async () => {
     const w = await nobody.workflow.saveVersion.mutate({ yaml: OWNED, name: 'no OS user' })
     const e = await nobody.run.start.mutate({ versionId: w.version.id }).catch((x) => x)
     expect(e.data?.code).toBe('PRECONDITION_FAILED')
     expect(e.message).toMatch(/account "nobody" has no OS user.*set "osUser"/)
-    const d = await alice.workflow.saveVersion.mutate({ yaml: `${OWNED}execution:\n  backend: dask\n`, name: 'dask' })
-    const de = await alice.run.start.mutate({ versionId: d.version.id }).catch((x) => x)
-    expect(de.data?.code).toBe('PRECONDITION_FAILED')
-    expect(de.message).toMatch(/Dask backend cannot run an account's tasks under its own OS user/)
-    // Slurm and HTCondor jobs are submitted as the account's OS user: os-users.batch.test.ts
+    // Slurm and HTCondor jobs are submitted as the account's OS user: os-users.batch.test.ts; Dask
+    // runs as it, and an existing Dask scheduler is refused: os-users.dask.test.ts
   })
 })

@@ -91,7 +91,7 @@ describe('users mode', () => {
 
   it('records owners and lets only the owner or an admin change a workflow', async () => {
     const cookieOf = async (u: string, p: string) =>
-      ((await login(h, u, p)).headers.get('set-cookie') ?? '').split(';')[0]
+      ((await login(h, u, p)).headers.get('set-cookie') ?? '').split(';')[0] ?? ''
     const alice = client(h.url, await cookieOf('alice', 'alice-password'))
     const bob = client(h.url, await cookieOf('bob', 'bob-password'))
     const admin = client(h.url, await cookieOf('admin', 'admin-password'))

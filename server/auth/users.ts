@@ -42,7 +42,7 @@ const DUMMY = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAA
 export function verifyPassword(password: string, stored: string): boolean {
   const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(stored)
   if (!m || typeof password !== 'string') return false
-  const [, n, r, p, salt, hash] = m
+  const [, n, r, p, salt = '', hash = ''] = m
   const want = Buffer.from(hash, 'base64')
   let got: Buffer
   try {

@@ -3,7 +3,6 @@
  * they validate, read from the database and forward control to the process that owns a run
  * (this one, or another live process through a `control` event).
  */
-import { open, stat } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import { DomainError, badInput, notFound } from '../errors.ts'
@@ -17,6 +16,7 @@ import { redactSecrets } from '../credentials/index.ts'
 import type { ExecutionPlan } from '../workflow/types.ts'
 import { getEngine, RunRefusedError, type RunEngine } from './engine.ts'
 import { taskDirFor, taskFiles } from './paths.ts'
+import { openTaskFile, runOwnerUid } from './task-file.ts'
 import { resolveDrivers } from './registry.ts'
 import { type RunEvent, safeParseRunEvent } from './events.ts'
 import type { PoolProblem, RenderedSubmission, RunState, TaskState } from './types.ts'
@@ -440,26 +440,34 @@ export interface LogInput {
 export async function readLog(db: Db, input: LogInput) {
   const task = await db.task.findUnique({
     where: { id: input.taskId },
-    select: { id: true, runId: true, state: true, run: { select: { runDir: true } } },
+    select: { id: true, runId: true, state: true, run: { select: { runDir: true, options: true } } },
   })
   if (!task) throw notFound(`task ${input.taskId} not found`)
   if (!task.run.runDir) throw notFound(`run ${task.runId} has no run directory`)
   const file = taskFiles(taskDirFor(task.run.runDir, task.id))[input.stream]
   const limit = Math.min(Math.max(input.limit ?? 65536, 1), 1 << 20)
   const done = task.state === 'succeeded' || task.state === 'failed' || task.state === 'cancelled'
+  // users mode: the task's directory is its OS user's: a link planted there is not followed
+  const fh = await openTaskFile(file, runOwnerUid(task.run.options))
+  if (!fh) return { text: '', offset: 0, nextOffset: 0, size: 0, eof: true, done, path: path.basename(file) }
   let size = 0
+  let offset = 0
+  let len = 0
+  let buf = Buffer.alloc(0)
+  let before: Buffer | null = null
   try {
-    size = (await stat(file)).size
-  } catch {
-    return { text: '', offset: 0, nextOffset: 0, size: 0, eof: true, done, path: path.basename(file) }
-  }
-  let offset = input.tail ? Math.max(0, size - limit) : Math.max(0, input.offset ?? 0)
-  if (offset > size) offset = size
-  const len = Math.min(limit, size - offset)
-  const buf = Buffer.alloc(len)
-  const fh = await open(file, 'r')
-  try {
+    size = (await fh.stat()).size
+    offset = input.tail ? Math.max(0, size - limit) : Math.max(0, input.offset ?? 0)
+    if (offset > size) offset = size
+    len = Math.min(limit, size - offset)
+    buf = Buffer.alloc(len)
     await fh.read(buf, 0, len, offset)
+    // a chunk that starts inside a PEM block is redacted with the block's start (redactChunk)
+    if (offset > 0) {
+      const back = Math.min(offset, 64 * 1024)
+      before = Buffer.alloc(back)
+      await fh.read(before, 0, back, offset - back)
+    }
   } finally {
     await fh.close()
   }
@@ -485,7 +493,7 @@ export async function readLog(db: Db, input: LogInput) {
     }
   }
   return {
-    text: await redactChunk(file, offset, text),
+    text: redactChunk(before, text),
     offset,
     nextOffset: offset + end,
     size,
@@ -500,33 +508,27 @@ export async function readLog(db: Db, input: LogInput) {
  * starts inside a PEM block (a follow-up read) is redacted with the block's start, found by
  * looking back before the offset.
  */
-async function redactChunk(file: string, offset: number, text: string): Promise<string> {
-  if (offset > 0) {
-    const back = Math.min(offset, 64 * 1024)
-    const prev = Buffer.alloc(back)
-    const fh = await open(file, 'r')
-    try {
-      await fh.read(prev, 0, back, offset - back)
-    } finally {
-      await fh.close()
-    }
-    const before = prev.toString('latin1')
-    const b = before.lastIndexOf('-----BEGIN ')
-    if (b >= 0 && b > before.lastIndexOf('-----END ')) {
-      return redactSecrets(prev.subarray(b).toString('utf8') + text)
-    }
+function redactChunk(before: Buffer | null, text: string): string {
+  if (before) {
+    const prev = before.toString('latin1')
+    const b = prev.lastIndexOf('-----BEGIN ')
+    if (b >= 0 && b > prev.lastIndexOf('-----END ')) return redactSecrets(before.subarray(b).toString('utf8') + text)
   }
   return redactSecrets(text)
 }
 
-/** the absolute path of a task's log file (full download) */
-export async function logFilePath(db: Db, taskId: string, stream: 'stdout' | 'stderr'): Promise<string> {
+/** the absolute path of a task's log file, and the uid it must belong to (users mode; openTaskFile) */
+export async function logFilePath(
+  db: Db,
+  taskId: string,
+  stream: 'stdout' | 'stderr',
+): Promise<{ file: string; ownerUid: number | null }> {
   const task = await db.task.findUnique({
     where: { id: taskId },
-    select: { id: true, run: { select: { runDir: true } } },
+    select: { id: true, run: { select: { runDir: true, options: true } } },
   })
   if (!task?.run.runDir) throw notFound(`task ${taskId} not found`)
-  return taskFiles(taskDirFor(task.run.runDir, task.id))[stream]
+  return { file: taskFiles(taskDirFor(task.run.runDir, task.id))[stream], ownerUid: runOwnerUid(task.run.options) }
 }
 
 // ------------------------------------------------------------------ control

@@ -1,5 +1,19 @@
 /** Builds the TaskSpec (spec.json) of one attempt of a task from the frozen plan. */
-import { chmodSync, chownSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  fchownSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
+import path from 'node:path'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
 import { getModifier } from './modifiers.ts'
 import { OpError, resolveOpDefinition } from './ops.ts'
@@ -80,15 +94,47 @@ export function buildDispatch(input: SpecInput): DispatchTask {
  * Writes spec.json into the task directory. With runAs (users mode), the directory and the spec
  * are that user's, 0700/0600: the task (a batch job running as that user) reads its spec and
  * writes its logs and result there, and no other account can read them.
+ *
+ * The run directory is that user's too, so a task of the run can plant links there before the
+ * server (root) writes: a retried task's directory swapped for a link to /etc would have root
+ * chown /etc to the user. So in users mode nothing here follows a link: the task directory must be
+ * a real directory (a link is removed and the directory made afresh), the spec is written to a new
+ * file (O_EXCL: a planted name fails, it is not followed) and ownership is given with lchown/fchown.
  */
 export function writeSpec(task: DispatchTask, runAs?: RunAs | null): void {
-  mkdirSync(task.launch.taskDir, { recursive: true })
+  const dir = task.launch.taskDir
   const tmp = `${task.launch.specPath}.tmp`
-  writeFileSync(tmp, JSON.stringify(task.spec), { mode: 0o600 })
-  if (runAs) {
-    chownSync(task.launch.taskDir, runAs.uid, runAs.gid)
-    chmodSync(task.launch.taskDir, 0o700)
-    chownSync(tmp, runAs.uid, runAs.gid)
+  if (!runAs) {
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(tmp, JSON.stringify(task.spec), { mode: 0o600 })
+    renameSync(tmp, task.launch.specPath)
+    return
+  }
+  realDirectory(path.dirname(dir))
+  try {
+    mkdirSync(dir, { mode: 0o700 })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    if (!lstatSync(dir).isDirectory()) {
+      unlinkSync(dir)
+      mkdirSync(dir, { mode: 0o700 })
+    }
+  }
+  lchownSync(dir, runAs.uid, runAs.gid)
+  rmSync(tmp, { force: true }) // a planted link is removed, never followed
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+  try {
+    writeSync(fd, JSON.stringify(task.spec))
+    fchownSync(fd, runAs.uid, runAs.gid)
+  } finally {
+    closeSync(fd)
   }
   renameSync(tmp, task.launch.specPath)
+}
+
+/** a directory under the run directory must be one, not a link a task planted */
+function realDirectory(dir: string): void {
+  const st = lstatSync(dir)
+  if (!st.isDirectory())
+    throw new Error(`${dir} is not a directory (a link or file was put there): the task is not started`)
 }

@@ -10,11 +10,12 @@
  * existed (or whose index could not be written) falls back to the attempt's start: the runtime's
  * `--- controlroom: attempt N at <time> ---` marker, else the task's start.
  */
-import { open, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { redactSecrets } from '../credentials/redact.ts'
 import type { Db } from '../db/client.ts'
 import { type LogInput, logFilePath, readLog } from '../execution/runs.ts'
+import { openTaskFile } from '../execution/task-file.ts'
 
 export const LOG_TIMES_FILE = 'log-times.tsv'
 const MARKER = /^--- controlroom: attempt \d+ at (\S+) ---$/
@@ -52,10 +53,12 @@ export function parseLogTimes(text: string): LogTimeIndex {
   return idx
 }
 
-export async function readLogTimes(taskDir: string): Promise<LogTimeIndex | null> {
+export async function readLogTimes(taskDir: string, ownerUid: number | null = null): Promise<LogTimeIndex | null> {
   const file = path.join(taskDir, LOG_TIMES_FILE)
   try {
-    const fh = await open(file, 'r')
+    // users mode: the task's directory is its OS user's: a link planted there is not followed
+    const fh = await openTaskFile(file, ownerUid)
+    if (!fh) return null
     try {
       const size = (await fh.stat()).size
       if (size <= MAX_INDEX_BYTES) return parseLogTimes(await readFile(fh, 'utf8'))
@@ -153,11 +156,13 @@ export async function readTimedLog(
 ): Promise<TimedChunk> {
   const chunk = await readLog(db, input)
   if (chunk.size === 0) return { ...chunk, lines: [], continues: false, open: false }
-  const file = await logFilePath(db, input.taskId, input.stream)
+  const { file, ownerUid } = await logFilePath(db, input.taskId, input.stream)
   const raw = Buffer.alloc(chunk.nextOffset - chunk.offset)
   let before = 10 // a newline: the chunk starts a line
   if (raw.length > 0 || chunk.offset > 0) {
-    const fh = await open(file, 'r')
+    // the file readLog read, opened the same way (users mode: a link planted there is not followed)
+    const fh = await openTaskFile(file, ownerUid)
+    if (!fh) return { ...chunk, lines: [], continues: false, open: false }
     try {
       await fh.read(raw, 0, raw.length, chunk.offset)
       if (chunk.offset > 0) {
@@ -169,7 +174,7 @@ export async function readTimedLog(
       await fh.close()
     }
   }
-  const idx = await readLogTimes(path.dirname(file))
+  const idx = await readLogTimes(path.dirname(file), ownerUid)
   const starts = lineStarts(raw, chunk.offset)
   const rawText = raw.toString('utf8')
   const open_ = rawText.length > 0 && !rawText.endsWith('\n')

@@ -59,6 +59,8 @@ import {
   type DaskWorkerView,
 } from './dask/session.ts'
 import { PythonNotFoundError, resolvePython } from './dask/python.ts'
+import { usersModeExternalRefusal } from './dask/as-user.ts'
+import { readSetting } from '../../settings.ts'
 import { isValidPoolName } from './dask/protocol.ts'
 import { checkPoolsAgainstWorkers, probeSchedulerWorkers } from './dask/scheduler-capacity.ts'
 
@@ -141,24 +143,28 @@ export class DaskBackend implements Backend {
       })
     }
     let python: string | null = null
-    try {
-      python = (
-        await resolvePython({
-          configured: cfgStr(cfg, 'python'),
-          siteDask: cfgStr(site?.dask as Record<string, unknown> | undefined, 'python'),
-          site: site?.source ? site.python : null,
+    // users mode: an interpreter named in the workflow is the account's program; the server never
+    // runs it as itself (the session probes it as the account's OS user when the run starts)
+    const usersMode = readSetting('CONTROLROOM_AUTH') === 'users'
+    if (!usersMode || !cfgStr(cfg, 'python'))
+      try {
+        python = (
+          await resolvePython({
+            configured: cfgStr(cfg, 'python'),
+            siteDask: cfgStr(site?.dask as Record<string, unknown> | undefined, 'python'),
+            site: site?.source ? site.python : null,
+          })
+        ).python
+      } catch (e) {
+        out.push({
+          code: 'dask-no-python',
+          severity: 'error',
+          pool: null,
+          message:
+            e instanceof PythonNotFoundError ? e.message : `cannot check the Python for Dask: ${(e as Error).message}`,
+          hint: 'install Dask (Debian: python3-distributed) or set execution.config.python',
         })
-      ).python
-    } catch (e) {
-      out.push({
-        code: 'dask-no-python',
-        severity: 'error',
-        pool: null,
-        message:
-          e instanceof PythonNotFoundError ? e.message : `cannot check the Python for Dask: ${(e as Error).message}`,
-        hint: 'install Dask (Debian: python3-distributed) or set execution.config.python',
-      })
-    }
+      }
     for (const p of plan.pools) {
       if (!isValidPoolName(p.name))
         out.push({
@@ -169,7 +175,14 @@ export class DaskBackend implements Backend {
         })
     }
     const addr = this.schedulerAddress(plan, site)
-    if (addr) {
+    if (addr && usersMode)
+      out.push({
+        code: 'dask-users-mode-external',
+        severity: 'error',
+        pool: null,
+        message: usersModeExternalRefusal(addr),
+      })
+    else if (addr) {
       const why = await reachable(addr)
       if (why)
         out.push({
@@ -220,7 +233,14 @@ export class DaskBackend implements Backend {
   async open(ctx: BackendRunContext): Promise<BackendSession> {
     const site = this.site()
     const strategy = ctx.plan.strategy as DaskStrategy
-    const transport = strategy === 'local' ? undefined : (this.o.transport ?? createTransport(site))
+    // users mode: batch commands run as the account's OS user, whatever transport was injected
+    const runAs = ctx.strategyContext.runAs ?? null
+    const transport =
+      strategy === 'local'
+        ? undefined
+        : runAs
+          ? createTransport(site, runAs)
+          : (this.o.transport ?? createTransport(site))
     const session = new DaskSession({
       runId: ctx.runId,
       runDir: ctx.runDir,
@@ -230,6 +250,7 @@ export class DaskBackend implements Backend {
       site,
       environment: ctx.plan.environment,
       ...(transport ? { transport } : {}),
+      runAs,
       log: (level, m) => ctx.report.log(level, m),
     })
     const s = new DaskBackendSession(ctx, session)

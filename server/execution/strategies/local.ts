@@ -6,11 +6,12 @@
 import { readSetting } from '../../settings.ts'
 import { formatBytes } from '../../format.ts'
 import type { ChildProcess } from 'node:child_process'
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statfsSync } from 'node:fs'
+import { chmodSync, lchownSync, mkdirSync, readdirSync, readFileSync, statfsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts'
-import { ExecutorPool, findSpooled } from '../executors.ts'
+import { dropPrestarted, ExecutorPool, findSpooled, prestartExecutors } from '../executors.ts'
+import { ownDirectory } from '../user-files.ts'
 import { controlroomHomeDir, runtimeArgv, taskFiles } from '../paths.ts'
 import { isProcessAlive, killGroup, processesInGroups, processesWithEnv, processStartTicks } from '../procfs.ts'
 import type {
@@ -19,6 +20,7 @@ import type {
   JobStatus,
   MappedJobState,
   PoolProblem,
+  PrestartContext,
   RenderedSubmission,
   Strategy,
   StrategyContext,
@@ -218,6 +220,15 @@ export class LocalStrategy implements Strategy {
   async open(ctx: StrategyRunContext): Promise<StrategySession> {
     return new LocalStrategySession(this, ctx)
   }
+
+  /** each pool's executors (its workers, at most its tasks) start while the engine stores the run */
+  prestart(ctx: PrestartContext): () => void {
+    for (const p of ctx.plan.pools) {
+      const count = Math.min(Math.max(1, p.workers), ctx.tasksPerPool.get(p.name) ?? 0)
+      if (count > 0) prestartExecutors({ runDir: ctx.runDir, pool: p.name, count, runAs: ctx.runAs })
+    }
+    return () => dropPrestarted(ctx.runDir)
+  }
 }
 
 interface Tracked {
@@ -329,9 +340,10 @@ class LocalStrategySession implements StrategySession {
       try {
         if (runAs && !l.spec) {
           // the task (that user) writes its logs and result beside the spec the server wrote
-          chownSync(l.taskDir, runAs.uid, runAs.gid)
+          // never through a link a task of the run put in their place (user-files.ts)
+          ownDirectory(l.taskDir, runAs)
           chmodSync(l.taskDir, 0o700)
-          chownSync(l.specPath, runAs.uid, runAs.gid)
+          lchownSync(l.specPath, runAs.uid, runAs.gid)
         }
         const pool = this.poolFor(l.pool)
         const ref: JobRef = {

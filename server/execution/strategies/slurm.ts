@@ -90,8 +90,9 @@ function credentialHeader(creds: JobCredentialSetup): string[] {
   return vars.length ? [`credentials: ${vars.map(([k, v]) => `${k}=${v}`).join(', ')} (staged copies, mode 0600)`] : []
 }
 
+/** keeps the config key the problem concerns (`...config.partition`): editors place it there */
 function toPoolProblem(p: SlurmProblem): PoolProblem {
-  return asPoolProblem(p, p.pool)
+  return { ...asPoolProblem(p, p.pool), ...(p.path ? { path: p.path } : {}) }
 }
 
 const refKey = (jobId: string, idx: number | null | undefined) => (idx == null ? jobId : `${jobId}_${idx}`)

@@ -861,16 +861,22 @@ async def amain(args):
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    security = None
+    if args.tls_key:
+        # users mode: the run's mutual TLS (the scheduler accepts no one without its certificate)
+        from distributed.security import Security
+        security = Security(tls_ca_file=args.tls_ca_file, tls_client_cert=args.tls_cert,
+                            tls_client_key=args.tls_key, require_encryption=True)
     try:
         if args.scheduler_file:
             deadline = time.time() + args.timeout
             while not os.path.exists(args.scheduler_file) and time.time() < deadline:
                 await asyncio.sleep(0.05)
             client = await Client(scheduler_file=args.scheduler_file, asynchronous=True, timeout=args.timeout,
-                                  name='controlroom-bridge', set_as_default=False)
+                                  name='controlroom-bridge', set_as_default=False, security=security)
         else:
             client = await Client(args.address, asynchronous=True, timeout=args.timeout,
-                                  name='controlroom-bridge', set_as_default=False)
+                                  name='controlroom-bridge', set_as_default=False, security=security)
     except Exception as e:
         emit({'event': 'fatal', 'message': 'cannot connect to the Dask scheduler %s: %s: %s' % (
             args.address or args.scheduler_file, type(e).__name__, e)})
@@ -938,6 +944,9 @@ def main():
     p.add_argument('--no-plugin', action='store_true', help='do not register the scheduler plugin')
     p.add_argument('--worker-python', default=None, help='interpreter for the per-worker reaper')
     p.add_argument('--key-prefix', default=None, help='prefix of every Dask key this bridge submits')
+    p.add_argument('--tls-ca-file', default=None, help='mutual TLS: the CA certificate')
+    p.add_argument('--tls-cert', default=None, help='mutual TLS: this client\'s certificate')
+    p.add_argument('--tls-key', default=None, help='mutual TLS: this client\'s key')
     args = p.parse_args()
     try:
         import distributed

@@ -3,9 +3,11 @@
  * turns the event lines into typed events. One bridge per run (or per scheduler).
  */
 import { EventEmitter } from 'node:events'
-import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import { BRIDGE_PATH } from './python.ts'
 import { spawnGroup, stopGroup, type SpawnedProcess } from './procs.ts'
+import { withoutServerSecrets } from '../../transport/local.ts'
+import { daskUserEnv, type DaskUser } from './as-user.ts'
 import type { BridgeCommand, BridgeEvent, BridgeTaskEvent, BridgeWorker, SubmitCommand } from './protocol.ts'
 
 export interface BridgeOptions {
@@ -27,6 +29,12 @@ export interface BridgeOptions {
   /** every key starts with it (the scheduler plugin follows only these keys) */
   keyPrefix?: string
   env?: NodeJS.ProcessEnv
+  /**
+   * users mode: the bridge runs as this OS user (it holds a Dask client, and whatever the cluster
+   * sends a client is unpickled: it must not run as the server's user) with the run's mutual TLS;
+   * the server only reads its JSON lines
+   */
+  user?: DaskUser | null
 }
 
 export interface BridgeReady {
@@ -35,6 +43,32 @@ export interface BridgeReady {
   scheduler: { address: string; id: string | null; dashboard: string | null; dashboardPort: number | null }
   workers: BridgeWorker[]
   distributed: string
+}
+
+/** longest event line kept: in users mode the bridge is the account's process, and its output is data */
+const MAX_EVENT_LINE = 16 << 20
+
+/** calls `onLine` for each line of `input`; a line longer than `max` characters is dropped whole */
+export function splitLines(input: Readable, max: number, onLine: (line: string) => void): void {
+  let partial = ''
+  let skipping = false
+  input.setEncoding('utf8')
+  input.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) {
+      if (skipping)
+        skipping = false // the end of an overlong line
+      else onLine(line)
+    }
+    if (partial.length > max) {
+      partial = ''
+      skipping = true
+    }
+  })
+  input.on('end', () => {
+    if (partial && !skipping) onLine(partial)
+  })
 }
 
 export class BridgeError extends Error {
@@ -95,10 +129,15 @@ export class DaskBridge extends EventEmitter<DaskBridgeEvents> {
     if (o.noPlugin) argv.push('--no-plugin')
     if (o.workerPython) argv.push('--worker-python', o.workerPython)
     if (o.keyPrefix) argv.push('--key-prefix', o.keyPrefix)
+    const user = o.user ?? null
+    if (user) argv.push('--tls-ca-file', user.tls.ca, '--tls-cert', user.tls.cert, '--tls-key', user.tls.key)
     const p = spawnGroup(argv, {
       pipe: true,
-      logFile: o.logFile,
-      env: { ...process.env, ...o.env, PYTHONUNBUFFERED: '1' },
+      ...(o.logFile ? { logFile: o.logFile } : {}),
+      runAs: user?.runAs ?? null,
+      env: user
+        ? daskUserEnv(user.runAs, (o.env ?? {}) as Record<string, string>)
+        : { ...withoutServerSecrets(process.env), ...o.env, PYTHONUNBUFFERED: '1' },
     })
     this.proc = p
     if (!o.logFile && p.child.stderr) {
@@ -110,8 +149,7 @@ export class DaskBridge extends EventEmitter<DaskBridgeEvents> {
     p.child.stdin!.on('error', () => {
       /* EPIPE when the bridge died: reported by 'exit' */
     })
-    const rl = createInterface({ input: p.child.stdout!, crlfDelay: Infinity })
-    rl.on('line', (line) => this.onLine(line))
+    splitLines(p.child.stdout!, MAX_EVENT_LINE, (line) => this.onLine(line))
 
     return await new Promise<BridgeReady>((resolve, reject) => {
       let settled = false

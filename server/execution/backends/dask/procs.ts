@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { openSync, closeSync, readFileSync, readdirSync } from 'node:fs'
+import type { RunAs } from '../../types.ts'
 
 /** every process group this Node process started and has not seen exit (killed on exit) */
 const liveGroups = new Set<number>()
@@ -38,8 +39,9 @@ export interface SpawnedProcess {
  */
 export function spawnGroup(
   argv: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; logFile?: string; pipe?: boolean },
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; logFile?: string; pipe?: boolean; runAs?: RunAs | null },
 ): SpawnedProcess {
+  if (opts.runAs) return spawnGroupAs(argv, { ...opts, runAs: opts.runAs })
   installExitHook()
   let fd: number | null = null
   let stdio: SpawnOptions['stdio']
@@ -50,6 +52,43 @@ export function spawnGroup(
   } else stdio = ['ignore', 'ignore', 'ignore']
   const child = spawn(argv[0]!, argv.slice(1), { env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio })
   if (fd !== null) closeSync(fd)
+  return track(child)
+}
+
+/**
+ * Users mode: the process runs as `runAs` (uid/gid) and opens its own log file, through a shell of
+ * that user, so the server never opens a path inside the account's directory (a symlink planted
+ * there would otherwise make the server append to any file it can write).
+ */
+function spawnGroupAs(
+  argv: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; logFile?: string; pipe?: boolean; runAs: RunAs },
+): SpawnedProcess {
+  installExitHook()
+  let cmd = argv
+  if (opts.logFile)
+    cmd = [
+      '/bin/sh',
+      '-c',
+      opts.pipe ? 'exec 2>>"$0"; exec "$@"' : 'exec >>"$0" 2>&1; exec "$@"',
+      opts.logFile,
+      ...argv,
+    ]
+  const stdio: SpawnOptions['stdio'] = opts.pipe
+    ? ['pipe', 'pipe', opts.logFile ? 'ignore' : 'pipe']
+    : ['ignore', 'ignore', 'ignore']
+  const child = spawn(cmd[0]!, cmd.slice(1), {
+    env: opts.env ?? ({} as NodeJS.ProcessEnv),
+    cwd: opts.cwd ?? '/',
+    detached: true,
+    stdio,
+    uid: opts.runAs.uid,
+    gid: opts.runAs.gid,
+  })
+  return track(child)
+}
+
+function track(child: ChildProcess): SpawnedProcess {
   let running = true
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('error', (e) => {

@@ -9,6 +9,8 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { readSetting } from '../../../settings.ts'
+import type { RunAs } from '../../types.ts'
+import { daskUserEnv } from './as-user.ts'
 
 /**
  * bridge.py beside this module; when bundled (Next.js server chunks) the source tree's copy
@@ -34,15 +36,21 @@ export interface PythonProbe {
 
 const cache = new Map<string, Promise<PythonProbe>>()
 
-/** can `python` import distributed? (cached per interpreter) */
-export function probePython(python: string): Promise<PythonProbe> {
-  let p = cache.get(python)
+/**
+ * Can `python` import distributed? (cached per interpreter and user). With `runAs` (users mode) it
+ * runs as that OS user: an interpreter named in a workflow is that account's program, and the
+ * server (root) must never execute it as itself.
+ */
+export function probePython(python: string, runAs?: RunAs | null): Promise<PythonProbe> {
+  const id = `${runAs?.uid ?? 'server'}:${python}`
+  let p = cache.get(id)
   if (!p) {
+    const as = runAs ? { uid: runAs.uid, gid: runAs.gid, env: daskUserEnv(runAs), cwd: '/' } : {}
     p = new Promise((resolve) => {
       execFile(
         python,
         ['-c', 'import sys, distributed; print(distributed.__version__); print(sys.version.split()[0])'],
-        { timeout: 30_000 },
+        { timeout: 30_000, ...as },
         (err, stdout, stderr) => {
           if (err) {
             const last =
@@ -58,7 +66,7 @@ export function probePython(python: string): Promise<PythonProbe> {
         },
       )
     })
-    cache.set(python, p)
+    cache.set(id, p)
   }
   return p
 }
@@ -89,13 +97,15 @@ export async function resolvePython(opts: {
   configured?: string | null
   site?: string | null
   siteDask?: string | null
+  /** users mode: probe as the account's OS user */
+  runAs?: RunAs | null
 }): Promise<PythonChoice> {
   const explicit: [string, string][] = []
   if (opts.configured) explicit.push([opts.configured, 'execution.config.python'])
   if (opts.siteDask) explicit.push([opts.siteDask, 'site.dask.python'])
   const tried: PythonProbe[] = []
   for (const [py, source] of explicit) {
-    const r = await probePython(py)
+    const r = await probePython(py, opts.runAs)
     if (r.ok) return { python: py, distributed: r.distributed!, source }
     // an explicit choice that cannot import distributed is an error, not silently replaced
     throw new PythonNotFoundError([r])
@@ -104,7 +114,7 @@ export async function resolvePython(opts: {
   if (opts.site) defaults.push([opts.site, 'site.python'])
   defaults.push(['/usr/bin/python3', 'default'], ['python3', 'default'])
   for (const [py, source] of defaults) {
-    const r = await probePython(py)
+    const r = await probePython(py, opts.runAs)
     tried.push(r)
     if (r.ok) return { python: py, distributed: r.distributed!, source }
   }

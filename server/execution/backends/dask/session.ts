@@ -27,6 +27,9 @@ import { SlurmWorkers } from './deploy/slurm.ts'
 import { HTCondorWorkers } from './deploy/htcondor.ts'
 import type { DeployedWorker, WorkerDeployment } from './deploy/types.ts'
 import { pidAlive, sleep } from './procs.ts'
+import type { RunAs } from '../../types.ts'
+import { writeNewFile } from '../../user-files.ts'
+import { type DaskUser, prepareUserDask, processUid, usersModeExternalRefusal } from './as-user.ts'
 
 export type DaskStrategy = 'local' | 'slurm' | 'htcondor'
 
@@ -117,6 +120,12 @@ export interface DaskSessionOptions {
   /** batch strategies: where sbatch / condor_submit run (default: site ssh or this host) */
   transport?: CommandTransport
   log?: (level: 'info' | 'warn' | 'error', message: string) => void
+  /**
+   * users mode: the account's OS user. The scheduler, the workers and the bridge run as it, over
+   * the run's mutual TLS (as-user.ts); batch strategies need `transport` to run as it too. An
+   * existing scheduler (scheduler_address) is refused: its workers are not that user's.
+   */
+  runAs?: RunAs | null
 }
 
 export interface DaskSessionStatus {
@@ -184,6 +193,8 @@ export class DaskSession extends EventEmitter<DaskSessionEvents> {
   deployment: WorkerDeployment | null = null
   bridge: DaskBridge | null = null
   private bridgeRestarts = 0
+  /** users mode: the account's OS user and the run's TLS files */
+  private user: DaskUser | null = null
   private closing = false
   private started = false
   private tasks = new Map<string, TaskRec>()
@@ -248,15 +259,20 @@ export class DaskSession extends EventEmitter<DaskSessionEvents> {
   async start(): Promise<BridgeReady> {
     if (this.started) throw new Error('session already started')
     this.started = true
-    mkdirSync(this.dir, { recursive: true })
+    const runAs = this.opts.runAs ?? null
+    if (runAs && this.external)
+      throw new Error(usersModeExternalRefusal(cfgStr(this.cfg, 'scheduler_address', 'schedulerAddress')!))
+    if (!runAs) mkdirSync(this.dir, { recursive: true })
     for (const p of this.opts.pools)
       if (!isValidPoolName(p.name))
         throw new Error(`pool name ${JSON.stringify(p.name)} cannot be a Dask resource (letters, digits, _ . - only)`)
     try {
+      if (runAs) this.user = await prepareUserDask(this.dir, runAs)
       this.python = await resolvePython({
         configured: cfgStr(this.opts.config ?? {}, 'python'),
         siteDask: cfgStr((this.opts.site?.dask ?? {}) as Record<string, unknown>, 'python'),
         site: this.opts.site?.source ? this.opts.site.python : null,
+        runAs,
       })
       this.log(
         'info',
@@ -269,8 +285,15 @@ export class DaskSession extends EventEmitter<DaskSessionEvents> {
         const batch = this.opts.strategy !== 'local'
         const host = cfgStr(this.cfg, 'scheduler_host', 'schedulerHost') ?? (batch ? os.hostname() : '127.0.0.1')
         // the workflow's dashboard_address (fasthep-flow's dask_local sets ":8787"), else a free port
+        // (users mode: no dashboard at all, deploy/scheduler.ts)
         const dashboardAddress = cfgStr(this.cfg, 'dashboard_address', 'dashboardAddress') ?? undefined
-        this.scheduler = new LocalScheduler({ python: this.python.python, dir: this.dir, host, dashboardAddress })
+        this.scheduler = new LocalScheduler({
+          python: this.python.python,
+          dir: this.dir,
+          host,
+          dashboardAddress,
+          user: this.user,
+        })
         const info = await this.scheduler.start()
         this.schedulerAddress = info.address
         this.dashboard = info.dashboard
@@ -305,7 +328,14 @@ export class DaskSession extends EventEmitter<DaskSessionEvents> {
   private makeDeployment(address: string): WorkerDeployment {
     const maxRestarts = cfgNum(this.cfg, 'worker_restarts', 'workerRestarts') ?? 3
     const workerPython = cfgStr(this.cfg, 'worker_python', 'workerPython') ?? this.python!.python
-    const base = { pools: this.opts.pools, schedulerAddress: address, python: workerPython, dir: this.dir, maxRestarts }
+    const base = {
+      pools: this.opts.pools,
+      schedulerAddress: address,
+      python: workerPython,
+      dir: this.dir,
+      maxRestarts,
+      user: this.user,
+    }
     let d: WorkerDeployment
     if (this.opts.strategy === 'local') d = new LocalWorkers(base)
     else {
@@ -333,6 +363,7 @@ export class DaskSession extends EventEmitter<DaskSessionEvents> {
       timeout: cfgNum(this.cfg, 'connect_timeout', 'connectTimeout') ?? 30,
       poll: 2,
       keyPrefix: this.keyPrefix,
+      user: this.user,
     })
     b.on('task', (e) => this.onBridgeTask(e))
     b.on('worker', (e) => this.onBridgeWorker(e.action, e.worker, e.tasks))
@@ -354,7 +385,9 @@ export class DaskSession extends EventEmitter<DaskSessionEvents> {
     // tasks it was watching cannot be followed any more: their futures died with its client
     for (const t of this.tasks.values()) {
       if (t.final) continue
-      if (t.pid && t.host === os.hostname() && pidAlive(t.pid)) {
+      // the pid is the bridge's word: in users mode kill it only if it is a process of the account's
+      const mine = !this.user || processUid(t.pid ?? -1) === this.user.runAs.uid
+      if (t.pid && t.pid > 1 && t.host === os.hostname() && pidAlive(t.pid) && mine) {
         try {
           process.kill(-t.pid, 'SIGKILL')
         } catch {
@@ -448,7 +481,10 @@ export class DaskSession extends EventEmitter<DaskSessionEvents> {
   writeStatusFile() {
     try {
       const file = path.join(this.dir, 'session.json')
-      writeFileSync(`${file}.tmp`, JSON.stringify({ ...this.snapshot(), updatedAt: new Date().toISOString() }, null, 2))
+      const text = JSON.stringify({ ...this.snapshot(), updatedAt: new Date().toISOString() }, null, 2)
+      // users mode: the directory is the account's: a link planted at the name is replaced, not followed
+      if (this.user) writeNewFile(`${file}.tmp`, text, this.user.runAs)
+      else writeFileSync(`${file}.tmp`, text)
       renameSync(`${file}.tmp`, file)
     } catch {
       /* the run directory is gone */

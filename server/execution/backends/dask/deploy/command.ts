@@ -5,6 +5,7 @@
  */
 import type { PlanPool } from '../../../../workflow/types.ts'
 import { poolResource } from '../protocol.ts'
+import { type DaskTls, tlsCliArgs } from '../as-user.ts'
 
 export interface WorkerCommandOptions {
   python: string
@@ -21,6 +22,8 @@ export interface WorkerCommandOptions {
   host?: string | null
   /** use a nanny (default false: the worker IS the process we start, so its pid/job is the worker) */
   nanny?: boolean
+  /** users mode: join the scheduler with the run's mutual TLS (files readable by the worker's user) */
+  tls?: DaskTls | null
 }
 
 /**
@@ -52,6 +55,7 @@ export function daskWorkerArgv(o: WorkerCommandOptions): string[] {
   if (o.localDirectory) argv.push('--local-directory', o.localDirectory)
   if (o.lifetime && o.lifetime > 0) argv.push('--lifetime', `${Math.floor(o.lifetime)}s`, '--lifetime-stagger', '0s')
   if (o.host) argv.push('--host', o.host)
+  if (o.tls) argv.push(...tlsCliArgs(o.tls))
   // fasthep-flow / dask-jobqueue `worker_extra_args` of the pool (or execution.config), appended as given
   const extra = o.pool.config?.worker_extra_args
   if (Array.isArray(extra)) argv.push(...extra.map(String))

@@ -89,6 +89,7 @@ export class HTCondorWorkers extends BatchWorkers<Slot, HTCondorWorkersOptions> 
       pool,
       name: workerName,
       deathTimeout: 120,
+      tls: this.opts.user?.tls ?? null,
     })
     argv.splice(argv.indexOf('--name'), 2)
     const scriptPath = path.posix.join(this.opts.dir, 'scripts', `dask-worker-${pool.name}.sh`)

@@ -10,6 +10,8 @@ import path from 'node:path'
 import type { PlanPool } from '../../../../workflow/types.ts'
 import { daskWorkerArgv, withParentDeathSignal } from './command.ts'
 import { sleep, spawnGroup, stopGroup, type SpawnedProcess } from '../procs.ts'
+import { withoutServerSecrets } from '../../../transport/local.ts'
+import { daskUserEnv, readOwned } from '../as-user.ts'
 import type { DeployedWorker, DeploymentEvents, DeploymentOptions, PoolDeployment, WorkerDeployment } from './types.ts'
 
 export interface LocalWorkersOptions extends DeploymentOptions {
@@ -27,10 +29,12 @@ interface Slot {
   lastExit: string | null
 }
 
-function tail(file: string, lines = 3): string {
+function tail(file: string, uid: number | null, lines = 3): string {
   try {
-    if (!existsSync(file)) return ''
-    const t = readFileSync(file, 'utf8').trim().split('\n')
+    // users mode: the log is in the account's directory: read it only if it is that user's own file
+    const text = uid !== null ? readOwned(file, uid, 64 * 1024) : existsSync(file) ? readFileSync(file, 'utf8') : null
+    if (!text) return ''
+    const t = text.trim().split('\n')
     return t
       .filter(
         (l) =>
@@ -55,7 +59,8 @@ export class LocalWorkers extends EventEmitter<DeploymentEvents> implements Work
   constructor(readonly opts: LocalWorkersOptions) {
     super()
     this.poolsByName = new Map(opts.pools.map((p) => [p.name, p]))
-    mkdirSync(path.join(opts.dir, 'workers'), { recursive: true })
+    // users mode: the directory is the account's (prepareUserDask made it, as that user)
+    if (!opts.user) mkdirSync(path.join(opts.dir, 'workers'), { recursive: true })
   }
 
   private set(slot: Slot, patch: Partial<DeployedWorker>) {
@@ -124,11 +129,18 @@ export class LocalWorkers extends EventEmitter<DeploymentEvents> implements Work
       name,
       localDirectory: path.join(this.opts.dir, 'workers', 'space'),
       host: '127.0.0.1',
+      tls: this.opts.user?.tls ?? null,
     })
     const logFile = s.w.logFile!
+    const user = this.opts.user ?? null
+    const extra = { ...this.opts.env, CONTROLROOM_WORKER_SLOT: s.w.slot }
+    // a task inherits its worker's environment: never the server's secrets (users mode: the allow-list)
     const proc = spawnGroup(withParentDeathSignal(argv), {
       logFile,
-      env: { ...process.env, ...this.opts.env, PYTHONUNBUFFERED: '1', CONTROLROOM_WORKER_SLOT: s.w.slot },
+      runAs: user?.runAs ?? null,
+      env: user
+        ? daskUserEnv(user.runAs, extra)
+        : { ...withoutServerSecrets(process.env), ...extra, PYTHONUNBUFFERED: '1' },
     })
     s.proc = proc
     this.set(s, {
@@ -144,7 +156,7 @@ export class LocalWorkers extends EventEmitter<DeploymentEvents> implements Work
   private onExit(s: Slot, proc: SpawnedProcess, code: number | null, signal: string | null) {
     if (s.proc !== proc) return
     const what = signal ? `killed by ${signal}` : `exit code ${code}`
-    const why = tail(s.w.logFile!)
+    const why = tail(s.w.logFile!, this.opts.user?.runAs.uid ?? null)
     s.lastExit = `worker ${s.w.name} (pid ${proc.pid}) ${what}${why && code !== 0 ? `: ${why}` : ''}`
     if (this.stopping || !s.wanted) {
       this.set(s, { state: 'gone', reason: this.stopping ? 'stopped' : 'released (pool idle)' })

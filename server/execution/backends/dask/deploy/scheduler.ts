@@ -6,6 +6,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { daskSchedulerArgv, withParentDeathSignal } from './command.ts'
 import { sleep, spawnGroup, stopGroup, type SpawnedProcess } from '../procs.ts'
+import { withoutServerSecrets } from '../../../transport/local.ts'
+import { daskUserEnv, readOwned, tlsCliArgs, type DaskUser } from '../as-user.ts'
 
 export interface SchedulerInfo {
   address: string
@@ -33,6 +35,11 @@ export interface StartSchedulerOptions {
    */
   idleTimeout?: number
   env?: Record<string, string>
+  /**
+   * users mode: the scheduler runs as this OS user, listens with the run's mutual TLS only, and
+   * has no dashboard (its HTTP pages would be open to every local user)
+   */
+  user?: DaskUser | null
 }
 
 export class LocalScheduler {
@@ -51,34 +58,41 @@ export class LocalScheduler {
 
   async start(): Promise<SchedulerInfo> {
     const o = this.opts
-    mkdirSync(o.dir, { recursive: true })
+    const user = o.user ?? null
+    // users mode: the directory is the account's (prepareUserDask made it, as that user)
+    if (!user) mkdirSync(o.dir, { recursive: true })
     const schedulerFile = path.join(o.dir, 'scheduler.json')
     const logFile = path.join(o.dir, 'scheduler.log')
-    rmSync(schedulerFile, { force: true })
+    if (!user) rmSync(schedulerFile, { force: true })
     const host = o.host ?? '127.0.0.1'
     const argv = daskSchedulerArgv({
       python: o.python,
       schedulerFile,
       host,
       port: o.port ?? 0,
-      dashboardAddress:
-        o.dashboardAddress === undefined ? `${host === '0.0.0.0' ? '0.0.0.0' : host}:0` : o.dashboardAddress,
+      dashboardAddress: user
+        ? null
+        : o.dashboardAddress === undefined
+          ? `${host === '0.0.0.0' ? '0.0.0.0' : host}:0`
+          : o.dashboardAddress,
     })
+    if (user) argv.push('--protocol', 'tls', ...tlsCliArgs(user.tls))
     if (o.idleTimeout) argv.push('--idle-timeout', `${o.idleTimeout}s`)
     this.proc = spawnGroup(withParentDeathSignal(argv), {
       logFile,
-      env: {
-        ...process.env,
-        PYTHONUNBUFFERED: '1',
-        ...o.env,
-      },
+      runAs: user?.runAs ?? null,
+      env: user
+        ? daskUserEnv(user.runAs, o.env)
+        : { ...withoutServerSecrets(process.env), PYTHONUNBUFFERED: '1', ...o.env },
     })
+    const read = (f: string) => (user ? readOwned(f, user.runAs.uid) : existsSync(f) ? readFileSync(f, 'utf8') : null)
     const deadline = Date.now() + (o.startTimeout ?? 60) * 1000
     while (Date.now() < deadline) {
       if (!this.proc.running) break
-      if (existsSync(schedulerFile)) {
+      const text = read(schedulerFile)
+      if (text) {
         try {
-          const j = JSON.parse(readFileSync(schedulerFile, 'utf8')) as {
+          const j = JSON.parse(text) as {
             address: string
             id: string
             services?: Record<string, number>
@@ -100,7 +114,7 @@ export class LocalScheduler {
       }
       await sleep(50)
     }
-    const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ') : ''
+    const tail = (read(logFile) ?? '').trim().split('\n').slice(-5).join(' | ')
     await this.stop()
     throw new Error(`the Dask scheduler did not start (${this.proc.running ? 'timeout' : 'exited'}): ${tail}`)
   }

@@ -88,6 +88,7 @@ export class SlurmWorkers extends BatchWorkers<Slot, SlurmWorkersOptions> implem
         typeof pool.config.walltimeSeconds === 'number' ? pool.config.walltimeSeconds : null,
       ),
       deathTimeout: 120,
+      tls: this.opts.user?.tls ?? null,
     })
     const r = renderJobScript(
       {

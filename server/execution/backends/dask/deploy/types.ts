@@ -4,6 +4,7 @@
  */
 import type { EventEmitter } from 'node:events'
 import type { PlanPool } from '../../../../workflow/types.ts'
+import type { DaskUser } from '../as-user.ts'
 
 /** requested -> pending-in-queue -> starting -> running -> gone (DESIGN.md worker states + `starting`) */
 export type DeployedWorkerState = 'requested' | 'pending-in-queue' | 'starting' | 'running' | 'gone'
@@ -77,4 +78,9 @@ export interface DeploymentOptions {
   maxRestarts?: number
   /** extra environment for the workers */
   env?: Record<string, string>
+  /**
+   * users mode: the workers run as this OS user (local processes started with its uid/gid; batch
+   * jobs submitted as it by the transport) and join the scheduler with the run's mutual TLS
+   */
+  user?: DaskUser | null
 }
