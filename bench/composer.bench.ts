@@ -1,7 +1,7 @@
 /**
  * Composer bench.
- * 1. In Node: re-plan (compile), graph model, grouping, and the two layout engines (dagre, used;
- *    ELK, measured against it) for generated workflows of 50, 500 and 2,000 stages.
+ * 1. In Node: re-plan (compile), graph model, grouping, and the layout engines (the one used, and
+ *    dagre and ELK on the whole graph measured against it) for generated workflows of 50, 500 and 2,000 stages.
  * 2. In Chromium through Playwright, against the production build (`next build` first; the build in
  *    NEXT_DIST_DIR, default .next): paste a 2,000-stage workflow → first paint and settled layout; one
  *    keystroke → plan panel updated, longest main-thread task, re-layouts; pan frames per second.
@@ -9,9 +9,10 @@
  *    chains (nothing to group: all 2,000 nodes laid out).
  *   npx tsx bench/composer.bench.ts      (or through `npm run bench -- composer`)
  */
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { compileWorkflow } from '../server/workflow/index.ts'
-import { elkLayout, layoutGraphSync, quickLayout, structureKey } from '../components/dag/layout.ts'
+import { dagreLayoutSync, elkLayout, layoutGraphSync, quickLayout, structureKey } from '../components/dag/layout.ts'
 import { groupRepeatedFanOuts } from '../components/dag/groups.ts'
 import { planToGraph } from '../components/composer/planGraph.ts'
 import { generateFanOut } from '../examples/generate-large.ts'
@@ -80,7 +81,7 @@ async function nodeFigures(lines: string[]) {
     layoutGraphSync(warm.plan)
     const compileMs: number[] = []
     const graphMs: number[] = []
-    const dagreMs: number[] = []
+    const layoutMs: number[] = []
     const quickMs: number[] = []
     for (let r = 0; r < runs; r++) {
       const t0 = performance.now()
@@ -96,19 +97,38 @@ async function nodeFigures(lines: string[]) {
       quickMs.push(performance.now() - t3)
       compileMs.push(t1 - t0)
       graphMs.push(t2 - t1)
-      dagreMs.push(t3 - t2)
+      layoutMs.push(t3 - t2)
     }
-    // ELK once per size (it is the slow one): the peer of dagre
+    // the peers, once per size (they are the slow ones): dagre and ELK on the whole graph
+    const dagre = dagreLayoutSync(warm.plan)
     const elk = await elkLayout(warm.plan)
-    const d = median(dagreMs)
+    const d = median(layoutMs)
+    const engine = layoutGraphSync(warm.plan).engine
     lines.push(
-      `composer ${String(n).padStart(4)} stages (Node): re-plan ${fmt(median(compileMs))} ms · graph model + groups ${fmt(median(graphMs))} ms · layout dagre ${fmt(d)} ms vs ELK ${fmt(elk.ms)} ms (ELK/dagre ${ratio(elk.ms, d)}) · quick layout ${fmt(median(quickMs))} ms`,
+      `composer ${String(n).padStart(4)} stages (Node): re-plan ${fmt(median(compileMs))} ms · graph model + groups ${fmt(median(graphMs))} ms · layout (${engine}) ${fmt(d)} ms vs dagre ${fmt(dagre.ms)} ms (${ratio(dagre.ms, d)}) vs ELK ${fmt(elk.ms)} ms (${ratio(elk.ms, d)}) · quick layout ${fmt(median(quickMs))} ms`,
     )
   }
 }
 
+const loadAvg = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')
+
+/** One figure against its target: `1.23 s ≤ 3 s ✓ (0.41×)`. */
+function against(value: number, target: number, unit: 'ms' | 'fps'): string {
+  if (value < 0) return `not reached ✗`
+  if (unit === 'fps')
+    return `${value.toFixed(0)} frames/s ≥ ${target} ${value >= target ? '✓' : '✗'} (${ratio(value, target)})`
+  const v = value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${fmt(value)} ms`
+  const t = target >= 1000 ? `${target / 1000} s` : `${target} ms`
+  return `${v} ≤ ${t} ${value <= target ? '✓' : '✗'} (${ratio(value, target)})`
+}
+
 export async function benchComposer(): Promise<string[]> {
-  const lines: string[] = []
+  const lines: string[] = [
+    `composer: load average at start ${loadAvg()} (2 cores; above ~2 the figures are indicative only)`,
+  ]
   await nodeFigures(lines)
 
   const root = fileURLToPath(new URL('..', import.meta.url))
@@ -127,16 +147,18 @@ export async function benchComposer(): Promise<string[]> {
     return lines
   }
   for (const f of figures) {
+    const shape = `composer Chromium, 2,000 stages, ${f.label} (${f.visibleNodes} nodes drawn, ${f.groups} groups)`
     lines.push(
-      `composer Chromium, 2,000 stages (${f.label}: ${f.visibleNodes} nodes drawn, ${f.groups} groups): paste → first paint ${fmt(f.firstPaintMs)} ms, settled ${fmt(f.settledMs)} ms (${ratio(f.settledMs, 3000)} of the 3 s budget), nodes moved after settling ${f.movedAfterSettle}`,
+      `${shape}: paste → first paint ${fmt(f.firstPaintMs)} ms; → settled ${against(f.settledMs, 3000, 'ms')}; nodes moved after settling: ${f.movedAfterSettle} (target 0)`,
     )
     lines.push(
-      `composer Chromium, 2,000 stages (${f.label}): one keystroke → plan panel ${fmt(f.keystrokePlanMs)} ms (${ratio(f.keystrokePlanMs, 200)} of 200 ms), longest main-thread task ${fmt(f.keystrokeLongestTaskMs)} ms (${ratio(f.keystrokeLongestTaskMs, 100)} of 100 ms), re-layouts ${f.keystrokeRelayouts}`,
+      `${shape}: one keystroke → plan panel ${against(f.keystrokePlanMs, 200, 'ms')}; longest main-thread task ${against(f.keystrokeLongestTaskMs, 100, 'ms')}; re-layouts ${f.keystrokeRelayouts} (target 0)`,
     )
     lines.push(
-      `composer Chromium, 2,000 stages (${f.label}): pan ${f.panFps.toFixed(0)} frames/s at the opening zoom, ${f.panFpsZoomedOut.toFixed(0)} frames/s zoomed out (${ratio(f.panFps, 30)} / ${ratio(f.panFpsZoomedOut, 30)} of 30)`,
+      `${shape}: pan at the opening zoom ${against(f.panFps, 30, 'fps')}; zoomed out ${against(f.panFpsZoomedOut, 30, 'fps')}`,
     )
   }
+  lines.push(`composer: load average at end ${loadAvg()}`)
   return lines
 }
 

@@ -14,73 +14,44 @@
  *    overhead per extra partition = (32-partition wall - 1-partition wall) / 31.
  *   npx tsx bench/dask.bench.ts      (or through `npm run bench`, which calls benchDask())
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { createTestDatabase } from '../server/db/testing.ts'
-import { saveVersion } from '../server/library/workflows.ts'
-import { compileWorkflow } from '../server/workflow/index.ts'
-import type { ExecutionPlan, PlanStage } from '../server/workflow/types.ts'
-import { RunEngine } from '../server/execution/engine.ts'
+import type { ExecutionPlan } from '../server/workflow/types.ts'
 import { registerBackend } from '../server/execution/registry.ts'
 import { DaskBackend } from '../server/execution/backends/dask.ts'
 import { DaskSession } from '../server/execution/backends/dask/session.ts'
 import { TaskLog, testPool } from '../server/execution/backends/dask/testing.ts'
 import { findProcesses } from '../server/execution/backends/dask/procs.ts'
-import { hepTestDataDir } from '../server/hep/testdata.ts'
 import { startRun } from '../server/execution/runs.ts'
 import { setupEngineTest } from '../server/execution/testing.ts'
+import { loadAverage } from './lib/stats.ts'
+import { fanOutPlan, openBenchEngine, runIfMain, zmumuMuonPtSections } from './lib/workloads.ts'
 
 const N = Number(process.env.BENCH_DASK_TASKS || 2_000)
 
 function planWith(base: ExecutionPlan, n: number, workers: number, backend: 'local' | 'dask'): ExecutionPlan {
-  const s0 = base.stages[0]!
-  const stages: PlanStage[] = Array.from({ length: n }, (_, i) => ({
-    ...s0,
-    id: `t${i}`,
-    needs: [],
-    inputs: [],
-    index: i,
-  }))
-  return {
-    ...base,
-    backend,
-    strategy: 'local',
-    stages,
-    edges: [],
-    pools: base.pools.map((p) => ({ ...p, workers, stages: stages.map((s) => s.id) })),
-  }
+  return { ...fanOutPlan(base, n, workers), backend, strategy: 'local' }
 }
 
 export async function benchDask(): Promise<string[]> {
   registerBackend('dask', () => new DaskBackend())
   const lines: string[] = []
   const cpus = os.availableParallelism?.() ?? os.cpus().length
-  const home = mkdtempSync(path.join(os.tmpdir(), 'cr-bench-dask-'))
-  const prevHome = process.env.CONTROLROOM_HOME
-  process.env.CONTROLROOM_HOME = home
-  const t = await createTestDatabase('sqlite')
-  const engine = new RunEngine({ db: t.db, url: t.url, log: () => {} })
+  const yaml = `version: 1\nname: bench-dask\nanalysis:\n  stages:\n    - id: t0\n      op: shell\n      params: { argv: ["true"] }\nexecution:\n  pools:\n    default: { workers: ${cpus}, resources: { cpus: 1 } }\n`
+  const bench = await openBenchEngine('dask', yaml)
+  const { home, engine } = bench
   const perTask: Record<string, number> = {}
   try {
-    const yaml = `version: 1\nname: bench-dask\nanalysis:\n  stages:\n    - id: t0\n      op: shell\n      params: { argv: ["true"] }\nexecution:\n  pools:\n    default: { workers: ${cpus}, resources: { cpus: 1 } }\n`
-    const saved = await saveVersion(t.db, { id: null, name: 'bench', mode: 'token', admin: true }, { yaml })
-    const compiled = compileWorkflow(yaml, { forRun: true })
-    if (!compiled.plan) throw new Error('bench workflow did not compile')
     for (const backend of ['local', 'dask'] as const) {
-      const plan = planWith(compiled.plan, N, cpus, backend)
+      const plan = planWith(bench.plan, N, cpus, backend)
       const t0 = performance.now()
-      const r = await engine.createRun({
-        workflowId: saved.workflow.id,
-        versionId: saved.version.id,
-        plan,
-        source: 'api',
-      })
+      const r = await bench.start(plan)
       const started = performance.now()
       const state = await engine.waitForRun(r.runId)
       const t1 = performance.now()
       if (state !== 'succeeded') {
-        const bad = await t.db.task.findFirst({ where: { runId: r.runId, state: { not: 'succeeded' } } })
+        const bad = await bench.db.task.findFirst({ where: { runId: r.runId, state: { not: 'succeeded' } } })
         throw new Error(`bench run on ${backend} ended ${state}: ${bad?.stageId} ${bad?.state} ${bad?.reason}`)
       }
       const startup = started - t0
@@ -119,26 +90,12 @@ export async function benchDask(): Promise<string[]> {
     if (left.length)
       lines.push(`dask bench: WARNING ${left.length} process(es) left: ${left.map((p) => p.cmdline).join(' | ')}`)
   } finally {
-    await engine.shutdown({ detach: false }).catch(() => {})
-    await t.cleanup()
-    rmSync(home, { recursive: true, force: true })
-    if (prevHome === undefined) delete process.env.CONTROLROOM_HOME
-    else process.env.CONTROLROOM_HOME = prevHome
+    await bench.close()
   }
   return lines
 }
 
-if (process.argv[1] && /dask\.bench\.ts$/.test(process.argv[1])) {
-  benchDask()
-    .then((ls) => {
-      for (const l of ls) console.log(l)
-      process.exit(0)
-    })
-    .catch((e) => {
-      console.error(e)
-      process.exit(1)
-    })
-}
+runIfMain(import.meta.url, benchDask)
 
 function daskHepYaml(name: string, chunk: number | null, runtime: 'module' | 'process'): string {
   return `version: 1
@@ -149,27 +106,13 @@ execution:
   config: { hep_runtime: ${runtime}${chunk ? `, chunk_size: ${chunk}` : ''} }
   pools:
     default: { workers: 2, resources: { cpus: 1, memory: 500MB } }
-data:
-  datasets:
-    - { name: zmumu, files: [${path.join(hepTestDataDir(), 'uproot-Zmumu.root')}], treeName: events }
-analysis:
-  stages:
-    - id: hist
-      op: hep.hist
-      params:
-        histograms:
-          - { name: muon_pt, expr: 'max(pt1, pt2)', bins: { n: 50, low: 0, high: 200 } }
-`
+${zmumuMuonPtSections()}`
 }
 
 export async function benchDaskHep(): Promise<string[]> {
   registerBackend('dask', () => new DaskBackend())
   const env = await setupEngineTest({ host: { cpus: 8, memoryBytes: 16 * 1024 ** 3, gpus: 0, diskBytes: null } })
-  const load = () =>
-    os
-      .loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')
+  const load = loadAverage
   const lines = [`dask hep: load average before ${load()} (1, 5, 15 min; 2 cpus)`]
   const wall = async (name: string, chunk: number | null, runtime: 'module' | 'process', helper: boolean) => {
     process.env.CONTROLROOM_DASK_HELPER = helper ? '1' : '0'

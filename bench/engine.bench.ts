@@ -5,7 +5,7 @@
  *    (SQLite), bus emission. Engine overhead per task = run wall time / N (median of 3 runs), and
  *    the time until a bus subscriber has received every event of the run.
  *  - the same 10,000 tasks' commands as `xargs -P <cpus>` would run them (`true`), for the ratio.
- *  - N tasks (default 1,000; BENCH_PROCESS_TASKS) with noop run on the warm executors
+ *  - N tasks (default 1,000; BENCH_PROCESS_TASKS, 0 skips this part) with noop run on the warm executors
  *    (execution.config.noop: process), against `xargs -P <cpus>` running the one-shot runtime
  *    command (`node runner.mjs`) N times.
  *  - benchCliVsPeers(): 1,000 and 10,000 tasks of `true` (BENCH_CLI_TASKS), one pool of 2 workers:
@@ -20,37 +20,21 @@ import os from 'node:os'
 import path from 'node:path'
 import { createTestDatabase } from '../server/db/testing.ts'
 import { saveVersion } from '../server/library/workflows.ts'
-import { compileWorkflow } from '../server/workflow/index.ts'
-import type { ExecutionPlan, PlanStage } from '../server/workflow/types.ts'
+import type { ExecutionPlan } from '../server/workflow/types.ts'
+import { loadAverage, median } from './lib/stats.ts'
+import { fanOutPlan, openBenchEngine } from './lib/workloads.ts'
 import { RunEngine } from '../server/execution/engine.ts'
 import { subscribe } from '../server/execution/bus.ts'
 import { runtimeScript } from '../server/execution/paths.ts'
 
 const N = Number(process.env.BENCH_ENGINE_TASKS || 10_000)
-const NPROC = Number(process.env.BENCH_PROCESS_TASKS || 1_000)
+/** 0: skip the warm-executor part (its xargs peer starts node NPROC times: minutes on a loaded host) */
+const NPROC = Number(process.env.BENCH_PROCESS_TASKS ?? 1_000)
 const REPS = Number(process.env.BENCH_ENGINE_REPS || 3)
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
-
 function planWith(base: ExecutionPlan, n: number, workers: number, noopMode: 'inprocess' | 'process'): ExecutionPlan {
-  const s0 = base.stages[0]!
-  const stages: PlanStage[] = Array.from({ length: n }, (_, i) => ({
-    ...s0,
-    id: `t${i}`,
-    needs: [],
-    inputs: [],
-    index: i,
-  }))
-  return {
-    ...base,
-    stages,
-    edges: [],
-    pools: base.pools.map((p) => ({ ...p, workers, stages: stages.map((s) => s.id) })),
-    config: { ...base.config, ...(noopMode === 'process' ? { noop: 'process' } : {}) },
-  }
+  const plan = fanOutPlan(base, n, workers)
+  return { ...plan, config: { ...plan.config, ...(noopMode === 'process' ? { noop: 'process' } : {}) } }
 }
 
 function xargsSeconds(n: number, cpus: number, cmd: string[]): number {
@@ -64,17 +48,11 @@ function xargsSeconds(n: number, cpus: number, cmd: string[]): number {
 export async function benchEngine(): Promise<string[]> {
   const lines: string[] = []
   const cpus = os.availableParallelism?.() ?? os.cpus().length
-  const home = mkdtempSync(path.join(os.tmpdir(), 'cr-bench-engine-'))
-  const prevHome = process.env.CONTROLROOM_HOME
-  process.env.CONTROLROOM_HOME = home
-  const t = await createTestDatabase('sqlite')
-  const engine = new RunEngine({ db: t.db, url: t.url, log: () => {} })
+  const yaml = `version: 1\nname: bench-noop\nanalysis:\n  stages:\n    - id: t0\n      op: noop\nexecution:\n  pools:\n    default: { workers: ${cpus}, resources: { cpus: 1 } }\n`
+  const bench = await openBenchEngine('engine', yaml)
+  const { home, engine } = bench
   try {
-    const yaml = `version: 1\nname: bench-noop\nanalysis:\n  stages:\n    - id: t0\n      op: noop\nexecution:\n  pools:\n    default: { workers: ${cpus}, resources: { cpus: 1 } }\n`
-    const saved = await saveVersion(t.db, { id: null, name: 'bench', mode: 'token', admin: true }, { yaml })
-    const compiled = compileWorkflow(yaml, { forRun: true })
-    if (!compiled.plan) throw new Error('bench workflow did not compile')
-    const base = compiled.plan
+    const base = bench.plan
 
     // ---- in-process noop, N tasks
     const perTask: number[] = []
@@ -90,12 +68,7 @@ export async function benchEngine(): Promise<string[]> {
         lastAt = performance.now()
       })
       const t0 = performance.now()
-      const r = await engine.createRun({
-        workflowId: saved.workflow.id,
-        versionId: saved.version.id,
-        plan,
-        source: 'api',
-      })
+      const r = await bench.start(plan)
       runId = r.runId
       const state = await engine.waitForRun(r.runId)
       const t1 = performance.now()
@@ -144,14 +117,10 @@ export async function benchEngine(): Promise<string[]> {
     )
 
     // ---- noop as real task processes
+    if (NPROC <= 0) return lines
     const plan = planWith(base, NPROC, cpus, 'process')
     const t0 = performance.now()
-    const r = await engine.createRun({
-      workflowId: saved.workflow.id,
-      versionId: saved.version.id,
-      plan,
-      source: 'api',
-    })
+    const r = await bench.start(plan)
     const state = await engine.waitForRun(r.runId)
     const procSeconds = (performance.now() - t0) / 1000
     if (state !== 'succeeded') throw new Error(`bench process run ended ${state}`)
@@ -196,11 +165,7 @@ export async function benchEngine(): Promise<string[]> {
       /* no uname */
     }
   } finally {
-    await engine.shutdown({ detach: false }).catch(() => {})
-    await t.cleanup()
-    rmSync(home, { recursive: true, force: true })
-    if (prevHome === undefined) delete process.env.CONTROLROOM_HOME
-    else process.env.CONTROLROOM_HOME = prevHome
+    await bench.close()
   }
   return lines
 }
@@ -265,12 +230,7 @@ export async function benchCliVsPeers(): Promise<string[]> {
     // the first command of a fresh home creates its database: not part of the measure
     writeFileSync(path.join(dir, 'warm.yaml'), trueWorkflow(2))
     wallSeconds(process.execPath, [cli, 'run', path.join(dir, 'warm.yaml'), '--json'], { env })
-    lines.push(
-      `cli: load average before: ${os
-        .loadavg()
-        .map((x) => x.toFixed(2))
-        .join(' ')} (${os.cpus().length} cpus)`,
-    )
+    lines.push(`cli: load average before: ${loadAverage()} (${os.cpus().length} cpus)`)
     for (const n of sizes) {
       const file = path.join(dir, `true-${n}.yaml`)
       writeFileSync(file, trueWorkflow(n))
@@ -281,12 +241,7 @@ export async function benchCliVsPeers(): Promise<string[]> {
         `cli: ${n} tasks of \`true\`, 2 workers: controlroom run ${ours.toFixed(2)} s (${((ours * 1000) / n).toFixed(2)} ms/task); Dask LocalCluster(2 procs) ${dask.toFixed(2)} s; xargs -P2 ${xargs.toFixed(2)} s; ratio controlroom/dask ${(ours / dask).toFixed(2)}, controlroom/xargs ${(ours / xargs).toFixed(2)}`,
       )
     }
-    lines.push(
-      `cli: load average after: ${os
-        .loadavg()
-        .map((x) => x.toFixed(2))
-        .join(' ')}`,
-    )
+    lines.push(`cli: load average after: ${loadAverage()}`)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -22,6 +22,7 @@ import {
 } from '../server/hep/pipeline.ts'
 import { hepTestDataDir } from '../server/hep/testdata.ts'
 import { readRootColumns, clearRootCache, setRootCacheLimit, rootCacheStats } from '../server/hep/io/root.ts'
+import { loadAverage, median } from './lib/stats.ts'
 
 const FILE = process.env.HEP_BENCH_FILE ?? `${hepTestDataDir()}/uproot-Zmumu.root`
 
@@ -42,12 +43,6 @@ const STAGES: HepStage[] = [
     },
   },
 ]
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
 
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US')
 
@@ -277,10 +272,7 @@ analysis:
     const jsroot = median(jr.slice(3))
     const perModule = (median(m32) - median(m1)) / 31
     const perModuleNoCache = (median(n32) - median(n1)) / 31
-    const load = os
-      .loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')
+    const load = loadAverage()
     lines.push(
       `hep.hist over ${FILE.split('/').pop()} (2304 events), 1 vs 32 partitions, pool of 2 workers, median of ${reps} (load average ${load}, ${os.cpus().length} CPUs)`,
       `  engine, hep_runtime: process (node hep-task.mjs per partition, built ahead, no tsx): 1 partition ${proc.t1.toFixed(0)} ms, 32 partitions ${proc.t32.toFixed(0)} ms (HEP work in the 32 tasks: ${proc.hep32} ms)`,

@@ -11,23 +11,20 @@
  *   npx tsx bench/slurm.bench.ts      (or through `npm run bench`, which calls benchSlurm())
  */
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { hepTestDataDir } from '../server/hep/testdata.ts'
 import { runtimeScript } from '../server/execution/paths.ts'
 import { startRun } from '../server/execution/runs.ts'
 import '../server/execution/strategies/slurm/index.ts'
-import { setupEngineTest } from '../server/execution/testing.ts'
-import { LocalTransport } from '../server/execution/transport/local.ts'
-import { SlurmJobs, type SlurmJobUpdate } from '../server/execution/strategies/slurm/jobs.ts'
+import type { SlurmJobs, SlurmJobUpdate } from '../server/execution/strategies/slurm/jobs.ts'
 import {
   ensureSlurm,
   pool,
   removeTempRunsDirs,
-  tempRunsDir,
-  testSite,
+  setupSlurmEngineTest,
+  testJobs,
 } from '../server/execution/strategies/slurm/testing.ts'
+import { loadAverage, median } from './lib/stats.ts'
+import { runIfMain, zmumuMuonPtSections } from './lib/workloads.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const POLL_MS = 200
@@ -51,25 +48,7 @@ async function idle(settleMs = 0) {
   if (settleMs) await sleep(settleMs)
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
-
-function makeJobs(label: string) {
-  const runs = tempRunsDir(`bench-${label}`)
-  const site = testSite(runs, { pollIntervalMs: POLL_MS, maxPollIntervalMs: 1000 })
-  const updates: SlurmJobUpdate[] = []
-  const runId = `${label}${Date.now().toString(36)}`
-  const jobs = new SlurmJobs({
-    transport: new LocalTransport(),
-    site,
-    runId,
-    runDir: path.join(runs, runId),
-    onUpdate: (u) => updates.push(u),
-  })
-  return { jobs, updates }
-}
+const makeJobs = (label: string) => testJobs(`bench-${label}`, { pollIntervalMs: POLL_MS, maxPollIntervalMs: 1000 })
 
 async function untilAll(jobs: SlurmJobs, updates: SlurmJobUpdate[], n: number, timeoutMs: number) {
   const t0 = Date.now()
@@ -241,24 +220,10 @@ execution:
   config: { chunk_size: 36 }
   pools:
     default: { workers: 2, resources: { cpus: 1, memory: 300MB }, config: { tasks_per_job: ${tasksPerJob} } }
-data:
-  datasets:
-    - { name: zmumu, files: [${path.join(hepTestDataDir(), 'uproot-Zmumu.root')}], treeName: events }
-analysis:
-  stages:
-    - id: hist
-      op: hep.hist
-      params:
-        histograms:
-          - { name: muon_pt, expr: 'max(pt1, pt2)', bins: { n: 50, low: 0, high: 200 } }
-`
+${zmumuMuonPtSections()}`
 }
 
-const load = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')
+const load = loadAverage
 
 /**
  * A hep.hist stage over uproot-Zmumu.root in 64 partitions (chunks of 36 events), through the run
@@ -268,9 +233,7 @@ const load = () =>
  * tasks ran in (array elements count as jobs), sbatch = submissions.
  */
 export async function benchSlurmPacking(): Promise<string[]> {
-  ensureSlurm()
-  const env = await setupEngineTest()
-  writeFileSync(path.join(env.home, 'site.yaml'), 'slurm:\n  pollIntervalMs: 200\n  maxPollIntervalMs: 1000\n')
+  const env = await setupSlurmEngineTest(200)
   try {
     const lines: string[] = [`slurm packing: load average before ${load()} (1, 5, 15 min; 2 cpus)`]
     const run = async (tpj: number) => {
@@ -324,15 +287,4 @@ export async function benchSlurmPacking(): Promise<string[]> {
   }
 }
 
-// Run directly: print the lines.
-if (import.meta.url === `file://${process.argv[1]}`) {
-  ;(async () => [...(await benchSlurm()), ...(await benchSlurmPacking())])().then(
-    (lines) => {
-      for (const l of lines) console.log(l)
-    },
-    (e) => {
-      console.error(e)
-      process.exit(1)
-    },
-  )
-}
+runIfMain(import.meta.url, async () => [...(await benchSlurm()), ...(await benchSlurmPacking())])

@@ -1,6 +1,6 @@
 'use client'
 
-import { useEffect, useRef } from 'react'
+import { memo, useEffect, useRef, useState } from 'react'
 import Editor, { type OnMount } from '@monaco-editor/react'
 import { monacoThemeName } from '~/components/ui/monacoTheme'
 import type { Problem, SourceRange } from '~/server/workflow'
@@ -51,7 +51,7 @@ const LARGE_DOC_CHARS = 30_000
 
 const toMonacoRange = (r: SourceRange) => new monaco.Range(r.start.line, r.start.col, r.end.line, r.end.col)
 
-export default function YamlEditor({ initialValue, path, onChange, onCursor, onReady }: YamlEditorProps) {
+function YamlEditorImpl({ initialValue, path, onChange, onCursor, onReady }: YamlEditorProps) {
   const cbs = useRef({ onChange, onCursor, onReady })
   cbs.current = { onChange, onCursor, onReady }
   const uriRef = useRef<string | null>(null)
@@ -175,6 +175,28 @@ export default function YamlEditor({ initialValue, path, onChange, onCursor, onR
     cbs.current.onReady(api)
   }
 
+  // One options object for the editor's life: @monaco-editor/react applies `options` again whenever
+  // its identity changes, which re-enabled the minimap and sticky scroll (an outline of the whole
+  // document rebuilt per keystroke) after every re-plan of a large document pasted in.
+  const [options] = useState<monaco.editor.IStandaloneEditorConstructionOptions>(() => ({
+    fontSize: 13,
+    minimap: { enabled: initialValue.length < LARGE_DOC_CHARS, renderCharacters: false },
+    // sticky scroll rebuilds an outline of the whole document (from the YAML worker's symbols)
+    // after every edit: hundreds of ms of main-thread work per keystroke in a 2,000-stage file
+    stickyScroll: { enabled: initialValue.length < LARGE_DOC_CHARS },
+    bracketPairColorization: { enabled: false },
+    guides: { bracketPairs: false, indentation: true },
+    scrollBeyondLastLine: false,
+    automaticLayout: true,
+    tabSize: 2,
+    insertSpaces: true,
+    lineDecorationsWidth: 8,
+    quickSuggestions: { other: true, strings: true, comments: false },
+    wordBasedSuggestions: 'off',
+    fixedOverflowWidgets: true,
+    renderWhitespace: 'none',
+    occurrencesHighlight: 'off',
+  }))
   return (
     <Editor
       height="100%"
@@ -185,25 +207,11 @@ export default function YamlEditor({ initialValue, path, onChange, onCursor, onR
       onChange={(v) => cbs.current.onChange(v ?? '')}
       onMount={handleMount}
       loading={<div className="editor-loading">Loading editor…</div>}
-      options={{
-        fontSize: 13,
-        minimap: { enabled: initialValue.length < LARGE_DOC_CHARS, renderCharacters: false },
-        // sticky scroll rebuilds an outline of the whole document (from the YAML worker's symbols)
-        // after every edit: hundreds of ms of main-thread work per keystroke in a 2,000-stage file
-        stickyScroll: { enabled: initialValue.length < LARGE_DOC_CHARS },
-        bracketPairColorization: { enabled: false },
-        guides: { bracketPairs: false, indentation: true },
-        scrollBeyondLastLine: false,
-        automaticLayout: true,
-        tabSize: 2,
-        insertSpaces: true,
-        lineDecorationsWidth: 8,
-        quickSuggestions: { other: true, strings: true, comments: false },
-        wordBasedSuggestions: 'off',
-        fixedOverflowWidgets: true,
-        renderWhitespace: 'none',
-        occurrencesHighlight: 'off',
-      }}
+      options={options}
     />
   )
 }
+
+/** Memoised: the composer re-renders on every re-plan; the editor (uncontrolled) has nothing to redo. */
+const YamlEditor = memo(YamlEditorImpl)
+export default YamlEditor

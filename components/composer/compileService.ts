@@ -6,14 +6,18 @@
  */
 import { workerClient } from '../dag/workerRpc'
 import { type CompileRequest, compileTimed, type TimedResult } from './compileTimed'
+import { decodeResult, type WireResult } from './compileWire'
 
 export type { TimedResult }
 
-const rpc = workerClient<CompileRequest, TimedResult>(
+/** The worker answers in the wire format; the main-thread fallback answers directly. */
+type Answer = WireResult | TimedResult
+const rpc = workerClient<CompileRequest, Answer>(
   () => new Worker(new URL('./compile.worker.ts', import.meta.url), { type: 'module' }),
   compileTimed,
   'compile',
 )
+const decode = (a: Answer): TimedResult => ('restJson' in a ? decodeResult(a) : a)
 
 type Job = CompileRequest & { resolve: (r: TimedResult | null) => void }
 let busy = false
@@ -26,6 +30,7 @@ function pump() {
   busy = true
   rpc
     .call({ source: job.source, fileName: job.fileName })
+    .then(decode)
     // a compiler crash in the worker: compile here so the error surfaces as the compiler reports it
     .catch(() => compileTimed(job))
     .then(job.resolve, () => job.resolve(null))

@@ -16,16 +16,24 @@ export interface StageIndexEntry {
 
 /** Stage ranges sorted by start offset, for binary search. */
 export function buildStageIndex(stageRanges: Record<string, SourceRange>): StageIndexEntry[] {
-  return Object.entries(stageRanges)
-    .map(([id, r]) => ({
+  const out: StageIndexEntry[] = []
+  let sorted = true
+  for (const id in stageRanges) {
+    const r = stageRanges[id] as SourceRange
+    const e = {
       id,
       start: r.start.offset,
       end: r.end.offset,
       startLine: r.start.line,
       endLine: r.end.line,
       startCol: r.start.col,
-    }))
-    .sort((a, b) => a.start - b.start || a.end - b.end)
+    }
+    const last = out[out.length - 1]
+    if (last && (last.start > e.start || (last.start === e.start && last.end > e.end))) sorted = false
+    out.push(e)
+  }
+  // the compiler lists stages in source order: sorting is only for ranges from elsewhere
+  return sorted ? out : out.sort((a, b) => a.start - b.start || a.end - b.end)
 }
 
 /**

@@ -95,8 +95,34 @@ export function PipelineGraph(props: PipelineGraphProps) {
   )
 }
 
-function nodeSignature(d: GraphNodeData): string {
-  return JSON.stringify(d)
+const sameList = <T,>(a: readonly T[] | undefined, b: readonly T[] | undefined) =>
+  a === b || (!!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]))
+const sameShallow = (a: object | undefined, b: object | undefined) => {
+  if (a === b) return true
+  if (!a || !b) return false
+  const ka = Object.keys(a)
+  if (ka.length !== Object.keys(b).length) return false
+  return ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k])
+}
+
+/** Whether a node shows the same thing (field by field: a re-plan rebuilds every node's data). */
+export function sameNodeData(a: GraphNodeData, b: GraphNodeData): boolean {
+  return (
+    a === b ||
+    (a.id === b.id &&
+      a.op === b.op &&
+      a.pool === b.pool &&
+      a.color === b.color &&
+      a.routing === b.routing &&
+      a.decision === b.decision &&
+      a.marker === b.marker &&
+      a.markerText === b.markerText &&
+      a.state === b.state &&
+      sameList(a.badges, b.badges) &&
+      sameShallow(a.group, b.group) &&
+      sameShallow(a.progress, b.progress) &&
+      Object.keys(a).length === Object.keys(b).length)
+  )
 }
 
 const PipelineGraphInner = memo(function PipelineGraphInner({
@@ -153,20 +179,20 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
 
   // Reuse node objects whose data, position and selection did not change: React Flow and the memoised
   // node component then skip them entirely.
-  const cache = useRef(new Map<string, { sig: string; node: StageFlowNode }>())
+  const cache = useRef(new Map<string, { sig: string; data: GraphNodeData; node: StageFlowNode }>())
   const lastNodes = useRef<StageFlowNode[]>([])
   const lastEdges = useRef<Edge[]>([])
   const rfNodes = useMemo(() => {
-    const next = new Map<string, { sig: string; node: StageFlowNode }>()
+    const next = new Map<string, { sig: string; data: GraphNodeData; node: StageFlowNode }>()
     const out: StageFlowNode[] = []
     for (const d of nodes) {
       const pos = positions[d.id] ?? { x: 0, y: 0 }
       const selected = d.id === selectedId
       const active = d.id === activeId
-      const sig = `${nodeSignature(d)}|${pos.x},${pos.y}|${selected ? 1 : 0}|${active ? 1 : 0}`
+      const sig = `${pos.x},${pos.y}|${selected ? 1 : 0}|${active ? 1 : 0}`
       const prev = cache.current.get(d.id)
       let node: StageFlowNode
-      if (prev && prev.sig === sig) node = prev.node
+      if (prev && prev.sig === sig && sameNodeData(prev.data, d)) node = prev.node
       else
         node = {
           id: d.id,
@@ -184,7 +210,7 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
           focusable: false,
           ariaLabel: `stage ${d.id}`,
         }
-      next.set(d.id, { sig, node })
+      next.set(d.id, { sig, data: node.data, node })
       out.push(node)
     }
     cache.current = next

@@ -6,12 +6,14 @@
  * thread. `quickLayout` is an O(n + e) longest-path layering used for the first paint and to place
  * new nodes while the real layout runs.
  *
- * Engine: dagre (Sugiyama with network-simplex ranking), chosen on measurement. On the 2,000-stage
- * bench workflow (2,080 edges, this 2-core machine, Node 20) dagre lays out in ~0.9 s and ELK's
- * `layered` (already in its cheapest settings: thoroughness 1, SIMPLE placement, model order forced)
- * in ~4.2 s; in Chromium's worker ELK took 19-29 s. Only dagre fits the 3 s "settled" budget, and
- * its layers and crossings are as readable for these mostly-chain DAGs. `elkLayout` stays for the
- * bench (`npm run bench -- composer` prints both, as a ratio).
+ * Engines, chosen on measurement (`npm run bench -- composer` prints them side by side):
+ * - up to `DAGRE_MAX_NODES` nodes, dagre (Sugiyama with network-simplex ranking): the most readable,
+ *   and a few ms at that size. ELK's `layered` (in its cheapest settings) was 3-4x slower than dagre.
+ * - above it, `layeredLayout`, linear-time: each independent pipeline in its own band (stacked in
+ *   source order), longest-path layers, barycenter ordering, each node level with its upstream.
+ *   dagre's cost grows much faster than the graph: on the 2,000-stage bench workflow it took 0.9 s
+ *   on a quiet machine and 10 s at load 20 (and laying out its 80 pipelines one by one was no faster:
+ *   dagre costs ~45 ms per call even for 25 nodes there), far over the 3 s "settled" budget.
  */
 import { Graph as DagreGraph, layout as dagreLayout } from '@dagrejs/dagre'
 import type { ELK as ElkApi, ElkNode } from 'elkjs/lib/elk-api'
@@ -42,7 +44,7 @@ export interface LayoutResult {
   height: number
   /** wall time of the layout in ms */
   ms: number
-  engine: 'dagre' | 'elk' | 'quick'
+  engine: 'dagre' | 'layered' | 'elk' | 'quick'
 }
 
 export const LAYER_GAP = 70
@@ -118,8 +120,54 @@ async function getDefaultElk(): Promise<ElkApi> {
   return defaultElk
 }
 
-/** The layout the composer and the run page use (dagre; see the header for why). */
+/** Vertical gap between the bands of separate components (independent pipelines). */
+export const COMPONENT_GAP = 60
+/** Above this many nodes the linear-time `layeredLayout` is used instead of dagre. */
+export const DAGRE_MAX_NODES = 300
+
+/**
+ * The connected components of a graph (edges as undirected), each with its nodes and edges in input
+ * order; components ordered by their first node in the input.
+ */
+export function components(input: LayoutInput): LayoutInput[] {
+  const index = new Map(input.nodes.map((n, i) => [n.id, i]))
+  const parent = input.nodes.map((_, i) => i)
+  const find = (i: number): number => {
+    let r = i
+    while (parent[r] !== r) r = parent[r] as number
+    while (parent[i] !== r) {
+      const next = parent[i] as number
+      parent[i] = r
+      i = next
+    }
+    return r
+  }
+  const edges = cleanEdges(input)
+  for (const e of edges) {
+    const a = find(index.get(e.from) as number)
+    const b = find(index.get(e.to) as number)
+    // the smaller index is the root: a component is named by its first node
+    if (a !== b) parent[Math.max(a, b)] = Math.min(a, b)
+  }
+  const byRoot = new Map<number, LayoutInput>()
+  input.nodes.forEach((n, i) => {
+    const r = find(i)
+    const c = byRoot.get(r)
+    if (c) c.nodes.push(n)
+    else byRoot.set(r, { nodes: [n], edges: [] })
+  })
+  for (const e of edges) byRoot.get(find(index.get(e.from) as number))?.edges.push(e)
+  return [...byRoot.values()]
+}
+
+/** The layout the composer and the run page use: dagre when small, `layeredLayout` when large. */
 export function layoutGraphSync(g: LayoutInput | PlanLike): LayoutResult {
+  const input = toLayoutInput(g)
+  return input.nodes.length > DAGRE_MAX_NODES ? layeredLayout(input) : dagreLayoutSync(input)
+}
+
+/** dagre's layout of the whole graph (also the bench's peer for `layeredLayout`). */
+export function dagreLayoutSync(g: LayoutInput | PlanLike): LayoutResult {
   const input = toLayoutInput(g)
   const t0 = now()
   if (input.nodes.length === 0) return { positions: {}, width: 0, height: 0, ms: 0, engine: 'dagre' }
@@ -139,6 +187,142 @@ export function layoutGraphSync(g: LayoutInput | PlanLike): LayoutResult {
     positions[n.id] = { x: Math.round(d.x - d.width / 2), y: Math.round(height - d.y - d.height / 2) }
   }
   return { positions, width, height, ms: now() - t0, engine: 'dagre' }
+}
+
+/**
+ * Linear-time layered layout for large graphs: every connected component (an independent pipeline)
+ * in its own band, bands stacked top to bottom in source order; inside a band, longest-path layers
+ * (x), two barycenter sweeps to order each layer, then each node placed level with the mean of its
+ * upstream nodes (y), pushed down only as far as needed to keep the layer's order and spacing.
+ */
+export function layeredLayout(g: LayoutInput | PlanLike): LayoutResult {
+  const t0 = now()
+  const input = toLayoutInput(g)
+  const positions: Positions = {}
+  let width = 0
+  let top = 0
+  for (const part of components(input)) {
+    const r = layerBand(part)
+    for (const n of part.nodes) {
+      const p = r.positions[n.id] as { x: number; y: number }
+      positions[n.id] = { x: p.x, y: p.y + top }
+    }
+    width = Math.max(width, r.width)
+    top += r.height + COMPONENT_GAP
+  }
+  return { positions, width, height: Math.max(0, top - COMPONENT_GAP), ms: now() - t0, engine: 'layered' }
+}
+
+function layerBand(input: LayoutInput): { positions: Positions; width: number; height: number } {
+  const n = input.nodes.length
+  const index = new Map(input.nodes.map((nd, i) => [nd.id, i]))
+  const preds: number[][] = input.nodes.map(() => [])
+  const succs: number[][] = input.nodes.map(() => [])
+  for (const e of input.edges) {
+    const a = index.get(e.from) as number
+    const b = index.get(e.to) as number
+    succs[a]?.push(b)
+    preds[b]?.push(a)
+  }
+  const layer = longestPathLayers(n, preds, succs)
+  const layers: number[][] = []
+  for (let i = 0; i < n; i++) {
+    const l = layer[i] as number
+    while (layers.length <= l) layers.push([])
+    layers[l]?.push(i)
+  }
+  // order inside each layer: barycenter of the neighbours' rows, down then up, twice
+  const row = new Float64Array(n)
+  for (const ids of layers) ids.forEach((id, r) => (row[id] = r))
+  const sweep = (ids: number[], nbrs: number[][]) => {
+    const key = new Map<number, number>()
+    for (const id of ids) {
+      const ns = nbrs[id] as number[]
+      let sum = 0
+      for (const x of ns) sum += row[x] as number
+      key.set(id, ns.length ? sum / ns.length : (row[id] as number))
+    }
+    ids.sort((a, b) => (key.get(a) as number) - (key.get(b) as number) || (row[a] as number) - (row[b] as number))
+    ids.forEach((id, r) => (row[id] = r))
+  }
+  for (let it = 0; it < 2; it++) {
+    for (let l = 1; l < layers.length; l++) sweep(layers[l] as number[], preds)
+    for (let l = layers.length - 2; l >= 0; l--) sweep(layers[l] as number[], succs)
+  }
+  // y: level with the mean of the upstream nodes, in order, never overlapping
+  const y = new Float64Array(n)
+  const step = NODE_HEIGHT + NODE_GAP
+  let height = 0
+  let width = 0
+  const positions: Positions = {}
+  layers.forEach((ids, l) => {
+    let next = 0
+    for (const id of ids) {
+      const ps = (preds[id] as number[]).filter((p) => (layer[p] as number) < l)
+      let want = next
+      if (ps.length) {
+        let sum = 0
+        for (const p of ps) sum += y[p] as number
+        want = Math.max(next, sum / ps.length)
+      }
+      y[id] = want
+      next = want + step
+    }
+    // a layer of siblings below one upstream node is centred on it rather than hanging from it
+    const first = ids[0]
+    const last = ids[ids.length - 1]
+    if (first !== undefined && last !== undefined && ids.length > 1) {
+      const ups = new Set(ids.flatMap((id) => preds[id] as number[]))
+      if (ups.size === 1) {
+        const up = y[[...ups][0] as number] as number
+        const shift = up - ((y[first] as number) + (y[last] as number)) / 2
+        for (const id of ids) y[id] = (y[id] as number) + shift
+      }
+    }
+  })
+  // centring may have lifted a fan-out above the band's first row: the band starts at 0
+  let minY = Infinity
+  for (let i = 0; i < n; i++) minY = Math.min(minY, y[i] as number)
+  layers.forEach((ids, l) => {
+    const x = l * (NODE_WIDTH + LAYER_GAP)
+    for (const id of ids) {
+      const nd = input.nodes[id] as LayoutNode
+      const p = { x, y: Math.round((y[id] as number) - minY) }
+      positions[nd.id] = p
+      width = Math.max(width, x + (nd.width ?? NODE_WIDTH))
+      height = Math.max(height, p.y + (nd.height ?? NODE_HEIGHT))
+    }
+  })
+  return { positions, width, height }
+}
+
+/** Longest path from the sources (Kahn); nodes on a cycle go one layer after their placed upstream. */
+function longestPathLayers(n: number, preds: number[][], succs: number[][]): Int32Array {
+  const indeg = new Int32Array(n)
+  for (let i = 0; i < n; i++) indeg[i] = (preds[i] as number[]).length
+  const layer = new Int32Array(n).fill(-1)
+  const tmp = new Int32Array(n)
+  const queue: number[] = []
+  for (let i = 0; i < n; i++) if (indeg[i] === 0) queue.push(i)
+  for (let qi = 0; ; qi++) {
+    for (; qi < queue.length; qi++) {
+      const a = queue[qi] as number
+      layer[a] = tmp[a] as number
+      for (const b of succs[a] as number[]) {
+        tmp[b] = Math.max(tmp[b] as number, (layer[a] as number) + 1)
+        indeg[b] = (indeg[b] as number) - 1
+        if (indeg[b] === 0) queue.push(b)
+      }
+    }
+    // a cycle: release its first unplaced node and go on
+    let stuck = -1
+    for (let i = 0; i < n && stuck < 0; i++) if ((layer[i] as number) < 0 && (indeg[i] as number) > 0) stuck = i
+    if (stuck < 0) break
+    indeg[stuck] = 0
+    queue.push(stuck)
+    qi = queue.length - 2
+  }
+  return layer
 }
 
 export async function layoutGraph(g: LayoutInput | PlanLike): Promise<LayoutResult> {

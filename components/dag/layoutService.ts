@@ -4,7 +4,7 @@
  * once on this thread (a worker round trip costs more than the layout); larger ones in one shared
  * Web Worker, through the shared worker-RPC helper.
  */
-import { type LayoutInput, type LayoutResult, layoutGraphSync } from './layout'
+import { DAGRE_MAX_NODES, type LayoutInput, type LayoutResult, layoutGraphSync } from './layout'
 import { workerClient } from './workerRpc'
 
 /** Below this many nodes, the layout runs synchronously (a few ms). */
@@ -16,8 +16,16 @@ const rpc = workerClient<LayoutInput, LayoutResult>(
   'layout',
 )
 
-/** Lays a graph out: synchronously when small, otherwise off the main thread. */
+/**
+ * Whether a graph of this size is laid out on this thread: when small, and when large enough for the
+ * linear-time layered layout (a few ms for 2,000 nodes; its first paint is then the final one).
+ */
+export function layoutsHere(nodes: number): boolean {
+  return nodes <= SYNC_LAYOUT_MAX_NODES || nodes > DAGRE_MAX_NODES
+}
+
+/** Lays a graph out: on this thread when `layoutsHere`, otherwise (dagre) off the main thread. */
 export function requestLayout(input: LayoutInput): Promise<LayoutResult> {
-  if (input.nodes.length <= SYNC_LAYOUT_MAX_NODES) return Promise.resolve(layoutGraphSync(input))
+  if (layoutsHere(input.nodes.length)) return Promise.resolve(layoutGraphSync(input))
   return rpc.call(input)
 }

@@ -2,7 +2,7 @@
 
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { type LayoutInput, layoutGraphSync, provisionalPositions, quickLayout, structureKey } from './layout'
-import { requestLayout, SYNC_LAYOUT_MAX_NODES } from './layoutService'
+import { layoutsHere, requestLayout } from './layoutService'
 import type { Positions } from './types'
 
 const CACHE_SIZE = 24
@@ -17,9 +17,10 @@ function remember(c: Map<string, Positions>, k: string, p: Positions) {
 /**
  * Positions for a graph, cached by a deterministic structure key (node ids + edges, as Dagster's
  * asyncGraphLayout does): when only labels, ops, params, pools or colours change, nothing is laid
- * out again and nothing moves. A small graph is laid out at once; a large one first shows a quick
- * layout (known nodes keep their place, new ones go next to their upstream) while the real layout
- * runs in the worker, then moves once to its final place; stale results are dropped.
+ * out again and nothing moves. A small graph, and a large one (linear-time layout), is laid out at
+ * once: its first paint is final. In between (dagre's range) it first shows a quick layout (known
+ * nodes keep their place, new ones go next to their upstream) while the real layout runs in the
+ * worker, then moves once to its final place; stale results are dropped.
  */
 export function useGraphLayout(input: LayoutInput): { positions: Positions; key: string; pending: boolean } {
   const key = useMemo(() => structureKey(input), [input])
@@ -30,7 +31,7 @@ export function useGraphLayout(input: LayoutInput): { positions: Positions; key:
   inputRef.current = input
 
   let cached = cache.current.get(key)
-  if (!cached && input.nodes.length <= SYNC_LAYOUT_MAX_NODES) {
+  if (!cached && layoutsHere(input.nodes.length)) {
     cached = layoutGraphSync(input).positions
     remember(cache.current, key, cached)
   }

@@ -46,7 +46,7 @@ describe.each(PROVIDERS)('access check on every procedure (%s)', (provider) => {
     expect(procedures.length).toBeGreaterThan(10)
     const before = await counts(tdb.db)
     for (const path of procedures) {
-      const def = (appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)[path]._def
+      const def = (appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)[path]!._def
       if (def.type === 'subscription') continue // covered over HTTP by their own tests
       const e = await trpcError(call(anon, path, inputs[path] ?? {}))
       expect(e.code, `${path} answered without credentials`).toBe('UNAUTHORIZED')

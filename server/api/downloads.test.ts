@@ -4,34 +4,26 @@
  * and domain errors keep their HTTP status.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { setDb } from '../db/client.ts'
-import { setEngine } from '../execution/engine.ts'
 import { startRun } from '../execution/runs.ts'
-import { setupEngineTest, type EngineTestEnv } from '../execution/testing.ts'
-import { createCaller } from './root.ts'
 import { startHarness, type Harness } from './http-harness.ts'
-import { createInternalContext } from './trpc.ts'
+import { setupEngineApi } from './test-helpers.ts'
 
 const TOKEN = 'downloads-test-token-' + 'y'.repeat(24)
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ'
 const BEARER = 'abcdefghijklmnopqrstuvwxyz0123456789'
 const KEY_BODY = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj'
 
+const api = setupEngineApi()
+
 describe('download routes', () => {
-  let env: EngineTestEnv
   let h: Harness
   beforeAll(async () => {
-    env = await setupEngineTest()
-    setDb(env.t.db, env.t.url)
-    setEngine(env.engine)
     process.env.CONTROLROOM_TOKEN = TOKEN
     delete process.env.CONTROLROOM_AUTH
     h = await startHarness()
   })
   afterAll(async () => {
     await h?.close()
-    setEngine(undefined)
-    await env?.cleanup()
   })
 
   const get = (p: string) => fetch(`${h.url}${p}`, { headers: { authorization: `Bearer ${TOKEN}` } })
@@ -51,9 +43,9 @@ analysis:
           echo 'Authorization: Bearer ${BEARER}'
           echo done
 `
-    const { runId } = await startRun({ versionId: await env.save(yaml) })
-    expect(await env.waitFor(runId)).toBe('succeeded')
-    const caller = createCaller(createInternalContext({ db: env.t.db }))
+    const { runId } = await startRun({ versionId: await api.env.save(yaml) })
+    expect(await api.env.waitFor(runId)).toBe('succeeded')
+    const caller = api.caller
     const { items } = await caller.run.tasks({ runId })
     const taskId = items[0]!.id
 

@@ -6,14 +6,12 @@
 import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { createTRPCClient, httpBatchLink } from '@trpc/client'
-import superjson from 'superjson'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setDb } from '../db/client.ts'
 import { createTestDatabase, type TestDatabase } from '../db/testing.ts'
 import { COMPILE_BUDGET_MS, warmCompilePool } from '../library/compile-pool.ts'
 import { startHarness, type Harness } from './http-harness.ts'
-import type { AppRouter } from './root.ts'
+import { trpcClient } from './test-helpers.ts'
 
 const TOKEN = 'hostile-test-token-' + 'h'.repeat(24)
 process.env.CONTROLROOM_HOME = mkdtempSync(path.join(os.tmpdir(), 'cr-hostile-'))
@@ -43,15 +41,7 @@ describe('hostile saves', () => {
     ['1 MiB of syntax errors', FLOOD],
   ] as const)
     it(`${what}: answered within the budget, stored invalid, health stays responsive`, async () => {
-      const client = createTRPCClient<AppRouter>({
-        links: [
-          httpBatchLink({
-            url: `${h.url}/api/trpc`,
-            transformer: superjson,
-            headers: () => ({ authorization: `Bearer ${TOKEN}` }),
-          }),
-        ],
-      })
+      const client = trpcClient(h.url, { authorization: `Bearer ${TOKEN}` })
       const health: number[] = []
       let saving = true
       const probe = (async () => {

@@ -7,25 +7,19 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client'
-import superjson from 'superjson'
-import type { AppRouter } from './root.ts'
+import { TRPCClientError } from '@trpc/client'
 import { setDb } from '../db/client.ts'
 import { PROVIDERS, type TestDatabase } from '../db/testing.ts'
 import { useTestDatabase } from '../db/testing-vitest.ts'
 import { startHarness, type Harness } from './http-harness.ts'
-import { counts, VALID_YAML, VALID_YAML_2 } from './test-helpers.ts'
+import { counts, trpcClient, VALID_YAML, VALID_YAML_2 } from './test-helpers.ts'
 
 const TOKEN = 'http-test-token-' + 'x'.repeat(24)
 process.env.CONTROLROOM_HOME = mkdtempSync(path.join(os.tmpdir(), 'cr-http-home-'))
 process.env.CONTROLROOM_TOKEN = TOKEN
 delete process.env.CONTROLROOM_AUTH
 
-function client(base: string, headers: Record<string, string> = {}) {
-  return createTRPCClient<AppRouter>({
-    links: [httpBatchLink({ url: `${base}/api/trpc`, transformer: superjson, headers: () => headers })],
-  })
-}
+const client = trpcClient
 
 const saveBody = (yaml: string) => JSON.stringify({ 0: { json: { yaml, name: 'over http' } } })
 
@@ -128,7 +122,7 @@ describe.each(PROVIDERS)('HTTP access and the tRPC route (%s)', (provider) => {
     expect(setCookie).toMatch(/HttpOnly/)
     expect(setCookie).toMatch(/SameSite=Strict/)
     expect(setCookie).not.toContain(TOKEN) // the cookie holds an HMAC, not the token
-    const cookie = setCookie.split(';')[0]
+    const cookie = setCookie.split(';')[0] ?? ''
 
     const page = await fetch(`${h.url}/workflows`, { headers: { cookie } })
     expect(page.status).toBe(200)
@@ -145,7 +139,7 @@ describe.each(PROVIDERS)('HTTP access and the tRPC route (%s)', (provider) => {
 
   it('refuses cross-site and non-JSON mutations (CSRF), writing nothing', async () => {
     const first = await fetch(`${h.url}/?token=${TOKEN}`, { redirect: 'manual' })
-    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]
+    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
     const before = await counts(tdb.db)
     const url = `${h.url}/api/trpc/workflow.saveVersion?batch=1`
     const evil = await fetch(url, {

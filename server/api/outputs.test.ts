@@ -4,14 +4,9 @@
  * run's OS user, another account's data), and the real procedures over a real run on SQLite must
  * drop it. Then every query answers a real run without an output-validation error.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { forgetDb, resetDb, setDb } from '../db/client.ts'
-import { setEngine } from '../execution/engine.ts'
-import { setupEngineTest, type EngineTestEnv } from '../execution/testing.ts'
-import { createCaller } from './root.ts'
-import { createInternalContext } from './trpc.ts'
+import { describe, expect, it, vi } from 'vitest'
 import { RunBackendInfoOutput } from './routers/run/outputs.ts'
-import { VALID_YAML } from './test-helpers.ts'
+import { setupEngineApi, VALID_YAML } from './test-helpers.ts'
 
 const { LEAK } = vi.hoisted(() => ({ LEAK: 'sk-live-should-never-leave-the-server' }))
 
@@ -35,35 +30,21 @@ vi.mock('../execution/runs.ts', async (importOriginal) => {
   }
 })
 
-let env: EngineTestEnv
-let caller: ReturnType<typeof createCaller>
-
-beforeAll(async () => {
-  env = await setupEngineTest()
-  setDb(env.t.db, env.t.url)
-  setEngine(env.engine)
-  caller = createCaller(createInternalContext({ db: env.t.db }))
-})
-afterAll(async () => {
-  setEngine(undefined)
-  await env?.cleanup()
-  forgetDb()
-  void resetDb
-})
+const api = setupEngineApi()
 
 describe('run.* output schemas', () => {
   it('drop what the domain adds by accident: secrets, OS users, other data', async () => {
-    const saved = await caller.workflow.saveVersion({ yaml: VALID_YAML, name: 'outputs' })
-    const { runId } = await caller.run.start({ versionId: saved.version.id })
-    expect(await env.waitFor(runId)).toBe('succeeded')
+    const saved = await api.caller.workflow.saveVersion({ yaml: VALID_YAML, name: 'outputs' })
+    const { runId } = await api.caller.run.start({ versionId: saved.version.id })
+    expect(await api.env.waitFor(runId)).toBe('succeeded')
     const answers = {
-      get: await caller.run.get({ runId }),
-      list: await caller.run.list(),
-      tasks: await caller.run.tasks({ runId }),
+      get: await api.caller.run.get({ runId }),
+      list: await api.caller.run.list(),
+      tasks: await api.caller.run.tasks({ runId }),
     }
     // the domain did add them (the wrapper is in effect)...
     const runs = await import('../execution/runs.ts')
-    expect(JSON.stringify(await runs.getRun(env.t.db, runId))).toContain(LEAK)
+    expect(JSON.stringify(await runs.getRun(api.env.t.db, runId))).toContain(LEAK)
     // ...and none of them left through a procedure
     for (const [name, answer] of Object.entries(answers)) {
       const text = JSON.stringify(answer)
@@ -78,19 +59,19 @@ describe('run.* output schemas', () => {
   })
 
   it('every query answers a real run without an output-validation error', async () => {
-    const saved = await caller.workflow.saveVersion({ yaml: VALID_YAML, name: 'outputs 2' })
-    const { runId } = await caller.run.start({ versionId: saved.version.id })
-    expect(await env.waitFor(runId)).toBe('succeeded')
-    const task = (await caller.run.tasks({ runId, stage: 'select' })).items[0]!
-    expect((await caller.run.preview({ versionId: saved.version.id })).pools.length).toBeGreaterThan(0)
-    expect(await caller.run.artifacts({ runId })).toEqual([])
-    expect(await caller.run.hepProgress({ runId })).toEqual([])
-    expect(await caller.run.poolProfile({ runId })).toEqual([])
-    expect((await caller.run.jobScript({ taskId: task.id })).taskId).toBe(task.id)
-    expect((await caller.run.backendInfo({ runId })).backend).toBe('local')
-    const lines = await caller.run.logLines({ runId })
+    const saved = await api.caller.workflow.saveVersion({ yaml: VALID_YAML, name: 'outputs 2' })
+    const { runId } = await api.caller.run.start({ versionId: saved.version.id })
+    expect(await api.env.waitFor(runId)).toBe('succeeded')
+    const task = (await api.caller.run.tasks({ runId, stage: 'select' })).items[0]!
+    expect((await api.caller.run.preview({ versionId: saved.version.id })).pools.length).toBeGreaterThan(0)
+    expect(await api.caller.run.artifacts({ runId })).toEqual([])
+    expect(await api.caller.run.hepProgress({ runId })).toEqual([])
+    expect(await api.caller.run.poolProfile({ runId })).toEqual([])
+    expect((await api.caller.run.jobScript({ taskId: task.id })).taskId).toBe(task.id)
+    expect((await api.caller.run.backendInfo({ runId })).backend).toBe('local')
+    const lines = await api.caller.run.logLines({ runId })
     expect(lines.lines.map((l) => l.text)).toContain('select')
-    expect((await caller.run.log({ taskId: task.id })).text).toContain('select')
+    expect((await api.caller.run.log({ taskId: task.id })).text).toContain('select')
   })
 
   it('a Dask session file of another shape shows no pools instead of failing the query', () => {

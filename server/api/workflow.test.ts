@@ -89,7 +89,7 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
     expect(r.version.valid).toBe(false)
     expect(r.version.errorCount).toBeGreaterThan(0)
     expect(r.version.problems[0]).toMatchObject({ code: 'unknown-need', severity: 'error' })
-    expect(r.version.problems[0].range.start.line).toBe(6)
+    expect(r.version.problems[0]!.range.start.line).toBe(6)
     expect(() => assertRunnable(r.version)).toThrow(/only a valid version can be run/)
     const v = await alice.workflow.version({ versionId: r.version.id })
     expect(v.problems).toEqual(r.version.problems)
@@ -153,7 +153,7 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
       const h = await alice.workflow.history({ id: wid })
       expect(h.versions.map((v) => v.number)).toEqual([5, 4, 3, 2, 1])
       // each version's parent is the one before it: a linear history, nothing overwritten
-      for (let i = 0; i < h.versions.length - 1; i++) expect(h.versions[i].parentId).toBe(h.versions[i + 1].id)
+      for (let i = 0; i < h.versions.length - 1; i++) expect(h.versions[i]!.parentId).toBe(h.versions[i + 1]!.id)
 
       // a stale save later: CONFLICT with the current head in the details; nothing written
       const before = await counts(db)
@@ -287,7 +287,7 @@ describe.each(PROVIDERS)('workflow router on %s', (provider) => {
     })
     const listed = (await alice.workflow.list({ lastRunState: 'succeeded' })).items
     expect(listed.map((x) => x.id)).toEqual([w.workflow.id])
-    expect(listed[0].lastRun).toMatchObject({ id: run.id, state: 'succeeded' })
+    expect(listed[0]!.lastRun).toMatchObject({ id: run.id, state: 'succeeded' })
     expect((await alice.workflow.list({ lastRunState: 'none' })).items.map((x) => x.id)).not.toContain(w.workflow.id)
 
     const soft = await alice.workflow.delete({ id: w.workflow.id })

@@ -54,7 +54,7 @@ describe('controlroom binary', () => {
   })
 
   it('validate: exit 0 on a valid example', () => {
-    const r = cli('validate', 'examples/heterogeneous.yaml')
+    const r = cli('validate', 'examples/heterogeneous.yaml', '--no-site')
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(r.stdout).toBe('examples/heterogeneous.yaml: valid (3 stages, 3 pools)\n')
@@ -76,7 +76,7 @@ describe('controlroom binary', () => {
   })
 
   it('plan --json: the plan on success, { errors } on failure', () => {
-    const ok = cli('plan', 'examples/fasthep-flow.yaml', '--json')
+    const ok = cli('plan', 'examples/fasthep-flow.yaml', '--json', '--no-site')
     expect(ok.code).toBe(0)
     const plan = JSON.parse(ok.stdout)
     expect(plan.schemaVersion).toBe(1)
@@ -136,7 +136,7 @@ describe('controlroom dispatcher (in process)', () => {
   })
 
   it('plan prints backend/strategy, pools and each stage with its routing reason', async () => {
-    const r = await run('plan', join(ROOT, 'examples/heterogeneous.yaml'))
+    const r = await run('plan', join(ROOT, 'examples/heterogeneous.yaml'), '--no-site')
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/backend: local {3}strategy: local/)
     expect(r.stdout).toMatch(/high_memory\s+2\s+4\s+64 GiB\s+0/)
@@ -145,7 +145,7 @@ describe('controlroom dispatcher (in process)', () => {
   })
 
   it('plan shows warnings; validate --json gives errors and warnings', async () => {
-    const r = await run('plan', join(ROOT, 'examples/large-500.yaml'))
+    const r = await run('plan', join(ROOT, 'examples/large-500.yaml'), '--no-site')
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/Stages \(500, in execution order\)/)
     const w = await run('validate', badFile, '--json')
@@ -159,7 +159,7 @@ describe('controlroom dispatcher (in process)', () => {
     const f = join(tmp, 'unknown-op.yaml')
     writeFileSync(f, 'analysis:\n  stages:\n    - id: A\n      op: custom.thing\n')
     expect((await run('validate', f)).code).toBe(0)
-    const r = await run('validate', f, '--for-run')
+    const r = await run('validate', f, '--for-run', '--no-site')
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(`${f}:4:11: error unknown-op:`)
   })

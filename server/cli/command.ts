@@ -96,3 +96,34 @@ export function summaryLine(result: CompileResult, file: string): string {
   const pools = result.plan?.pools.length ?? 0
   return `${file}: valid (${plural(stages, 'stage')}, ${plural(pools, 'pool')}${warnings ? `, ${plural(warnings, 'warning')}` : ''})`
 }
+
+/** the flag of `validate` and `plan` that skips the site check (a laptop checking a cluster's file) */
+export const NO_SITE_FLAG = 'no-site'
+
+type SiteCheck = (text: string) => Promise<Problem[]>
+let siteCheck: SiteCheck | null = null
+
+/** installs the site check (main.ts: server/cli/site-check.ts) */
+export function setSiteCheck(check: SiteCheck) {
+  siteCheck = check
+}
+
+/**
+ * The compile result with the site's problems added (an error-level one makes it not ok). No check
+ * when the workflow does not compile (its problems say why, as in the composer) or with --no-site.
+ */
+export async function withSiteCheck(
+  text: string,
+  result: CompileResult,
+  flags: ParsedArgs['flags'],
+): Promise<CompileResult> {
+  if (flags[NO_SITE_FLAG] === true || !result.ok || !result.plan) return result
+  if (!siteCheck) throw new Error('no site check installed: run the command through main()')
+  const site = await siteCheck(text)
+  if (site.length === 0) return result
+  return {
+    ...result,
+    ok: !site.some((p) => p.severity === 'error'),
+    problems: [...result.problems, ...site],
+  }
+}

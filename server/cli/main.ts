@@ -1,8 +1,8 @@
 /**
  * `controlroom` command-line interface: a small command dispatcher.
  *
- *   controlroom validate FILE [--json] [--for-run]
- *   controlroom plan FILE [--json] [--for-run]
+ *   controlroom validate FILE [--json] [--for-run] [--no-site]
+ *   controlroom plan FILE [--json] [--for-run] [--no-site]
  *   controlroom help [COMMAND]
  *
  * Exit codes: 0 valid, 1 the workflow has errors, 2 usage errors (unknown command or option,
@@ -11,9 +11,10 @@
  * Later commands (`run`, `runs`, ...) register themselves with `registerCommand`.
  */
 import { parseArgs as parseArgsStrict } from 'node:util'
-import { type CliIO, type Command, EXIT_OK, EXIT_USAGE, type ParsedArgs, UsageError } from './command.ts'
+import { type CliIO, type Command, EXIT_OK, EXIT_USAGE, type ParsedArgs, setSiteCheck, UsageError } from './command.ts'
 import { planCommand } from './commands/plan.ts'
 import { validateCommand } from './commands/validate.ts'
+import { siteProblemsFor } from './site-check.ts'
 import { terminalSafe } from './render.ts'
 import { runCommand } from './commands/run.ts'
 import { runsCommand } from './commands/runs.ts'
@@ -137,6 +138,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
 
 // ---- commands ---------------------------------------------------------------------------------
 
+setSiteCheck(siteProblemsFor)
 registerCommand(validateCommand)
 registerCommand(planCommand)
 

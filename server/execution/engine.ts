@@ -42,6 +42,7 @@ import type { ActiveRun, EngineCore, EngineOptions, RunOptions } from './engine/
 import { RunRefusedError } from './engine/model.ts'
 import { checkDone, onTaskUpdate } from './engine/outcomes.ts'
 import { credentialProblems, preflight } from './engine/preflight.ts'
+import { prestartWorkers } from './engine/prestart.ts'
 import { adopt } from './engine/reattach.ts'
 import { setRunState } from './engine/transitions.ts'
 import { onWorkerUpdate } from './engine/workers.ts'
@@ -162,42 +163,48 @@ export class RunEngine implements EngineCore {
     const createdAt = new Date()
     const rows = expandTasks(plan, runId, createdAt, args.reuse)
     const run = buildRun({ id: runId, plan, runDir, state: 'pending', options, backend, strategy }, rows)
+    const dropWorkers = prestartWorkers({ backend, strategy, plan, runDir, runAs, rows, log: (l, m) => this.log(l, m) })
     await this.flush() // nothing else may interleave with the insert
-    const stored = await this.store.insertRun(
-      {
-        id: runId,
-        workflowId: args.workflowId,
-        versionId: args.versionId,
-        plan: JSON.stringify(plan),
-        planHash: plan.hash,
-        state: 'pending',
-        backend: plan.backend,
-        strategy: plan.strategy,
-        options: JSON.stringify(options),
-        runDir,
-        ownerId: args.ownerId ?? null,
-        source: args.source ?? 'api',
-        createdAt,
-      },
-      rows,
-      [
+    const stored = await this.store
+      .insertRun(
         {
-          runId,
-          type: 'run.state',
-          taskId: null,
-          workerId: null,
-          at: createdAt,
-          payload: {
-            from: null,
-            to: 'pending',
-            tasks: rows.length,
-            backend: plan.backend,
-            strategy: plan.strategy,
-            warnings: problems.filter((p) => p.severity === 'warning'),
-          },
+          id: runId,
+          workflowId: args.workflowId,
+          versionId: args.versionId,
+          plan: JSON.stringify(plan),
+          planHash: plan.hash,
+          state: 'pending',
+          backend: plan.backend,
+          strategy: plan.strategy,
+          options: JSON.stringify(options),
+          runDir,
+          ownerId: args.ownerId ?? null,
+          source: args.source ?? 'api',
+          createdAt,
         },
-      ],
-    )
+        rows,
+        [
+          {
+            runId,
+            type: 'run.state',
+            taskId: null,
+            workerId: null,
+            at: createdAt,
+            payload: {
+              from: null,
+              to: 'pending',
+              tasks: rows.length,
+              backend: plan.backend,
+              strategy: plan.strategy,
+              warnings: problems.filter((p) => p.severity === 'warning'),
+            },
+          },
+        ],
+      )
+      .catch((err) => {
+        dropWorkers() // the run was not stored: its executors stop
+        throw err
+      })
     emit(stored)
     // credential warnings (warn policy) are run events: the run page lists them with the engine's messages
     for (const w of problems) {

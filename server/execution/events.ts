@@ -29,6 +29,8 @@ export const PoolProblemSchema = z.object({
   pool: z.string().nullable(),
   message: z.string(),
   hint: z.string().optional(),
+  /** the config key it concerns (`execution.pools.gpu.config.partition`): where editors place it */
+  path: z.string().optional(),
 })
 export type PoolProblem = z.infer<typeof PoolProblemSchema>
 

@@ -10,12 +10,11 @@
  * replacement starts when work is waiting.
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { type ExecutorMessage, parseExecutorLine } from './executor-protocol.ts'
-import { newId } from './ids.ts'
+import { newId, randomHex } from './ids.ts'
 import { runtimeScript } from './paths.ts'
 import { isProcessAlive, killGroup, processesInGroups, processesWithEnv, processStartTicks } from './procfs.ts'
 import { readResult } from './strategies/local.ts'
@@ -52,6 +51,13 @@ interface ExecutorState {
   watcher: fs.FSWatcher | null
   child: ChildProcess | null
   reported: boolean
+  /** the pool that follows it (set when a prestarted executor is taken over) */
+  onExit: (() => void) | null
+  /** why its process could not be started (spawn's error), said by the pool that follows it */
+  startError: string | null
+  onStartError: ((message: string) => void) | null
+  /** the OS user it runs as (users mode): its files are written as that user's, never through links */
+  runAs: RunAs | null
 }
 
 interface TaskTrack {
@@ -114,6 +120,96 @@ export function findSpooled(
   return null
 }
 
+/** starts one executor process of a pool (detached, unref'd); its reports are read by whoever follows it */
+function startExecutor(poolDir: string, runAs: RunAs | null): ExecutorState {
+  const id = newId('w')
+  const dir = path.join(poolDir, id)
+  fs.mkdirSync(path.join(dir, 'claimed'), { recursive: true })
+  if (runAs)
+    for (const p of [dir, path.join(dir, 'claimed')]) {
+      ownDirectory(p, runAs) // never through a link the user's tasks put there (user-files.ts)
+      fs.chmodSync(p, 0o700)
+    }
+  const logFd = openAppend(path.join(dir, 'executor.log'), runAs)
+  const options: SpawnOptions = {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    env: taskBaseEnv(process.env, runAs) as NodeJS.ProcessEnv,
+    cwd: dir,
+  }
+  // with uid/gid, libuv also drops the supplementary groups (setgroups(0)) before exec
+  if (runAs) Object.assign(options, { uid: runAs.uid, gid: runAs.gid })
+  // CONTROLROOM_EXECUTOR_NODE_ARGS: node flags for the executors (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile them)
+  const nodeArgs = (readSetting('CONTROLROOM_EXECUTOR_NODE_ARGS') ?? '').split(/\s+/).filter(Boolean)
+  const child = spawn(process.execPath, [...nodeArgs, executorScript(), '--pool-dir', poolDir, '--id', id], options)
+  fs.closeSync(logFd)
+  child.unref()
+  const e: ExecutorState = {
+    id,
+    dir,
+    pid: child.pid ?? null,
+    startTicks: child.pid ? processStartTicks(child.pid) : null,
+    offset: 0,
+    partial: '',
+    gone: false,
+    watcher: null,
+    child,
+    reported: false,
+    onExit: null,
+    startError: null,
+    onStartError: null,
+    runAs,
+  }
+  child.once('error', (err) => {
+    e.gone = true
+    e.startError = err.message
+    e.onStartError?.(err.message)
+  })
+  // our own child: its exit is known at once (no need to wait for the sweep)
+  child.once('exit', () => {
+    e.child = null
+    e.onExit?.()
+  })
+  return e
+}
+
+/** executors started ahead of their pool's first task, by pool directory (prestartExecutors) */
+const prestarted = new Map<string, ExecutorState[]>()
+
+/**
+ * Starts a pool's executors now, before the run is stored and its first task handed over, so that
+ * their start (a node process each) overlaps the engine's own work; the pool's ExecutorPool takes
+ * them over when the run's session opens. `count`: how many the pool will use (its workers, at most
+ * its tasks).
+ */
+export function prestartExecutors(o: { runDir: string; pool: string; count: number; runAs?: RunAs | null }) {
+  const poolDir = path.join(o.runDir, 'executors', poolDirName(o.pool))
+  fs.mkdirSync(path.join(poolDir, 'inbox'), { recursive: true })
+  if (o.runAs)
+    for (const p of [path.join(o.runDir, 'executors'), poolDir, path.join(poolDir, 'inbox')]) {
+      ownDirectory(p, o.runAs)
+      fs.chmodSync(p, 0o700)
+    }
+  const list = prestarted.get(poolDir) ?? []
+  while (list.length < o.count) list.push(startExecutor(poolDir, o.runAs ?? null))
+  prestarted.set(poolDir, list)
+}
+
+/** a run that will not start after all: its prestarted executors stop (they would idle out anyway) */
+export function dropPrestarted(runDir: string) {
+  const prefix = path.join(runDir, 'executors') + path.sep
+  for (const [poolDir, list] of prestarted) {
+    if (!poolDir.startsWith(prefix)) continue
+    prestarted.delete(poolDir)
+    for (const e of list)
+      try {
+        writeNewFile(path.join(e.dir, 'stop'), '', e.runAs)
+      } catch {
+        /* gone with its directory */
+      }
+  }
+}
+
 export class ExecutorPool {
   readonly poolDir: string
   readonly inbox: string
@@ -142,6 +238,9 @@ export class ExecutorPool {
     this.own(path.join(o.runDir, 'executors'))
     this.own(this.poolDir)
     this.own(this.inbox)
+    const early = prestarted.get(this.poolDir)
+    prestarted.delete(this.poolDir)
+    for (const e of early ?? []) this.follow(e)
   }
 
   /** with runAs the executors (that user) must write where the server created directories */
@@ -159,7 +258,7 @@ export class ExecutorPool {
    * written per task here); else the entry points at the spec file already written.
    */
   enqueue(l: TaskLaunch): { taskKey: string; entry: string } {
-    const taskKey = randomBytes(12).toString('hex')
+    const taskKey = randomHex(12)
     const entry = `${Date.now().toString().padStart(14, '0')}${String(this.seq++ % 1e6).padStart(6, '0')}-${l.taskId}.${l.attempt}.json`
     const tmp = path.join(this.poolDir, `.${entry}`)
     const body = l.spec
@@ -208,61 +307,27 @@ export class ExecutorPool {
   }
 
   private spawnExecutor() {
-    const id = newId('w')
-    const dir = path.join(this.poolDir, id)
-    fs.mkdirSync(path.join(dir, 'claimed'), { recursive: true })
-    this.own(dir)
-    this.own(path.join(dir, 'claimed'))
-    const logFd = openAppend(path.join(dir, 'executor.log'), this.o.runAs ?? null)
-    const runAs = this.o.runAs
-    const options: SpawnOptions = {
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
-      env: taskBaseEnv(process.env, runAs) as NodeJS.ProcessEnv,
-      cwd: dir,
-    }
-    // with uid/gid, libuv also drops the supplementary groups (setgroups(0)) before exec
-    if (runAs) Object.assign(options, { uid: runAs.uid, gid: runAs.gid })
-    // CONTROLROOM_EXECUTOR_NODE_ARGS: node flags for the executors (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile them)
-    const nodeArgs = (readSetting('CONTROLROOM_EXECUTOR_NODE_ARGS') ?? '').split(/\s+/).filter(Boolean)
-    const child = spawn(
-      process.execPath,
-      [...nodeArgs, executorScript(), '--pool-dir', this.poolDir, '--id', id],
-      options,
-    )
-    fs.closeSync(logFd)
-    child.unref()
-    const e: ExecutorState = {
-      id,
-      dir,
-      pid: child.pid ?? null,
-      startTicks: child.pid ? processStartTicks(child.pid) : null,
-      offset: 0,
-      partial: '',
-      gone: false,
-      watcher: null,
-      child,
-      reported: false,
-    }
-    child.once('error', (err) => {
-      this.o.events.log('error', `cannot start an executor for pool '${this.o.pool}': ${err.message}`)
-      e.gone = true
-    })
-    // our own child: its exit is known at once (no need to wait for the sweep)
-    child.once('exit', () => {
-      e.child = null
-      setImmediate(() => this.sweep())
-    })
-    this.executors.set(id, e)
+    this.follow(startExecutor(this.poolDir, this.o.runAs ?? null))
+  }
+
+  /** an executor this pool started (now or ahead of its first task): watched, reported `requested` */
+  private follow(e: ExecutorState) {
+    e.onExit = () => setImmediate(() => this.sweep())
+    e.onStartError = (m) => this.o.events.log('error', `cannot start an executor for pool '${this.o.pool}': ${m}`)
+    if (e.startError) e.onStartError(e.startError)
+    if (!e.child) e.onExit()
+    this.executors.set(e.id, e)
     this.watch(e)
     this.o.events.worker({
-      workerId: id,
+      workerId: e.id,
       pool: this.o.pool,
       state: 'requested',
       kind: 'executor',
       pid: e.pid,
       host: os.hostname(),
     })
+    // a prestarted executor may have said hello before it was watched
+    this.read(e)
   }
 
   private watch(e: ExecutorState) {
@@ -491,6 +556,10 @@ export class ExecutorPool {
         watcher: null,
         child: null,
         reported: true,
+        onExit: null,
+        startError: null,
+        onStartError: null,
+        runAs: this.o.runAs ?? null,
       }
       this.read(e)
       if (e.pid === null && !e.gone) {

@@ -197,9 +197,7 @@ registerOp(python)
 /** the registry entry of a custom op: `custom.x` may be declared as `custom.x` or `x` */
 export function customOpSpec(plan: ExecutionPlan, op: string): OpSpec | null {
   const ops = plan.registry?.ops ?? {}
-  if (ops[op]) return ops[op]
-  if (op.startsWith('custom.') && ops[op.slice(7)]) return ops[op.slice(7)]
-  return null
+  return ops[op] || (op.startsWith('custom.') ? ops[op.slice(7)] : undefined) || null
 }
 
 function builtinValues(ctx: OpContext): Record<string, string> {
@@ -252,7 +250,7 @@ function customDefinition(name: string, spec: OpSpec): OpDefinition {
       const texts = cmd == null ? [] : Array.isArray(cmd) ? cmd.map(String) : [String(cmd)]
       for (const t of texts)
         for (const m of t.matchAll(PLACEHOLDER))
-          if (!BUILTIN_PLACEHOLDERS.has(m[1]) && !(m[1] in (stage.params ?? {})))
+          if (!BUILTIN_PLACEHOLDERS.has(m[1]!) && !(m[1]! in (stage.params ?? {})))
             return `stage '${stage.id}': op '${name}' uses {${m[1]}} but the stage has no param '${m[1]}'`
       return null
     },

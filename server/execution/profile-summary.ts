@@ -72,7 +72,7 @@ export async function poolProfileSummary(db: Db, runId: string): Promise<PoolPro
       if (peak != null) a.peak = Math.max(a.peak ?? 0, peak)
     }
     if (page.length < PAGE) break
-    cursor = page[page.length - 1].id
+    cursor = page[page.length - 1]!.id
   }
   if (!acc.size) return []
 

@@ -475,9 +475,10 @@ export async function readLog(db: Db, input: LogInput) {
   let end = len
   if (offset + len < size) {
     let i = len - 1
-    while (i >= 0 && i >= len - 4 && (buf[i] & 0xc0) === 0x80) i--
-    if (i >= 0 && buf[i] >= 0xc0) {
-      const need = buf[i] >= 0xf0 ? 4 : buf[i] >= 0xe0 ? 3 : 2
+    while (i >= 0 && i >= len - 4 && (buf[i]! & 0xc0) === 0x80) i--
+    const lead = buf[i]
+    if (lead !== undefined && lead >= 0xc0) {
+      const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2
       if (len - i < need) end = i
     }
   }

@@ -389,8 +389,9 @@ const TASK_COLUMN_TYPES: Record<keyof TaskPatch, string> = {
 
 /**
  * Task patches as few statements as possible: patches that set the same columns are grouped, and
- * each group (500 rows at a time) is one `UPDATE "Task" ... FROM (VALUES ...)`. At ~1 ms per
- * round trip this is what keeps PostgreSQL's per-task cost near SQLite's.
+ * each group is one `UPDATE "Task" ... FROM unnest(...)`: one array parameter per column, so the
+ * statement text is the same whatever the number of rows (PostgreSQL plans it once per set of
+ * columns; VALUES lists of varying length were a new statement each time).
  */
 async function updateTasksInBulk(
   exec: (sql: string, params: unknown[]) => Promise<unknown>,
@@ -407,19 +408,10 @@ async function updateTasksInBulk(
     g.rows.push([id, p])
   }
   for (const { cols, rows } of groups.values()) {
-    for (let i = 0; i < rows.length; i += 500) {
-      const chunk = rows.slice(i, i + 500)
-      const params: unknown[] = []
-      const arg = (v: unknown, type: string) => {
-        params.push(v instanceof Date ? v.toISOString() : (v ?? null))
-        return `$${params.length}::${type}`
-      }
-      const values = chunk
-        .map(([id, p]) => `(${[arg(id, 'text'), ...cols.map((c) => arg(p[c], TASK_COLUMN_TYPES[c]))].join(', ')})`)
-        .join(', ')
-      const sql = `UPDATE "Task" AS t SET ${cols.map((c) => `"${c}" = v."${c}"`).join(', ')} FROM (VALUES ${values}) AS v("id", ${cols.map((c) => `"${c}"`).join(', ')}) WHERE t."id" = v."id"`
-      await exec(sql, params)
-    }
+    const arrays = [rows.map(([id]) => id), ...cols.map((c) => rows.map(([, p]) => pgValue(p[c])))]
+    const types = ['text', ...cols.map((c) => TASK_COLUMN_TYPES[c])]
+    const sql = `UPDATE "Task" AS t SET ${cols.map((c) => `"${c}" = v."${c}"`).join(', ')} FROM unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')}) AS v("id", ${cols.map((c) => `"${c}"`).join(', ')}) WHERE t."id" = v."id"`
+    await exec(sql, arrays)
   }
 }
 
@@ -479,6 +471,58 @@ class PgStore extends PrismaStore {
     return this.conn
   }
 
+  /**
+   * A run, its tasks and its first events in one transaction on the engine's connection: the tasks
+   * as one INSERT of unnest arrays (Prisma's createMany of 10,000 rows cost more than the run's
+   * every later write together).
+   */
+  override async insertRun(run: RunRow, tasks: TaskRow[], events: NewEvent[]): Promise<RunEvent[]> {
+    const c = await this.client()
+    const q = (sql: string, params: unknown[]) => c.query(sql, params)
+    await q('BEGIN', [])
+    try {
+      await q(
+        `INSERT INTO "Run" ("id","workflowId","versionId","plan","planHash","state","backend","strategy","options","runDir","ownerId","source","createdAt")
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::timestamp(3))`,
+        [
+          run.id,
+          run.workflowId,
+          run.versionId,
+          run.plan,
+          run.planHash,
+          run.state,
+          run.backend,
+          run.strategy,
+          run.options,
+          run.runDir,
+          run.ownerId,
+          run.source,
+          pgValue(run.createdAt),
+        ],
+      )
+      await insertTaskRows(q, tasks)
+      const stored = await insertEventRows(q, events)
+      await q('COMMIT', [])
+      return stored
+    } catch (e) {
+      await q('ROLLBACK', []).catch(() => {})
+      throw e
+    }
+  }
+
+  override async insertTasks(tasks: TaskRow[]): Promise<void> {
+    const c = await this.client()
+    const q = (sql: string, params: unknown[]) => c.query(sql, params)
+    await q('BEGIN', [])
+    try {
+      await insertTaskRows(q, tasks)
+      await q('COMMIT', [])
+    } catch (e) {
+      await q('ROLLBACK', []).catch(() => {})
+      throw e
+    }
+  }
+
   override async write(b: WriteBatch): Promise<RunEvent[]> {
     const c = await this.client()
     const q = (sql: string, params: unknown[]) => c.query(sql, params)
@@ -505,25 +549,7 @@ class PgStore extends PrismaStore {
           ],
         )
       }
-      let stored: RunEvent[] = []
-      if (b.events.length) {
-        const e = b.events
-        const r = await q(
-          `INSERT INTO "Event" ("runId","at","type","taskId","workerId","payload")
-           SELECT * FROM unnest($1::text[],$2::timestamp(3)[],$3::text[],$4::text[],$5::text[],$6::text[]) RETURNING "id"`,
-          [
-            e.map((x) => x.runId),
-            e.map((x) => x.at.toISOString()),
-            e.map((x) => x.type),
-            e.map((x) => x.taskId),
-            e.map((x) => x.workerId),
-            e.map((x) => JSON.stringify(x.payload)),
-          ],
-        )
-        // serial ids are taken in the order of the rows inserted: sorted, they are the events' in order
-        const ids = (r.rows as { id: number }[]).map((x) => Number(x.id)).sort((a, z) => a - z)
-        stored = e.map((x, i) => ({ ...x, id: ids[i], at: x.at.toISOString() }) as RunEvent)
-      }
+      const stored = await insertEventRows(q, b.events)
       await updateTasksInBulk(q, b.tasks)
       for (const [id, p] of b.workers) await updateRow(q, 'Worker', WORKER_COLUMN_TYPES, id, p)
       for (const [id, p] of b.runs) await updateRow(q, 'Run', RUN_COLUMN_TYPES, id, p)
@@ -540,6 +566,59 @@ class PgStore extends PrismaStore {
     this.conn = null
     void c?.then((x) => x.end()).catch(() => {})
   }
+}
+
+type Exec = (sql: string, params: unknown[]) => Promise<{ rows: unknown[] }>
+
+/** task rows as one INSERT of unnest arrays (the same statement text whatever their number) */
+async function insertTaskRows(q: Exec, tasks: TaskRow[]): Promise<void> {
+  if (tasks.length === 0) return
+  const col = <K extends keyof TaskRow>(k: K) => tasks.map((t) => pgValue(t[k]))
+  await q(
+    `INSERT INTO "Task" ("id","runId","stageId","partitionKey","partitionIndex","state","attempt","maxRetries","pool","modifiers","createdAt","reason","message","exitCode","startedAt","finishedAt","durationMs","outputs","metrics")
+     SELECT * FROM unnest($1::text[],$2::text[],$3::text[],$4::text[],$5::integer[],$6::text[],$7::integer[],$8::integer[],$9::text[],$10::text[],$11::timestamp(3)[],$12::text[],$13::text[],$14::integer[],$15::timestamp(3)[],$16::timestamp(3)[],$17::double precision[],$18::text[],$19::text[])`,
+    [
+      col('id'),
+      col('runId'),
+      col('stageId'),
+      col('partitionKey'),
+      col('partitionIndex'),
+      col('state'),
+      col('attempt'),
+      col('maxRetries'),
+      col('pool'),
+      col('modifiers'),
+      col('createdAt'),
+      col('reason'),
+      col('message'),
+      col('exitCode'),
+      col('startedAt'),
+      col('finishedAt'),
+      col('durationMs'),
+      col('outputs'),
+      col('metrics'),
+    ],
+  )
+}
+
+/** events as one INSERT of unnest arrays; returns them with their ids, in order */
+async function insertEventRows(q: Exec, e: NewEvent[]): Promise<RunEvent[]> {
+  if (e.length === 0) return []
+  const r = await q(
+    `INSERT INTO "Event" ("runId","at","type","taskId","workerId","payload")
+     SELECT * FROM unnest($1::text[],$2::timestamp(3)[],$3::text[],$4::text[],$5::text[],$6::text[]) RETURNING "id"`,
+    [
+      e.map((x) => x.runId),
+      e.map((x) => x.at.toISOString()),
+      e.map((x) => x.type),
+      e.map((x) => x.taskId),
+      e.map((x) => x.workerId),
+      e.map((x) => JSON.stringify(x.payload)),
+    ],
+  )
+  // serial ids are taken in the order of the rows inserted: sorted, they are the events' in order
+  const ids = (r.rows as { id: number }[]).map((x) => Number(x.id)).sort((a, z) => a - z)
+  return e.map((x, i) => ({ ...x, id: ids[i], at: x.at.toISOString() }) as RunEvent)
 }
 
 async function updateRow<P extends object>(

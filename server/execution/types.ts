@@ -416,6 +416,20 @@ export interface Strategy {
     signal?: string | number | null
   }): MappedJobState
   open(ctx: StrategyRunContext): Promise<StrategySession>
+  /**
+   * Starts the pools' workers ahead of the run's first task (while the engine stores the run), where
+   * the strategy has warm workers of its own; returns how to stop them when the run does not start.
+   */
+  prestart?(ctx: PrestartContext): () => void
+}
+
+/** what a run's workers need to start ahead of its first task */
+export interface PrestartContext {
+  runDir: string
+  runAs: RunAs | null
+  /** pool name -> how many of its tasks need a process (not counting in-process noops) */
+  tasksPerPool: Map<string, number>
+  plan: ExecutionPlan
 }
 
 export interface StrategySession {
@@ -534,6 +548,8 @@ export interface Backend {
    * backend's preflight checks the pools against what those workers offer instead
    */
   checksCapacity?(plan: ExecutionPlan): boolean
+  /** the strategy's prestart, where this backend hands tasks to the strategy's own workers */
+  prestart?(strategy: Strategy, ctx: PrestartContext): () => void
   open(ctx: BackendRunContext): Promise<BackendSession>
 }
 

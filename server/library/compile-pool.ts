@@ -254,8 +254,23 @@ function pool(): CompilePool {
   return processSingleton('library.compilePool', () => new CompilePool())
 }
 
+/**
+ * A process that compiles only text its own user gave it (the `controlroom` CLI, reading a file in
+ * the user's own shell) compiles on its own thread: no worker to start (two compiler loads, seconds
+ * of CPU on a loaded 2-core host, for a text it then compiles on this thread anyway). The compiler's
+ * own caps (alias expansion, error count, result size) still apply.
+ */
+let onThisThread = false
+export function compileOnThisThread(): void {
+  onThisThread = true
+}
+
 /** Compile workflow text in the worker pool (bounded time and memory). */
-export function compileBounded(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+export async function compileBounded(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+  if (onThisThread) {
+    const { compileWorkflow } = await import('../workflow/index.ts')
+    return overflowed(compileWorkflow(source, options), source)
+  }
   return pool().compile(source, options)
 }
 

@@ -256,6 +256,19 @@ async function compileForStorage(yaml: string, fileName: string) {
   }
 }
 
+/** the columns of a version row that come from compiling its text */
+function compiledColumns(c: Awaited<ReturnType<typeof compileForStorage>>) {
+  return {
+    planHash: c.planHash,
+    valid: c.valid,
+    problems: JSON.stringify(c.problems),
+    errorCount: c.problems.filter((p: Problem) => p.severity === 'error').length,
+    warningCount: c.problems.filter((p: Problem) => p.severity === 'warning').length,
+    backend: c.backend,
+    strategy: c.strategy,
+  }
+}
+
 function fileNameFor(name: string): string {
   const base = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'workflow'
   return `${base}.yaml`
@@ -406,13 +419,7 @@ export async function saveVersion(db: Db, actor: Actor, input: SaveInput): Promi
           number: 1,
           parentId: null,
           yaml,
-          planHash: compiled.planHash,
-          valid: compiled.valid,
-          problems: JSON.stringify(compiled.problems),
-          errorCount: compiled.problems.filter((p: Problem) => p.severity === 'error').length,
-          warningCount: compiled.problems.filter((p: Problem) => p.severity === 'warning').length,
-          backend: compiled.backend,
-          strategy: compiled.strategy,
+          ...compiledColumns(compiled),
           message: message || 'Created',
           author,
           authorId,
@@ -476,13 +483,7 @@ export async function saveVersion(db: Db, actor: Actor, input: SaveInput): Promi
             number: (agg._max.number ?? 0) + 1,
             parentId: parentVersionId,
             yaml,
-            planHash: compiled.planHash,
-            valid: compiled.valid,
-            problems: JSON.stringify(compiled.problems),
-            errorCount: compiled.problems.filter((p: Problem) => p.severity === 'error').length,
-            warningCount: compiled.problems.filter((p: Problem) => p.severity === 'warning').length,
-            backend: compiled.backend,
-            strategy: compiled.strategy,
+            ...compiledColumns(compiled),
             message,
             author,
             authorId,

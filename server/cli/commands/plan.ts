@@ -1,29 +1,39 @@
-/** `controlroom plan`: where every stage of a workflow runs (--json: the execution plan). */
+/**
+ * `controlroom plan`: where every stage of a workflow runs (--json: the execution plan), and whether
+ * this site can give its pools (the composer's site check; `--no-site` skips it).
+ */
 import {
   type Command,
   compileFile,
   EXIT_INVALID,
   EXIT_OK,
   fileArgument,
+  NO_SITE_FLAG,
   printProblems,
   problemJson,
   readWorkflowFile,
   summaryLine,
+  withSiteCheck,
 } from '../command.ts'
 import { renderPlan, renderProblem } from '../render.ts'
 
 export const planCommand: Command = {
   name: 'plan',
-  summary: 'compile a workflow and show where every stage runs (--json: the execution plan)',
-  usage: 'plan FILE [--json] [--for-run]',
-  flags: ['json', 'for-run'],
+  summary:
+    'compile a workflow, show where every stage runs (--json: the execution plan) and check that this site can give its pools (--no-site: skip)',
+  usage: 'plan FILE [--json] [--for-run] [--no-site]',
+  flags: ['json', 'for-run', NO_SITE_FLAG],
   async run(args, io) {
     const file = fileArgument(args)
     const text = await readWorkflowFile(file, io)
-    const result = compileFile(file, text, args.flags)
+    const compiled = compileFile(file, text, args.flags)
+    const result = await withSiteCheck(text, compiled, args.flags)
+    const site = result.problems.slice(compiled.problems.length)
     if (args.flags.json) {
       if (result.ok && result.plan) {
-        io.stdout.write(JSON.stringify(result.plan, null, 2) + '\n')
+        // the site's warnings beside the compiler's, in the plan's own list
+        const plan = site.length ? { ...result.plan, warnings: [...result.plan.warnings, ...site] } : result.plan
+        io.stdout.write(JSON.stringify(plan, null, 2) + '\n')
       } else {
         const out = {
           errors: result.problems.filter((p) => p.severity === 'error').map((p) => problemJson(p, file)),

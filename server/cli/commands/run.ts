@@ -25,16 +25,14 @@ function usage(io: CliIO, msg: string): number {
   return EXIT_USAGE
 }
 
-/** saves the text as a version of the workflow named like it; returns the version */
-async function saveFileVersion(yaml: string, file: string) {
+/** saves the text as a version of the workflow named like it (its compiled plan's name); returns the version */
+async function saveFileVersion(yaml: string, file: string, planName: string | undefined) {
   const { getDb } = await import('../../db/client.ts')
   const { saveVersion } = await import('../../library/workflows.ts')
   const { localUserName } = await import('../../auth/core.ts')
-  const { compileWorkflow } = await import('../../workflow/index.ts')
   const db = getDb()
   const actor = { id: null, name: localUserName(), mode: 'token' as const, admin: true }
-  const compiled = compileWorkflow(yaml, { fileName: file })
-  const name = compiled.plan?.name || path.basename(file).replace(/\.(ya?ml)$/i, '')
+  const name = planName || path.basename(file).replace(/\.(ya?ml)$/i, '')
   const existing = await db.workflow.findFirst({
     where: { name, deletedAt: null },
     orderBy: { updatedAt: 'desc' },
@@ -66,12 +64,12 @@ export function runCommand(): Command {
 }
 
 async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
-  if (args.positional.length !== 1)
+  const file = args.positional[0]
+  if (args.positional.length !== 1 || file === undefined)
     return usage(
       io,
       args.positional.length ? `expected one FILE, got ${args.positional.length}` : 'missing FILE argument',
     )
-  const file = args.positional[0]
   const backend = typeof args.flags.backend === 'string' ? args.flags.backend : undefined
   const strategy = typeof args.flags.strategy === 'string' ? args.flags.strategy : undefined
   if (backend && !['local', 'dask'].includes(backend)) return usage(io, `unknown backend '${backend}' (local, dask)`)
@@ -88,9 +86,9 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     )
   }
 
-  // the compile worker that saving the version needs loads meanwhile (its own thread), not after
-  const { warmCompilePool } = await import('../../library/compile-pool.ts')
-  void warmCompilePool().catch(() => {})
+  // the user's own file, in the user's own process: compiled on this thread, no compile workers
+  const { compileOnThisThread } = await import('../../library/compile-pool.ts')
+  compileOnThisThread()
   const { migrateDatabase, currentDbUrl } = await import('../../db/client.ts')
   await migrateDatabase(currentDbUrl())
   const { getEngine, setEngine } = await import('../../execution/engine.ts')
@@ -98,9 +96,19 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
   const { subscribe } = await import('../../execution/bus.ts')
   const { isDomainError } = await import('../../errors.ts')
 
+  // the compiler's warnings, with their positions, as `controlroom validate` prints them
+  const { compileWorkflow } = await import('../../workflow/index.ts')
+  const { renderProblem } = await import('../render.ts')
+  // --backend / --strategy are checked as if written in the file (a packed environment under
+  // --strategy local is refused the same way), with the file's positions; the same compile names
+  // the workflow the version is saved under
+  const overrides = backend || strategy ? { ...(backend ? { backend } : {}), ...(strategy ? { strategy } : {}) } : null
+  const compiled = compileWorkflow(yaml, { fileName: file, forRun: true, ...(overrides ? { overrides } : {}) })
   let saved
   try {
-    saved = await saveFileVersion(yaml, file)
+    // a file that cannot run (no plan) is still saved under its name, as the editor would
+    const name = compiled.plan?.name ?? compileWorkflow(yaml, { fileName: file }).plan?.name
+    saved = await saveFileVersion(yaml, file, name)
   } catch (e) {
     io.stderr.write(`controlroom run: cannot save ${file}: ${(e as Error).message}\n`)
     return EXIT_FAILED
@@ -108,13 +116,6 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
   const out = (s: string) => {
     if (!json) io.stdout.write(s + '\n')
   }
-  // the compiler's warnings, with their positions, as `controlroom validate` prints them
-  const { compileWorkflow } = await import('../../workflow/index.ts')
-  const { renderProblem } = await import('../render.ts')
-  // --backend / --strategy are checked as if written in the file (a packed environment under
-  // --strategy local is refused the same way), with the file's positions
-  const overrides = backend || strategy ? { ...(backend ? { backend } : {}), ...(strategy ? { strategy } : {}) } : null
-  const compiled = compileWorkflow(yaml, { fileName: file, forRun: true, ...(overrides ? { overrides } : {}) })
   const warnings = compiled.problems.filter((p) => p.severity === 'warning')
   if (!json) for (const w of warnings) io.stderr.write(renderProblem(w, file, yaml, io.color === true) + '\n')
   const errors = compiled.problems.filter((p) => p.severity === 'error')

@@ -1,25 +1,32 @@
-/** `controlroom validate`: report every problem of a workflow with its FILE:LINE:COL. */
+/**
+ * `controlroom validate`: report every problem of a workflow with its FILE:LINE:COL, the site's
+ * among them (a pool this host or cluster cannot give; `--no-site` skips that check).
+ */
 import {
   type Command,
   compileFile,
   EXIT_INVALID,
   EXIT_OK,
   fileArgument,
+  NO_SITE_FLAG,
   printProblems,
   problemJson,
   readWorkflowFile,
   summaryLine,
+  withSiteCheck,
 } from '../command.ts'
 
 export const validateCommand: Command = {
   name: 'validate',
-  summary: 'check a workflow and report every problem with its position',
-  usage: 'validate FILE [--json] [--for-run]',
-  flags: ['json', 'for-run'],
+  summary:
+    'check a workflow and report every problem with its position, and whether this site can give its pools (--no-site: skip)',
+  usage: 'validate FILE [--json] [--for-run] [--no-site]',
+  flags: ['json', 'for-run', NO_SITE_FLAG],
   async run(args, io) {
     const file = fileArgument(args)
     const text = await readWorkflowFile(file, io)
-    const result = compileFile(file, text, args.flags)
+    const compiled = compileFile(file, text, args.flags)
+    const result = await withSiteCheck(text, compiled, args.flags)
     if (args.flags.json) {
       const out = {
         ok: result.ok,

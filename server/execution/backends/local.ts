@@ -17,6 +17,8 @@ import type {
   DispatchTask,
   JobRef,
   JobStatus,
+  PrestartContext,
+  Strategy,
   StrategySession,
   TaskLaunch,
   WorkerState,
@@ -45,6 +47,9 @@ export class LocalBackend implements Backend {
   readonly name = 'local'
   supportsStrategy(): boolean {
     return true
+  }
+  prestart(strategy: Strategy, ctx: PrestartContext): () => void {
+    return strategy.prestart?.(ctx) ?? (() => {})
   }
   async open(ctx: BackendRunContext): Promise<BackendSession> {
     const session = new LocalBackendSession(ctx)
@@ -222,7 +227,7 @@ class LocalBackendSession implements BackendSession {
           }))
         }
         results.forEach((r, i) => {
-          const { f } = group[i]
+          const { f } = group[i]!
           if (!r.ok) {
             this.ctx.report.task({ kind: 'failed', taskId: f.taskId, attempt: f.attempt, reason: r.problem.message })
             this.release(f)

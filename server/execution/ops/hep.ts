@@ -225,7 +225,8 @@ export async function planHepPartitions(plan: ExecutionPlan, runDir: string): Pr
         events: p.datasets[0]?.events ?? 0,
       }
       // a dataset with no events still gets one (empty) partition: its histograms exist, empty
-      if (out.datasets[ds.name].partitions!.length === 0) out.datasets[ds.name].partitions = [{ index: 0, pieces: [] }]
+      const planned = out.datasets[ds.name]!
+      if (planned.partitions!.length === 0) planned.partitions = [{ index: 0, pieces: [] }]
     } catch (e) {
       // planned again by the task, where the error is reported on the task
       out.datasets[ds.name] = deferred(

@@ -61,6 +61,13 @@ export interface ContractOptions {
   ghostRef?: (stored: JobRef) => JobRef
 }
 
+/** the first of a list the test expects not empty (fails the test with what was expected) */
+function first<T>(xs: readonly T[], what: string): T {
+  const x = xs[0]
+  if (x === undefined) throw new Error(`expected ${what}, got none`)
+  return x
+}
+
 const poolOf = (name: string, r: Partial<PlanPool['resources']>, workers = 2): PlanPool => ({
   name,
   workers,
@@ -86,7 +93,8 @@ const stageOf = (id: string, pool: string, params: Record<string, unknown>): Pla
   index: 0,
 })
 
-export function contractPlan(pools: PlanPool[]): ExecutionPlan {
+/** a plan of these pools, a `true` stage on each (`over` replaces any field, e.g. strategy or stages) */
+export function contractPlan(pools: PlanPool[], over: Partial<ExecutionPlan> = {}): ExecutionPlan {
   return {
     schemaVersion: 1,
     hash: 'contract',
@@ -94,7 +102,7 @@ export function contractPlan(pools: PlanPool[]): ExecutionPlan {
     backend: 'local',
     strategy: 'local',
     pools,
-    stages: pools.map((p) => stageOf(p.stages[0], p.name, { command: 'true' })),
+    stages: pools.map((p) => stageOf(p.stages[0] ?? 'S', p.name, { command: 'true' })),
     edges: [],
     environment: { type: 'shared-fs' },
     credentials: [],
@@ -103,6 +111,7 @@ export function contractPlan(pools: PlanPool[]): ExecutionPlan {
     datasets: [],
     passthrough: {},
     warnings: [],
+    ...over,
   }
 }
 
@@ -168,7 +177,7 @@ export function runStrategyContract(o: ContractOptions): void {
         async () => {
           const pushedFinal = pushed.find((p) => p.ref.taskId === ref.taskId && p.final)
           if (pushedFinal) return pushedFinal
-          const [st] = await s.poll([ref])
+          const st = first(await s.poll([ref]), `a status of job ${ref.jobId}`)
           return st.final ? st : null
         },
         jobTimeout,
@@ -200,13 +209,13 @@ export function runStrategyContract(o: ContractOptions): void {
       const errors = bad.filter((p) => p.severity === 'error')
       expect(errors.length).toBeGreaterThan(0)
       expect(errors.every((e) => e.pool === 'huge')).toBe(true)
-      expect(errors[0].message).toMatch(/huge/)
-      expect(errors[0].message.length).toBeGreaterThan(20)
+      expect(first(errors, 'an error').message).toMatch(/huge/)
+      expect(first(errors, 'an error').message.length).toBeGreaterThan(20)
     })
 
     it('renders a submission text for a pool', async () => {
       const plan = contractPlan([poolOf('default', o.possiblePool ?? {})])
-      const r = await strategy.render(plan.pools[0], plan, { ...(o.context ?? {}), runDir })
+      const r = await strategy.render(first(plan.pools, 'a pool'), plan, { ...(o.context ?? {}), runDir })
       expect(typeof r.kind).toBe('string')
       expect(r.text.trim().length).toBeGreaterThan(0)
       expect(Array.isArray(r.problems)).toBe(true)
@@ -234,8 +243,10 @@ export function runStrategyContract(o: ContractOptions): void {
       })
       const both = await s.poll(refs)
       expect(both.length).toBe(2)
-      const okS = await finalOf(s, refs[0])
-      const badS = await finalOf(s, refs[1])
+      const [okRef, badRef] = refs
+      if (!okRef || !badRef) throw new Error('expected two job refs')
+      const okS = await finalOf(s, okRef)
+      const badS = await finalOf(s, badRef)
       expect(okS.task).toBe('succeeded')
       expect(badS.task).toBe('failed')
       const r1 = JSON.parse(readFileSync(taskFiles(okL.taskDir).result, 'utf8')) as TaskResult
@@ -249,9 +260,9 @@ export function runStrategyContract(o: ContractOptions): void {
     it.skipIf(!!o.skipJobs)('cancels a running task and leaves nothing behind', async () => {
       const s = await open()
       const l = contractLaunch(runDir, runId, 'sleep 60 & sleep 60; wait')
-      const [r] = await s.submit([l])
+      const r = first(await s.submit([l]), 'a submit result')
       if (!r.ok) throw new Error(r.problem.message)
-      await until('the job to run', async () => (await s.poll([r.ref]))[0].task === 'running', jobTimeout)
+      await until('the job to run', async () => first(await s.poll([r.ref]), 'a status').task === 'running', jobTimeout)
       await s.cancel([r.ref])
       const st = await finalOf(s, r.ref)
       expect(['cancelled', 'failed']).toContain(st.task)
@@ -263,13 +274,13 @@ export function runStrategyContract(o: ContractOptions): void {
       async () => {
         const s1 = await open()
         const l = contractLaunch(runDir, runId, 'sleep 1.5; echo reattached')
-        const [r] = await s1.submit([l])
+        const r = first(await s1.submit([l]), 'a submit result')
         if (!r.ok) throw new Error(r.problem.message)
         const stored: JobRef = JSON.parse(JSON.stringify(r.ref))
         await s1.close()
         pushed.length = 0
         const s2 = await open()
-        const [now] = await s2.reattach([stored])
+        const now = first(await s2.reattach([stored]), 'a re-attached status')
         expect(now.final).toBe(false)
         const end = await finalOf(s2, stored)
         expect(end.task).toBe('succeeded')
@@ -283,7 +294,7 @@ export function runStrategyContract(o: ContractOptions): void {
               pid: 999999,
               data: { ...stored.data, taskDir: path.join(runDir, 'tasks', 'ghost'), pgid: 999999, startTicks: 1 },
             }
-        const [lost] = await s2.reattach([ghost])
+        const lost = first(await s2.reattach([ghost]), 'the ghost job status')
         expect(lost.final).toBe(true)
         expect(lost.task).toBe('lost')
       },

@@ -34,7 +34,6 @@ import { preflightEnvironment, renderEnvironmentSetup, type EnvironmentSetup } f
 import { runtimeArgv } from '../paths.ts'
 import type { CommandTransport } from '../transport/types.ts'
 import type {
-  RunAs,
   JobRef,
   JobStatus,
   MappedJobState,
@@ -52,8 +51,13 @@ import {
   BatchStrategyBase,
   type BatchStrategyOptions,
   byPool,
+  type ExternalJobState,
+  pollIntervals,
   previewStagedCredentials,
+  problemLine,
   RunCredentials,
+  siteConfigInvalid,
+  submitThrew,
   unknownPoolProblem,
 } from './batch/strategy.ts'
 import { HTCondorClient } from './htcondor/client.ts'
@@ -101,7 +105,7 @@ export class HTCondorStrategy extends BatchStrategyBase<HTCondorStrategyOptions>
       site = this.site(ctx)
       condor = this.condor(site)
     } catch (e) {
-      return [{ code: 'site-config-invalid', severity: 'error', pool: null, message: (e as Error).message }]
+      return siteConfigInvalid(e)
     }
     const problems: PoolProblem[] = []
     for (const pool of plan.pools.filter((p) => p.stages.length > 0))
@@ -244,12 +248,7 @@ export class HTCondorStrategy extends BatchStrategyBase<HTCondorStrategyOptions>
     }
   }
 
-  mapState(external: {
-    state: string
-    reason?: string | null
-    exitCode?: number | null
-    signal?: string | number | null
-  }): MappedJobState {
+  mapState(external: ExternalJobState): MappedJobState {
     let policy: HTCondorSite['holds'] = 'fail'
     try {
       policy = this.condor(this.site()).holds
@@ -289,8 +288,7 @@ class HTCondorSession implements StrategySession {
       site: condor,
       runId: ctx.runId,
       runDir: ctx.runDir,
-      ...(o.pollIntervalMs ? { pollIntervalMs: o.pollIntervalMs } : {}),
-      ...(o.maxPollIntervalMs ? { maxPollIntervalMs: o.maxPollIntervalMs } : {}),
+      ...pollIntervals(o),
       ...(o.lostGraceMs !== undefined ? { lostGraceMs: o.lostGraceMs } : {}),
       log: (level, message) => ctx.log(level, redactSecrets(message)),
     })
@@ -365,23 +363,10 @@ class HTCondorSession implements StrategySession {
       try {
         out = await this.jobs.submit(req)
       } catch (e) {
-        out = {
-          ok: false as const,
-          problem: {
-            code: 'htcondor-submit-failed',
-            severity: 'error' as const,
-            pool: poolName,
-            message: (e as Error).message,
-            retryable: true,
-          },
-          rendered: null,
-        }
+        out = submitThrew('htcondor-submit-failed', poolName, e)
       }
       if (!out.ok) {
-        this.ctx.log(
-          'error',
-          redactSecrets(`${out.problem.message}${out.problem.hint ? ` (${out.problem.hint})` : ''}`),
-        )
+        this.ctx.log('error', redactSecrets(problemLine(out.problem)))
         const { retryable, ...problem } = out.problem
         refuse(problem, retryable)
         continue

@@ -10,7 +10,7 @@ import { chmodSync, lchownSync, mkdirSync, readdirSync, readFileSync, statfsSync
 import os from 'node:os'
 import path from 'node:path'
 import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts'
-import { ExecutorPool, findSpooled } from '../executors.ts'
+import { dropPrestarted, ExecutorPool, findSpooled, prestartExecutors } from '../executors.ts'
 import { ownDirectory } from '../user-files.ts'
 import { controlroomHomeDir, runtimeArgv, taskFiles } from '../paths.ts'
 import { isProcessAlive, killGroup, processesInGroups, processesWithEnv, processStartTicks } from '../procfs.ts'
@@ -20,6 +20,7 @@ import type {
   JobStatus,
   MappedJobState,
   PoolProblem,
+  PrestartContext,
   RenderedSubmission,
   Strategy,
   StrategyContext,
@@ -218,6 +219,15 @@ export class LocalStrategy implements Strategy {
 
   async open(ctx: StrategyRunContext): Promise<StrategySession> {
     return new LocalStrategySession(this, ctx)
+  }
+
+  /** each pool's executors (its workers, at most its tasks) start while the engine stores the run */
+  prestart(ctx: PrestartContext): () => void {
+    for (const p of ctx.plan.pools) {
+      const count = Math.min(Math.max(1, p.workers), ctx.tasksPerPool.get(p.name) ?? 0)
+      if (count > 0) prestartExecutors({ runDir: ctx.runDir, pool: p.name, count, runAs: ctx.runAs })
+    }
+    return () => dropPrestarted(ctx.runDir)
   }
 }
 

@@ -14,11 +14,11 @@ import { compileWorkflow } from '../../workflow/index.ts'
 import { shellQuote as q } from '../transport/quote.ts'
 import type { ExecutionPlan } from '../../workflow/types.ts'
 import { gridProxyInit, makePki, toolsAvailable, type Pki } from '../../credentials/__fixtures__/mkcreds.ts'
-import { setupEngineTest, type EngineTestEnv } from '../testing.ts'
+import type { EngineTestEnv } from '../testing.ts'
 import { startRun } from '../runs.ts'
 import { createSlurmStrategy } from './slurm.ts'
 import './slurm/index.ts' // registers strategy `slurm`
-import { ensureSlurm, testSite } from './slurm/testing.ts'
+import { setupSlurmEngineTest, testSite } from './slurm/testing.ts'
 
 function planOf(yaml: string): ExecutionPlan {
   const r = compileWorkflow(yaml, { fileName: 'w.yaml' })
@@ -128,9 +128,7 @@ execution:
 describe('slurm + credentials on the real local Slurm', () => {
   let env: EngineTestEnv
   beforeAll(async () => {
-    ensureSlurm()
-    env = await setupEngineTest()
-    writeFileSync(path.join(env.home, 'site.yaml'), 'slurm:\n  pollIntervalMs: 250\n  maxPollIntervalMs: 1000\n')
+    env = await setupSlurmEngineTest(250)
   })
   afterAll(async () => {
     await env?.cleanup()

@@ -7,44 +7,28 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setupEngineTest, type EngineTestEnv } from '../testing.ts'
 import { startRun } from '../runs.ts'
 import { RunEngine } from '../engine.ts'
 import { reconcileRuns } from '../reconcile.ts'
-import { registerOp, registeredOps, resolveOpDefinition } from '../ops.ts'
 import './slurm/index.ts' // registers strategy `slurm` (server/execution/drivers.ts does it in the app)
-import { ensureSlurm, REPO_ROOT } from './slurm/testing.ts'
+import { type SeedDoc, seedOn, sleepMs, standInHepHist, startUntilBuildIndexRuns, until } from './batch/testing.ts'
+import { ensureSlurm } from './slurm/testing.ts'
 
-if (!registeredOps().includes('hep.hist') && !resolveOpDefinition({ registry: { ops: {} } } as never, 'hep.hist')) {
-  registerOp({ name: 'hep.hist', resolve: () => ({ argv: ['sh', '-c', 'echo plotting'], env: {} }) })
-}
-
-const HETERO = readFileSync(path.join(REPO_ROOT, 'examples', 'heterogeneous.yaml'), 'utf8')
+standInHepHist()
 
 /** the seed workflow on strategy slurm; only the execution block changes to fit 2 cpus / 8000 MB */
-// biome-ignore lint/suspicious/noExplicitAny: pre-existing: review when this component is next changed
-function onSlurm(edit: (doc: Record<string, any>) => void = () => {}): string {
-  // biome-ignore lint/suspicious/noExplicitAny: pre-existing: review when this component is next changed
-  const doc = YAML.parse(HETERO) as Record<string, any>
-  doc.execution.strategy = 'slurm'
-  doc.execution.pools.default = { workers: 2, resources: { cpus: 1, memory: '200MB' } }
-  doc.execution.pools.high_memory = { workers: 1, resources: { cpus: 2, memory: '4GB' } }
-  doc.execution.pools.gpu = { workers: 1, resources: { gpus: 1, memory: '1GB' } }
-  edit(doc)
-  return YAML.stringify(doc)
+function onSlurm(edit: (doc: SeedDoc) => void = () => {}): string {
+  return seedOn('slurm', (doc) => {
+    doc.execution.pools.default = { workers: 2, resources: { cpus: 1, memory: '200MB' } }
+    doc.execution.pools.high_memory = { workers: 1, resources: { cpus: 2, memory: '4GB' } }
+    doc.execution.pools.gpu = { workers: 1, resources: { gpus: 1, memory: '1GB' } }
+    edit(doc)
+  })
 }
 
 const scontrol = (jobId: string) => execFileSync('scontrol', ['show', 'job', '-o', jobId]).toString()
-const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function until(pred: () => Promise<boolean> | boolean, ms: number, what: string) {
-  const t0 = Date.now()
-  while (!(await pred())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`)
-    await sleepMs(100)
-  }
-}
 
 describe('engine + strategy slurm on the real local Slurm', () => {
   let env: EngineTestEnv
@@ -101,30 +85,20 @@ describe('engine + strategy slurm on the real local Slurm', () => {
   })
 
   it('cancels a run whose task is a running Slurm job (scancel)', async () => {
-    const versionId = await env.save(onSlurm((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '25'])))
-    const { runId } = await startRun({ versionId }, env.engine)
-    await until(
-      async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running',
-      20_000,
-      'BuildIndex running',
+    const { runId, jobId } = await startUntilBuildIndexRuns(
+      env,
+      onSlurm((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '25'])),
     )
-    const jobId = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!
     await env.engine.cancelRun(runId)
     expect(await env.waitFor(runId, 20_000)).toBe('cancelled')
     await until(() => /JobState=CANCELLED/.test(scontrol(jobId)), 10_000, 'job cancelled in Slurm')
   })
 
   it('re-attaches to the running jobs after a server restart, without resubmitting', async () => {
-    const versionId = await env.save(
+    const { runId, jobId: before } = await startUntilBuildIndexRuns(
+      env,
       onSlurm((d) => (d.registry.ops['custom.build_index'].command = ['sh', '-c', 'sleep 3; echo built late'])),
     )
-    const { runId } = await startRun({ versionId }, env.engine)
-    await until(
-      async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running',
-      20_000,
-      'BuildIndex running',
-    )
-    const before = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!
     // the server "dies": the engine detaches, the Slurm job keeps running
     await env.engine.shutdown({ detach: true })
     expect(scontrol(before)).toMatch(/JobState=(RUNNING|COMPLETING|COMPLETED)/)

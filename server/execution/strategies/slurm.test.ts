@@ -7,6 +7,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts'
 import type { JobRef, JobStatus, StrategyRunContext, TaskLaunch } from '../types.ts'
+import { contractPlan } from './contract.ts'
 import { createSlurmStrategy } from './slurm.ts'
 import { jobNameFor } from './slurm/script.ts'
 import { parseDocument } from 'yaml'
@@ -24,16 +25,10 @@ afterAll(async () => {
   removeTempRunsDirs()
 })
 
-// biome-ignore lint/correctness/noUnusedVariables: pre-existing: review when this component is next changed
-const GiB = 1024 ** 3
-
 function planOf(pools: PlanPool[]): ExecutionPlan {
-  return {
-    schemaVersion: 1,
+  return contractPlan(pools, {
     hash: 'f'.repeat(64),
-    backend: 'local',
     strategy: 'slurm',
-    pools,
     stages: pools.flatMap((p) =>
       p.stages.map((id, index) => ({
         id,
@@ -50,15 +45,7 @@ function planOf(pools: PlanPool[]): ExecutionPlan {
         index,
       })),
     ),
-    edges: [],
-    environment: { type: 'shared-fs' },
-    credentials: [],
-    config: {},
-    registry: { ops: {} },
-    datasets: [],
-    passthrough: {},
-    warnings: [],
-  }
+  })
 }
 
 /**

@@ -29,7 +29,6 @@ import type { SiteConfig } from '../../site/schema.ts'
 import type { CommandTransport } from '../transport/types.ts'
 import { isInside, runtimeArgv } from '../paths.ts'
 import type {
-  RunAs,
   JobRef,
   JobStatus,
   MappedJobState,
@@ -60,8 +59,13 @@ import {
   BatchStrategyBase,
   type BatchStrategyOptions,
   byPool,
+  type ExternalJobState,
+  pollIntervals,
   previewStagedCredentials,
+  problemLine,
   RunCredentials,
+  siteConfigInvalid,
+  submitThrew,
   unknownPoolProblem,
 } from './batch/strategy.ts'
 import {
@@ -86,8 +90,9 @@ function credentialHeader(creds: JobCredentialSetup): string[] {
   return vars.length ? [`credentials: ${vars.map(([k, v]) => `${k}=${v}`).join(', ')} (staged copies, mode 0600)`] : []
 }
 
+/** keeps the config key the problem concerns (`...config.partition`): editors place it there */
 function toPoolProblem(p: SlurmProblem): PoolProblem {
-  return asPoolProblem(p, p.pool)
+  return { ...asPoolProblem(p, p.pool), ...(p.path ? { path: p.path } : {}) }
 }
 
 const refKey = (jobId: string, idx: number | null | undefined) => (idx == null ? jobId : `${jobId}_${idx}`)
@@ -116,7 +121,7 @@ export class SlurmStrategy extends BatchStrategyBase<SlurmStrategyOptions> imple
     try {
       site = this.site(ctx)
     } catch (e) {
-      return [{ code: 'site-config-invalid', severity: 'error', pool: null, message: (e as Error).message }]
+      return siteConfigInvalid(e)
     }
     const used = plan.pools.filter((p) => p.stages.length > 0)
     const problems: PoolProblem[] = []
@@ -240,12 +245,7 @@ export class SlurmStrategy extends BatchStrategyBase<SlurmStrategyOptions> imple
     }
   }
 
-  mapState(external: {
-    state: string
-    reason?: string | null
-    exitCode?: number | null
-    signal?: string | number | null
-  }): MappedJobState {
+  mapState(external: ExternalJobState): MappedJobState {
     const sig =
       typeof external.signal === 'number' ? external.signal : external.signal ? signalNumber(external.signal) : null
     const m = mapSlurmState({
@@ -372,8 +372,7 @@ class SlurmSession implements StrategySession {
       site,
       runId: ctx.runId,
       runDir: ctx.runDir,
-      ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
-      ...(opts.maxPollIntervalMs ? { maxPollIntervalMs: opts.maxPollIntervalMs } : {}),
+      ...pollIntervals(opts),
       onUpdate: (u) => {
         for (const s of this.toStatuses(u)) ctx.onStatus(s)
       },
@@ -476,17 +475,7 @@ class SlurmSession implements StrategySession {
         try {
           out = await this.jobs.submit(submitReq)
         } catch (e) {
-          out = {
-            ok: false as const,
-            problem: {
-              code: 'slurm-submit-failed',
-              severity: 'error' as const,
-              pool: poolName,
-              message: (e as Error).message,
-              retryable: true,
-            },
-            script: null,
-          }
+          out = submitThrew('slurm-submit-failed', poolName, e)
         }
         if (!out.ok) {
           for (const l of batch)
@@ -496,8 +485,7 @@ class SlurmSession implements StrategySession {
               problem: toPoolProblem(out.problem),
               ...(out.problem.retryable ? { retryable: true } : {}),
             })
-          if (out.problem.code !== 'slurm-unreachable')
-            this.ctx.log('error', `${out.problem.message}${out.problem.hint ? ` (${out.problem.hint})` : ''}`)
+          if (out.problem.code !== 'slurm-unreachable') this.ctx.log('error', problemLine(out.problem))
           continue
         }
         for (const w of out.warnings) this.ctx.log('warn', w)

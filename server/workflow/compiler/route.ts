@@ -132,22 +132,17 @@ function ambiguity(st: CompileState, rec: StageRec, label: string, field: string
   }
 }
 
-function mkRouting(
-  require: string | null,
-  prefer: string | null,
-  fallback: string | null,
-  decision: PlanStageRouting['decision'],
-  reason: string,
-): PlanStageRouting {
-  return { decision, fallback, prefer, reason, require }
-}
-
 function routeStage(st: CompileState, rec: StageRec): { pool: PlanPool; routing: PlanStageRouting } {
   const { ctx } = st
   const e = rec.exec
   const require = nonEmptyString(e.require) ? e.require.trim() : null
   const prefer = nonEmptyString(e.prefer) ? e.prefer.trim() : null
   const fallback = nonEmptyString(e.fallback) ? e.fallback.trim() : null
+  /** the stage on `pool`: the routing it asked for, the decision taken and why */
+  const routed = (pool: PlanPool, decision: PlanStageRouting['decision'], reason: string) => ({
+    pool,
+    routing: { decision, fallback, prefer, reason, require },
+  })
 
   if (require && prefer) {
     ctx.error(
@@ -176,73 +171,38 @@ function routeStage(st: CompileState, rec: StageRec): { pool: PlanPool; routing:
     if (p) {
       ambiguity(st, rec, require, 'require', p)
       checkGpuLabel(st, rec, require, 'require', p.pool)
-      return {
-        pool: p.pool,
-        routing: mkRouting(
-          require,
-          prefer,
-          fallback,
-          'require',
-          `requires '${require}': runs on ${describeProvider(p, require)}`,
-        ),
-      }
+      return routed(p.pool, 'require', `requires '${require}': runs on ${describeProvider(p, require)}`)
     }
     reportUnprovided(st, rec, require, 'require')
-    const d = ensureDefaultPool(st)
-    return {
-      pool: d,
-      routing: mkRouting(
-        require,
-        prefer,
-        fallback,
-        'default',
-        `requires '${require}' but no pool provides it (error); shown on the default pool`,
-      ),
-    }
+    return routed(
+      ensureDefaultPool(st),
+      'default',
+      `requires '${require}' but no pool provides it (error); shown on the default pool`,
+    )
   }
   if (prefer) {
     const p = provider(st, prefer)
     if (p) {
       ambiguity(st, rec, prefer, 'prefer', p)
       checkGpuLabel(st, rec, prefer, 'prefer', p.pool)
-      return {
-        pool: p.pool,
-        routing: mkRouting(
-          require,
-          prefer,
-          fallback,
-          'prefer',
-          `prefers '${prefer}': ${describeProvider(p, prefer)} provides it`,
-        ),
-      }
+      return routed(p.pool, 'prefer', `prefers '${prefer}': ${describeProvider(p, prefer)} provides it`)
     }
     if (fallback) {
       const f = provider(st, fallback)
       if (f) {
         ambiguity(st, rec, fallback, 'fallback', f)
-        return {
-          pool: f.pool,
-          routing: mkRouting(
-            require,
-            prefer,
-            fallback,
-            'fallback',
-            `prefers '${prefer}' but no pool provides it: falls back to '${fallback}' on ${describeProvider(f, fallback)}`,
-          ),
-        }
+        return routed(
+          f.pool,
+          'fallback',
+          `prefers '${prefer}' but no pool provides it: falls back to '${fallback}' on ${describeProvider(f, fallback)}`,
+        )
       }
       reportUnprovided(st, rec, fallback, 'fallback')
-      const d = ensureDefaultPool(st)
-      return {
-        pool: d,
-        routing: mkRouting(
-          require,
-          prefer,
-          fallback,
-          'default',
-          `neither '${prefer}' nor the fallback '${fallback}' is provided by a pool (error); shown on the default pool`,
-        ),
-      }
+      return routed(
+        ensureDefaultPool(st),
+        'default',
+        `neither '${prefer}' nor the fallback '${fallback}' is provided by a pool (error); shown on the default pool`,
+      )
     }
     const dym = closest(prefer, labelCandidates(st), 2)
     ctx.warn(
@@ -255,17 +215,11 @@ function routeStage(st: CompileState, rec: StageRec): { pool: PlanPool; routing:
           : "add a pool that provides it, or a 'fallback:' label",
       },
     )
-    const d = ensureDefaultPool(st)
-    return {
-      pool: d,
-      routing: mkRouting(
-        require,
-        prefer,
-        fallback,
-        'default',
-        `prefers '${prefer}' but no pool provides it and there is no fallback: runs on the default pool`,
-      ),
-    }
+    return routed(
+      ensureDefaultPool(st),
+      'default',
+      `prefers '${prefer}' but no pool provides it and there is no fallback: runs on the default pool`,
+    )
   }
   if (fallback) {
     ctx.warn(
@@ -279,16 +233,11 @@ function routeStage(st: CompileState, rec: StageRec): { pool: PlanPool; routing:
     )
   }
   const d = ensureDefaultPool(st)
-  return {
-    pool: d,
-    routing: mkRouting(
-      require,
-      prefer,
-      fallback,
-      'default',
-      d.implicit ? 'no requirement: runs on the default pool (implicit)' : "no requirement: runs on the 'default' pool",
-    ),
-  }
+  return routed(
+    d,
+    'default',
+    d.implicit ? 'no requirement: runs on the default pool (implicit)' : "no requirement: runs on the 'default' pool",
+  )
 }
 
 function normaliseModifiers(st: CompileState, rec: StageRec, pool: PlanPool): PlanModifier[] {

@@ -18,6 +18,23 @@ import type { Obj, StageRec } from './state.ts'
 /** hep ops that read events (one task per data partition) */
 const HEP_EVENT_OPS = new Set(['hep.define', 'hep.select', 'hep.hist'])
 
+/**
+ * Stage texts the schema accepted in an earlier compile: the editor re-plans the whole document on
+ * every keystroke, and all but one stage are unchanged. With the fast parser (no anchors, aliases or
+ * multi-line scalars) a stage's value is a function of its text and starting column alone, so the
+ * same text is valid again and its schema check is skipped. Bounded: cleared when full.
+ */
+const validStageTexts = new Set<string>()
+const MAX_VALID_STAGE_TEXTS = 20_000
+function rememberValid(key: string): void {
+  if (validStageTexts.size >= MAX_VALID_STAGE_TEXTS) validStageTexts.clear()
+  validStageTexts.add(key)
+}
+function stageTextKey(source: string, start: number, end: number): string {
+  const column = start - source.lastIndexOf('\n', start - 1)
+  return `${column}:${source.slice(start, end)}`
+}
+
 export interface ValidatedStages {
   recs: StageRec[]
   idToRec: Map<string, StageRec>
@@ -87,7 +104,11 @@ export function validateStages(
       )
       continue
     }
-    validateWith(ctx, StageSchema, raw, path, stageMapOptions)
+    const node = stageNodes[i]
+    const key = ctx.parser === 'fast' && node ? stageTextKey(ctx.source, node.start, node.end) : null
+    if (key === null || !validStageTexts.has(key)) {
+      if (validateWith(ctx, StageSchema, raw, path, stageMapOptions) && key !== null) rememberValid(key)
+    }
     let id: string
     let hasId = true
     if (nonEmptyString(raw.id)) id = raw.id.trim()
@@ -182,7 +203,6 @@ export function validateStages(
         )
       }
     }
-    const node = stageNodes[i]
     if (node) stageRanges[id] = ctx.range(node.start, node.end)
   }
   return { recs, idToRec, stageRanges }

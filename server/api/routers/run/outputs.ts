@@ -15,23 +15,30 @@ const when = z.date()
 const maybeWhen = z.date().nullable()
 const counts = z.record(z.string(), z.number())
 
+/** what every view of a run names: which workflow version, where it ran, when, and how it ended */
+const runIdentity = {
+  id: z.string(),
+  workflowId: z.string(),
+  workflowName: z.string(),
+  versionId: z.string(),
+  versionNumber: z.number(),
+}
+const runPlacement = { backend: z.string(), strategy: z.string(), source: z.string() }
+const runTimes = {
+  createdAt: when,
+  startedAt: maybeWhen,
+  finishedAt: maybeWhen,
+  durationMs: z.number().nullable(),
+  error: z.string().nullable(),
+}
+
 export const RunListOutput = z.object({
   items: z.array(
     z.object({
-      id: z.string(),
-      workflowId: z.string(),
-      workflowName: z.string(),
-      versionId: z.string(),
-      versionNumber: z.number(),
+      ...runIdentity,
       state: z.string(),
-      backend: z.string(),
-      strategy: z.string(),
-      source: z.string(),
-      createdAt: when,
-      startedAt: maybeWhen,
-      finishedAt: maybeWhen,
-      durationMs: z.number().nullable(),
-      error: z.string().nullable(),
+      ...runPlacement,
+      ...runTimes,
       owner: z.string().nullable(),
       site: z.string().nullable(),
       counts,
@@ -60,21 +67,11 @@ const WorkerRow = z.object({
 
 export const RunGetOutput = z.object({
   run: z.object({
-    id: z.string(),
-    workflowId: z.string(),
-    workflowName: z.string(),
-    versionId: z.string(),
-    versionNumber: z.number(),
+    ...runIdentity,
     state: z.enum(RUN_STATES),
-    backend: z.string(),
-    strategy: z.string(),
-    source: z.string(),
+    ...runPlacement,
     runDir: z.string().nullable(),
-    createdAt: when,
-    startedAt: maybeWhen,
-    finishedAt: maybeWhen,
-    durationMs: z.number().nullable(),
-    error: z.string().nullable(),
+    ...runTimes,
     reusedFrom: z.string().nullable(),
     rerunFromStage: z.string().nullable(),
   }),

@@ -22,7 +22,10 @@ import type { SiteConfig } from '../../../site/schema.ts'
 import type { ExecutionPlan } from '../../../workflow/types.ts'
 import { createTransport } from '../../transport/index.ts'
 import type { CommandTransport } from '../../transport/types.ts'
-import type { PoolProblem, RunAs, StrategyContext, StrategyRunContext, TaskLaunch } from '../../types.ts'
+import type { PoolProblem, RunAs, Strategy, StrategyContext, StrategyRunContext, TaskLaunch } from '../../types.ts'
+
+/** what the batch system says of a job, as the contract's mapState takes it */
+export type ExternalJobState = Parameters<Strategy['mapState']>[0]
 
 export interface BatchStrategyOptions {
   /** the site config; default: StrategyContext.site when it is one, else loadSiteConfig() */
@@ -93,6 +96,32 @@ export function previewStagedCredentials(plan: Pick<ExecutionPlan, 'credentials'
     })
   }
   return out
+}
+
+/** the site file could not be read: the one preflight problem then */
+export function siteConfigInvalid(e: unknown): PoolProblem[] {
+  return [{ code: 'site-config-invalid', severity: 'error', pool: null, message: (e as Error).message }]
+}
+
+/** a submit command that threw (not one the batch system refused): retryable, with its message */
+export function submitThrew(code: string, pool: string, e: unknown) {
+  return {
+    ok: false as const,
+    problem: { code, severity: 'error' as const, pool, message: (e as Error).message, retryable: true },
+  }
+}
+
+/** a problem as one log line: the message, then its hint in parentheses */
+export function problemLine(p: { message: string; hint?: string | undefined }): string {
+  return `${p.message}${p.hint ? ` (${p.hint})` : ''}`
+}
+
+/** the poll interval overrides of the options, for the jobs tracker (absent when not set) */
+export function pollIntervals(o: BatchStrategyOptions): { pollIntervalMs?: number; maxPollIntervalMs?: number } {
+  return {
+    ...(o.pollIntervalMs ? { pollIntervalMs: o.pollIntervalMs } : {}),
+    ...(o.maxPollIntervalMs ? { maxPollIntervalMs: o.maxPollIntervalMs } : {}),
+  }
 }
 
 /** launches by pool, in the order they came */

@@ -8,41 +8,23 @@
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setupEngineTest, type EngineTestEnv } from '../../testing.ts'
 import { startRun } from '../../runs.ts'
-import { registerOp, registeredOps, resolveOpDefinition } from '../../ops.ts'
+import { type SeedDoc, seedOn, standInHepHist, startUntilBuildIndexRuns, until } from '../batch/testing.ts'
 import './index.ts' // registers strategy `htcondor` (server/execution/drivers.ts does it in the app)
 import { installFakeCondor, type FakeCondor } from './__fixtures__/fake-condor/index.ts'
 import { gridProxyInit, makePki, makeTokenKey, scitokensCreate } from '../../../credentials/__fixtures__/mkcreds.ts'
 
-if (!registeredOps().includes('hep.hist') && !resolveOpDefinition({ registry: { ops: {} } } as never, 'hep.hist')) {
-  registerOp({ name: 'hep.hist', resolve: () => ({ argv: ['sh', '-c', 'echo plotting'], env: {} }) })
-}
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..')
-const HETERO = readFileSync(path.join(REPO, 'examples', 'heterogeneous.yaml'), 'utf8')
+standInHepHist()
 
 /** the seed workflow on strategy htcondor; only the execution block changes */
-// biome-ignore lint/suspicious/noExplicitAny: pre-existing: review when this component is next changed
-function onCondor(edit: (doc: Record<string, any>) => void = () => {}): string {
-  // biome-ignore lint/suspicious/noExplicitAny: pre-existing: review when this component is next changed
-  const doc = YAML.parse(HETERO) as Record<string, any>
-  doc.execution.strategy = 'htcondor'
-  doc.execution.pools.gpu.config = { queue: 'workday' }
-  edit(doc)
-  return YAML.stringify(doc)
-}
-
-const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function until(pred: () => Promise<boolean> | boolean, ms: number, what: string) {
-  const t0 = Date.now()
-  while (!(await pred())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`)
-    await sleepMs(100)
-  }
+function onCondor(edit: (doc: SeedDoc) => void = () => {}): string {
+  return seedOn('htcondor', (doc) => {
+    doc.execution.pools.gpu.config = { queue: 'workday' }
+    edit(doc)
+  })
 }
 
 describe('engine + strategy htcondor (format-faithful simulator)', () => {
@@ -60,6 +42,13 @@ describe('engine + strategy htcondor (format-faithful simulator)', () => {
   afterAll(async () => {
     await env?.cleanup()
   })
+
+  /** a run whose BuildIndex task sleeps 30 s, once that task runs: its run id and HTCondor job id */
+  const runWithBuildIndexRunning = () =>
+    startUntilBuildIndexRuns(
+      env,
+      onCondor((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '30'])),
+    )
 
   it('runs the heterogeneous workflow as HTCondor jobs with the pools resources', async () => {
     const versionId = await env.save(onCondor())
@@ -85,14 +74,7 @@ describe('engine + strategy htcondor (format-faithful simulator)', () => {
   })
 
   it('a job the system holds fails its task with the hold reason (not left pending)', async () => {
-    const versionId = await env.save(onCondor((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '30'])))
-    const { runId } = await startRun({ versionId }, env.engine)
-    await until(
-      async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running',
-      20_000,
-      'BuildIndex running',
-    )
-    const jobId = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!
+    const { runId, jobId } = await runWithBuildIndexRunning()
     fake.hold(jobId, 'Job has gone over cgroup memory limit of 65536 megabytes. Peak usage: 70001 megabytes.', 34, 102)
     expect(await env.waitFor(runId, 30_000)).toBe('failed')
     const t = await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } })
@@ -176,14 +158,7 @@ describe('engine + strategy htcondor (format-faithful simulator)', () => {
   })
 
   it('cancels a run whose task is a running HTCondor job (condor_rm)', async () => {
-    const versionId = await env.save(onCondor((d) => (d.registry.ops['custom.build_index'].command = ['sleep', '30'])))
-    const { runId } = await startRun({ versionId }, env.engine)
-    await until(
-      async () => (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))?.state === 'running',
-      20_000,
-      'BuildIndex running',
-    )
-    const jobId = (await env.t.db.task.findFirst({ where: { runId, stageId: 'BuildIndex' } }))!.batchJobId!
+    const { runId, jobId } = await runWithBuildIndexRunning()
     await env.engine.cancelRun(runId)
     expect(await env.waitFor(runId, 20_000)).toBe('cancelled')
     expect(fake.calls('condor_rm').some((c) => c.argv.includes(jobId))).toBe(true)

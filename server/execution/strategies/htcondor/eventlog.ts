@@ -15,7 +15,7 @@
  * only), so a poll reads the file from that offset next time. Unknown event numbers and damaged
  * events are skipped, never fatal.
  */
-import { bool, num, parseJsonObjectStream, str, type ClassAd } from './parse.ts'
+import { bool, num, parseJsonObjectStream, scanOutsideStrings, str, type ClassAd } from './parse.ts'
 
 /** ULOG event numbers (condor_event.cpp ULogEventNumberNames; job-event-log-codes.rst) */
 export const EVENT_NAMES: Record<number, string> = {
@@ -311,22 +311,15 @@ export function parseTextEventLog(text: string, refYear?: number): EventLogChunk
 export function parseJsonEventLog(text: string): EventLogChunk {
   // consume up to the end of the last complete top-level object
   let depth = 0
-  let inStr = false
   let lastEnd = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
-    if (inStr) {
-      if (c === '\\') i++
-      else if (c === '"') inStr = false
-      continue
-    }
-    if (c === '"') inStr = true
-    else if (c === '{') depth++
+  scanOutsideStrings(text, (c, i) => {
+    if (c === '{') depth++
     else if (c === '}' && --depth === 0) {
       lastEnd = i + 1
       if (text[lastEnd] === '\n') lastEnd++
     }
-  }
+    return undefined
+  })
   const ads = parseJsonObjectStream(text.slice(0, lastEnd))
   return {
     events: ads.map(eventFromAd).filter((e): e is CondorEvent => e !== null),

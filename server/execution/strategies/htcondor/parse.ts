@@ -207,21 +207,36 @@ export function parseClassAdJson(text: string): ClassAd[] {
   return parseJsonObjectStream(t)
 }
 
+/**
+ * Calls `visit` with each character of `text` outside double-quoted strings (a string's quotes,
+ * its content and its backslash escapes are passed over), the way JSON and ClassAd expressions
+ * quote; `visit` returning true stops the scan. Tells whether the text ended inside a string.
+ */
+export function scanOutsideStrings(
+  text: string,
+  visit: (c: string, i: number) => boolean | undefined,
+): {
+  inString: boolean
+} {
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (inString) {
+      if (c === '\\') i++
+      else if (c === '"') inString = false
+    } else if (c === '"') inString = true
+    else if (visit(c, i)) break
+  }
+  return { inString }
+}
+
 /** parse concatenated / comma-separated top-level JSON objects (JSON event logs, truncated arrays) */
 export function parseJsonObjectStream(text: string): ClassAd[] {
   const out: ClassAd[] = []
   let depth = 0
   let start = -1
-  let inStr = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
-    if (inStr) {
-      if (c === '\\') i++
-      else if (c === '"') inStr = false
-      continue
-    }
-    if (c === '"') inStr = true
-    else if (c === '{') {
+  scanOutsideStrings(text, (c, i) => {
+    if (c === '{') {
       if (depth === 0) start = i
       depth++
     } else if (c === '}') {
@@ -236,7 +251,8 @@ export function parseJsonObjectStream(text: string): ClassAd[] {
         start = -1
       }
     }
-  }
+    return undefined
+  })
   return out
 }
 

@@ -11,6 +11,7 @@ import type { PlanPool } from '../../../workflow/types.ts'
 import type { PoolProblem } from '../../types.ts'
 import { JOB_FLAVOURS, type HTCondorSite } from './site.ts'
 import { asList, asString } from '../batch/shell.ts'
+import { scanOutsideStrings } from './parse.ts'
 
 export interface SubmitCommand {
   /** `request_memory`, `+JobFlavour`, `MY.ControlRoomRun`, ... */
@@ -155,19 +156,14 @@ function pick(cfg: Record<string, unknown>, keys: string[]): { key: string; valu
 export function checkExpression(expr: string): string | null {
   if (/[\r\n]/.test(expr)) return 'must be on one line'
   let depth = 0
-  let inStr = false
-  for (let i = 0; i < expr.length; i++) {
-    const c = expr[i]!
-    if (inStr) {
-      if (c === '\\') i++
-      else if (c === '"') inStr = false
-      continue
-    }
-    if (c === '"') inStr = true
-    else if (c === '(') depth++
-    else if (c === ')' && --depth < 0) return 'has a ) without ('
-  }
-  if (inStr) return 'has an unterminated string'
+  let unopened = false
+  const { inString } = scanOutsideStrings(expr, (c) => {
+    if (c === '(') depth++
+    else if (c === ')' && --depth < 0) unopened = true
+    return unopened
+  })
+  if (unopened) return 'has a ) without ('
+  if (inString) return 'has an unterminated string'
   if (depth !== 0) return 'has unbalanced parentheses'
   return null
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalTransport } from '../../transport/local.ts'
 import { SlurmClient } from './client.ts'
 import { SlurmJobs, type SlurmJobUpdate } from './jobs.ts'
-import { ensureSlurm, pool, removeTempRunsDirs, tempRunsDir, testSite } from './testing.ts'
+import { ensureSlurm, pool, removeTempRunsDirs, testJobs, type testSite } from './testing.ts'
 
 beforeAll(() => {
   ensureSlurm()
@@ -21,19 +21,9 @@ afterAll(async () => {
 })
 
 function makeJobs(label: string, over: Parameters<typeof testSite>[1] = {}) {
-  const runs = tempRunsDir(label)
-  const site = testSite(runs, over)
-  const updates: SlurmJobUpdate[] = []
-  const runId = `${label}${Date.now().toString(36)}`
-  const jobs = new SlurmJobs({
-    transport: new LocalTransport(),
-    site,
-    runId,
-    runDir: `${runs}/${runId}`,
-    onUpdate: (u) => updates.push(u),
-  })
-  created.push(jobs)
-  return { jobs, updates, runs, site, runId }
+  const made = testJobs(label, over)
+  created.push(made.jobs)
+  return made
 }
 
 async function until<T>(jobs: SlurmJobs, pred: () => T | undefined | null | false, timeoutMs = 20_000): Promise<T> {

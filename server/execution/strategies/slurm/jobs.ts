@@ -395,8 +395,7 @@ export class SlurmJobs {
         if (r.arrayJobId !== null && r.arrayTaskId !== null) found.set(key(r.arrayJobId, r.arrayTaskId), r)
       }
       let scontrolFailed = false
-      // biome-ignore lint/correctness/noUnusedFunctionParameters: pre-existing: review when this component is next changed
-      let still = missing.filter((t, i) => !found.has(ids[i]!))
+      let still = missing.filter((_t, i) => !found.has(ids[i]!))
       if (still.length) {
         const sids = still.map(
           (t) => t.ref.elementJobId ?? (t.ref.arrayIndex === null ? t.ref.jobId : `${t.ref.jobId}_${t.ref.arrayIndex}`),
@@ -413,8 +412,7 @@ export class SlurmJobs {
           if (r.arrayJobId !== null && r.arrayTaskId !== null) found.set(key(r.arrayJobId, r.arrayTaskId), r)
           else found.set(r.jobId, r)
         }
-        // biome-ignore lint/correctness/noUnusedFunctionParameters: pre-existing: review when this component is next changed
-        still = still.filter((t, i) => !found.has(sids[i]!))
+        still = still.filter((_t, i) => !found.has(sids[i]!))
       }
       for (const [i, t] of missing.entries()) {
         const rec =

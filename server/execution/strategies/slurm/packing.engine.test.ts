@@ -5,16 +5,16 @@
  * task of a packed job stops that task only.
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hepTestDataDir } from '../../../hep/testdata.ts'
 import { RunEngine } from '../../engine.ts'
 import { reconcileRuns } from '../../reconcile.ts'
 import { startRun } from '../../runs.ts'
-import { setupEngineTest, type EngineTestEnv } from '../../testing.ts'
+import type { EngineTestEnv } from '../../testing.ts'
 import './index.ts' // registers strategy `slurm`
-import { ensureSlurm } from './testing.ts'
+import { setupSlurmEngineTest } from './testing.ts'
 
 const ZMUMU = path.join(hepTestDataDir(), 'uproot-Zmumu.root')
 
@@ -69,9 +69,7 @@ const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms))
 describe('packed Slurm jobs (tasks_per_job) on the real local Slurm', () => {
   let env: EngineTestEnv
   beforeAll(async () => {
-    ensureSlurm()
-    env = await setupEngineTest()
-    writeFileSync(path.join(env.home, 'site.yaml'), 'slurm:\n  pollIntervalMs: 200\n  maxPollIntervalMs: 1000\n')
+    env = await setupSlurmEngineTest(200)
   })
   afterAll(async () => {
     await env?.cleanup()

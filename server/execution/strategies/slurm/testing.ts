@@ -3,13 +3,16 @@
  * SLURM_CONF is unset or Slurm does not answer, it starts the cluster (idempotent).
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PlanPool } from '../../../workflow/types.ts'
 import { defaultSiteConfig } from '../../../site/load.ts'
 import type { SiteConfig } from '../../../site/schema.ts'
+import { type EngineTestEnv, setupEngineTest } from '../../testing.ts'
+import { LocalTransport } from '../../transport/local.ts'
+import { SlurmJobs, type SlurmJobUpdate } from './jobs.ts'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..')
 
@@ -64,6 +67,36 @@ export function testSite(runs: string, over: Partial<SiteConfig['slurm']> = {}):
     paths: { ...s.paths, runs },
     slurm: { ...s.slurm, pollIntervalMs: 200, maxPollIntervalMs: 1000, ...over },
   }
+}
+
+/** an engine test environment on the real local Slurm, its site file polling every `pollIntervalMs` */
+export async function setupSlurmEngineTest(pollIntervalMs: number): Promise<EngineTestEnv> {
+  ensureSlurm()
+  const env = await setupEngineTest()
+  writeFileSync(
+    path.join(env.home, 'site.yaml'),
+    `slurm:\n  pollIntervalMs: ${pollIntervalMs}\n  maxPollIntervalMs: 1000\n`,
+  )
+  return env
+}
+
+/**
+ * A SlurmJobs of a fresh run on this host's Slurm (run directory under a fresh tempRunsDir(label)),
+ * collecting every update it pushes.
+ */
+export function testJobs(label: string, over: Partial<SiteConfig['slurm']> = {}) {
+  const runs = tempRunsDir(label)
+  const site = testSite(runs, over)
+  const updates: SlurmJobUpdate[] = []
+  const runId = `${label}${Date.now().toString(36)}`
+  const jobs = new SlurmJobs({
+    transport: new LocalTransport(),
+    site,
+    runId,
+    runDir: path.join(runs, runId),
+    onUpdate: (u) => updates.push(u),
+  })
+  return { jobs, updates, runs, site, runId }
 }
 
 export function pool(
