@@ -171,35 +171,38 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
           {list.error.message}
         </div>
       ) : null}
-      <table className="rl-table">
-        <thead>
-          <tr>
-            <th>run</th>
-            {f.workflow ? null : <th>workflow</th>}
-            <th>version</th>
-            <th>state</th>
-            <th>backend / strategy</th>
-            <th title="the host whose engine dispatched the run">site</th>
-            <th>owner</th>
-            <th>tasks</th>
-            <th>started</th>
-            <th>duration</th>
-            <th>from</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <RunRow key={r.id} r={r} showWorkflow={!f.workflow} />
-          ))}
-          {rows.length === 0 && !list.isLoading ? (
+      {/* a table wider than the window scrolls in its own box, never the page */}
+      <div className="rl-scroll">
+        <table className="rl-table">
+          <thead>
             <tr>
-              <td colSpan={11} className="muted rl-empty">
-                {anyFilter ? 'No run matches the filters.' : 'No runs yet. Open a workflow and run it.'}
-              </td>
+              <th>run</th>
+              {f.workflow ? null : <th>workflow</th>}
+              <th>version</th>
+              <th>state</th>
+              <th>backend / strategy</th>
+              <th title="the host whose engine dispatched the run">site</th>
+              <th>owner</th>
+              <th>tasks</th>
+              <th>started</th>
+              <th>duration</th>
+              <th>from</th>
             </tr>
-          ) : null}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <RunRow key={r.id} r={r} showWorkflow={!f.workflow} />
+            ))}
+            {rows.length === 0 && !list.isLoading ? (
+              <tr>
+                <td colSpan={11} className="muted rl-empty">
+                  {anyFilter ? 'No run matches the filters.' : 'No runs yet. Open a workflow and run it.'}
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </div>
       <div className="tt-pager">
         <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
           ‹ newer
@@ -299,7 +302,8 @@ function RunRow({ r, showWorkflow }: { r: RunListItem; showWorkflow: boolean }) 
             .map(([k, v]) => `${v} ${k}`)
             .join(', ')}
         >
-          {done}/{r.total}
+          {done}/<wbr />
+          {r.total}
           {failed ? <span className="error"> · {failed} failed</span> : null}
           {r.total ? (
             <span className="rh-bar small" aria-hidden>
