@@ -270,7 +270,8 @@ execution:
     )
     await shot(page, 'dask-site')
   } finally {
-    for (const p of [worker, scheduler]) if (p.pid) process.kill(-p.pid, 'SIGTERM')
+    // SIGKILL: a worker without a nanny that loses its scheduler can linger for minutes on SIGTERM
+    for (const p of [worker, scheduler]) if (p.pid) process.kill(-p.pid, 'SIGKILL')
   }
   // once the scheduler is gone the page says so, with what to do
   await expect(async () => {
