@@ -2,11 +2,10 @@
  * The live event stream of runs (`run.events`), shared by every viewer.
  *
  * One Feed per run (and one for "all runs") per database. A run's feed takes the events this process
- * stored from the bus as they were committed (no store read at all); so does the all-runs feed while
- * their ids follow on from its position (else it reads the store once for the batch); both read the
- * store every POLL_MS for events stored by another process (e.g. a CLI run). Each batch goes to
- * every subscriber from memory, encoded once for all of them: the SSE frame's bytes (`/api/events`)
- * or the tRPC message (`run.events`).
+ * stored from the bus as they were committed (no store read at all); the all-runs feed reads the
+ * store ONCE per batch when woken by the bus; both read the store every POLL_MS for events stored by
+ * another process (e.g. a CLI run). Each batch goes to every subscriber from memory, encoded once
+ * for all of them: the SSE frame's bytes (`/api/events`) or the tRPC message (`run.events`).
  *
  *   store ──read once──▶ Feed ──▶ subscriber 1 … subscriber N      (fan-out in memory)
  *
@@ -172,20 +171,21 @@ class Feed {
     // listen first, then find the position: a batch emitted meanwhile is held and appended after it
     let held: RunEvent[][] | null = []
     this.unbus = onBus(this.runId, (all) => {
-      if (held) held.push(all)
-      // The engine's batches of a burst are gathered for GATHER_MS into one message: fewer, larger
-      // writes to every viewer. A run's feed then takes its committed events as they are (no read, no
-      // parse): the engine running the run is its only writer and emits each batch, in id order,
-      // before it writes the next (a run owned by another process is found by the poll). The all-runs
-      // feed does so too when the ids follow on from its position with no gap (nobody else wrote in
-      // between); otherwise it reads the store once.
-      else this.gather(all)
+      const events = all.filter((e) => e.type !== 'control')
+      if (events.length === 0) return
+      if (held) held.push(events)
+      // a run's feed takes its committed events from the bus as they are (no read, no parse): the
+      // engine running the run is its only writer and emits each batch, in id order, before it writes
+      // the next (a run owned by another process is found by the poll). The engine's batches of a
+      // burst are gathered for GATHER_MS into one message: fewer, larger writes to every viewer.
+      else if (this.runId !== null) this.gather(events)
+      else this.schedule(GATHER_MS)
     })
     this.last = await lastEventIdOf(this.db, this.runId)
     this.recentFloor = this.last
     const early = held
     held = null
-    if (this.runId !== null) for (const events of early) this.append(withoutControl(events))
+    if (this.runId !== null) for (const events of early) this.append(events)
     else if (early.length) this.schedule(GATHER_MS)
     this.poller = setInterval(() => this.schedule(0), POLL_MS)
     this.poller.unref?.()
@@ -200,26 +200,8 @@ class Feed {
       this.gatherTimer = null
       const all = this.gathered
       this.gathered = []
-      if (this.runId !== null) this.append(withoutControl(all))
-      else this.appendIfContiguous(all)
+      this.append(all)
     }, GATHER_MS)
-  }
-
-  /**
-   * The all-runs feed: this process's committed events (control events included: they hold ids too)
-   * are appended as they are when they follow on from the feed's position id by id; a gap means
-   * another writer (another process, another write path) stored events in between: read the store.
-   */
-  private appendIfContiguous(all: RunEvent[]): void {
-    const fresh = all.filter((e) => e.id > this.last).sort((a, b) => a.id - b.id)
-    if (fresh.length === 0) return
-    for (let i = 0; i < fresh.length; i++)
-      if (fresh[i]!.id !== this.last + 1 + i) {
-        this.schedule(0)
-        return
-      }
-    this.append(withoutControl(fresh))
-    this.last = Math.max(this.last, fresh[fresh.length - 1]!.id)
   }
 
   stop(): void {
@@ -270,7 +252,7 @@ class Feed {
     const events = all[0] && all[0].id > this.last ? all : all.filter((e) => e.id > this.last)
     if (events.length === 0) return
     this.last = events[events.length - 1]!.id
-    for (const e of events) this.recent.push(e) // (a spread of a big burst overflows the stack)
+    this.recent.push(...events)
     if (this.recent.length > RECENT_MAX) {
       const drop = this.recent.length - RECENT_MAX
       this.recentFloor = this.recent[drop - 1]!.id
@@ -292,10 +274,6 @@ class Feed {
     const rows = await eventsSince(this.db, this.runId, after, limit, upTo)
     return rows
   }
-}
-
-function withoutControl(events: RunEvent[]): RunEvent[] {
-  return events.some((e) => e.type === 'control') ? events.filter((e) => e.type !== 'control') : events
 }
 
 /** index of the first event with id > after */
