@@ -306,10 +306,18 @@ async function measure(
     }
   })()
   const t0 = Date.now()
+  let phase = 'waiting for the run and its viewers'
+  const watchdog = setInterval(() => {
+    console.error(
+      `[stream bench] ${Math.round((Date.now() - t0) / 1000)} s, ${phase}: final run.state ${finalId || 'not yet'}, ` +
+        `health probes ${health.length}, viewers' last ids ${received.map((r) => r[r.length - 1] ?? 0).join(' ')}`,
+    )
+  }, 20_000)
   // done when the run has finished and every viewer has the run's last stored event (events may
   // follow the final run.state: workers going away)
   const done = async () => {
     if (viewers > 0 && finalId === 0) return false
+    phase = 'asking run.get for the run state'
     const d = await trpc<{ run: { state: string }; lastEventId: number }>(s.base, 'run.get', { runId }, 'GET').catch(
       () => null,
     )
@@ -317,6 +325,7 @@ async function measure(
     return received.every((r) => (r[r.length - 1] ?? 0) >= d.lastEventId)
   }
   while (!(await done())) {
+    phase = `waiting for the viewers' last events`
     if (Date.now() - t0 > RUN_TIMEOUT_MS)
       throw new Error(
         `run ${runId}: not every viewer got the end in ${RUN_TIMEOUT_MS / 1000} s (last ids: ${received.map((r) => r[r.length - 1] ?? 0).join(' ')}, final ${finalId})`,
@@ -328,12 +337,15 @@ async function measure(
       )
     await sleep(finalId || viewers === 0 ? 1000 : 50) // run.get only once a second: it is not free
   }
+  phase = 'stopping the health probe'
   stop = true
   await prober
+  phase = 'closing the viewers'
   const clientUsed = process.cpuUsage(client0)
   const cpu = { serverCpu: serverCpuSeconds(s) - cpu0, clientCpu: (clientUsed.user + clientUsed.system) / 1e6 }
   for (const x of subs) x.close()
   await Promise.all(subs.map((x) => x.done))
+  clearInterval(watchdog)
   if (viewers === 0) return { ...cpu, latencies, health, healthFailures, events: 0, coalescedViewers: 0 }
   // in order for everyone; exactly the same events for every viewer that kept up (a viewer that fell
   // behind got its backlog folded: fewer events, same end state)
