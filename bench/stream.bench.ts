@@ -26,6 +26,7 @@ import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { subscribeOverHttp, type SseSubscription } from '../server/execution/stream-client.ts'
+import { startProbing } from '../server/execution/stream-probe.ts'
 import { measureRunPage, openBrowser } from './streamPage.ts'
 
 const TASKS =
@@ -42,6 +43,8 @@ const MAIN = process.env.BENCH_STREAM_TRANSPORT === 'trpc' ? ('trpc' as const) :
 const PEER = process.env.BENCH_STREAM_PEER === 'none' ? null : ('trpc' as const)
 const CPU_PROF = process.env.BENCH_STREAM_CPU_PROF ? path.resolve(process.env.BENCH_STREAM_CPU_PROF) : null
 const RUN_TIMEOUT_MS = 10 * 60_000
+/** a health probe that has not answered by then counts as failed (and the bench goes on) */
+const HEALTH_TIMEOUT_MS = 5000
 const TOKEN = 'bench-stream-token-0123456789'
 
 function quantile(xs: number[], q: number): number {
@@ -287,24 +290,9 @@ async function measure(
       }),
     )
   }
-  const health: number[] = []
-  let healthFailures = 0
-  let stop = false
-  const prober = (async () => {
-    while (!stop) {
-      const t0 = performance.now()
-      try {
-        const res = await fetch(`${s.base}/api/health`, { signal: AbortSignal.timeout(5000) })
-        if (!res.ok) healthFailures++
-        await res.arrayBuffer()
-        health.push(performance.now() - t0)
-      } catch {
-        healthFailures++
-        health.push(performance.now() - t0)
-      }
-      await sleep(100)
-    }
-  })()
+  // /api/health every 100 ms; each probe settles within HEALTH_TIMEOUT_MS whatever the HTTP client does
+  const prober = startProbing(`${s.base}/api/health`, { intervalMs: 100, timeoutMs: HEALTH_TIMEOUT_MS })
+  const health = prober.results
   const t0 = Date.now()
   let phase = 'waiting for the run and its viewers'
   const watchdog = setInterval(() => {
@@ -338,15 +326,16 @@ async function measure(
     await sleep(finalId || viewers === 0 ? 1000 : 50) // run.get only once a second: it is not free
   }
   phase = 'stopping the health probe'
-  stop = true
-  await prober
+  await prober.stop()
   phase = 'closing the viewers'
   const clientUsed = process.cpuUsage(client0)
   const cpu = { serverCpu: serverCpuSeconds(s) - cpu0, clientCpu: (clientUsed.user + clientUsed.system) / 1e6 }
   for (const x of subs) x.close()
   await Promise.all(subs.map((x) => x.done))
   clearInterval(watchdog)
-  if (viewers === 0) return { ...cpu, latencies, health, healthFailures, events: 0, coalescedViewers: 0 }
+  const healthMs = health.map((h) => h.ms)
+  const healthFailures = health.filter((h) => !h.ok).length
+  if (viewers === 0) return { ...cpu, latencies, health: healthMs, healthFailures, events: 0, coalescedViewers: 0 }
   // in order for everyone; exactly the same events for every viewer that kept up (a viewer that fell
   // behind got its backlog folded: fewer events, same end state)
   for (const r of received)
@@ -358,7 +347,7 @@ async function measure(
   return {
     ...cpu,
     latencies,
-    health,
+    health: healthMs,
     healthFailures,
     events: Math.max(...received.map((r) => r.length)),
     coalescedViewers: coalesced.size,
