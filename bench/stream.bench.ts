@@ -365,7 +365,7 @@ export async function benchStream(): Promise<string[]> {
         .join(' ')} (${os.cpus().length} cpus)`,
     )
     lines.push(
-      'tasks   viewers  events  latency p50 / p95 / max          p95 vs 1 viewer  health p95 / max   vs 0 viewers  vs 250 ms target',
+      'tasks   viewers  events  latency p50 / p95 / max          p95 vs 1 viewer       health p95 / max   vs 0 viewers  vs 250 ms target',
     )
     for (const n of TASKS) {
       const saved = await trpc<{ version: { id: string } }>(
@@ -393,7 +393,7 @@ export async function benchStream(): Promise<string[]> {
             (v === 0
               ? '(no viewer)'.padEnd(33 + 17)
               : `${ms(quantile(m.latencies, 0.5))} / ${ms(p95)} / ${ms(largest(m.latencies))}`.padEnd(33) +
-                vs.padEnd(17)) +
+                vs.padEnd(22)) +
             `${ms(hp95)} / ${ms(largest(m.health))}`.padEnd(19) +
             `${(hp95 / healthNone).toFixed(2)}x`.padEnd(14) +
             `${(hp95 / 250).toFixed(2)}x` +
