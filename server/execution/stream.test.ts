@@ -14,6 +14,7 @@ import { appRouter } from '../api/root.ts'
 import { startHarness, type Harness } from '../api/http-harness.ts'
 import { createInternalContext } from '../api/trpc.ts'
 import { forgetDb, setDb } from '../db/client.ts'
+import { emit } from './bus.ts'
 import { setEngine } from './engine.ts'
 import { getRun, startRun } from './runs.ts'
 import { SLOW_TURNS, streamEncodings, streamRunEvents, streamStats, TURN_MS } from './stream.ts'
@@ -132,6 +133,54 @@ describe('the event stream: one stream, many viewers', () => {
     },
     120_000,
   )
+
+  it('one batch of 6,000 events on the bus reaches 20 HTTP subscribers as it is: none coalesced, encoded once', async () => {
+    // the engine's burst, made here so that it is one batch whatever the machine's load: a run's feed
+    // takes what the bus emits as it is (a run that is not stored: nobody else writes its events)
+    const runId = `burst-${Date.now().toString(36)}`
+    let joined = false
+    const received: number[][] = Array.from({ length: 20 }, () => [])
+    const messages: number[] = Array.from({ length: 20 }, () => 0)
+    let coalesced = 0
+    const subs = received.map((ids, i) =>
+      subscribeOverHttp({
+        baseUrl: harness.url,
+        headers: auth,
+        runId,
+        onMessage: (m) => {
+          messages[i]!++
+          if (m.coalesced) coalesced++
+          for (const e of m.events) ids.push(e.id)
+        },
+      }),
+    )
+    await until(() => {
+      void streamStats(env.t.db, runId).then((st) => (joined = st?.subscribers === 20))
+      return joined
+    }, 'the 20 subscribers to join')
+    const from = 1 + (await env.t.db.event.count()) + 1_000_000
+    const burst: RunEvent[] = Array.from({ length: 6000 }, (_, i) => ({
+      id: from + i,
+      runId,
+      at: new Date().toISOString(),
+      type: 'task.state',
+      taskId: `t${Math.floor(i / 3)}`,
+      workerId: null,
+      payload: { from: 'queued', to: 'running', attempt: 0, stage: 'A', pool: 'default' },
+    }))
+    const encodedBefore = streamEncodings()
+    emit(burst)
+    const ids = burst.map((e) => e.id)
+    await until(() => received.every((r) => r.length === ids.length), 'every subscriber to get the burst', 15_000)
+    const encoded = streamEncodings() - encodedBefore
+    for (const s of subs) s.close()
+    await Promise.all(subs.map((s) => s.done))
+    expect(coalesced, 'messages coalesced').toBe(0)
+    for (const [i, got] of received.entries()) expect(got, `subscriber ${i}`).toEqual(ids)
+    expect(messages.every((n) => n === messages[0])).toBe(true)
+    // one encoding per message, shared by the 20 (it used to be folded and encoded for each of them)
+    expect(encoded).toBe(messages[0])
+  }, 60_000)
 
   it('a burst of more than 4,000 events reaches 20 reading subscribers uncoalesced, encoded once for all', async () => {
     // one stage partitioned over 2,000 files after a short warm-up: the 2,000 tasks run in one burst
