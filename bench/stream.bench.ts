@@ -7,7 +7,8 @@
  * default: the largest viewer count only; `none` skips it):
  *  - event latency: the event's stored time (`at`) -> received by the subscriber, p50 / p95 / max
  *    over every event of every subscriber (the 20-viewer p95 beside the 1-viewer one, as a ratio);
- *  - `/api/health` meanwhile (one request every 100 ms): p95 and max, against the 250 ms target;
+ *  - `/api/health` meanwhile (one request every 100 ms, each settled by a hard 5 s deadline:
+ *    server/execution/stream-probe.ts): p95 and max, against the 250 ms target;
  *  - every subscriber must receive every event of the run exactly once, in order (checked);
  *  - the CPU seconds the server and the viewers (this process: decoding) used meanwhile: on a
  *    loaded machine they tell where the time went.
