@@ -36,9 +36,10 @@ export function WorkflowDetail({ id }: { id: string }) {
   const setFromId = (v: string) => (setFollowHead(false), setFromIdRaw(v))
   const setToId = (v: string) => (setFollowHead(false), setToIdRaw(v))
   useEffect(() => {
-    if (!versions.length) return
-    if (followHead || !toId || !versions.some((v) => v.id === toId)) setToIdRaw(versions[0].id)
-    if (followHead || !fromId || !versions.some((v) => v.id === fromId)) setFromIdRaw((versions[1] ?? versions[0]).id)
+    const [newest, previous = newest] = versions
+    if (!newest || !previous) return
+    if (followHead || !toId || !versions.some((v) => v.id === toId)) setToIdRaw(newest.id)
+    if (followHead || !fromId || !versions.some((v) => v.id === fromId)) setFromIdRaw(previous.id)
   }, [versions, fromId, toId, followHead])
 
   const diff = useQuery({

@@ -54,7 +54,10 @@ function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] 
     const el = ref.current
     if (!el) return
     setW(el.clientWidth)
-    const ro = new ResizeObserver((es) => setW(Math.floor(es[0].contentRect.width)))
+    const ro = new ResizeObserver((es) => {
+      const first = es[0]
+      if (first) setW(Math.floor(first.contentRect.width))
+    })
     ro.observe(el)
     return () => ro.disconnect()
   }, [])

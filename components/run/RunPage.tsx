@@ -121,6 +121,7 @@ export function RunPage({ runId }: { runId: string }) {
     (FINISHED_RUN_STATES.has(live.runState)
       ? Math.max(...timeline.tasks.map((t) => t.end ?? 0), live.startedAt ?? 0)
       : now)
+  const lastMessage = live.messages.at(-1)
 
   return (
     <div className="run-page" data-testid="run-page" data-run-id={runId}>
@@ -150,13 +151,11 @@ export function RunPage({ runId }: { runId: string }) {
         failed={(counts.failed ?? 0) + (counts.lost ?? 0)}
         onOpenLog={(id, label) => setSelected({ id, label })}
       />
-      {live.messages.length ? (
+      {lastMessage ? (
         <details className="run-messages">
           <summary>
             {live.messages.length} engine message{live.messages.length === 1 ? '' : 's'}:{' '}
-            <span className={`lvl-${live.messages[live.messages.length - 1].level}`}>
-              {live.messages[live.messages.length - 1].message}
-            </span>
+            <span className={`lvl-${lastMessage.level}`}>{lastMessage.message}</span>
           </summary>
           <ul>
             {live.messages.map((m) => (
