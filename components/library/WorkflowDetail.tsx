@@ -172,7 +172,7 @@ export function WorkflowDetail({ id }: { id: string }) {
               onChange={(e) => setName(e.target.value)}
               aria-label="Workflow name"
               maxLength={200}
-              // biome-ignore lint/a11y/noAutofocus: pre-existing: review when this component is next changed
+              // biome-ignore lint/a11y/noAutofocus: the field appears because the user pressed Edit: focus goes where they asked to type
               autoFocus
             />
             <textarea
@@ -493,7 +493,7 @@ export function WorkflowDetail({ id }: { id: string }) {
                 Problems in v{diff.data.to.number}:
                 <ul className="lib-problems">
                   {problems.map((p, i) => (
-                    // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
+                    // biome-ignore lint/suspicious/noArrayIndexKey: one diff's problems, replaced whole and never reordered; two may read alike
                     <li key={i} className={p.severity === 'error' ? 'error' : 'warning'}>
                       line {p.range.start.line}: {p.message}
                     </li>

@@ -379,7 +379,7 @@ function RunGraphInner({
 function FitWhenLaidOut({ positions }: { positions: object }) {
   const rf = useReactFlow()
   const done = useRef(0)
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `positions` is the trigger: fit again when a new layout lands (the first three)
   useEffect(() => {
     if (done.current >= 3) return
     done.current++

@@ -70,8 +70,8 @@ export function RunPage({ runId }: { runId: string }) {
     () => Object.values(live?.stageCounts ?? {}).reduce((n, c) => n + (c.succeeded ?? 0) + (c.failed ?? 0), 0),
     [live?.stageCounts],
   )
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
-  const workers = useMemo(() => (live ? [...live.workers.values()] : []), [live?.workers])
+  const liveWorkers = live?.workers
+  const workers = useMemo(() => (liveWorkers ? [...liveWorkers.values()] : []), [liveWorkers])
   const ganttWorkers = useMemo<GanttWorker[]>(
     () =>
       workers.map((w) => ({
@@ -137,7 +137,7 @@ export function RunPage({ runId }: { runId: string }) {
       {startWarnings.length ? (
         <div className="run-note run-warnings" data-testid="run-warnings">
           {startWarnings.map((w, i) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
+            // biome-ignore lint/suspicious/noArrayIndexKey: the start's warnings are fixed for the page's life and never reordered; two may read alike
             <div key={i} className="lvl-warn">
               ▲ {w.pool ? `pool ${w.pool}: ` : ''}
               {w.message}

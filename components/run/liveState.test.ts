@@ -4,8 +4,6 @@ import { applyEvents, initLive, rebase, runCounts, type LiveEvent, type RunSnaps
 import { aggregateState } from './aggregate'
 
 const T0 = Date.parse('2026-01-01T10:00:00Z')
-// biome-ignore lint/correctness/noUnusedVariables: pre-existing: review when this component is next changed
-let seq = 0
 function ev(id: number, type: string, payload: Record<string, unknown>, extra: Partial<LiveEvent> = {}): LiveEvent {
   return {
     id,
@@ -242,7 +240,6 @@ describe('rebase', () => {
       ),
       { numRuns: 150 },
     )
-    seq++
   })
 
   it('applies a 10,000-task burst in one batch quickly', () => {
