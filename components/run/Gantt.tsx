@@ -17,6 +17,7 @@ import {
   panWindow,
   pendingSegment,
   type TimeWindow,
+  TIMELINE_STATES,
   timelineEnd,
   windowTicks,
   zoomWindow,
@@ -212,7 +213,7 @@ export const Gantt = memo(function Gantt({
           </button>
         </span>
         <span className="gantt-legend">
-          {['running', 'succeeded', 'failed', 'cancelled', 'lost', 'retrying'].map((s) => (
+          {TIMELINE_STATES.map((s) => (
             <span key={s}>
               <i style={{ background: STATE_COLORS[s] }} /> {s}
             </span>

@@ -5,6 +5,17 @@
  * Bars narrower than a few pixels are coalesced so a 10,000-task run draws at most ~width/minPx
  * rectangles per lane.
  */
+import type { TaskState } from '~/server/execution/vocabulary'
+
+/** the states of tasks that have (or had) a bar: they started. The timeline reads and shows these. */
+export const TIMELINE_STATES = [
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'lost',
+  'retrying',
+] as const satisfies readonly TaskState[]
 
 export interface GanttTask {
   id: string
@@ -359,7 +370,7 @@ export interface TimelinePatch {
   finishedAt: number | null
 }
 
-const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'lost'])
+const FINAL: ReadonlySet<string> = new Set<TaskState>(['succeeded', 'failed', 'cancelled', 'lost'])
 
 /**
  * Fetched task rows (those that started) + the streamed patches → the timeline's tasks. A patch with
