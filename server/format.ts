@@ -59,3 +59,17 @@ export function formatDurationSpec(seconds: number | null): string {
   if (s) parts.push(`${s}s`)
   return parts.join('')
 }
+
+/**
+ * A memory size given in MiB, written the way workflows write it (`memory: 64GB`, binary units):
+ * 65536 -> "64 GB", 7812 -> "7.6 GB", 512 -> "512 MB", 2 TiB -> "2.0 TB". For what a workflow asks
+ * and what a site offers; measured sizes (a log, a file) use formatBytes.
+ */
+export function formatMiB(mib: number): string {
+  if (mib >= 1024 * 1024) return `${(mib / 1024 / 1024).toFixed(1)} TB`
+  if (mib >= 1024) {
+    const gb = mib / 1024
+    return `${Number.isInteger(gb) ? gb : gb.toFixed(1)} GB`
+  }
+  return `${mib} MB`
+}
