@@ -11,52 +11,14 @@
  *
  * Needs root (useradd; the server switches users). Not root: the suite fails and says so.
  */
-import { execFileSync } from 'node:child_process'
-import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { createTRPCClient, httpBatchLink } from '@trpc/client'
-import superjson from 'superjson'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AppRouter } from '../api/root.ts'
-import { startHarness, type Harness } from '../api/http-harness.ts'
-import { setDb } from '../db/client.ts'
-import { setEngine } from '../execution/engine.ts'
 import { runDirFor } from '../execution/paths.ts'
-import { setupEngineTest, type EngineTestEnv } from '../execution/testing.ts'
 import { createSessionValue } from './core.ts'
-import { sessionSecret } from './secrets.ts'
-import { hashPassword } from './users.ts'
+import { type Client, codeOf, type OsUsers, startOsUsers, taskOf as firstTask, until } from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
-const OS = { alice: `cra${SUFFIX}`, bob: `crb${SUFFIX}`, admin: `crr${SUFFIX}` }
-
-function useradd(name: string) {
-  execFileSync('useradd', ['--no-create-home', '--shell', '/bin/sh', '--home-dir', '/nonexistent', name])
-}
-function userdel(name: string) {
-  try {
-    execFileSync('userdel', [name], { stdio: 'ignore' })
-  } catch {
-    /* already gone */
-  }
-}
-
-type Client = ReturnType<typeof createTRPCClient<AppRouter>>
-function client(base: string, name: string, password: string): Client {
-  const authorization = `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`
-  return createTRPCClient<AppRouter>({
-    links: [httpBatchLink({ url: `${base}/api/trpc`, transformer: superjson, headers: () => ({ authorization }) })],
-  })
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-    return 'OK'
-  } catch (e) {
-    return (e as { data?: { code?: string } }).data?.code ?? String(e)
-  }
-}
 
 const OWNED = `name: owned
 analysis:
@@ -72,59 +34,32 @@ analysis:
 `
 
 describe('users mode with real OS users', () => {
-  let env: EngineTestEnv
-  let h: Harness
+  let u: OsUsers
+  let env: OsUsers['env']
+  let h: OsUsers['h']
+  let OS: Record<string, string>
   let alice: Client
   let bob: Client
   let admin: Client
   let nobody: Client
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0) throw new Error('this suite needs root: it creates OS users with useradd')
-    for (const u of Object.values(OS)) useradd(u)
-    env = await setupEngineTest()
-    setDb(env.t.db, env.t.url)
-    setEngine(env.engine)
-    process.env.CONTROLROOM_AUTH = 'users'
-    delete process.env.CONTROLROOM_USERS
-    delete process.env.CONTROLROOM_TOKEN
-    delete process.env.CONTROLROOM_SESSION_SECRET
-    const users = [
-      { name: 'alice', password: hashPassword('alice-password'), osUser: OS.alice },
-      { name: 'bob', password: hashPassword('bob-password'), osUser: OS.bob },
-      { name: 'admin', password: hashPassword('admin-password'), admin: true, osUser: OS.admin },
-      { name: 'nobody', password: hashPassword('nobody-password') },
-    ]
-    writeFileSync(path.join(env.home, 'users.json'), JSON.stringify(users), { mode: 0o600 })
-    sessionSecret() // created as a running server does on the first login
-    h = await startHarness()
-    alice = client(h.url, 'alice', 'alice-password')
-    bob = client(h.url, 'bob', 'bob-password')
-    admin = client(h.url, 'admin', 'admin-password')
-    nobody = client(h.url, 'nobody', 'nobody-password')
+    u = await startOsUsers({
+      prefix: 'cr',
+      accounts: [{ name: 'alice' }, { name: 'bob' }, { name: 'admin', admin: true }, { name: 'nobody', osUser: false }],
+    })
+    ;({ env, h, os: OS } = u)
+    alice = u.client('alice')
+    bob = u.client('bob')
+    admin = u.client('admin')
+    nobody = u.client('nobody')
   }, 60_000)
 
   afterAll(async () => {
-    await h?.close()
-    setEngine(undefined)
-    await env?.cleanup()
-    for (const u of Object.values(OS)) userdel(u)
-    delete process.env.CONTROLROOM_AUTH
-  })
+    await u?.close()
+  }, 30_000)
 
-  async function taskOf(runId: string, stage: string) {
-    const { items } = await alice.run.tasks.query({ runId, stage })
-    return items[0]!
-  }
-  async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
-    const t0 = Date.now()
-    for (;;) {
-      const v = await f()
-      if (v) return v
-      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`)
-      await new Promise((r) => setTimeout(r, 100))
-    }
-  }
+  const taskOf = (runId: string, stage: string) => firstTask(alice, runId, stage)
 
   it('workflow changes: the owner and an admin may, another user may not (and nothing is written)', async () => {
     const w = await alice.workflow.saveVersion.mutate({ yaml: OWNED, name: "Alice's" })
@@ -258,7 +193,7 @@ analysis:
       expect(log.text).not.toContain(secret)
       expect(log.text).not.toContain('scrypt$')
       const res = await fetch(`${h.url}/runs/${runId}/tasks/${t.id}/log?stream=${stream}`, {
-        headers: { authorization: `Basic ${Buffer.from('alice:alice-password').toString('base64')}` },
+        headers: { authorization: u.authorization('alice') },
       })
       const body = await res.text()
       expect(body).not.toContain(secret)
