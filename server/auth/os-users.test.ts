@@ -11,7 +11,7 @@
  *
  * Needs root (useradd; the server switches users). Not root: the suite fails and says so.
  */
-import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runDirFor } from '../execution/paths.ts'
@@ -178,13 +178,13 @@ analysis:
     - id: Link
       op: shell
       params:
-        command: "echo before; cd $CONTROLROOM_TASK_DIR; rm -f stdout.log stderr.log; ln -s ${home}/session-secret stdout.log; ln -s ${home}/users.json stderr.log; for d in ../../executors/*/w*/; do ln -s ${planted} $d/stop; done; true"
+        command: "echo before; echo before >&2; cd $CONTROLROOM_TASK_DIR; rm -f stdout.log stderr.log; ln -s ${home}/session-secret stdout.log; ln -s ${home}/users.json stderr.log; for p in $(pgrep -u $(id -u) -f 'executor[.]mjs'); do ln -s ${planted} $(readlink /proc/$p/cwd)/stop; done; true"
 `
     const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'links' })
     const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
-    // the task's output reaches its log through a file opened at the first write: when that comes
-    // after the swap, the open follows the link as alice, is refused, and the task fails. Either end
-    // is right; what matters is that nothing crosses the link.
+    // the task's output reaches its logs through files opened at their first write (here before the
+    // swap); a later open follows the link as alice, is refused, and the task fails. Either end is
+    // right; what matters is that nothing crosses the link.
     expect(['succeeded', 'failed']).toContain(await env.waitFor(runId))
     const t = await taskOf(runId, 'Link')
     expect(lstatSync(path.join(runDirFor(runId), 'tasks', t.id, 'stdout.log')).isSymbolicLink()).toBe(true)
@@ -205,6 +205,76 @@ analysis:
     expect(existsSync(planted)).toBe(false)
   }, 60_000)
 
+  it("a task cannot make the server create or write anything outside the run: the run directory, tasks/ and the spool are root's", async () => {
+    // the attack: alice's task swaps its pool's spool directory for a link to a directory of
+    // root's, plants links in tasks/ and the run directory, and kills its executor. Its retry needs
+    // a new executor, whose directories root makes (and hands to alice) and whose entry root writes:
+    // through the link, that was in the target, owned by alice. Now those directories are root's
+    // (0711): alice can rename or plant nothing there, and root never follows what she can write.
+    const target = `/tmp/cr-swap-target-${SUFFIX}`
+    rmSync(target, { recursive: true, force: true })
+    mkdirSync(target, { mode: 0o755 })
+    const yaml = `name: swap
+analysis:
+  stages:
+    - id: Swap
+      op: shell
+      execution: { retries: 1 }
+      params:
+        command: "cd $CONTROLROOM_TASK_DIR/../..; echo attempt; if [ ! -L executors/pool-default ]; then ln -s ${target} tasks/planted; ln -s ${target} planted; mv executors/pool-default executors/moved && ln -s ${target} executors/pool-default && kill -9 $(pgrep -u $(id -u) -f 'executor[.]mjs'); fi; true"
+`
+    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'swap' })
+    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    await env.waitFor(runId)
+    const runDir = runDirFor(runId)
+    const t = await taskOf(runId, 'Swap')
+    const log = await alice.run.log.query({ taskId: t.id, stream: 'stderr', limit: 1 << 20 })
+    // nothing was created through the link: not an executor's directories, not a spool entry
+    expect(readdirSync(target)).toEqual([])
+    for (const p of ['tasks/planted', 'planted', 'executors/moved'])
+      expect(existsSync(path.join(runDir, p)), `${p} (stderr: ${log.text})`).toBe(false)
+    expect(log.text).toMatch(/Permission denied/)
+    // the layout: root's directories alice cannot write, her own task directory
+    for (const d of ['', 'tasks', 'executors', 'executors/pool-default']) {
+      const st = statSync(path.join(runDir, d))
+      expect(st.uid, d).toBe(0)
+      expect(st.mode & 0o777, d).toBe(0o711)
+    }
+    expect(statSync(path.join(runDir, 'tasks', t.id)).uid).toBe(u.uidOf('alice'))
+    expect(t.state).toBe('succeeded')
+    rmSync(target, { recursive: true, force: true })
+  }, 60_000)
+
+  it("the server reads a task's result.json only from its own file: a link to another account's result is not taken", async () => {
+    // bob's task succeeds; alice's task links its result.json to bob's, then kills its executor and
+    // itself: the server, finding the executor gone, takes the result.json there as the task's end.
+    // Read through the link (as root), bob's result became alice's: her task "succeeded".
+    const b = await bob.workflow.saveVersion.mutate({
+      yaml: 'name: bob\nanalysis:\n  stages:\n    - id: Ok\n      op: shell\n      params: { command: "echo ok" }\n',
+      name: 'bob ok',
+    })
+    const bobRun = await bob.run.start.mutate({ versionId: b.version.id })
+    expect(await env.waitFor(bobRun.runId)).toBe('succeeded')
+    const bobTask = await firstTask(bob, bobRun.runId)
+    const bobResult = path.join(runDirFor(bobRun.runId), 'tasks', bobTask.id, 'result.json')
+    expect(JSON.parse(readFileSync(bobResult, 'utf8')).exitCode).toBe(0)
+    const yaml = `name: steal
+analysis:
+  stages:
+    - id: Steal
+      op: shell
+      params:
+        command: "ln -s ${bobResult} $CONTROLROOM_TASK_DIR/result.json; kill -9 $(pgrep -u $(id -u) -f 'executor[.]mjs'); kill -9 -$(ps -o pgid= $$ | tr -d ' ')"
+`
+    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'steal' })
+    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    expect(await env.waitFor(runId)).toBe('failed')
+    const t = await taskOf(runId, 'Steal')
+    expect(lstatSync(path.join(runDirFor(runId), 'tasks', t.id, 'result.json')).isSymbolicLink()).toBe(true)
+    expect(t.exitCode).not.toBe(0)
+    expect(t.reason).toMatch(/lost|vanished|executor/)
+  }, 60_000)
+
   it("a task flooding its executor's report file with one endless line is ignored, not buffered", async () => {
     const yaml = `name: flood
 analysis:
@@ -212,7 +282,7 @@ analysis:
     - id: Flood
       op: shell
       params:
-        command: "for f in $CONTROLROOM_TASK_DIR/../../executors/*/w*/events.jsonl; do head -c 3000000 /dev/zero | tr '\\\\0' a >> $f; echo >> $f; done; echo done"
+        command: "for p in $(pgrep -u $(id -u) -f 'executor[.]mjs'); do f=$(readlink /proc/$p/cwd)/events.jsonl; head -c 3000000 /dev/zero | tr '\\\\0' a >> $f; echo >> $f; done; echo done"
 `
     const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'flood' })
     const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
