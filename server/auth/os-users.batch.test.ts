@@ -171,15 +171,22 @@ analysis:
     expect(log).not.toContain(`dashboard-token-${SUFFIX}`)
     expect(log).not.toMatch(/^CONTROLROOM_HOME=/m)
 
-    // her run's files (directory, job script, Slurm's job logs, task logs) are hers alone
+    // her run's files (job script, Slurm's job logs, task logs) are hers alone; the run directory
+    // and tasks/ are root's, which she passes through but cannot list or change (0711)
     const aliceDir = await runDirOf(aliceRun.runId)
     const files = walk(aliceDir)
     expect(files.some((f) => /\/slurm\/.*\.sh$/.test(f))).toBe(true)
     expect(files.some((f) => /\/slurm\/.*\.out$/.test(f))).toBe(true)
+    const rootDirs = [aliceDir, path.join(aliceDir, 'tasks')]
     for (const f of files) {
       const st = statSync(f)
+      if (rootDirs.includes(f)) {
+        expect(st.uid, f).toBe(0)
+        expect(st.mode & 0o777, f).toBe(0o711)
+        continue
+      }
       expect(st.mode & 0o077, f).toBe(0)
-      if (!f.endsWith('plan.json')) expect(st.uid, f).toBe(uidOf(OS.alice))
+      expect(st.uid, f).toBe(uidOf(OS.alice))
     }
   }, 200_000)
 

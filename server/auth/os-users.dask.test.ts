@@ -193,10 +193,13 @@ analysis:
 
   it("a retried task's directory swapped for a link: the server writes and chowns nothing through it", async () => {
     const target = `/tmp/cr-swap-target-${SUFFIX}`
+    const marker = `/tmp/cr-swap-marker-${SUFFIX}`
     rmSync(target, { recursive: true, force: true })
+    rmSync(marker, { force: true })
     execFileSync('mkdir', ['-m', '0755', target])
-    // attempt 1 moves its directory away, leaves a link to a root-owned directory, and fails:
-    // the engine then writes attempt 2's spec into "its" directory, as root
+    // attempt 1 tries to move its directory away and leave a link to a root-owned directory, and
+    // fails: the engine then writes attempt 2's spec into "its" directory, as root. tasks/ is
+    // root's (0711), so the move is refused and attempt 2 finds its own directory
     const yaml = `name: swap
 execution:
   backend: dask
@@ -207,7 +210,7 @@ analysis:
     - id: Swap
       op: shell
       params:
-        command: "if [ ! -e ../swapped ]; then touch ../swapped; d=$CONTROLROOM_TASK_DIR; mv $d $d.old; ln -s ${target} $d; exit 1; fi; echo second"
+        command: "if [ ! -e ${marker} ]; then touch ${marker}; d=$CONTROLROOM_TASK_DIR; mv $d $d.old; ln -s ${target} $d; exit 1; fi; echo second"
       execution:
         retries: 1
 `
@@ -219,7 +222,11 @@ analysis:
     expect(t.state).toBe('succeeded')
     expect(statSync(target).uid).toBe(0)
     expect(readdirSync(target)).toEqual([])
+    expect(existsSync(marker)).toBe(true) // the attack was tried
+    const log = await alice.run.log.query({ taskId: t.id, stream: 'stderr', limit: 1 << 20 })
+    expect(log.text).toMatch(/Permission denied/)
     rmSync(target, { recursive: true, force: true })
+    rmSync(marker, { force: true })
   }, 120_000)
 
   it('refuses an existing scheduler (scheduler_address), and says why', async () => {
