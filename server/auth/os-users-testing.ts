@@ -8,7 +8,7 @@
  * Needs root: not root, `startOsUsers` throws and says so.
  */
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { createTRPCClient, httpBatchLink } from '@trpc/client'
 import superjson from 'superjson'
@@ -16,6 +16,7 @@ import type { AppRouter } from '../api/root.ts'
 import { startHarness, type Harness } from '../api/http-harness.ts'
 import { setDb } from '../db/client.ts'
 import { setEngine } from '../execution/engine.ts'
+import { installFakeCondor, type FakeCondor } from '../execution/strategies/htcondor/__fixtures__/fake-condor/index.ts'
 import { setupEngineTest, type EngineTestEnv } from '../execution/testing.ts'
 import { lookupOsUser } from './os-user.ts'
 import { sessionSecret } from './secrets.ts'
@@ -148,4 +149,39 @@ export async function codeOf(p: Promise<unknown>): Promise<string> {
 export async function taskOf(c: Client, runId: string, stage?: string) {
   const { items } = await c.run.tasks.query(stage ? { runId, stage } : { runId })
   return items[0]!
+}
+
+/**
+ * The labelled HTCondor CLI simulator (HTCondor is not packaged here), set up so that an account's
+ * OS user can run its tools: its state directory is shared by whoever runs them (test only), and
+ * each tool is wrapped to record the uid it ran as (`<fake.home>/uids.log`, "<uid> <tool> <args>").
+ * In auto mode the simulator starts a job's executable from the tool that moves it (condor_q, run
+ * as the account), so the job runs as the account, as an execute node would run it as its Owner.
+ * Returns the simulator and the `htcondor:` lines of a site.yaml that point at it.
+ */
+export function installCondorForUsers(home: string): { fake: FakeCondor; siteLines: string[] } {
+  const condorDir = path.join(home, 'condor')
+  mkdirSync(condorDir, { mode: 0o755 })
+  chmodSync(home, 0o711)
+  const fake = installFakeCondor(condorDir)
+  fake.control({ mode: 'auto' })
+  const wrapped = path.join(condorDir, 'bin-recording')
+  mkdirSync(wrapped)
+  for (const t of ['condor_submit', 'condor_q', 'condor_history', 'condor_rm', 'condor_status', 'condor_version'])
+    writeFileSync(
+      path.join(wrapped, t),
+      // umask 0: the simulator's state is written by the server (preflight) and by the account
+      `#!/bin/sh\numask 0\necho "$(id -u) ${t} $*" >> ${fake.home}/uids.log\nexec ${fake.binDir}/${t} "$@"\n`,
+      { mode: 0o755 },
+    )
+  execFileSync('chmod', ['-R', 'a+rwX', fake.home])
+  execFileSync('chmod', ['-R', 'a+rX', condorDir])
+  const siteLines = [
+    'htcondor:',
+    `  binDir: ${wrapped}`,
+    `  env: { FAKE_CONDOR_HOME: ${fake.home} }`,
+    '  pollIntervalMs: 200',
+    '  maxPollIntervalMs: 500',
+  ]
+  return { fake, siteLines }
 }

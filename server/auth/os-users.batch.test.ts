@@ -15,14 +15,14 @@
  * Needs root (useradd; the server switches users). Not root: the suite fails and says so.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { installFakeCondor, type FakeCondor } from '../execution/strategies/htcondor/__fixtures__/fake-condor/index.ts'
+import type { FakeCondor } from '../execution/strategies/htcondor/__fixtures__/fake-condor/index.ts'
 import { ensureSlurm } from '../execution/strategies/slurm/testing.ts'
 import { AsUserTransport } from '../execution/transport/index.ts'
 import { lookupOsUser } from './os-user.ts'
-import { type Client, type OsUsers, startOsUsers, until } from './os-users-testing.ts'
+import { type Client, installCondorForUsers, type OsUsers, startOsUsers, until } from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
 const BOB_SECRET = `bob-private-${SUFFIX}`
@@ -48,7 +48,6 @@ describe('users mode on Slurm and HTCondor, as the account’s OS user', () => {
   let alice: Client
   let bob: Client
   let fake: FakeCondor
-  let wrapped: string
   const mySlurmJobs: string[] = []
 
   beforeAll(async () => {
@@ -58,37 +57,11 @@ describe('users mode on Slurm and HTCondor, as the account’s OS user', () => {
       accounts: [{ name: 'alice' }, { name: 'bob' }],
       env: { AWS_SECRET_ACCESS_KEY: SERVER_SECRET, CONTROLROOM_TOKEN: `dashboard-token-${SUFFIX}` },
       before: (env) => {
-        // the HTCondor simulator: its state directory is shared by whoever runs the tools (test only)
-        const condorDir = path.join(env.home, 'condor')
-        mkdirSync(condorDir, { mode: 0o755 })
-        chmodSync(env.home, 0o711)
-        fake = installFakeCondor(condorDir)
-        fake.control({ mode: 'auto' })
-        // wrappers that record the uid each tool runs as, then run the simulator's tool
-        wrapped = path.join(condorDir, 'bin-recording')
-        mkdirSync(wrapped)
-        for (const t of ['condor_submit', 'condor_q', 'condor_history', 'condor_rm', 'condor_status', 'condor_version'])
-          writeFileSync(
-            path.join(wrapped, t),
-            // umask 0: the simulator's state is written by the server (preflight) and by the account
-            `#!/bin/sh\numask 0\necho "$(id -u) ${t} $*" >> ${fake.home}/uids.log\nexec ${fake.binDir}/${t} "$@"\n`,
-            { mode: 0o755 },
-          )
-        execFileSync('chmod', ['-R', 'a+rwX', fake.home])
-        execFileSync('chmod', ['-R', 'a+rX', condorDir])
+        const condor = installCondorForUsers(env.home)
+        fake = condor.fake
         writeFileSync(
           path.join(env.home, 'site.yaml'),
-          [
-            'slurm:',
-            '  pollIntervalMs: 250',
-            '  maxPollIntervalMs: 1000',
-            'htcondor:',
-            `  binDir: ${wrapped}`,
-            `  env: { FAKE_CONDOR_HOME: ${fake.home} }`,
-            '  pollIntervalMs: 200',
-            '  maxPollIntervalMs: 500',
-            '',
-          ].join('\n'),
+          ['slurm:', '  pollIntervalMs: 250', '  maxPollIntervalMs: 1000', ...condor.siteLines, ''].join('\n'),
         )
       },
     })
