@@ -145,6 +145,12 @@ export async function codeOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
+/** saves a workflow as the account and starts a run of it */
+export async function startRun(c: Client, yaml: string, name: string): Promise<string> {
+  const w = await c.workflow.saveVersion.mutate({ yaml, name })
+  return (await c.run.start.mutate({ versionId: w.version.id })).runId
+}
+
 /** the first task of a stage of a run (or of the run) */
 export async function taskOf(c: Client, runId: string, stage?: string) {
   const { items } = await c.run.tasks.query(stage ? { runId, stage } : { runId })

@@ -15,7 +15,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FakeCondor } from '../execution/strategies/htcondor/__fixtures__/fake-condor/index.ts'
-import { type Client, installCondorForUsers, type OsUsers, startOsUsers, taskOf } from './os-users-testing.ts'
+import { type Client, installCondorForUsers, type OsUsers, startOsUsers, taskOf, startRun } from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
 const PY = '/usr/bin/python3'
@@ -55,8 +55,7 @@ analysis:
       op: shell
       params: { command: "id -un; env; true" }
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'dask condor' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'dask condor')
     const state = await u.env.waitFor(runId, 150_000)
     const t = await taskOf(alice, runId)
     expect(state, JSON.stringify(t)).toBe('succeeded')

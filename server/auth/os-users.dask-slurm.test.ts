@@ -12,7 +12,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureSlurm } from '../execution/strategies/slurm/testing.ts'
-import { type Client, type OsUsers, startOsUsers } from './os-users-testing.ts'
+import { type Client, type OsUsers, startOsUsers, startRun } from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
 const PY = '/usr/bin/python3'
@@ -58,8 +58,7 @@ analysis:
       op: shell
       params: { command: "id -un; echo SLURM_JOB_USER=$SLURM_JOB_USER; env; true" }
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'dask slurm' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'dask slurm')
     expect(await env.waitFor(runId, 150_000)).toBe('succeeded')
     const run = (await env.t.db.run.findUnique({ where: { id: runId } }))!
     const aliceUid = u.uidOf('alice')

@@ -23,7 +23,7 @@ import { processUid } from '../execution/backends/dask/as-user.ts'
 import { findProcesses } from '../execution/backends/dask/procs.ts'
 import { lookupOsUser } from './os-user.ts'
 
-import { type Client, type OsUsers, startOsUsers, taskOf as firstTask, until } from './os-users-testing.ts'
+import { type Client, type OsUsers, startOsUsers, taskOf as firstTask, until, startRun } from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
 const PY = '/usr/bin/python3'
@@ -92,8 +92,7 @@ analysis:
       params: { command: "sleep 30" }
       needs: [Snoop]
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'dask snoop' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'dask snoop')
     const runDir = runDirFor(runId)
     await until('Hold to run', async () => (await taskOf(runId, 'Hold')).state === 'running')
 
@@ -181,8 +180,7 @@ analysis:
 `
     await alice.plan.preview.mutate({ yaml })
     expect(existsSync(marker) ? readFileSync(marker, 'utf8') : '').not.toMatch(/^0$/m)
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'dask python' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'dask python')
     expect(await env.waitFor(runId, 90_000)).toBe('succeeded')
     const uids = readFileSync(marker, 'utf8').trim().split('\n')
     expect(uids.length).toBeGreaterThan(0)
@@ -214,8 +212,7 @@ analysis:
       execution:
         retries: 1
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'swap' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'swap')
     await env.waitFor(runId, 90_000)
     const t = await taskOf(runId, 'Swap')
     expect(t.attempt).toBe(1) // attempts count from 0: this is the retry

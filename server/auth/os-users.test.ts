@@ -16,7 +16,15 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runDirFor } from '../execution/paths.ts'
 import { createSessionValue } from './core.ts'
-import { type Client, codeOf, type OsUsers, startOsUsers, taskOf as firstTask, until } from './os-users-testing.ts'
+import {
+  type Client,
+  codeOf,
+  type OsUsers,
+  startOsUsers,
+  taskOf as firstTask,
+  until,
+  startRun,
+} from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
 
@@ -147,8 +155,7 @@ analysis:
       params:
         command: "id -un; cat ${home}/session-secret ${home}/users.json ${env.t.url.replace('file:', '')} 2>&1; env; true"
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'snoop' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'snoop')
     await env.waitFor(runId)
     const t = await taskOf(runId, 'Snoop')
     const log = await alice.run.log.query({ taskId: t.id, stream: 'stdout', limit: 1 << 20 })
@@ -180,8 +187,7 @@ analysis:
       params:
         command: "echo before; echo before >&2; cd $CONTROLROOM_TASK_DIR; rm -f stdout.log stderr.log; ln -s ${home}/session-secret stdout.log; ln -s ${home}/users.json stderr.log; for p in $(pgrep -u $(id -u) -f 'executor[.]mjs'); do ln -s ${planted} $(readlink /proc/$p/cwd)/stop; done; true"
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'links' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'links')
     // the task's output reaches its logs through files opened at their first write (here before the
     // swap); a later open follows the link as alice, is refused, and the task fails. Either end is
     // right; what matters is that nothing crosses the link.
@@ -223,8 +229,7 @@ analysis:
       params:
         command: "cd $CONTROLROOM_TASK_DIR/../..; echo attempt; if [ ! -L executors/pool-default ]; then ln -s ${target} tasks/planted; ln -s ${target} planted; mv executors/pool-default executors/moved && ln -s ${target} executors/pool-default && kill -9 $(pgrep -u $(id -u) -f 'executor[.]mjs'); fi; true"
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'swap' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'swap')
     await env.waitFor(runId)
     const runDir = runDirFor(runId)
     const t = await taskOf(runId, 'Swap')
@@ -266,8 +271,7 @@ analysis:
       params:
         command: "ln -s ${bobResult} $CONTROLROOM_TASK_DIR/result.json; kill -9 $(pgrep -u $(id -u) -f 'executor[.]mjs'); kill -9 -$(ps -o pgid= $$ | tr -d ' ')"
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'steal' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'steal')
     expect(await env.waitFor(runId)).toBe('failed')
     const t = await taskOf(runId, 'Steal')
     expect(lstatSync(path.join(runDirFor(runId), 'tasks', t.id, 'result.json')).isSymbolicLink()).toBe(true)
@@ -284,8 +288,7 @@ analysis:
       params:
         command: "for p in $(pgrep -u $(id -u) -f 'executor[.]mjs'); do f=$(readlink /proc/$p/cwd)/events.jsonl; head -c 3000000 /dev/zero | tr '\\\\0' a >> $f; echo >> $f; done; echo done"
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'flood' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'flood')
     expect(await env.waitFor(runId)).toBe('succeeded')
     const warned = env.events.filter(
       (e) => e.runId === runId && JSON.stringify(e.payload).includes('ignored a report line longer than'),
