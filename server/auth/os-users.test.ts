@@ -11,7 +11,7 @@
  *
  * Needs root (useradd; the server switches users). Not root: the suite fails and says so.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runDirFor } from '../execution/paths.ts'
@@ -277,6 +277,45 @@ analysis:
     expect(lstatSync(path.join(runDirFor(runId), 'tasks', t.id, 'result.json')).isSymbolicLink()).toBe(true)
     expect(t.exitCode).not.toBe(0)
     expect(t.reason).toMatch(/lost|vanished|executor/)
+  }, 60_000)
+
+  it("an artifact is served only from the run user's own file: one that is not (a swap won the race) is not read", async () => {
+    // alice's task writes a file and a hep manifest naming it as an artifact of her run
+    const manifest = {
+      version: 1,
+      stage: 'S',
+      op: 'hep.hist',
+      dataset: 'D',
+      partitions: 1,
+      events: 0,
+      selected: 0,
+      artifacts: [{ name: 'h', kind: 'file', mime: 'application/json', path: 'hep/S/D/h.json', size: 12, meta: {} }],
+    }
+    const b64 = Buffer.from(JSON.stringify(manifest)).toString('base64')
+    const yaml = `name: artifact
+analysis:
+  stages:
+    - id: Art
+      op: shell
+      params:
+        command: "d=$CONTROLROOM_TASK_DIR/../../hep/S/D; mkdir -p $d; echo alice-file > $d/h.json; echo ${b64} | base64 -d > $d/artifacts.json"
+`
+    const runId = await startRun(alice, yaml, 'artifact')
+    expect(await env.waitFor(runId)).toBe('succeeded')
+    const [art] = await alice.run.artifacts.query({ runId })
+    const get = () =>
+      fetch(`${h.url}/runs/${runId}/artifacts/${art!.id}`, { headers: { authorization: u.authorization('alice') } })
+    const own = await get()
+    expect(own.status).toBe(200)
+    expect(await own.text()).toBe('alice-file\n')
+    // the path was checked, then the file became one that is not alice's (as when her task swaps
+    // it for a link to a file of root's after the server's check): the server must not send it
+    const file = path.join(runDirFor(runId), 'hep/S/D/h.json')
+    rmSync(file)
+    writeFileSync(file, `root-only-${SUFFIX}`, { mode: 0o600 })
+    const swapped = await get()
+    expect(await swapped.text()).not.toContain(`root-only-${SUFFIX}`)
+    expect(swapped.status).toBe(404)
   }, 60_000)
 
   it("a task flooding its executor's report file with one endless line is ignored, not buffered", async () => {
