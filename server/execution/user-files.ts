@@ -17,6 +17,7 @@
  * from its own regular files, never through a link.
  */
 import {
+  type Dirent,
   chmodSync,
   closeSync,
   constants,
@@ -26,6 +27,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readSync,
   rmSync,
   writeSync,
@@ -115,6 +117,21 @@ export const USER_RUN_DIRS = ['hep', 'slurm', 'condor', 'dask', '.numba-cache'] 
 /** files in the run directory itself that the account's tools write (HTCondor's job event log) */
 export const USER_RUN_FILES = ['condor.log'] as const
 
+/** lchown a tree the server made (no task has run yet: nothing there is a link of a user's) */
+function giveTree(dir: string, runAs: RunAs): void {
+  let entries: Dirent[]
+  try {
+    entries = readdirSync(dir, { withFileTypes: true })
+  } catch {
+    return
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name)
+    if (e.isDirectory()) giveTree(p, runAs)
+    lchownSync(p, runAs.uid, runAs.gid)
+  }
+}
+
 /**
  * Users mode: the run directory and tasks/ become root's (0711) and the account gets its working
  * directories and files (made here, by root, in root's directory) and the plan (which its tasks
@@ -123,6 +140,8 @@ export const USER_RUN_FILES = ['condor.log'] as const
 export function prepareUserRunDir(runDir: string, runAs: RunAs): void {
   rootDirectory(runDir)
   rootDirectory(path.join(runDir, 'tasks'))
+  // what the server already wrote there (hep partitions) is the user's too: its tasks read it
+  giveTree(path.join(runDir, 'hep'), runAs)
   for (const d of USER_RUN_DIRS) makeUserDirectory(path.join(runDir, d), runAs)
   for (const f of USER_RUN_FILES) writeNewFile(path.join(runDir, f), '', runAs)
   lchownSync(path.join(runDir, 'plan.json'), runAs.uid, runAs.gid)
