@@ -15,7 +15,7 @@
  * Needs root (useradd; the server switches users). Not root: the suite fails and says so.
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FakeCondor } from '../execution/strategies/htcondor/__fixtures__/fake-condor/index.ts'
@@ -161,6 +161,16 @@ analysis:
       expect(st.mode & 0o077, f).toBe(0)
       expect(st.uid, f).toBe(uidOf(OS.alice))
     }
+    // the job script view reads only alice's own file: a file at the checked path that is not hers
+    // (as when her job swaps it for a link to a file of root's after the check) is not shown
+    const shown = await alice.run.jobScript.query({ taskId: t.id })
+    expect(shown.files.length).toBeGreaterThan(0)
+    const script = path.join(aliceDir, shown.files[0]!.path)
+    rmSync(script)
+    writeFileSync(script, `root-only-${SUFFIX}`, { mode: 0o600 })
+    const refused = await alice.run.jobScript.query({ taskId: t.id }).catch((e) => e)
+    expect(JSON.stringify(refused)).not.toContain(`root-only-${SUFFIX}`)
+    expect(refused.data?.code).toBe('NOT_FOUND')
   }, 200_000)
 
   it("cancels an account's Slurm job as that account, and another account cannot cancel it", async () => {

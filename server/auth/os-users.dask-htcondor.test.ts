@@ -11,10 +11,12 @@
  *
  * Needs root (useradd; the server switches users).
  */
+import { execFileSync } from 'node:child_process'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FakeCondor } from '../execution/strategies/htcondor/__fixtures__/fake-condor/index.ts'
+import { lookupOsUser } from './os-user.ts'
 import { type Client, installCondorForUsers, type OsUsers, startOsUsers, taskOf, startRun } from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
@@ -77,5 +79,16 @@ analysis:
     expect(log.text.split('\n')[0]).toBe(u.os.alice)
     expect(log.text).not.toContain(`dask-condor-token-${SUFFIX}`)
     expect(log.text).not.toMatch(/^CONTROLROOM_HOME=/m)
+    // dask/ is alice's: her session file swapped for a link to the server's users list is not read
+    const info = await alice.run.backendInfo.query({ runId })
+    expect(info.dask?.scheduler.address).toMatch(/^tls:\/\//)
+    const session = path.join(dask, 'session.json')
+    execFileSync('sh', ['-c', `rm -f ${session}; ln -s ${u.env.home}/users.json ${session}`], {
+      uid: aliceUid,
+      gid: lookupOsUser(u.os.alice!)!.gid,
+    })
+    const linked = await alice.run.backendInfo.query({ runId })
+    expect(linked.dask).toBeNull()
+    expect(JSON.stringify(linked)).not.toContain('scrypt$')
   }, 200_000)
 })
