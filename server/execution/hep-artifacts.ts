@@ -5,12 +5,13 @@
  * are listed. Also the per-(stage, dataset) progress of hep stages from the task rows.
  */
 import { processSingleton } from '../singleton.ts'
-import { type FileHandle, readdir, readFile, realpath } from 'node:fs/promises'
+import { type FileHandle, readdir, realpath } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import type { ExecutionPlan } from '../workflow/types.ts'
 import { isInside } from './paths.ts'
 import { openTaskFile, runOwnerUid } from './task-file.ts'
+import { readTaskJson } from './user-files.ts'
 import { readPartialResult, type PartialResult } from '../hep/partial.ts'
 import { cutflowHtml, cutflowTable, renderHistogramSvg, type CutflowTable } from '../hep/render.ts'
 import { histogramToUhi } from '../hep/uhi.ts'
@@ -48,11 +49,9 @@ async function readManifests(runDir: string): Promise<HepManifest[]> {
       continue
     }
     for (const d of dss.sort()) {
-      try {
-        out.push(JSON.parse(await readFile(path.join(root, s, d, 'artifacts.json'), 'utf8')) as HepManifest)
-      } catch {
-        // not merged yet
-      }
+      // the task's manifest (users mode: its OS user's), never through a link it put there
+      const m = readTaskJson<HepManifest>(path.join(root, s, d), 'artifacts.json')
+      if (m && Array.isArray(m.artifacts)) out.push(m) // else: not merged yet
     }
   }
   return out
