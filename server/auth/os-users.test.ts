@@ -15,6 +15,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runDirFor } from '../execution/paths.ts'
+import { hepTestDataDir } from '../hep/testdata.ts'
 import { createSessionValue } from './core.ts'
 import {
   type Client,
@@ -317,6 +318,38 @@ analysis:
     expect(await swapped.text()).not.toContain(`root-only-${SUFFIX}`)
     expect(swapped.status).toBe(404)
   }, 60_000)
+
+  it('a partitioned hep run works as the account: partitions, outputs, manifests and artifacts in its own directories', async () => {
+    const file = path.join(hepTestDataDir(), 'uproot-Zmumu.root')
+    const yaml = `name: hep as alice
+execution:
+  config: { workers: 2, chunk_size: 1152 }
+data:
+  datasets:
+    - { name: zmumu, files: [${file}], treeName: events }
+analysis:
+  stages:
+    - id: hist
+      op: hep.hist
+      params:
+        histograms:
+          - { name: E1, expr: E1, bins: { n: 10, low: 0, high: 200 } }
+`
+    const runId = await startRun(alice, yaml, 'hep as alice')
+    expect(await env.waitFor(runId, 120_000)).toBe('succeeded')
+    const { items } = await alice.run.tasks.query({ runId })
+    expect(items.filter((t) => t.stageId === 'hist')).toHaveLength(2)
+    const arts = await alice.run.artifacts.query({ runId })
+    const e1 = arts.find((a) => a.name === 'E1.json')
+    expect(e1, JSON.stringify(arts.map((a) => a.name))).toBeTruthy()
+    const res = await fetch(`${h.url}/runs/${runId}/artifacts/${e1!.id}`, {
+      headers: { authorization: u.authorization('alice') },
+    })
+    expect(res.status).toBe(200)
+    const hist = (await res.json()) as { entries: number; missing?: number }
+    expect(hist.entries + (hist.missing ?? 0)).toBe(2304)
+    expect(statSync(path.join(runDirFor(runId), 'hep')).uid).toBe(u.uidOf('alice'))
+  }, 150_000)
 
   it("a task flooding its executor's report file with one endless line is ignored, not buffered", async () => {
     const yaml = `name: flood
