@@ -6,15 +6,21 @@
  *               run: run.start, run.rerunFrom, overview.launch, overview.resume)
  *   isolation   a task runs as its account's OS user and cannot read the session secret, the
  *               users list or the database, so it cannot forge an admin session
+ *   layout      the run directory, tasks/ and the spool are root's: a task swapping its spool for a
+ *               link, or planting links in tasks/, makes the server create nothing elsewhere
+ *   no-follow   logs, result.json, artifacts are read only from the run user's own files
+ *   hep         a partitioned hep run works as the account; a restart re-attaches its task
  *   refusal     an account without an OS user cannot run tasks (and says why)
- *               (Slurm and HTCondor as the account's OS user: os-users.batch.test.ts; Dask: os-users.dask.test.ts)
+ *               (Slurm and HTCondor as the account's OS user: os-users.batch.test.ts; Dask: os-users.dask*.test.ts)
  *
  * Needs root (useradd; the server switches users). Not root: the suite fails and says so.
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RunEngine, setEngine } from '../execution/engine.ts'
 import { runDirFor } from '../execution/paths.ts'
+import { reconcileRuns } from '../execution/reconcile.ts'
 import { hepTestDataDir } from '../hep/testdata.ts'
 import { createSessionValue } from './core.ts'
 import {
@@ -376,4 +382,33 @@ analysis:
     // Slurm and HTCondor jobs are submitted as the account's OS user: os-users.batch.test.ts; Dask
     // runs as it, and an existing Dask scheduler is refused: os-users.dask.test.ts
   })
+
+  // last: it replaces the engine
+  it("a server restart mid-run re-attaches the account's running task in the root-owned layout: not re-run, nothing lost", async () => {
+    const yaml = `name: restart
+analysis:
+  stages:
+    - id: Long
+      op: shell
+      params: { command: "for i in 1 2 3 4 5 6 7 8; do echo line $i; sleep 0.25; done" }
+`
+    const runId = await startRun(alice, yaml, 'restart')
+    await until('Long to run', async () => (await taskOf(runId, 'Long')).state === 'running')
+    // the server goes away without stopping anything (as after kill -9); a new one takes over
+    await env.engine.shutdown({ detach: true })
+    const engine2 = new RunEngine({ db: env.t.db, url: env.t.url, log: () => {} })
+    setEngine(engine2)
+    try {
+      const report = await reconcileRuns({ engine: engine2 })
+      expect(report.adopted).toContain(runId)
+      expect(await engine2.waitForRun(runId)).toBe('succeeded')
+      const t = await taskOf(runId, 'Long')
+      expect(t.attempt).toBe(0)
+      const log = await alice.run.log.query({ taskId: t.id, stream: 'stdout', limit: 1 << 20 })
+      expect(log.text).toBe(Array.from({ length: 8 }, (_, i) => `line ${i + 1}\n`).join(''))
+    } finally {
+      await engine2.shutdown({ detach: false })
+      setEngine(env.engine)
+    }
+  }, 60_000)
 })
