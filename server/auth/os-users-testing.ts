@@ -54,9 +54,9 @@ function clientFor(base: string, authorization: string): Client {
   })
 }
 
-/** removes an OS user, waiting (up to 10 s) for its last processes to exit */
+/** removes an OS user, waiting (up to 30 s: a batch job may still be ending) for its last processes to exit */
 async function userdel(name: string): Promise<void> {
-  for (let i = 0; i < 50 && lookupOsUser(name); i++) {
+  for (let i = 0; i < 150 && lookupOsUser(name); i++) {
     try {
       execFileSync('userdel', [name], { stdio: 'ignore' })
       return

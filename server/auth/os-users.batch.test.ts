@@ -79,7 +79,7 @@ describe('users mode on Slurm and HTCondor, as the account’s OS user', () => {
       }
     }
     await u?.close()
-  }, 30_000)
+  }, 60_000)
 
   async function onlyTask(c: Client, runId: string) {
     const { items } = await c.run.tasks.query({ runId })

@@ -43,7 +43,7 @@ describe('users mode on Dask + HTCondor (simulator), as the account’s OS user'
 
   afterAll(async () => {
     await u?.close()
-  }, 30_000)
+  }, 60_000)
 
   it('starts the scheduler as alice over TLS, submits her worker job as her, and her task runs as her', async () => {
     const yaml = `name: dask on condor

@@ -44,7 +44,7 @@ describe('users mode on Dask + Slurm, as the account’s OS user', () => {
       /* none left */
     }
     await u?.close()
-  }, 30_000)
+  }, 60_000)
 
   it('runs the scheduler as alice, her worker as a Slurm job of hers over TLS, and her task as her', async () => {
     const yaml = `name: dask on slurm

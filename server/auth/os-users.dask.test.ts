@@ -69,7 +69,7 @@ describe('users mode on Dask with real OS users', () => {
 
   afterAll(async () => {
     await u?.close()
-  }, 30_000)
+  }, 60_000)
 
   const taskOf = (runId: string, stage: string) => firstTask(alice, runId, stage)
 
