@@ -12,12 +12,21 @@
  * Needs root (useradd; the server switches users).
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FakeCondor } from '../execution/strategies/htcondor/__fixtures__/fake-condor/index.ts'
 import { lookupOsUser } from './os-user.ts'
-import { type Client, installCondorForUsers, type OsUsers, startOsUsers, taskOf, startRun } from './os-users-testing.ts'
+import { findProcesses } from '../execution/backends/dask/procs.ts'
+import {
+  type Client,
+  installCondorForUsers,
+  type OsUsers,
+  startOsUsers,
+  taskOf,
+  startRun,
+  until,
+} from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
 const PY = '/usr/bin/python3'
@@ -82,12 +91,16 @@ analysis:
     // dask/ is alice's: her session file swapped for a link to the server's users list is not read
     const info = await alice.run.backendInfo.query({ runId })
     expect(info.dask?.scheduler.address).toMatch(/^tls:\/\//)
+    // (once the session has closed: until then the server rewrites its file every 250 ms)
+    await until('the Dask processes to stop', async () => findProcesses(run.runDir!).length === 0, 30_000)
+    await new Promise((r) => setTimeout(r, 1000))
     const session = path.join(dask, 'session.json')
     execFileSync('sh', ['-c', `rm -f ${session}; ln -s ${u.env.home}/users.json ${session}`], {
       uid: aliceUid,
       gid: lookupOsUser(u.os.alice!)!.gid,
     })
     const linked = await alice.run.backendInfo.query({ runId })
+    expect(lstatSync(session).isSymbolicLink()).toBe(true)
     expect(linked.dask).toBeNull()
     expect(JSON.stringify(linked)).not.toContain('scrypt$')
   }, 200_000)
