@@ -26,8 +26,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { subscribeOverHttp, type SseSubscription } from '../server/execution/stream-client.ts'
 import { startProbing } from '../server/execution/stream-probe.ts'
+import { startViewerGroup, type ViewerGroup } from './lib/streamViewers.ts'
 import { measureRunPage, openBrowser } from './streamPage.ts'
 
 const TASKS =
@@ -46,6 +46,8 @@ const CPU_PROF = process.env.BENCH_STREAM_CPU_PROF ? path.resolve(process.env.BE
 const RUN_TIMEOUT_MS = 10 * 60_000
 /** a health probe that has not answered by then counts as failed (and the bench goes on) */
 const HEALTH_TIMEOUT_MS = 5000
+/** the viewers are spread over this many processes (bench/lib/streamViewers.ts) */
+const VIEWER_PROCESSES = 4
 const TOKEN = 'bench-stream-token-0123456789'
 
 function quantile(xs: number[], q: number): number {
@@ -260,37 +262,22 @@ async function measure(
   const cpu0 = serverCpuSeconds(s)
   const client0 = process.cpuUsage()
   const { runId } = await trpc<{ runId: string }>(s.base, 'run.start', { versionId }, 'POST')
-  /** when every viewer has had its first message (the catch-up): later events are live */
-  let connectedAt = Number.POSITIVE_INFINITY
-  const coalesced = new Set<number>()
-  const latencies: number[] = []
-  const received: number[][] = Array.from({ length: viewers }, () => [])
-  let finalId = 0
-  const subs: SseSubscription[] = []
-  for (let i = 0; i < viewers; i++) {
-    subs.push(
-      subscribeOverHttp({
-        baseUrl: s.base,
+  // the viewers decode in processes of their own (bench/lib/streamViewers.ts), a few per process
+  const groups: ViewerGroup[] = []
+  const perGroup = Math.ceil(viewers / Math.min(viewers, VIEWER_PROCESSES)) || 1
+  for (let first = 0; first < viewers; first += perGroup)
+    groups.push(
+      startViewerGroup({
+        base: s.base,
         runId,
-        lastEventId: 0,
-        transport,
         headers: auth,
-        onMessage: (m, at) => {
-          if (m.coalesced) coalesced.add(i)
-          if (received[i]!.length === 0 && m.events.length && received.filter((r) => r.length).length === viewers - 1)
-            connectedAt = at
-          for (const e of m.events) {
-            received[i]!.push(e.id)
-            const stored = Date.parse(e.at)
-            // events stored before this viewer connected are catch-up, not live latency
-            if (stored >= connectedAt) latencies.push(at - stored)
-            if (e.type === 'run.state' && ['succeeded', 'failed', 'cancelled'].includes(String(e.payload.to)))
-              finalId = e.id
-          }
-        },
+        transport,
+        first,
+        count: Math.min(perGroup, viewers - first),
       }),
     )
-  }
+  const lastIds = () => groups.flatMap((g) => g.progress()?.lastIds ?? [])
+  const finalIdNow = () => Math.max(0, ...groups.map((g) => g.progress()?.finalId ?? 0))
   // /api/health every 100 ms; each probe settles within HEALTH_TIMEOUT_MS whatever the HTTP client does
   const prober = startProbing(`${s.base}/api/health`, { intervalMs: 100, timeoutMs: HEALTH_TIMEOUT_MS })
   const health = prober.results
@@ -298,42 +285,49 @@ async function measure(
   let phase = 'waiting for the run and its viewers'
   const watchdog = setInterval(() => {
     console.error(
-      `[stream bench] ${Math.round((Date.now() - t0) / 1000)} s, ${phase}: final run.state ${finalId || 'not yet'}, ` +
-        `health probes ${health.length}, viewers' last ids ${received.map((r) => r[r.length - 1] ?? 0).join(' ')}`,
+      `[stream bench] ${Math.round((Date.now() - t0) / 1000)} s, ${phase}: final run.state ${finalIdNow() || 'not yet'}, ` +
+        `health probes ${health.length}, viewers' last ids ${lastIds().join(' ')}`,
     )
   }, 20_000)
   // done when the run has finished and every viewer has the run's last stored event (events may
   // follow the final run.state: workers going away)
   const done = async () => {
-    if (viewers > 0 && finalId === 0) return false
+    if (viewers > 0 && finalIdNow() === 0) return false
     phase = 'asking run.get for the run state'
     const d = await trpc<{ run: { state: string }; lastEventId: number }>(s.base, 'run.get', { runId }, 'GET').catch(
       () => null,
     )
     if (!d || !['succeeded', 'failed', 'cancelled'].includes(d.run.state)) return false
-    return received.every((r) => (r[r.length - 1] ?? 0) >= d.lastEventId)
+    const ids = lastIds()
+    return ids.length === viewers && ids.every((id) => id >= d.lastEventId)
   }
   while (!(await done())) {
     phase = `waiting for the viewers' last events`
     if (Date.now() - t0 > RUN_TIMEOUT_MS)
       throw new Error(
-        `run ${runId}: not every viewer got the end in ${RUN_TIMEOUT_MS / 1000} s (last ids: ${received.map((r) => r[r.length - 1] ?? 0).join(' ')}, final ${finalId})`,
+        `run ${runId}: not every viewer got the end in ${RUN_TIMEOUT_MS / 1000} s (last ids: ${lastIds().join(' ')}, final ${finalIdNow()})`,
       )
-    const failed = subs.find((x) => x.error)
+    const failed = groups.map((g) => g.progress()?.error).find(Boolean)
     if (failed)
-      throw new Error(
-        `a viewer's stream failed: ${failed.error?.message} (last ids: ${received.map((r) => r[r.length - 1] ?? 0).join(' ')}, final ${finalId})`,
-      )
-    await sleep(finalId || viewers === 0 ? 1000 : 50) // run.get only once a second: it is not free
+      throw new Error(`a viewer's stream failed: ${failed} (last ids: ${lastIds().join(' ')}, final ${finalIdNow()})`)
+    await sleep(finalIdNow() || viewers === 0 ? 1000 : 50) // run.get only once a second: it is not free
   }
   phase = 'stopping the health probe'
   await prober.stop()
   phase = 'closing the viewers'
-  const clientUsed = process.cpuUsage(client0)
-  const cpu = { serverCpu: serverCpuSeconds(s) - cpu0, clientCpu: (clientUsed.user + clientUsed.system) / 1e6 }
-  for (const x of subs) x.close()
-  await Promise.all(subs.map((x) => x.done))
+  const serverCpu = serverCpuSeconds(s) - cpu0
+  const connectedAt = Math.max(...groups.map((g) => g.progress()?.connectedAt ?? Number.POSITIVE_INFINITY))
+  const coalesced = new Set(groups.flatMap((g) => g.progress()?.coalesced ?? []))
+  const results = await Promise.all(groups.map((g) => g.finish()))
   clearInterval(watchdog)
+  const clientUsed = process.cpuUsage(client0)
+  const cpu = {
+    serverCpu,
+    clientCpu: (clientUsed.user + clientUsed.system) / 1e6 + results.reduce((sum, r) => sum + r.cpuSeconds, 0),
+  }
+  const received = results.flatMap((r) => r.received)
+  // events stored before every viewer had connected are catch-up, not live latency
+  const latencies = results.flatMap((r) => r.latency.filter((_, k) => (r.stored[k] ?? 0) >= connectedAt))
   const healthMs = health.map((h) => h.ms)
   const healthFailures = health.filter((h) => !h.ok).length
   if (viewers === 0) return { ...cpu, latencies, health: healthMs, healthFailures, events: 0, coalescedViewers: 0 }
