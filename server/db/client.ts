@@ -7,12 +7,14 @@
  * type (the SQLite client's type) for either. JSON columns are Strings on both.
  *
  * Migrations are applied by `migrateDatabase()` (server/startup.ts calls it when the server starts).
+ *
+ * The PostgreSQL driver and client load only for a PostgreSQL URL (a SQLite CLI run never pays for
+ * them): `loadDatabaseDriver(url)` loads them, and `migrateDatabase()` calls it, so every process
+ * that migrates before it connects (the server, the CLI, the test databases) has them in time.
  */
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3'
-import { PrismaPg } from '@prisma/adapter-pg'
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils'
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.ts'
-import { PrismaClient as PostgresClient } from './generated/postgres/client.ts'
 import { migrate, type MigrateResult } from './migrate.ts'
 import { databaseUrl, providerOf, sqlitePath, type Provider } from './url.ts'
 import { secureHome } from './permissions.ts'
@@ -54,12 +56,44 @@ function sqliteAdapter(url: string): SqlMigrationAwareDriverAdapterFactory {
   } as SqlMigrationAwareDriverAdapterFactory
 }
 
+/** the PostgreSQL client and driver, once loaded (loadDatabaseDriver) */
+const postgres = processSingleton(
+  'db.postgres',
+  (): {
+    loaded?: {
+      PostgresClient: typeof import('./generated/postgres/client.ts').PrismaClient
+      PrismaPg: typeof import('@prisma/adapter-pg').PrismaPg
+    }
+    loading?: Promise<void>
+  } => ({}),
+)
+
+/** Loads what a client for `url` needs that is not loaded up front (PostgreSQL's driver); idempotent. */
+export function loadDatabaseDriver(url: string = databaseUrl()): Promise<void> {
+  if (providerOf(url) === 'sqlite' || postgres.loaded) return Promise.resolve()
+  postgres.loading ??= Promise.all([import('./generated/postgres/client.ts'), import('@prisma/adapter-pg')]).then(
+    ([client, adapter]) => {
+      postgres.loaded = { PostgresClient: client.PrismaClient, PrismaPg: adapter.PrismaPg }
+    },
+    (e) => {
+      postgres.loading = undefined
+      throw e
+    },
+  )
+  return postgres.loading
+}
+
 /** A new client for `url` (callers own it: `await db.$disconnect()` when done). */
 export function createDb(url: string = databaseUrl()): Db {
   const provider = providerOf(url)
   if (provider === 'sqlite') return new SqliteClient({ adapter: sqliteAdapter(url) })
-  const client = new PostgresClient({
-    adapter: new PrismaPg({ connectionString: url, max: readSetting('CONTROLROOM_PG_POOL') }),
+  const pg = postgres.loaded
+  if (!pg)
+    throw new Error(
+      'the PostgreSQL driver is not loaded: await loadDatabaseDriver(url) (or migrateDatabase(url)) before the first client',
+    )
+  const client = new pg.PostgresClient({
+    adapter: new pg.PrismaPg({ connectionString: url, max: readSetting('CONTROLROOM_PG_POOL') }),
   })
   return client as unknown as Db
 }
@@ -113,7 +147,7 @@ export function migrateDatabase(url: string = databaseUrl()): Promise<MigrateRes
   if (!p) {
     const file = providerOf(url) === 'sqlite' ? sqlitePath(url) : undefined
     secureHome(file)
-    p = migrate(url).then((r) => {
+    p = Promise.all([migrate(url), loadDatabaseDriver(url)]).then(([r]) => {
       secureHome(file) // the database files it created
       return r
     })

@@ -32,6 +32,7 @@ import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import { createDb, currentDbUrl, getDb } from '../db/client.ts'
 import { readSetting } from '../settings.ts'
+import { processSingleton } from '../singleton.ts'
 import type { ExecutionPlan } from '../workflow/types.ts'
 import { emit } from './bus.ts'
 import './drivers.ts'
@@ -365,15 +366,16 @@ export class RunEngine implements EngineCore {
   }
 }
 
-const g = globalThis as unknown as { __controlroomEngine?: RunEngine }
+/** the process-wide engine's slot: created on first use (Next.js may load this module twice) */
+const current = processSingleton('execution.engine', (): { engine?: RunEngine } => ({}))
 
 /** the process-wide engine (for DATABASE_URL / the client given to setDb) */
 export function getEngine(): RunEngine {
-  g.__controlroomEngine ??= new RunEngine()
-  return g.__controlroomEngine
+  current.engine ??= new RunEngine()
+  return current.engine
 }
 
 /** tests: use this engine as the process-wide one */
 export function setEngine(e: RunEngine | undefined): void {
-  g.__controlroomEngine = e
+  current.engine = e
 }

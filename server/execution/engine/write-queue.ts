@@ -7,6 +7,11 @@
  * turn of the event loop), or after `flushIntervalMs` when that is set; while a write is in flight
  * everything queued meanwhile waits for it and goes in the next one. So a busy engine writes big
  * batches and a quiet one writes at once: nothing waits on a timer it does not need.
+ *
+ * A steady stream (short tasks ending one by one, each its own burst) would otherwise commit per
+ * task: SQLite then writes the same pages to its WAL again and again, and that was the CLI's largest
+ * cost per task. So a write that follows the previous one by less than STREAM_GAP_MS waits until that
+ * gap has passed: at most one commit per STREAM_GAP_MS under load, at once when quiet.
  */
 import { redactSecrets } from '../../credentials/index.ts'
 import { emit } from '../bus.ts'
@@ -44,6 +49,8 @@ function redacted<T>(value: T): T {
 
 /** a batch this large is written at once, without waiting for the burst to end */
 const BIG_BATCH = 5000
+/** least time between the starts of two writes in a steady stream (see the header) */
+export const STREAM_GAP_MS = 10
 
 export class WriteQueue {
   private batch: WriteBatch = emptyBatch()
@@ -52,6 +59,8 @@ export class WriteQueue {
   private timer: { cancel(): void } | null = null
   private flushing: Promise<void> = Promise.resolve()
   private flushQueued = false
+  /** when the last write started (performance.now()) */
+  private lastWriteAt = Number.NEGATIVE_INFINITY
 
   constructor(
     private store: EngineStore,
@@ -111,8 +120,10 @@ export class WriteQueue {
       this.timer = null
       void this.flush()
     }
-    if (this.flushIntervalMs > 0) {
-      const t = setTimeout(go, this.flushIntervalMs)
+    const wait =
+      this.flushIntervalMs > 0 ? this.flushIntervalMs : STREAM_GAP_MS - (performance.now() - this.lastWriteAt)
+    if (wait >= 1) {
+      const t = setTimeout(go, wait)
       this.timer = { cancel: () => clearTimeout(t) }
     } else {
       const t = setImmediate(go)
@@ -133,6 +144,7 @@ export class WriteQueue {
       this.batch = emptyBatch()
       this.afterCommit = []
       if (batchSize(batch) > 0) {
+        this.lastWriteAt = performance.now()
         let stored: RunEvent[] | null = null
         for (let i = 0; ; i++) {
           try {
