@@ -8,13 +8,13 @@
  *
  * Migrations are applied by `migrateDatabase()` (server/startup.ts calls it when the server starts).
  *
- * The PostgreSQL driver and client load only for a PostgreSQL URL (a SQLite CLI run never pays for
- * them): `loadDatabaseDriver(url)` loads them, and `migrateDatabase()` calls it, so every process
- * that migrates before it connects (the server, the CLI, the test databases) has them in time.
+ * The PostgreSQL driver (node-postgres, through @prisma/adapter-pg) loads when a PostgreSQL client
+ * first connects: a SQLite process (a CLI run) never loads it.
  */
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3'
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils'
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.ts'
+import { PrismaClient as PostgresClient } from './generated/postgres/client.ts'
 import { migrate, type MigrateResult } from './migrate.ts'
 import { databaseUrl, providerOf, sqlitePath, type Provider } from './url.ts'
 import { secureHome } from './permissions.ts'
@@ -56,46 +56,28 @@ function sqliteAdapter(url: string): SqlMigrationAwareDriverAdapterFactory {
   } as SqlMigrationAwareDriverAdapterFactory
 }
 
-/** the PostgreSQL client and driver, once loaded (loadDatabaseDriver) */
-const postgres = processSingleton(
-  'db.postgres',
-  (): {
-    loaded?: {
-      PostgresClient: typeof import('./generated/postgres/client.ts').PrismaClient
-      PrismaPg: typeof import('@prisma/adapter-pg').PrismaPg
-    }
-    loading?: Promise<void>
-  } => ({}),
-)
-
-/** Loads what a client for `url` needs that is not loaded up front (PostgreSQL's driver); idempotent. */
-export function loadDatabaseDriver(url: string = databaseUrl()): Promise<void> {
-  if (providerOf(url) === 'sqlite' || postgres.loaded) return Promise.resolve()
-  postgres.loading ??= Promise.all([import('./generated/postgres/client.ts'), import('@prisma/adapter-pg')]).then(
-    ([client, adapter]) => {
-      postgres.loaded = { PostgresClient: client.PrismaClient, PrismaPg: adapter.PrismaPg }
-    },
-    (e) => {
-      postgres.loading = undefined
-      throw e
-    },
-  )
-  return postgres.loading
+/** @prisma/adapter-pg's factory, imported on the first connection (its names are known up front) */
+function postgresAdapter(url: string): SqlMigrationAwareDriverAdapterFactory {
+  let base: Promise<SqlMigrationAwareDriverAdapterFactory> | null = null
+  const load = () => {
+    base ??= import('@prisma/adapter-pg').then(
+      ({ PrismaPg }) => new PrismaPg({ connectionString: url, max: readSetting('CONTROLROOM_PG_POOL') }),
+    )
+    return base
+  }
+  return {
+    provider: 'postgres',
+    adapterName: '@prisma/adapter-pg',
+    connect: async () => (await load()).connect(),
+    connectToShadowDb: async () => (await load()).connectToShadowDb(),
+  } as SqlMigrationAwareDriverAdapterFactory
 }
 
 /** A new client for `url` (callers own it: `await db.$disconnect()` when done). */
 export function createDb(url: string = databaseUrl()): Db {
   const provider = providerOf(url)
   if (provider === 'sqlite') return new SqliteClient({ adapter: sqliteAdapter(url) })
-  const pg = postgres.loaded
-  if (!pg)
-    throw new Error(
-      'the PostgreSQL driver is not loaded: await loadDatabaseDriver(url) (or migrateDatabase(url)) before the first client',
-    )
-  const client = new pg.PostgresClient({
-    adapter: new pg.PrismaPg({ connectionString: url, max: readSetting('CONTROLROOM_PG_POOL') }),
-  })
-  return client as unknown as Db
+  return new PostgresClient({ adapter: postgresAdapter(url) }) as unknown as Db
 }
 
 /** the process-wide client, and the URL it was made for */
@@ -147,7 +129,7 @@ export function migrateDatabase(url: string = databaseUrl()): Promise<MigrateRes
   if (!p) {
     const file = providerOf(url) === 'sqlite' ? sqlitePath(url) : undefined
     secureHome(file)
-    p = Promise.all([migrate(url), loadDatabaseDriver(url)]).then(([r]) => {
+    p = migrate(url).then((r) => {
       secureHome(file) // the database files it created
       return r
     })

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import { migrate, migrationsDirFor, readMigrationFolders } from './migrate.ts'
-import { createDb, loadDatabaseDriver } from './client.ts'
+import { createDb } from './client.ts'
 import { createEmptyDatabase, PROVIDERS } from './testing.ts'
 import { openSchemaEngine, migrationList, NO_FILTER } from './schema-engine.ts'
 import { sqlitePath } from './url.ts'
@@ -122,7 +122,6 @@ describe.each(PROVIDERS)('migrations on %s', (provider) => {
     }
 
     // and the generated client works on it
-    await loadDatabaseDriver(url)
     const db = createDb(url)
     try {
       const u = await db.user.create({ data: { name: `u-${provider}` } })

@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { createDb, loadDatabaseDriver, type Db } from './client.ts'
+import { createDb, type Db } from './client.ts'
 import { migrate, type MigrateResult } from './migrate.ts'
 import type { Provider } from './url.ts'
 
@@ -65,7 +65,6 @@ export async function createEmptyDatabase(provider: Provider): Promise<{ url: st
 export async function createTestDatabase(provider: Provider): Promise<TestDatabase> {
   const { url, drop } = await createEmptyDatabase(provider)
   const migration = await migrate(url, { log: () => {} })
-  await loadDatabaseDriver(url)
   const db = createDb(url)
   return {
     provider,
