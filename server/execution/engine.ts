@@ -87,11 +87,29 @@ export class RunEngine implements EngineCore {
   readonly identity = { ...selfIdentity(), host: os.hostname() }
   private control: ControlPoller
 
+  /**
+   * enough tasks handed over that the workers have the next ones waiting already: a write may then
+   * wait a little to take more with it (write-queue.ts); a chain of single tasks never waits
+   */
+  private busy(): boolean {
+    let n = 0
+    for (const run of this.runs.values()) {
+      n += run.inFlight
+      if (n >= BUSY_IN_FLIGHT) return true
+    }
+    return false
+  }
+
   constructor(readonly opts: EngineOptions = {}) {
     this.url = opts.url ?? currentDbUrl()
     this.db = opts.db ?? (opts.url ? createDb(opts.url) : getDb())
     this.store = createStore(this.db, this.url)
-    this.writes = new WriteQueue(this.store, (l, m) => this.log(l, m), opts.flushIntervalMs)
+    this.writes = new WriteQueue(
+      this.store,
+      (l, m) => this.log(l, m),
+      opts.flushIntervalMs,
+      () => this.busy(),
+    )
     this.control = new ControlPoller(this)
   }
 
@@ -365,6 +383,9 @@ export class RunEngine implements EngineCore {
     this.store.close()
   }
 }
+
+/** tasks in flight from which the engine counts as busy (two workers, each with one waiting) */
+const BUSY_IN_FLIGHT = 4
 
 /** the process-wide engine's slot: created on first use (Next.js may load this module twice) */
 const current = processSingleton('execution.engine', (): { engine?: RunEngine } => ({}))

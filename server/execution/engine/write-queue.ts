@@ -10,8 +10,10 @@
  *
  * A steady stream (short tasks ending one by one, each its own burst) would otherwise commit per
  * task: SQLite then writes the same pages to its WAL again and again, and that was the CLI's largest
- * cost per task. So a write that follows the previous one by less than STREAM_GAP_MS waits until that
- * gap has passed: at most one commit per STREAM_GAP_MS under load, at once when quiet.
+ * cost per task. So while the engine is busy (its workers have their next tasks already: nobody waits
+ * on this write), a write that follows the previous one by less than STREAM_GAP_MS waits until that
+ * gap has passed: at most one commit per STREAM_GAP_MS under load, at once when quiet or when a
+ * chain of single tasks waits on each commit.
  */
 import { redactSecrets } from '../../credentials/index.ts'
 import { emit } from '../bus.ts'
@@ -67,6 +69,8 @@ export class WriteQueue {
     private log: (level: 'info' | 'warn' | 'error', msg: string) => void,
     /** wait this long before writing (ms); 0 or unset: group commit (see the header) */
     private flushIntervalMs = 0,
+    /** true while a short wait delays nobody (the workers have their next tasks): see the header */
+    private busy: () => boolean = () => true,
   ) {}
 
   event(e: NewRunEvent & { at?: Date }) {
@@ -121,7 +125,11 @@ export class WriteQueue {
       void this.flush()
     }
     const wait =
-      this.flushIntervalMs > 0 ? this.flushIntervalMs : STREAM_GAP_MS - (performance.now() - this.lastWriteAt)
+      this.flushIntervalMs > 0
+        ? this.flushIntervalMs
+        : this.busy()
+          ? STREAM_GAP_MS - (performance.now() - this.lastWriteAt)
+          : 0
     if (wait >= 1) {
       const t = setTimeout(go, wait)
       this.timer = { cancel: () => clearTimeout(t) }
