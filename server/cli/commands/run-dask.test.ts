@@ -8,7 +8,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { main } from '../main.ts'
-import { cliTestHome } from './testing.ts'
+import { cliTestHome } from '../testing.ts'
 
 const home = cliTestHome('dask')
 

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 import { listRunArtifacts } from '../../execution/hep-artifacts.ts'
 import { getRun } from '../../execution/runs.ts'
 import { main } from '../main.ts'
-import { cliTestHome } from './testing.ts'
+import { cliTestHome } from '../testing.ts'
 
 const PARTITIONS = 1000
 

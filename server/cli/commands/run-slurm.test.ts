@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest'
 import '../../execution/strategies/slurm/index.ts'
 import { ensureSlurm } from '../../execution/strategies/slurm/testing.ts'
 import { main } from '../main.ts'
-import { captureIo, cliTestHome } from './testing.ts'
+import { captureIo, cliTestHome } from '../testing.ts'
 
 const home = cliTestHome('slurm', () => {
   ensureSlurm()

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { main } from '../main.ts'
-import { captureIo, cliTestHome } from './testing.ts'
+import { captureIo, cliTestHome } from '../testing.ts'
 
 const home = cliTestHome('run')
 
