@@ -7,9 +7,11 @@
  * type (the SQLite client's type) for either. JSON columns are Strings on both.
  *
  * Migrations are applied by `migrateDatabase()` (server/startup.ts calls it when the server starts).
+ *
+ * The PostgreSQL driver (node-postgres, through @prisma/adapter-pg) loads when a PostgreSQL client
+ * first connects: a SQLite process (a CLI run) never loads it.
  */
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3'
-import { PrismaPg } from '@prisma/adapter-pg'
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils'
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.ts'
 import { PrismaClient as PostgresClient } from './generated/postgres/client.ts'
@@ -54,14 +56,28 @@ function sqliteAdapter(url: string): SqlMigrationAwareDriverAdapterFactory {
   } as SqlMigrationAwareDriverAdapterFactory
 }
 
+/** @prisma/adapter-pg's factory, imported on the first connection (its names are known up front) */
+function postgresAdapter(url: string): SqlMigrationAwareDriverAdapterFactory {
+  let base: Promise<SqlMigrationAwareDriverAdapterFactory> | null = null
+  const load = () => {
+    base ??= import('@prisma/adapter-pg').then(
+      ({ PrismaPg }) => new PrismaPg({ connectionString: url, max: readSetting('CONTROLROOM_PG_POOL') }),
+    )
+    return base
+  }
+  return {
+    provider: 'postgres',
+    adapterName: '@prisma/adapter-pg',
+    connect: async () => (await load()).connect(),
+    connectToShadowDb: async () => (await load()).connectToShadowDb(),
+  } as SqlMigrationAwareDriverAdapterFactory
+}
+
 /** A new client for `url` (callers own it: `await db.$disconnect()` when done). */
 export function createDb(url: string = databaseUrl()): Db {
   const provider = providerOf(url)
   if (provider === 'sqlite') return new SqliteClient({ adapter: sqliteAdapter(url) })
-  const client = new PostgresClient({
-    adapter: new PrismaPg({ connectionString: url, max: readSetting('CONTROLROOM_PG_POOL') }),
-  })
-  return client as unknown as Db
+  return new PostgresClient({ adapter: postgresAdapter(url) }) as unknown as Db
 }
 
 /** the process-wide client, and the URL it was made for */

@@ -33,6 +33,7 @@ import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import { createDb, currentDbUrl, getDb } from '../db/client.ts'
 import { readSetting } from '../settings.ts'
+import { processSingleton } from '../singleton.ts'
 import type { ExecutionPlan } from '../workflow/types.ts'
 import { emit } from './bus.ts'
 import './drivers.ts'
@@ -87,11 +88,29 @@ export class RunEngine implements EngineCore {
   readonly identity = { ...selfIdentity(), host: os.hostname() }
   private control: ControlPoller
 
+  /**
+   * enough tasks handed over that the workers have the next ones waiting already: a write may then
+   * wait a little to take more with it (write-queue.ts); a chain of single tasks never waits
+   */
+  private busy(): boolean {
+    let n = 0
+    for (const run of this.runs.values()) {
+      n += run.inFlight
+      if (n >= BUSY_IN_FLIGHT) return true
+    }
+    return false
+  }
+
   constructor(readonly opts: EngineOptions = {}) {
     this.url = opts.url ?? currentDbUrl()
     this.db = opts.db ?? (opts.url ? createDb(opts.url) : getDb())
     this.store = createStore(this.db, this.url)
-    this.writes = new WriteQueue(this.store, (l, m) => this.log(l, m), opts.flushIntervalMs)
+    this.writes = new WriteQueue(
+      this.store,
+      (l, m) => this.log(l, m),
+      opts.flushIntervalMs,
+      () => this.busy(),
+    )
     this.control = new ControlPoller(this)
   }
 
@@ -363,15 +382,19 @@ export class RunEngine implements EngineCore {
   }
 }
 
-const g = globalThis as unknown as { __controlroomEngine?: RunEngine }
+/** tasks in flight from which the engine counts as busy (two workers, each with one waiting) */
+const BUSY_IN_FLIGHT = 4
+
+/** the process-wide engine's slot: created on first use (Next.js may load this module twice) */
+const current = processSingleton('execution.engine', (): { engine?: RunEngine } => ({}))
 
 /** the process-wide engine (for DATABASE_URL / the client given to setDb) */
 export function getEngine(): RunEngine {
-  g.__controlroomEngine ??= new RunEngine()
-  return g.__controlroomEngine
+  current.engine ??= new RunEngine()
+  return current.engine
 }
 
 /** tests: use this engine as the process-wide one */
 export function setEngine(e: RunEngine | undefined): void {
-  g.__controlroomEngine = e
+  current.engine = e
 }

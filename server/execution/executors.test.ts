@@ -48,6 +48,13 @@ async function byStage(runId: string) {
   return Object.fromEntries(items.map((t) => [t.stageId, t]))
 }
 
+/** the task of a stage; the test fails here, naming the stage, when it has none */
+function taskOf<T>(tasks: Record<string, T>, stage: string): T {
+  const t = tasks[stage]
+  if (!t) throw new Error(`no task of stage ${stage}`)
+  return t
+}
+
 describe('module tasks in a warm executor', () => {
   it('imports the module once per executor process and runs every task in it, writing the usual files', async () => {
     const mod = path.join(scratch, 'count.mjs')
@@ -196,9 +203,9 @@ execution:
       return x.Escaper?.state === 'running' && processesWithEnv('CONTROLROOM_TASK_ID', x.Escaper.id).length >= 2 && x
     })
     // the escapee left the task's process group and session
-    const escapees = processesWithEnv('CONTROLROOM_TASK_ID', t.Escaper.id)
+    const escapees = processesWithEnv('CONTROLROOM_TASK_ID', taskOf(t, 'Escaper').id)
     expect(escapees.length).toBeGreaterThanOrEqual(2)
-    await cancelTask({ taskId: t.Escaper.id }, env.engine)
+    await cancelTask({ taskId: taskOf(t, 'Escaper').id }, env.engine)
     const final = await env.waitFor(runId)
     const end = await byStage(runId)
     expect([final, end.Escaper?.state, end.Timed?.state, end.Timed?.reason]).toEqual([
@@ -227,7 +234,7 @@ analysis:
       const { runId } = await startRun({ versionId: await env.save(yaml) }, env.engine)
       expect(await env.waitFor(runId)).toBe('succeeded')
       const t = await byStage(runId)
-      const out = (await readLog(env.t.db, { taskId: t.Env.id, stream: 'stdout' })).text
+      const out = (await readLog(env.t.db, { taskId: taskOf(t, 'Env').id, stream: 'stdout' })).text
       const names = out.split('\n').map((l) => l.split('=')[0])
       expect(names).toContain('PATH')
       expect(names).toContain('CONTROLROOM_TASK_ID')
@@ -281,13 +288,15 @@ analysis:
       return x.Victim?.state === 'running' && existsSync(count) && x
     })
     const run = await env.t.db.run.findUnique({ where: { id: runId } })
-    const started = JSON.parse(readFileSync(path.join(run!.runDir!, 'tasks', t.Victim.id, 'started.json'), 'utf8'))
+    const started = JSON.parse(
+      readFileSync(path.join(run!.runDir!, 'tasks', taskOf(t, 'Victim').id, 'started.json'), 'utf8'),
+    )
     // started.json: pid = the executor, childPid = the command
     process.kill(started.pid, 'SIGKILL')
     process.kill(-started.childPid, 'SIGKILL')
     expect(await env.waitFor(runId)).toBe('succeeded')
     const evs = await env.t.db.event.findMany({
-      where: { runId, taskId: t.Victim.id, type: 'task.state' },
+      where: { runId, taskId: taskOf(t, 'Victim').id, type: 'task.state' },
       orderBy: { id: 'asc' },
     })
     const seq = evs.map((e) => JSON.parse(e.payload) as { to: string; reason?: string })

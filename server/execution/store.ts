@@ -130,8 +130,12 @@ export interface EngineStore {
   insertRun(run: RunRow, tasks: TaskRow[], events: NewEvent[]): Promise<RunEvent[]>
   insertTasks(tasks: TaskRow[]): Promise<void>
   write(batch: WriteBatch): Promise<RunEvent[]>
-  /** `control` events of these runs with id > afterId (requests from other processes) */
-  controlEvents(runIds: string[], afterId: number): Promise<RunEvent[]>
+  /**
+   * `control` events of these runs with id > afterId (requests from other processes), and the id
+   * the next look may start after (`scannedTo`): every event up to it has been looked at, so a poll
+   * does not scan the whole run's events again (they grow by three per task)
+   */
+  controlEvents(runIds: string[], afterId: number): Promise<{ events: RunEvent[]; scannedTo: number }>
   maxEventId(): Promise<number>
   close(): void
 }
@@ -276,13 +280,16 @@ class SqliteStore implements EngineStore {
     return tx.immediate()
   }
 
-  async controlEvents(runIds: string[], afterId: number): Promise<RunEvent[]> {
-    if (runIds.length === 0) return []
+  async controlEvents(runIds: string[], afterId: number): Promise<{ events: RunEvent[]; scannedTo: number }> {
+    if (runIds.length === 0) return { events: [], scannedTo: afterId }
+    // SQLite commits one writer at a time and hands out ids in commit order: no event at or below
+    // the largest id seen now can appear later, so the next look starts after it
+    const scannedTo = (this.db.prepare('SELECT MAX("id") AS m FROM "Event"').get() as { m: number | null }).m ?? afterId
     const rows = this.db
       .prepare(
-        `SELECT * FROM "Event" WHERE "type" = 'control' AND "id" > ? AND "runId" IN (${runIds.map(() => '?').join(',')}) ORDER BY "id"`,
+        `SELECT * FROM "Event" WHERE "type" = 'control' AND "id" > ? AND "id" <= ? AND "runId" IN (${runIds.map(() => '?').join(',')}) ORDER BY "id"`,
       )
-      .all(afterId, ...runIds) as {
+      .all(afterId, scannedTo, ...runIds) as {
       id: number
       runId: string
       at: string
@@ -292,7 +299,12 @@ class SqliteStore implements EngineStore {
       payload: string
     }[]
     // written by another process: checked, not trusted
-    return rows.map((r) => parseRunEvent({ ...r, at: new Date(r.at).toISOString(), payload: JSON.parse(r.payload) }))
+    return {
+      events: rows.map((r) =>
+        parseRunEvent({ ...r, at: new Date(r.at).toISOString(), payload: JSON.parse(r.payload) }),
+      ),
+      scannedTo: Math.max(afterId, scannedTo),
+    }
   }
 
   async maxEventId(): Promise<number> {
@@ -350,13 +362,15 @@ abstract class PrismaStore implements EngineStore {
 
   abstract write(batch: WriteBatch): Promise<RunEvent[]>
 
-  async controlEvents(runIds: string[], afterId: number): Promise<RunEvent[]> {
-    if (runIds.length === 0) return []
+  async controlEvents(runIds: string[], afterId: number): Promise<{ events: RunEvent[]; scannedTo: number }> {
+    if (runIds.length === 0) return { events: [], scannedTo: afterId }
     const rows = await this.db.event.findMany({
       where: { type: 'control', id: { gt: afterId }, runId: { in: runIds } },
       orderBy: { id: 'asc' },
     })
-    return rows.map((r) => parseRunEvent({ ...r, at: r.at.toISOString(), payload: JSON.parse(r.payload) }))
+    const events = rows.map((r) => parseRunEvent({ ...r, at: r.at.toISOString(), payload: JSON.parse(r.payload) }))
+    // PostgreSQL's sequence ids may commit out of order: only a control event found moves the mark
+    return { events, scannedTo: events.reduce((m, ev) => Math.max(m, ev.id), afterId) }
   }
 
   async maxEventId(): Promise<number> {

@@ -3,36 +3,14 @@
  * profile: the scheduler Control Room starts serves its dashboard where `dashboard_address` says,
  * and the workers are started with the workflow's `memory_limit` (a real Dask, on this host).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { forgetDb, setDb } from '../../db/client.ts'
-import { createTestDatabase, type TestDatabase } from '../../db/testing.ts'
-import { setEngine } from '../../execution/engine.ts'
+import { describe, expect, it } from 'vitest'
 import { main } from '../main.ts'
+import { cliTestHome } from '../testing.ts'
 
-let t: TestDatabase
-let dir: string
-let savedHome: string | undefined
-
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'cr-cli-dask-'))
-  savedHome = process.env.CONTROLROOM_HOME
-  process.env.CONTROLROOM_HOME = dir
-  t = await createTestDatabase('sqlite')
-  setDb(t.db, t.url)
-  setEngine(undefined)
-})
-afterAll(async () => {
-  setEngine(undefined)
-  forgetDb()
-  await t?.cleanup()
-  if (savedHome === undefined) delete process.env.CONTROLROOM_HOME
-  else process.env.CONTROLROOM_HOME = savedHome
-  rmSync(dir, { recursive: true, force: true })
-})
+const home = cliTestHome('dask')
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,7 +26,7 @@ function freePort(): Promise<number> {
 describe('controlroom run --backend dask honours the LocalCluster keys', () => {
   it('dashboard_address places the dashboard; memory_limit reaches each worker', async () => {
     const port = await freePort()
-    const file = path.join(dir, 'dask.yaml')
+    const file = path.join(home.dir, 'dask.yaml')
     writeFileSync(
       file,
       [

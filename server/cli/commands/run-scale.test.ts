@@ -5,35 +5,17 @@
  * with the counts of the moment; at the end every partition is merged into the histogram.
  * Behaviour only: no timing is asserted (speed is measured in `npm run bench`).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { forgetDb, setDb } from '../../db/client.ts'
-import { createTestDatabase, type TestDatabase } from '../../db/testing.ts'
-import { setEngine } from '../../execution/engine.ts'
+import { describe, expect, it } from 'vitest'
 import { listRunArtifacts } from '../../execution/hep-artifacts.ts'
 import { getRun } from '../../execution/runs.ts'
 import { main } from '../main.ts'
+import { cliTestHome } from '../testing.ts'
 
 const PARTITIONS = 1000
 
-let t: TestDatabase
-let dir: string
-
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'cr-cli-scale-'))
-  process.env.CONTROLROOM_HOME = dir
-  t = await createTestDatabase('sqlite')
-  setDb(t.db, t.url)
-  setEngine(undefined)
-})
-afterAll(async () => {
-  setEngine(undefined)
-  forgetDb()
-  await t?.cleanup()
-  rmSync(dir, { recursive: true, force: true })
-})
+const home = cliTestHome('scale')
 
 const yaml = `version: 1
 name: cli-hep-${PARTITIONS}
@@ -64,7 +46,7 @@ const succeededIn = (line: string) => Number(/succeeded (\d+)/.exec(line)?.[1] ?
 
 describe('controlroom run over 1,000 partitions of a generated dataset', () => {
   it('keeps printing progress and the run page data answers while it runs; every partition is merged', async () => {
-    const file = path.join(dir, 'hep-1000.yaml')
+    const file = path.join(home.dir, 'hep-1000.yaml')
     writeFileSync(file, yaml)
     const lines: string[] = []
     let done = false
@@ -80,9 +62,9 @@ describe('controlroom run over 1,000 partitions of a generated dataset', () => {
     let runId: string | null = null
     while (!done) {
       await new Promise((r) => setTimeout(r, 250))
-      runId ??= (await t.db.run.findFirst({ where: { source: 'cli' }, select: { id: true } }))?.id ?? null
+      runId ??= (await home.t.db.run.findFirst({ where: { source: 'cli' }, select: { id: true } }))?.id ?? null
       if (!runId || done) continue
-      const info = await getRun(t.db, runId)
+      const info = await getRun(home.t.db, runId)
       if (info.run.state === 'running') seen.push(info.counts.succeeded ?? 0)
     }
     expect(await cli).toBe(0)
@@ -99,8 +81,8 @@ describe('controlroom run over 1,000 partitions of a generated dataset', () => {
     expect(lines.join('\n')).toMatch(new RegExp(`Hist\\s+pool default\\s+${PARTITIONS}/${PARTITIONS} succeeded`))
 
     // every partition's events are in the merged histogram
-    const info = await getRun(t.db, runId!)
-    const artifact = (await listRunArtifacts(t.db, runId!)).find((a) => a.name === 'nmuon.json')
+    const info = await getRun(home.t.db, runId!)
+    const artifact = (await listRunArtifacts(home.t.db, runId!)).find((a) => a.name === 'nmuon.json')
     expect(artifact).toBeTruthy()
     const hist = JSON.parse(readFileSync(path.join(info.run.runDir!, artifact!.path), 'utf8')) as {
       entries: number

@@ -1,74 +1,44 @@
 /** `controlroom run` / `controlroom runs` through the dispatcher, on a test database (in-process). */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { forgetDb, setDb } from '../../db/client.ts'
-import { createTestDatabase, type TestDatabase } from '../../db/testing.ts'
-import { setEngine } from '../../execution/engine.ts'
+import { describe, expect, it } from 'vitest'
 import { main } from '../main.ts'
+import { captureIo, cliTestHome } from '../testing.ts'
 
-let t: TestDatabase
-let dir: string
-
-function io() {
-  const out: string[] = []
-  const err: string[] = []
-  return {
-    out,
-    err,
-    io: { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) } },
-  }
-}
-
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'cr-cli-run-'))
-  process.env.CONTROLROOM_HOME = dir
-  t = await createTestDatabase('sqlite')
-  setDb(t.db, t.url)
-  setEngine(undefined)
-})
-afterAll(async () => {
-  setEngine(undefined)
-  forgetDb()
-  await t?.cleanup()
-  rmSync(dir, { recursive: true, force: true })
-})
+const home = cliTestHome('run')
 
 describe('controlroom run', () => {
   it('saves the file as a version, runs it, prints a summary and exits 0 on success', async () => {
-    const file = path.join(dir, 'ok.yaml')
+    const file = path.join(home.dir, 'ok.yaml')
     writeFileSync(
       file,
       `version: 1\nname: cli-ok\nanalysis:\n  stages:\n    - id: Hello\n      op: shell\n      params: { command: "echo hi" }\n    - id: Done\n      op: noop\n`,
     )
-    const c = io()
+    const c = captureIo()
     expect(await main(['run', file], c.io)).toBe(0)
     const text = c.out.join('')
     expect(text).toMatch(/workflow "cli-ok" version 1/)
     expect(text).toMatch(/Hello\s+succeeded/)
     expect(text).toMatch(/run \S+ succeeded in/)
-    setDb(t.db, t.url)
-    setEngine(undefined)
+    home.reuse()
     // the same file again: unchanged version, a second run, JSON output
-    const j = io()
+    const j = captureIo()
     expect(await main(['run', file, '--json'], j.io)).toBe(0)
     const res = JSON.parse(j.out.join(''))
     expect(res).toMatchObject({ ok: true, state: 'succeeded', counts: { succeeded: 2 } })
-    const runs = await t.db.run.findMany({ where: { workflowId: res.workflowId } })
+    const runs = await home.t.db.run.findMany({ where: { workflowId: res.workflowId } })
     expect(runs.map((r) => r.source)).toEqual(['cli', 'cli'])
-    expect(await t.db.workflowVersion.count({ where: { workflowId: res.workflowId } })).toBe(1)
+    expect(await home.t.db.workflowVersion.count({ where: { workflowId: res.workflowId } })).toBe(1)
   })
 
   it('exits 1 when the run fails, and when it is refused', async () => {
-    setDb(t.db, t.url)
-    setEngine(undefined)
-    const file = path.join(dir, 'bad.yaml')
+    home.reuse()
+    const file = path.join(home.dir, 'bad.yaml')
     writeFileSync(
       file,
       `version: 1\nname: cli-bad\nanalysis:\n  stages:\n    - id: Boom\n      op: shell\n      params: { command: "echo reading input >&2; echo 'no such file: events.root' >&2; exit 4" }\n    - id: After\n      op: noop\n`,
     )
-    const c = io()
+    const c = captureIo()
     expect(await main(['run', file, '--json'], c.io)).toBe(1)
     const res = JSON.parse(c.out.join(''))
     expect(res).toMatchObject({ ok: false, state: 'failed', failed: [{ stage: 'Boom', reason: 'exit code 4' }] })
@@ -76,66 +46,63 @@ describe('controlroom run', () => {
     expect(res.skipped).toMatchObject([{ stage: 'After', reason: expect.stringMatching(/Boom/) }])
     // the failed task with the last lines of its log
     expect(res.failed[0].logTail).toEqual(['reading input', 'no such file: events.root'])
-    setDb(t.db, t.url)
-    setEngine(undefined)
-    const h = io()
+    home.reuse()
+    const h = captureIo()
     expect(await main(['run', file], h.io)).toBe(1)
     expect(h.out.join('')).toMatch(
       /failed: Boom \(\S+\): exit code 4 \(exit 4\)\n\s+\| reading input\n\s+\| no such file: events.root\n/,
     )
-    setDb(t.db, t.url)
-    setEngine(undefined)
-    const file2 = path.join(dir, 'gpu.yaml')
+    home.reuse()
+    const file2 = path.join(home.dir, 'gpu.yaml')
     writeFileSync(
       file2,
       `version: 1\nname: cli-gpu\nanalysis:\n  stages:\n    - id: T\n      op: noop\n      execution: { require: gpu }\nexecution:\n  pools:\n    gpu: { workers: 1, resources: { gpus: 64 } }\n`,
     )
-    const d = io()
+    const d = captureIo()
     expect(await main(['run', file2], d.io)).toBe(1)
     expect(d.err.join('')).toMatch(/pool 'gpu' needs 64 GPUs/)
   })
 
   it('a packed environment under --strategy local is refused as if written in the file, at its line:col', async () => {
-    setDb(t.db, t.url)
-    setEngine(undefined)
-    const file = path.join(dir, 'packed.yaml')
+    home.reuse()
+    const file = path.join(home.dir, 'packed.yaml')
     // the archive does not exist: were the override not checked, the task would run with this host's software
     writeFileSync(
       file,
       `version: 1\nname: cli-packed\nanalysis:\n  stages:\n    - id: T\n      op: shell\n      params: { command: "echo ran" }\nexecution:\n  strategy: slurm\n  environment:\n    type: packed-pixi\n    archive_path: /nonexistent/environment.sh\n`,
     )
-    const before = await t.db.run.count()
-    const c = io()
+    const before = await home.t.db.run.count()
+    const c = captureIo()
     expect(await main(['run', file, '--strategy', 'local'], c.io)).toBe(1)
     expect(c.err.join('')).toContain(
       `${file}:11:11: error environment-not-applied: a packed-pixi environment is unpacked by batch jobs; with strategy local (given as an override) the tasks would run with this host's software instead`,
     )
-    const j = io()
+    const j = captureIo()
     expect(await main(['run', file, '--strategy', 'local', '--json'], j.io)).toBe(1)
     expect(JSON.parse(j.out.join(''))).toMatchObject({
       ok: false,
       refused: true,
       problems: [{ code: 'environment-not-applied', line: 11, col: 11, hint: expect.stringContaining('--strategy') }],
     })
-    expect(await t.db.run.count()).toBe(before) // nothing ran
+    expect(await home.t.db.run.count()).toBe(before) // nothing ran
   })
 
   it('usage errors exit 2', async () => {
-    const c = io()
+    const c = captureIo()
     expect(await main(['run'], c.io)).toBe(2)
-    expect(await main(['run', path.join(dir, 'missing.yaml')], c.io)).toBe(2)
+    expect(await main(['run', path.join(home.dir, 'missing.yaml')], c.io)).toBe(2)
     expect(await main(['run', 'x.yaml', '--strategy', 'pbs'], c.io)).toBe(2)
   })
 
   it('controlroom runs lists the runs', async () => {
-    setDb(t.db, t.url)
-    const c = io()
+    home.reuse()
+    const c = captureIo()
     expect(await main(['runs', '--limit', '10'], c.io)).toBe(0)
     const lines = c.out.join('').trim().split('\n')
     expect(lines[0]).toMatch(/^RUN\s+STATE\s+WORKFLOW/)
     expect(lines.length).toBe(1 + 4)
-    setDb(t.db, t.url)
-    const j = io()
+    home.reuse()
+    const j = captureIo()
     expect(await main(['runs', '--json', '--state', 'failed'], j.io)).toBe(0)
     const failedRuns = JSON.parse(j.out.join(''))
     expect(failedRuns.map((r: { workflowName: string }) => r.workflowName)).toEqual(['cli-bad', 'cli-bad'])
@@ -150,32 +117,29 @@ describe('controlroom run', () => {
 
 describe('controlroom run tells the truth', () => {
   it('prints the compile warnings with their positions (and carries them in --json)', async () => {
-    setDb(t.db, t.url)
-    setEngine(undefined)
-    const file = path.join(dir, 'warn.yaml')
+    home.reuse()
+    const file = path.join(home.dir, 'warn.yaml')
     writeFileSync(
       file,
       `version: 1\nname: cli-warn\nanalysis:\n  stages:\n    - id: A\n      op: noop\n      execution: { fallback: default }\n`,
     )
-    const c = io()
+    const c = captureIo()
     expect(await main(['run', file], c.io)).toBe(0)
     expect(c.err.join('')).toContain(`${file}:7:20: warning fallback-without-prefer:`)
-    setDb(t.db, t.url)
-    setEngine(undefined)
-    const j = io()
+    home.reuse()
+    const j = captureIo()
     expect(await main(['run', file, '--json'], j.io)).toBe(0)
     expect(JSON.parse(j.out.join('')).warnings).toMatchObject([{ code: 'fallback-without-prefer', line: 7, col: 20 }])
   })
 
   it('with Dask: the workers are stopped and stored before the database closes', async () => {
-    setDb(t.db, t.url)
-    setEngine(undefined)
-    const file = path.join(dir, 'dask.yaml')
+    home.reuse()
+    const file = path.join(home.dir, 'dask.yaml')
     writeFileSync(
       file,
       `version: 1\nname: cli-dask\nanalysis:\n  stages:\n    - id: A\n      op: shell\n      params: { command: "echo a" }\n`,
     )
-    const c = io()
+    const c = captureIo()
     const logged: string[] = []
     const origError = console.error
     console.error = (...a: unknown[]) => logged.push(a.map(String).join(' '))
@@ -186,7 +150,7 @@ describe('controlroom run tells the truth', () => {
     }
     const res = JSON.parse(c.out.join(''))
     expect(res.state).toBe('succeeded')
-    const workers = await t.db.worker.findMany({ where: { runId: res.runId } })
+    const workers = await home.t.db.worker.findMany({ where: { runId: res.runId } })
     expect(workers.length).toBeGreaterThan(0)
     expect(workers.map((w) => w.state)).toEqual(workers.map(() => 'gone'))
     expect(logged.join('\n')).not.toMatch(/could not store/)

@@ -242,6 +242,10 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
     }
     for (const e of early.splice(0)) if ((e as { runId?: string }).runId === runId) onEvent(e)
     process.on('SIGINT', onSigint)
+    // the summary's queries, asked once while the tasks run: Prisma prepares each query shape on its
+    // first use (hundreds of ms of this thread), which would otherwise come after the last task
+    void getRun(engine.db, runId).catch(() => {})
+    void liveWorkers(engine.db, runId).catch(() => {})
     const state = await engine.waitForRun(runId)
     const info = await getRun(engine.db, runId)
     // the tasks to name: only looked up when the counts say there are some
@@ -320,6 +324,11 @@ async function runMain(args: ParsedArgs, io: CliIO): Promise<number> {
   }
 }
 
+/** how many of the run's workers are not `gone` yet */
+function liveWorkers(db: import('../../db/client.ts').Db, runId: string): Promise<number> {
+  return db.worker.count({ where: { runId, state: { not: 'gone' } } })
+}
+
 /** Wait (up to 20 s) until the run's workers are `gone` and every event is stored. */
 async function settleWorkers(
   engine: { db: import('../../db/client.ts').Db; flush(): Promise<void> },
@@ -331,7 +340,7 @@ async function settleWorkers(
   let told = false
   for (;;) {
     await engine.flush().catch(() => {})
-    const left = await engine.db.worker.count({ where: { runId, state: { not: 'gone' } } }).catch(() => 0)
+    const left = await liveWorkers(engine.db, runId).catch(() => 0)
     if (left === 0 || Date.now() > until) {
       if (left > 0)
         io.stderr.write(`controlroom run: ${left} worker(s) of run ${runId} did not report stopping within 20 s\n`)

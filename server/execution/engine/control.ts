@@ -154,9 +154,9 @@ export class ControlPoller {
       await this.init
       const ids = [...e.runs.keys()]
       if (ids.length) {
-        const evs = await e.store.controlEvents(ids, this.lastId)
+        const { events: evs, scannedTo } = await e.store.controlEvents(ids, this.lastId)
+        this.lastId = Math.max(this.lastId, scannedTo)
         for (const ev of evs) {
-          this.lastId = Math.max(this.lastId, ev.id)
           if (Number(ev.payload.from) === process.pid) continue
           const a = ev.payload.action
           try {

@@ -99,6 +99,7 @@ export function buildRun(
     ready: new Map(),
     pendingDispatch: new Map(),
     open: 0,
+    inFlight: 0,
     session: null,
     cancelRequested: !!base.options.cancelRequested,
     waiters: [],
@@ -136,6 +137,7 @@ export function buildRun(
     if (!run.byStage.has(t.stageId)) run.byStage.set(t.stageId, [])
     run.byStage.get(t.stageId)!.push(t)
     if (!TERMINAL_TASK_STATES.has(t.state)) run.open++
+    if (t.state === 'queued' || t.state === 'running') run.inFlight++
   }
   for (const stage of base.plan.stages) {
     const mine = run.byStage.get(stage.id) ?? []

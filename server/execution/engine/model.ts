@@ -103,6 +103,8 @@ export interface ActiveRun {
   ready: Map<string, TaskRec[]>
   pendingDispatch: Map<string, number>
   open: number
+  /** its tasks handed to the backend and not ended (queued or running): see WriteQueue's busy() */
+  inFlight: number
   backend: Backend
   strategy: Strategy
   session: BackendSession | null

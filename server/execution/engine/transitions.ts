@@ -55,6 +55,10 @@ export function setTask(
   t.state = to
   if (wasTerminal && !isTerminal) run.open++
   if (!wasTerminal && isTerminal) run.open--
+  const wasOut = from === 'queued' || from === 'running'
+  const isOut = to === 'queued' || to === 'running'
+  if (isOut && !wasOut) run.inFlight++
+  if (wasOut && !isOut) run.inFlight = Math.max(0, run.inFlight - 1)
   e.writes.task(t.id, { state: to, ...patch })
   e.writes.event({
     runId: run.id,

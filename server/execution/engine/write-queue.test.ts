@@ -5,7 +5,7 @@ import { saveVersion } from '../../library/workflows.ts'
 import { subscribe } from '../bus.ts'
 import { createStore, type EngineStore, type WriteBatch } from '../store.ts'
 import type { RunEvent } from '../types.ts'
-import { WriteQueue } from './write-queue.ts'
+import { STREAM_GAP_MS, WriteQueue } from './write-queue.ts'
 
 /** the write queue against a real database, counting the transactions it writes (PostgreSQL: write-queue.pg.test.ts) */
 const provider = (process.env.ENGINE_TEST_PROVIDER ?? 'sqlite') as Provider
@@ -103,6 +103,35 @@ describe(`write queue (${provider})`, () => {
     while ((await stored()) < before + 3) await new Promise((r) => setTimeout(r, 10))
     slowMs = 0
     expect(writes).toEqual([1, 2])
+  })
+
+  it('a steady stream: while the engine is busy at most one write per STREAM_GAP_MS; when not, each change at once', async () => {
+    const stream = async (busy: boolean) => {
+      writes.length = 0
+      const q = new WriteQueue(
+        counting,
+        () => {},
+        0,
+        () => busy,
+      )
+      const before = await stored()
+      const t0 = performance.now()
+      // one change per turn of the event loop, as short tasks ending one by one report
+      for (let i = 0; i < 40; i++) {
+        q.event(log(i))
+        await new Promise((r) => setImmediate(r))
+      }
+      await q.flush()
+      const elapsed = performance.now() - t0
+      expect(await stored()).toBe(before + 40)
+      return { writes: writes.length, elapsed }
+    }
+    const busy = await stream(true)
+    expect(busy.writes).toBeLessThanOrEqual(Math.floor(busy.elapsed / STREAM_GAP_MS) + 2)
+    expect(busy.writes).toBeLessThan(40)
+    // a chain of single tasks waits on each commit: nothing is held back. (SQLite writes within the
+    // turn; PostgreSQL's writes are in flight across turns, so group commit batches them anyway)
+    if (provider === 'sqlite') expect((await stream(false)).writes).toBeGreaterThanOrEqual(20)
   })
 
   it('redacts secrets in the messages it stores', async () => {

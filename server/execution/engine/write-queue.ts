@@ -7,6 +7,13 @@
  * turn of the event loop), or after `flushIntervalMs` when that is set; while a write is in flight
  * everything queued meanwhile waits for it and goes in the next one. So a busy engine writes big
  * batches and a quiet one writes at once: nothing waits on a timer it does not need.
+ *
+ * A steady stream (short tasks ending one by one, each its own burst) would otherwise commit per
+ * task: SQLite then writes the same pages to its WAL again and again, and that was the CLI's largest
+ * cost per task. So while the engine is busy (its workers have their next tasks already: nobody waits
+ * on this write), a write that follows the previous one by less than STREAM_GAP_MS waits until that
+ * gap has passed: at most one commit per STREAM_GAP_MS under load, at once when quiet or when a
+ * chain of single tasks waits on each commit.
  */
 import { redactSecrets } from '../../credentials/index.ts'
 import { emit } from '../bus.ts'
@@ -44,6 +51,8 @@ function redacted<T>(value: T): T {
 
 /** a batch this large is written at once, without waiting for the burst to end */
 const BIG_BATCH = 5000
+/** least time between the starts of two writes in a steady stream (see the header) */
+export const STREAM_GAP_MS = 10
 
 export class WriteQueue {
   private batch: WriteBatch = emptyBatch()
@@ -52,12 +61,16 @@ export class WriteQueue {
   private timer: { cancel(): void } | null = null
   private flushing: Promise<void> = Promise.resolve()
   private flushQueued = false
+  /** when the last write started (performance.now()) */
+  private lastWriteAt = Number.NEGATIVE_INFINITY
 
   constructor(
     private store: EngineStore,
     private log: (level: 'info' | 'warn' | 'error', msg: string) => void,
     /** wait this long before writing (ms); 0 or unset: group commit (see the header) */
     private flushIntervalMs = 0,
+    /** true while a short wait delays nobody (the workers have their next tasks): see the header */
+    private busy: () => boolean = () => true,
   ) {}
 
   event(e: NewRunEvent & { at?: Date }) {
@@ -111,8 +124,14 @@ export class WriteQueue {
       this.timer = null
       void this.flush()
     }
-    if (this.flushIntervalMs > 0) {
-      const t = setTimeout(go, this.flushIntervalMs)
+    const wait =
+      this.flushIntervalMs > 0
+        ? this.flushIntervalMs
+        : this.busy()
+          ? STREAM_GAP_MS - (performance.now() - this.lastWriteAt)
+          : 0
+    if (wait >= 1) {
+      const t = setTimeout(go, wait)
       this.timer = { cancel: () => clearTimeout(t) }
     } else {
       const t = setImmediate(go)
@@ -133,6 +152,7 @@ export class WriteQueue {
       this.batch = emptyBatch()
       this.afterCommit = []
       if (batchSize(batch) > 0) {
+        this.lastWriteAt = performance.now()
         let stored: RunEvent[] | null = null
         for (let i = 0; ; i++) {
           try {

@@ -18,7 +18,10 @@ export const LOG_TIMES_FILE = 'log-times.tsv'
 const FLUSH_MS = 250
 const FLUSH_BYTES = 64 * 1024
 
-/** one attempt's clock: `note(stream, fd, bytes)` before each write of `bytes` to a log's fd */
+/**
+ * one attempt's clock: `note(stream, fd, bytes)` before each write of `bytes` to a log's fd, or
+ * `chunk(stream, offset)` when bytes from `offset` on were seen to arrive (a log the task writes itself)
+ */
 export function logClock(taskDir, now = Date.now) {
   const file = path.join(taskDir, LOG_TIMES_FILE)
   const offsets = { o: null, e: null }
@@ -39,6 +42,18 @@ export function logClock(taskDir, now = Date.now) {
     pending = ''
   }
 
+  const record = (s, at) => {
+    const ms = now()
+    if (last.s === s && last.ms === ms) return
+    last = { s, ms }
+    pending += `${s} ${at} ${ms}\n`
+    if (pending.length >= FLUSH_BYTES) flush()
+    else if (!timer) {
+      timer = setTimeout(flush, FLUSH_MS)
+      timer.unref?.()
+    }
+  }
+
   return {
     note(stream, fd, bytes) {
       const s = stream === 'stderr' ? 'e' : 'o'
@@ -51,15 +66,10 @@ export function logClock(taskDir, now = Date.now) {
       }
       const at = offsets[s]
       offsets[s] += bytes
-      const ms = now()
-      if (last.s === s && last.ms === ms) return
-      last = { s, ms }
-      pending += `${s} ${at} ${ms}\n`
-      if (pending.length >= FLUSH_BYTES) flush()
-      else if (!timer) {
-        timer = setTimeout(flush, FLUSH_MS)
-        timer.unref?.()
-      }
+      record(s, at)
+    },
+    chunk(stream, offset) {
+      record(stream === 'stderr' ? 'e' : 'o', offset)
     },
     close: flush,
   }

@@ -265,8 +265,9 @@ export function startTask(spec, opts) {
     let extraMetrics = null
     let returnedOutputs = null
     let stuck = false
-    // logs are created on the first byte (a quiet task writes no log files); a write that fails
-    // (no space left) fails the task with that reason and stops it: it cannot be followed any more
+    // a module's logs are created on its first byte, a command's are removed again when it wrote
+    // nothing (a quiet task has no log files); a write that fails (no space left) fails the task with
+    // that reason and stops it: it cannot be followed any more
     const mark = spec.attempt > 0 ? `--- controlroom: attempt ${spec.attempt + 1} at ${startedAt} ---\n` : ''
     const onLogError = (e, file) => {
       if (error) return
@@ -275,6 +276,7 @@ export function startTask(spec, opts) {
       state.logFailed = true
     }
     const clock = logClock(spec.taskDir) // a time per line, in log-times.tsv beside the logs
+    let cmdLogs = null
     const out = lazyLog(spec.stdoutPath, mark, onLogError, (fd, n) => clock.note('stdout', fd, n))
     const err = lazyLog(spec.stderrPath, mark, onLogError, (fd, n) => clock.note('stderr', fd, n))
     try {
@@ -324,16 +326,19 @@ export function startTask(spec, opts) {
         opts.onStarted?.(started)
         exitCode = 0
       } else {
+        // the command writes its logs itself (no pipes through this process: a spawn with pipes
+        // costs about twice one without); taskLogs() times what it writes from the file's growth
+        const logs = (cmdLogs = taskLogs(spec, mark, clock, (file) =>
+          onLogError(Object.assign(new Error('no space left on the device'), { code: 'ENOSPC' }), file),
+        ))
         let child = null
         try {
           child = spawn(spec.argv[0], spec.argv.slice(1), {
             cwd: spec.cwd,
             env,
-            stdio: ['ignore', 'pipe', 'pipe'],
+            stdio: ['ignore', logs.out.fd, logs.err.fd],
             detached: true,
           })
-          child.stdout.on('data', (b) => out.write(b))
-          child.stderr.on('data', (b) => err.write(b))
         } catch (e) {
           error = `cannot start ${spec.argv[0]}: ${e.message}`
           exitCode = 126
@@ -356,14 +361,6 @@ export function startTask(spec, opts) {
               resolve()
             })
           })
-          // the output is complete when both pipes close; a background process still holding them
-          // (killed with its group below) must not hold the result up
-          const drained = new Promise((resolve) => {
-            let open = 2
-            const one = () => --open === 0 && resolve()
-            child.stdout.once('close', one)
-            child.stderr.once('close', one)
-          })
           if (child.pid) {
             started.childPid = child.pid
             started.childStartTicks = startTicksOf(child.pid)
@@ -385,10 +382,9 @@ export function startTask(spec, opts) {
           // whatever the command left in its group goes with it; escapees (setsid) too when it was stopped
           if (child.pid) killGroup(child.pid, 'SIGKILL')
           if ((state.cancelled || state.timedOut) && opts.taskKey) killTask(null, opts.taskKey, 'SIGKILL')
-          await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())])
-          child.stdout.destroy()
-          child.stderr.destroy()
+          logs.finish()
         } else {
+          logs.finish()
           writeStarted(spec, started)
           opts.onStarted?.(started)
         }
@@ -405,6 +401,7 @@ export function startTask(spec, opts) {
     } finally {
       out.close()
       err.close()
+      cmdLogs?.finish()
       clock.close()
     }
     if (state.logFailed) {
@@ -515,6 +512,121 @@ function lazyLog(file, mark, onError, noteWrite) {
         }
       fd = null
     },
+  }
+}
+
+/**
+ * The two log files of a command, opened here and handed to it as its stdout and stderr. Their
+ * growth is watched (inotify, through fs.watch): each growth seen is a chunk with the time it was
+ * seen in log-times.tsv, as timely as reading a pipe would be (both wait for this event loop). A
+ * growth that leaves the file system full calls onFull(file): the command is stopped there, as a
+ * failed write to a pipe's log would have stopped it. `finish()`, once the command is gone: the last
+ * growth, the end of a log that filled the disk given back (with a note), and a log the command left
+ * empty removed again (a quiet task has no log files) with the attempt marker written for it.
+ */
+function taskLogs(spec, mark, clock, onFull) {
+  const open = (file, stream) => {
+    let fd
+    try {
+      fd = fs.openSync(file, 'a')
+      const before = fs.fstatSync(fd).size
+      if (mark) fs.writeSync(fd, mark)
+      return {
+        file,
+        stream,
+        fd,
+        before,
+        base: before + Buffer.byteLength(mark),
+        seen: before + Buffer.byteLength(mark),
+      }
+    } catch (e) {
+      if (fd !== undefined) fs.closeSync(fd)
+      throw Object.assign(new Error(noSpaceMessage(e, file)), { setup: true })
+    }
+  }
+  const out = open(spec.stdoutPath, 'stdout')
+  let err
+  try {
+    err = open(spec.stderrPath, 'stderr')
+  } catch (e) {
+    fs.closeSync(out.fd)
+    throw e
+  }
+  let full = null
+  let finished = false
+  const grew = (log) => {
+    let size
+    try {
+      size = fs.fstatSync(log.fd).size
+    } catch {
+      return
+    }
+    if (size < log.seen) log.seen = size // rewritten by the task
+    if (size === log.seen) return
+    clock.chunk(log.stream, log.seen)
+    log.seen = size
+    if (full || !diskFull(path.dirname(log.file))) return
+    full = log
+    onFull(log.file)
+  }
+  const watchers = []
+  for (const dir of new Set([path.dirname(out.file), path.dirname(err.file)]))
+    try {
+      const names = new Map(
+        [out, err].filter((l) => path.dirname(l.file) === dir).map((l) => [path.basename(l.file), l]),
+      )
+      const w = fs.watch(dir, (_ev, name) => {
+        const log = name && names.get(String(name))
+        if (log) grew(log)
+      })
+      w.on('error', () => {})
+      watchers.push(w)
+    } catch {
+      /* no inotify: the logs are still whole; their lines take the attempt's start time */
+    }
+  return {
+    out,
+    err,
+    finish() {
+      if (finished) return
+      finished = true
+      for (const w of watchers) w.close()
+      for (const log of [out, err]) {
+        grew(log)
+        try {
+          if (log === full) {
+            // this log filled the disk: give back its last 256 KiB (with a note) so the run goes on
+            const size = fs.fstatSync(log.fd).size
+            fs.ftruncateSync(log.fd, Math.max(log.base, size - 256 * 1024))
+            fs.writeSync(
+              log.fd,
+              '\n--- controlroom: no space left on the device: the end of this log was dropped ---\n',
+            )
+          } else if (log.seen === log.base) {
+            if (log.before === 0) fs.unlinkSync(log.file)
+            else if (mark) fs.ftruncateSync(log.fd, log.before)
+          }
+        } catch {
+          /* nothing more can be done here */
+        }
+        try {
+          fs.closeSync(log.fd)
+        } catch {
+          /* closed */
+        }
+      }
+    },
+  }
+}
+
+/** less than one block left for this process on the file system holding `dir` */
+function diskFull(dir) {
+  try {
+    const st = fs.statfsSync(dir)
+    const blocks = process.getuid?.() === 0 ? st.bfree : st.bavail
+    return blocks < 1
+  } catch {
+    return false
   }
 }
 
