@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { generateFanOut } from '../examples/generate-large.ts'
-import { generateWorkflow } from './composer.bench.ts'
+import { generateWorkflow } from './composerWorkflows.ts'
 import { withServer } from './composerBrowser.ts'
 
 const TOKEN = 'bench-composer-token-0123456789'

@@ -30,6 +30,12 @@ function rememberValid(key: string): void {
   if (validStageTexts.size >= MAX_VALID_STAGE_TEXTS) validStageTexts.clear()
   validStageTexts.add(key)
 }
+/**
+ * Stage values the schema accepted: the incremental compiler (compile.ts) hands unchanged stages
+ * over as the same objects, so they are recognised without building their text key. The compiler
+ * never mutates a parsed value, and the check depends on the value alone.
+ */
+const validStageValues = new WeakSet<object>()
 function stageTextKey(source: string, start: number, end: number): string {
   const column = start - source.lastIndexOf('\n', start - 1)
   return `${column}:${source.slice(start, end)}`
@@ -105,9 +111,13 @@ export function validateStages(
       continue
     }
     const node = stageNodes[i]
-    const key = ctx.parser === 'fast' && node ? stageTextKey(ctx.source, node.start, node.end) : null
-    if (key === null || !validStageTexts.has(key)) {
-      if (validateWith(ctx, StageSchema, raw, path, stageMapOptions) && key !== null) rememberValid(key)
+    if (!validStageValues.has(raw)) {
+      const key = ctx.parser === 'fast' && node ? stageTextKey(ctx.source, node.start, node.end) : null
+      if (key !== null && validStageTexts.has(key)) validStageValues.add(raw)
+      else if (validateWith(ctx, StageSchema, raw, path, stageMapOptions)) {
+        validStageValues.add(raw)
+        if (key !== null) rememberValid(key)
+      }
     }
     let id: string
     let hasId = true
