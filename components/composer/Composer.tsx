@@ -1,7 +1,7 @@
 'use client'
 
 import dynamic from 'next/dynamic'
-import { useCallback, useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react'
+import { startTransition, useCallback, useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react'
 import type { CompileResult, Problem } from '~/server/workflow'
 import { compileAsync, compileSync } from './compileService'
 import { PipelineGraph } from '../dag/PipelineGraph'
@@ -151,7 +151,8 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
   const replan = useCallback(() => {
     replanQueued.current = false
     const source = sourceRef.current
-    setPlanning(true)
+    // not urgent: the keystroke that queued this re-plan is not held up re-rendering the composer
+    startTransition(() => setPlanning(true))
     compileAsync(source, fileName)
       .then((r) => {
         if (!r || !alive.current) return

@@ -7,6 +7,19 @@ import { encodeResult, type WireResult } from './compileWire'
 
 const hex = (buf: ArrayBuffer) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('')
 
+/**
+ * The UTF-8 bytes of the plan's JSON, written into one buffer reused from compile to compile
+ * (`encode` allocated and zeroed a fresh megabyte per keystroke).
+ */
+const encoder = new TextEncoder()
+let bytes: Uint8Array<ArrayBuffer> = new Uint8Array(1 << 20)
+function utf8(text: string): Uint8Array<ArrayBuffer> {
+  // at most 3 bytes per UTF-16 code unit
+  if (bytes.length < text.length * 3) bytes = new Uint8Array(text.length * 3)
+  const { written } = encoder.encodeInto(text, bytes)
+  return bytes.subarray(0, written)
+}
+
 serveWorker(async (req: CompileRequest): Promise<WireResult> => {
   const t0 = performance.now()
   const { result } = compileTimed(req)
@@ -19,6 +32,6 @@ serveWorker(async (req: CompileRequest): Promise<WireResult> => {
     const { hash, ...body } = plan
     return encodeResult(result, JSON.stringify(body), hash, performance.now() - t0)
   }
-  const hash = hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)))
+  const hash = hex(await crypto.subtle.digest('SHA-256', utf8(text)))
   return encodeResult(result, text, hash, performance.now() - t0)
 })
