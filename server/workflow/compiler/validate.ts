@@ -226,7 +226,7 @@ export function resolveDependencies(
   datasets: DatasetSpec[],
 ): void {
   const recIndex = new Map<StageRec, number>()
-  recs.forEach((r, k) => recIndex.set(r, k))
+  for (let k = 0; k < recs.length; k++) recIndex.set(recs[k]!, k)
   const sourceNames = new Set<string>([...Object.keys(asObj(js.sources)), ...datasets.map((d) => d.name)])
   const allIds = [...idToRec.keys()]
 
@@ -234,6 +234,11 @@ export function resolveDependencies(
     const rec = recs[k]
     const needsGiven = rec!.raw.needs !== undefined && rec!.raw.needs !== null
     const fromGiven = rec!.raw.from !== undefined && rec!.raw.from !== null
+    if (!needsGiven && !fromGiven) {
+      // implicit: the previous stage in source order (most stages of a chain: no bookkeeping)
+      if (k > 0) rec!.deps.push({ idx: k - 1, kind: 'implicit', path: rec!.path })
+      continue
+    }
     const seen = new Map<number, { kind: EdgeKind; path: Path }>()
 
     if (needsGiven) {
@@ -309,10 +314,6 @@ export function resolveDependencies(
         }
         addDep(seen, recIndex.get(target)!, 'from', refPath)
       }
-    }
-    if (!needsGiven && !fromGiven && k > 0) {
-      // implicit: the previous stage in source order
-      seen.set(k - 1, { kind: 'implicit', path: rec!.path })
     }
     for (const [idx, v] of seen) rec!.deps.push({ idx, kind: v.kind, path: v.path })
   }
