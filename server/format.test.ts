@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatBytes, formatElapsed } from './format.ts'
+import { formatBytes, formatDurationSpec, formatElapsed, formatMiB } from './format.ts'
 
 describe('formatBytes', () => {
   it('prints binary units, whole numbers without decimals', () => {
@@ -28,5 +28,23 @@ describe('formatElapsed', () => {
     expect(formatElapsed(2 * 3600_000 + 5 * 60_000)).toBe('2 h 05 min')
     expect(formatElapsed(-5)).toBe('0 ms')
     expect(formatElapsed(undefined)).toBe('–')
+  })
+})
+
+describe('formatDurationSpec', () => {
+  it('prints seconds in the workflow syntax that parseDuration reads back', () => {
+    expect(formatDurationSpec(5400)).toBe('1h30m')
+    expect(formatDurationSpec(86400 + 5)).toBe('1d5s')
+    expect(formatDurationSpec(0)).toBe('0s')
+    expect(formatDurationSpec(null)).toBe('-')
+  })
+})
+
+describe('formatMiB', () => {
+  it('writes memory the way workflows do', () => {
+    expect(formatMiB(65536)).toBe('64 GB')
+    expect(formatMiB(7812)).toBe('7.6 GB')
+    expect(formatMiB(512)).toBe('512 MB')
+    expect(formatMiB(2 * 1024 * 1024)).toBe('2.0 TB')
   })
 })

@@ -37,3 +37,39 @@ export function formatElapsed(ms: number | null | undefined): string {
   const h = Math.floor(m / 60)
   return `${h} h ${String(m - h * 60).padStart(2, '0')} min`
 }
+
+/**
+ * A duration given in seconds, in the workflow's own syntax (what `timeout:` accepts, see
+ * server/workflow/units.ts): 5400 -> "1h30m", 86405 -> "1d5s", 0 -> "0s"; "-" for no value.
+ */
+export function formatDurationSpec(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '-'
+  let s = Math.round(seconds)
+  if (s === 0) return '0s'
+  const parts: string[] = []
+  const d = Math.floor(s / 86400)
+  s -= d * 86400
+  const h = Math.floor(s / 3600)
+  s -= h * 3600
+  const m = Math.floor(s / 60)
+  s -= m * 60
+  if (d) parts.push(`${d}d`)
+  if (h) parts.push(`${h}h`)
+  if (m) parts.push(`${m}m`)
+  if (s) parts.push(`${s}s`)
+  return parts.join('')
+}
+
+/**
+ * A memory size given in MiB, written the way workflows write it (`memory: 64GB`, binary units):
+ * 65536 -> "64 GB", 7812 -> "7.6 GB", 512 -> "512 MB", 2 TiB -> "2.0 TB". For what a workflow asks
+ * and what a site offers; measured sizes (a log, a file) use formatBytes.
+ */
+export function formatMiB(mib: number): string {
+  if (mib >= 1024 * 1024) return `${(mib / 1024 / 1024).toFixed(1)} TB`
+  if (mib >= 1024) {
+    const gb = mib / 1024
+    return `${Number.isInteger(gb) ? gb : gb.toFixed(1)} GB`
+  }
+  return `${mib} MB`
+}

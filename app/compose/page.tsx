@@ -21,10 +21,9 @@ export default async function Page({
   const sp = await searchParams
   const asked = typeof sp.example === 'string' ? sp.example : null
   const examples = listExamples().map((e) => ({ id: e.id, title: e.title, description: e.description, file: e.file }))
-  const known = asked && examples.some((e) => e.id === asked)
-  const start = await loadExample(
-    known ? asked! : examples.some((e) => e.id === DEFAULT_EXAMPLE) ? DEFAULT_EXAMPLE : examples[0].id,
-  )
+  const pick = examples.find((e) => e.id === asked) ?? examples.find((e) => e.id === DEFAULT_EXAMPLE) ?? examples[0]
+  if (!pick) throw new Error('no example workflows found under examples/')
+  const start = await loadExample(pick.id)
   const open =
     typeof sp.workflow === 'string' && sp.workflow
       ? { workflowId: sp.workflow, versionId: typeof sp.version === 'string' && sp.version ? sp.version : null }
@@ -37,7 +36,7 @@ export default async function Page({
         open={open}
         examples={examples}
         initial={{ id: start.id, fileName: start.fileName, source: start.source }}
-        requested={Boolean(known)}
+        requested={pick.id === asked}
       />
     </>
   )

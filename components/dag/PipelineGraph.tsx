@@ -14,8 +14,6 @@ import {
   type ReactNode,
 } from 'react'
 import {
-  Background,
-  Controls,
   MarkerType,
   MiniMap,
   Position,
@@ -36,6 +34,7 @@ import { NAV_KEYS, type NavKey, nextNode } from './keyboardNav'
 import { useGraphLayout } from './useGraphLayout'
 import { NODE_HEIGHT, NODE_WIDTH, type GraphEdgeData, type GraphLegendPool, type GraphNodeData } from './types'
 import { PoolLegend } from './PoolLegend'
+import { FlowChrome, READ_ONLY_FLOW } from './readOnlyFlow'
 import { GROUP_PREFIX, type GroupedGraph, groupRepeatedFanOuts } from './groups'
 
 export interface PipelineGraphProps {
@@ -79,7 +78,6 @@ const EDGE_STYLE: Record<GraphEdgeData['kind'], { style: React.CSSProperties; cl
 }
 
 const MARKER = { type: MarkerType.ArrowClosed, width: 14, height: 14 }
-const PRO_OPTIONS = { hideAttribution: true }
 const MINIMAP_STYLE = { width: 180, height: 110 }
 
 /**
@@ -352,18 +350,9 @@ const PipelineGraphInner = memo(function PipelineGraphInner({
           onNodeClick={handleClick}
           onPaneClick={handlePaneClick}
           onlyRenderVisibleElements={!zoomedOut}
-          nodesDraggable={false}
-          nodesConnectable={false}
-          elementsSelectable={false}
-          nodesFocusable={false}
-          edgesFocusable={false}
-          minZoom={0.03}
-          maxZoom={2}
-          proOptions={PRO_OPTIONS}
-          colorMode="dark"
+          {...READ_ONLY_FLOW}
         >
-          <Background gap={24} size={1} color="#262b36" />
-          <Controls showInteractive={false} position="bottom-left" />
+          <FlowChrome />
           {far ? (
             <FarView
               nodes={nodes}

@@ -36,9 +36,10 @@ export function WorkflowDetail({ id }: { id: string }) {
   const setFromId = (v: string) => (setFollowHead(false), setFromIdRaw(v))
   const setToId = (v: string) => (setFollowHead(false), setToIdRaw(v))
   useEffect(() => {
-    if (!versions.length) return
-    if (followHead || !toId || !versions.some((v) => v.id === toId)) setToIdRaw(versions[0].id)
-    if (followHead || !fromId || !versions.some((v) => v.id === fromId)) setFromIdRaw((versions[1] ?? versions[0]).id)
+    const [newest, previous = newest] = versions
+    if (!newest || !previous) return
+    if (followHead || !toId || !versions.some((v) => v.id === toId)) setToIdRaw(newest.id)
+    if (followHead || !fromId || !versions.some((v) => v.id === fromId)) setFromIdRaw(previous.id)
   }, [versions, fromId, toId, followHead])
 
   const diff = useQuery({
@@ -171,7 +172,7 @@ export function WorkflowDetail({ id }: { id: string }) {
               onChange={(e) => setName(e.target.value)}
               aria-label="Workflow name"
               maxLength={200}
-              // biome-ignore lint/a11y/noAutofocus: pre-existing: review when this component is next changed
+              // biome-ignore lint/a11y/noAutofocus: the field appears because the user pressed Edit: focus goes where they asked to type
               autoFocus
             />
             <textarea
@@ -492,7 +493,7 @@ export function WorkflowDetail({ id }: { id: string }) {
                 Problems in v{diff.data.to.number}:
                 <ul className="lib-problems">
                   {problems.map((p, i) => (
-                    // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
+                    // biome-ignore lint/suspicious/noArrayIndexKey: one diff's problems, replaced whole and never reordered; two may read alike
                     <li key={i} className={p.severity === 'error' ? 'error' : 'warning'}>
                       line {p.range.start.line}: {p.message}
                     </li>

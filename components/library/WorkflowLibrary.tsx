@@ -10,9 +10,14 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useTRPC, httpStatusOf } from '~/components/trpc/client'
 import { fileToBase64, fullTime, MAX_IMPORT_BYTES, timeAgo } from './format'
 import { useDebounced } from '~/components/ui/useDebounced'
+import type { RunState } from '~/server/execution/vocabulary'
 import './library.css'
 
-const RUN_STATES = ['none', 'pending', 'running', 'succeeded', 'failed', 'cancelled']
+/** the last-run filter: no run yet, or a run state (server/execution/vocabulary.ts) */
+const RUN_STATES = ['none', 'pending', 'running', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly (
+  | 'none'
+  | RunState
+)[]
 
 export function AccessError({ error }: { error: unknown }) {
   const status = httpStatusOf(error)

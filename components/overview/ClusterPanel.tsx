@@ -1,6 +1,6 @@
 'use client'
 /** The cluster as each site sees it (Slurm, HTCondor, Dask), beside the pools our workflows ask for. */
-import { formatMiB } from './format'
+import { formatMiB } from '~/server/format'
 import type { ActiveRun, ClusterView, PoolFit } from './types'
 
 function Fits({ fits, empty }: { fits: PoolFit[]; empty: string }) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { describeExit, formatMiB, formatTimeLeft } from './format'
+import { describeExit, formatTimeLeft } from './format'
 
 describe('overview formatting', () => {
   it('says how long a credential has left', () => {
@@ -16,10 +16,5 @@ describe('overview formatting', () => {
     expect(describeExit({ exitCode: null, signal: 'SIGKILL', reason: 'out of memory' })).toBe(
       'signal SIGKILL: out of memory',
     )
-  })
-  it('writes memory the way workflows do', () => {
-    expect(formatMiB(65536)).toBe('64 GB')
-    expect(formatMiB(7812)).toBe('7.6 GB')
-    expect(formatMiB(512)).toBe('512 MB')
   })
 })

@@ -13,16 +13,6 @@ export function formatTimeLeft(seconds: number | null, expired: boolean): string
   return `${m} min left`
 }
 
-/** "64 GB" from MiB */
-export function formatMiB(mib: number): string {
-  if (mib >= 1024 * 1024) return `${(mib / 1024 / 1024).toFixed(1)} TB`
-  if (mib >= 1024) {
-    const gb = mib / 1024
-    return `${Number.isInteger(gb) ? gb : gb.toFixed(1)} GB`
-  }
-  return `${mib} MB`
-}
-
 /** how a failed task ended: "exit code 3", "killed by SIGKILL", or its reason */
 export function describeExit(t: { exitCode: number | null; signal: string | null; reason: string | null }): string {
   const parts: string[] = []

@@ -17,6 +17,7 @@ import {
   panWindow,
   pendingSegment,
   type TimeWindow,
+  TIMELINE_STATES,
   timelineEnd,
   windowTicks,
   zoomWindow,
@@ -54,7 +55,10 @@ function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] 
     const el = ref.current
     if (!el) return
     setW(el.clientWidth)
-    const ro = new ResizeObserver((es) => setW(Math.floor(es[0].contentRect.width)))
+    const ro = new ResizeObserver((es) => {
+      const first = es[0]
+      if (first) setW(Math.floor(first.contentRect.width))
+    })
     ro.observe(el)
     return () => ro.disconnect()
   }, [])
@@ -209,7 +213,7 @@ export const Gantt = memo(function Gantt({
           </button>
         </span>
         <span className="gantt-legend">
-          {['running', 'succeeded', 'failed', 'cancelled', 'lost', 'retrying'].map((s) => (
+          {TIMELINE_STATES.map((s) => (
             <span key={s}>
               <i style={{ background: STATE_COLORS[s] }} /> {s}
             </span>

@@ -22,10 +22,10 @@ export function PoolProfile({
   const trpc = useTRPC()
   const q = useQuery({ ...trpc.run.poolProfile.queryOptions({ runId }), refetchInterval: active ? 3000 : false })
   // one more read when the run ends (the last tasks' metrics)
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
+  const { refetch } = q
   useEffect(() => {
-    if (!active) void q.refetch()
-  }, [active])
+    if (!active) void refetch()
+  }, [active, refetch])
   const rows = q.data ?? []
   if (!rows.length) return null
   return (

@@ -15,8 +15,6 @@
  */
 import { type KeyboardEvent, memo, useCallback, useContext, useEffect, useId, useMemo, useRef, useState } from 'react'
 import {
-  Background,
-  Controls,
   MarkerType,
   MiniMap,
   Position,
@@ -33,6 +31,7 @@ import '~/components/dag/dag.css'
 import { NodeDomIds, nodeDomId, StageNode, type StageFlowNode } from '~/components/dag/StageNode'
 import { NAV_KEYS, type NavKey, nextNode } from '~/components/dag/keyboardNav'
 import { PoolLegend } from '~/components/dag/PoolLegend'
+import { FlowChrome, READ_ONLY_FLOW } from '~/components/dag/readOnlyFlow'
 import { useGraphLayout } from '~/components/dag/useGraphLayout'
 import { NODE_HEIGHT, NODE_WIDTH, type GraphEdgeData, type GraphNodeData } from '~/components/dag/types'
 import { planToGraph } from '~/components/composer/planGraph'
@@ -141,7 +140,6 @@ const EDGE_STYLE: Record<GraphEdgeData['kind'], React.CSSProperties> = {
 }
 const MARKER = { type: MarkerType.ArrowClosed, width: 14, height: 14 }
 const FIT = { padding: 0.15, maxZoom: 1 }
-const PRO = { hideAttribution: true }
 
 export interface RunGraphProps {
   plan: ExecutionPlan
@@ -352,24 +350,15 @@ function RunGraphInner({
           onNodeClick={onNodeClick}
           onPaneClick={() => onSelectStage(null)}
           onlyRenderVisibleElements
-          nodesDraggable={false}
-          nodesConnectable={false}
-          elementsSelectable={false}
-          nodesFocusable={false}
-          edgesFocusable={false}
-          minZoom={0.03}
-          maxZoom={2}
+          {...READ_ONLY_FLOW}
           zoomOnScroll={false}
           panOnScroll={false}
           preventScrolling={false}
           zoomActivationKeyCode="Control"
           fitView
           fitViewOptions={FIT}
-          proOptions={PRO}
-          colorMode="dark"
         >
-          <Background gap={24} size={1} color="#262b36" />
-          <Controls showInteractive={false} position="bottom-left" />
+          <FlowChrome />
           {nodes.length > 60 ? (
             <MiniMap
               pannable
@@ -390,7 +379,7 @@ function RunGraphInner({
 function FitWhenLaidOut({ positions }: { positions: object }) {
   const rf = useReactFlow()
   const done = useRef(0)
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `positions` is the trigger: fit again when a new layout lands (the first three)
   useEffect(() => {
     if (done.current >= 3) return
     done.current++

@@ -14,6 +14,7 @@ import { FilterBar } from '~/components/ui/FilterBar'
 import { useDebounced } from '~/components/ui/useDebounced'
 import { STATE_COLORS, TASK_STATE_ORDER } from './aggregate'
 import type { RunDetail } from './types'
+import { Pager, poolField, stageField } from './ListParts'
 
 const ROW_PX = 18
 const STATE_OPTIONS = TASK_STATE_ORDER.map((value) => ({ value }))
@@ -82,8 +83,6 @@ export function RunLog({ runId, detail, active }: { runId: string; detail: RunDe
     ...(pool ? { pool } : {}),
     ...(state ? { state } : {}),
   })
-  const stageOptions = useMemo(() => detail.stages.map((s) => ({ value: s.id })), [detail.stages])
-  const poolOptions = useMemo(() => detail.pools.map((p) => ({ value: p.name })), [detail.pools])
   const total = q.data?.total ?? 0
   const pages = Math.max(1, Math.ceil(total / 200))
 
@@ -105,22 +104,8 @@ export function RunLog({ runId, detail, active }: { runId: string; detail: RunDe
           <FilterBar
             className="tt-filters"
             fields={[
-              {
-                kind: 'select',
-                name: 'stage',
-                label: 'stage',
-                value: stage,
-                testId: 'run-log-stage',
-                options: stageOptions,
-              },
-              {
-                kind: 'select',
-                name: 'pool',
-                label: 'pool',
-                value: pool,
-                testId: 'run-log-pool',
-                options: poolOptions,
-              },
+              stageField(stage, detail.stages, 'run-log-stage'),
+              poolField(pool, detail.pools, 'run-log-pool'),
               {
                 kind: 'select',
                 name: 'state',
@@ -201,18 +186,14 @@ export function RunLog({ runId, detail, active }: { runId: string; detail: RunDe
               <div className="muted rlog-empty">{re ? 'No line matches.' : 'No output yet.'}</div>
             ) : null}
           </div>
-          <div className="tt-pager">
-            <button type="button" disabled={page === 0} onClick={() => setPage((p) => p - 1)}>
-              ‹ earlier tasks
-            </button>
-            <span className="muted" data-testid="run-log-page">
-              tasks {total ? page * 200 + 1 : 0}–{Math.min(total, (page + 1) * 200)} of {total} · {lines.length} lines
-              {q.data?.truncated ? ' (each log’s last 32 KiB: download for everything)' : ''}
-            </span>
-            <button type="button" disabled={page + 1 >= pages} onClick={() => setPage((p) => p + 1)}>
-              later tasks ›
-            </button>
-          </div>
+          <Pager
+            testId="run-log-page"
+            back={{ label: '‹ earlier tasks', disabled: page === 0, onClick: () => setPage((p) => p - 1) }}
+            forward={{ label: 'later tasks ›', disabled: page + 1 >= pages, onClick: () => setPage((p) => p + 1) }}
+          >
+            tasks {total ? page * 200 + 1 : 0}–{Math.min(total, (page + 1) * 200)} of {total} · {lines.length} lines
+            {q.data?.truncated ? ' (each log’s last 32 KiB: download for everything)' : ''}
+          </Pager>
         </>
       ) : null}
     </section>

@@ -70,8 +70,8 @@ export function RunPage({ runId }: { runId: string }) {
     () => Object.values(live?.stageCounts ?? {}).reduce((n, c) => n + (c.succeeded ?? 0) + (c.failed ?? 0), 0),
     [live?.stageCounts],
   )
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
-  const workers = useMemo(() => (live ? [...live.workers.values()] : []), [live?.workers])
+  const liveWorkers = live?.workers
+  const workers = useMemo(() => (liveWorkers ? [...liveWorkers.values()] : []), [liveWorkers])
   const ganttWorkers = useMemo<GanttWorker[]>(
     () =>
       workers.map((w) => ({
@@ -121,6 +121,7 @@ export function RunPage({ runId }: { runId: string }) {
     (FINISHED_RUN_STATES.has(live.runState)
       ? Math.max(...timeline.tasks.map((t) => t.end ?? 0), live.startedAt ?? 0)
       : now)
+  const lastMessage = live.messages.at(-1)
 
   return (
     <div className="run-page" data-testid="run-page" data-run-id={runId}>
@@ -136,7 +137,7 @@ export function RunPage({ runId }: { runId: string }) {
       {startWarnings.length ? (
         <div className="run-note run-warnings" data-testid="run-warnings">
           {startWarnings.map((w, i) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
+            // biome-ignore lint/suspicious/noArrayIndexKey: the start's warnings are fixed for the page's life and never reordered; two may read alike
             <div key={i} className="lvl-warn">
               ▲ {w.pool ? `pool ${w.pool}: ` : ''}
               {w.message}
@@ -150,13 +151,11 @@ export function RunPage({ runId }: { runId: string }) {
         failed={(counts.failed ?? 0) + (counts.lost ?? 0)}
         onOpenLog={(id, label) => setSelected({ id, label })}
       />
-      {live.messages.length ? (
+      {lastMessage ? (
         <details className="run-messages">
           <summary>
             {live.messages.length} engine message{live.messages.length === 1 ? '' : 's'}:{' '}
-            <span className={`lvl-${live.messages[live.messages.length - 1].level}`}>
-              {live.messages[live.messages.length - 1].message}
-            </span>
+            <span className={`lvl-${lastMessage.level}`}>{lastMessage.message}</span>
           </summary>
           <ul>
             {live.messages.map((m) => (

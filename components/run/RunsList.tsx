@@ -21,6 +21,7 @@ import { StartRunButton } from './StartRunButton'
 import type { RunListItem } from './types'
 import { useEventStream } from './useEventStream'
 import './run.css'
+import { EmptyRow, Pager } from './ListParts'
 
 export interface RunsFilters {
   workflow: string
@@ -81,6 +82,7 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
   })
   const rows = useMemo(() => list.data?.items ?? [], [list.data])
   const matching = list.data?.matching ?? 0
+  const nextCursor = list.data?.nextCursor
   const anyFilter = Object.values(f).some(Boolean)
   const stream = useRunsStream(rows, cursors.length === 1, list.refetch)
   const head = wf.data?.workflow.head
@@ -194,32 +196,26 @@ export function RunsList({ initial }: { initial: RunsFilters }) {
               <RunRow key={r.id} r={r} showWorkflow={!f.workflow} />
             ))}
             {rows.length === 0 && !list.isLoading ? (
-              <tr>
-                <td colSpan={11} className="muted rl-empty">
-                  {anyFilter ? 'No run matches the filters.' : 'No runs yet. Open a workflow and run it.'}
-                </td>
-              </tr>
+              <EmptyRow columns={11} className="rl-empty">
+                {anyFilter ? 'No run matches the filters.' : 'No runs yet. Open a workflow and run it.'}
+              </EmptyRow>
             ) : null}
           </tbody>
         </table>
       </div>
-      <div className="tt-pager">
-        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-          ‹ newer
-        </button>
-        <span className="muted" data-testid="runs-page">
-          page {cursors.length} of {Math.max(1, Math.ceil(matching / PAGE))} · {matching.toLocaleString()} run
-          {matching === 1 ? '' : 's'}
-        </span>
-        <button
-          type="button"
-          disabled={!list.data?.nextCursor}
-          onClick={() => list.data?.nextCursor && setCursors((c) => [...c, list.data!.nextCursor])}
-        >
-          older ›
-        </button>
-        {list.isFetching ? <span className="muted">…</span> : null}
-      </div>
+      <Pager
+        testId="runs-page"
+        back={{ label: '‹ newer', disabled: cursors.length === 1, onClick: () => setCursors((c) => c.slice(0, -1)) }}
+        forward={{
+          label: 'older ›',
+          disabled: !nextCursor,
+          onClick: () => nextCursor && setCursors((c) => [...c, nextCursor]),
+        }}
+        busy={list.isFetching}
+      >
+        page {cursors.length} of {Math.max(1, Math.ceil(matching / PAGE))} · {matching.toLocaleString()} run
+        {matching === 1 ? '' : 's'}
+      </Pager>
     </div>
   )
 }

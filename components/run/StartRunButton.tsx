@@ -176,7 +176,7 @@ export function StartRunButton({ versionId, disabled }: StartRunButtonProps) {
           <strong>{blocking ? 'This run cannot start:' : 'Before you start:'}</strong>
           <ul>
             {problems.map((p, i) => (
-              // biome-ignore lint/suspicious/noArrayIndexKey: pre-existing: review when this component is next changed
+              // biome-ignore lint/suspicious/noArrayIndexKey: one answer's problems, replaced whole and never reordered; two may read alike
               <li key={i} className={p.severity} data-code={p.code}>
                 {p.pool ? <span className="badge">pool {p.pool}</span> : null} {p.message}
                 {p.hint ? <span className="muted"> — {p.hint}</span> : null}

@@ -68,7 +68,7 @@ export function TaskLog({ runId, taskId, label, state, onClose }: TaskLogProps) 
   const pre = useRef<HTMLPreElement>(null)
   // a state change (e.g. retried) wakes the poller at once
   const wake = useRef<(() => void) | null>(null)
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `state` is the trigger: the task's state changed, read its log now
   useEffect(() => {
     wake.current?.()
   }, [state])
@@ -137,7 +137,7 @@ export function TaskLog({ runId, taskId, label, state, onClose }: TaskLogProps) 
     }
   }, [client, taskId, stream])
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `log` and `showTimes` are triggers: keep the bottom in view after new or re-laid lines
   useLayoutEffect(() => {
     if (follow && pre.current) pre.current.scrollTop = pre.current.scrollHeight
   }, [log, follow, showTimes])

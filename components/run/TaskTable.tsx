@@ -25,6 +25,7 @@ import {
   type TaskView,
 } from './taskRows'
 import type { RunDetail, RunTaskRow } from './types'
+import { EmptyRow, Pager, poolField, stageField } from './ListParts'
 
 export { EMPTY_FILTERS, type TaskFilters, type TaskView }
 
@@ -175,22 +176,8 @@ export function TaskTable({
               testId: 'filter-state',
               options: TASK_STATE_ORDER.map((s) => ({ value: s, label: `${s} (${stateTotals[s] ?? 0})` })),
             },
-            {
-              kind: 'select',
-              name: 'pool',
-              label: 'pool',
-              value: filters.pool,
-              testId: 'filter-pool',
-              options: detail.pools.map((p) => ({ value: p.name })),
-            },
-            {
-              kind: 'select',
-              name: 'stage',
-              label: 'stage',
-              value: filters.stage,
-              testId: 'filter-stage',
-              options: detail.stages.map((s) => ({ value: s.id })),
-            },
+            poolField(filters.pool, detail.pools, 'filter-pool'),
+            stageField(filters.stage, detail.stages, 'filter-stage'),
             {
               kind: 'select',
               name: 'worker',
@@ -305,23 +292,18 @@ export function TaskTable({
               </tr>
             ) : null}
             {rows.length === 0 && !q.isLoading ? (
-              <tr>
-                <td colSpan={COLUMNS.length} className="muted">
-                  {total === 0 ? 'No tasks yet.' : 'No task matches the filters.'}
-                </td>
-              </tr>
+              <EmptyRow columns={COLUMNS.length}>
+                {total === 0 ? 'No tasks yet.' : 'No task matches the filters.'}
+              </EmptyRow>
             ) : null}
           </tbody>
         </table>
       </div>
-      <div className="tt-pager">
-        <span className="muted" data-testid="task-count">
-          {rows.length === total
-            ? `${total.toLocaleString()} task${total === 1 ? '' : 's'}`
-            : `${rows.length.toLocaleString()} of ${total.toLocaleString()} tasks`}
-        </span>
-        {q.isFetching ? <span className="muted">…</span> : null}
-      </div>
+      <Pager testId="task-count" busy={q.isFetching}>
+        {rows.length === total
+          ? `${total.toLocaleString()} task${total === 1 ? '' : 's'}`
+          : `${rows.length.toLocaleString()} of ${total.toLocaleString()} tasks`}
+      </Pager>
     </section>
   )
 }

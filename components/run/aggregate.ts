@@ -3,6 +3,15 @@
  * tasks), progress, and small formatting helpers shared by the run views.
  */
 
+import {
+  RUN_STATES,
+  type RunState,
+  TERMINAL_RUN_STATES,
+  TERMINAL_TASK_STATES,
+  type TaskState,
+} from '~/server/execution/vocabulary'
+
+/** the task states (server/execution/vocabulary.ts) in the order the views list them */
 export const TASK_STATE_ORDER = [
   'pending',
   'queued',
@@ -13,17 +22,17 @@ export const TASK_STATE_ORDER = [
   'lost',
   'cancelled',
   'skipped',
-] as const
+] as const satisfies readonly TaskState[]
 export type TaskStateName = (typeof TASK_STATE_ORDER)[number]
 
-export const RUN_STATE_NAMES = ['pending', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled'] as const
-export const FINISHED_RUN_STATES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled'])
-export const TERMINAL_TASK: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled', 'skipped'])
+export const RUN_STATE_NAMES = RUN_STATES
+export const FINISHED_RUN_STATES: ReadonlySet<string> = TERMINAL_RUN_STATES
+export const TERMINAL_TASK: ReadonlySet<string> = TERMINAL_TASK_STATES
 /** tasks that a "Retry failed" may re-queue (the engine accepts failed, cancelled and lost) */
-export const RETRYABLE_TASK: ReadonlySet<string> = new Set(['failed', 'lost'])
+export const RETRYABLE_TASK: ReadonlySet<string> = new Set<TaskState>(['failed', 'lost'])
 
 /** Colours of task states (bars, chips, legend): readable on the dark background. */
-export const STATE_COLORS: Record<string, string> = {
+export const STATE_COLORS: Readonly<Record<TaskState | RunState, string>> & Readonly<Record<string, string>> = {
   pending: '#59606e',
   queued: '#8f9cff',
   running: '#5aa9ff',
@@ -41,8 +50,7 @@ export type Counts = Readonly<Record<string, number>>
 
 export function countTotal(c: Counts): number {
   let n = 0
-  // biome-ignore lint/complexity/useMathMinMax: pre-existing: review when this component is next changed
-  for (const k in c) n += c[k] > 0 ? c[k] : 0
+  for (const v of Object.values(c)) if (v > 0) n += v
   return n
 }
 

@@ -60,7 +60,8 @@ describe('packIntervals', () => {
           const lanes = packIntervals(items, 5000)
           expect(lanes.flat().length).toBe(items.length)
           for (const l of lanes)
-            for (let i = 1; i < l.length; i++) expect(l[i].start).toBeGreaterThanOrEqual(l[i - 1].end!)
+            for (const [i, t] of l.entries())
+              if (i > 0) expect(t.start).toBeGreaterThanOrEqual(l[i - 1]?.end ?? Infinity)
           let maxOverlap = 0
           for (const a of items)
             maxOverlap = Math.max(maxOverlap, items.filter((b) => b.start <= a.start && b.end! > a.start).length)
@@ -90,8 +91,8 @@ describe('buildLanes', () => {
     )
     expect(groups.map((g) => g.pool)).toEqual(['gpu', 'default'])
     const def = groups[1]
-    expect(def.packed).toBe(false)
-    expect(def.lanes.map((l) => [l.workerId, l.tasks.map((t) => t.id)])).toEqual([
+    expect(def?.packed).toBe(false)
+    expect(def?.lanes.map((l) => [l.workerId, l.tasks.map((t) => t.id)])).toEqual([
       ['w1', ['a', 'b']],
       ['w2', ['c']],
       ['w3', []],
@@ -103,7 +104,7 @@ describe('buildLanes', () => {
       [worker('j1', 'default', { batchJobId: '4242' })],
       { now: 100 },
     )
-    expect(groups[0].lanes.map((l) => l.label)).toEqual(['job 4242', 'unassigned', 'unassigned'])
+    expect(groups[0]?.lanes.map((l) => l.label)).toEqual(['job 4242', 'unassigned', 'unassigned'])
   })
   it('packs a pool with thousands of one-task workers (batch jobs) into few lanes', () => {
     const tasks: GanttTask[] = []
@@ -113,9 +114,9 @@ describe('buildLanes', () => {
       workers.push(worker(`j${i}`, 'slurm', { batchJobId: String(1000 + i) }))
     }
     const [g] = buildLanes(tasks, workers, { now: 10_000 })
-    expect(g.packed).toBe(true)
-    expect(g.lanes.length).toBe(10) // 10 jobs run at any time
-    expect(g.lanes.reduce((n, l) => n + l.tasks.length, 0)).toBe(5000)
+    expect(g?.packed).toBe(true)
+    expect(g?.lanes.length).toBe(10) // 10 jobs run at any time
+    expect(g?.lanes.reduce((n, l) => n + l.tasks.length, 0)).toBe(5000)
   })
 })
 
@@ -132,7 +133,7 @@ describe('coalesceBars', () => {
       ['b', 2, 'failed'],
       ['d', 1, 'succeeded'],
     ])
-    expect(bars[1].w).toBeGreaterThanOrEqual(2)
+    expect(bars[1]?.w).toBeGreaterThanOrEqual(2)
   })
   it('draws 10,000 back-to-back tasks in a lane with at most ~width/minPx rectangles', () => {
     const ts = Array.from({ length: 10_000 }, (_, i) =>
@@ -145,7 +146,7 @@ describe('coalesceBars', () => {
   })
   it('a running bar extends to now', () => {
     const [b] = coalesceBars([task('a', 0, null, { state: 'running' })], scale, 1000)
-    expect(b.w).toBe(100)
+    expect(b?.w).toBe(100)
   })
 })
 

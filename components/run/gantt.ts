@@ -5,6 +5,17 @@
  * Bars narrower than a few pixels are coalesced so a 10,000-task run draws at most ~width/minPx
  * rectangles per lane.
  */
+import type { TaskState } from '~/server/execution/vocabulary'
+
+/** the states of tasks that have (or had) a bar: they started. The timeline reads and shows these. */
+export const TIMELINE_STATES = [
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'lost',
+  'retrying',
+] as const satisfies readonly TaskState[]
 
 export interface GanttTask {
   id: string
@@ -72,8 +83,9 @@ export function packIntervals<T extends { start: number; end: number | null }>(
   for (const it of sorted) {
     let placed = false
     for (let i = 0; i < lanes.length; i++) {
-      if (ends[i] <= it.start) {
-        lanes[i].push(it)
+      const lane = lanes[i]
+      if (lane && (ends[i] ?? 0) <= it.start) {
+        lane.push(it)
         ends[i] = Math.max(endOf(it, now), it.start)
         placed = true
         break
@@ -270,11 +282,16 @@ const STEPS = [
   1, 2, 5, 10, 20, 50, 100, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000,
   900_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000,
 ]
+/** a tick a day: the coarsest step, for spans longer than `count` days */
+const LONGEST_STEP = 86_400_000
+
+/** the smallest round step that gives at most `count` ticks over `span` ms */
+const roundStep = (span: number, count: number) => STEPS.find((s) => span / s <= count) ?? LONGEST_STEP
 
 /** axis ticks relative to t0, about `count` of them, at round steps */
 export function timeTicks(t0: number, t1: number, count = 8): { t: number; label: string }[] {
   const span = Math.max(t1 - t0, 1)
-  const step = STEPS.find((s) => span / s <= count) ?? STEPS[STEPS.length - 1]
+  const step = roundStep(span, count)
   const out: { t: number; label: string }[] = []
   for (let t = 0; t <= span + 1e-9; t += step) out.push({ t: t0 + t, label: tickLabel(t, step) })
   return out
@@ -283,7 +300,7 @@ export function timeTicks(t0: number, t1: number, count = 8): { t: number; label
 /** ticks inside the window [v0, v1] at round steps, labelled relative to `origin` (the run's start) */
 export function windowTicks(origin: number, v0: number, v1: number, count = 8): { t: number; label: string }[] {
   const span = Math.max(v1 - v0, 1)
-  const step = STEPS.find((s) => span / s <= count) ?? STEPS[STEPS.length - 1]!
+  const step = roundStep(span, count)
   const out: { t: number; label: string }[] = []
   for (let k = Math.ceil((v0 - origin) / step); origin + k * step <= v1 + 1e-9; k++)
     out.push({ t: origin + k * step, label: tickLabel(k * step, step) })
@@ -353,7 +370,7 @@ export interface TimelinePatch {
   finishedAt: number | null
 }
 
-const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'lost'])
+const FINAL: ReadonlySet<string> = new Set<TaskState>(['succeeded', 'failed', 'cancelled', 'lost'])
 
 /**
  * Fetched task rows (those that started) + the streamed patches → the timeline's tasks. A patch with

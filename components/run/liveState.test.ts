@@ -4,8 +4,6 @@ import { applyEvents, initLive, rebase, runCounts, type LiveEvent, type RunSnaps
 import { aggregateState } from './aggregate'
 
 const T0 = Date.parse('2026-01-01T10:00:00Z')
-// biome-ignore lint/correctness/noUnusedVariables: pre-existing: review when this component is next changed
-let seq = 0
 function ev(id: number, type: string, payload: Record<string, unknown>, extra: Partial<LiveEvent> = {}): LiveEvent {
   return {
     id,
@@ -53,7 +51,7 @@ describe('applyEvents', () => {
     expect(s.runState).toBe('running')
     expect(s.startedAt).toBe(T0 + 1100)
     expect(s.stageCounts.A).toEqual({ pending: 1, running: 1 })
-    expect(aggregateState(s.stageCounts.A)).toBe('running')
+    expect(aggregateState(s.stageCounts.A ?? {})).toBe('running')
     s = applyEvents(s, [ts(14, 't1', 'A', 'running', 'succeeded', {}, { durationMs: 100, exitCode: 0 })])
     expect(s.stageCounts.A).toEqual({ pending: 1, succeeded: 1 })
     expect(s.tasks.get('t1')).toMatchObject({
@@ -174,7 +172,7 @@ describe('rebase', () => {
         fc.integer({ min: 0, max: 1000 }),
         (ends, cuts, seed) => {
           const stages = ['A', 'B', 'C']
-          const tasks = ends.map((end, i) => ({ id: `t${i}`, stage: stages[i % 3], end }))
+          const tasks = ends.map((end, i) => ({ id: `t${i}`, stage: stages[i % 3] ?? 'A', end }))
           const steps: [string, string][] = []
           const hist: LiveEvent[] = []
           let id = 0
@@ -199,14 +197,18 @@ describe('rebase', () => {
               const want = n === 0 ? 'pending>queued' : n === 1 ? 'queued>running' : `running>${t.end}`
               return `${f}>${to}` === want
             })
-            const o = queue.splice(i, 1)[0]
-            const t = tasks.find((x) => x.id === o.s[0])!
-            const [f, to] = o.s[1].split('>')
+            const [o] = queue.splice(i, 1)
+            const t = tasks.find((x) => x.id === o?.s[0])
+            const [f, to] = o?.s[1].split('>') ?? []
+            if (!t || !f || !to) throw new Error(`no next step in ${JSON.stringify(queue)}`)
             perTask.set(t.id, (perTask.get(t.id) ?? 0) + 1)
             hist.push(ts(++id, t.id, t.stage, f, to))
           }
           const initial: Record<string, Record<string, number>> = {}
-          for (const t of tasks) (initial[t.stage] ??= {}).pending = (initial[t.stage].pending ?? 0) + 1
+          for (const t of tasks) {
+            const stage = (initial[t.stage] ??= {})
+            stage.pending = (stage.pending ?? 0) + 1
+          }
           const expected: Record<string, number> = {}
           for (const t of tasks) expected[t.end] = (expected[t.end] ?? 0) + 1
 
@@ -214,7 +216,7 @@ describe('rebase', () => {
           let pos = 0
           let c = 0
           while (pos < hist.length) {
-            const n = cuts[c++ % cuts.length]
+            const n = cuts[c++ % cuts.length] ?? 1
             const from = Math.max(0, pos - (c % 3)) // overlap: re-send a few already-seen events
             s = applyEvents(s, hist.slice(from, pos + n).reverse())
             pos += n
@@ -224,9 +226,10 @@ describe('rebase', () => {
               const counts: Record<string, Record<string, number>> = JSON.parse(JSON.stringify(initial))
               for (const e of hist.slice(0, at)) {
                 const p = e.payload as { stage: string; from: string; to: string }
-                counts[p.stage][p.from]--
-                if (!counts[p.stage][p.from]) delete counts[p.stage][p.from]
-                counts[p.stage][p.to] = (counts[p.stage][p.to] ?? 0) + 1
+                const stage = (counts[p.stage] ??= {})
+                stage[p.from] = (stage[p.from] ?? 0) - 1
+                if (!stage[p.from]) delete stage[p.from]
+                stage[p.to] = (stage[p.to] ?? 0) + 1
               }
               s = rebase(s, snap({ lastEventId: at, stageCounts: counts }))
             }
@@ -237,7 +240,6 @@ describe('rebase', () => {
       ),
       { numRuns: 150 },
     )
-    seq++
   })
 
   it('applies a 10,000-task burst in one batch quickly', () => {

@@ -273,8 +273,8 @@ export function applyEvents(state: LiveState, events: readonly LiveEvent[]): Liv
   if (fresh.length === 0) return state
   fresh.sort((a, b) => a.id - b.id)
   // duplicates inside the batch itself
-  fresh = fresh.filter((e, i) => i === 0 || e.id !== fresh[i - 1].id)
-  const seenId = fresh[fresh.length - 1].id
+  fresh = fresh.filter((e, i) => e.id !== fresh[i - 1]?.id)
+  const seenId = fresh.at(-1)?.id ?? state.seenId
 
   // aggregates: only events the snapshot does not include
   const newer = fresh.filter((e) => e.id > state.base.lastEventId)
@@ -343,8 +343,7 @@ export function rebase(state: LiveState, snapshot: RunSnapshotInput): LiveState 
 export function runCounts(state: Pick<LiveState, 'stageCounts'>): Record<string, number> {
   const out: Record<string, number> = {}
   for (const s in state.stageCounts) {
-    const c = state.stageCounts[s]
-    for (const k in c) out[k] = (out[k] ?? 0) + c[k]
+    for (const [k, n] of Object.entries(state.stageCounts[s] ?? {})) out[k] = (out[k] ?? 0) + n
   }
   return out
 }

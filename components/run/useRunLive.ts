@@ -136,7 +136,7 @@ export function useRunLive(runId: string): RunLive {
 
   const stream = sub.status
   streamLive.current = stream === 'live'
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
+  const { refetch } = snap
   return useMemo(
     () => ({
       detail: snap.data,
@@ -145,9 +145,9 @@ export function useRunLive(runId: string): RunLive {
       stream,
       streamError: sub.error,
       active,
-      refresh: () => void snap.refetch(),
+      refresh: () => void refetch(),
     }),
-    [snap.data, live, snap.error, stream, sub.error, active],
+    [snap.data, live, snap.error, stream, sub.error, active, refetch],
   )
 }
 

@@ -10,11 +10,10 @@ import { useMemo, useRef } from 'react'
 import { useQuery } from '@tanstack/react-query'
 import { useTRPCClient } from '~/components/trpc/client'
 import { toMs } from './aggregate'
-import { mergeTimeline, type GanttTask } from './gantt'
+import { type GanttTask, mergeTimeline, TIMELINE_STATES } from './gantt'
 import type { LiveState } from './liveState'
 
 const MAX_PAGES = 10
-const RAN = ['running', 'succeeded', 'failed', 'cancelled', 'lost', 'retrying'] as const
 
 export function useTimeline(
   runId: string,
@@ -34,7 +33,7 @@ export function useTimeline(
       while (cursor != null && pages < MAX_PAGES) {
         const res: Awaited<ReturnType<typeof client.run.tasks.query>> = await client.run.tasks.query({
           runId,
-          state: [...RAN],
+          state: [...TIMELINE_STATES],
           sort: 'started',
           withQueued: true,
           cursor,

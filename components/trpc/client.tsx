@@ -22,6 +22,8 @@ export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRou
 
 function trpcUrl(): string {
   if (typeof window !== 'undefined') return '/api/trpc'
+  // the PORT setting (server/settings.ts), read directly: settings.ts needs node:path, and this
+  // module is also bundled for the browser (where this line never runs)
   return `http://127.0.0.1:${process.env.PORT ?? 3000}/api/trpc`
 }
 

@@ -15,45 +15,18 @@
  * Needs root (useradd; the server switches users). Not root: the suite fails and says so.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { createTRPCClient, httpBatchLink } from '@trpc/client'
-import superjson from 'superjson'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AppRouter } from '../api/root.ts'
-import { startHarness, type Harness } from '../api/http-harness.ts'
-import { setDb } from '../db/client.ts'
-import { setEngine } from '../execution/engine.ts'
-import { installFakeCondor, type FakeCondor } from '../execution/strategies/htcondor/__fixtures__/fake-condor/index.ts'
+import type { FakeCondor } from '../execution/strategies/htcondor/__fixtures__/fake-condor/index.ts'
 import { ensureSlurm } from '../execution/strategies/slurm/testing.ts'
-import { setupEngineTest, type EngineTestEnv } from '../execution/testing.ts'
 import { AsUserTransport } from '../execution/transport/index.ts'
 import { lookupOsUser } from './os-user.ts'
-import { sessionSecret } from './secrets.ts'
-import { hashPassword } from './users.ts'
+import { type Client, installCondorForUsers, type OsUsers, startOsUsers, until } from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
-const OS = { alice: `crba${SUFFIX}`, bob: `crbb${SUFFIX}` }
 const BOB_SECRET = `bob-private-${SUFFIX}`
 const SERVER_SECRET = `server-cloud-key-${SUFFIX}`
-
-type Client = ReturnType<typeof createTRPCClient<AppRouter>>
-function client(base: string, name: string, password: string): Client {
-  const authorization = `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`
-  return createTRPCClient<AppRouter>({
-    links: [httpBatchLink({ url: `${base}/api/trpc`, transformer: superjson, headers: () => ({ authorization }) })],
-  })
-}
-
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
-  const t0 = Date.now()
-  for (;;) {
-    const v = await f()
-    if (v) return v
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
 
 const uidOf = (name: string) => lookupOsUser(name)!.uid
 
@@ -69,68 +42,32 @@ function walk(dir: string): string[] {
 }
 
 describe('users mode on Slurm and HTCondor, as the account’s OS user', () => {
-  let env: EngineTestEnv
-  let h: Harness
+  let u: OsUsers
+  let env: OsUsers['env']
+  let OS: Record<string, string>
   let alice: Client
   let bob: Client
   let fake: FakeCondor
-  let wrapped: string
   const mySlurmJobs: string[] = []
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0) throw new Error('this suite needs root: it creates OS users with useradd')
     ensureSlurm()
-    for (const u of Object.values(OS))
-      execFileSync('useradd', ['--no-create-home', '--shell', '/bin/sh', '--home-dir', '/nonexistent', u])
-    env = await setupEngineTest()
-    setDb(env.t.db, env.t.url)
-    setEngine(env.engine)
-    process.env.CONTROLROOM_AUTH = 'users'
-    process.env.AWS_SECRET_ACCESS_KEY = SERVER_SECRET
-    delete process.env.CONTROLROOM_USERS
-    delete process.env.CONTROLROOM_SESSION_SECRET
-    process.env.CONTROLROOM_TOKEN = `dashboard-token-${SUFFIX}`
-    const users = [
-      { name: 'alice', password: hashPassword('alice-password'), osUser: OS.alice },
-      { name: 'bob', password: hashPassword('bob-password'), osUser: OS.bob },
-    ]
-    writeFileSync(path.join(env.home, 'users.json'), JSON.stringify(users), { mode: 0o600 })
-    // the HTCondor simulator: its state directory is shared by whoever runs the tools (test only)
-    const condorDir = path.join(env.home, 'condor')
-    mkdirSync(condorDir, { mode: 0o755 })
-    chmodSync(env.home, 0o711)
-    fake = installFakeCondor(condorDir)
-    fake.control({ mode: 'auto' })
-    // wrappers that record the uid each tool runs as, then run the simulator's tool
-    wrapped = path.join(condorDir, 'bin-recording')
-    mkdirSync(wrapped)
-    for (const t of ['condor_submit', 'condor_q', 'condor_history', 'condor_rm', 'condor_status', 'condor_version'])
-      writeFileSync(
-        path.join(wrapped, t),
-        // umask 0: the simulator's state is written by the server (preflight) and by the account
-        `#!/bin/sh\numask 0\necho "$(id -u) ${t} $*" >> ${fake.home}/uids.log\nexec ${fake.binDir}/${t} "$@"\n`,
-        { mode: 0o755 },
-      )
-    execFileSync('chmod', ['-R', 'a+rwX', fake.home])
-    execFileSync('chmod', ['-R', 'a+rX', condorDir])
-    writeFileSync(
-      path.join(env.home, 'site.yaml'),
-      [
-        'slurm:',
-        '  pollIntervalMs: 250',
-        '  maxPollIntervalMs: 1000',
-        'htcondor:',
-        `  binDir: ${wrapped}`,
-        `  env: { FAKE_CONDOR_HOME: ${fake.home} }`,
-        '  pollIntervalMs: 200',
-        '  maxPollIntervalMs: 500',
-        '',
-      ].join('\n'),
-    )
-    sessionSecret()
-    h = await startHarness()
-    alice = client(h.url, 'alice', 'alice-password')
-    bob = client(h.url, 'bob', 'bob-password')
+    u = await startOsUsers({
+      prefix: 'crb',
+      accounts: [{ name: 'alice' }, { name: 'bob' }],
+      env: { AWS_SECRET_ACCESS_KEY: SERVER_SECRET, CONTROLROOM_TOKEN: `dashboard-token-${SUFFIX}` },
+      before: (env) => {
+        const condor = installCondorForUsers(env.home)
+        fake = condor.fake
+        writeFileSync(
+          path.join(env.home, 'site.yaml'),
+          ['slurm:', '  pollIntervalMs: 250', '  maxPollIntervalMs: 1000', ...condor.siteLines, ''].join('\n'),
+        )
+      },
+    })
+    ;({ env, os: OS } = u)
+    alice = u.client('alice')
+    bob = u.client('bob')
   }, 60_000)
 
   afterAll(async () => {
@@ -141,20 +78,8 @@ describe('users mode on Slurm and HTCondor, as the account’s OS user', () => {
         /* already ended */
       }
     }
-    await h?.close()
-    setEngine(undefined)
-    await env?.cleanup()
-    for (const u of Object.values(OS)) {
-      try {
-        execFileSync('userdel', [u], { stdio: 'ignore' })
-      } catch {
-        /* already gone */
-      }
-    }
-    delete process.env.CONTROLROOM_AUTH
-    delete process.env.AWS_SECRET_ACCESS_KEY
-    delete process.env.CONTROLROOM_TOKEN
-  })
+    await u?.close()
+  }, 60_000)
 
   async function onlyTask(c: Client, runId: string) {
     const { items } = await c.run.tasks.query({ runId })
@@ -219,16 +144,33 @@ analysis:
     expect(log).not.toContain(`dashboard-token-${SUFFIX}`)
     expect(log).not.toMatch(/^CONTROLROOM_HOME=/m)
 
-    // her run's files (directory, job script, Slurm's job logs, task logs) are hers alone
+    // her run's files (job script, Slurm's job logs, task logs) are hers alone; the run directory
+    // and tasks/ are root's, which she passes through but cannot list or change (0711)
     const aliceDir = await runDirOf(aliceRun.runId)
     const files = walk(aliceDir)
     expect(files.some((f) => /\/slurm\/.*\.sh$/.test(f))).toBe(true)
     expect(files.some((f) => /\/slurm\/.*\.out$/.test(f))).toBe(true)
+    const rootDirs = [aliceDir, path.join(aliceDir, 'tasks')]
     for (const f of files) {
       const st = statSync(f)
+      if (rootDirs.includes(f)) {
+        expect(st.uid, f).toBe(0)
+        expect(st.mode & 0o777, f).toBe(0o711)
+        continue
+      }
       expect(st.mode & 0o077, f).toBe(0)
-      if (!f.endsWith('plan.json')) expect(st.uid, f).toBe(uidOf(OS.alice))
+      expect(st.uid, f).toBe(uidOf(OS.alice))
     }
+    // the job script view reads only alice's own file: a file at the checked path that is not hers
+    // (as when her job swaps it for a link to a file of root's after the check) is not shown
+    const shown = await alice.run.jobScript.query({ taskId: t.id })
+    expect(shown.files.length).toBeGreaterThan(0)
+    const script = path.join(aliceDir, shown.files[0]!.path)
+    rmSync(script)
+    writeFileSync(script, `root-only-${SUFFIX}`, { mode: 0o600 })
+    const refused = await alice.run.jobScript.query({ taskId: t.id }).catch((e) => e)
+    expect(JSON.stringify(refused)).not.toContain(`root-only-${SUFFIX}`)
+    expect(refused.data?.code).toBe('NOT_FOUND')
   }, 200_000)
 
   it("cancels an account's Slurm job as that account, and another account cannot cancel it", async () => {

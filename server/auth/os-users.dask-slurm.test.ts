@@ -10,51 +10,31 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { createTRPCClient, httpBatchLink } from '@trpc/client'
-import superjson from 'superjson'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AppRouter } from '../api/root.ts'
-import { startHarness, type Harness } from '../api/http-harness.ts'
-import { setDb } from '../db/client.ts'
-import { setEngine } from '../execution/engine.ts'
 import { ensureSlurm } from '../execution/strategies/slurm/testing.ts'
-import { setupEngineTest, type EngineTestEnv } from '../execution/testing.ts'
-import { lookupOsUser } from './os-user.ts'
-import { sessionSecret } from './secrets.ts'
-import { hashPassword } from './users.ts'
+import { type Client, type OsUsers, startOsUsers, startRun } from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
-const ALICE = `crds${SUFFIX}`
 const PY = '/usr/bin/python3'
 
 describe('users mode on Dask + Slurm, as the account’s OS user', () => {
-  let env: EngineTestEnv
-  let h: Harness
-  let alice: ReturnType<typeof createTRPCClient<AppRouter>>
+  let u: OsUsers
+  let env: OsUsers['env']
+  let ALICE: string
+  let alice: Client
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0) throw new Error('this suite needs root: it creates OS users with useradd')
     ensureSlurm()
-    execFileSync('useradd', ['--no-create-home', '--shell', '/bin/sh', '--home-dir', '/nonexistent', ALICE])
-    env = await setupEngineTest()
-    setDb(env.t.db, env.t.url)
-    setEngine(env.engine)
-    process.env.CONTROLROOM_AUTH = 'users'
-    delete process.env.CONTROLROOM_USERS
-    delete process.env.CONTROLROOM_SESSION_SECRET
-    process.env.CONTROLROOM_TOKEN = `dask-slurm-token-${SUFFIX}`
-    writeFileSync(
-      path.join(env.home, 'users.json'),
-      JSON.stringify([{ name: 'alice', password: hashPassword('alice-password'), osUser: ALICE }]),
-      { mode: 0o600 },
-    )
-    writeFileSync(path.join(env.home, 'site.yaml'), 'slurm:\n  pollIntervalMs: 250\n  maxPollIntervalMs: 1000\n')
-    sessionSecret()
-    h = await startHarness()
-    const authorization = `Basic ${Buffer.from('alice:alice-password').toString('base64')}`
-    alice = createTRPCClient<AppRouter>({
-      links: [httpBatchLink({ url: `${h.url}/api/trpc`, transformer: superjson, headers: () => ({ authorization }) })],
+    u = await startOsUsers({
+      prefix: 'crds',
+      accounts: [{ name: 'alice' }],
+      env: { CONTROLROOM_TOKEN: `dask-slurm-token-${SUFFIX}` },
+      before: (env) =>
+        writeFileSync(path.join(env.home, 'site.yaml'), 'slurm:\n  pollIntervalMs: 250\n  maxPollIntervalMs: 1000\n'),
     })
+    env = u.env
+    ALICE = u.os.alice!
+    alice = u.client('alice')
   }, 60_000)
 
   afterAll(async () => {
@@ -63,17 +43,8 @@ describe('users mode on Dask + Slurm, as the account’s OS user', () => {
     } catch {
       /* none left */
     }
-    await h?.close()
-    setEngine(undefined)
-    await env?.cleanup()
-    try {
-      execFileSync('userdel', [ALICE], { stdio: 'ignore' })
-    } catch {
-      /* already gone */
-    }
-    delete process.env.CONTROLROOM_AUTH
-    delete process.env.CONTROLROOM_TOKEN
-  })
+    await u?.close()
+  }, 60_000)
 
   it('runs the scheduler as alice, her worker as a Slurm job of hers over TLS, and her task as her', async () => {
     const yaml = `name: dask on slurm
@@ -87,11 +58,10 @@ analysis:
       op: shell
       params: { command: "id -un; echo SLURM_JOB_USER=$SLURM_JOB_USER; env; true" }
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'dask slurm' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'dask slurm')
     expect(await env.waitFor(runId, 150_000)).toBe('succeeded')
     const run = (await env.t.db.run.findUnique({ where: { id: runId } }))!
-    const aliceUid = lookupOsUser(ALICE)!.uid
+    const aliceUid = u.uidOf('alice')
     // the scheduler was alice's process (its log and file are hers), listening with TLS only
     const dask = path.join(run.runDir!, 'dask')
     expect(statSync(path.join(dask, 'scheduler.log')).uid).toBe(aliceUid)

@@ -17,47 +17,16 @@
 import { execFile, execFileSync } from 'node:child_process'
 import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { createTRPCClient, httpBatchLink } from '@trpc/client'
-import superjson from 'superjson'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AppRouter } from '../api/root.ts'
-import { startHarness, type Harness } from '../api/http-harness.ts'
-import { setDb } from '../db/client.ts'
-import { setEngine } from '../execution/engine.ts'
 import { runDirFor } from '../execution/paths.ts'
 import { processUid } from '../execution/backends/dask/as-user.ts'
 import { findProcesses } from '../execution/backends/dask/procs.ts'
-import { setupEngineTest, type EngineTestEnv } from '../execution/testing.ts'
 import { lookupOsUser } from './os-user.ts'
-import { sessionSecret } from './secrets.ts'
-import { hashPassword } from './users.ts'
+
+import { type Client, type OsUsers, startOsUsers, taskOf as firstTask, until, startRun } from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
-const OS = { alice: `crda${SUFFIX}`, bob: `crdb${SUFFIX}` }
 const PY = '/usr/bin/python3'
-
-function useradd(name: string) {
-  execFileSync('useradd', ['--no-create-home', '--shell', '/bin/sh', '--home-dir', '/nonexistent', name])
-}
-/** userdel refuses while the user has processes: the run's Dask processes may still be exiting */
-async function userdel(name: string) {
-  for (let i = 0; i < 50 && lookupOsUser(name); i++) {
-    try {
-      execFileSync('userdel', [name], { stdio: 'ignore' })
-      return
-    } catch {
-      await new Promise((r) => setTimeout(r, 200))
-    }
-  }
-}
-
-type Client = ReturnType<typeof createTRPCClient<AppRouter>>
-function client(base: string, name: string, password: string): Client {
-  const authorization = `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`
-  return createTRPCClient<AppRouter>({
-    links: [httpBatchLink({ url: `${base}/api/trpc`, transformer: superjson, headers: () => ({ authorization }) })],
-  })
-}
 
 /** run a Python snippet as an OS user; its output (stdout + stderr) and exit code */
 function pythonAs(user: string, code: string): Promise<{ code: number; out: string }> {
@@ -80,55 +49,29 @@ function pythonAs(user: string, code: string): Promise<{ code: number; out: stri
 }
 
 describe('users mode on Dask with real OS users', () => {
-  let env: EngineTestEnv
-  let h: Harness
+  let u: OsUsers
+  let env: OsUsers['env']
+  let OS: Record<string, string>
   let alice: Client
   let aliceUid: number
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0) throw new Error('this suite needs root: it creates OS users with useradd')
-    for (const u of Object.values(OS)) useradd(u)
-    aliceUid = lookupOsUser(OS.alice)!.uid
-    env = await setupEngineTest()
-    setDb(env.t.db, env.t.url)
-    setEngine(env.engine)
-    process.env.CONTROLROOM_AUTH = 'users'
-    delete process.env.CONTROLROOM_USERS
-    delete process.env.CONTROLROOM_SESSION_SECRET
-    // a server secret in the server's environment: it must reach no Dask process and no task
-    process.env.CONTROLROOM_TOKEN = `server-token-${SUFFIX}`
-    const users = [
-      { name: 'alice', password: hashPassword('alice-password'), osUser: OS.alice },
-      { name: 'bob', password: hashPassword('bob-password'), osUser: OS.bob },
-    ]
-    writeFileSync(path.join(env.home, 'users.json'), JSON.stringify(users), { mode: 0o600 })
-    sessionSecret()
-    h = await startHarness()
-    alice = client(h.url, 'alice', 'alice-password')
+    u = await startOsUsers({
+      prefix: 'crd',
+      accounts: [{ name: 'alice' }, { name: 'bob' }],
+      // a server secret in the server's environment: it must reach no Dask process and no task
+      env: { CONTROLROOM_TOKEN: `server-token-${SUFFIX}` },
+    })
+    ;({ env, os: OS } = u)
+    alice = u.client('alice')
+    aliceUid = u.uidOf('alice')
   }, 60_000)
 
   afterAll(async () => {
-    await h?.close()
-    setEngine(undefined)
-    await env?.cleanup()
-    for (const u of Object.values(OS)) await userdel(u)
-    delete process.env.CONTROLROOM_AUTH
-    delete process.env.CONTROLROOM_TOKEN
-  }, 30_000)
+    await u?.close()
+  }, 60_000)
 
-  async function taskOf(runId: string, stage: string) {
-    const { items } = await alice.run.tasks.query({ runId, stage })
-    return items[0]!
-  }
-  async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
-    const t0 = Date.now()
-    for (;;) {
-      const v = await f()
-      if (v) return v
-      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`)
-      await new Promise((r) => setTimeout(r, 200))
-    }
-  }
+  const taskOf = (runId: string, stage: string) => firstTask(alice, runId, stage)
 
   it("runs the scheduler, workers, bridge and task as alice, over TLS bob cannot join; the task sees none of the server's secrets", async () => {
     const home = env.home
@@ -149,8 +92,7 @@ analysis:
       params: { command: "sleep 30" }
       needs: [Snoop]
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'dask snoop' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'dask snoop')
     const runDir = runDirFor(runId)
     await until('Hold to run', async () => (await taskOf(runId, 'Hold')).state === 'running')
 
@@ -238,8 +180,7 @@ analysis:
 `
     await alice.plan.preview.mutate({ yaml })
     expect(existsSync(marker) ? readFileSync(marker, 'utf8') : '').not.toMatch(/^0$/m)
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'dask python' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'dask python')
     expect(await env.waitFor(runId, 90_000)).toBe('succeeded')
     const uids = readFileSync(marker, 'utf8').trim().split('\n')
     expect(uids.length).toBeGreaterThan(0)
@@ -250,10 +191,13 @@ analysis:
 
   it("a retried task's directory swapped for a link: the server writes and chowns nothing through it", async () => {
     const target = `/tmp/cr-swap-target-${SUFFIX}`
+    const marker = `/tmp/cr-swap-marker-${SUFFIX}`
     rmSync(target, { recursive: true, force: true })
+    rmSync(marker, { force: true })
     execFileSync('mkdir', ['-m', '0755', target])
-    // attempt 1 moves its directory away, leaves a link to a root-owned directory, and fails:
-    // the engine then writes attempt 2's spec into "its" directory, as root
+    // attempt 1 tries to move its directory away and leave a link to a root-owned directory, and
+    // fails: the engine then writes attempt 2's spec into "its" directory, as root. tasks/ is
+    // root's (0711), so the move is refused and attempt 2 finds its own directory
     const yaml = `name: swap
 execution:
   backend: dask
@@ -264,19 +208,22 @@ analysis:
     - id: Swap
       op: shell
       params:
-        command: "if [ ! -e ../swapped ]; then touch ../swapped; d=$CONTROLROOM_TASK_DIR; mv $d $d.old; ln -s ${target} $d; exit 1; fi; echo second"
+        command: "if [ ! -e ${marker} ]; then touch ${marker}; d=$CONTROLROOM_TASK_DIR; mv $d $d.old; ln -s ${target} $d; exit 1; fi; echo second"
       execution:
         retries: 1
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'swap' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'swap')
     await env.waitFor(runId, 90_000)
     const t = await taskOf(runId, 'Swap')
     expect(t.attempt).toBe(1) // attempts count from 0: this is the retry
     expect(t.state).toBe('succeeded')
     expect(statSync(target).uid).toBe(0)
     expect(readdirSync(target)).toEqual([])
+    expect(existsSync(marker)).toBe(true) // the attack was tried
+    const log = await alice.run.log.query({ taskId: t.id, stream: 'stderr', limit: 1 << 20 })
+    expect(log.text).toMatch(/Permission denied/)
     rmSync(target, { recursive: true, force: true })
+    rmSync(marker, { force: true })
   }, 120_000)
 
   it('refuses an existing scheduler (scheduler_address), and says why', async () => {

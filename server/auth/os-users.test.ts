@@ -6,57 +6,34 @@
  *               run: run.start, run.rerunFrom, overview.launch, overview.resume)
  *   isolation   a task runs as its account's OS user and cannot read the session secret, the
  *               users list or the database, so it cannot forge an admin session
+ *   layout      the run directory, tasks/ and the spool are root's: a task swapping its spool for a
+ *               link, or planting links in tasks/, makes the server create nothing elsewhere
+ *   no-follow   logs, result.json, artifacts are read only from the run user's own files
+ *   hep         a partitioned hep run works as the account; a restart re-attaches its task
  *   refusal     an account without an OS user cannot run tasks (and says why)
- *               (Slurm and HTCondor as the account's OS user: os-users.batch.test.ts; Dask: os-users.dask.test.ts)
+ *               (Slurm and HTCondor as the account's OS user: os-users.batch.test.ts; Dask: os-users.dask*.test.ts)
  *
  * Needs root (useradd; the server switches users). Not root: the suite fails and says so.
  */
-import { execFileSync } from 'node:child_process'
-import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { createTRPCClient, httpBatchLink } from '@trpc/client'
-import superjson from 'superjson'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AppRouter } from '../api/root.ts'
-import { startHarness, type Harness } from '../api/http-harness.ts'
-import { setDb } from '../db/client.ts'
-import { setEngine } from '../execution/engine.ts'
+import { RunEngine, setEngine } from '../execution/engine.ts'
 import { runDirFor } from '../execution/paths.ts'
-import { setupEngineTest, type EngineTestEnv } from '../execution/testing.ts'
+import { reconcileRuns } from '../execution/reconcile.ts'
+import { hepTestDataDir } from '../hep/testdata.ts'
 import { createSessionValue } from './core.ts'
-import { sessionSecret } from './secrets.ts'
-import { hashPassword } from './users.ts'
+import {
+  type Client,
+  codeOf,
+  type OsUsers,
+  startOsUsers,
+  taskOf as firstTask,
+  until,
+  startRun,
+} from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
-const OS = { alice: `cra${SUFFIX}`, bob: `crb${SUFFIX}`, admin: `crr${SUFFIX}` }
-
-function useradd(name: string) {
-  execFileSync('useradd', ['--no-create-home', '--shell', '/bin/sh', '--home-dir', '/nonexistent', name])
-}
-function userdel(name: string) {
-  try {
-    execFileSync('userdel', [name], { stdio: 'ignore' })
-  } catch {
-    /* already gone */
-  }
-}
-
-type Client = ReturnType<typeof createTRPCClient<AppRouter>>
-function client(base: string, name: string, password: string): Client {
-  const authorization = `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`
-  return createTRPCClient<AppRouter>({
-    links: [httpBatchLink({ url: `${base}/api/trpc`, transformer: superjson, headers: () => ({ authorization }) })],
-  })
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-    return 'OK'
-  } catch (e) {
-    return (e as { data?: { code?: string } }).data?.code ?? String(e)
-  }
-}
 
 const OWNED = `name: owned
 analysis:
@@ -72,59 +49,32 @@ analysis:
 `
 
 describe('users mode with real OS users', () => {
-  let env: EngineTestEnv
-  let h: Harness
+  let u: OsUsers
+  let env: OsUsers['env']
+  let h: OsUsers['h']
+  let OS: Record<string, string>
   let alice: Client
   let bob: Client
   let admin: Client
   let nobody: Client
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0) throw new Error('this suite needs root: it creates OS users with useradd')
-    for (const u of Object.values(OS)) useradd(u)
-    env = await setupEngineTest()
-    setDb(env.t.db, env.t.url)
-    setEngine(env.engine)
-    process.env.CONTROLROOM_AUTH = 'users'
-    delete process.env.CONTROLROOM_USERS
-    delete process.env.CONTROLROOM_TOKEN
-    delete process.env.CONTROLROOM_SESSION_SECRET
-    const users = [
-      { name: 'alice', password: hashPassword('alice-password'), osUser: OS.alice },
-      { name: 'bob', password: hashPassword('bob-password'), osUser: OS.bob },
-      { name: 'admin', password: hashPassword('admin-password'), admin: true, osUser: OS.admin },
-      { name: 'nobody', password: hashPassword('nobody-password') },
-    ]
-    writeFileSync(path.join(env.home, 'users.json'), JSON.stringify(users), { mode: 0o600 })
-    sessionSecret() // created as a running server does on the first login
-    h = await startHarness()
-    alice = client(h.url, 'alice', 'alice-password')
-    bob = client(h.url, 'bob', 'bob-password')
-    admin = client(h.url, 'admin', 'admin-password')
-    nobody = client(h.url, 'nobody', 'nobody-password')
+    u = await startOsUsers({
+      prefix: 'cr',
+      accounts: [{ name: 'alice' }, { name: 'bob' }, { name: 'admin', admin: true }, { name: 'nobody', osUser: false }],
+    })
+    ;({ env, h, os: OS } = u)
+    alice = u.client('alice')
+    bob = u.client('bob')
+    admin = u.client('admin')
+    nobody = u.client('nobody')
   }, 60_000)
 
   afterAll(async () => {
-    await h?.close()
-    setEngine(undefined)
-    await env?.cleanup()
-    for (const u of Object.values(OS)) userdel(u)
-    delete process.env.CONTROLROOM_AUTH
-  })
+    await u?.close()
+  }, 60_000)
 
-  async function taskOf(runId: string, stage: string) {
-    const { items } = await alice.run.tasks.query({ runId, stage })
-    return items[0]!
-  }
-  async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
-    const t0 = Date.now()
-    for (;;) {
-      const v = await f()
-      if (v) return v
-      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`)
-      await new Promise((r) => setTimeout(r, 100))
-    }
-  }
+  const taskOf = (runId: string, stage: string) => firstTask(alice, runId, stage)
 
   it('workflow changes: the owner and an admin may, another user may not (and nothing is written)', async () => {
     const w = await alice.workflow.saveVersion.mutate({ yaml: OWNED, name: "Alice's" })
@@ -212,8 +162,7 @@ analysis:
       params:
         command: "id -un; cat ${home}/session-secret ${home}/users.json ${env.t.url.replace('file:', '')} 2>&1; env; true"
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'snoop' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'snoop')
     await env.waitFor(runId)
     const t = await taskOf(runId, 'Snoop')
     const log = await alice.run.log.query({ taskId: t.id, stream: 'stdout', limit: 1 << 20 })
@@ -243,13 +192,12 @@ analysis:
     - id: Link
       op: shell
       params:
-        command: "echo before; cd $CONTROLROOM_TASK_DIR; rm -f stdout.log stderr.log; ln -s ${home}/session-secret stdout.log; ln -s ${home}/users.json stderr.log; for d in ../../executors/*/w*/; do ln -s ${planted} $d/stop; done; true"
+        command: "echo before; echo before >&2; cd $CONTROLROOM_TASK_DIR; rm -f stdout.log stderr.log; ln -s ${home}/session-secret stdout.log; ln -s ${home}/users.json stderr.log; for p in $(pgrep -u $(id -u) -f 'executor[.]mjs'); do ln -s ${planted} $(readlink /proc/$p/cwd)/stop; done; true"
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'links' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
-    // the task's output reaches its log through a file opened at the first write: when that comes
-    // after the swap, the open follows the link as alice, is refused, and the task fails. Either end
-    // is right; what matters is that nothing crosses the link.
+    const runId = await startRun(alice, yaml, 'links')
+    // the task's output reaches its logs through files opened at their first write (here before the
+    // swap); a later open follows the link as alice, is refused, and the task fails. Either end is
+    // right; what matters is that nothing crosses the link.
     expect(['succeeded', 'failed']).toContain(await env.waitFor(runId))
     const t = await taskOf(runId, 'Link')
     expect(lstatSync(path.join(runDirFor(runId), 'tasks', t.id, 'stdout.log')).isSymbolicLink()).toBe(true)
@@ -258,7 +206,7 @@ analysis:
       expect(log.text).not.toContain(secret)
       expect(log.text).not.toContain('scrypt$')
       const res = await fetch(`${h.url}/runs/${runId}/tasks/${t.id}/log?stream=${stream}`, {
-        headers: { authorization: `Basic ${Buffer.from('alice:alice-password').toString('base64')}` },
+        headers: { authorization: u.authorization('alice') },
       })
       const body = await res.text()
       expect(body).not.toContain(secret)
@@ -270,6 +218,145 @@ analysis:
     expect(existsSync(planted)).toBe(false)
   }, 60_000)
 
+  it("a task cannot make the server create or write anything outside the run: the run directory, tasks/ and the spool are root's", async () => {
+    // the attack: alice's task swaps its pool's spool directory for a link to a directory of
+    // root's, plants links in tasks/ and the run directory, and kills its executor. Its retry needs
+    // a new executor, whose directories root makes (and hands to alice) and whose entry root writes:
+    // through the link, that was in the target, owned by alice. Now those directories are root's
+    // (0711): alice can rename or plant nothing there, and root never follows what she can write.
+    const target = `/tmp/cr-swap-target-${SUFFIX}`
+    rmSync(target, { recursive: true, force: true })
+    mkdirSync(target, { mode: 0o755 })
+    const yaml = `name: swap
+analysis:
+  stages:
+    - id: Swap
+      op: shell
+      execution: { retries: 1 }
+      params:
+        command: "cd $CONTROLROOM_TASK_DIR/../..; echo attempt; if [ ! -L executors/pool-default ]; then ln -s ${target} tasks/planted; ln -s ${target} planted; mv executors/pool-default executors/moved && ln -s ${target} executors/pool-default && kill -9 $(pgrep -u $(id -u) -f 'executor[.]mjs'); fi; true"
+`
+    const runId = await startRun(alice, yaml, 'swap')
+    await env.waitFor(runId)
+    const runDir = runDirFor(runId)
+    const t = await taskOf(runId, 'Swap')
+    const log = await alice.run.log.query({ taskId: t.id, stream: 'stderr', limit: 1 << 20 })
+    // nothing was created through the link: not an executor's directories, not a spool entry
+    expect(readdirSync(target)).toEqual([])
+    for (const p of ['tasks/planted', 'planted', 'executors/moved'])
+      expect(existsSync(path.join(runDir, p)), `${p} (stderr: ${log.text})`).toBe(false)
+    expect(log.text).toMatch(/Permission denied/)
+    // the layout: root's directories alice cannot write, her own task directory
+    for (const d of ['', 'tasks', 'executors', 'executors/pool-default']) {
+      const st = statSync(path.join(runDir, d))
+      expect(st.uid, d).toBe(0)
+      expect(st.mode & 0o777, d).toBe(0o711)
+    }
+    expect(statSync(path.join(runDir, 'tasks', t.id)).uid).toBe(u.uidOf('alice'))
+    expect(t.state).toBe('succeeded')
+    rmSync(target, { recursive: true, force: true })
+  }, 60_000)
+
+  it("the server reads a task's result.json only from its own file: a link to another account's result is not taken", async () => {
+    // bob's task succeeds; alice's task links its result.json to bob's, then kills its executor and
+    // itself: the server, finding the executor gone, takes the result.json there as the task's end.
+    // Read through the link (as root), bob's result became alice's: her task "succeeded".
+    const b = await bob.workflow.saveVersion.mutate({
+      yaml: 'name: bob\nanalysis:\n  stages:\n    - id: Ok\n      op: shell\n      params: { command: "echo ok" }\n',
+      name: 'bob ok',
+    })
+    const bobRun = await bob.run.start.mutate({ versionId: b.version.id })
+    expect(await env.waitFor(bobRun.runId)).toBe('succeeded')
+    const bobTask = await firstTask(bob, bobRun.runId)
+    const bobResult = path.join(runDirFor(bobRun.runId), 'tasks', bobTask.id, 'result.json')
+    expect(JSON.parse(readFileSync(bobResult, 'utf8')).exitCode).toBe(0)
+    const yaml = `name: steal
+analysis:
+  stages:
+    - id: Steal
+      op: shell
+      params:
+        command: "ln -s ${bobResult} $CONTROLROOM_TASK_DIR/result.json; kill -9 $(pgrep -u $(id -u) -f 'executor[.]mjs'); kill -9 -$(ps -o pgid= $$ | tr -d ' ')"
+`
+    const runId = await startRun(alice, yaml, 'steal')
+    expect(await env.waitFor(runId)).toBe('failed')
+    const t = await taskOf(runId, 'Steal')
+    expect(lstatSync(path.join(runDirFor(runId), 'tasks', t.id, 'result.json')).isSymbolicLink()).toBe(true)
+    expect(t.exitCode).not.toBe(0)
+    expect(t.reason).toMatch(/lost|vanished|executor/)
+  }, 60_000)
+
+  it("an artifact is served only from the run user's own file: one that is not (a swap won the race) is not read", async () => {
+    // alice's task writes a file and a hep manifest naming it as an artifact of her run
+    const manifest = {
+      version: 1,
+      stage: 'S',
+      op: 'hep.hist',
+      dataset: 'D',
+      partitions: 1,
+      events: 0,
+      selected: 0,
+      artifacts: [{ name: 'h', kind: 'file', mime: 'application/json', path: 'hep/S/D/h.json', size: 12, meta: {} }],
+    }
+    const b64 = Buffer.from(JSON.stringify(manifest)).toString('base64')
+    const yaml = `name: artifact
+analysis:
+  stages:
+    - id: Art
+      op: shell
+      params:
+        command: "d=$CONTROLROOM_TASK_DIR/../../hep/S/D; mkdir -p $d; echo alice-file > $d/h.json; echo ${b64} | base64 -d > $d/artifacts.json"
+`
+    const runId = await startRun(alice, yaml, 'artifact')
+    expect(await env.waitFor(runId)).toBe('succeeded')
+    const [art] = await alice.run.artifacts.query({ runId })
+    const get = () =>
+      fetch(`${h.url}/runs/${runId}/artifacts/${art!.id}`, { headers: { authorization: u.authorization('alice') } })
+    const own = await get()
+    expect(own.status).toBe(200)
+    expect(await own.text()).toBe('alice-file\n')
+    // the path was checked, then the file became one that is not alice's (as when her task swaps
+    // it for a link to a file of root's after the server's check): the server must not send it
+    const file = path.join(runDirFor(runId), 'hep/S/D/h.json')
+    rmSync(file)
+    writeFileSync(file, `root-only-${SUFFIX}`, { mode: 0o600 })
+    const swapped = await get()
+    expect(await swapped.text()).not.toContain(`root-only-${SUFFIX}`)
+    expect(swapped.status).toBe(404)
+  }, 60_000)
+
+  it('a partitioned hep run works as the account: partitions, outputs, manifests and artifacts in its own directories', async () => {
+    const file = path.join(hepTestDataDir(), 'uproot-Zmumu.root')
+    const yaml = `name: hep as alice
+execution:
+  config: { workers: 2, chunk_size: 1152 }
+data:
+  datasets:
+    - { name: zmumu, files: [${file}], treeName: events }
+analysis:
+  stages:
+    - id: hist
+      op: hep.hist
+      params:
+        histograms:
+          - { name: E1, expr: E1, bins: { n: 10, low: 0, high: 200 } }
+`
+    const runId = await startRun(alice, yaml, 'hep as alice')
+    expect(await env.waitFor(runId, 120_000)).toBe('succeeded')
+    const { items } = await alice.run.tasks.query({ runId })
+    expect(items.filter((t) => t.stageId === 'hist')).toHaveLength(2)
+    const arts = await alice.run.artifacts.query({ runId })
+    const e1 = arts.find((a) => a.name === 'E1.json')
+    expect(e1, JSON.stringify(arts.map((a) => a.name))).toBeTruthy()
+    const res = await fetch(`${h.url}/runs/${runId}/artifacts/${e1!.id}`, {
+      headers: { authorization: u.authorization('alice') },
+    })
+    expect(res.status).toBe(200)
+    const hist = (await res.json()) as { entries: number; missing?: number }
+    expect(hist.entries + (hist.missing ?? 0)).toBe(2304)
+    expect(statSync(path.join(runDirFor(runId), 'hep')).uid).toBe(u.uidOf('alice'))
+  }, 150_000)
+
   it("a task flooding its executor's report file with one endless line is ignored, not buffered", async () => {
     const yaml = `name: flood
 analysis:
@@ -277,10 +364,9 @@ analysis:
     - id: Flood
       op: shell
       params:
-        command: "for f in $CONTROLROOM_TASK_DIR/../../executors/*/w*/events.jsonl; do head -c 3000000 /dev/zero | tr '\\\\0' a >> $f; echo >> $f; done; echo done"
+        command: "for p in $(pgrep -u $(id -u) -f 'executor[.]mjs'); do f=$(readlink /proc/$p/cwd)/events.jsonl; head -c 3000000 /dev/zero | tr '\\\\0' a >> $f; echo >> $f; done; echo done"
 `
-    const w = await alice.workflow.saveVersion.mutate({ yaml, name: 'flood' })
-    const { runId } = await alice.run.start.mutate({ versionId: w.version.id })
+    const runId = await startRun(alice, yaml, 'flood')
     expect(await env.waitFor(runId)).toBe('succeeded')
     const warned = env.events.filter(
       (e) => e.runId === runId && JSON.stringify(e.payload).includes('ignored a report line longer than'),
@@ -296,4 +382,33 @@ analysis:
     // Slurm and HTCondor jobs are submitted as the account's OS user: os-users.batch.test.ts; Dask
     // runs as it, and an existing Dask scheduler is refused: os-users.dask.test.ts
   })
+
+  // last: it replaces the engine
+  it("a server restart mid-run re-attaches the account's running task in the root-owned layout: not re-run, nothing lost", async () => {
+    const yaml = `name: restart
+analysis:
+  stages:
+    - id: Long
+      op: shell
+      params: { command: "for i in 1 2 3 4 5 6 7 8; do echo line $i; sleep 0.25; done" }
+`
+    const runId = await startRun(alice, yaml, 'restart')
+    await until('Long to run', async () => (await taskOf(runId, 'Long')).state === 'running')
+    // the server goes away without stopping anything (as after kill -9); a new one takes over
+    await env.engine.shutdown({ detach: true })
+    const engine2 = new RunEngine({ db: env.t.db, url: env.t.url, log: () => {} })
+    setEngine(engine2)
+    try {
+      const report = await reconcileRuns({ engine: engine2 })
+      expect(report.adopted).toContain(runId)
+      expect(await engine2.waitForRun(runId)).toBe('succeeded')
+      const t = await taskOf(runId, 'Long')
+      expect(t.attempt).toBe(0)
+      const log = await alice.run.log.query({ taskId: t.id, stream: 'stdout', limit: 1 << 20 })
+      expect(log.text).toBe(Array.from({ length: 8 }, (_, i) => `line ${i + 1}\n`).join(''))
+    } finally {
+      await engine2.shutdown({ detach: false })
+      setEngine(env.engine)
+    }
+  }, 60_000)
 })

@@ -127,3 +127,19 @@ export async function withSiteCheck(
     problems: [...result.problems, ...site],
   }
 }
+
+/** `validate` and `plan`: FILE read and compiled, with this site's problems added (unless --no-site) */
+export async function checkWorkflowFile(args: ParsedArgs, io: CliIO) {
+  const file = fileArgument(args)
+  const text = await readWorkflowFile(file, io)
+  const compiled = compileFile(file, text, args.flags)
+  return { file, text, compiled, result: await withSiteCheck(text, compiled, args.flags) }
+}
+
+/** the problems as `--json` prints them: errors and warnings apart */
+export function problemsJson(problems: readonly Problem[], file: string) {
+  return {
+    errors: problems.filter((p) => p.severity === 'error').map((p) => problemJson(p, file)),
+    warnings: problems.filter((p) => p.severity === 'warning').map((p) => problemJson(p, file)),
+  }
+}

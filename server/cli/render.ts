@@ -1,5 +1,5 @@
 /** Human-readable rendering of problems and plans for the CLI. */
-import { formatBytes, formatDuration } from '../workflow/index.ts'
+import { formatBytes, formatDurationSpec } from '../format.ts'
 import type { ExecutionPlan, Problem } from '../workflow/index.ts'
 
 /**
@@ -50,6 +50,9 @@ export function renderProblem(p: Problem, file: string, source: string, color = 
   return out.join('\n')
 }
 
+/** a size in a table cell: an unset size is '-', like the table's other empty cells */
+const tableSize = (bytes: number | null) => (bytes === null ? '-' : formatBytes(bytes))
+
 function table(rows: string[][]): string[] {
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
   return rows.map(
@@ -88,9 +91,9 @@ export function renderPlan(plan: ExecutionPlan, file: string): string {
       p.name + (p.implicit ? ' (implicit)' : ''),
       String(p.workers),
       String(p.resources.cpus),
-      formatBytes(p.resources.memoryBytes),
+      tableSize(p.resources.memoryBytes),
       String(p.resources.gpus),
-      formatBytes(p.resources.diskBytes),
+      tableSize(p.resources.diskBytes),
       p.resourceClass ?? '-',
       String(p.stages.length),
       cfg || '-',
@@ -107,7 +110,7 @@ export function renderPlan(plan: ExecutionPlan, file: string): string {
     const extra: string[] = [`op ${s.op}`]
     if (s.needs.length) extra.push(`needs ${s.needs.join(', ')}`)
     if (s.modifiers.length) extra.push(`modifiers ${s.modifiers.map((m) => m.name).join(', ')}`)
-    if (s.timeoutSeconds !== null) extra.push(`timeout ${formatDuration(s.timeoutSeconds)}`)
+    if (s.timeoutSeconds !== null) extra.push(`timeout ${formatDurationSpec(s.timeoutSeconds)}`)
     if (s.retries !== null) extra.push(`retries ${s.retries}`)
     out.push(`     ${' '.repeat(String(plan.stages.length).length)}${extra.join('; ')}`)
   })

@@ -26,7 +26,8 @@
  *   stage that succeeded in the old run are copied as `succeeded` (reason "reused from run X"; their
  *   outputs stay in the old run directory and are passed on via CONTROLROOM_INPUTS).
  */
-import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { prepareUserRunDir } from './user-files.ts'
 import os from 'node:os'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
@@ -151,13 +152,10 @@ export class RunEngine implements EngineCore {
     mkdirSync(path.join(runDir, 'tasks'), { recursive: true, mode: 0o700 })
     writeFileSync(path.join(runDir, 'plan.json'), JSON.stringify(plan, null, 2), { mode: 0o600 })
     chmodSync(runDir, 0o700)
-    if (runAs) {
-      // the run's OS user writes here (its executors and tasks); nobody else reads it
-      for (const p of [runDir, path.join(runDir, 'tasks'), path.join(runDir, 'plan.json')])
-        chownSync(p, runAs.uid, runAs.gid)
-      traversable(path.dirname(runDir))
-    }
+    if (runAs) traversable(path.dirname(runDir))
     await preparePartitions(plan, { runDir }) // hook: partitioners that need I/O (hep.*: counting events)
+    // users mode: the run directory and tasks/ stay root's; the run's OS user gets only its leaves
+    if (runAs) prepareUserRunDir(runDir, runAs)
 
     const options: RunOptions = { ...(args.options ?? {}), owner: this.identity }
     const createdAt = new Date()

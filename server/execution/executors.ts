@@ -20,7 +20,7 @@ import { isProcessAlive, killGroup, processesInGroups, processesWithEnv, process
 import { readResult } from './strategies/local.ts'
 import { taskBaseEnv } from './task-env.ts'
 import type { RunAs, TaskLaunch, TaskResult, WorkerUpdate } from './types.ts'
-import { openAppend, openOwnedForRead, ownDirectory, writeNewFile } from './user-files.ts'
+import { makeUserDirectory, openAppend, openOwnedForRead, rootDirectory, writeNewFile } from './user-files.ts'
 import { readSetting } from '../settings.ts'
 
 export interface ExecutorEvents {
@@ -124,12 +124,11 @@ export function findSpooled(
 function startExecutor(poolDir: string, runAs: RunAs | null): ExecutorState {
   const id = newId('w')
   const dir = path.join(poolDir, id)
-  fs.mkdirSync(path.join(dir, 'claimed'), { recursive: true })
-  if (runAs)
-    for (const p of [dir, path.join(dir, 'claimed')]) {
-      ownDirectory(p, runAs) // never through a link the user's tasks put there (user-files.ts)
-      fs.chmodSync(p, 0o700)
-    }
+  if (runAs) {
+    // made by root in the pool's directory, which is root's: nothing on the way can be a link
+    makeUserDirectory(dir, runAs)
+    makeUserDirectory(path.join(dir, 'claimed'), runAs)
+  } else fs.mkdirSync(path.join(dir, 'claimed'), { recursive: true })
   const logFd = openAppend(path.join(dir, 'executor.log'), runAs)
   const options: SpawnOptions = {
     detached: true,
@@ -173,6 +172,16 @@ function startExecutor(poolDir: string, runAs: RunAs | null): ExecutorState {
   return e
 }
 
+/**
+ * Users mode: `executors/` and the pool's directory are root's (0711), so the run's tasks can swap
+ * nothing there; the inbox (the executors take entries from it) is the run's user's (user-files.ts)
+ */
+function spoolForUser(runDir: string, poolDir: string, runAs: RunAs): void {
+  rootDirectory(path.join(runDir, 'executors'))
+  rootDirectory(poolDir)
+  makeUserDirectory(path.join(poolDir, 'inbox'), runAs)
+}
+
 /** executors started ahead of their pool's first task, by pool directory (prestartExecutors) */
 const prestarted = new Map<string, ExecutorState[]>()
 
@@ -184,12 +193,8 @@ const prestarted = new Map<string, ExecutorState[]>()
  */
 export function prestartExecutors(o: { runDir: string; pool: string; count: number; runAs?: RunAs | null }) {
   const poolDir = path.join(o.runDir, 'executors', poolDirName(o.pool))
-  fs.mkdirSync(path.join(poolDir, 'inbox'), { recursive: true })
-  if (o.runAs)
-    for (const p of [path.join(o.runDir, 'executors'), poolDir, path.join(poolDir, 'inbox')]) {
-      ownDirectory(p, o.runAs)
-      fs.chmodSync(p, 0o700)
-    }
+  if (o.runAs) spoolForUser(o.runDir, poolDir, o.runAs)
+  else fs.mkdirSync(path.join(poolDir, 'inbox'), { recursive: true })
   const list = prestarted.get(poolDir) ?? []
   while (list.length < o.count) list.push(startExecutor(poolDir, o.runAs ?? null))
   prestarted.set(poolDir, list)
@@ -234,20 +239,11 @@ export class ExecutorPool {
   ) {
     this.poolDir = path.join(o.runDir, 'executors', poolDirName(o.pool))
     this.inbox = path.join(this.poolDir, 'inbox')
-    fs.mkdirSync(this.inbox, { recursive: true })
-    this.own(path.join(o.runDir, 'executors'))
-    this.own(this.poolDir)
-    this.own(this.inbox)
+    if (o.runAs) spoolForUser(o.runDir, this.poolDir, o.runAs)
+    else fs.mkdirSync(this.inbox, { recursive: true })
     const early = prestarted.get(this.poolDir)
     prestarted.delete(this.poolDir)
     for (const e of early ?? []) this.follow(e)
-  }
-
-  /** with runAs the executors (that user) must write where the server created directories */
-  private own(p: string) {
-    if (!this.o.runAs) return
-    ownDirectory(p, this.o.runAs) // never through a link the user's tasks put there (user-files.ts)
-    fs.chmodSync(p, 0o700)
   }
 
   // ---------------------------------------------------------------- dispatch

@@ -5,11 +5,13 @@
  * are listed. Also the per-(stage, dataset) progress of hep stages from the task rows.
  */
 import { processSingleton } from '../singleton.ts'
-import { readdir, readFile, realpath } from 'node:fs/promises'
+import { type FileHandle, readdir, realpath } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import type { ExecutionPlan } from '../workflow/types.ts'
 import { isInside } from './paths.ts'
+import { openTaskFile, runOwnerUid } from './task-file.ts'
+import { readTaskJson } from './user-files.ts'
 import { readPartialResult, type PartialResult } from '../hep/partial.ts'
 import { cutflowHtml, cutflowTable, renderHistogramSvg, type CutflowTable } from '../hep/render.ts'
 import { histogramToUhi } from '../hep/uhi.ts'
@@ -47,11 +49,9 @@ async function readManifests(runDir: string): Promise<HepManifest[]> {
       continue
     }
     for (const d of dss.sort()) {
-      try {
-        out.push(JSON.parse(await readFile(path.join(root, s, d, 'artifacts.json'), 'utf8')) as HepManifest)
-      } catch {
-        // not merged yet
-      }
+      // the task's manifest (users mode: its OS user's), never through a link it put there
+      const m = readTaskJson<HepManifest>(path.join(root, s, d), 'artifacts.json')
+      if (m && Array.isArray(m.artifacts)) out.push(m) // else: not merged yet
     }
   }
   return out
@@ -101,22 +101,36 @@ function safeJson(s: string): Record<string, unknown> {
   }
 }
 
-/** the file of an artifact (inside its run directory), or null */
+/**
+ * The file of an artifact (inside its run directory), opened, or null. Opened as the task files
+ * are (task-file.ts): the run's tasks write there, and in users mode one could swap the file for a
+ * link between the check of its path and the open; the open follows no link, and in users mode
+ * the file must be the run's OS user's (what that user could read anyway).
+ */
 export async function artifactFile(
   db: Db,
   runId: string,
   artifactId: string,
-): Promise<{ file: string; name: string; mime: string; size: number } | null> {
+): Promise<{ file: string; fh: FileHandle; name: string; mime: string; size: number } | null> {
   const a = await db.artifact.findUnique({
     where: { id: artifactId },
-    select: { runId: true, path: true, name: true, mime: true, size: true, run: { select: { runDir: true } } },
+    select: {
+      runId: true,
+      path: true,
+      name: true,
+      mime: true,
+      size: true,
+      run: { select: { runDir: true, options: true } },
+    },
   })
   if (!a || a.runId !== runId || !a.run.runDir) return null
   const root = await realpath(a.run.runDir).catch(() => null)
   if (!root) return null
   const file = await realpath(path.resolve(root, a.path)).catch(() => null)
   if (!file || file === root || !isInside(root, file)) return null
-  return { file, name: a.name, mime: a.mime, size: a.size }
+  const fh = await openTaskFile(file, runOwnerUid(a.run.options))
+  if (!fh) return null
+  return { file, fh, name: a.name, mime: a.mime, size: a.size }
 }
 
 export interface HepProgressRow {

@@ -72,12 +72,15 @@ analysis:
     expect(out).toContain(`USER=${user}`)
     expect(out.at(-1)).toBe('cannot-read')
     expect(readFileSync(path.join(taskDir, 'stderr.log'), 'utf8')).toMatch(/Permission denied/)
-    // the run directory and the task's files are the user's, not readable by others
-    for (const p of [run!.runDir!, taskDir]) {
+    // the run directory and tasks/ are the server's, which the user passes through but cannot list
+    // or change; the task's directory and files are the user's, not readable by others
+    for (const p of [run!.runDir!, path.dirname(taskDir)]) {
       const st = statSync(p)
-      expect(st.uid, p).toBe(runAs.uid)
-      expect(st.mode & 0o077, p).toBe(0)
+      expect(st.uid, p).toBe(process.getuid!())
+      expect(st.mode & 0o777, p).toBe(0o711)
     }
+    expect(statSync(taskDir).uid).toBe(runAs.uid)
+    expect(statSync(taskDir).mode & 0o077).toBe(0)
     expect(statSync(path.join(taskDir, 'stdout.log')).uid).toBe(runAs.uid)
   })
 

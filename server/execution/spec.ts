@@ -3,21 +3,18 @@ import {
   closeSync,
   constants,
   fchownSync,
-  lchownSync,
-  lstatSync,
   mkdirSync,
   openSync,
   renameSync,
   rmSync,
-  unlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs'
-import path from 'node:path'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
 import { getModifier } from './modifiers.ts'
 import { OpError, resolveOpDefinition } from './ops.ts'
 import { runtimeArgv, taskDirFor, taskFiles } from './paths.ts'
+import { makeUserDirectory } from './user-files.ts'
 import type { DispatchTask, RunAs, TaskLaunch, TaskSpec } from './types.ts'
 
 export interface SpecInput {
@@ -95,11 +92,10 @@ export function buildDispatch(input: SpecInput): DispatchTask {
  * are that user's, 0700/0600: the task (a batch job running as that user) reads its spec and
  * writes its logs and result there, and no other account can read them.
  *
- * The run directory is that user's too, so a task of the run can plant links there before the
- * server (root) writes: a retried task's directory swapped for a link to /etc would have root
- * chown /etc to the user. So in users mode nothing here follows a link: the task directory must be
- * a real directory (a link is removed and the directory made afresh), the spec is written to a new
- * file (O_EXCL: a planted name fails, it is not followed) and ownership is given with lchown/fchown.
+ * In users mode the task directory is made by root in tasks/, which is root's (user-files.ts): no
+ * name on the way can be a link a task of the run put there. Inside it (the user's) the spec is
+ * written to a new file (O_EXCL | O_NOFOLLOW: a planted name fails, it is not followed), its
+ * ownership given with fchown, and renamed into place.
  */
 export function writeSpec(task: DispatchTask, runAs?: RunAs | null): void {
   const dir = task.launch.taskDir
@@ -110,17 +106,7 @@ export function writeSpec(task: DispatchTask, runAs?: RunAs | null): void {
     renameSync(tmp, task.launch.specPath)
     return
   }
-  realDirectory(path.dirname(dir))
-  try {
-    mkdirSync(dir, { mode: 0o700 })
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-    if (!lstatSync(dir).isDirectory()) {
-      unlinkSync(dir)
-      mkdirSync(dir, { mode: 0o700 })
-    }
-  }
-  lchownSync(dir, runAs.uid, runAs.gid)
+  makeUserDirectory(dir, runAs)
   rmSync(tmp, { force: true }) // a planted link is removed, never followed
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
   try {
@@ -130,11 +116,4 @@ export function writeSpec(task: DispatchTask, runAs?: RunAs | null): void {
     closeSync(fd)
   }
   renameSync(tmp, task.launch.specPath)
-}
-
-/** a directory under the run directory must be one, not a link a task planted */
-function realDirectory(dir: string): void {
-  const st = lstatSync(dir)
-  if (!st.isDirectory())
-    throw new Error(`${dir} is not a directory (a link or file was put there): the task is not started`)
 }

@@ -4,13 +4,15 @@
  * read only when the file is inside the task's run directory; and the Dask session of a run
  * (scheduler, dashboard, workers per pool with their batch job ids) from <runDir>/dask/session.json.
  */
-import { open, readFile, realpath } from 'node:fs/promises'
+import { realpath } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import { badInput, notFound } from '../errors.ts'
 import type { DaskSessionStatus } from './backends/dask/session.ts'
 import { isInside } from './paths.ts'
 import type { JobRef } from './types.ts'
+import { openTaskFile, runOwnerUid } from './task-file.ts'
+import { readTaskJson } from './user-files.ts'
 
 /** at most this much of a script is returned */
 const MAX_SCRIPT_BYTES = 256 * 1024
@@ -69,8 +71,13 @@ export async function resolveInsideRunDir(runDir: string, file: string): Promise
   return real
 }
 
-async function readCapped(file: string): Promise<{ text: string; truncated: boolean }> {
-  const fh = await open(file, 'r')
+/**
+ * The script, not through a link and, in users mode, only the run's OS user's own file: its
+ * directory is that user's, whose task could swap the file for a link after the path was checked
+ */
+async function readCapped(file: string, ownerUid: number | null): Promise<{ text: string; truncated: boolean }> {
+  const fh = await openTaskFile(file, ownerUid)
+  if (!fh) throw notFound(`the job script ${path.basename(file)} is not a file of the run's user: not shown`)
   try {
     const size = (await fh.stat()).size
     const len = Math.min(size, MAX_SCRIPT_BYTES)
@@ -96,7 +103,7 @@ export async function readTaskJobScript(db: Db, taskId: string): Promise<TaskJob
       workerId: true,
       host: true,
       reason: true,
-      run: { select: { runDir: true, strategy: true, backend: true } },
+      run: { select: { runDir: true, strategy: true, backend: true, options: true } },
     },
   })
   if (!task) throw notFound(`task ${taskId} not found`)
@@ -148,7 +155,7 @@ export async function readTaskJobScript(db: Db, taskId: string): Promise<TaskJob
   if (!task.run.runDir) throw notFound(`run ${task.runId} has no run directory`)
   for (const [label, p] of paths) {
     const real = await resolveInsideRunDir(task.run.runDir, p)
-    const { text, truncated } = await readCapped(real)
+    const { text, truncated } = await readCapped(real, runOwnerUid(task.run.options))
     out.files.push({ label, path: path.relative(await realpath(task.run.runDir), real), text, truncated })
   }
   return out
@@ -177,9 +184,16 @@ export async function runBackendInfo(db: Db, runId: string): Promise<RunBackendI
     return info
   }
   try {
-    const raw = JSON.parse(
-      await readFile(path.join(run.runDir, 'dask', 'session.json'), 'utf8'),
-    ) as Partial<DaskSessionStatus> & { updatedAt?: string }
+    // dask/ is the account's in users mode: its session file is read only as that user's own file,
+    // never through a link (a link to the server's users.json would be read as root)
+    const raw = readTaskJson<Partial<DaskSessionStatus> & { updatedAt?: string }>(
+      path.join(run.runDir, 'dask'),
+      'session.json',
+    )
+    if (!raw) {
+      info.note = 'the Dask session has not started yet'
+      return info
+    }
     info.dask = {
       strategy: (raw.strategy ?? run.strategy) as DaskSessionStatus['strategy'],
       external: !!raw.external,

@@ -6,8 +6,9 @@
  * (run directory, stage, dataset): a read only opens the part files it has not merged yet.
  * No jsroot here (pure merges), so the server bundle stays light.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import path from 'node:path'
+import { readTaskJson } from '../execution/user-files.ts'
 import { type Cutflow, mergeCutflows } from './cutflow.ts'
 import { type Hist1D, mergeHistogramLists } from './hist.ts'
 import { processSingleton } from '../singleton.ts'
@@ -88,10 +89,10 @@ export function readPartialResult(dir: string, total: number): PartialResult | n
     if (!m) continue
     const index = Number(m[1])
     if (e.merged.has(index) || index >= total) continue
-    const file = path.join(dir, n)
     try {
-      if (statSync(file).size > MAX_PART_BYTES) continue
-      const part = JSON.parse(readFileSync(file, 'utf8')) as PartResult
+      // the task's file (users mode: its OS user's), never through a link it put there
+      const part = readTaskJson<PartResult>(dir, n, MAX_PART_BYTES)
+      if (!part) continue
       e.acc = e.acc ? merge(e.acc, part) : part
       e.merged.add(index)
     } catch {

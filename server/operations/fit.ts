@@ -10,6 +10,7 @@
  * scarcest resource allows. The count given is the fewest machines that host every worker at once,
  * biggest machines first, and how many of them are idle now.
  */
+import { formatMiB } from '../format.ts'
 
 export interface PoolNeed {
   pool: string
@@ -51,15 +52,6 @@ export interface PoolFit {
   concurrentWorkers: number
   group: string | null
   sentence: string
-}
-
-/** "64 GB", "512 MB", "1.5 GB" (GiB shown as GB, the way the workflows write them) */
-export function formatMiB(mib: number): string {
-  if (mib >= 1024) {
-    const gb = mib / 1024
-    return `${Number.isInteger(gb) ? gb : gb.toFixed(1)} GB`
-  }
-  return `${mib} MB`
 }
 
 /** the request of ONE worker, as a short phrase: "64 GB", "4 CPUs, 64 GB", "1 GPU, 16 GB" */

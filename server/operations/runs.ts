@@ -5,9 +5,11 @@
  * A handful of grouped queries however many tasks the runs have.
  */
 import type { Db } from '../db/client.ts'
+import { RUN_STATES, type RunState, TERMINAL_RUN_STATES, type TaskState } from '../execution/vocabulary.ts'
 import type { ExecutionPlan } from '../workflow/types.ts'
 
-export const ACTIVE_STATES = ['pending', 'running', 'cancelling']
+/** pending, running, cancelling: the run states that are not final */
+export const ACTIVE_STATES: RunState[] = RUN_STATES.filter((s) => !TERMINAL_RUN_STATES.has(s))
 
 export interface StageProgress {
   id: string
@@ -69,7 +71,7 @@ export interface FailureView {
   } | null
 }
 
-const WAITING = new Set(['pending', 'queued', 'retrying'])
+const WAITING: ReadonlySet<string> = new Set<TaskState>(['pending', 'queued', 'retrying'])
 
 export async function activeRuns(db: Db, limit = 20): Promise<ActiveRunView[]> {
   const runs = await db.run.findMany({

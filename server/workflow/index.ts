@@ -36,7 +36,7 @@ export type {
 export { compileWorkflow, createWorkflowCompiler } from './compile.ts'
 export type { WorkflowCompiler } from './compile.ts'
 export { planHashInput } from './compiler/plan.ts'
-export { parseMemory, parseDuration, formatBytes, formatDuration } from './units.ts'
+export { parseMemory, parseDuration } from './units.ts'
 export { KNOWN_MODIFIERS, BUILTIN_OPS, BACKENDS, STRATEGIES, ENVIRONMENT_TYPES } from './catalog.ts'
 export { workflowJsonSchema } from './schema.ts'
 export { formatProblem } from './format.ts'

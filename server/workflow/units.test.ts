@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { parseMemory, parseDuration, formatBytes, formatDuration } from './index.ts'
+import { parseMemory, parseDuration } from './index.ts'
 
 const GiB = 1024 ** 3
 const MiB = 1024 ** 2
@@ -53,15 +53,5 @@ describe('parseDuration (seconds; bare numbers are Slurm minutes unless bareUnit
   })
   it.each(['', 'soon', '5 parsecs', '01:61:00', '1:2:3:4', '-5m', 'h'])('rejects %j', (input) => {
     expect(() => parseDuration(input)).toThrow(RangeError)
-  })
-})
-
-describe('formatting', () => {
-  it('formats bytes and durations', () => {
-    expect(formatBytes(4 * GiB)).toBe('4 GiB')
-    expect(formatBytes(1536 * MiB)).toBe('1.5 GiB')
-    expect(formatBytes(null)).toBe('-')
-    expect(formatDuration(5400)).toBe('1h30m')
-    expect(formatDuration(86400 + 5)).toBe('1d5s')
   })
 })

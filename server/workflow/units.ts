@@ -156,36 +156,3 @@ export function parseDuration(input: string | number, opts: { bareUnit?: 'minute
   if (!r.ok) throw new RangeError(r.error)
   return r.value
 }
-
-/** Human-readable binary size, e.g. 4294967296 -> "4 GiB". */
-export function formatBytes(bytes: number | null): string {
-  if (bytes === null || !Number.isFinite(bytes)) return '-'
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB']
-  let v = bytes
-  let i = 0
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
-  }
-  const txt = Number.isInteger(v) ? String(v) : v.toFixed(1).replace(/\.0$/, '')
-  return `${txt} ${units[i]}`
-}
-
-/** Human-readable duration, e.g. 5400 -> "1h30m". */
-export function formatDuration(seconds: number | null): string {
-  if (seconds === null || !Number.isFinite(seconds)) return '-'
-  let s = Math.round(seconds)
-  if (s === 0) return '0s'
-  const parts: string[] = []
-  const d = Math.floor(s / 86400)
-  s -= d * 86400
-  const h = Math.floor(s / 3600)
-  s -= h * 3600
-  const m = Math.floor(s / 60)
-  s -= m * 60
-  if (d) parts.push(`${d}d`)
-  if (h) parts.push(`${h}h`)
-  if (m) parts.push(`${m}m`)
-  if (s) parts.push(`${s}s`)
-  return parts.join('')
-}

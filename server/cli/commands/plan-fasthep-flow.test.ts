@@ -11,22 +11,13 @@ import { poolDirectives } from '../../execution/strategies/slurm/script.ts'
 import { testSite } from '../../execution/strategies/slurm/testing.ts'
 import { ACCEPTED, GiB, inputText, REFUSED, toy } from '../../workflow/__fixtures__/fasthep-flow/inputs.ts'
 import { compileWorkflow } from '../../workflow/index.ts'
-import { main } from '../main.ts'
+import { runCli } from '../testing.ts'
 
 const errorCodes = (r: ReturnType<typeof compileWorkflow>) =>
   r.problems.filter((p) => p.severity === 'error').map((p) => p.code)
 
 describe('the same inputs through the CLI', () => {
-  async function cli(args: string[], text: string) {
-    let stdout = ''
-    let stderr = ''
-    const code = await main(args, {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s) },
-      readFile: async () => text,
-    })
-    return { code, stdout, stderr }
-  }
+  const cli = runCli
 
   it('validate exits 0 on every accepted input and 1 on every refused one; plan --json is the compiler plan', async () => {
     for (const c of ACCEPTED) {

@@ -4,16 +4,13 @@
  */
 import {
   type Command,
-  compileFile,
+  checkWorkflowFile,
   EXIT_INVALID,
   EXIT_OK,
-  fileArgument,
   NO_SITE_FLAG,
   printProblems,
-  problemJson,
-  readWorkflowFile,
+  problemsJson,
   summaryLine,
-  withSiteCheck,
 } from '../command.ts'
 import { renderPlan, renderProblem } from '../render.ts'
 
@@ -24,10 +21,7 @@ export const planCommand: Command = {
   usage: 'plan FILE [--json] [--for-run] [--no-site]',
   flags: ['json', 'for-run', NO_SITE_FLAG],
   async run(args, io) {
-    const file = fileArgument(args)
-    const text = await readWorkflowFile(file, io)
-    const compiled = compileFile(file, text, args.flags)
-    const result = await withSiteCheck(text, compiled, args.flags)
+    const { file, text, compiled, result } = await checkWorkflowFile(args, io)
     const site = result.problems.slice(compiled.problems.length)
     if (args.flags.json) {
       if (result.ok && result.plan) {
@@ -35,11 +29,7 @@ export const planCommand: Command = {
         const plan = site.length ? { ...result.plan, warnings: [...result.plan.warnings, ...site] } : result.plan
         io.stdout.write(JSON.stringify(plan, null, 2) + '\n')
       } else {
-        const out = {
-          errors: result.problems.filter((p) => p.severity === 'error').map((p) => problemJson(p, file)),
-          warnings: result.problems.filter((p) => p.severity === 'warning').map((p) => problemJson(p, file)),
-        }
-        io.stdout.write(JSON.stringify(out, null, 2) + '\n')
+        io.stdout.write(JSON.stringify(problemsJson(result.problems, file), null, 2) + '\n')
       }
       return result.ok ? EXIT_OK : EXIT_INVALID
     }

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { previewSubmissions } from '../../execution/preview.ts'
 import { ensureSlurm } from '../../execution/strategies/slurm/testing.ts'
-import { main } from '../main.ts'
+import { runCli } from '../testing.ts'
 
 let dir: string
 let savedHome: string | undefined
@@ -26,16 +26,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function cli(args: string[], text: string) {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(args, {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    readFile: async () => text,
-  })
-  return { code, stdout, stderr }
-}
+const cli = runCli
 
 const workflow = (strategy: string, pool: string) =>
   [

@@ -4,16 +4,13 @@
  */
 import {
   type Command,
-  compileFile,
+  checkWorkflowFile,
   EXIT_INVALID,
   EXIT_OK,
-  fileArgument,
   NO_SITE_FLAG,
   printProblems,
-  problemJson,
-  readWorkflowFile,
+  problemsJson,
   summaryLine,
-  withSiteCheck,
 } from '../command.ts'
 
 export const validateCommand: Command = {
@@ -23,16 +20,9 @@ export const validateCommand: Command = {
   usage: 'validate FILE [--json] [--for-run] [--no-site]',
   flags: ['json', 'for-run', NO_SITE_FLAG],
   async run(args, io) {
-    const file = fileArgument(args)
-    const text = await readWorkflowFile(file, io)
-    const compiled = compileFile(file, text, args.flags)
-    const result = await withSiteCheck(text, compiled, args.flags)
+    const { file, text, result } = await checkWorkflowFile(args, io)
     if (args.flags.json) {
-      const out = {
-        ok: result.ok,
-        errors: result.problems.filter((p) => p.severity === 'error').map((p) => problemJson(p, file)),
-        warnings: result.problems.filter((p) => p.severity === 'warning').map((p) => problemJson(p, file)),
-      }
+      const out = { ok: result.ok, ...problemsJson(result.problems, file) }
       io.stdout.write(JSON.stringify(out, null, 2) + '\n')
     } else {
       printProblems(io, result, file, text)

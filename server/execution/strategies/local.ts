@@ -6,13 +6,13 @@
 import { readSetting } from '../../settings.ts'
 import { formatBytes } from '../../format.ts'
 import type { ChildProcess } from 'node:child_process'
-import { chmodSync, lchownSync, mkdirSync, readdirSync, readFileSync, statfsSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, statfsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { ExecutionPlan, PlanPool } from '../../workflow/types.ts'
 import { dropPrestarted, ExecutorPool, findSpooled, prestartExecutors } from '../executors.ts'
-import { ownDirectory } from '../user-files.ts'
-import { controlroomHomeDir, runtimeArgv, taskFiles } from '../paths.ts'
+import { makeUserDirectory, readTaskJson } from '../user-files.ts'
+import { controlroomHomeDir, runtimeArgv } from '../paths.ts'
 import { isProcessAlive, killGroup, processesInGroups, processesWithEnv, processStartTicks } from '../procfs.ts'
 import type {
   HostCapacity,
@@ -109,22 +109,14 @@ export function preflightLocal(plan: ExecutionPlan, host: HostCapacity): PoolPro
   return out
 }
 
-function readJson<T>(file: string): T | null {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T
-  } catch {
-    return null
-  }
-}
-
-/** the result of this attempt, if the runtime wrote it */
+/** the result of this attempt, if the runtime wrote it (never through a link: user-files.ts) */
 export function readResult(taskDir: string, attempt: number): TaskResult | null {
-  const r = readJson<TaskResult>(taskFiles(taskDir).result)
+  const r = readTaskJson<TaskResult>(taskDir, 'result.json')
   return r && r.attempt === attempt ? r : null
 }
 
 export function readStarted(taskDir: string, attempt: number): TaskStarted | null {
-  const s = readJson<TaskStarted>(taskFiles(taskDir).started)
+  const s = readTaskJson<TaskStarted>(taskDir, 'started.json')
   return s && s.attempt === attempt ? s : null
 }
 
@@ -338,13 +330,9 @@ class LocalStrategySession implements StrategySession {
     const runAs = this.ctx.runAs
     for (const l of group) {
       try {
-        if (runAs && !l.spec) {
-          // the task (that user) writes its logs and result beside the spec the server wrote
-          // never through a link a task of the run put in their place (user-files.ts)
-          ownDirectory(l.taskDir, runAs)
-          chmodSync(l.taskDir, 0o700)
-          lchownSync(l.specPath, runAs.uid, runAs.gid)
-        }
+        // users mode: the task's directory is the only one of tasks/ (root's) the task's user owns;
+        // root makes it there, where no name can be a link a task put (user-files.ts)
+        if (runAs) makeUserDirectory(l.taskDir, runAs)
         const pool = this.poolFor(l.pool)
         const ref: JobRef = {
           taskId: l.taskId,

@@ -1,27 +1,10 @@
-/**
- * Several tasks per batch job ("packing"), shared by the Slurm and HTCondor strategies.
- *
- * A stage over many partitions costs one scheduler job per task when each task is its own job:
- * queue wait, a job start and a process start per partition. A pool may instead pack up to
- * `tasks_per_job` ready tasks into ONE job that runs them with runtime/pack.mjs, up to the pool's
- * cpus at once. Each task keeps its own spec, logs, started.json and result.json, so the server
- * reads every task's state from its files: the engine, the run page, retries and cancel of one
- * task work as for a job of its own.
- *
- * Configuration, first found wins:
- *   workflow  execution.pools.<pool>.config.tasks_per_job   (or execution.config.tasks_per_job)
- *   site      slurm.pools.<pool>.tasks_per_job, then slurm.tasksPerJob
- *   default   16 for a pool whose stages are all hep.* event ops (partitions of a dataset: short,
- *             single-threaded, run in-process by the packed runtime), 1 (a job per task) otherwise.
- * pool.workers still bounds the pool's concurrent jobs, so up to workers x tasks_per_job tasks run.
- */
-import { existsSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { ExecutionPlan, PlanPool } from '../../../workflow/types.ts'
 import { stageFile } from '../../transport/files.ts'
 import type { CommandTransport } from '../../transport/types.ts'
 import type { JobRef, JobStatus, TaskLaunch, TaskResult, TaskStarted } from '../../types.ts'
+import { readTaskJson } from '../../user-files.ts'
 
 /** tasks of a hep.* pool packed into one job when nothing says otherwise */
 export const DEFAULT_HEP_TASKS_PER_JOB = 16
@@ -131,14 +114,6 @@ export function packedDataOf(ref: JobRef): PackedData | null {
   return p && typeof p.job === 'string' && typeof p.taskDir === 'string' ? p : null
 }
 
-function readJson<T>(file: string): T | null {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T
-  } catch {
-    return null
-  }
-}
-
 /**
  * The state of one task of a packed job: the job's state (from the scheduler) for the job as a
  * whole, the task's own files for the task. The result is final once result.json of this attempt
@@ -148,7 +123,7 @@ function readJson<T>(file: string): T | null {
 export function packedTaskStatus(ref: JobRef, job: JobStatus): JobStatus {
   const p = packedDataOf(ref)!
   const where = `packed job ${p.job} (task ${p.index + 1} of ${p.of})`
-  const result = readJson<TaskResult>(path.join(p.taskDir, 'result.json'))
+  const result = readTaskJson<TaskResult>(p.taskDir, 'result.json')
   if (result && result.attempt === ref.attempt) {
     const task = result.cancelled
       ? 'cancelled'
@@ -170,7 +145,7 @@ export function packedTaskStatus(ref: JobRef, job: JobStatus): JobStatus {
       endedAt: result.finishedAt,
     }
   }
-  const started = readJson<TaskStarted>(path.join(p.taskDir, 'started.json'))
+  const started = readTaskJson<TaskStarted>(p.taskDir, 'started.json')
   const isStarted = !!started && started.attempt === ref.attempt
   if (job.hopeless) return { ...job, ref }
   if (!job.final) {
@@ -230,7 +205,5 @@ export async function cancelPacked(
 export function hasResult(ref: JobRef): boolean {
   const p = packedDataOf(ref)
   if (!p) return false
-  const file = path.join(p.taskDir, 'result.json')
-  if (!existsSync(file)) return false
-  return readJson<TaskResult>(file)?.attempt === ref.attempt
+  return readTaskJson<TaskResult>(p.taskDir, 'result.json')?.attempt === ref.attempt
 }

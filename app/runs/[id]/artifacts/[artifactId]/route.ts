@@ -1,6 +1,5 @@
 // An artifact of a run (histogram JSON, SVG plot, cutflow table): /runs/<runId>/artifacts/<artifactId>
 // ?download=1 sends it as an attachment.
-import { createReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
 import { errorResponse, routeHandler } from '~/server/api/http'
 import { artifactFile } from '~/server/execution/hep-artifacts'
@@ -24,5 +23,6 @@ export const GET = routeHandler<{ id: string; artifactId: string }>(async ({ url
     // plots are shown with <img>; scripts in a (malicious) SVG or HTML never run
     'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
   }
-  return new Response(Readable.toWeb(createReadStream(a.file)) as ReadableStream<Uint8Array>, { headers })
+  // the file opened without following a link (artifactFile): a link swapped in since is not read
+  return new Response(Readable.toWeb(a.fh.createReadStream()) as ReadableStream<Uint8Array>, { headers })
 })
