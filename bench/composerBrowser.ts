@@ -98,6 +98,27 @@ export async function measureInChromium(base: string, workflows: BenchWorkflow[]
   }
 }
 
+/** Pastes `yaml` into the open composer and waits until its plan of `stages` stages is laid out. */
+export async function pasteAndSettle(page: Page, yaml: string, stages: number): Promise<void> {
+  await page.evaluate((y) => window.__composer?.setValue(y), yaml)
+  await page.waitForFunction(
+    (n) =>
+      (document.querySelector('[data-testid="plan-facts"]')?.textContent ?? '').includes(`${n} stages`) &&
+      document.querySelector<HTMLElement>('[data-testid="pipeline-graph"]')?.dataset.layout === 'ready',
+    stages,
+    { timeout: 120_000, polling: 50 },
+  )
+}
+
+/** Puts the editor's cursor right after the first occurrence of `text`. */
+export async function cursorAfter(page: Page, text: string): Promise<void> {
+  await page.evaluate((after) => {
+    const doc = window.__composer?.getValue() ?? ''
+    const lines = doc.slice(0, doc.indexOf(after) + after.length).split('\n')
+    window.__composer?.setCursor(lines.length, (lines[lines.length - 1]?.length ?? 0) + 1)
+  }, text)
+}
+
 async function measureOne(page: Page, base: string, w: BenchWorkflow): Promise<BrowserFigures> {
   await page.goto(`${base}/compose?example=local-quickstart`)
   await page.waitForFunction(() => Boolean(window.__composer) && (window.__composer?.getValue().length ?? 0) > 0)

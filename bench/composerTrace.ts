@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import { generateFanOut } from '../examples/generate-large.ts'
 import { generateWorkflow } from './composerWorkflows.ts'
-import { withServer } from './composerBrowser.ts'
+import { cursorAfter, pasteAndSettle, withServer } from './composerBrowser.ts'
 const TOKEN = 'bench-composer-token-0123456789'
 const TRACE = join(tmpdir(), 'composer-keystroke-trace.json')
 const shape = process.env.SHAPE ?? 'fanout'
@@ -34,21 +34,9 @@ async function main() {
     await page.goto(`${base}/compose?example=local-quickstart`)
     await page.waitForFunction(() => Boolean(window.__composer) && (window.__composer?.getValue().length ?? 0) > 0)
     await page.waitForSelector('.monaco-editor .view-lines')
-    await page.evaluate((y) => window.__composer?.setValue(y), yaml)
-    await page.waitForFunction(
-      () =>
-        (document.querySelector('[data-testid="plan-facts"]')?.textContent ?? '').includes('2000 stages') &&
-        document.querySelector<HTMLElement>('[data-testid="pipeline-graph"]')?.dataset.layout === 'ready',
-      null,
-      { timeout: 120_000, polling: 50 },
-    )
+    await pasteAndSettle(page, yaml, 2000)
     await page.waitForTimeout(2000)
-    await page.evaluate(() => {
-      const text = window.__composer?.getValue() ?? ''
-      const at = text.indexOf('nMuon >= 1') + 'nMuon >= 1'.length
-      const lines = text.slice(0, at).split('\n')
-      window.__composer?.setCursor(lines.length, (lines[lines.length - 1]?.length ?? 0) + 1)
-    })
+    await cursorAfter(page, 'nMuon >= 1')
     for (let k = 0; k < keys; k++) {
       const before = await page.evaluate(
         () => document.querySelector('[data-testid="plan-facts"] code[title]')?.getAttribute('title') ?? '',
