@@ -7,7 +7,8 @@
  * default: the largest viewer count only; `none` skips it):
  *  - event latency: the event's stored time (`at`) -> received by the subscriber, p50 / p95 / max
  *    over every event of every subscriber (the 20-viewer p95 beside the 1-viewer one, as a ratio);
- *  - `/api/health` meanwhile (one request every 100 ms): p95 and max, against the 250 ms target;
+ *  - `/api/health` meanwhile (one request every 100 ms, each settled by a hard 5 s deadline:
+ *    server/execution/stream-probe.ts): p95 and max, against the 250 ms target;
  *  - every subscriber must receive every event of the run exactly once, in order (checked);
  *  - the CPU seconds the server and the viewers (this process: decoding) used meanwhile: on a
  *    loaded machine they tell where the time went.
@@ -26,6 +27,7 @@ import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { subscribeOverHttp, type SseSubscription } from '../server/execution/stream-client.ts'
+import { startProbing } from '../server/execution/stream-probe.ts'
 import { measureRunPage, openBrowser } from './streamPage.ts'
 
 const TASKS =
@@ -42,6 +44,8 @@ const MAIN = process.env.BENCH_STREAM_TRANSPORT === 'trpc' ? ('trpc' as const) :
 const PEER = process.env.BENCH_STREAM_PEER === 'none' ? null : ('trpc' as const)
 const CPU_PROF = process.env.BENCH_STREAM_CPU_PROF ? path.resolve(process.env.BENCH_STREAM_CPU_PROF) : null
 const RUN_TIMEOUT_MS = 10 * 60_000
+/** a health probe that has not answered by then counts as failed (and the bench goes on) */
+const HEALTH_TIMEOUT_MS = 5000
 const TOKEN = 'bench-stream-token-0123456789'
 
 function quantile(xs: number[], q: number): number {
@@ -287,29 +291,22 @@ async function measure(
       }),
     )
   }
-  const health: number[] = []
-  let healthFailures = 0
-  let stop = false
-  const prober = (async () => {
-    while (!stop) {
-      const t0 = performance.now()
-      try {
-        const res = await fetch(`${s.base}/api/health`, { signal: AbortSignal.timeout(5000) })
-        if (!res.ok) healthFailures++
-        await res.arrayBuffer()
-        health.push(performance.now() - t0)
-      } catch {
-        healthFailures++
-        health.push(performance.now() - t0)
-      }
-      await sleep(100)
-    }
-  })()
+  // /api/health every 100 ms; each probe settles within HEALTH_TIMEOUT_MS whatever the HTTP client does
+  const prober = startProbing(`${s.base}/api/health`, { intervalMs: 100, timeoutMs: HEALTH_TIMEOUT_MS })
+  const health = prober.results
   const t0 = Date.now()
+  let phase = 'waiting for the run and its viewers'
+  const watchdog = setInterval(() => {
+    console.error(
+      `[stream bench] ${Math.round((Date.now() - t0) / 1000)} s, ${phase}: final run.state ${finalId || 'not yet'}, ` +
+        `health probes ${health.length}, viewers' last ids ${received.map((r) => r[r.length - 1] ?? 0).join(' ')}`,
+    )
+  }, 20_000)
   // done when the run has finished and every viewer has the run's last stored event (events may
   // follow the final run.state: workers going away)
   const done = async () => {
     if (viewers > 0 && finalId === 0) return false
+    phase = 'asking run.get for the run state'
     const d = await trpc<{ run: { state: string }; lastEventId: number }>(s.base, 'run.get', { runId }, 'GET').catch(
       () => null,
     )
@@ -317,6 +314,7 @@ async function measure(
     return received.every((r) => (r[r.length - 1] ?? 0) >= d.lastEventId)
   }
   while (!(await done())) {
+    phase = `waiting for the viewers' last events`
     if (Date.now() - t0 > RUN_TIMEOUT_MS)
       throw new Error(
         `run ${runId}: not every viewer got the end in ${RUN_TIMEOUT_MS / 1000} s (last ids: ${received.map((r) => r[r.length - 1] ?? 0).join(' ')}, final ${finalId})`,
@@ -328,13 +326,17 @@ async function measure(
       )
     await sleep(finalId || viewers === 0 ? 1000 : 50) // run.get only once a second: it is not free
   }
-  stop = true
-  await prober
+  phase = 'stopping the health probe'
+  await prober.stop()
+  phase = 'closing the viewers'
   const clientUsed = process.cpuUsage(client0)
   const cpu = { serverCpu: serverCpuSeconds(s) - cpu0, clientCpu: (clientUsed.user + clientUsed.system) / 1e6 }
   for (const x of subs) x.close()
   await Promise.all(subs.map((x) => x.done))
-  if (viewers === 0) return { ...cpu, latencies, health, healthFailures, events: 0, coalescedViewers: 0 }
+  clearInterval(watchdog)
+  const healthMs = health.map((h) => h.ms)
+  const healthFailures = health.filter((h) => !h.ok).length
+  if (viewers === 0) return { ...cpu, latencies, health: healthMs, healthFailures, events: 0, coalescedViewers: 0 }
   // in order for everyone; exactly the same events for every viewer that kept up (a viewer that fell
   // behind got its backlog folded: fewer events, same end state)
   for (const r of received)
@@ -346,7 +348,7 @@ async function measure(
   return {
     ...cpu,
     latencies,
-    health,
+    health: healthMs,
     healthFailures,
     events: Math.max(...received.map((r) => r.length)),
     coalescedViewers: coalesced.size,
@@ -364,7 +366,7 @@ export async function benchStream(): Promise<string[]> {
         .join(' ')} (${os.cpus().length} cpus)`,
     )
     lines.push(
-      'tasks   viewers  events  latency p50 / p95 / max          p95 vs 1 viewer  health p95 / max   vs 0 viewers  vs 250 ms target',
+      'tasks   viewers  events  latency p50 / p95 / max          p95 vs 1 viewer       health p95 / max   vs 0 viewers  vs 250 ms target',
     )
     for (const n of TASKS) {
       const saved = await trpc<{ version: { id: string } }>(
@@ -392,7 +394,7 @@ export async function benchStream(): Promise<string[]> {
             (v === 0
               ? '(no viewer)'.padEnd(33 + 17)
               : `${ms(quantile(m.latencies, 0.5))} / ${ms(p95)} / ${ms(largest(m.latencies))}`.padEnd(33) +
-                vs.padEnd(17)) +
+                vs.padEnd(22)) +
             `${ms(hp95)} / ${ms(largest(m.health))}`.padEnd(19) +
             `${(hp95 / healthNone).toFixed(2)}x`.padEnd(14) +
             `${(hp95 / 250).toFixed(2)}x` +

@@ -39,18 +39,12 @@ export function subscribeOverHttp(opts: SseOptions): SseSubscription {
         signal: ctrl.signal,
       })
       if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`)
-      const decoder = new TextDecoder()
-      let buf = ''
+      const lines = new SseLineReader()
       let id: string | null = null
       let event = 'message'
       let data: string[] = []
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buf += decoder.decode(chunk, { stream: true })
-        let nl = buf.indexOf('\n')
-        while (nl >= 0) {
-          const line = buf.slice(0, nl).replace(/\r$/, '')
-          buf = buf.slice(nl + 1)
-          nl = buf.indexOf('\n')
+        for (const line of lines.push(chunk)) {
           if (line === '') {
             if (data.length && event === 'message') {
               const json = trpc
@@ -71,6 +65,34 @@ export function subscribeOverHttp(opts: SseOptions): SseSubscription {
     }
   })()
   return sub
+}
+
+/**
+ * Splits a byte stream into lines in time linear in its size: only the new chunk is searched for a
+ * line end, and a line that spans many chunks is joined once. (Searching and slicing the whole
+ * buffer on every chunk is quadratic in a line's length, and one message of a big burst is a line
+ * of megabytes, decoded here once per viewer.)
+ */
+export class SseLineReader {
+  private readonly decoder = new TextDecoder()
+  /** the pieces of the line not yet ended */
+  private pending: string[] = []
+
+  /** the lines this chunk ends (without their line end), in order */
+  push(chunk: Uint8Array): string[] {
+    const text = this.decoder.decode(chunk, { stream: true })
+    const out: string[] = []
+    let start = 0
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      this.pending.push(text.slice(start, nl))
+      const line = this.pending.length === 1 ? this.pending[0]! : this.pending.join('')
+      this.pending = []
+      out.push(line.endsWith('\r') ? line.slice(0, -1) : line)
+      start = nl + 1
+    }
+    if (start < text.length) this.pending.push(text.slice(start))
+    return out
+  }
 }
 
 function eventsUrl(opts: SseOptions): string {

@@ -14,9 +14,10 @@ import { appRouter } from '../api/root.ts'
 import { startHarness, type Harness } from '../api/http-harness.ts'
 import { createInternalContext } from '../api/trpc.ts'
 import { forgetDb, setDb } from '../db/client.ts'
+import { emit } from './bus.ts'
 import { setEngine } from './engine.ts'
 import { getRun, startRun } from './runs.ts'
-import { streamRunEvents, streamStats } from './stream.ts'
+import { SLOW_TURNS, streamEncodings, streamRunEvents, streamStats, TURN_MS } from './stream.ts'
 import { subscribeOverHttp, type SseSubscription } from './stream-client.ts'
 import { coalesceEvents, decodeStreamMessage } from './stream-message.ts'
 import { setupEngineTest, type EngineTestEnv } from './testing.ts'
@@ -133,10 +134,110 @@ describe('the event stream: one stream, many viewers', () => {
     120_000,
   )
 
+  it('one batch of 6,000 events on the bus reaches 20 HTTP subscribers as it is: none coalesced, encoded once', async () => {
+    // the engine's burst, made here so that it is one batch whatever the machine's load: a run's feed
+    // takes what the bus emits as it is (a run that is not stored: nobody else writes its events)
+    const runId = `burst-${Date.now().toString(36)}`
+    let joined = false
+    const received: number[][] = Array.from({ length: 20 }, () => [])
+    const messages: number[] = Array.from({ length: 20 }, () => 0)
+    let coalesced = 0
+    const subs = received.map((ids, i) =>
+      subscribeOverHttp({
+        baseUrl: harness.url,
+        headers: auth,
+        runId,
+        onMessage: (m) => {
+          messages[i]!++
+          if (m.coalesced) coalesced++
+          for (const e of m.events) ids.push(e.id)
+        },
+      }),
+    )
+    await until(() => {
+      void streamStats(env.t.db, runId).then((st) => (joined = st?.subscribers === 20))
+      return joined
+    }, 'the 20 subscribers to join')
+    const from = 1 + (await env.t.db.event.count()) + 1_000_000
+    const burst: RunEvent[] = Array.from({ length: 6000 }, (_, i) => ({
+      id: from + i,
+      runId,
+      at: new Date().toISOString(),
+      type: 'task.state',
+      taskId: `t${Math.floor(i / 3)}`,
+      workerId: null,
+      payload: { from: 'queued', to: 'running', attempt: 0, stage: 'A', pool: 'default' },
+    }))
+    const encodedBefore = streamEncodings()
+    emit(burst)
+    const ids = burst.map((e) => e.id)
+    await until(() => received.every((r) => r.length === ids.length), 'every subscriber to get the burst', 15_000)
+    const encoded = streamEncodings() - encodedBefore
+    for (const s of subs) s.close()
+    await Promise.all(subs.map((s) => s.done))
+    expect(coalesced, 'messages coalesced').toBe(0)
+    for (const [i, got] of received.entries()) expect(got, `subscriber ${i}`).toEqual(ids)
+    expect(messages.every((n) => n === messages[0])).toBe(true)
+    // one encoding per message, shared by the 20 (it used to be folded and encoded for each of them)
+    expect(encoded).toBe(messages[0])
+  }, 60_000)
+
+  it('a burst of more than 4,000 events reaches 20 reading subscribers uncoalesced, encoded once for all', async () => {
+    // one stage partitioned over 2,000 files after a short warm-up: the 2,000 tasks run in one burst
+    // of 6,000 events (over a viewer's backlog limit), which used to fold every viewer's backlog
+    const files = Array.from({ length: 2000 }, (_, i) => `f${i}.root`).join(', ')
+    const versionId = await env.save(
+      `version: 1\nname: burst-20\ndata:\n  datasets:\n    - name: files\n      files: [${files}]\n` +
+        'analysis:\n  stages:\n    - id: Warmup\n      op: shell\n      params: { command: "sleep 1" }\n' +
+        '    - id: Parts\n      op: noop\n      needs: [Warmup]\n      params: { partition: file, dataset: files }\n',
+    )
+    const { runId } = await startRun({ versionId }, env.engine)
+    const received: number[][] = Array.from({ length: 20 }, () => [])
+    const messages: number[] = Array.from({ length: 20 }, () => 0)
+    let coalesced = 0
+    const subs = received.map((ids, i) =>
+      subscribeOverHttp({
+        baseUrl: harness.url,
+        headers: auth,
+        runId,
+        lastEventId: 0,
+        onMessage: (m) => {
+          messages[i]!++
+          if (m.coalesced) coalesced++
+          for (const e of m.events) ids.push(e.id)
+        },
+      }),
+    )
+    await until(() => received.every((r) => r.length > 0), 'every subscriber to join')
+    const encodedBefore = streamEncodings()
+    const messagesBefore = messages[0]!
+    await env.waitFor(runId)
+    const stored = (
+      await env.t.db.event.findMany({
+        where: { runId, type: { not: 'control' } },
+        orderBy: { id: 'asc' },
+        select: { id: true },
+      })
+    ).map((e) => e.id)
+    expect(stored.length).toBeGreaterThan(3 * 2000)
+    await until(
+      () => received.every((r) => r[r.length - 1] === stored[stored.length - 1]),
+      'every subscriber to reach the last event',
+    )
+    const encoded = streamEncodings() - encodedBefore
+    for (const s of subs) s.close()
+    await Promise.all(subs.map((s) => s.done))
+    expect(coalesced, 'messages coalesced').toBe(0)
+    for (const [i, ids] of received.entries()) expect(ids, `subscriber ${i}`).toEqual(stored)
+    // the live messages were encoded once each, not once per subscriber
+    expect(encoded).toBeLessThanOrEqual(messages[0]! - messagesBefore)
+  }, 120_000)
+
   it('a subscriber that does not read gets its backlog coalesced; it folds to the stored counts', async () => {
     let joined = false
     const versionId = await env.save(wideWorkflow('slow', 2000))
-    // the slow viewer watches every run (it has joined the feed before the run starts)
+    // the slow viewer watches every run (it has joined the feed before the runs start): it reads the
+    // first message, of a small run, then stops reading while a big one runs
     const ctrl = new AbortController()
     const slow = streamRunEvents(env.t.db, { runId: null, signal: ctrl.signal })
     const firstMessage = slow.next()
@@ -144,6 +245,10 @@ describe('the event stream: one stream, many viewers', () => {
       void streamStats(env.t.db, null).then((s) => (joined = (s?.subscribers ?? 0) > 0))
       return joined
     }, 'the slow viewer to join')
+    const small = await startRun({ versionId: await env.save(wideWorkflow('slow-first', 1)) }, env.engine)
+    await env.waitFor(small.runId)
+    const first = await firstMessage // then it stops reading
+    expect(first.done).toBe(false)
     const { runId } = await startRun({ versionId }, env.engine)
     const fastIds: number[] = []
     const fast = subscribeOverHttp({
@@ -153,12 +258,12 @@ describe('the event stream: one stream, many viewers', () => {
       lastEventId: 0,
       onMessage: (m) => fastIds.push(...m.events.map((e) => e.id)),
     })
-    const first = await firstMessage // then it stops reading
-    expect(first.done).toBe(false)
     await env.waitFor(runId)
     const lastId = (await getRun(env.t.db, runId)).lastEventId
     // the reading subscriber is not held back by the one that stopped
     await until(() => fastIds[fastIds.length - 1] === lastId, 'the reading subscriber to get everything')
+    // the one that stopped has now left its backlog waiting long enough to count as slow
+    await new Promise((r) => setTimeout(r, (SLOW_TURNS + 2) * TURN_MS))
     const messages = [first.value]
     for (;;) {
       const next = await slow.next()
@@ -273,6 +378,45 @@ describe('/api/events: access', () => {
     expect(new Set(messages.flatMap((m) => m.types))).toEqual(new Set(['run.state']))
   }, 60_000)
   let joined = false
+
+  it("the all-runs feed takes this process's events from the bus: every event of a burst, no store read per batch", async () => {
+    const versionId = await env.save(wideWorkflow('all-runs-bus', 2000))
+    const runs: string[] = []
+    const ids: number[] = []
+    let coalesced = 0
+    const sub = subscribeOverHttp({
+      baseUrl: harness.url,
+      runId: null,
+      headers: auth,
+      onMessage: (m) => {
+        if (m.coalesced) coalesced++
+        runs.push(...m.events.map((e) => e.runId))
+        ids.push(...m.events.map((e) => e.id))
+      },
+    })
+    let before: { reads: number } | null = null
+    await until(() => {
+      void streamStats(env.t.db, null).then((st) => (before = (st?.subscribers ?? 0) > 0 ? st : null))
+      return before !== null
+    }, 'the viewer to join')
+    const t0 = Date.now()
+    const { runId } = await startRun({ versionId }, env.engine)
+    await env.waitFor(runId)
+    const lastId = (await getRun(env.t.db, runId)).lastEventId
+    await until(() => ids[ids.length - 1] === lastId, 'every event of the run')
+    const after = await streamStats(env.t.db, null)
+    const seconds = (Date.now() - t0) / 1000
+    sub.close()
+    await sub.done
+    const stored = await env.t.db.event.count({ where: { runId, type: { not: 'control' } } })
+    expect(stored).toBe(3 * 2000 + 3)
+    expect(coalesced).toBe(0)
+    expect(runs.filter((r) => r === runId)).toHaveLength(stored)
+    for (let i = 1; i < ids.length; i++) expect(ids[i]!).toBeGreaterThan(ids[i - 1]!)
+    // the feed's reads: its once-a-second poll (for other processes' events) and at most a couple
+    // for gaps, not one per batch
+    expect(after!.reads - before!.reads).toBeLessThanOrEqual(Math.ceil(seconds) + 3)
+  }, 60_000)
 })
 
 describe('coalesceEvents', () => {

@@ -2,9 +2,9 @@
  * The live event stream of runs (`run.events`), shared by every viewer.
  *
  * One Feed per run (and one for "all runs") per database. A run's feed takes the events this process
- * stored from the bus as they were committed (no store read at all); the all-runs feed reads the
- * store ONCE per batch when woken by the bus; both read the store every POLL_MS for events stored by
- * another process (e.g. a CLI run). Each batch goes to every subscriber from memory, encoded once
+ * stored from the bus as they were committed (no store read at all); so does the all-runs feed while
+ * their ids follow on from its position (else it reads the store once for the batch); both read the
+ * store every POLL_MS for events stored by another process (e.g. a CLI run). Each batch goes to every subscriber from memory, encoded once
  * for all of them: the SSE frame's bytes (`/api/events`) or the tRPC message (`run.events`).
  *
  *   store ──read once──▶ Feed ──▶ subscriber 1 … subscriber N      (fan-out in memory)
@@ -14,9 +14,14 @@
  * the same tick (no await between the check and the switch), it joins the feed. So every event is
  * delivered exactly once and in id order, across the join and across reconnects (lastEventId).
  *
- * A subscriber that does not pull (a slow client: the SSE response is back-pressured) collects a
- * backlog; past BACKLOG_MAX events it is coalesced (one event per task and per worker) and the next
- * message says `coalesced`. Its memory stays bounded by the size of the run and nobody waits for it.
+ * Every subscriber that keeps reading gets the feed's batches themselves, their encoding shared,
+ * however big one batch is (one engine burst can hold 30,000 events). A subscriber is slow when it
+ * does not pull (the SSE response is back-pressured: its socket does not drain): more than
+ * BACKLOG_MAX events wait for it and the oldest has waited SLOW_TURNS turns of the stream clock
+ * (about 2 s in which the event loop ran: a loop blocked for a while does not make everyone slow).
+ * Its backlog is then coalesced (one event per task and per worker, encoded for it alone) and its
+ * next message says `coalesced`. Its memory stays bounded by the size of the run and nobody waits
+ * for it.
  */
 import { tracked, type TrackedEnvelope } from '@trpc/server'
 import type { Db } from '../db/client.ts'
@@ -31,7 +36,7 @@ import {
 } from './stream-message.ts'
 import type { RunEvent } from './types.ts'
 
-/** after this process stored events, a feed waits this long for the rest of the burst (the all-runs feed then reads once) */
+/** after this process stored events, a feed waits this long for the rest of the burst (one message for it) */
 export const GATHER_MS = 40
 /** events of runs owned by another process are found by reading the store this often */
 export const POLL_MS = 1000
@@ -39,26 +44,67 @@ export const POLL_MS = 1000
 export const READ_MAX = 2000
 /** recent events each feed keeps in memory for subscribers that join a little late */
 export const RECENT_MAX = 20_000
-/** a subscriber's undelivered events beyond which its backlog is coalesced */
+/** a subscriber's undelivered events beyond which its backlog is coalesced (once it is slow: SLOW_TURNS) */
 export const BACKLOG_MAX = 4000
+/** the stream clock's period: one turn at most every TURN_MS, and only when the event loop runs */
+export const TURN_MS = 250
+/** turns of the stream clock a subscriber's oldest undelivered batch waits before it counts as slow (~2 s) */
+export const SLOW_TURNS = 8
+
+/**
+ * The stream clock: a count of TURN_MS ticks of a timer. A timer fires once after the event loop was
+ * blocked, however long, so a turn is time in which a subscriber could have pulled (its socket's
+ * drain handled). Runs while a feed is open.
+ */
+const clock = processSingleton('execution.stream.clock', () => ({
+  turns: 0,
+  users: 0,
+  timer: null as ReturnType<typeof setInterval> | null,
+  /** stream messages encoded so far (tests and the bench check that a batch is encoded once for every viewer) */
+  encodings: 0,
+}))
+
+function holdClock(): void {
+  if (clock.users++ === 0) {
+    clock.timer = setInterval(() => clock.turns++, TURN_MS)
+    clock.timer.unref?.()
+  }
+}
+
+function releaseClock(): void {
+  if (--clock.users === 0 && clock.timer) {
+    clearInterval(clock.timer)
+    clock.timer = null
+  }
+}
+
+/** moves the stream clock on by `turns` (tests: a subscriber left waiting that long) */
+export function advanceStreamClock(turns: number): void {
+  clock.turns += turns
+}
 
 const utf8 = new TextEncoder()
 
 /** one read of the store, handed to every subscriber; its encodings are made once and shared */
-class Batch {
+export class Batch {
   private encoded: EncodedStreamMessage | null = null
   private sse: Uint8Array | null = null
   private summarySse: Uint8Array | null = null
   constructor(
     readonly events: RunEvent[],
     readonly coalesced = false,
+    /** the stream clock's turn when the feed had it: how long a subscriber has left it waiting */
+    readonly turn = clock.turns,
   ) {}
   get lastId(): number {
     return this.events[this.events.length - 1]?.id ?? 0
   }
   /** the tRPC message (`run.events`) */
   encode(): EncodedStreamMessage {
-    this.encoded ??= encodeStreamMessage(this.events, this.coalesced)
+    if (!this.encoded) {
+      clock.encodings++
+      this.encoded = encodeStreamMessage(this.events, this.coalesced)
+    }
     return this.encoded
   }
   /** the Server-Sent Events frame (`/api/events`): the same bytes written to every subscriber */
@@ -73,13 +119,15 @@ class Batch {
   }
 }
 
-class Subscriber {
+/** one viewer's place in a feed: what was handed to it and what waits for it to pull */
+export class Subscriber {
   /** the highest event id handed to this subscriber (queued or sent) */
   last: number
   /** caught up: receives the feed's batches */
   joined = false
   batches: Batch[] = []
   queued = 0
+  /** the batches hold a folded backlog: the next message is coalesced */
   coalesced = false
   private limit = BACKLOG_MAX
   private wakeUp: (() => void) | null = null
@@ -90,28 +138,51 @@ class Subscriber {
 
   deliver(batch: Batch): void {
     if (!this.joined || batch.lastId <= this.last) return
-    const fresh = batch.events[0]!.id > this.last ? batch : new Batch(batch.events.filter((e) => e.id > this.last))
+    const fresh =
+      batch.events[0]!.id > this.last
+        ? batch
+        : new Batch(
+            batch.events.filter((e) => e.id > this.last),
+            false,
+            batch.turn,
+          )
     this.batches.push(fresh)
     this.queued += fresh.events.length
     this.last = fresh.lastId
-    if (this.queued > this.limit) {
-      const folded = coalesceEvents(this.batches.flatMap((b) => b.events))
-      this.batches = [new Batch(folded)]
-      this.queued = folded.length
-      this.coalesced = true
-      // a run with more tasks than the limit folds to more than it: do not fold again at once
-      this.limit = Math.max(BACKLOG_MAX, 2 * folded.length)
-    }
+    if (this.slow()) this.fold()
     this.wake()
   }
 
   /**
-   * The next message: the oldest batch (its encoding shared with every other subscriber), or the
-   * whole backlog once it was coalesced (encoded for this subscriber alone).
+   * Slow: more than the limit waits and the oldest batch has waited SLOW_TURNS (its socket does not
+   * drain). Not slow: a viewer a big batch or two behind that pulls them; it is sent the batches' own
+   * bytes, shared with every other viewer.
+   */
+  private slow(): boolean {
+    const oldest = this.batches[0]
+    return !!oldest && this.queued > this.limit && clock.turns - oldest.turn >= SLOW_TURNS
+  }
+
+  /** folds the backlog to one event per task and worker (coalesceEvents), to be sent as one message */
+  private fold(): void {
+    const oldest = this.batches[0]!.turn
+    const folded = coalesceEvents(this.batches.flatMap((b) => b.events))
+    this.batches = [new Batch(folded, false, oldest)]
+    this.queued = folded.length
+    this.coalesced = true
+    // a run with more tasks than the limit folds to more than it: do not fold again at once
+    this.limit = Math.max(BACKLOG_MAX, 2 * folded.length)
+  }
+
+  /**
+   * The next message: the oldest batch (its encoding shared with every other subscriber), or, for
+   * a slow subscriber, its whole backlog folded (encoded for it alone).
    */
   take(): Batch | null {
+    if (this.slow()) this.fold()
     if (this.coalesced) {
-      const events = this.batches.flatMap((b) => b.events)
+      const events =
+        this.batches.length === 1 ? this.batches[0]!.events : coalesceEvents(this.batches.flatMap((b) => b.events))
       this.batches = []
       this.queued = 0
       this.coalesced = false
@@ -167,25 +238,28 @@ class Feed {
     readonly runId: string | null,
   ) {}
 
+  private clockHeld = false
+
   async start(): Promise<void> {
+    holdClock()
+    this.clockHeld = true
     // listen first, then find the position: a batch emitted meanwhile is held and appended after it
     let held: RunEvent[][] | null = []
     this.unbus = onBus(this.runId, (all) => {
-      const events = all.filter((e) => e.type !== 'control')
-      if (events.length === 0) return
-      if (held) held.push(events)
-      // a run's feed takes its committed events from the bus as they are (no read, no parse): the
-      // engine running the run is its only writer and emits each batch, in id order, before it writes
-      // the next (a run owned by another process is found by the poll). The engine's batches of a
-      // burst are gathered for GATHER_MS into one message: fewer, larger writes to every viewer.
-      else if (this.runId !== null) this.gather(events)
-      else this.schedule(GATHER_MS)
+      if (held) held.push(all)
+      // The engine's batches of a burst are gathered for GATHER_MS into one message: fewer, larger
+      // writes to every viewer. A run's feed then takes its committed events as they are (no read, no
+      // parse): the engine running the run is its only writer and emits each batch, in id order,
+      // before it writes the next (a run owned by another process is found by the poll). The all-runs
+      // feed does so too when the ids follow on from its position with no gap (nobody else wrote in
+      // between); otherwise it reads the store once.
+      else this.gather(all)
     })
     this.last = await lastEventIdOf(this.db, this.runId)
     this.recentFloor = this.last
     const early = held
     held = null
-    if (this.runId !== null) for (const events of early) this.append(events)
+    if (this.runId !== null) for (const events of early) this.append(withoutControl(events))
     else if (early.length) this.schedule(GATHER_MS)
     this.poller = setInterval(() => this.schedule(0), POLL_MS)
     this.poller.unref?.()
@@ -200,11 +274,32 @@ class Feed {
       this.gatherTimer = null
       const all = this.gathered
       this.gathered = []
-      this.append(all)
+      if (this.runId !== null) this.append(withoutControl(all))
+      else this.appendIfContiguous(all)
     }, GATHER_MS)
   }
 
+  /**
+   * The all-runs feed: this process's committed events (control events included: they hold ids too)
+   * are appended as they are when they follow on from the feed's position id by id; a gap means
+   * another writer (another process) stored events in between, or a read is under way: read the store.
+   */
+  private appendIfContiguous(all: RunEvent[]): void {
+    const fresh = all.filter((e) => e.id > this.last).sort((a, b) => a.id - b.id)
+    if (fresh.length === 0) return
+    for (let i = 0; i < fresh.length; i++)
+      if (fresh[i]!.id !== this.last + 1 + i) {
+        this.schedule(0)
+        return
+      }
+    const last = fresh[fresh.length - 1]!.id
+    this.append(withoutControl(fresh))
+    this.last = Math.max(this.last, last)
+  }
+
   stop(): void {
+    if (this.clockHeld) releaseClock()
+    this.clockHeld = false
     if (this.gatherTimer) clearTimeout(this.gatherTimer)
     this.gatherTimer = null
     this.unbus?.()
@@ -252,7 +347,7 @@ class Feed {
     const events = all[0] && all[0].id > this.last ? all : all.filter((e) => e.id > this.last)
     if (events.length === 0) return
     this.last = events[events.length - 1]!.id
-    this.recent.push(...events)
+    for (const e of events) this.recent.push(e) // (a spread of a big burst overflows the stack)
     if (this.recent.length > RECENT_MAX) {
       const drop = this.recent.length - RECENT_MAX
       this.recentFloor = this.recent[drop - 1]!.id
@@ -274,6 +369,10 @@ class Feed {
     const rows = await eventsSince(this.db, this.runId, after, limit, upTo)
     return rows
   }
+}
+
+function withoutControl(events: RunEvent[]): RunEvent[] {
+  return events.some((e) => e.type === 'control') ? events.filter((e) => e.type !== 'control') : events
 }
 
 /** index of the first event with id > after */
@@ -309,7 +408,10 @@ async function acquireFeed(db: Db, runId: string | null): Promise<Feed> {
     const started = feed.start().then(() => feed)
     feed.handle = started
     byKey.set(key, started)
-    started.catch(() => byKey.delete(key))
+    started.catch(() => {
+      feed.stop()
+      byKey.delete(key)
+    })
     p = started
   }
   return p
@@ -321,6 +423,11 @@ function releaseFeed(db: Db, feed: Feed): void {
   const key = feedKey(feed.runId)
   feed.stop()
   if (byKey && byKey.get(key) === feed.handle) byKey.delete(key)
+}
+
+/** the stream messages encoded so far in this process (a batch is encoded once for all its viewers) */
+export function streamEncodings(): number {
+  return clock.encodings
 }
 
 /** feeds open in this process and their subscribers (tests, the bench) */
