@@ -3,8 +3,9 @@
  * production build served by `next start`. Used by bench/composer.bench.ts.
  *
  * Per workflow: paste → first nodes painted (quick layout) → settled (final layout, nothing moves
- * afterwards); one keystroke in a parameter → plan panel shows the new plan, the longest main-thread
- * task meanwhile, and whether the graph was laid out again; pan frames per second.
+ * afterwards); keystrokes in a parameter (the first after the paste, and the median of five) → plan
+ * panel shows the new plan, the longest main-thread task meanwhile, and whether the graph was laid
+ * out again; pan frames per second.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
@@ -31,7 +32,12 @@ export interface BrowserFigures {
   firstPaintMs: number
   settledMs: number
   movedAfterSettle: number
+  /** the first keystroke after the paste */
   keystrokePlanMs: number
+  /** the median over all the keystrokes measured */
+  keystrokePlanMedianMs: number
+  keystrokes: number
+  /** over all the keystrokes */
   keystrokeLongestTaskMs: number
   keystrokeRelayouts: number
   panFps: number
@@ -98,6 +104,27 @@ export async function measureInChromium(base: string, workflows: BenchWorkflow[]
   }
 }
 
+/** Pastes `yaml` into the open composer and waits until its plan of `stages` stages is laid out. */
+export async function pasteAndSettle(page: Page, yaml: string, stages: number): Promise<void> {
+  await page.evaluate((y) => window.__composer?.setValue(y), yaml)
+  await page.waitForFunction(
+    (n) =>
+      (document.querySelector('[data-testid="plan-facts"]')?.textContent ?? '').includes(`${n} stages`) &&
+      document.querySelector<HTMLElement>('[data-testid="pipeline-graph"]')?.dataset.layout === 'ready',
+    stages,
+    { timeout: 120_000, polling: 50 },
+  )
+}
+
+/** Puts the editor's cursor right after the first occurrence of `text`. */
+export async function cursorAfter(page: Page, text: string): Promise<void> {
+  await page.evaluate((after) => {
+    const doc = window.__composer?.getValue() ?? ''
+    const lines = doc.slice(0, doc.indexOf(after) + after.length).split('\n')
+    window.__composer?.setCursor(lines.length, (lines[lines.length - 1]?.length ?? 0) + 1)
+  }, text)
+}
+
 async function measureOne(page: Page, base: string, w: BenchWorkflow): Promise<BrowserFigures> {
   await page.goto(`${base}/compose?example=local-quickstart`)
   await page.waitForFunction(() => Boolean(window.__composer) && (window.__composer?.getValue().length ?? 0) > 0)
@@ -146,61 +173,12 @@ async function measureOne(page: Page, base: string, w: BenchWorkflow): Promise<B
     return { nodes: Number(g?.dataset.nodes ?? 0), groups: Number(g?.dataset.groups ?? 0) }
   })
 
-  // one keystroke in a parameter: plan panel updated, longest main-thread task, re-layouts
-  await page.evaluate((after) => {
-    const text = window.__composer?.getValue() ?? ''
-    const lines = text.slice(0, text.indexOf(after) + after.length).split('\n')
-    window.__composer?.setCursor(lines.length, (lines[lines.length - 1]?.length ?? 0) + 1)
-    const g = document.querySelector<HTMLElement>('[data-testid="pipeline-graph"]')
-    const state = {
-      before: document.querySelector('[data-testid="plan-facts"] code[title]')?.getAttribute('title') ?? '',
-      keyAt: 0,
-      relayouts: 0,
-      long: [] as number[],
-      stop: () => {},
-    }
-    const mo = new MutationObserver(() => {
-      if (g?.dataset.layout === 'pending') state.relayouts++
-    })
-    if (g) mo.observe(g, { attributes: true, attributeFilter: ['data-layout'] })
-    const po = new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) state.long.push(e.duration)
-    })
-    po.observe({ type: 'longtask', buffered: false })
-    const onKey = (e: KeyboardEvent) => {
-      if (!state.keyAt) state.keyAt = e.timeStamp
-    }
-    document.addEventListener('keydown', onKey, true)
-    state.stop = () => {
-      mo.disconnect()
-      po.disconnect()
-      document.removeEventListener('keydown', onKey, true)
-    }
-    ;(window as unknown as { __key: typeof state }).__key = state
-  }, w.editAfter)
-  await page.keyboard.type(w.typed)
-  const key = await page.evaluate(async () => {
-    const state = (
-      window as unknown as {
-        __key: { before: string; keyAt: number; relayouts: number; long: number[]; stop(): void }
-      }
-    ).__key
-    const hash = () => document.querySelector('[data-testid="plan-facts"] code[title]')?.getAttribute('title') ?? ''
-    let ms = -1
-    await new Promise<void>((resolve) => {
-      const tick = () => {
-        if (hash() !== state.before) {
-          ms = performance.now() - state.keyAt
-          resolve()
-        } else if (performance.now() - state.keyAt > 30_000) resolve()
-        else requestAnimationFrame(tick)
-      }
-      requestAnimationFrame(tick)
-    })
-    await new Promise((r) => setTimeout(r, 1000))
-    state.stop()
-    return { ms, longest: state.long.length ? Math.max(...state.long) : 0, relayouts: state.relayouts }
-  })
+  // keystrokes in a parameter: plan panel updated, longest main-thread task, re-layouts. The first
+  // comes right after the paste (the worker's code is least warmed up); the median of all says what
+  // typing feels like, less at the mercy of one descheduling on a shared machine.
+  const keys: KeystrokeFigures[] = []
+  for (let i = 0; i < KEYSTROKES; i++) keys.push(await measureKeystroke(page, w.editAfter, w.typed))
+  const first = keys[0] ?? { ms: -1, longest: 0, relayouts: 0 }
 
   const panFps = await pan(page, null)
   const panFpsZoomedOut = await pan(page, 0.12)
@@ -212,9 +190,11 @@ async function measureOne(page: Page, base: string, w: BenchWorkflow): Promise<B
     firstPaintMs: paste.firstPaint,
     settledMs: paste.settled,
     movedAfterSettle,
-    keystrokePlanMs: key.ms,
-    keystrokeLongestTaskMs: key.longest,
-    keystrokeRelayouts: key.relayouts,
+    keystrokePlanMs: first.ms,
+    keystrokePlanMedianMs: median(keys.map((k) => k.ms)),
+    keystrokes: keys.length,
+    keystrokeLongestTaskMs: Math.max(0, ...keys.map((k) => k.longest)),
+    keystrokeRelayouts: keys.reduce((n, k) => n + k.relayouts, 0),
     panFps,
     panFpsZoomedOut,
   }
@@ -257,4 +237,76 @@ async function pan(page: Page, zoom: number | null): Promise<number> {
     return w.__frames
   })
   return frames / ((Date.now() - t0) / 1000)
+}
+
+/** Keystrokes measured per workflow, each after the plan of the last one settled. */
+const KEYSTROKES = 5
+
+interface KeystrokeFigures {
+  ms: number
+  longest: number
+  relayouts: number
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[s.length >> 1] ?? -1
+}
+
+/** One keystroke right after `editAfter`: until the plan panel shows the new plan's hash. */
+async function measureKeystroke(page: Page, editAfter: string, typed: string): Promise<KeystrokeFigures> {
+  await page.evaluate((after) => {
+    const text = window.__composer?.getValue() ?? ''
+    const lines = text.slice(0, text.indexOf(after) + after.length).split('\n')
+    window.__composer?.setCursor(lines.length, (lines[lines.length - 1]?.length ?? 0) + 1)
+    const g = document.querySelector<HTMLElement>('[data-testid="pipeline-graph"]')
+    const state = {
+      before: document.querySelector('[data-testid="plan-facts"] code[title]')?.getAttribute('title') ?? '',
+      keyAt: 0,
+      relayouts: 0,
+      long: [] as number[],
+      stop: () => {},
+    }
+    const mo = new MutationObserver(() => {
+      if (g?.dataset.layout === 'pending') state.relayouts++
+    })
+    if (g) mo.observe(g, { attributes: true, attributeFilter: ['data-layout'] })
+    const po = new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) state.long.push(e.duration)
+    })
+    po.observe({ type: 'longtask', buffered: false })
+    const onKey = (e: KeyboardEvent) => {
+      if (!state.keyAt) state.keyAt = e.timeStamp
+    }
+    document.addEventListener('keydown', onKey, true)
+    state.stop = () => {
+      mo.disconnect()
+      po.disconnect()
+      document.removeEventListener('keydown', onKey, true)
+    }
+    ;(window as unknown as { __key: typeof state }).__key = state
+  }, editAfter)
+  await page.keyboard.type(typed)
+  return await page.evaluate(async () => {
+    const state = (
+      window as unknown as {
+        __key: { before: string; keyAt: number; relayouts: number; long: number[]; stop(): void }
+      }
+    ).__key
+    const hash = () => document.querySelector('[data-testid="plan-facts"] code[title]')?.getAttribute('title') ?? ''
+    let ms = -1
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        if (hash() !== state.before) {
+          ms = performance.now() - state.keyAt
+          resolve()
+        } else if (performance.now() - state.keyAt > 30_000) resolve()
+        else requestAnimationFrame(tick)
+      }
+      requestAnimationFrame(tick)
+    })
+    await new Promise((r) => setTimeout(r, 1000))
+    state.stop()
+    return { ms, longest: state.long.length ? Math.max(...state.long) : 0, relayouts: state.relayouts }
+  })
 }

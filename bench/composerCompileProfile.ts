@@ -5,7 +5,7 @@
  */
 import { compileWorkflow } from '../server/workflow/index.ts'
 import { generateFanOut } from '../examples/generate-large.ts'
-import { generateWorkflow } from './composer.bench.ts'
+import { generateWorkflow } from './composerWorkflows.ts'
 
 for (const [label, src] of [
   ['fan-outs', generateFanOut(2000, 48)],

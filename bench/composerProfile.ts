@@ -8,8 +8,8 @@
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { generateFanOut } from '../examples/generate-large.ts'
-import { generateWorkflow } from './composer.bench.ts'
-import { withServer } from './composerBrowser.ts'
+import { generateWorkflow } from './composerWorkflows.ts'
+import { cursorAfter, pasteAndSettle, withServer } from './composerBrowser.ts'
 
 const TOKEN = 'bench-composer-token-0123456789'
 
@@ -71,14 +71,7 @@ async function main() {
 
     await cdp.send('Profiler.start')
     const t0 = Date.now()
-    await page.evaluate((y) => window.__composer?.setValue(y), yaml)
-    await page.waitForFunction(
-      () =>
-        (document.querySelector('[data-testid="plan-facts"]')?.textContent ?? '').includes('2000 stages') &&
-        document.querySelector<HTMLElement>('[data-testid="pipeline-graph"]')?.dataset.layout === 'ready',
-      null,
-      { timeout: 120_000, polling: 50 },
-    )
+    await pasteAndSettle(page, yaml, 2000)
     console.log(`paste → layout ready ${Date.now() - t0} ms (wall, incl. polling)`)
     if (process.env.SHOT) {
       // what a user sees after the paste (then the profile goes on)
@@ -97,11 +90,8 @@ async function main() {
 
     await page.evaluate(() => {
       ;(window as unknown as { __long: number[] }).__long = []
-      const text = window.__composer?.getValue() ?? ''
-      const at = text.indexOf('nMuon >= 1') + 'nMuon >= 1'.length
-      const lines = text.slice(0, at).split('\n')
-      window.__composer?.setCursor(lines.length, (lines[lines.length - 1]?.length ?? 0) + 1)
     })
+    await cursorAfter(page, 'nMuon >= 1')
     const before = await page.evaluate(
       () => document.querySelector('[data-testid="plan-facts"] code[title]')?.getAttribute('title') ?? '',
     )

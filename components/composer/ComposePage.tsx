@@ -108,6 +108,7 @@ export function ComposePage({ examples, initial, requested, open }: ComposePageP
       setSavedAt(draft.savedAt)
     } else setDoc({ key: ++keyRef.current, source: initial.source, fileName: initial.fileName, exampleId: initial.id })
     setSource(draft ? draft.source : initial.source)
+    return undefined
   }, [initial, requested, open?.workflowId, open?.versionId])
 
   const docRef = useRef(doc)

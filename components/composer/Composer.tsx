@@ -1,7 +1,7 @@
 'use client'
 
 import dynamic from 'next/dynamic'
-import { useCallback, useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react'
+import { startTransition, useCallback, useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react'
 import type { CompileResult, Problem } from '~/server/workflow'
 import { compileAsync, compileSync } from './compileService'
 import { PipelineGraph } from '../dag/PipelineGraph'
@@ -23,18 +23,11 @@ export interface ComposerProps {
   initialSource: string
   /** shown in problems and used for the editor model (default `workflow.yaml`) */
   fileName?: string
-  /** after every re-plan (debounced), with the source and its compile result */
+  /** after every re-plan, with the source and its compile result */
   onChange?(source: string, result: CompileResult): void
   /** extra controls at the left of the composer's toolbar (e.g. a Save button) */
   toolbar?: ReactNode
 }
-
-/**
- * How long typing must pause before the workflow is re-planned. Short: the compile runs in a worker
- * and only the newest waiting source is compiled (compileService), so fast typing never queues up,
- * and the plan panel follows a keystroke within the 200 ms a reader notices.
- */
-export const REPLAN_DEBOUNCE_MS = 30
 
 interface Compiled {
   result: CompileResult
@@ -115,7 +108,8 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
   const compiledSourceRef = useRef<string | null>(compiled === PENDING ? null : initialSource)
   /** the source of the last plan (the Submission tab previews it) */
   const [plannedSource, setPlannedSource] = useState(initialSource)
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null)
+  /** a re-plan is queued for the end of this event-loop turn */
+  const replanQueued = useRef(false)
   const editorBox = useRef<HTMLDivElement>(null)
   const cursorText = useRef<HTMLSpanElement>(null)
   const onChangeRef = useRef(onChange)
@@ -155,9 +149,10 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
     }
   }, [])
   const replan = useCallback(() => {
-    timer.current = null
+    replanQueued.current = false
     const source = sourceRef.current
-    setPlanning(true)
+    // not urgent: the keystroke that queued this re-plan is not held up re-rendering the composer
+    startTransition(() => setPlanning(true))
     compileAsync(source, fileName)
       .then((r) => {
         if (!r || !alive.current) return
@@ -181,15 +176,18 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
     if (compiled === PENDING) replan()
   }, [])
 
+  // No debounce: the compile runs in a worker that takes only the newest waiting text
+  // (compileService), so fast typing never queues up and a keystroke is planned at once. The edits of
+  // one event-loop turn (a paste, a multi-cursor edit) are planned once.
   const handleChange = useCallback(
     (value: string) => {
       sourceRef.current = value
-      if (timer.current) clearTimeout(timer.current)
-      timer.current = setTimeout(replan, REPLAN_DEBOUNCE_MS)
+      if (replanQueued.current) return
+      replanQueued.current = true
+      queueMicrotask(replan)
     },
     [replan],
   )
-  useEffect(() => () => void (timer.current && clearTimeout(timer.current)), [])
 
   /** Status bar + selection for a cursor position, against stage ranges of the current source. */
   const showCursor = useCallback((pos: CursorInfo, id: string | null) => {

@@ -1,5 +1,5 @@
 /** The compile the worker runs (also its main-thread fallback), timed where it runs. */
-import { type CompileResult, compileWorkflow } from '~/server/workflow'
+import { type CompileResult, createWorkflowCompiler } from '~/server/workflow'
 
 export interface TimedResult {
   result: CompileResult
@@ -10,8 +10,15 @@ export interface CompileRequest {
   fileName: string
 }
 
+/**
+ * One incremental compiler per thread (the worker's, and the main thread's for the first paint and
+ * the fallback): the document being edited is re-read only where it changed (server/workflow's
+ * `createWorkflowCompiler`); the results are those of `compileWorkflow`.
+ */
+const compiler = createWorkflowCompiler()
+
 export function compileTimed({ source, fileName }: CompileRequest): TimedResult {
   const t0 = performance.now()
-  const result = compileWorkflow(source, { fileName })
+  const result = compiler.compile(source, { fileName })
   return { result, ms: performance.now() - t0 }
 }

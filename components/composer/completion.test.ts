@@ -5,8 +5,9 @@ function at(doc: string) {
   // `|` marks the cursor
   const lines = doc.split('\n')
   const ln = lines.findIndex((l) => l.includes('|'))
-  const col = lines[ln].indexOf('|') + 1
-  lines[ln] = lines[ln].replace('|', '')
+  const line = lines[ln] ?? ''
+  const col = line.indexOf('|') + 1
+  lines[ln] = line.replace('|', '')
   return completionContext(lines, ln + 1, col)
 }
 

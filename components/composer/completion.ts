@@ -47,9 +47,10 @@ export function completionContext(
   // `key: value` on the same line (optionally an inline list / flow sequence)
   const kv = /^\s*(?:-\s+)?([A-Za-z_]+)\s*:\s*(.*)$/.exec(before)
   if (kv) {
-    const kind = KEY_KIND[kv[1]]
+    const key = kv[1] ?? ''
+    const rest = kv[2] ?? ''
+    const kind = KEY_KIND[key]
     if (kind) {
-      const rest = kv[2]
       if (rest.startsWith('[')) {
         const tail = rest.slice(rest.lastIndexOf(',') >= 0 ? rest.lastIndexOf(',') + 1 : 1).trimStart()
         if (tail.includes(']')) return null
@@ -59,11 +60,11 @@ export function completionContext(
       return { kind, prefix: stripQuote(rest) }
     }
     // `- name: gpu.preload` inside modifiers, `node: X` inside from
-    if (kv[1] === 'name' || kv[1] === 'node') {
+    if (key === 'name' || key === 'node') {
       const parent = parentKey(lines, lineNumber, indentOf(line.replace(/^(\s*)-\s+/, '$1  ')))
-      if (kv[1] === 'name' && parent === 'modifiers') return { kind: 'modifier', prefix: stripQuote(kv[2].trim()) }
-      if (kv[1] === 'node' && (parent === 'from' || parent === 'needs'))
-        return { kind: 'stage', prefix: stripQuote(kv[2].trim()) }
+      if (key === 'name' && parent === 'modifiers') return { kind: 'modifier', prefix: stripQuote(rest.trim()) }
+      if (key === 'node' && (parent === 'from' || parent === 'needs'))
+        return { kind: 'stage', prefix: stripQuote(rest.trim()) }
     }
     return null
   }
@@ -73,7 +74,7 @@ export function completionContext(
   if (item) {
     const value = item[2] ?? ''
     if (value.includes(':') || /\s/.test(value.trim())) return null
-    const parent = parentKey(lines, lineNumber, item[1].length)
+    const parent = parentKey(lines, lineNumber, (item[1] ?? '').length)
     const kind = parent ? KEY_KIND[parent] : undefined
     if (kind === 'stage' || kind === 'modifier') return { kind, prefix: stripQuote(WORD.exec(value)?.[0] ?? value) }
     return null
@@ -88,14 +89,14 @@ export function completionContext(
  */
 function parentKey(lines: readonly string[], lineNumber: number, indent: number): string | null {
   for (let i = lineNumber - 2; i >= 0; i--) {
-    const l = lines[i]
+    const l = lines[i] ?? ''
     if (!l.trim() || l.trimStart().startsWith('#')) continue
     const ind = indentOf(l)
     if (ind > indent) continue
     const t = l.trim()
     if (ind === indent && t.startsWith('-')) continue // a sibling item
     const m = /^(?:-\s+)?([A-Za-z_]+)\s*:\s*(?:#.*)?$/.exec(t)
-    if (m) return m[1]
+    if (m) return m[1] ?? null
     // a sibling key of a list-item mapping (e.g. `- name: x` then `  params:`) → keep looking up
     if (ind === indent) continue
     return null

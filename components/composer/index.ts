@@ -1,3 +1,3 @@
-export { Composer, REPLAN_DEBOUNCE_MS, type ComposerProps } from './Composer'
+export { Composer, type ComposerProps } from './Composer'
 export { planToGraph, routingText, completionNames } from './planGraph'
 export { stageAt, buildStageIndex, problemsByStage } from './stageMapping'

@@ -119,9 +119,10 @@ export function setupMonaco(): typeof monaco {
 /** The `id:` of the stage around a line (so a stage is not offered as its own dependency). */
 function stageIdAround(lines: string[], lineNumber: number): string | null {
   for (let i = lineNumber - 1; i >= 0; i--) {
-    const m = /^\s*-\s+id\s*:\s*["']?([^"'\s#]+)/.exec(lines[i])
-    if (m) return m[1]
-    if (/^\s*stages\s*:/.test(lines[i])) return null
+    const line = lines[i] ?? ''
+    const m = /^\s*-\s+id\s*:\s*["']?([^"'\s#]+)/.exec(line)
+    if (m) return m[1] ?? null
+    if (/^\s*stages\s*:/.test(line)) return null
   }
   return null
 }

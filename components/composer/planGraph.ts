@@ -2,7 +2,7 @@
  * Pure: an execution plan (+ its problems) → the pipeline graph's nodes, edges and pool legend.
  */
 import type { ExecutionPlan, PlanStage, Problem, SourceRange } from '~/server/workflow'
-import { assignPoolColors } from '../dag/palette'
+import { assignPoolColors, poolColor } from '../dag/palette'
 import type { GraphEdgeData, GraphLegendPool, GraphNodeData } from '../dag/types'
 import { problemsByStage } from './stageMapping'
 
@@ -56,7 +56,7 @@ export function planToGraph(
       id: s.id,
       op: s.op,
       pool: s.pool,
-      color: colors[s.pool],
+      color: colors[s.pool] ?? poolColor(s.pool),
       routing: routingText(s),
       decision: s.routing.decision,
       badges: s.modifiers.map((mod) => mod.name),
@@ -73,7 +73,7 @@ export function planToGraph(
   for (const s of plan.stages) served.set(s.pool, (served.get(s.pool) ?? 0) + 1)
   const legend: GraphLegendPool[] = plan.pools.map((p) => ({
     name: p.name,
-    color: colors[p.name],
+    color: colors[p.name] ?? poolColor(p.name),
     workers: p.workers,
     cpus: p.resources.cpus,
     memory: formatMemory(p.resources.memoryBytes),

@@ -52,17 +52,17 @@ export function stageAt(
   // last entry with start <= offset
   while (lo <= hi) {
     const mid = (lo + hi) >> 1
-    if (index[mid].start <= pos.offset) {
+    if ((index[mid]?.start ?? 0) <= pos.offset) {
       found = mid
       lo = mid + 1
     } else hi = mid - 1
   }
-  if (found >= 0 && pos.offset <= index[found].end) return index[found].id
+  const prev = index[found]
+  if (prev && pos.offset <= prev.end) return prev.id
   if (pos.line !== undefined) {
     const next = index[found + 1]
     if (next && next.startLine === pos.line) return next.id
-    if (found >= 0 && index[found].endLine === pos.line && index[found].startLine === pos.line) return index[found].id
-    const prev = found >= 0 ? index[found] : undefined
+    if (prev && prev.endLine === pos.line && prev.startLine === pos.line) return prev.id
     if (prev && pos.col !== undefined && pos.line > prev.endLine && (!next || pos.line < next.startLine)) {
       // a blank line counts as indented where the cursor is
       const indent = pos.indentCol ? pos.indentCol : pos.col

@@ -37,13 +37,40 @@ import { buildPlan, sortProblems } from './compiler/plan.ts'
 import { checkConfigWorkers, normaliseExecution } from './compiler/pools.ts'
 import { routeStages } from './compiler/route.ts'
 import { orderStages, resolveDependencies, validateStages } from './compiler/validate.ts'
+import { IncrementalParser } from './reparse.ts'
 import { SourceContext } from './source.ts'
 import type { CompileOptions, CompileResult, ExecutionPlan, Problem, SourceRange } from './types.ts'
+import { fastParse, type FastParseResult } from './ynode.ts'
 
 export function compileWorkflow(source: string, options: CompileOptions = {}): CompileResult {
+  return compileWith(source, options, fastParse)
+}
+
+export interface WorkflowCompiler {
+  /** the same result as `compileWorkflow(source, options)` */
+  compile(source: string, options?: CompileOptions): CompileResult
+}
+
+/**
+ * A compiler for one document being edited (the composer's worker): it remembers the last text it
+ * parsed, so an edit inside one stage re-reads only that stage (reparse.ts) and the stages that did
+ * not change keep their values, whose schema check is then skipped (compiler/validate.ts). Results
+ * are those of `compileWorkflow` (a property test compares them over random edits).
+ */
+export function createWorkflowCompiler(): WorkflowCompiler {
+  const parser = new IncrementalParser()
+  const parse = (s: string) => parser.parse(s)
+  return { compile: (source, options = {}) => compileWith(source, options, parse) }
+}
+
+function compileWith(
+  source: string,
+  options: CompileOptions,
+  parseFast: (source: string) => FastParseResult | null,
+): CompileResult {
   let ctx: SourceContext | null = null
   try {
-    ctx = new SourceContext(typeof source === 'string' ? source : String(source ?? ''))
+    ctx = new SourceContext(typeof source === 'string' ? source : String(source ?? ''), parseFast)
     return compileInner(ctx, options)
   } catch (e) {
     const problems: Problem[] = ctx ? [...ctx.problems] : []

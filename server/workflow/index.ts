@@ -33,7 +33,8 @@ export type {
   BuiltinOpInfo,
 } from './types.ts'
 
-export { compileWorkflow } from './compile.ts'
+export { compileWorkflow, createWorkflowCompiler } from './compile.ts'
+export type { WorkflowCompiler } from './compile.ts'
 export { planHashInput } from './compiler/plan.ts'
 export { parseMemory, parseDuration } from './units.ts'
 export { KNOWN_MODIFIERS, BUILTIN_OPS, BACKENDS, STRATEGIES, ENVIRONMENT_TYPES } from './catalog.ts'

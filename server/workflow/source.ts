@@ -6,7 +6,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar,
 import { Document } from 'yaml'
 import type { Problem, Severity, SourcePos, SourceRange } from './types.ts'
 import { expandedNodeCount, fastParse, fromYamlDocument } from './ynode.ts'
-import type { YNode, YScalar } from './ynode.ts'
+import type { FastParseResult, YNode, YScalar } from './ynode.ts'
 
 export type Path = (string | number)[]
 
@@ -73,9 +73,10 @@ export class SourceContext {
   readonly parser: 'fast' | 'yaml'
   private lineStarts: number[] | null = null
 
-  constructor(source: string) {
+  /** `parseFast`: the fast path's parser (an incremental one re-reads only what an edit changed) */
+  constructor(source: string, parseFast: (source: string) => FastParseResult | null = fastParse) {
     this.source = source
-    const fast = fastParse(source)
+    const fast = parseFast(source)
     if (fast) {
       this.parser = 'fast'
       this.root = fast.root

@@ -30,6 +30,12 @@ function rememberValid(key: string): void {
   if (validStageTexts.size >= MAX_VALID_STAGE_TEXTS) validStageTexts.clear()
   validStageTexts.add(key)
 }
+/**
+ * Stage values the schema accepted: the incremental compiler (compile.ts) hands unchanged stages
+ * over as the same objects, so they are recognised without building their text key. The compiler
+ * never mutates a parsed value, and the check depends on the value alone.
+ */
+const validStageValues = new WeakSet<object>()
 function stageTextKey(source: string, start: number, end: number): string {
   const column = start - source.lastIndexOf('\n', start - 1)
   return `${column}:${source.slice(start, end)}`
@@ -105,9 +111,13 @@ export function validateStages(
       continue
     }
     const node = stageNodes[i]
-    const key = ctx.parser === 'fast' && node ? stageTextKey(ctx.source, node.start, node.end) : null
-    if (key === null || !validStageTexts.has(key)) {
-      if (validateWith(ctx, StageSchema, raw, path, stageMapOptions) && key !== null) rememberValid(key)
+    if (!validStageValues.has(raw)) {
+      const key = ctx.parser === 'fast' && node ? stageTextKey(ctx.source, node.start, node.end) : null
+      if (key !== null && validStageTexts.has(key)) validStageValues.add(raw)
+      else if (validateWith(ctx, StageSchema, raw, path, stageMapOptions)) {
+        validStageValues.add(raw)
+        if (key !== null) rememberValid(key)
+      }
     }
     let id: string
     let hasId = true
@@ -216,7 +226,7 @@ export function resolveDependencies(
   datasets: DatasetSpec[],
 ): void {
   const recIndex = new Map<StageRec, number>()
-  recs.forEach((r, k) => recIndex.set(r, k))
+  for (let k = 0; k < recs.length; k++) recIndex.set(recs[k]!, k)
   const sourceNames = new Set<string>([...Object.keys(asObj(js.sources)), ...datasets.map((d) => d.name)])
   const allIds = [...idToRec.keys()]
 
@@ -224,6 +234,11 @@ export function resolveDependencies(
     const rec = recs[k]
     const needsGiven = rec!.raw.needs !== undefined && rec!.raw.needs !== null
     const fromGiven = rec!.raw.from !== undefined && rec!.raw.from !== null
+    if (!needsGiven && !fromGiven) {
+      // implicit: the previous stage in source order (most stages of a chain: no bookkeeping)
+      if (k > 0) rec!.deps.push({ idx: k - 1, kind: 'implicit', path: rec!.path })
+      continue
+    }
     const seen = new Map<number, { kind: EdgeKind; path: Path }>()
 
     if (needsGiven) {
@@ -299,10 +314,6 @@ export function resolveDependencies(
         }
         addDep(seen, recIndex.get(target)!, 'from', refPath)
       }
-    }
-    if (!needsGiven && !fromGiven && k > 0) {
-      // implicit: the previous stage in source order
-      seen.set(k - 1, { kind: 'implicit', path: rec!.path })
     }
     for (const [idx, v] of seen) rec!.deps.push({ idx, kind: v.kind, path: v.path })
   }
