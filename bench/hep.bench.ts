@@ -21,6 +21,7 @@ import {
   type PipelineResult,
 } from '../server/hep/pipeline.ts'
 import { hepTestDataDir } from '../server/hep/testdata.ts'
+import { must } from '../server/must.ts'
 import { readRootColumns, clearRootCache, setRootCacheLimit, rootCacheStats } from '../server/hep/io/root.ts'
 import { loadAverage, median } from './lib/stats.ts'
 
@@ -49,12 +50,13 @@ const fmt = (x: number) => Math.round(x).toLocaleString('en-US')
 export async function benchHep(): Promise<string[]> {
   const pipeline = preparePipeline(STAGES)
   const single = await planPartitions([{ name: 'zmumu', files: [FILE], treeName: 'events' }])
-  const events = single.datasets[0].events
+  const events = must(single.datasets[0], 'the zmumu dataset').events
   const four = await planPartitions([{ name: 'zmumu', files: [FILE], treeName: 'events' }], {
     chunkSize: Math.ceil(events / 4),
   })
 
-  const runSingle = () => runPartition(single.partitions[0], pipeline)
+  const onlyPartition = must(single.partitions[0], 'the partition of the whole file')
+  const runSingle = () => runPartition(onlyPartition, pipeline)
   const runFour = async () => {
     let acc: PipelineResult | null = null
     for (const p of four.partitions) {

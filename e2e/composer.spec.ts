@@ -6,6 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
+import { must } from '../server/must'
 
 const SHOTS = path.join('test-results', 'screenshots')
 /** longer than the composer's re-plan debounce plus a small compile */
@@ -38,10 +39,12 @@ async function openComposer(page: Page, example: string) {
   await page.waitForFunction(() => Boolean(window.__composer) && window.__composer!.getValue().length > 0)
 }
 
-/** 1-based line numbers of the source lines matching `re`. */
-async function linesMatching(page: Page, re: RegExp): Promise<number[]> {
+/** 1-based line number of the first source line matching `re`; fails the test when none does. */
+async function lineMatching(page: Page, re: RegExp): Promise<number> {
   const text = await page.evaluate(() => window.__composer!.getValue())
-  return text.split('\n').flatMap((l, i) => (re.test(l) ? [i + 1] : []))
+  const index = text.split('\n').findIndex((l) => re.test(l))
+  if (index < 0) throw new Error(`no line of the composer's text matches ${re}`)
+  return index + 1
 }
 
 /** Puts the cursor at a position (through the editor, like a click) so real typing follows. */
@@ -76,7 +79,7 @@ test('typing a stage that requires gpu adds a node in the gpu pool colour', asyn
     end: { line: number; col: number; offset: number }
   }
   const ranges: Record<string, Range> = await page.evaluate(() => window.__composer!.result().stageRanges)
-  const last = Object.values(ranges).sort((a, b) => b.end.offset - a.end.offset)[0]
+  const last = must(Object.values(ranges).sort((a, b) => b.end.offset - a.end.offset)[0], 'a stage range')
   const after = last.end.col === 1 ? last.end.line : last.end.line + 1
   await typeNewLineAbove(
     page,
@@ -103,10 +106,8 @@ test('typing a stage that requires gpu adds a node in the gpu pool colour', asyn
 
 test('renaming a pool marks the now-unknown requirement at its line', async ({ page }) => {
   await openComposer(page, 'heterogeneous')
-  const [poolLine] = await linesMatching(page, /^ {4}gpu:\s*$/)
-  const [requireLine] = await linesMatching(page, /^\s+require:\s*gpu\s*$/)
-  expect(poolLine).toBeGreaterThan(0)
-  expect(requireLine).toBeGreaterThan(0)
+  const poolLine = await lineMatching(page, /^ {4}gpu:\s*$/)
+  const requireLine = await lineMatching(page, /^\s+require:\s*gpu\s*$/)
 
   await cursorAt(page, poolLine, 8) // just after "    gpu"
   await page.keyboard.type('_nodes', { delay: 20 })
@@ -140,14 +141,14 @@ test('renaming a pool marks the now-unknown requirement at its line', async ({ p
 
 test('clicking a node lands on its line; moving the cursor highlights the node', async ({ page }) => {
   await openComposer(page, 'heterogeneous')
-  const [plotsLine] = await linesMatching(page, /-\s+id:\s*ProducePlots\b/)
+  const plotsLine = await lineMatching(page, /-\s+id:\s*ProducePlots\b/)
   await page.getByTestId('dag-node-ProducePlots').click()
   await expect(page.getByTestId('composer-editor')).toHaveAttribute('data-cursor-line', String(plotsLine))
   await expect(page.getByTestId('cursor-status')).toContainText(`Ln ${plotsLine},`)
   await expect(page.getByTestId('cursor-status')).toContainText('stage ProducePlots')
   await expect(page.getByTestId('dag-node-ProducePlots')).toHaveClass(/is-selected/)
 
-  const [indexLine] = await linesMatching(page, /-\s+id:\s*BuildIndex\b/)
+  const indexLine = await lineMatching(page, /-\s+id:\s*BuildIndex\b/)
   await cursorAt(page, indexLine + 1, 8)
   await expect(page.getByTestId('dag-node-BuildIndex')).toHaveClass(/is-selected/)
   await expect(page.getByTestId('dag-node-ProducePlots')).not.toHaveClass(/is-selected/)
@@ -157,7 +158,7 @@ test('clicking a node lands on its line; moving the cursor highlights the node',
 test('a YAML syntax error keeps the last good graph with a banner', async ({ page }) => {
   await openComposer(page, 'heterogeneous')
   await expect(page.getByTestId('dag-node-BuildIndex')).toBeVisible()
-  const [analysisLine] = await linesMatching(page, /^analysis:/)
+  const analysisLine = await lineMatching(page, /^analysis:/)
   await typeNewLineAbove(page, analysisLine, 'oops: @broken')
   await expect(page.getByTestId('syntax-banner')).toBeVisible()
   await expect(page.getByTestId('pipeline-graph')).toHaveClass(/is-stale/)
@@ -186,7 +187,7 @@ test('plan panel: backend/strategy, pools, routing, plan JSON; the draft survive
   await shot(page, 'plan-json')
 
   // a real edit, then reload: the draft comes back
-  const [nameLine] = await linesMatching(page, /^name:/)
+  const nameLine = await lineMatching(page, /^name:/)
   await cursorAt(page, nameLine, 200)
   await page.keyboard.type('-draft', { delay: 20 })
   await expect
@@ -223,7 +224,7 @@ test('default example, "New from example" menu and the 500-stage workflow stay r
       for (const e of list.getEntries()) w.__long.push(e.duration)
     }).observe({ type: 'longtask', buffered: false })
   })
-  const [nameLine] = await linesMatching(page, /^name:/)
+  const nameLine = await lineMatching(page, /^name:/)
   await cursorAt(page, nameLine, 200)
   await page.keyboard.type('-edited-by-e2e', { delay: 40 })
   await expect(page.getByTestId('plan-facts')).toContainText('500 stages')
@@ -252,7 +253,7 @@ test("completion offers the plan's pools, stage ids and modifiers; hover explain
   const suggest = page.locator('.monaco-editor .suggest-widget')
 
   // hover (from the compiler's JSON Schema, through monaco-yaml's worker)
-  const [reqLine] = await linesMatching(page, /^\s+require:\s*high_memory\s*$/)
+  const reqLine = await lineMatching(page, /^\s+require:\s*high_memory\s*$/)
   await cursorAt(page, reqLine, 12)
   await page.keyboard.press('Control+k')
   await page.keyboard.press('Control+i')
@@ -263,7 +264,7 @@ test("completion offers the plan's pools, stage ids and modifiers; hover explain
   await page.keyboard.press('Escape')
 
   // pools after `require:`
-  const [requireLine] = await linesMatching(page, /^\s+require:\s*gpu\s*$/)
+  const requireLine = await lineMatching(page, /^\s+require:\s*gpu\s*$/)
   await cursorAt(page, requireLine, 18) // after "        require: "
   await page.keyboard.press('Control+Space')
   await expect(suggest).toBeVisible()
@@ -272,7 +273,7 @@ test("completion offers the plan's pools, stage ids and modifiers; hover explain
   await page.keyboard.press('Escape')
 
   // stage ids in `needs: [`
-  const [plotsOp] = await linesMatching(page, /^\s+op:\s*hep\.hist\s*$/)
+  const plotsOp = await lineMatching(page, /^\s+op:\s*hep\.hist\s*$/)
   await typeNewLineAbove(page, plotsOp + 1, '      needs: [Bu')
   await page.keyboard.press('Control+Space')
   await expect(suggest).toContainText('BuildIndex')
@@ -281,7 +282,7 @@ test("completion offers the plan's pools, stage ids and modifiers; hover explain
   await expect(page.getByTestId('routing-ProducePlots')).toBeVisible()
 
   // modifiers in a block list
-  const [modLine] = await linesMatching(page, /^\s+- cuda\.jit\s*$/)
+  const modLine = await lineMatching(page, /^\s+- cuda\.jit\s*$/)
   await cursorAt(page, modLine, 200)
   await page.keyboard.press('Enter')
   await page.keyboard.type('- ', { delay: 20 })
@@ -293,7 +294,7 @@ test("completion offers the plan's pools, stage ids and modifiers; hover explain
 
 test('Enter at the end of a stage’s last line: the status bar still names that stage', async ({ page }) => {
   await openComposer(page, 'local-quickstart')
-  const [line] = await linesMatching(page, /^\s+command: echo "counting events"; sleep 1$/)
+  const line = await lineMatching(page, /^\s+command: echo "counting events"; sleep 1$/)
   await cursorAt(page, line, 200)
   await expect(page.getByTestId('cursor-status')).toContainText('stage CountEvents')
   await page.keyboard.press('Enter')
@@ -316,8 +317,11 @@ test('completion lists each name once and no schema skeleton entry', async ({ pa
   const labels = () => suggest.locator('.monaco-list-row .label-name').allTextContents()
 
   // ops after `op:` (built-ins come from our provider and from the schema: once each)
-  const [opLine] = await linesMatching(page, /^\s+op:\s*\S+\s*$/)
-  const opText = (await page.evaluate(() => window.__composer!.getValue())).split('\n')[opLine - 1]
+  const opLine = await lineMatching(page, /^\s+op:\s*\S+\s*$/)
+  const opText = must(
+    (await page.evaluate(() => window.__composer!.getValue())).split('\n')[opLine - 1],
+    `line ${opLine} of the composer's text`,
+  )
   await cursorAt(page, opLine, opText.indexOf(':') + 3)
   await page.keyboard.press('Shift+End')
   await page.keyboard.press('Delete')

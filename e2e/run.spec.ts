@@ -11,6 +11,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
 import { saveWorkflow, startFromUi } from './runs'
+import { mustHave } from '../server/must'
 
 const SHOTS = path.join('test-results', 'screenshots')
 const STAMP = Date.now().toString(36)
@@ -133,7 +134,11 @@ test('start a run from the UI and watch it live: DAG states, log tail, workers, 
   await expect(page.getByTestId('run-count-succeeded')).toHaveText('8 succeeded')
 
   // what the nodes showed over time
-  const states = await page.evaluate(() => (window as unknown as { __states: Record<string, string[]> }).__states)
+  const states = mustHave(
+    await page.evaluate(() => (window as unknown as { __states: Record<string, string[]> }).__states),
+    ['Count', 'Summarise'],
+    'the states the nodes showed',
+  )
   const order = (seq: string[], want: string[]) => {
     let i = 0
     for (const s of seq) if (s === want[i]) i++

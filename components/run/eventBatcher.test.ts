@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { must } from '~/server/must'
 import { createEventBatcher } from './eventBatcher'
 
 beforeEach(() => {
@@ -23,8 +24,13 @@ describe('createEventBatcher', () => {
     vi.advanceTimersByTime(500)
     expect(flushes.flatMap((f) => f.ids)).toEqual(ids(1, 10_000).map((e) => e.id))
     expect(flushes.length).toBeLessThanOrEqual(7) // ~1000 ms / 200 ms (+ first and last)
-    for (let i = 1; i < flushes.length; i++) expect(flushes[i].at - flushes[i - 1].at).toBeGreaterThanOrEqual(200)
-    expect(flushes[0].at - start).toBeLessThan(20) // an event after a quiet period is shown at once
+    const first = must(flushes[0], 'a first flush')
+    let previous = first
+    for (const f of flushes.slice(1)) {
+      expect(f.at - previous.at).toBeGreaterThanOrEqual(200)
+      previous = f
+    }
+    expect(first.at - start).toBeLessThan(20) // an event after a quiet period is shown at once
   })
 
   it('de-duplicates inside the buffer and against what was flushed, and sorts by id', () => {
@@ -72,8 +78,9 @@ describe('hold and release', () => {
     b.release()
     vi.advanceTimersByTime(0)
     expect(flushes).toHaveLength(2)
-    expect(flushes[1].ids).toEqual(ids(11, 110).map((e) => e.id))
-    expect(flushes[1].at - start).toBeGreaterThanOrEqual(1000)
+    const second = must(flushes[1], 'the flush after release()')
+    expect(second.ids).toEqual(ids(11, 110).map((e) => e.id))
+    expect(second.at - start).toBeGreaterThanOrEqual(1000)
     // a flush asked for while held (e.g. on unmount) waits too
     b.hold()
     b.push(ids(111, 111))
@@ -81,6 +88,6 @@ describe('hold and release', () => {
     expect(flushes).toHaveLength(2)
     b.release()
     vi.advanceTimersByTime(200)
-    expect(flushes[2].ids).toEqual([111])
+    expect(must(flushes[2], 'the flush of what waited while held').ids).toEqual([111])
   })
 })

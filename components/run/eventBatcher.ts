@@ -59,7 +59,9 @@ export function createEventBatcher<E extends BatchedEvent>(
     const out = [...buffer.values()].sort((a, b) => a.id - b.id)
     buffer = new Map()
     lastFlushAt = now()
-    flushedId = Math.max(flushedId, out[out.length - 1].id)
+    // out is sorted and not empty (buffer.size > 0): its last event has the highest id
+    const newest = out[out.length - 1]
+    if (newest !== undefined) flushedId = Math.max(flushedId, newest.id)
     onFlush(out)
   }
 

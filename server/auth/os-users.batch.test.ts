@@ -22,6 +22,7 @@ import type { FakeCondor } from '../execution/strategies/htcondor/__fixtures__/f
 import { ensureSlurm } from '../execution/strategies/slurm/testing.ts'
 import { AsUserTransport } from '../execution/transport/index.ts'
 import { lookupOsUser } from './os-user.ts'
+import { mustHave } from '../must.ts'
 import { type Client, installCondorForUsers, type OsUsers, startOsUsers, until } from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
@@ -44,7 +45,7 @@ function walk(dir: string): string[] {
 describe('users mode on Slurm and HTCondor, as the account’s OS user', () => {
   let u: OsUsers
   let env: OsUsers['env']
-  let OS: Record<string, string>
+  let OS: Record<'alice' | 'bob', string>
   let alice: Client
   let bob: Client
   let fake: FakeCondor
@@ -65,7 +66,8 @@ describe('users mode on Slurm and HTCondor, as the account’s OS user', () => {
         )
       },
     })
-    ;({ env, os: OS } = u)
+    env = u.env
+    OS = mustHave(u.os, ['alice', 'bob'], 'the OS users of the accounts')
     alice = u.client('alice')
     bob = u.client('bob')
   }, 60_000)

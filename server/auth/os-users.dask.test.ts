@@ -23,6 +23,7 @@ import { processUid } from '../execution/backends/dask/as-user.ts'
 import { findProcesses } from '../execution/backends/dask/procs.ts'
 import { lookupOsUser } from './os-user.ts'
 
+import { mustHave } from '../must.ts'
 import { type Client, type OsUsers, startOsUsers, taskOf as firstTask, until, startRun } from './os-users-testing.ts'
 
 const SUFFIX = String(process.pid)
@@ -51,7 +52,7 @@ function pythonAs(user: string, code: string): Promise<{ code: number; out: stri
 describe('users mode on Dask with real OS users', () => {
   let u: OsUsers
   let env: OsUsers['env']
-  let OS: Record<string, string>
+  let OS: Record<'alice' | 'bob', string>
   let alice: Client
   let aliceUid: number
 
@@ -62,7 +63,8 @@ describe('users mode on Dask with real OS users', () => {
       // a server secret in the server's environment: it must reach no Dask process and no task
       env: { CONTROLROOM_TOKEN: `server-token-${SUFFIX}` },
     })
-    ;({ env, os: OS } = u)
+    env = u.env
+    OS = mustHave(u.os, ['alice', 'bob'], 'the OS users of the accounts')
     alice = u.client('alice')
     aliceUid = u.uidOf('alice')
   }, 60_000)

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { setupEngineApi } from '../api/test-helpers.ts'
+import { must } from '../must.ts'
 import { decodeStreamMessage, type EncodedStreamMessage } from './stream-message.ts'
 import type { RunEvent } from './types.ts'
 
@@ -36,13 +37,17 @@ describe('run router', () => {
     const sub = await api.caller.run.events({ runId, lastEventId: '0' })
     const { messages, all } = await collect(sub as AsyncIterable<unknown>, finished)
     const ids = all.map((e) => e.id)
-    for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1])
+    let previous = -Infinity
+    for (const id of ids) {
+      expect(id).toBeGreaterThan(previous)
+      previous = id
+    }
     const db = await api.env.t.db.event.findMany({ where: { runId, type: { not: 'control' } }, orderBy: { id: 'asc' } })
     expect(ids).toEqual(db.map((e) => e.id))
-    expect(messages.every((m) => m.id === String(m.events[m.events.length - 1].id))).toBe(true)
+    expect(messages.every((m) => m.id === String(m.events.at(-1)?.id))).toBe(true)
 
     // resume in the middle: exactly the rest
-    const mid = ids[Math.floor(ids.length / 2)]
+    const mid = must(ids[Math.floor(ids.length / 2)], 'an event id in the middle of the run')
     const sub2 = await api.caller.run.events({ runId, lastEventId: String(mid) })
     const rest = await collect(sub2 as AsyncIterable<unknown>, finished)
     expect(rest.all.map((e) => e.id)).toEqual(ids.filter((i) => i > mid))

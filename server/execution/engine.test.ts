@@ -11,6 +11,7 @@ import { compileWorkflow } from '../workflow/index.ts'
 import { RunRefusedError } from './engine.ts'
 import { processesInGroups, processesWithEnv } from './procfs.ts'
 import { cancelRun, getRun, listTasks, readLog, rerunFrom, retryTask, startRun } from './runs.ts'
+import { must, mustHave } from '../must.ts'
 import { setupEngineTest, type EngineTestEnv } from './testing.ts'
 import { parseRunEvent, type RunEvent } from './events.ts'
 
@@ -31,9 +32,10 @@ async function dbEvents(runId: string): Promise<RunEvent[]> {
   return rows.map((r) => parseRunEvent({ ...r, at: r.at.toISOString(), payload: JSON.parse(r.payload) }))
 }
 
-async function tasksByStage(runId: string) {
+/** the run's tasks by stage id; fails naming the stage when one of `expected` has no task */
+async function tasksByStage<S extends string>(runId: string, expected: readonly S[]) {
   const { items } = await listTasks(env.t.db, { runId, limit: 1000 })
-  return Object.fromEntries(items.map((t) => [t.stageId, t]))
+  return mustHave(Object.fromEntries(items.map((t) => [t.stageId, t])), expected, `the tasks of run ${runId}`)
 }
 
 /** [start, end] (event ids and times) of each task's last attempt, from task.state events */
@@ -98,14 +100,18 @@ describe('runs on real processes', () => {
     const versionId = await env.save(yaml)
     const { runId } = await startRun({ versionId }, env.engine)
     expect(await env.waitFor(runId)).toBe('succeeded')
-    const tasks = await tasksByStage(runId)
+    const tasks = await tasksByStage(runId, ['BuildIndex', 'TrainModel', 'ProducePlots'])
     expect(Object.keys(tasks).sort()).toEqual(['BuildIndex', 'ProducePlots', 'TrainModel'])
     for (const t of Object.values(tasks)) expect(t).toMatchObject({ state: 'succeeded', exitCode: 0 })
     expect(tasks.BuildIndex.pool).toBe('high_memory')
     expect(tasks.TrainModel.pool).toBe('gpu')
     expect(tasks.ProducePlots.pool).toBe('default')
     const events = await dbEvents(runId)
-    const sp = Object.fromEntries(spans(events).map((s) => [s.stage, s]))
+    const sp = mustHave(
+      Object.fromEntries(spans(events).map((s) => [s.stage, s])),
+      ['BuildIndex', 'TrainModel', 'ProducePlots'],
+      'the task spans',
+    )
     // dependants started after their needs ended (event order and timestamps)
     expect(sp.TrainModel.startId).toBeGreaterThan(sp.BuildIndex.endId)
     expect(sp.ProducePlots.startId).toBeGreaterThan(sp.TrainModel.endId)
@@ -128,8 +134,12 @@ describe('runs on real processes', () => {
       ['TrainModel', 1, 1],
       ['ProducePlots', 1, 1],
     ])
-    expect(info.pools.find((p) => p.name === 'gpu')!.live.length).toBe(1)
-    expect(info.pools.find((p) => p.name === 'gpu')!.live[0].state).toBe('gone')
+    const gpu = must(
+      info.pools.find((p) => p.name === 'gpu'),
+      'the gpu pool',
+    )
+    expect(gpu.live.length).toBe(1)
+    expect(must(gpu.live[0], 'a live gpu worker').state).toBe('gone')
   })
 
   it('respects per-pool concurrency (max running per pool <= workers)', async () => {
@@ -170,7 +180,7 @@ execution:
 `
     const { runId } = await startRun({ versionId: await env.save(yaml) }, env.engine)
     expect(await env.waitFor(runId)).toBe('failed')
-    const t = await tasksByStage(runId)
+    const t = await tasksByStage(runId, ['A', 'B', 'C', 'D'])
     expect(t.A).toMatchObject({ state: 'failed', exitCode: 3, reason: 'exit code 3' })
     expect(t.B).toMatchObject({ state: 'skipped', reason: 'upstream A failed' })
     expect(t.C).toMatchObject({ state: 'skipped', reason: 'upstream A failed' })
@@ -194,7 +204,7 @@ analysis:
 `
     const { runId } = await startRun({ versionId: await env.save(yaml) }, env.engine)
     expect(await env.waitFor(runId)).toBe('failed')
-    const t = await tasksByStage(runId)
+    const t = await tasksByStage(runId, ['Sleepy'])
     expect(t.Sleepy).toMatchObject({ state: 'failed', reason: 'timed out after 2s' })
     expect(t.Sleepy.durationMs).toBeLessThan(30_000)
     expect(noProcessOf(runId)).toEqual([])
@@ -213,7 +223,7 @@ analysis:
 `
     const { runId } = await startRun({ versionId: await env.save(yaml) }, env.engine)
     expect(await env.waitFor(runId)).toBe('succeeded')
-    const t = await tasksByStage(runId)
+    const t = await tasksByStage(runId, ['Flaky'])
     expect(t.Flaky).toMatchObject({ state: 'succeeded', attempt: 1, maxRetries: 1 })
     const seq = (await dbEvents(runId))
       .filter((e) => e.type === 'task.state')
@@ -267,7 +277,7 @@ execution:
     expect(processesInGroups(pgids).length).toBeGreaterThanOrEqual(2)
     await cancelRun({ runId }, env.engine)
     expect(await env.waitFor(runId)).toBe('cancelled')
-    const t = await tasksByStage(runId)
+    const t = await tasksByStage(runId, ['After'])
     expect(Object.values(t).every((x) => x.state === 'cancelled')).toBe(true)
     expect(t.After.reason).toBe('run cancelled')
     expect(processesInGroups(pgids)).toEqual([])
@@ -305,7 +315,7 @@ execution:
     const { cancelTask } = await import('./runs.ts')
     await cancelTask({ taskId: long!.id }, env.engine)
     expect(await env.waitFor(runId)).toBe('cancelled')
-    const t = await tasksByStage(runId)
+    const t = await tasksByStage(runId, ['Long', 'AfterLong', 'Other'])
     expect(t.Long).toMatchObject({ state: 'cancelled', reason: 'cancelled by user' })
     expect(t.AfterLong).toMatchObject({ state: 'skipped', reason: 'upstream Long was cancelled' })
     expect(t.Other.state).toBe('succeeded')
@@ -351,7 +361,7 @@ execution:
       .createRun({
         workflowId: v!.workflowId,
         versionId,
-        plan: { ...plan, stages: [{ ...plan.stages[0], op: 'mystery.op' }] },
+        plan: { ...plan, stages: [{ ...must(plan.stages[0], 'stage X of the plan'), op: 'mystery.op' }] },
       })
       .catch((x) => x)
     expect(e2).toBeInstanceOf(RunRefusedError)
@@ -381,19 +391,19 @@ analysis:
 `
     const { runId } = await startRun({ versionId: await env.save(yaml) }, env.engine)
     expect(await env.waitFor(runId)).toBe('failed')
-    let t = await tasksByStage(runId)
+    let t = await tasksByStage(runId, ['B', 'C'])
     expect(t.B.state).toBe('failed')
     expect(t.C).toMatchObject({ state: 'skipped', reason: 'upstream B failed' })
     await retryTask({ taskId: t.B.id }, env.engine)
     expect(await env.waitFor(runId)).toBe('succeeded')
-    t = await tasksByStage(runId)
+    t = await tasksByStage(runId, ['B', 'C'])
     expect(t.B).toMatchObject({ state: 'succeeded', attempt: 1 })
     expect(t.C.state).toBe('succeeded')
     expect((await readLog(env.t.db, { taskId: t.B.id, stream: 'stdout' })).text).toContain('a-output')
 
     const re = await rerunFrom({ runId, stageId: 'B' }, env.engine)
     expect(await env.waitFor(re.runId)).toBe('succeeded')
-    const t2 = await tasksByStage(re.runId)
+    const t2 = await tasksByStage(re.runId, ['A', 'B', 'C'])
     expect(t2.A).toMatchObject({ state: 'succeeded', reason: `reused from run ${runId}` })
     expect(t2.B.state).toBe('succeeded')
     expect(t2.C.state).toBe('succeeded')
@@ -423,7 +433,7 @@ analysis:
 `
     const { runId } = await startRun({ versionId: await env.save(yaml) }, env.engine)
     expect(await env.waitFor(runId)).toBe('succeeded')
-    const t = await tasksByStage(runId)
+    const t = await tasksByStage(runId, ['Mod', 'Script'])
     expect(t.Mod.outputs).toEqual({ return: '{"a": 1}' })
     const m = t.Mod.metrics as Record<string, unknown>
     expect(m.peakRssBytes).toBeGreaterThan(0)

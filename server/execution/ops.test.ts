@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest'
+import { must } from '../must.ts'
 import type { ExecutionPlan, PlanStage } from '../workflow/types.ts'
 import { checkOps, loadOpFamilies, registerOp, resolveOpDefinition, substitute } from './ops.ts'
 import { buildDispatch } from './spec.ts'
 import { contractPlan } from './strategies/contract.ts'
+
+function stageOf(plan: ExecutionPlan, i: number): PlanStage {
+  return must(plan.stages[i], `stage ${i} of the plan`)
+}
 
 function planWith(stages: Partial<PlanStage>[], ops: ExecutionPlan['registry']['ops'] = {}): ExecutionPlan {
   const base = contractPlan([
@@ -16,7 +21,7 @@ function planWith(stages: Partial<PlanStage>[], ops: ExecutionPlan['registry']['
       stages: [],
     },
   ])
-  const s0 = base.stages[0]
+  const s0 = stageOf(base, 0)
   return {
     ...base,
     stages: stages.map((s, i) => ({ ...s0, id: `S${i}`, index: i, ...s }) as PlanStage),
@@ -26,7 +31,7 @@ function planWith(stages: Partial<PlanStage>[], ops: ExecutionPlan['registry']['
 
 const ctx = (plan: ExecutionPlan, i = 0) => ({
   plan,
-  stage: plan.stages[i],
+  stage: stageOf(plan, i),
   runId: 'r1',
   taskId: 't1',
   runDir: '/runs/r1',
@@ -70,7 +75,7 @@ describe('op registry', () => {
       '--n=3',
       '/runs/r1/tasks/t1',
     ])
-    const p2 = { ...plan, stages: [{ ...plan.stages[0], op: 'custom.build2' }] }
+    const p2 = { ...plan, stages: [{ ...stageOf(plan, 0), op: 'custom.build2' }] }
     const r2 = resolveOpDefinition(p2, 'custom.build2')!.resolve(ctx(p2))
     expect(r2.argv).toEqual(['/bin/sh', '-c', 'build --in "${CR_P_input}"'])
     expect(r2.env).toMatchObject({ CR_P_input: 'a file.root' })
@@ -88,7 +93,7 @@ describe('op registry', () => {
       ['S1', 'bad-op-params'],
       ['S2', 'bad-op-params'],
     ])
-    expect(problems[0].message).toMatch(/op 'custom.nope' is not registered/)
+    expect(must(problems[0], 'a problem').message).toMatch(/op 'custom.nope' is not registered/)
   })
 
   it('accepts ops registered by other modules (the hep.* registration point)', () => {
@@ -111,7 +116,7 @@ describe('op registry', () => {
     ])
     const d = buildDispatch({
       plan,
-      stage: plan.stages[0],
+      stage: stageOf(plan, 0),
       runId: 'r',
       runDir: '/tmp/r',
       taskId: 't',
@@ -130,7 +135,7 @@ describe('op registry', () => {
     expect(
       buildDispatch({
         plan,
-        stage: plan.stages[0],
+        stage: stageOf(plan, 0),
         runId: 'r',
         runDir: '/tmp/r',
         taskId: 't',
@@ -143,7 +148,7 @@ describe('op registry', () => {
     expect(
       buildDispatch({
         plan: p2,
-        stage: p2.stages[0],
+        stage: stageOf(p2, 0),
         runId: 'r',
         runDir: '/tmp/r',
         taskId: 't',

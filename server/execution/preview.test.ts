@@ -10,6 +10,7 @@ import { defaultSiteConfig } from '../site/load.ts'
 import type { SiteConfig } from '../site/schema.ts'
 import { createTestDatabase, type TestDatabase } from '../db/testing.ts'
 import { saveVersion } from '../library/workflows.ts'
+import { mustHave } from '../must.ts'
 import { previewSubmissions } from './preview.ts'
 import { readTaskJobScript, runBackendInfo } from './submitted.ts'
 
@@ -67,7 +68,11 @@ execution:
     expect(r.ok).toBe(true)
     expect(r.strategy).toBe('slurm')
     expect(r.pools.map((p) => p.pool).sort()).toEqual(['default', 'gpu', 'high_memory'])
-    const by = Object.fromEntries(r.pools.map((p) => [p.pool, p]))
+    const by = mustHave(
+      Object.fromEntries(r.pools.map((p) => [p.pool, p])),
+      ['default', 'gpu', 'high_memory'],
+      'the previewed pools',
+    )
     for (const p of r.pools) {
       expect(p.submission?.kind).toBe('slurm-script')
       expect(p.submission?.text).toMatch(/^#!\/bin\/bash\n#SBATCH /)

@@ -3,6 +3,7 @@
  * real task processes, real SQLite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { must } from '../must.ts'
 import { poolProfileSummary } from './profile-summary.ts'
 import { listTasks, startRun } from './runs.ts'
 import { setupEngineTest, type EngineTestEnv } from './testing.ts'
@@ -60,8 +61,8 @@ describe('poolProfileSummary', () => {
       const ms = ts.map((t) => t.metrics as Record<string, number>)
       expect(r.tasks).toBe(ts.length)
       const cpu = ms.reduce((s, m) => s + (m.cpuUserMs ?? 0) + (m.cpuSystemMs ?? 0), 0) / 1000
-      const wall = ms.reduce((s, m) => s + m.wallMs, 0) / 1000
-      const peak = Math.max(...ms.map((m) => m.peakRssBytes))
+      const wall = ms.reduce((s, m) => s + must(m.wallMs, 'wallMs of a profiled task'), 0) / 1000
+      const peak = Math.max(...ms.map((m) => must(m.peakRssBytes, 'peakRssBytes of a profiled task')))
       expect(r.totalCpuSeconds).toBeGreaterThan(0)
       expect(r.meanCpuSeconds).toBeGreaterThan(0)
       expect(r.totalWallSeconds).toBeGreaterThan(0)

@@ -70,8 +70,8 @@ async function startInChild(versionId: string): Promise<{ child: ChildProcess; r
     let buf = ''
     child.stdout!.on('data', (d) => {
       buf += d
-      const line = buf.split('\n')[0]
-      if (buf.includes('\n')) res(JSON.parse(line).runId)
+      const end = buf.indexOf('\n')
+      if (end >= 0) res(JSON.parse(buf.slice(0, end)).runId)
     })
     child.once('exit', (code) => rej(new Error(`engine child exited ${code}: ${err}`)))
     setTimeout(() => rej(new Error(`engine child did not start: ${err}`)), 40_000)
@@ -100,6 +100,15 @@ async function runEvents(runId: string) {
   return env.t.db.event.findMany({ where: { runId }, orderBy: { id: 'asc' } })
 }
 
+/** each event's id is greater than the one before it */
+function expectIncreasingIds(events: readonly { id: number }[]) {
+  let previous = -Infinity
+  for (const e of events) {
+    expect(e.id).toBeGreaterThan(previous)
+    previous = e.id
+  }
+}
+
 describe('server kill -9 mid-run, then restart', () => {
   it('re-attaches a still running task: it is not re-run, nothing written is lost, ids strictly increase', async () => {
     const wf = workflow('alive')
@@ -120,7 +129,7 @@ describe('server kill -9 mid-run, then restart', () => {
     expect(after.slice(0, before.length).map((e) => [e.id, e.type, e.payload])).toEqual(
       before.map((e) => [e.id, e.type, e.payload]),
     )
-    for (let i = 1; i < after.length; i++) expect(after[i].id).toBeGreaterThan(after[i - 1].id)
+    expectIncreasingIds(after)
     const { items } = await listTasks(env.t.db, { runId })
     for (const t of items) expect(t).toMatchObject({ state: 'succeeded', attempt: 0 })
     // each task has its whole life in the event log
@@ -157,7 +166,7 @@ describe('server kill -9 mid-run, then restart', () => {
     expect(await env.waitFor(runId)).toBe('succeeded')
     const after = await runEvents(runId)
     expect(after.slice(0, before.length).map((e) => e.id)).toEqual(before.map((e) => e.id))
-    for (let i = 1; i < after.length; i++) expect(after[i].id).toBeGreaterThan(after[i - 1].id)
+    expectIncreasingIds(after)
     const seq = after.filter((e) => e.taskId === b.id && e.type === 'task.state').map((e) => JSON.parse(e.payload).to)
     expect(seq).toEqual(['queued', 'running', 'lost', 'retrying', 'queued', 'running', 'succeeded'])
     const { items } = await listTasks(env.t.db, { runId })

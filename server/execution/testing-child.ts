@@ -8,6 +8,10 @@ import { getEngine } from './engine.ts'
 import { startRun } from './runs.ts'
 
 const versionId = process.argv[2]
+if (versionId === undefined) {
+  process.stderr.write('usage: node --import tsx server/execution/testing-child.ts <versionId>\n')
+  process.exit(2)
+}
 const engine = getEngine()
 const { runId } = await startRun({ versionId, source: 'cli' }, engine)
 process.stdout.write(JSON.stringify({ runId, pid: process.pid }) + '\n')
