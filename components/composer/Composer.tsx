@@ -171,7 +171,7 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
       })
   }, [fileName])
   // A large first document is planned in the worker.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once, on mount: later texts are planned by the editor's change handler
   useEffect(() => {
     if (compiled === PENDING) replan()
   }, [])
@@ -218,7 +218,7 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
   }, [])
 
   // Push problems, pool stripes and completion names into the editor after every re-plan.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new plan (`compiled`) and an editor that just mounted (`editorReady`) are the triggers; the cursor helpers read refs
   useEffect(() => {
     const api = apiRef.current
     if (!api) return
@@ -228,7 +228,7 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
     const pos = api.getCursor()
     showCursor(pos, stageAt(stageIndexRef.current, pos))
   }, [compiled, problems, editorReady])
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `editorReady` is a trigger: an editor that just mounted gets the stripes of the current plan
   useEffect(() => {
     const api = apiRef.current
     if (!api || !plan || !graph) return
@@ -240,10 +240,7 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
       const slot = POOL_PALETTE.indexOf(graph.colors[s.pool] as (typeof POOL_PALETTE)[number])
       stripes.push({
         range: r,
-        className: `pool-stripe pool-stripe-${
-          // biome-ignore lint/complexity/useMathMinMax: pre-existing: review when this component is next changed
-          slot < 0 ? 0 : slot
-        }`,
+        className: `pool-stripe pool-stripe-${Math.max(slot, 0)}`,
         hover: `${s.id} → ${s.pool}`,
       })
     }
@@ -306,8 +303,7 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
           {errors && warnings ? ' · ' : ''}
           {warnings ? `${warnings} warning${warnings === 1 ? '' : 's'}` : ''}
         </span>
-        {/** biome-ignore lint/a11y/useButtonType: pre-existing: review when this component is next changed */}
-        <button onClick={() => setPanelOpen((o) => !o)} data-testid="toggle-plan-panel">
+        <button type="button" onClick={() => setPanelOpen((o) => !o)} data-testid="toggle-plan-panel">
           {panelOpen ? 'Hide plan' : 'Show plan'}
         </button>
       </div>
@@ -351,17 +347,17 @@ export function Composer({ initialSource, fileName = 'workflow.yaml', onChange, 
               searchable
             >
               {compiled.syntax ? (
-                // biome-ignore lint/a11y/noStaticElementInteractions: pre-existing: review when this component is next changed
-                // biome-ignore lint/a11y/useKeyWithClickEvents: pre-existing: review when this component is next changed
-                <div
+                <button
+                  type="button"
                   className="syntax-banner"
                   data-testid="syntax-banner"
+                  title={firstSyntax ? 'Show the error in the editor' : undefined}
                   onClick={() => firstSyntax && revealProblem(firstSyntax)}
                 >
                   <strong>YAML does not parse</strong>
                   {firstSyntax ? ` (line ${firstSyntax.range.start.line}: ${firstSyntax.message})` : ''}
                   {lastGood ? ' · showing the last good graph' : ''}
-                </div>
+                </button>
               ) : null}
             </PipelineGraph>
           ) : (

@@ -96,8 +96,8 @@ function TabButton({
   children: React.ReactNode
 }) {
   return (
-    // biome-ignore lint/a11y/useButtonType: pre-existing: review when this component is next changed
     <button
+      type="button"
       role="tab"
       aria-selected={tab === id}
       className={tab === id ? 'active' : ''}

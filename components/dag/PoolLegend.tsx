@@ -8,8 +8,7 @@ export const PoolLegend = memo(function PoolLegend({ pools }: { pools: GraphLege
   const [open, setOpen] = useState(true)
   return (
     <div className="pool-legend" data-testid="pool-legend">
-      {/** biome-ignore lint/a11y/useButtonType: pre-existing: review when this component is next changed */}
-      <button className="pool-legend-toggle" onClick={() => setOpen((o) => !o)} aria-expanded={open}>
+      <button type="button" className="pool-legend-toggle" onClick={() => setOpen((o) => !o)} aria-expanded={open}>
         Pools {open ? '▾' : '▸'}
       </button>
       {open ? (

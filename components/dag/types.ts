@@ -2,18 +2,10 @@
  * Types of the reusable pipeline graph (the composer fills it from a compiled plan; the run page will
  * fill it from task state). Nothing here depends on the workflow compiler.
  */
+import type { TaskState } from '../../server/execution/vocabulary.ts'
 
-/** Task/stage execution states (see DESIGN.md, "Runs"). `undefined` = not running (composer). */
-export type NodeRunState =
-  | 'pending'
-  | 'queued'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled'
-  | 'retrying'
-  | 'lost'
-  | 'skipped'
+/** A stage's execution state: the task states (server/execution/vocabulary.ts). `undefined` = not running (composer). */
+export type NodeRunState = TaskState
 
 export interface GraphNodeData {
   /** stage id (also the node id) */

@@ -1,5 +1,7 @@
 /**
- * Applies pending migration folders at start (Prisma's migrate CLI cannot run here: see STACK.md).
+ * Applies pending migration folders at start. Prisma's `migrate deploy` needs a native schema engine
+ * that it downloads from Prisma's binary host, which an offline machine cannot reach: this applies the
+ * same SQL files itself.
  *
  * Reads the standard folders written by `scripts/db-migration.ts`:
  *   prisma/migrations/<ts>_<name>/migration.sql            (SQLite)

@@ -7,6 +7,7 @@
  * `startReconcileLoop()` repeats that periodically, so a run whose CLI died is picked up.
  */
 import { getEngine, type RunEngine } from './engine.ts'
+import { LIVE_RUN_STATES } from './vocabulary.ts'
 
 export interface ReconcileReport {
   adopted: string[]
@@ -17,7 +18,7 @@ export interface ReconcileReport {
 export async function reconcileRuns(opts: { engine?: RunEngine } = {}): Promise<ReconcileReport> {
   const engine = opts.engine ?? getEngine()
   const rows = await engine.db.run.findMany({
-    where: { state: { in: ['pending', 'running', 'cancelling'] } },
+    where: { state: { in: LIVE_RUN_STATES } },
     select: { id: true, options: true },
     orderBy: { createdAt: 'asc' },
   })

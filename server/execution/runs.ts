@@ -20,6 +20,7 @@ import { openTaskFile, runOwnerUid } from './task-file.ts'
 import { resolveDrivers } from './registry.ts'
 import { type RunEvent, safeParseRunEvent } from './events.ts'
 import type { PoolProblem, RenderedSubmission, RunState, TaskState } from './types.ts'
+import { TERMINAL_RUN_STATES } from './vocabulary.ts'
 
 export interface StartRunInput {
   versionId: string
@@ -549,7 +550,7 @@ async function assertMayControl(eng: RunEngine, actor: Actor | undefined, runId:
   return r
 }
 
-const FINISHED = new Set(['succeeded', 'failed', 'cancelled'])
+const FINISHED: ReadonlySet<string> = TERMINAL_RUN_STATES
 
 export async function cancelRun(
   input: { runId: string; actor?: Actor },

@@ -45,6 +45,8 @@ export const RUN_STATES = ['pending', 'running', 'cancelling', 'succeeded', 'fai
 export const RunStateSchema = z.enum(RUN_STATES)
 export type RunState = z.infer<typeof RunStateSchema>
 export const TERMINAL_RUN_STATES: ReadonlySet<RunState> = new Set(['succeeded', 'failed', 'cancelled'])
+/** a run in one of these states has work going on (or about to): the rest of RUN_STATES */
+export const LIVE_RUN_STATES = RUN_STATES.filter((s) => !TERMINAL_RUN_STATES.has(s))
 
 // ------------------------------------------------------------------ worker states and kinds
 

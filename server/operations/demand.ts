@@ -7,11 +7,11 @@ import type { Db } from '../db/client.ts'
 import type { SiteConfig } from '../site/schema.ts'
 import { poolRequest } from '../execution/strategies/slurm/preflight.ts'
 import { compileWorkflow } from '../workflow/index.ts'
-import type { ExecutionPlan, PlanPool, Strategy } from '../workflow/types.ts'
+import type { ExecutionPlan, PlanPool, StrategyName } from '../workflow/types.ts'
 import type { PoolNeed } from './fit.ts'
 
 export interface StrategyNeed extends PoolNeed {
-  strategy: Strategy
+  strategy: StrategyName
   /** Dask on an existing cluster: its scheduler (execution.config, else the site's dask section) */
   schedulerAddress: string | null
 }

@@ -2,11 +2,15 @@
  * Static catalogues of the workflow language: built-in ops, execution modifiers, backends,
  * strategies and environment types. Used by the compiler, the JSON Schema and the editor.
  */
+import { BACKEND_NAMES, type StrategyName } from '../execution/vocabulary.ts'
 import type { BuiltinOpInfo, ModifierInfo } from './types.ts'
 
-export const BACKENDS = ['local', 'dask'] as const
+export const BACKENDS = BACKEND_NAMES
 /** `default` is accepted on input and normalised to `local` (fasthep-flow's default strategy). */
-export const STRATEGIES = ['local', 'default', 'slurm', 'htcondor'] as const
+export const STRATEGIES = ['local', 'default', 'slurm', 'htcondor'] as const satisfies readonly (
+  | StrategyName
+  | 'default'
+)[]
 export const ENVIRONMENT_TYPES = ['shared-fs', 'packed-pixi', 'conda-pack'] as const
 
 export const KNOWN_MODIFIERS: readonly ModifierInfo[] = [

@@ -7,7 +7,7 @@
  *
  * Pure: no I/O. Never throws: an unexpected failure is reported as an `internal-error` problem.
  *
- * Language decisions (see also DESIGN.md):
+ * Language decisions (the model: docs/execution-model.md):
  *  - Dependencies: a stage with neither `needs` nor `from` depends on the previous stage in source
  *    order (the first has none). `needs: [A, B]` is explicit; `needs: []` means no dependency.
  *    Stages named in `from` are dependencies too, in addition to `needs`. A `from` naming a

@@ -74,8 +74,7 @@ function canon(v: unknown): unknown {
     vals[i] = c
   }
   if (!changed) return v
-  // biome-ignore lint/correctness/noUnusedFunctionParameters: pre-existing: review when this component is next changed
-  const order = keys.map((k, i) => i)
+  const order = keys.map((_, i) => i)
   if (!sorted) order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0))
   const out: Record<string, unknown> = {}
   for (const i of order) {

@@ -3,6 +3,7 @@
  *
  * Pure TypeScript: no I/O, no `node:` imports. Runs in the browser, the server and the CLI.
  */
+import type { BackendName, StrategyName } from '../execution/vocabulary.ts'
 
 export interface SourcePos {
   /** 1-based line */
@@ -168,17 +169,17 @@ export interface DatasetSpec {
   [k: string]: unknown
 }
 
-export type Backend = 'local' | 'dask'
-export type Strategy = 'local' | 'slurm' | 'htcondor'
+/** the driver names are declared once, with the other states and names (server/execution/vocabulary.ts) */
+export type { BackendName, StrategyName }
 
 export interface ExecutionPlan {
   schemaVersion: 1
   /** sha256 hex of the canonical (sorted-key) JSON of the plan without `hash` */
   hash: string
   name?: string
-  backend: Backend
+  backend: BackendName
   /** 'default' is normalised to 'local' */
-  strategy: Strategy
+  strategy: StrategyName
   pools: PlanPool[]
   /** in topological order, ties broken by source order */
   stages: PlanStage[]

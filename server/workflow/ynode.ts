@@ -419,8 +419,7 @@ class FastParser {
       }
       map.pairs.push({ key, value: vnode })
       value[ks] = vval
-      // biome-ignore lint/complexity/useMathMinMax: pre-existing: review when this component is next changed
-      map.end = vnode.end > key.end ? vnode.end : key.end
+      map.end = Math.max(vnode.end, key.end)
       // next pair?
       if (this.li >= L || this.indent[this.li]! < ind) break
       if (this.indent[this.li]! > ind) bail()

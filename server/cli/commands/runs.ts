@@ -1,6 +1,7 @@
 /** `controlroom runs [--limit N] [--workflow ID] [--state S] [--json]`: the latest runs. */
 import type { CliIO, Command, ParsedArgs } from '../main.ts'
 import { failedTaskReport, type FailedTaskReport } from './failed.ts'
+import { LIVE_RUN_STATES } from '../../execution/vocabulary.ts'
 import { formatElapsed } from '../../format.ts'
 
 export function runsCommand(): Command {
@@ -69,7 +70,7 @@ async function runsMain(args: ParsedArgs, io: CliIO): Promise<number> {
  * its failed tasks with the last lines of their logs (up to 5 per run), and while it is live the
  * reasons its queued tasks wait (up to 10).
  */
-const LIVE = new Set(['pending', 'running', 'cancelling'])
+const LIVE: ReadonlySet<string> = new Set(LIVE_RUN_STATES)
 async function withDetails<T extends { id: string; state: string }>(
   db: import('../../db/client.ts').Db,
   items: T[],

@@ -97,9 +97,6 @@ export type HepOpResolution = OpResolution & { module?: HepTaskModule }
 
 // ------------------------------------------------------------------ checks
 
-// biome-ignore lint/correctness/noUnusedVariables: pre-existing: review when this component is next changed
-const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
-
 function checkHepStage(stage: PlanStage, plan: ExecutionPlan): string | null {
   if (stage.op === 'hep.generate') {
     const p = stage.params ?? {}

@@ -6,7 +6,7 @@ import { BACKENDS, DASK_ONLY_CONFIG_KEYS } from '../catalog.ts'
 import { ExecutionSchema } from '../schema.ts'
 import type { Path, SourceContext } from '../source.ts'
 import { didYouMean } from '../suggest.ts'
-import type { Backend, CompileOptions, OpSpec, PlanPool, PoolResources, Strategy } from '../types.ts'
+import type { BackendName, CompileOptions, OpSpec, PlanPool, PoolResources, StrategyName } from '../types.ts'
 import { tryParseDuration, tryParseMemory } from '../units.ts'
 import { validateWith } from '../zodmap.ts'
 import { checkConfigKeys, POOL_KEYS } from './config-keys.ts'
@@ -70,11 +70,11 @@ export function normaliseExecution(
   // an override (CLI, run dialog) counts as if written in the file: every check below sees it
   const chosenBackend = overrides?.backend ?? ex.backend
   const chosenStrategy = overrides?.strategy ?? ex.strategy
-  const backend: Backend = (BACKENDS as readonly string[]).includes(chosenBackend as string)
-    ? (chosenBackend as Backend)
+  const backend: BackendName = (BACKENDS as readonly string[]).includes(chosenBackend as string)
+    ? (chosenBackend as BackendName)
     : 'local'
-  const strategy: Strategy =
-    chosenStrategy === 'slurm' || chosenStrategy === 'htcondor' ? (chosenStrategy as Strategy) : 'local'
+  const strategy: StrategyName =
+    chosenStrategy === 'slurm' || chosenStrategy === 'htcondor' ? (chosenStrategy as StrategyName) : 'local'
   const config = asObj(ex.config)
 
   const st: CompileState = {

@@ -5,14 +5,14 @@
 import type { SourceContext } from '../source.ts'
 import type { Path } from '../source.ts'
 import type {
-  Backend,
+  BackendName,
   EdgeKind,
   OpSpec,
   PlanPool,
   PlanStageInput,
   PoolResources,
   StageApplicability,
-  Strategy,
+  StrategyName,
 } from '../types.ts'
 import type { MapOptions } from '../zodmap.ts'
 
@@ -63,8 +63,8 @@ export interface StageRec {
 export interface CompileState {
   ctx: SourceContext
   forRun: boolean
-  backend: Backend
-  strategy: Strategy
+  backend: BackendName
+  strategy: StrategyName
   config: Obj
   classes: Map<string, PoolResources>
   pools: PlanPool[]

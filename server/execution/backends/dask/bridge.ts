@@ -8,7 +8,14 @@ import { BRIDGE_PATH } from './python.ts'
 import { spawnGroup, stopGroup, type SpawnedProcess } from './procs.ts'
 import { withoutServerSecrets } from '../../transport/local.ts'
 import { daskUserEnv, type DaskUser } from './as-user.ts'
-import type { BridgeCommand, BridgeEvent, BridgeTaskEvent, BridgeWorker, SubmitCommand } from './protocol.ts'
+import {
+  type BridgeCommand,
+  type BridgeEvent,
+  type BridgeTaskEvent,
+  type BridgeWorker,
+  parseBridgeEvent,
+  type SubmitCommand,
+} from './protocol.ts'
 
 export interface BridgeOptions {
   python: string
@@ -197,13 +204,16 @@ export class DaskBridge extends EventEmitter<DaskBridgeEvents> {
 
   private onLine(line: string) {
     if (!line.trim()) return
-    let e: BridgeEvent
-    try {
-      e = JSON.parse(line) as BridgeEvent
-    } catch {
-      this.stderrTail = (this.stderrTail + `\n[stdout] ${line}`).slice(-8000)
+    const parsed = parseBridgeEvent(line)
+    if (!parsed.ok) {
+      // a print() of a task or a library, or a line the protocol does not allow: kept for the
+      // bridge's exit message, and a malformed event is said out loud rather than acted on
+      this.stderrTail = (this.stderrTail + `\n[stdout] ${line.slice(0, 2000)}`).slice(-8000)
+      if (parsed.error !== 'not JSON')
+        this.emit('problem', { message: `the Dask bridge wrote a line that is ${parsed.error}: ${line.slice(0, 300)}` })
       return
     }
+    const e = parsed.event
     this.counts[e.event] = (this.counts[e.event] ?? 0) + 1
     if (e.event === 'ready') {
       this.readyInfo = {

@@ -3,6 +3,8 @@
  * bridge's stdin, events on its stdout. One JSON object per line. See bridge.py's docstring.
  */
 
+import { z } from 'zod'
+
 export const BRIDGE_PROTOCOL = 1
 
 // ---------------------------------------------------------------- commands (Node -> bridge)
@@ -45,92 +47,159 @@ export type BridgeCommand =
   | { op: 'shutdown' }
 
 // ---------------------------------------------------------------- events (bridge -> Node)
+// Checked with zod where they cross into the server (parseBridgeEvent): in users mode the bridge
+// is the account's process. Python writes None for an absent value: read here as null/absent.
 
-export interface BridgeWorker {
-  address: string
-  name: string
-  host: string | null
-  nthreads: number | null
-  memoryLimit: number | null
-  resources: Record<string, number>
+/** a value Python may leave out or write as None: read as null */
+const orNull = <T extends z.ZodType>(s: T) => s.nullish().transform((v): z.output<T> | null => v ?? null)
+/** an optional value Python may write as None: read as absent */
+const optional = <T extends z.ZodType>(s: T) =>
+  s
+    .nullish()
+    .transform((v): z.output<T> | undefined => v ?? undefined)
+    .optional()
+
+export const BridgeWorkerSchema = z.looseObject({
+  address: z.string(),
+  name: z.string(),
+  host: orNull(z.string()),
+  nthreads: orNull(z.number()),
+  memoryLimit: orNull(z.number()),
+  resources: z.record(z.string(), z.number()),
   /** CPUs of the worker's host (once the worker answered) */
-  hostCpus?: number | null
+  hostCpus: orNull(z.number()).optional(),
   /** pool names from the worker's `pool.<name>` resources */
-  pools: string[]
-  pool: string | null
+  pools: z.array(z.string()),
+  pool: orNull(z.string()),
   /** the worker process id (on its host) */
-  pid: number | null
+  pid: orNull(z.number()),
   /** the batch job id it runs in (SLURM_JOB_ID, the HTCondor job, CONTROLROOM_WORKER_JOB_ID) */
-  jobId: string | null
-  jobIds?: Record<string, string>
-  python?: string
-}
+  jobId: orNull(z.string()),
+  jobIds: optional(z.record(z.string(), z.string())),
+  python: optional(z.string()),
+})
+export type BridgeWorker = z.output<typeof BridgeWorkerSchema>
 
-export type BridgeTaskState =
-  | 'queued'
-  | 'no-worker'
-  | 'processing'
-  | 'running'
-  | 'rescheduled'
-  | 'finished'
-  | 'cancelled'
-  | 'lost'
-  | 'error'
+export const BRIDGE_TASK_STATES = [
+  'queued',
+  'no-worker',
+  'processing',
+  'running',
+  'rescheduled',
+  'finished',
+  'cancelled',
+  'lost',
+  'error',
+] as const
+export type BridgeTaskState = (typeof BRIDGE_TASK_STATES)[number]
 
-export interface BridgeTaskEvent {
-  event: 'task'
-  taskId: string
-  key: string
-  attempt: number
-  state: BridgeTaskState
-  ts: number
-  pool?: string
+const text = z.string()
+const count = z.number()
+
+export const BridgeTaskEventSchema = z.looseObject({
+  event: z.literal('task'),
+  taskId: z.string(),
+  key: z.string(),
+  attempt: z.number(),
+  state: z.enum(BRIDGE_TASK_STATES),
+  ts: z.number(),
+  pool: optional(text),
   /** queued: no connected worker has the pool's resource */
-  noWorker?: boolean
-  worker?: string | null
-  address?: string | null
-  host?: string | null
-  pid?: number | null
-  jobId?: string | null
+  noWorker: optional(z.boolean()),
+  worker: orNull(text).optional(),
+  address: orNull(text).optional(),
+  host: orNull(text).optional(),
+  pid: orNull(count).optional(),
+  jobId: orNull(text).optional(),
   /** running: 1 for the first start, 2 after one reschedule, ... */
-  run?: number
-  exitCode?: number | null
-  signal?: number | null
-  timedOut?: boolean
-  cancelled?: boolean
-  started?: boolean
-  durationMs?: number
-  stderrTail?: string | null
-  error?: string
+  run: optional(count),
+  exitCode: orNull(count).optional(),
+  signal: orNull(count).optional(),
+  timedOut: optional(z.boolean()),
+  cancelled: optional(z.boolean()),
+  started: optional(z.boolean()),
+  durationMs: optional(count),
+  stderrTail: orNull(text).optional(),
+  error: optional(text),
   /** the number of processes of the task tree still alive after it (should be 0) */
-  leftovers?: number
-  reason?: string
-  message?: string
-  traceback?: string
-  wasRunning?: boolean
-  lostWorker?: string | null
-  lostAddress?: string | null
-}
+  leftovers: optional(count),
+  reason: optional(text),
+  message: optional(text),
+  traceback: optional(text),
+  wasRunning: optional(z.boolean()),
+  lostWorker: orNull(text).optional(),
+  lostAddress: orNull(text).optional(),
+})
+export type BridgeTaskEvent = z.output<typeof BridgeTaskEventSchema>
 
-export type BridgeEvent =
-  | { event: 'hello'; protocol: number; pid: number; python: string; pythonVersion: string; distributed: string }
-  | {
-      event: 'ready'
-      protocol: number
-      bridgeId: string
-      plugin: boolean
-      scheduler: { address: string; id: string | null; dashboard: string | null; dashboardPort: number | null }
-      workers: BridgeWorker[]
-      distributed: string
-    }
-  | { event: 'fatal'; message: string }
-  | { event: 'worker'; action: 'added' | 'removed'; worker: BridgeWorker; tasks?: string[]; ts: number }
-  | { event: 'workers'; workers: BridgeWorker[]; id?: string | number | null }
-  | BridgeTaskEvent
-  | { event: 'cancel'; taskIds: string[]; killed: Record<string, number>; ts: number }
-  | { event: 'error'; message: string; op?: string; taskId?: string }
-  | { event: 'pong'; id: string | number; ts: number }
-  | { event: 'closed' }
+const id = z.union([z.string(), z.number()])
+
+export const BridgeEventSchema = z.discriminatedUnion('event', [
+  z.looseObject({
+    event: z.literal('hello'),
+    protocol: z.number(),
+    pid: z.number(),
+    python: z.string(),
+    pythonVersion: z.string(),
+    distributed: z.string(),
+  }),
+  z.looseObject({
+    event: z.literal('ready'),
+    protocol: z.number(),
+    bridgeId: z.string(),
+    plugin: z.boolean(),
+    scheduler: z.looseObject({
+      address: z.string(),
+      id: orNull(z.string()),
+      dashboard: orNull(z.string()),
+      dashboardPort: orNull(z.number()),
+    }),
+    workers: z.array(BridgeWorkerSchema),
+    distributed: z.string(),
+  }),
+  z.looseObject({ event: z.literal('fatal'), message: z.string() }),
+  z.looseObject({
+    event: z.literal('worker'),
+    action: z.enum(['added', 'removed']),
+    worker: BridgeWorkerSchema,
+    tasks: optional(z.array(z.string())),
+    ts: z.number(),
+  }),
+  z.looseObject({ event: z.literal('workers'), workers: z.array(BridgeWorkerSchema), id: orNull(id).optional() }),
+  BridgeTaskEventSchema,
+  z.looseObject({
+    event: z.literal('cancel'),
+    taskIds: z.array(z.string()),
+    killed: z.record(z.string(), z.number()),
+    ts: z.number(),
+  }),
+  z.looseObject({
+    event: z.literal('error'),
+    message: z.string(),
+    op: optional(z.string()),
+    taskId: optional(z.string()),
+  }),
+  z.looseObject({ event: z.literal('pong'), id: orNull(id), ts: z.number() }),
+  z.looseObject({ event: z.literal('closed') }),
+])
+export type BridgeEvent = z.output<typeof BridgeEventSchema>
+
+/** one line of the bridge's stdout: the event, or what is wrong with it (never throws) */
+export function parseBridgeEvent(line: string): { ok: true; event: BridgeEvent } | { ok: false; error: string } {
+  let raw: unknown
+  try {
+    raw = JSON.parse(line)
+  } catch {
+    return { ok: false, error: 'not JSON' }
+  }
+  const r = BridgeEventSchema.safeParse(raw)
+  if (r.success) return { ok: true, event: r.data }
+  const first = r.error.issues[0]
+  return {
+    ok: false,
+    error: `not a bridge event: ${first ? `${first.path.join('.') || '(line)'}: ${first.message}` : 'invalid'}`,
+  }
+}
 
 /** pool name -> the Dask resource its workers carry and its tasks require */
 export function poolResource(pool: string): string {

@@ -163,9 +163,6 @@ interface TaskRec {
   final: boolean
 }
 
-// biome-ignore lint/correctness/noUnusedVariables: pre-existing: review when this component is next changed
-const FINAL: ReadonlySet<DaskTaskEventKind> = new Set(['finished', 'cancelled', 'lost', 'failed'])
-
 function cfgStr(c: Record<string, unknown>, ...keys: string[]): string | null {
   for (const k of keys) {
     const v = c[k]

@@ -6,7 +6,7 @@ import type { EventEmitter } from 'node:events'
 import type { PlanPool } from '../../../../workflow/types.ts'
 import type { DaskUser } from '../as-user.ts'
 
-/** requested -> pending-in-queue -> starting -> running -> gone (DESIGN.md worker states + `starting`) */
+/** requested -> pending-in-queue -> starting -> running -> gone (the worker states of server/execution/vocabulary.ts, + `starting`) */
 export type DeployedWorkerState = 'requested' | 'pending-in-queue' | 'starting' | 'running' | 'gone'
 
 export interface DeployedWorker {
