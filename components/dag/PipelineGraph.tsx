@@ -639,7 +639,7 @@ function RevealSelected({
   const rf = useReactFlow()
   const store = useStoreApi()
   const target = selectedId ? positions[selectedId] : undefined
-  // biome-ignore lint/correctness/useExhaustiveDependencies: pre-existing: review when this component is next changed
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the selected node's position and a new request are the triggers; a layout that moves other nodes must not re-centre the view
   useEffect(() => {
     if (!selectedId) return
     const p = positions[selectedId]

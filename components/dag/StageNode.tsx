@@ -68,8 +68,12 @@ function StageNodeImpl({ data, selected }: NodeProps<StageFlowNode>) {
           <span className="sn-id">{data.id}</span>
         )}
         {data.marker ? (
-          // biome-ignore lint/a11y/useAriaPropsSupportedByRole: pre-existing: review when this component is next changed
-          <span className={`sn-marker ${data.marker}`} data-testid={`dag-marker-${data.id}`} aria-label={data.marker}>
+          <span
+            role="img"
+            className={`sn-marker ${data.marker}`}
+            data-testid={`dag-marker-${data.id}`}
+            aria-label={data.marker}
+          >
             {data.marker === 'error' ? '✖' : '▲'}
           </span>
         ) : null}

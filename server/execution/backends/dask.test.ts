@@ -35,9 +35,9 @@ if (!registeredOps().includes('hep.hist') && !resolveOpDefinition({ registry: { 
 const HETERO = readFileSync(path.join(process.cwd(), 'examples', 'heterogeneous.yaml'), 'utf8')
 
 /** the seed workflow on another backend, with pool sizes this 2-cpu test machine can host */
-// biome-ignore lint/suspicious/noExplicitAny: pre-existing: review when this component is next changed
+// biome-ignore lint/suspicious/noExplicitAny: a parsed YAML document, edited freely by each test
 function variant(backend: 'dask' | 'local', extra: (doc: Record<string, any>) => void = () => {}): string {
-  // biome-ignore lint/suspicious/noExplicitAny: pre-existing: review when this component is next changed
+  // biome-ignore lint/suspicious/noExplicitAny: a parsed YAML document, edited freely by each test
   const doc = YAML.parse(HETERO) as Record<string, any>
   doc.execution.backend = backend
   doc.execution.strategy = 'local'
