@@ -72,7 +72,7 @@ describe('problemsByStage', () => {
     severity: Problem['severity'],
     r: SourceRange = range(src, 1, 1, 1, 1),
   ): Problem => ({
-    code: 'x',
+    code: 'unknown-pool',
     severity,
     message: 'm',
     range: r,

@@ -4,6 +4,7 @@
  * a `CredentialStatus` is safe to store, log and send to the browser (it holds paths, subjects,
  * scopes and dates, never the proxy, its key or the token).
  */
+import type { ProblemCode } from '../workflow/problem-codes.ts'
 
 export type CredentialKind = 'x509' | 'scitoken'
 
@@ -71,7 +72,7 @@ export type CredentialPolicyMode = 'warn' | 'refuse'
 
 export interface CredentialProblem {
   /** `credential-missing`, `credential-unreadable`, `credential-expired`, `credential-expires-during-run`, `credential-below-minimum`, `credential-not-yet-valid` */
-  code: string
+  code: ProblemCode
   severity: 'error' | 'warning'
   kind: CredentialKind
   message: string

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isEvent, parseRunEvent, safeParseRunEvent } from './events.ts'
+import { isEvent, PoolProblemSchema, parseRunEvent, safeParseRunEvent } from './events.ts'
 import { canTransition } from './types.ts'
 import { EVENT_TYPES, TASK_STATES, TERMINAL_TASK_STATES } from './vocabulary.ts'
 
@@ -37,5 +37,14 @@ describe('typed run events', () => {
     expect(canTransition('task', 'skipped', 'pending')).toBe(true)
     expect(canTransition('task', 'skipped', 'running')).toBe(false)
     expect(EVENT_TYPES).toContain('task.state')
+  })
+})
+
+describe('pool problems in stored events', () => {
+  it('read a code this version does not declare as unknown-problem, keeping the message', () => {
+    const old = { code: 'retired-code', severity: 'warning', pool: 'default', message: 'said long ago' }
+    expect(PoolProblemSchema.parse(old)).toEqual({ ...old, code: 'unknown-problem' })
+    const known = { ...old, code: 'host-gpus-insufficient' }
+    expect(PoolProblemSchema.parse(known)).toEqual(known)
   })
 })

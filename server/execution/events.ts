@@ -8,6 +8,7 @@
  *
  * Pure module: no I/O, safe in the browser.
  */
+import { isProblemCode, type ProblemCode } from '../workflow/problem-codes.ts'
 import { z } from 'zod'
 import {
   ControlActionSchema,
@@ -22,8 +23,11 @@ const nullableString = z.string().nullable().optional()
 
 /** a problem of a plan on a site: a pool this host / cluster cannot satisfy, a missing credential */
 export const PoolProblemSchema = z.object({
-  /** stable kebab-case id, e.g. `host-gpus-insufficient` */
-  code: z.string(),
+  /**
+   * stable kebab-case id, e.g. `host-gpus-insufficient` (problem-codes.ts). A stored event may carry
+   * a code this version no longer has: it reads as `unknown-problem`, its message kept.
+   */
+  code: z.string().transform((c): ProblemCode => (isProblemCode(c) ? c : 'unknown-problem')),
   severity: z.enum(['error', 'warning']),
   /** the pool it concerns (null: the whole plan) */
   pool: z.string().nullable(),

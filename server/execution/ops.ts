@@ -12,6 +12,7 @@
  *
  * An op that resolves to nothing is refused before dispatch (`checkOps`), never at run time.
  */
+import type { ProblemCode } from '../workflow/problem-codes.ts'
 import { processSingleton } from '../singleton.ts'
 import path from 'node:path'
 import type { ExecutionPlan, OpSpec, PlanStage } from '../workflow/types.ts'
@@ -289,8 +290,8 @@ export function resolveOpDefinition(plan: ExecutionPlan, op: string): OpDefiniti
 }
 
 /** problems that make a plan not runnable because of its ops (unregistered op, bad params) */
-export function checkOps(plan: ExecutionPlan): { stage: string; message: string; code: string }[] {
-  const out: { stage: string; message: string; code: string }[] = []
+export function checkOps(plan: ExecutionPlan): { stage: string; message: string; code: ProblemCode }[] {
+  const out: { stage: string; message: string; code: ProblemCode }[] = []
   for (const s of plan.stages) {
     const def = resolveOpDefinition(plan, s.op)
     if (!def) {

@@ -6,6 +6,7 @@
  * (read-only queries such as `sinfo`; a missing batch system is a problem, not an error) and renders
  * each pool with the site config. Nothing is submitted, nothing is written.
  */
+import type { ProblemCode } from '../workflow/problem-codes.ts'
 import path from 'node:path'
 import { compileWorkflow } from '../workflow/index.ts'
 import { siteProblemsAsCompileProblems } from '../workflow/site-problems.ts'
@@ -122,7 +123,7 @@ function renderDaskWorker(pool: PlanPool, plan: ExecutionPlan, site: SiteConfig,
   const name = `${pool.name}-0`
   const base = { pools: plan.pools, schedulerAddress, python, dir, maxRestarts: 0 }
   const strategy: string = plan.strategy
-  const toProblem = (p: { message: string; severity: string; code?: string; hint?: string }): PoolProblem => ({
+  const toProblem = (p: { message: string; severity: string; code?: ProblemCode; hint?: string }): PoolProblem => ({
     code: p.code ?? 'dask-worker-render',
     severity: p.severity === 'error' ? 'error' : 'warning',
     pool: pool.name,

@@ -34,7 +34,7 @@ describe('site feasibility as compile problems', () => {
     const yaml = `analysis:\n  stages: [{ id: A, op: noop }]\nexecution:\n  strategy: slurm\n  pools:\n    default: { workers: 1, config: { partition: nope } }\n`
     const [a, b] = siteProblemsAsCompileProblems(yaml, [
       {
-        code: 'slurm-unknown-partition',
+        code: 'slurm-invalid-partition',
         severity: 'error',
         pool: 'default',
         message: "partition 'nope' does not exist",

@@ -5,12 +5,13 @@
  *
  * Pure (no I/O): the caller runs the preflight (plan.preview does) and passes its problems.
  */
+import type { ProblemCode } from './problem-codes.ts'
 import { SourceContext } from './source.ts'
 import type { Path } from './source.ts'
 import type { Problem } from './types.ts'
 
 export interface SiteProblem {
-  code: string
+  code: ProblemCode
   severity: 'error' | 'warning'
   pool: string | null
   message: string

@@ -5,6 +5,7 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar, visit } from 'yaml'
 import { Document } from 'yaml'
 import type { Problem, Severity, SourcePos, SourceRange } from './types.ts'
+import type { ProblemCode } from './problem-codes.ts'
 import { expandedNodeCount, fastParse, fromYamlDocument } from './ynode.ts'
 import type { FastParseResult, YNode, YScalar } from './ynode.ts'
 
@@ -219,7 +220,7 @@ export class SourceContext {
   }
 
   add(
-    code: string,
+    code: ProblemCode,
     severity: Severity,
     message: string,
     path: Path,
@@ -246,7 +247,7 @@ export class SourceContext {
   }
 
   error(
-    code: string,
+    code: ProblemCode,
     message: string,
     path: Path,
     opts?: { hint?: string; at?: 'key' | 'value'; range?: SourceRange },
@@ -254,7 +255,12 @@ export class SourceContext {
     return this.add(code, 'error', message, path, opts)
   }
 
-  warn(code: string, message: string, path: Path, opts?: { hint?: string; at?: 'key' | 'value'; range?: SourceRange }) {
+  warn(
+    code: ProblemCode,
+    message: string,
+    path: Path,
+    opts?: { hint?: string; at?: 'key' | 'value'; range?: SourceRange },
+  ) {
     return this.add(code, 'warning', message, path, opts)
   }
 

@@ -3,6 +3,7 @@
  *
  * Pure TypeScript: no I/O, no `node:` imports. Runs in the browser, the server and the CLI.
  */
+import type { ProblemCode } from './problem-codes.ts'
 import type { BackendName, StrategyName } from '../execution/vocabulary.ts'
 
 export interface SourcePos {
@@ -22,8 +23,8 @@ export interface SourceRange {
 export type Severity = 'error' | 'warning'
 
 export interface Problem {
-  /** kebab-case stable id, e.g. 'unknown-pool' */
-  code: string
+  /** kebab-case stable id, e.g. 'unknown-pool' (all of them: problem-codes.ts) */
+  code: ProblemCode
   severity: Severity
   message: string
   hint?: string

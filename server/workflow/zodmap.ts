@@ -1,6 +1,7 @@
 /**
  * Map zod issues to located problems (unknown keys with did-you-mean, wrong types, bad enum values).
  */
+import type { ProblemCode } from './problem-codes.ts'
 import type { z } from 'zod'
 import type { Path, SourceContext } from './source.ts'
 import { didYouMean } from './suggest.ts'
@@ -145,9 +146,9 @@ function flatten(issue: Issue): Issue[] {
 
 export interface MapOptions {
   /** codes for particular leaf keys, e.g. workers too_small -> invalid-workers */
-  codeFor?: (issue: Issue, path: Path) => string | undefined
+  codeFor?: (issue: Issue, path: Path) => ProblemCode | undefined
   /** special handling for unknown keys (e.g. secrets under credentials) */
-  unknownKey?: (key: string, path: Path) => { code: string; message: string; hint?: string } | undefined
+  unknownKey?: (key: string, path: Path) => { code: ProblemCode; message: string; hint?: string } | undefined
   /** hint for a missing required key */
   missingHint?: (path: Path) => string | undefined
   /** message for a missing required key */
@@ -155,7 +156,7 @@ export interface MapOptions {
   /** how to name the container of an unknown key, e.g. "stage 'B'" */
   where?: (path: Path) => string | undefined
   /** code for a missing required key */
-  missingCode?: (path: Path) => string | undefined
+  missingCode?: (path: Path) => ProblemCode | undefined
 }
 
 /**

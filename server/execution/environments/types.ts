@@ -1,3 +1,4 @@
+import type { ProblemCode } from '../../workflow/problem-codes.ts'
 /**
  * Worker environments (`execution.environment`): how Python packages, FAST-HEP components and
  * analysis code reach a worker. The workflow does not change; only the job script's first lines
@@ -25,7 +26,7 @@ export interface EnvironmentContext {
 
 export interface EnvironmentProblem {
   /** `environment-archive-missing`, `environment-invalid`, `environment-duplicate-transfer-name`, ... */
-  code: string
+  code: ProblemCode
   severity: 'error' | 'warning'
   message: string
   hint?: string

@@ -68,7 +68,7 @@ export function preflightLocal(plan: ExecutionPlan, host: HostCapacity): PoolPro
   const out: PoolProblem[] = []
   for (const pool of usedPools(plan)) {
     const r = pool.resources
-    const need = (what: string, asked: string, has: string, hint: string) =>
+    const need = (what: 'cpus' | 'gpus' | 'memory' | 'disk', asked: string, has: string, hint: string) =>
       out.push({
         code: `host-${what}-insufficient`,
         severity: 'error',

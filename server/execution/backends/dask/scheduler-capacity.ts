@@ -88,7 +88,7 @@ export function checkPoolsAgainstWorkers(
         (r.memoryBytes == null || o.memoryBytes == null || r.memoryBytes <= o.memoryBytes),
     )
     if (fits.length > 0) continue
-    const lacks = (what: string, asked: string, best: string, hint: string) =>
+    const lacks = (what: 'cpus' | 'gpus' | 'memory', asked: string, best: string, hint: string) =>
       out.push({
         code: `dask-workers-${what}-insufficient`,
         severity: 'error',

@@ -1,4 +1,5 @@
 /** Pieces of the job scripts and submit files both batch strategies write. */
+import type { ProblemCode } from '../../../workflow/problem-codes.ts'
 import { isEnvName, shellQuote } from '../../transport/quote.ts'
 
 /** a config value as one word (trimmed string or finite number), else null */
@@ -16,7 +17,7 @@ export function asList(v: unknown): string[] {
 }
 
 export interface EnvProblem {
-  code: string
+  code: ProblemCode
   severity: 'error' | 'warning'
   pool: string | null
   message: string

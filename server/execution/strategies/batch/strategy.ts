@@ -3,6 +3,7 @@
  * transport they use, the task command on a node, problems as the engine reads them, and the run's
  * credentials (staged once per run, removed when it ends).
  */
+import type { ProblemCode } from '../../../workflow/problem-codes.ts'
 import path from 'node:path'
 import {
   credentialPolicyOf,
@@ -74,7 +75,13 @@ export abstract class BatchStrategyBase<O extends BatchStrategyOptions> {
 
 /** a problem of the environment, credentials or site as the engine reads it (pool: the whole plan unless given) */
 export function asPoolProblem(
-  p: { code: string; severity: 'error' | 'warning'; message: string; hint?: string | undefined; pool?: string | null },
+  p: {
+    code: ProblemCode
+    severity: 'error' | 'warning'
+    message: string
+    hint?: string | undefined
+    pool?: string | null
+  },
   pool: string | null = p.pool ?? null,
 ): PoolProblem {
   return { code: p.code, severity: p.severity, pool, message: p.message, ...(p.hint ? { hint: p.hint } : {}) }
@@ -104,7 +111,7 @@ export function siteConfigInvalid(e: unknown): PoolProblem[] {
 }
 
 /** a submit command that threw (not one the batch system refused): retryable, with its message */
-export function submitThrew(code: string, pool: string, e: unknown) {
+export function submitThrew(code: ProblemCode, pool: string, e: unknown) {
   return {
     ok: false as const,
     problem: { code, severity: 'error' as const, pool, message: (e as Error).message, retryable: true },

@@ -7,6 +7,7 @@
  * `request_cpus` and `request_gpus` are counts. Sizes are rounded UP so a request is never below
  * what the pool asked for.
  */
+import type { ProblemCode } from '../../../workflow/problem-codes.ts'
 import type { PlanPool } from '../../../workflow/types.ts'
 import type { PoolProblem } from '../../types.ts'
 import { JOB_FLAVOURS, type HTCondorSite } from './site.ts'
@@ -189,7 +190,7 @@ export function poolCommands(
   const problems: PoolProblem[] = []
   const cfg = (pool.config ?? {}) as Record<string, unknown>
   const cfgPath = (k: string) => `execution.pools.${pool.name}.config.${k}`
-  const err = (code: string, message: string, hint?: string, severity: 'error' | 'warning' = 'error') =>
+  const err = (code: ProblemCode, message: string, hint?: string, severity: 'error' | 'warning' = 'error') =>
     problems.push({ code, severity, pool: pool.name, message, ...(hint ? { hint } : {}) })
   const add = (name: string, value: string, source: string) => commands.push({ name, value, source })
 

@@ -5,6 +5,7 @@
  * at the pool with the reason, instead of becoming a job that pends forever.
  * Also maps sbatch's error messages onto the same problems (errors found at submission).
  */
+import type { ProblemCode } from '../../../workflow/problem-codes.ts'
 import type { PlanPool } from '../../../workflow/types.ts'
 import type { SiteConfig } from '../../../site/schema.ts'
 import { bytesToSlurmMB, parseSlurmTime, poolDirectives, type SlurmProblem } from './script.ts'
@@ -250,7 +251,7 @@ export function mapSbatchError(
 ): SlurmProblem & { retryable: boolean } {
   const text = stderr.trim()
   const last = text.split('\n').filter(Boolean).slice(-1)[0] ?? `sbatch exited with ${ctx.code ?? '?'}`
-  const mk = (code: string, message: string, hint?: string, retryable = false) => ({
+  const mk = (code: ProblemCode, message: string, hint?: string, retryable = false) => ({
     code,
     severity: 'error' as const,
     pool,

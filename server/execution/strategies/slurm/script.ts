@@ -12,6 +12,7 @@
  * (shorter gaps between stages on busy clusters); we then add `--kill-on-invalid-dep=yes` so a
  * failed upstream cancels the dependants instead of leaving them pending forever.
  */
+import type { ProblemCode } from '../../../workflow/problem-codes.ts'
 import type { ExecutionPlan, PlanPool } from '../../../workflow/types.ts'
 import type { SiteConfig } from '../../../site/schema.ts'
 import { shellJoin, shellQuote } from '../../transport/quote.ts'
@@ -22,7 +23,7 @@ import type { EnvironmentSetup } from '../../environments/types.ts'
 
 export interface SlurmProblem {
   /** stable kebab-case id, e.g. `slurm-invalid-partition` */
-  code: string
+  code: ProblemCode
   severity: 'error' | 'warning'
   /** the pool it concerns, when known */
   pool: string | null
