@@ -273,7 +273,7 @@ test("completion offers the plan's pools, stage ids and modifiers; hover explain
   await page.keyboard.press('Escape')
 
   // stage ids in `needs: [`
-  const plotsOp = await lineMatching(page, /^\s+op:\s*hep\.hist\s*$/)
+  const plotsOp = await lineMatching(page, /^\s+op:\s*custom\.produce_plots\s*$/)
   await typeNewLineAbove(page, plotsOp + 1, '      needs: [Bu')
   await page.keyboard.press('Control+Space')
   await expect(suggest).toContainText('BuildIndex')
