@@ -153,8 +153,11 @@ describe('hep partitions on Dask run in the workers helper', () => {
       }
       const waitDir = await submit('wait')
       const running = await log.waitFor('wait', ['running'], 60_000)
-      await waitUntil(() => existsSync(path.join(waitDir, 'stdout.log')), 10_000, 'the module task started')
-      helperPid = Number(/helper (\d+)/.exec(readFileSync(path.join(waitDir, 'stdout.log'), 'utf8'))![1])
+      // the log file may exist (empty) before the task's first line lands in it
+      const stdoutLog = path.join(waitDir, 'stdout.log')
+      const pidLine = () => /helper (\d+)/.exec(existsSync(stdoutLog) ? readFileSync(stdoutLog, 'utf8') : '')
+      await waitUntil(() => pidLine() !== null, 10_000, 'the module task wrote its first line')
+      helperPid = Number(pidLine()?.[1])
       expect(running.pid).toBe(helperPid)
       expect(readFileSync(`/proc/${helperPid}/cmdline`, 'utf8')).toContain('worker-helper.mjs')
       session.cancel(['wait'], 1)
