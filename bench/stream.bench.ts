@@ -27,6 +27,7 @@ import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { startProbing } from '../server/execution/stream-probe.ts'
+import { type RunState, TERMINAL_RUN_STATES } from '../server/execution/vocabulary.ts'
 import { startViewerGroup, type ViewerGroup } from './lib/streamViewers.ts'
 import { measureRunPage, openBrowser } from './streamPage.ts'
 
@@ -294,10 +295,10 @@ async function measure(
   const done = async () => {
     if (viewers > 0 && finalIdNow() === 0) return false
     phase = 'asking run.get for the run state'
-    const d = await trpc<{ run: { state: string }; lastEventId: number }>(s.base, 'run.get', { runId }, 'GET').catch(
+    const d = await trpc<{ run: { state: RunState }; lastEventId: number }>(s.base, 'run.get', { runId }, 'GET').catch(
       () => null,
     )
-    if (!d || !['succeeded', 'failed', 'cancelled'].includes(d.run.state)) return false
+    if (!d || !TERMINAL_RUN_STATES.has(d.run.state)) return false
     const ids = lastIds()
     return ids.length === viewers && ids.every((id) => id >= d.lastEventId)
   }

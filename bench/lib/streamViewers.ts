@@ -10,6 +10,7 @@
  */
 import { fork } from 'node:child_process'
 import { subscribeOverHttp, type SseSubscription } from '../../server/execution/stream-client.ts'
+import { TERMINAL_RUN_STATES } from '../../server/execution/vocabulary.ts'
 
 export interface ViewerGroupStart {
   type: 'start'
@@ -44,8 +45,6 @@ export interface ViewerGroupResult {
   cpuSeconds: number
 }
 
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
-
 function runGroup(start: ViewerGroupStart) {
   const cpu0 = process.cpuUsage()
   const received: number[][] = Array.from({ length: start.count }, () => [])
@@ -73,7 +72,7 @@ function runGroup(start: ViewerGroupStart) {
             const t = Date.parse(e.at)
             stored.push(t)
             latency.push(at - t)
-            if (e.type === 'run.state' && TERMINAL.has(String(e.payload.to))) finalId = e.id
+            if (e.type === 'run.state' && TERMINAL_RUN_STATES.has(e.payload.to)) finalId = e.id
           }
         },
       }),
